@@ -1,0 +1,25 @@
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from audit.writer import record
+
+
+@receiver(user_logged_in)
+def on_login(sender, request, user, **kwargs) -> None:
+    record("auth.login", actor=user, request=request, resource=f"user:{user.pk}")
+
+
+@receiver(user_logged_out)
+def on_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        record("auth.logout", actor=user, request=request, resource=f"user:{user.pk}")
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    record(
+        "auth.login_failed",
+        request=request,
+        success=False,
+        details={"username": credentials.get("username", "")},
+    )

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class DayflowConfig(AppConfig):
+    name = "dayflow"
+    verbose_name = "DayFlow planner"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from dayflow.models import Event, Task
+
+        for model in (Task, Event):
+            if not auditlog.contains(model):
+                auditlog.register(model)

@@ -1,0 +1,145 @@
+"""DayFlow's own planner data: the local side of every sync.
+
+DayFlow does not know it is synced: nothing here imports the integration apps. Every change
+bumps `version`, so the sync engine can tell what changed locally since it last looked; deletes
+are soft (`deleted_at`), so a deletion can be synced and undone.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PlannerQuerySet(models.QuerySet):
+    def alive(self) -> PlannerQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def for_user(self, user) -> PlannerQuerySet:
+        return self.filter(user=user)
+
+
+class AliveManager(models.Manager.from_queryset(PlannerQuerySet)):
+    def get_queryset(self) -> PlannerQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class PlannerItem(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = AliveManager()
+    all_objects = PlannerQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.pop("keep_version", False):
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        super().save(*args, **kwargs)
+
+    def soft_delete(self) -> None:
+        self.deleted_at = timezone.now()
+        self.save(update_fields=["deleted_at"])
+
+    def restore(self) -> None:
+        self.deleted_at = None
+        self.save(update_fields=["deleted_at"])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Task(PlannerItem):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    class Priority(models.IntegerChoices):
+        NONE = 0, "None"
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    title = models.CharField(max_length=500)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    due_date = models.DateField(null=True, blank=True, help_text="Due on a day, no time.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Due at a moment.")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    list_name = models.CharField("list / project", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["status", "due_date", "due_at", "-priority", "title"]
+        indexes = [models.Index(fields=["user", "updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Event(PlannerItem):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        TENTATIVE = "tentative", "Tentative"
+        CANCELLED = "cancelled", "Cancelled"
+
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
+    all_day = models.BooleanField(default=False)
+    # Timed events: aware instants plus the event's own IANA zone (kept so a weekly series stays
+    # at the same wall-clock time across DST). An empty zone means floating local time.
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    # All-day events: dates only, end exclusive as in iCalendar.
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    # Recurrence: a master with its rule and exception dates, never expanded occurrences.
+    rrule = models.CharField("recurrence rule", max_length=500, blank=True)
+    exdates = models.JSONField("exception dates", default=list, blank=True)
+    series = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+        help_text="For an overridden instance: the series master it belongs to.",
+    )
+    recurrence_id = models.CharField(
+        max_length=40, blank=True, help_text="Original start of an overridden instance (ISO 8601)."
+    )
+
+    class Meta:
+        ordering = ["start", "start_date", "title"]
+        indexes = [models.Index(fields=["user", "updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.rrule)
+
+
+class Heartbeat(models.Model):
+    """Last run of a periodic liveness task: proves the worker and beat are alive."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_seen_at = models.DateTimeField()
+    hostname = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"

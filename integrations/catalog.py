@@ -1,0 +1,29 @@
+"""Keeps the Service table in step with the provider registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.providers import PROVIDERS
+
+
+def sync_services(**kwargs: Any) -> None:
+    """Create or refresh one Service row per registered provider (staff's `enabled` is kept)."""
+    from integrations.models import Service
+
+    for key, provider in PROVIDERS.items():
+        Service.objects.update_or_create(
+            key=key,
+            defaults={
+                "display_name": provider.name,
+                "kind": provider.kind.value,
+                "auth_style": provider.auth.value,
+                "capabilities": provider.capabilities(),
+            },
+        )
+
+
+def enabled_services():
+    from integrations.models import Service
+
+    return Service.objects.filter(enabled=True, key__in=list(PROVIDERS))

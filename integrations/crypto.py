@@ -1,0 +1,78 @@
+"""Secrets encrypted at rest with MultiFernet.
+
+`DAYFLOW_ENCRYPTION_KEYS` lists Fernet keys newest first: the newest encrypts, every key
+decrypts, so keys can be rotated without downtime (`manage.py rotate_encryption_keys`).
+django-fernet-fields would be the off-the-shelf choice, but it no longer imports on Django 4+.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+class DecryptionError(Exception):
+    """A stored secret cannot be read with the configured keys."""
+
+
+@cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured("DAYFLOW_ENCRYPTION_KEYS is empty: no key to encrypt with.")
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "DAYFLOW_ENCRYPTION_KEYS must be comma-separated Fernet keys (32 url-safe base64 "
+            "bytes each)."
+        ) from exc
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.DAYFLOW_ENCRYPTION_KEYS))
+
+
+def encrypt(value: str) -> str:
+    return fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError(
+            "A stored secret could not be decrypted: none of DAYFLOW_ENCRYPTION_KEYS matches it. "
+            "Restore the key it was written with (keys are listed newest first)."
+        ) from exc
+
+
+def rotate(token: str) -> str:
+    try:
+        return fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError("A stored secret could not be re-encrypted: no key matches.") from exc
+
+
+class EncryptedTextField(models.TextField):
+    """A text column that holds Fernet ciphertext; Python code only ever sees plaintext.
+
+    Empty values stay empty strings (nothing to hide, and lookups like `exclude(x="")` work).
+    Never filter on the plaintext: ciphertext is randomized.
+    """
+
+    description = "Text encrypted at rest with MultiFernet"
+
+    def from_db_value(self, value, expression, connection):
+        if value in (None, ""):
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value in (None, ""):
+            return value
+        return encrypt(value)

@@ -1,0 +1,201 @@
+"""Connections to external services and their encrypted credentials."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from integrations.crypto import EncryptedTextField
+from integrations.providers import PROVIDERS, UnknownService, provider_class
+from integrations.providers.base import AuthStyle, Kind, Provider
+
+
+class Service(models.Model):
+    """The database side of the service catalog: one row per registered provider.
+
+    The provider classes are the source of truth for what a service is; this row lets staff
+    enable or disable a service and shows its declaration in the admin.
+    """
+
+    key = models.SlugField(max_length=40, unique=True)
+    display_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in Kind])
+    auth_style = models.CharField(max_length=20, choices=[(a.value, a.value) for a in AuthStyle])
+    capabilities = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def provider(self) -> type[Provider]:
+        return provider_class(self.key)
+
+    @property
+    def is_configured(self) -> bool:
+        try:
+            return self.provider.is_configured()
+        except UnknownService:
+            return False
+
+
+class UserIntegration(models.Model):
+    """A DayFlow user's connection to one account at one service."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        PAUSED = "paused", "Paused"
+        NEEDS_REAUTH = "needs_reauth", "Needs reconnecting"
+        ERROR = "error", "Error"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class SyncDirection(models.TextChoices):
+        ONE_WAY = "one_way", "Import only (service → DayFlow)"
+        TWO_WAY = "two_way", "Two-way"
+        MANUAL = "manual", "Manual (on demand only)"
+
+    class ConflictResolution(models.TextChoices):
+        MANUAL = "manual", "Ask me"
+        LATEST = "latest", "Latest change wins"
+        SOURCE = "source", "The service wins"
+        MERGE = "merge", "Merge field by field"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="connections")
+    external_account_id = models.CharField(max_length=255)
+    label = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    auto_sync = models.BooleanField(default=True)
+    sync_interval = models.PositiveIntegerField(
+        "sync interval (minutes)",
+        default=15,
+        help_text="At least DAYFLOW_MIN_SYNC_INTERVAL minutes (5 by default).",
+    )
+    sync_direction = models.CharField(
+        max_length=10, choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
+    )
+    sync_tasks = models.BooleanField(default=True)
+    sync_events = models.BooleanField(default=True)
+    conflict_resolution = models.CharField(
+        max_length=10, choices=ConflictResolution.choices, default=ConflictResolution.MANUAL
+    )
+    field_mapping = models.JSONField(default=dict, blank=True)
+
+    SETTINGS_FIELDS = frozenset(
+        {
+            "auto_sync",
+            "sync_interval",
+            "sync_direction",
+            "sync_tasks",
+            "sync_events",
+            "conflict_resolution",
+            "field_mapping",
+        }
+    )
+
+    class Meta:
+        ordering = ["service__display_name", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "service", "external_account_id"], name="one_connection_per_account"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "auto_sync"])]
+
+    def __str__(self) -> str:
+        return f"{self.service.display_name}: {self.label or self.external_account_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Settings are validated on every save that writes them, whoever saves (form, API,
+        # admin, shell); bookkeeping saves (status, last_sync_at) skip the check.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or self.SETTINGS_FIELDS & set(update_fields):
+            self.clean_fields(exclude=["user", "service", "external_account_id", "label"])
+            self.clean()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Synced by beat: connected, auto_sync on, and not a manual-only connection."""
+        return self.is_active and self.auto_sync and self.sync_direction != "manual"
+
+    def provider(self) -> Provider:
+        return self.service.provider(self)
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.sync_interval is not None
+            and self.sync_interval < settings.DAYFLOW_MIN_SYNC_INTERVAL
+        ):
+            raise ValidationError(
+                {"sync_interval": f"must be at least {settings.DAYFLOW_MIN_SYNC_INTERVAL} minutes"}
+            )
+        if self.service_id and self.service.key in PROVIDERS:
+            errors = validate_field_mapping(self.service.provider, self.field_mapping)
+            if errors:
+                raise ValidationError({"field_mapping": errors})
+
+
+def validate_field_mapping(provider: type[Provider], mapping: object) -> list[str]:
+    """The mapping's problems, each naming the field; an empty list when it is valid."""
+    if not isinstance(mapping, dict):
+        return ["must be an object"]
+    errors = []
+    for name, value in mapping.items():
+        expected = provider.mapping_schema.get(name)
+        if expected is None:
+            allowed = ", ".join(sorted(provider.mapping_schema)) or "none"
+            errors.append(f"{name}: unknown setting for {provider.name} (allowed: {allowed})")
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            errors.append(f"{name}: must be a {expected.__name__}")
+        elif expected is list and not all(isinstance(item, str) and item for item in value):
+            errors.append(f"{name}: must be a list of ids")
+    return errors
+
+
+class Credential(models.Model):
+    """A connection's secrets, encrypted at rest. Never rendered, logged or serialized."""
+
+    connection = models.OneToOneField(
+        UserIntegration, on_delete=models.CASCADE, related_name="credential"
+    )
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    scopes = EncryptedTextField(blank=True)
+    # CalDAV accounts: server, username and app-specific password.
+    server_url = EncryptedTextField(blank=True)
+    username = EncryptedTextField(blank=True)
+    app_password = EncryptedTextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SECRET_FIELDS = (
+        "access_token",
+        "refresh_token",
+        "scopes",
+        "server_url",
+        "username",
+        "app_password",
+    )
+
+    def __str__(self) -> str:
+        return f"credentials of {self.connection}"
+
+    def __repr__(self) -> str:
+        return f"<Credential connection={self.connection_id}>"

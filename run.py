@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""The two commands of the README, on a machine with only Python 3.11+.
+
+    python3 run.py          install, migrate, and serve the app with a Celery worker and beat
+    python3 run.py test     install the test dependencies and run the whole suite
+
+Dependencies come from the hash-pinned lock files into `.venv/`; an install is redone only when
+a lock file changes. Only the standard library is used here, since nothing else exists yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("DAYFLOW_VENV", ROOT / ".venv"))
+PYTHON = VENV / "bin" / "python"
+
+
+def ensure_environment(lock: str) -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - a clear message on an old Python
+        sys.exit("DayFlow needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        print(f"Creating the environment in {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    lock_path = ROOT / lock
+    stamp = VENV / f".installed-{lock}"
+    digest = hashlib.sha256(lock_path.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing dependencies from {lock} ...", flush=True)
+    subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "-r",
+            lock_path,
+        ],
+        check=True,
+    )
+    stamp.write_text(digest)
+
+
+def manage(*args: str, env: dict | None = None) -> None:
+    subprocess.run([PYTHON, ROOT / "manage.py", *args], check=True, cwd=ROOT, env=env)
+
+
+def serve() -> int:
+    ensure_environment("requirements.lock")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dayflow.settings"}
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+    env.setdefault("PUBLIC_URL", f"http://{host}:{port}")
+    manage("migrate", "--noinput", "-v0", env=env)
+    manage("collectstatic", "--noinput", "-v0", env=env)
+    manage("bootstrap", env=env)
+    bin_dir = VENV / "bin"
+    processes = {
+        "web": [
+            bin_dir / "gunicorn",
+            "dayflow.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            env.get("WEB_CONCURRENCY", "2"),
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [
+            bin_dir / "celery",
+            "-A",
+            "dayflow",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "-Q",
+            "default,sync,webhooks,maintenance",
+            "--concurrency",
+            env.get("WORKER_CONCURRENCY", "2"),
+        ],
+        "beat": [bin_dir / "celery", "-A", "dayflow", "beat", "--loglevel", "INFO"],
+    }
+    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    print(
+        f"\nDayFlow is running: open {env['PUBLIC_URL']}/accounts/login/  (Ctrl-C stops it)\n",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode}; stopping the others.", flush=True)
+                exit_code, stopping = child.returncode or 1, True
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+def test(pytest_args: list[str]) -> int:
+    ensure_environment("requirements-test.lock")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dayflow.settings"}
+    env.setdefault("DAYFLOW_VAR_DIR", str(ROOT / "var" / "test"))
+    steps = [
+        [VENV / "bin" / "ruff", "check", "."],
+        [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"],
+        [PYTHON, "-m", "pytest", *pytest_args],
+    ]
+    for step in steps:
+        print("$", Path(step[0]).name, *map(str, step[1:]), flush=True)
+        code = subprocess.run(step, cwd=ROOT, env=env).returncode
+        if code == 5:
+            print("pytest collected no tests: that is a failure here.", flush=True)
+            return 1
+        if code:
+            return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "serve"
+    if command == "serve":
+        return serve()
+    if command == "test":
+        return test(argv[1:])
+    sys.exit(f"usage: python3 run.py [serve | test [pytest args...]]  (got {command!r})")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
