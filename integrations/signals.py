@@ -1,10 +1,23 @@
 """Audit every change to a connection, whoever makes it (page, API, admin, engine)."""
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from audit.writer import record
 from integrations.models import UserIntegration
+
+# Lifecycle signals, so the apps that build on integrations (sync, webhooks) can react without
+# integrations importing them (imports only go one way: see docs/architecture.md).
+# connection_connected(sender, connection, created: bool): an account was connected or reconnected
+#   and its credentials are stored (register webhooks, schedule syncs).
+connection_connected = Signal()
+# connection_disconnecting(sender, connection, keep_items: bool): sent *before* the credentials
+#   are revoked and deleted (remove webhook subscriptions while the token still works, stop
+#   schedules, and remove the synced items from DayFlow unless keep_items).
+connection_disconnecting = Signal()
+# connection_status_changed(sender, connection, old: str, new: str): paused, resumed,
+#   needs_reauth, error... (keep beat schedules in step).
+connection_status_changed = Signal()
 
 BOOKKEEPING_FIELDS = {"last_sync_at", "last_error", "updated_at"}
 
