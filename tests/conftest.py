@@ -8,6 +8,8 @@ import os
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["tests.radicale"]
+
 REQUIRE_SERVICES = os.environ.get("DAYFLOW_REQUIRE_SERVICES") == "1"
 
 
@@ -24,6 +26,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Templates resolve static URLs without a collectstatic manifest in tests."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ class Command(BaseCommand):
             fields = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
             if fields:
                 counts[model._meta.label] = rotate_model(model, fields)
-        record("encryption.keys_rotated", details={"rows": counts})
+        record(
+            "encryption.keys_rotated",
+            details={"models": [{"model": label, "rows": n} for label, n in counts.items()]},
+        )
         for label, count in counts.items():
             self.stdout.write(f"{label}: {count} rows re-encrypted")
 
