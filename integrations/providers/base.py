@@ -20,7 +20,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from integrations.providers.http import HttpClient
 
 
 class Kind(StrEnum):
@@ -109,6 +112,8 @@ class Provider:
     # REST access
     api_base: ClassVar[str] = ""
     rate_limit: ClassVar[tuple[int, float]] = (10, 1.0)  # requests per seconds
+    default_headers: ClassVar[dict[str, str]] = {}  # sent on every call (API version pins…)
+    raw_token_header: ClassVar[bool] = False  # Authorization: <token> without "Bearer"
 
     # Capabilities
     item_types: ClassVar[tuple[ItemType, ...]] = ()
@@ -120,8 +125,23 @@ class Provider:
     # The settings a user picks for this service (connection.field_mapping): key -> type.
     mapping_schema: ClassVar[dict[str, type]] = {}
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, *, http: HttpClient | None = None) -> None:
         self.connection = connection
+        self._http = http
+
+    @property
+    def http(self) -> HttpClient:
+        """The connection's HTTP client, built on first use (tests pass their own)."""
+        if self._http is None:
+            from integrations.providers.http import client_for
+
+            self._http = client_for(self.connection)
+        return self._http
+
+    @property
+    def field_mapping(self) -> dict[str, Any]:
+        """The user's choices for this connection (`connection.field_mapping`)."""
+        return dict(getattr(self.connection, "field_mapping", None) or {})
 
     # --- the seam the engine calls ------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:

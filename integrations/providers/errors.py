@@ -44,6 +44,10 @@ class PreconditionFailed(Permanent):
 Conflict = PreconditionFailed
 
 
+class Gone(Permanent):
+    """410 Gone. Calendar providers map it to `CursorExpired` where a sync token expired."""
+
+
 class CursorExpired(ProviderError):
     """The stored change-feed cursor is no longer valid (410 Gone, syncStateNotFound, …):
     the engine must run a full listing and find deletions by difference."""

@@ -1,0 +1,423 @@
+"""The one HTTP client every REST provider calls through.
+
+`HttpClient` wraps a `requests.Session` for one service (and one connection) and gives the
+engine's retry policy one home: timeouts on every call, exponential backoff with jitter on
+network errors, 5xx and overload codes, 429 honouring the server's wait, a token bucket shared
+by every worker process through Django's cache, one token refresh on 401, and typed errors
+(`integrations.providers.errors`). Every call is logged without tokens or bodies and counted
+per connection (`api_calls`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from integrations.providers.errors import (
+    AuthExpired,
+    Gone,
+    NotFound,
+    Permanent,
+    PreconditionFailed,
+    RateLimited,
+    Transient,
+    UnexpectedPayload,
+)
+
+logger = logging.getLogger("integrations.http")
+
+# Notion answers 529 when it is overloaded (https://developers.notion.com/reference/status-codes).
+OVERLOAD_STATUSES = frozenset({500, 502, 503, 504, 529})
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+LOCK_TTL = 5.0
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+def rate_for(service: str) -> tuple[int, float] | None:
+    """The request rate for `service`: DAYFLOW_RATE_LIMITS overrides the provider's own."""
+    overrides: Mapping[str, Any] = getattr(settings, "DAYFLOW_RATE_LIMITS", {})
+    if service in overrides:
+        limit, per = overrides[service]
+        return int(limit), float(per)
+    from integrations.providers import PROVIDERS
+
+    provider = PROVIDERS.get(service)
+    return provider.rate_limit if provider else None
+
+
+def api_calls(connection_id: int) -> int:
+    """How many API calls this connection has made (quota use), across all workers."""
+    return int(cache.get(_calls_key(connection_id), 0))
+
+
+def _calls_key(connection_id: int) -> str:
+    return f"dayflow:http:calls:{connection_id}"
+
+
+def _count_call(connection_id: int | None) -> None:
+    if connection_id is None:
+        return
+    key = _calls_key(connection_id)
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=None)
+
+
+class TokenBucket:
+    """At most `limit` requests in any `per` seconds, shared through the cache.
+
+    A sliding log of the last `limit` granted slots: a caller reserves the earliest slot that
+    keeps the window under the limit, then sleeps until it. The read-modify-write happens under
+    a cache lock (`cache.add` is atomic on both the database cache and Redis), so it holds for
+    many processes; the timestamps are wall-clock so they compare across machines.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        limit: int,
+        per: float,
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.key = f"dayflow:bucket:{key}"
+        self.limit = limit
+        self.per = per
+        self.clock = clock
+        self.sleep = sleep
+
+    def acquire(self) -> float:
+        """Wait for a slot; returns the seconds waited."""
+        with self._locked():
+            now = self.clock()
+            stamps = [s for s in cache.get(self.key, []) if s > now - self.per]
+            slot = now if len(stamps) < self.limit else max(now, stamps[-self.limit] + self.per)
+            stamps = [*stamps, slot][-self.limit :]
+            cache.set(self.key, stamps, timeout=int(self.per * 2) + 60)
+        wait = slot - now
+        if wait > 0:
+            self.sleep(wait)
+        return max(wait, 0.0)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock, owner = f"{self.key}:lock", uuid.uuid4().hex
+        give_up = time.monotonic() + LOCK_TTL * 2
+        # Real sleeps here: this is contention between workers, not a rate wait.
+        while not cache.add(lock, owner, timeout=LOCK_TTL):
+            if time.monotonic() > give_up:
+                raise Transient("rate-limit lock is busy", service=self.key)
+            time.sleep(0.002 + random.random() * 0.005)
+        try:
+            yield
+        finally:
+            if cache.get(lock) == owner:
+                cache.delete(lock)
+
+
+class HttpClient:
+    """REST calls to one service on behalf of one connection.
+
+    `auth_headers()` is called before every attempt, so a refreshed token is picked up.
+    `refresh(failed_authorization_value)` is called once on a 401; the request is then retried
+    once, and a second 401 raises `AuthExpired`. `clock`, `sleep` and `rng` are injectable so
+    tests assert on waits without waiting.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        connection_id: int | None = None,
+        auth_headers: Callable[[], dict[str, str]] | None = None,
+        refresh: Callable[[str], None] | None = None,
+        rate: tuple[int, float] | None = None,
+        max_attempts: int = 5,
+        max_total_wait: float = 120.0,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        rng: Callable[[], float] = random.random,
+        wall_clock: Clock = time.time,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.service = service
+        self.connection_id = connection_id
+        self.auth_headers = auth_headers or dict
+        self.refresh = refresh
+        self.max_attempts = max_attempts
+        self.max_total_wait = max_total_wait
+        self.timeout = timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng
+        self.wall_clock = wall_clock
+        self.session = session or requests.Session()
+        rate = rate if rate is not None else rate_for(service)
+        self.bucket = (
+            TokenBucket(f"{service}:{connection_id or 'app'}", *rate, sleep=sleep)
+            if rate and rate[0] > 0
+            else None
+        )
+
+    # --- public ---------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> requests.Response:
+        """Send one logical request, retrying per the policy; raise a typed error otherwise."""
+        started, attempt, refreshed = self.clock(), 0, False
+        while True:
+            attempt += 1
+            sent = {**self.auth_headers(), **(headers or {})}
+            response = self._attempt(method, url, sent, params, json, data, attempt, started)
+            if response is None:
+                continue
+            status = response.status_code
+            if status in ok:
+                return response
+            if status == 401 and self.refresh and not refreshed:
+                refreshed = True
+                self.refresh(sent.get("Authorization", ""))
+                attempt -= 1  # the refresh retry does not use up the transient budget
+                continue
+            if status == 401:
+                raise AuthExpired(
+                    f"{method} {_path(url)}: 401 {_reason(response)}", service=self.service
+                )
+            if status == 429:
+                self._wait_rate_limited(response, attempt, started)
+                continue
+            if status in OVERLOAD_STATUSES:
+                self._backoff(attempt, started, f"{method} {_path(url)}: {status}")
+                continue
+            raise self._error(method, url, response)
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """`request`, then the body parsed as JSON (None for an empty body)."""
+        response = self.request(method, url, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UnexpectedPayload(self.service, "body", f"not JSON: {exc}") from None
+
+    # --- one attempt ----------------------------------------------------------------------
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        params: Any,
+        json: Any,
+        data: Any,
+        attempt: int,
+        started: float,
+    ) -> requests.Response | None:
+        if self.bucket:
+            self.bucket.acquire()
+        begin = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self._log(method, url, type(exc).__name__, begin)
+            self._backoff(attempt, started, f"{method} {_path(url)}: {type(exc).__name__}")
+            return None
+        self._log(method, url, response.status_code, begin)
+        _count_call(self.connection_id)
+        return response
+
+    def _log(self, method: str, url: str, status: int | str, begin: float) -> None:
+        duration_ms = (time.monotonic() - begin) * 1000
+        logger.info(
+            "%s %s %s -> %s in %.0f ms",
+            self.service,
+            method,
+            _path(url),
+            status,
+            duration_ms,
+            extra={
+                "service": self.service,
+                "connection_id": self.connection_id,
+                "method": method,
+                "path": _path(url),
+                "status": status,
+                "duration_ms": round(duration_ms),
+            },
+        )
+
+    # --- waiting --------------------------------------------------------------------------
+    def _budget_left(self, started: float) -> float:
+        return self.max_total_wait - (self.clock() - started)
+
+    def _backoff(self, attempt: int, started: float, what: str) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        delay = delay / 2 + self.rng() * delay / 2  # "equal jitter": spread, never zero
+        if attempt >= self.max_attempts or delay > self._budget_left(started):
+            raise Transient(f"{what} after {attempt} attempt(s)", service=self.service)
+        self.sleep(delay)
+
+    def _wait_rate_limited(self, response: requests.Response, attempt: int, started: float) -> None:
+        wait = self._retry_after(response)
+        if attempt >= self.max_attempts or wait > self._budget_left(started):
+            raise RateLimited("429 Too Many Requests", retry_after=wait, service=self.service)
+        self.sleep(wait)
+
+    def _retry_after(self, response: requests.Response) -> float:
+        """Seconds to wait, from Retry-After, the reset headers or the body; backoff otherwise."""
+        headers = response.headers
+        value = headers.get("Retry-After")
+        if value:
+            seconds = _parse_retry_after(value, self.wall_clock())
+            if seconds is not None:
+                return seconds
+        for name in RESET_HEADERS:
+            if headers.get(name):
+                seconds = _parse_reset(headers[name], self.wall_clock())
+                if seconds is not None:
+                    return seconds
+        return _body_retry_after(response) or BACKOFF_BASE * 4
+
+    # --- errors ---------------------------------------------------------------------------
+    def _error(self, method: str, url: str, response: requests.Response) -> Permanent:
+        status = response.status_code
+        message = f"{method} {_path(url)}: {status} {_reason(response)}"
+        kind = ERRORS_BY_STATUS.get(status, Permanent)
+        return kind(message, status=status, service=self.service)
+
+
+# ClickUp sends X-RateLimit-Reset (unix seconds, https://developer.clickup.com/docs/rate-limits);
+# Linear x-ratelimit-requests-reset (unix ms, https://linear.app/developers/rate-limiting).
+RESET_HEADERS = (
+    "X-RateLimit-Reset",
+    "X-RateLimit-Requests-Reset",
+    "X-RateLimit-Complexity-Reset",
+    "RateLimit-Reset",
+)
+
+ERRORS_BY_STATUS: dict[int, type[Permanent]] = {
+    404: NotFound,
+    409: PreconditionFailed,
+    410: Gone,
+    412: PreconditionFailed,
+}
+
+
+def _path(url: str) -> str:
+    """The URL without query string or credentials: safe to log."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or ''}{parts.path}"
+
+
+def _reason(response: requests.Response) -> str:
+    """A short, secret-free reason: the service's error code or message, never the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or ""
+    if isinstance(body, dict):
+        for key in ("code", "err", "error", "ECODE", "message"):
+            if isinstance(body.get(key), str):
+                return body[key][:200]
+    return response.reason or ""
+
+
+def _parse_retry_after(value: str, now: float) -> float | None:
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+def _parse_reset(value: str, now: float) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return _parse_retry_after(value, now)
+    if number > 1e11:  # epoch milliseconds
+        return max(number / 1000 - now, 0.0)
+    if number > 1e9:  # epoch seconds
+        return max(number - now, 0.0)
+    return max(number, 0.0)  # already a delta
+
+
+def _body_retry_after(response: requests.Response) -> float | None:
+    # Todoist puts it in the body: {"error_extra": {"retry_after": 12}}
+    # (https://developer.todoist.com/api/v1/#tag/Request-limits).
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    extra = body.get("error_extra") if isinstance(body, dict) else None
+    value = extra.get("retry_after") if isinstance(extra, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def client_for(connection: Any, **options: Any) -> HttpClient:
+    """The HttpClient of one connection: its token, its provider's rate and headers, refresh."""
+    provider = connection.service.provider
+    token = {"value": connection.credential.access_token}
+
+    def auth_headers() -> dict[str, str]:
+        value = token["value"] if provider.raw_token_header else f"Bearer {token['value']}"
+        return {**provider.default_headers, "Authorization": value}
+
+    def refresh(failed_authorization: str) -> None:
+        from integrations.tokens import refresh_access_token
+
+        failed = failed_authorization.removeprefix("Bearer ")
+        token["value"] = refresh_access_token(connection, failed_token=failed)
+
+    options.setdefault("rate", rate_for(provider.key))
+    return HttpClient(
+        provider.key,
+        connection_id=connection.pk,
+        auth_headers=auth_headers,
+        refresh=refresh,
+        **options,
+    )
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, for bodies that go in form fields (Todoist commands)."""
+    return jsonlib.dumps(value, separators=(",", ":"))
