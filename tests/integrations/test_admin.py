@@ -1,0 +1,79 @@
+"""Staff see every service and connection in the admin, and never a secret."""
+
+import pytest
+
+from integrations.models import Credential, Service, UserIntegration
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-staff-1")
+    client.force_login(admin)
+    return client
+
+
+def test_admin_lists_the_eight_services(staff_client):
+    response = staff_client.get("/admin/integrations/service/")
+
+    assert response.status_code == 200
+    for name in [
+        "Notion",
+        "ClickUp",
+        "Linear",
+        "Todoist",
+        "Google Calendar",
+        "Microsoft Outlook",
+        "Apple Calendar",
+        "Fastmail",
+    ]:
+        assert name in response.content.decode()
+
+
+def test_credential_pages_never_show_a_secret(staff_client, connection):
+    credential = Credential.objects.create(
+        connection=connection,
+        access_token="at-very-secret",
+        refresh_token="rt-very-secret",
+        app_password="pw-very-secret",
+    )
+
+    pages = [
+        staff_client.get("/admin/integrations/credential/"),
+        staff_client.get(f"/admin/integrations/credential/{credential.pk}/change/"),
+        staff_client.get(f"/admin/integrations/userintegration/{connection.pk}/change/"),
+        staff_client.get("/admin/auditlog/logentry/"),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        body = page.content.decode()
+        for secret in ["at-very-secret", "rt-very-secret", "pw-very-secret", "very-secret"]:
+            assert secret not in body
+
+
+@pytest.mark.parametrize("count", [3, 12])
+def test_connection_list_query_count_does_not_grow_with_rows(
+    staff_client, django_assert_max_num_queries, user, count
+):
+    services = list(Service.objects.all())
+    for i in range(count):
+        UserIntegration.objects.create(
+            user=user, service=services[i % len(services)], external_account_id=f"acct-{i}"
+        )
+
+    with django_assert_max_num_queries(12):
+        response = staff_client.get("/admin/integrations/userintegration/")
+
+    assert response.status_code == 200
+
+
+def test_task_and_event_admin_pages_render(staff_client, user):
+    from dayflow.models import Event, Task
+
+    Task.objects.create(user=user, title="Pay rent")
+    Event.objects.create(user=user, title="Standup", all_day=True)
+
+    assert "Pay rent" in staff_client.get("/admin/dayflow/task/").content.decode()
+    assert "Standup" in staff_client.get("/admin/dayflow/event/").content.decode()
