@@ -1,0 +1,130 @@
+"""CalDAV discovery: against a real Radicale, a plain web server, nothing, and iCloud's XML."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from integrations.providers.base import ItemType
+from integrations.providers.caldav import (
+    calendar_containers,
+    discover,
+    parse_multistatus,
+)
+from integrations.providers.errors import AuthExpired, Permanent, Transient
+from tests.radicale import RadicaleAccount, RadicaleServer, free_port
+
+ICLOUD = Path(__file__).resolve().parents[2] / "fixtures" / "icloud"
+
+
+def test_discover_finds_the_calendars_and_their_components(
+    radicale_server: RadicaleServer, radicale_account: RadicaleAccount
+) -> None:
+    # given an account with a mixed calendar and an events-only one
+    mixed = radicale_server.mkcalendar(radicale_account, "Work")
+    events_only = radicale_server.mkcalendar(radicale_account, "Holidays", ("VEVENT",))
+    # when the connect form discovers them
+    found = discover(radicale_server.url, radicale_account.username, radicale_account.password)
+    # then both are there, with what they hold
+    by_url = {c.id: c for c in found}
+    assert set(by_url) == {mixed.url, events_only.url}
+    assert by_url[mixed.url].name == "Work"
+    assert by_url[mixed.url].item_types == (ItemType.EVENT, ItemType.TASK)
+    assert by_url[events_only.url].item_types == (ItemType.EVENT,)
+    assert by_url[mixed.url].parent == radicale_account.principal_url
+
+
+def test_discover_with_a_wrong_password_is_auth_expired(
+    radicale_account: RadicaleAccount,
+) -> None:
+    with pytest.raises(AuthExpired, match="wrong username or app password"):
+        discover(radicale_account.server_url, radicale_account.username, "wrong-password")
+
+
+def test_discover_an_unreachable_server_is_transient() -> None:
+    with pytest.raises(Transient, match="could not reach"):
+        discover(f"http://127.0.0.1:{free_port()}/", "someone", "secret")
+
+
+class _PlainWebsite(http.server.BaseHTTPRequestHandler):
+    def do_PROPFIND(self) -> None:
+        status = 404 if self.path.startswith("/missing") else 200
+        body = b"<html><body>Welcome to my homepage</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def plain_website() -> Iterator[str]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _PlainWebsite)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", ["", "missing/"])
+def test_discover_a_plain_website_is_permanent(plain_website: str, path: str) -> None:
+    with pytest.raises(Permanent, match="not a CalDAV server"):
+        discover(plain_website + path, "someone", "secret")
+
+
+def test_discover_a_url_that_is_not_http_is_permanent() -> None:
+    with pytest.raises(Permanent, match="not a server address"):
+        discover("ftp://127.0.0.1/", "someone", "secret")
+
+
+def test_discover_a_path_radicale_does_not_know_is_permanent(
+    radicale_account: RadicaleAccount,
+) -> None:
+    with pytest.raises(Permanent, match="not a CalDAV server"):
+        discover(
+            radicale_account.server_url + "nothing-here/x.ics",
+            radicale_account.username,
+            radicale_account.password,
+        )
+
+
+def test_icloud_recorded_discovery_replies_parse() -> None:
+    # given the real iCloud answers of each discovery step
+    principal = parse_multistatus(
+        (ICLOUD / "icloud_propfind_current-user-principal.xml").read_bytes()
+    )
+    home = parse_multistatus((ICLOUD / "icloud_propfind_calendar-home-set.xml").read_bytes())
+    listing = parse_multistatus((ICLOUD / "icloud_propfind_calendars_depth1.xml").read_bytes())
+    # when they are read
+    home_url = home.resources[0].hrefs("{urn:ietf:params:xml:ns:caldav}calendar-home-set")[0]
+    calendars = calendar_containers(listing, home_url)
+    # then the principal, the home and only the real calendars come out (no inbox, no home)
+    assert principal.resources[0].hrefs("{DAV:}current-user-principal") == ["/17149682/principal/"]
+    assert home_url == "https://p62-caldav.icloud.com:443/17149682/calendars/"
+    assert [(c.name, c.id) for c in calendars] == [
+        ("calfoo3", home_url + "06888b87-397f-11eb-943b-3af9d3928d42/"),
+        ("Yep", home_url + "testcalendar-e2910e0a-feab-4b51-b3a8-55828acaa912/"),
+    ]
+
+
+def test_icloud_recorded_sync_collection_reply_parses() -> None:
+    reply = parse_multistatus(
+        (ICLOUD / "icloud_sync-collection_getetag_sync-token.xml").read_bytes()
+    )
+
+    etags = {r.href.rsplit("/", 1)[-1]: r.text("{DAV:}getetag") for r in reply.resources}
+
+    assert reply.sync_token == "HwoQEgwAAAh4yw8ntwAAAAAYAhgAIhUIopml463FieB4EKq9+NSn04DrkQEoAA=="
+    assert etags == {
+        "": '"kkkgopik"',
+        "1761bf8c-6363-11eb-8fe4-74e5f9bfd8c1.ics": '"kkkgorwx"',
+        "20010712T182145Z-123401@example.com.ics": '"kkkgoqqu"',
+    }
