@@ -90,7 +90,7 @@ def test_discover_a_path_radicale_does_not_know_is_permanent(
 ) -> None:
     with pytest.raises(Permanent, match="not a CalDAV server"):
         discover(
-            radicale_account.server_url + "nothing-here/x.ics",
+            radicale_account.principal_url + "nothing-here/x.ics",
             radicale_account.username,
             radicale_account.password,
         )
