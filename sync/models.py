@@ -1,1 +1,267 @@
-"""Models of the sync app."""
+"""The sync engine's state: links with their base, cursors, jobs, conflicts and the journal."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from dayflow.models import Event, Task
+from integrations.models import UserIntegration
+
+
+class ItemType(models.TextChoices):
+    TASK = "task", "Task"
+    EVENT = "event", "Event"
+
+
+class ItemLink(models.Model):
+    """One synced pair: a DayFlow task or event and the remote item it mirrors.
+
+    `base` holds the normalized fields as they were when both sides last agreed: what three-way
+    merging compares against, and what makes our own writes recognisable when they come back.
+    """
+
+    connection = models.ForeignKey(UserIntegration, on_delete=models.CASCADE, related_name="links")
+    item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    task = models.ForeignKey(
+        Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_links"
+    )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_links"
+    )
+    # Empty while a remote create is in flight: a rerun after a crash looks the item up first.
+    remote_id = models.CharField(max_length=255, blank=True)
+    collection = models.CharField(max_length=255, blank=True)
+    remote_version = models.CharField(max_length=255, blank=True)
+    local_version = models.PositiveBigIntegerField(default=0)
+    base = models.JSONField(default=dict, blank=True)
+    dayflow_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "remote_id"],
+                condition=~Q(remote_id=""),
+                name="one_link_per_remote_item",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "task"],
+                condition=Q(task__isnull=False),
+                name="one_link_per_task",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "event"],
+                condition=Q(event__isnull=False),
+                name="one_link_per_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_type} {self.local_id} <-> {self.remote_id or '(creating)'}"
+
+    @property
+    def local_id(self) -> int | None:
+        return self.task_id if self.item_type == ItemType.TASK else self.event_id
+
+
+class SyncCursor(models.Model):
+    """Where the change feed of one collection of a connection was last read up to."""
+
+    connection = models.ForeignKey(
+        UserIntegration, on_delete=models.CASCADE, related_name="cursors"
+    )
+    collection = models.CharField(max_length=255, blank=True)
+    value = models.TextField(blank=True)
+    # Local changes are looked for from here on (the start of the last complete sync).
+    local_watermark = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "collection"], name="one_cursor_per_collection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cursor of {self.connection_id}/{self.collection or '-'}"
+
+
+class SyncJob(models.Model):
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        USER = "user", "User"
+        WEBHOOK = "webhook", "Webhook"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        NEEDS_CONFIRMATION = "needs_confirmation", "Needs confirmation"
+        CANCELLED = "cancelled", "Cancelled"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Control(models.TextChoices):
+        NONE = "", "None"
+        PAUSE = "pause", "Pause"
+        CANCEL = "cancel", "Cancel"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    COUNTERS = (
+        "processed",
+        "local_created",
+        "local_updated",
+        "local_deleted",
+        "remote_created",
+        "remote_updated",
+        "remote_deleted",
+        "conflicts",
+        "errors",
+        "api_calls",
+    )
+
+    connection = models.ForeignKey(UserIntegration, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCREMENTAL)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.USER)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
+    dry_run = models.BooleanField(default=False)
+    confirmed = models.BooleanField(default=False, help_text="Mass deletions were confirmed.")
+    processed = models.PositiveIntegerField(default=0)
+    local_created = models.PositiveIntegerField(default=0)
+    local_updated = models.PositiveIntegerField(default=0)
+    local_deleted = models.PositiveIntegerField(default=0)
+    remote_created = models.PositiveIntegerField(default=0)
+    remote_updated = models.PositiveIntegerField(default=0)
+    remote_deleted = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A running job's lease: a worker killed mid-job stops renewing it, so a rerun may take over.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One job per connection at a time, and at most one waiting behind it: enforced by
+            # the database, so it holds across worker processes and machines.
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status="running", dry_run=False),
+                name="one_running_job",
+            ),
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status="queued", dry_run=False),
+                name="one_queued_job",
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync #{self.pk} of {self.connection_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (
+            self.Status.SUCCEEDED,
+            self.Status.FAILED,
+            self.Status.CANCELLED,
+        )
+
+    def counters(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTERS}
+
+
+class Conflict(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        NONE = "", "None"
+        LOCAL = "local", "Keep DayFlow's version"
+        REMOTE = "remote", "Keep the service's version"
+        MERGED = "merged", "Merged"
+
+    link = models.ForeignKey(ItemLink, on_delete=models.CASCADE, related_name="conflicts")
+    job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL)
+    base = models.JSONField(default=dict, blank=True)
+    local = models.JSONField(null=True, blank=True)
+    remote = models.JSONField(null=True, blank=True)
+    remote_version = models.CharField(max_length=255, blank=True)
+    fields = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True, default="")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link"], condition=Q(status="open"), name="one_open_conflict_per_link"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conflict on {self.link_id} ({', '.join(self.fields)})"
+
+
+class JournalEntry(models.Model):
+    """One change the engine applied to one side: before and after, so nothing is lost."""
+
+    class Side(models.TextChoices):
+        LOCAL = "local", "DayFlow"
+        REMOTE = "remote", "Service"
+
+    class Op(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+
+    job = models.ForeignKey(SyncJob, null=True, on_delete=models.SET_NULL, related_name="journal")
+    connection = models.ForeignKey(
+        UserIntegration, on_delete=models.CASCADE, related_name="journal"
+    )
+    link = models.ForeignKey(
+        ItemLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="journal"
+    )
+    item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    side = models.CharField(max_length=10, choices=Side.choices)
+    op = models.CharField(max_length=10, choices=Op.choices)
+    local_id = models.BigIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    # The version the side held right after the write: undo only reverts what is still ours.
+    version_after = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=40, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.side} {self.item_type} ({self.reason})"

@@ -1,0 +1,27 @@
+"""Celery tasks of the sync app. They take ids, re-fetch, and return quietly if the row is gone."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sync.models import SyncJob
+from sync.services import request_sync
+
+
+@shared_task(name="sync.run_job", bind=True, max_retries=None, acks_late=True)
+def run_job(self, job_id: int) -> str:
+    """Run one SyncJob. A job that must wait (another job of the connection runs, the service
+    rate-limits us) is sent back to the broker with a countdown instead of holding a worker."""
+    from sync.engine import run_job as run
+
+    outcome = run(job_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="sync.scheduled")
+def scheduled(connection_id: int) -> int | None:
+    """Beat's entry point: an incremental sync of one connection."""
+    job = request_sync(connection_id, trigger=SyncJob.Trigger.SCHEDULE)
+    return job.pk if job else None
