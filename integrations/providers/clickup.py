@@ -11,6 +11,8 @@ class ClickUpProvider(Provider):
     authorization_url = "https://app.clickup.com/api"
     token_url = "https://api.clickup.com/api/v2/oauth/token"
     api_base = "https://api.clickup.com/api/v2"
+    # "Authorization: {token}" with no Bearer: https://developer.clickup.com/docs/authentication
+    raw_token_header = True
     rate_limit = (100, 60.0)  # Free/Unlimited/Business plans: 100 requests per minute per token
     item_types = (ItemType.TASK,)
     change_feed = "tasks filtered by date_updated_gt"

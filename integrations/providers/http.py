@@ -105,17 +105,16 @@ class TokenBucket:
         self.sleep = sleep
 
     def acquire(self) -> float:
-        """Wait for a slot; returns the seconds waited."""
+        """Wait for a slot; returns the slot's (wall-clock) time."""
         with self._locked():
             now = self.clock()
             stamps = [s for s in cache.get(self.key, []) if s > now - self.per]
             slot = now if len(stamps) < self.limit else max(now, stamps[-self.limit] + self.per)
             stamps = [*stamps, slot][-self.limit :]
             cache.set(self.key, stamps, timeout=int(self.per * 2) + 60)
-        wait = slot - now
-        if wait > 0:
-            self.sleep(wait)
-        return max(wait, 0.0)
+        if slot > now:
+            self.sleep(slot - now)
+        return slot
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -173,7 +172,7 @@ class HttpClient:
         self.session = session or requests.Session()
         rate = rate if rate is not None else rate_for(service)
         self.bucket = (
-            TokenBucket(f"{service}:{connection_id or 'app'}", *rate, sleep=sleep)
+            TokenBucket(f"{service}:{connection_id or 'app'}", *rate, clock=wall_clock, sleep=sleep)
             if rate and rate[0] > 0
             else None
         )

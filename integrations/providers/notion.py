@@ -14,6 +14,9 @@ class NotionProvider(Provider):
     extra_authorize_params = {"owner": "user"}
     api_base = "https://api.notion.com/v1"
     rate_limit = (3, 1.0)  # "an average of three requests per second"
+    # Pinned: 2025-09-03 moved database queries to data sources.
+    # https://developers.notion.com/reference/versioning
+    default_headers = {"Notion-Version": "2025-09-03"}
     item_types = (ItemType.TASK,)
     change_feed = "data source query filtered on last_edited_time"
     supports_webhooks = True
