@@ -108,7 +108,7 @@ def serve() -> int:
     exit_code = 0
     while not stopping:
         for name, child in children.items():
-            if child.poll() is not None:
+            if child.poll() is not None and not stopping:
                 print(f"{name} exited with {child.returncode}; stopping the others.", flush=True)
                 exit_code, stopping = child.returncode or 1, True
         time.sleep(0.5)

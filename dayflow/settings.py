@@ -146,7 +146,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "dayflow.heartbeat", "schedule": 60.0},
+    "heartbeat": {
+        "task": "dayflow.heartbeat",
+        "schedule": float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60)),
+    },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 

@@ -1,0 +1,86 @@
+"""The product as a user starts it: `python3 run.py` (gunicorn, worker and beat) on a free port."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningApp:
+    url: str
+    username: str
+    password: str
+    process: subprocess.Popen
+    log: Path
+    started_in: float
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory) -> RunningApp:
+    var_dir = tmp_path_factory.mktemp("run-var")
+    port = free_port()
+    log = var_dir / "run.log"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL"}
+    }
+    env |= {
+        "DAYFLOW_VAR_DIR": str(var_dir),
+        "PORT": str(port),
+        "DAYFLOW_HEARTBEAT_SECONDS": "3",
+        "PYTHONUNBUFFERED": "1",
+    }
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "run.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{url}/accounts/login/", timeout=2).ok, 90, log)
+        match = re.search(r"Demo account created: (\S+) / (\S+)", log.read_text())
+        assert match, log.read_text()
+        yield RunningApp(url, match[1], match[2], process, log, time.monotonic() - started)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_until(probe, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if probe():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {seconds}s; log:\n{log.read_text()[-4000:]}")
