@@ -151,6 +151,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60)),
     },
 }
+CELERY_BEAT_SCHEDULE |= {
+    "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},
+    "webhooks-requeue-stale": {"task": "webhooks.requeue_stale_deliveries", "schedule": 300.0},
+}
+# Webhooks: webhooks/conf.py lists every setting with its default. Graph's maximum subscription
+# lifetime differs between doc versions (4230 or 10,080 minutes for Outlook events).
+WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 
 # --- Auth, sessions, security ------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""The webhooks app's settings, each with a default (override in dayflow/settings.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "WEBHOOKS_MAX_BODY_BYTES": 1024 * 1024,
+    "WEBHOOKS_ALERT_THRESHOLD": 5,
+    "WEBHOOKS_ALERT_WINDOW_SECONDS": 600,
+    # Graph's maximum subscription lifetime for Outlook events differs by doc version
+    # (4230 minutes in one, 10,080 with the API rejecting over 10,070 in another).
+    "WEBHOOKS_GRAPH_MAX_MINUTES": 4230,
+    # Google documents no default or maximum for Calendar channels: we ask for this one.
+    "WEBHOOKS_GOOGLE_CHANNEL_TTL_SECONDS": 7 * 24 * 3600,
+    # Renew a subscription when it would expire within this many seconds.
+    "WEBHOOKS_RENEW_MARGIN_SECONDS": 12 * 3600,
+    "WEBHOOKS_PROCESS_MAX_RETRIES": 5,
+    # A delivery still "received" after this long was never picked up: enqueue it again.
+    "WEBHOOKS_STALE_SECONDS": 300,
+}
+
+
+def get(name: str) -> Any:
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,84 @@
+"""What a verified delivery does: find its connection(s) and ask for an incremental sync.
+
+`request_sync` coalesces: a burst of deliveries for one connection joins the job already
+waiting, so 100 events cost one sync (plus at most one trailing sync while one runs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.utils import timezone
+
+from integrations.models import UserIntegration
+from sync.models import SyncJob
+from sync.services import request_sync
+from webhooks.inbound import INBOUND
+from webhooks.models import Delivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+
+def process(delivery: Delivery) -> str:
+    """Handle one inbox row; returns (and stores) its new status. Safe to run twice."""
+    if delivery.event_type.startswith("lifecycle:") and delivery.subscription is not None:
+        _lifecycle(delivery.subscription, delivery.event_type.removeprefix("lifecycle:"))
+    connections = connections_for(delivery)
+    if not connections:
+        return _finish(delivery, Delivery.Status.IGNORED, "no connection for this delivery")
+    jobs = [request_sync(c.pk, trigger=SyncJob.Trigger.WEBHOOK) for c in connections]
+    started = [job for job in jobs if job is not None]
+    if not started:
+        return _finish(delivery, Delivery.Status.IGNORED, "connection is not active")
+    delivery.sync_job_id = started[0].pk
+    return _finish(delivery, Delivery.Status.PROCESSED, "")
+
+
+def connections_for(delivery: Delivery) -> list[UserIntegration]:
+    """The connection named by the subscription, else by the account id in the payload.
+
+    An app-wide subscription (Notion, Todoist) names the account (`workspace_id`, `user_id`):
+    every DayFlow connection to that account is synced.
+    """
+    if delivery.connection_id:
+        return [delivery.connection]
+    sub = delivery.subscription
+    if sub is not None and sub.connection_id:
+        return [sub.connection]
+    spec = INBOUND.get(delivery.service.key)
+    try:
+        account = spec.account_id(json.loads(delivery.body)) if spec else ""
+    except ValueError:
+        account = ""
+    if not account:
+        return []
+    found = list(
+        UserIntegration.objects.filter(service_id=delivery.service_id, external_account_id=account)
+    )
+    if found:
+        delivery.connection = found[0]
+    return found
+
+
+def _lifecycle(sub: WebhookSubscription, event: str) -> None:
+    """Graph lifecycle notifications: keep the subscription alive; `missed` only means sync.
+    https://learn.microsoft.com/graph/change-notifications-lifecycle-events"""
+    from webhooks import subscriptions
+
+    if event == "subscriptionRemoved":
+        subscriptions.recreate(sub)
+    elif event == "reauthorizationRequired":
+        subscriptions.renew(sub)
+
+
+def _finish(delivery: Delivery, status: str, note: str) -> str:
+    if note:
+        logger.info("webhooks: delivery %s %s: %s", delivery.pk, status, note)
+    delivery.status = status
+    delivery.error = note
+    delivery.processed_at = timezone.now()
+    delivery.save(
+        update_fields=["status", "error", "processed_at", "sync_job_id", "connection", "attempts"]
+    )
+    return status

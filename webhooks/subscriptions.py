@@ -1,0 +1,415 @@
+"""Subscription lifecycle: register where the service has an API for it, renew before expiry,
+recreate what the service dropped, remove on disconnect.
+
+Notion and Todoist webhooks are set up in the services' developer consoles (see README);
+ClickUp, Linear, Google Calendar and Microsoft Graph are registered here, through the one HTTP
+client (`integrations.providers.http`), so they get its retries and typed errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import uuid
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.writer import record
+from integrations.models import UserIntegration
+from integrations.providers.errors import NotFound, ProviderError
+from integrations.providers.http import HttpClient, client_for
+from webhooks import conf
+from webhooks.models import WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookSubscription.Status
+
+
+def new_secret() -> str:
+    # Graph caps clientState at 128 characters; 43 is plenty of entropy for every service.
+    return secrets.token_urlsafe(32)
+
+
+def endpoint_url(sub: WebhookSubscription) -> str:
+    return f"{settings.PUBLIC_URL}/api/webhooks/{sub.service.key}/{sub.public_id}/"
+
+
+class Registrar:
+    """How one service's subscriptions are created, renewed and removed through its API."""
+
+    key: ClassVar[str]
+    events: ClassVar[tuple[str, ...]] = ()
+    expires: ClassVar[bool] = False
+
+    def resources(self, connection: UserIntegration) -> list[str]:
+        """What to watch: one subscription per resource."""
+        return [connection.external_account_id]
+
+    def create(self, client: HttpClient, sub: WebhookSubscription) -> None:
+        raise NotImplementedError
+
+    def renew(self, client: HttpClient, sub: WebhookSubscription) -> None:
+        raise NotImplementedError
+
+    def remove(self, client: HttpClient, sub: WebhookSubscription) -> None:
+        raise NotImplementedError
+
+
+class ClickUpRegistrar(Registrar):
+    """https://developer.clickup.com/reference/createwebhook"""
+
+    key = "clickup"
+    api = "https://api.clickup.com/api/v2"
+    events = ("taskCreated", "taskUpdated", "taskDeleted", "taskStatusUpdated", "taskMoved")
+
+    def resources(self, connection):
+        return [connection.field_mapping.get("team_id") or connection.external_account_id]
+
+    def create(self, client, sub):
+        body: dict[str, Any] = {"endpoint": endpoint_url(sub), "events": list(self.events)}
+        if list_id := sub.connection.field_mapping.get("list_id"):
+            body["list_id"] = list_id
+        reply = client.request_json("POST", f"{self.api}/team/{sub.resource}/webhook", json=body)
+        webhook = reply["webhook"]
+        # ClickUp chooses the signing secret and returns it only here.
+        sub.remote_id, sub.secret = str(webhook["id"]), webhook["secret"]
+
+    def remove(self, client, sub):
+        client.request("DELETE", f"{self.api}/webhook/{sub.remote_id}")
+
+    def health(self, client: HttpClient, sub: WebhookSubscription) -> str:
+        """ClickUp suspends a webhook after repeated failures (or a 410): its health says so.
+        https://developer.clickup.com/docs/webhookhealth"""
+        reply = client.request_json("GET", f"{self.api}/team/{sub.resource}/webhook")
+        for webhook in reply.get("webhooks", []):
+            if str(webhook.get("id")) == sub.remote_id:
+                return str((webhook.get("health") or {}).get("status") or "active")
+        return "missing"
+
+
+class LinearRegistrar(Registrar):
+    """We choose the signing secret and send it in webhookCreate.
+    https://linear.app/developers/webhooks"""
+
+    key = "linear"
+    api = "https://api.linear.app/graphql"
+    events = ("Issue",)
+    CREATE = (
+        "mutation($input: WebhookCreateInput!) "
+        "{ webhookCreate(input: $input) { success webhook { id enabled } } }"
+    )
+    DELETE = "mutation($id: String!) { webhookDelete(id: $id) { success } }"
+
+    def resources(self, connection):
+        return [connection.field_mapping.get("team_id") or "all-public-teams"]
+
+    def create(self, client, sub):
+        scope = (
+            {"allPublicTeams": True}
+            if sub.resource == "all-public-teams"
+            else {"teamId": sub.resource}
+        )
+        variables = {
+            "input": {
+                "url": endpoint_url(sub),
+                "resourceTypes": list(self.events),
+                "secret": sub.secret,
+                "label": "DayFlow",
+                **scope,
+            }
+        }
+        data = self._graphql(client, self.CREATE, variables)["webhookCreate"]
+        if not data.get("success"):
+            raise ProviderError("webhookCreate did not succeed", service=self.key)
+        sub.remote_id = data["webhook"]["id"]
+
+    def remove(self, client, sub):
+        self._graphql(client, self.DELETE, {"id": sub.remote_id})
+
+    def _graphql(self, client: HttpClient, query: str, variables: dict) -> dict:
+        reply = client.request_json("POST", self.api, json={"query": query, "variables": variables})
+        if reply.get("errors"):
+            # GraphQL reports failures with 200 and an `errors` list.
+            message = str(reply["errors"][0].get("message", "GraphQL error"))
+            raise ProviderError(message, service=self.key)
+        return reply["data"]
+
+
+class GoogleCalendarRegistrar(Registrar):
+    """events.watch channels: they expire and cannot be extended, so renewing means a new
+    channel (a new subscription row) and stopping the old one.
+    https://developers.google.com/calendar/api/guides/push"""
+
+    key = "google-calendar"
+    api = "https://www.googleapis.com/calendar/v3"
+    expires = True
+
+    def resources(self, connection):
+        return list(connection.field_mapping.get("calendars") or ["primary"])
+
+    def create(self, client, sub):
+        ttl = conf.get("WEBHOOKS_GOOGLE_CHANNEL_TTL_SECONDS")
+        sub.remote_id = str(uuid.uuid4())  # Google: up to 64 characters, a UUID recommended
+        wanted = timezone.now() + dt.timedelta(seconds=ttl)
+        body = {
+            "id": sub.remote_id,
+            "type": "web_hook",
+            "address": endpoint_url(sub),
+            "token": sub.secret,
+            "expiration": int(wanted.timestamp() * 1000),
+        }
+        url = f"{self.api}/calendars/{quote(sub.resource, safe='')}/events/watch"
+        reply = client.request_json("POST", url, json=body)
+        sub.resource_id = reply["resourceId"]
+        expiration = int(reply.get("expiration") or body["expiration"])
+        sub.expires_at = dt.datetime.fromtimestamp(expiration / 1000, tz=dt.UTC)
+
+    def remove(self, client, sub):
+        body = {"id": sub.remote_id, "resourceId": sub.resource_id}
+        client.request("POST", f"{self.api}/channels/stop", json=body)
+
+
+class OutlookRegistrar(Registrar):
+    """Graph subscriptions on the user's events, renewed with PATCH before they expire.
+    https://learn.microsoft.com/graph/api/subscription-post-subscriptions"""
+
+    key = "outlook"
+    api = "https://graph.microsoft.com/v1.0"
+    events = ("created", "updated", "deleted")
+    expires = True
+
+    def resources(self, connection):
+        calendars = connection.field_mapping.get("calendars") or []
+        return [f"me/calendars/{c}/events" for c in calendars] or ["me/events"]
+
+    def create(self, client, sub):
+        expires = self._expiry()
+        body = {
+            "changeType": ",".join(self.events),
+            "notificationUrl": endpoint_url(sub),
+            "lifecycleNotificationUrl": endpoint_url(sub),
+            "resource": sub.resource,
+            "expirationDateTime": expires.isoformat().replace("+00:00", "Z"),
+            "clientState": sub.secret,
+        }
+        reply = client.request_json("POST", f"{self.api}/subscriptions", json=body)
+        sub.remote_id = reply["id"]
+        sub.expires_at = _graph_time(reply.get("expirationDateTime")) or expires
+
+    def renew(self, client, sub):
+        expires = self._expiry()
+        body = {"expirationDateTime": expires.isoformat().replace("+00:00", "Z")}
+        url = f"{self.api}/subscriptions/{sub.remote_id}"
+        reply = client.request_json("PATCH", url, json=body) or {}
+        sub.expires_at = _graph_time(reply.get("expirationDateTime")) or expires
+
+    def remove(self, client, sub):
+        client.request("DELETE", f"{self.api}/subscriptions/{sub.remote_id}")
+
+    def _expiry(self) -> dt.datetime:
+        # A minute under the configured maximum: Graph rejects values past its limit.
+        minutes = conf.get("WEBHOOKS_GRAPH_MAX_MINUTES") - 1
+        return (timezone.now() + dt.timedelta(minutes=minutes)).replace(microsecond=0)
+
+
+def _graph_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+REGISTRARS: dict[str, Registrar] = {
+    r.key: r
+    for r in (ClickUpRegistrar(), LinearRegistrar(), GoogleCalendarRegistrar(), OutlookRegistrar())
+}
+
+
+def wants_push(connection: UserIntegration) -> bool:
+    """Registered only for connections that sync on their own, and only when the services
+    can reach us: every one of them refuses a non-HTTPS notification URL."""
+    return (
+        connection.service.key in REGISTRARS
+        and connection.is_scheduled
+        and settings.PUBLIC_URL.startswith("https://")
+    )
+
+
+def register(connection: UserIntegration) -> list[WebhookSubscription]:
+    """Subscribe a connection at its service; resources already watched are left alone."""
+    if not wants_push(connection):
+        return []
+    registrar = REGISTRARS[connection.service.key]
+    watched = set(
+        connection.webhook_subscriptions.filter(status=Status.ACTIVE).values_list(
+            "resource", flat=True
+        )
+    )
+    client = client_for(connection)
+    return [
+        _create(registrar, client, connection, resource)
+        for resource in registrar.resources(connection)
+        if resource not in watched
+    ]
+
+
+def _create(
+    registrar: Registrar, client: HttpClient, connection: UserIntegration, resource: str
+) -> WebhookSubscription:
+    # Saved before the call: Graph validates the notification URL during its create request.
+    sub = WebhookSubscription.objects.create(
+        service=connection.service,
+        connection=connection,
+        resource=resource,
+        secret=new_secret(),
+        events=list(registrar.events),
+    )
+    try:
+        registrar.create(client, sub)
+    except (ProviderError, KeyError, TypeError) as exc:
+        return _failed(sub, "webhook.subscription.create", exc, status=Status.FAILED)
+    sub.status, sub.last_error = Status.ACTIVE, ""
+    sub.save()
+    _audit("webhook.subscription.created", sub)
+    return sub
+
+
+def renew(sub: WebhookSubscription) -> WebhookSubscription:
+    """Extend a subscription (Graph), or replace it where the service cannot extend (Google)."""
+    registrar = REGISTRARS[sub.service.key]
+    if type(registrar).renew is Registrar.renew:
+        return recreate(sub)
+    try:
+        registrar.renew(client_for(sub.connection), sub)
+    except NotFound:
+        return recreate(sub)  # the service dropped it meanwhile
+    except (ProviderError, KeyError, TypeError) as exc:
+        expired = sub.expires_at is not None and sub.expires_at <= timezone.now()
+        return _failed(sub, "webhook.subscription.renew", exc, Status.EXPIRED if expired else None)
+    sub.status, sub.last_error = Status.ACTIVE, ""
+    sub.save(update_fields=["expires_at", "status", "last_error", "updated_at"])
+    _audit("webhook.subscription.renewed", sub, expires_at=sub.expires_at.isoformat())
+    return sub
+
+
+def recreate(sub: WebhookSubscription) -> WebhookSubscription:
+    """A new subscription for the same resource, then the old one removed."""
+    registrar = REGISTRARS[sub.service.key]
+    client = client_for(sub.connection)
+    fresh = _create(registrar, client, sub.connection, sub.resource)
+    if fresh.status == Status.ACTIVE:
+        _remove(registrar, client, sub)
+    return fresh
+
+
+def remove_all(connection: UserIntegration, *, remote: bool = True) -> int:
+    """Unsubscribe a connection everywhere (called while its token still works)."""
+    subs = list(connection.webhook_subscriptions.exclude(status=Status.REMOVED))
+    registrar = REGISTRARS.get(connection.service.key)
+    client = client_for(connection) if remote and registrar and subs else None
+    for sub in subs:
+        _remove(registrar, client, sub)
+    return len(subs)
+
+
+def _remove(
+    registrar: Registrar | None, client: HttpClient | None, sub: WebhookSubscription
+) -> None:
+    if registrar is not None and client is not None and sub.remote_id:
+        try:
+            registrar.remove(client, sub)
+        except NotFound:
+            pass  # already gone at the service: that is what we wanted
+        except ProviderError as exc:
+            # Removal is best effort: a dangling subscription fails our guards (404/401).
+            logger.warning("webhooks: could not remove %r: %s", sub, exc)
+            sub.last_error = str(exc)[:2000]
+    sub.status = Status.REMOVED
+    sub.save(update_fields=["status", "last_error", "updated_at"])
+    _audit("webhook.subscription.removed", sub)
+
+
+def _failed(
+    sub: WebhookSubscription, action: str, exc: Exception, status: str | None
+) -> WebhookSubscription:
+    logger.warning("webhooks: %s failed for %r: %s", action, sub, exc)
+    sub.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if status:
+        sub.status = status
+    sub.save()
+    _audit(action, sub, success=False, error=sub.last_error)
+    return sub
+
+
+def _audit(action: str, sub: WebhookSubscription, success: bool = True, **details: Any) -> None:
+    record(
+        action,
+        connection=sub.connection,
+        resource=f"webhooks/{sub.service.key}/{sub.public_id}",
+        details={"service": sub.service.key, "resource": sub.resource, **details},
+        success=success,
+    )
+
+
+def maintain(now: dt.datetime | None = None) -> dict[str, int]:
+    """The beat task's work: renew what expires soon, recreate what lapsed or was suspended."""
+    now = now or timezone.now()
+    margin = dt.timedelta(seconds=conf.get("WEBHOOKS_RENEW_MARGIN_SECONDS"))
+    live = WebhookSubscription.objects.select_related("service", "connection__service").filter(
+        connection__status=UserIntegration.Status.CONNECTED,
+        service__key__in=list(REGISTRARS),
+    )
+    counts = {"renewed": 0, "recreated": 0, "checked": 0}
+    for sub in live.filter(status=Status.ACTIVE, expires_at__lte=now + margin):
+        renew(sub)
+        counts["renewed"] += 1
+    for sub in live.filter(Q(status=Status.SUSPENDED) | Q(status=Status.EXPIRED)):
+        recreate(sub)
+        counts["recreated"] += 1
+    for sub in live.filter(status=Status.ACTIVE, service__key="clickup"):
+        counts["checked"] += 1
+        counts["recreated"] += _check_clickup(sub)
+    return counts
+
+
+def _check_clickup(sub: WebhookSubscription) -> int:
+    registrar = REGISTRARS["clickup"]
+    try:
+        health = registrar.health(client_for(sub.connection), sub)
+    except ProviderError as exc:
+        logger.warning("webhooks: ClickUp health check failed for %r: %s", sub, exc)
+        return 0
+    if health in ("active", "failing"):
+        return 0
+    sub.status = Status.SUSPENDED
+    sub.save(update_fields=["status", "updated_at"])
+    _audit("webhook.subscription.suspended", sub, success=False, health=health)
+    recreate(sub)
+    return 1
+
+
+def delivery_mode(connection: UserIntegration) -> str:
+    """'push' while the connection's webhooks are live, otherwise 'polling' (its schedule)."""
+    key = connection.service.key
+    if key == "todoist":
+        # One app-wide webhook from Todoist's console, signed with the client secret.
+        configured = bool(settings.DAYFLOW_OAUTH_CLIENTS.get("todoist", {}).get("client_secret"))
+        return "push" if configured and connection.is_active else "polling"
+    subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
+    subs = (
+        subs.filter(connection=connection)
+        if key != "notion"
+        else subs.filter(Q(connection=connection) | Q(connection__isnull=True))
+    )
+    now = timezone.now()
+    live = subs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).exists()
+    return "push" if live and connection.is_active else "polling"

@@ -1,0 +1,91 @@
+"""Celery tasks of the webhooks app. Tasks take ids, re-fetch, and return quietly when the row
+is gone or already handled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+
+from celery import shared_task
+from django.utils import timezone
+
+from integrations.providers.errors import Permanent
+from webhooks import conf
+from webhooks.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+
+def backoff(retries: int) -> float:
+    """Exponential, capped at an hour, with jitter so retried bursts spread out."""
+    return min(30 * 2**retries, 3600) * (0.5 + random.random())
+
+
+@shared_task(name="webhooks.process_delivery", bind=True, acks_late=True)
+def process_delivery(self, delivery_pk: int) -> str:
+    """Process one inbox row: trigger a (coalesced) incremental sync of its connection."""
+    from webhooks.processing import process
+
+    delivery = (
+        Delivery.objects.select_related("service", "subscription__connection", "connection")
+        .filter(pk=delivery_pk)
+        .first()
+    )
+    if delivery is None or delivery.status != Delivery.Status.RECEIVED:
+        return "gone" if delivery is None else delivery.status
+    delivery.attempts += 1
+    try:
+        return process(delivery)
+    except Exception as exc:
+        retries = self.request.retries or 0
+        last = retries >= conf.get("WEBHOOKS_PROCESS_MAX_RETRIES")
+        # A permanent provider error will fail the same way again: no retry.
+        if last or isinstance(exc, Permanent):
+            return _failed(delivery, exc)
+        logger.warning("webhooks: delivery %s failed (%s), retrying", delivery_pk, exc)
+        Delivery.objects.filter(pk=delivery_pk).update(attempts=delivery.attempts, error=str(exc))
+        raise self.retry(exc=exc, countdown=backoff(retries)) from exc
+
+
+def _failed(delivery: Delivery, exc: Exception) -> str:
+    logger.error("webhooks: delivery %s failed for good: %s", delivery.pk, exc)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED,
+        error=f"{type(exc).__name__}: {exc}"[:2000],
+        attempts=delivery.attempts,
+        processed_at=timezone.now(),
+    )
+    return Delivery.Status.FAILED
+
+
+@shared_task(name="webhooks.requeue_stale_deliveries")
+def requeue_stale_deliveries() -> int:
+    """Deliveries stored but never picked up (broker down at the time): send them again."""
+    cutoff = timezone.now() - dt.timedelta(seconds=conf.get("WEBHOOKS_STALE_SECONDS"))
+    stale = Delivery.objects.filter(
+        status=Delivery.Status.RECEIVED, received_at__lt=cutoff, attempts=0
+    ).values_list("pk", flat=True)[:1000]
+    for pk in stale:
+        process_delivery.delay(pk)
+    return len(stale)
+
+
+@shared_task(name="webhooks.renew_subscriptions")
+def renew_subscriptions() -> dict[str, int]:
+    """Renew subscriptions before they expire and recreate ones the service dropped."""
+    from webhooks.subscriptions import maintain
+
+    return maintain()
+
+
+@shared_task(name="webhooks.register_subscriptions")
+def register_subscriptions(connection_pk: int) -> int:
+    """Subscribe a newly connected account at its service (ClickUp, Linear, Google, Graph)."""
+    from integrations.models import UserIntegration
+    from webhooks.subscriptions import register
+
+    connection = UserIntegration.objects.select_related("service").filter(pk=connection_pk).first()
+    if connection is None:
+        return 0
+    return len(register(connection))

@@ -1,0 +1,194 @@
+"""The webhook receiver: guards in a fixed order, the delivery stored once, 2xx at once.
+
+known service/subscription (404) → size (413) → JSON body (400) → handshake → authenticity
+(401) → handled event? (else 2xx and a log line) → inbox, deduplicated → 2xx → Celery.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from audit.writer import client_ip, record
+from integrations.models import Service
+from webhooks import conf, handshakes
+from webhooks.inbound import INBOUND, Inbound, stored_headers
+from webhooks.models import Delivery, WebhookSubscription
+from webhooks.tasks import process_delivery
+from webhooks.verify import Verification
+
+logger = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, service: str, public_id: str | None = None) -> HttpResponse:
+    """POST /api/webhooks/<service>/[<subscription id>/]"""
+    spec = INBOUND.get(service)
+    sub = None
+    try:
+        spec, sub, service_id = _known(spec, service, public_id)
+        body = _body(request)
+        payload = _payload(spec, request, body)
+        if response := handshakes.answer(spec, request, payload, sub):
+            return response
+        _authentic(spec.verify(request.headers, body, payload, sub), request, service)
+    except Rejected as rejected:
+        _audit_rejection(request, service, sub, rejected)
+        return HttpResponse(status=rejected.status)
+    event_type = spec.event_type(request.headers, payload)
+    if not spec.handles(event_type):
+        logger.info("webhooks: %s event %r acknowledged, not handled", service, event_type)
+        return HttpResponse(status=200)
+    delivery = _store(spec, request, body, payload, sub, service_id, event_type)
+    if delivery is not None:
+        _enqueue(delivery.pk)
+    return HttpResponse(status=200)
+
+
+def _known(
+    spec: Inbound | None, key: str, public_id: str | None
+) -> tuple[Inbound, WebhookSubscription | None, int]:
+    if spec is None or spec.per_subscription != (public_id is not None):
+        raise Rejected(404, "unknown_service")
+    if public_id is None:
+        service_id = Service.objects.filter(key=key, enabled=True).values_list("pk", flat=True)
+        if not service_id:
+            raise Rejected(404, "unknown_service")
+        return spec, None, service_id[0]
+    sub = (
+        WebhookSubscription.objects.select_related("service", "connection")
+        .filter(public_id=public_id, service__key=key, service__enabled=True)
+        .exclude(status=WebhookSubscription.Status.REMOVED)
+        .first()
+    )
+    if sub is None:
+        raise Rejected(404, "unknown_subscription")
+    return spec, sub, sub.service_id
+
+
+def _body(request: HttpRequest) -> bytes:
+    limit = conf.get("WEBHOOKS_MAX_BODY_BYTES")
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Rejected(400, "bad_content_length") from None
+    if announced > limit:
+        raise Rejected(413, "body_too_large")
+    body = request.body
+    if len(body) > limit:
+        raise Rejected(413, "body_too_large")
+    return body
+
+
+def _payload(spec: Inbound, request: HttpRequest, body: bytes) -> Any:
+    if not spec.expects_json(request.GET):
+        return {}
+    if not body:
+        raise Rejected(400, "empty_body")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected(400, "not_json") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "not_json_object")
+    return payload
+
+
+def _authentic(verdict: Verification, request: HttpRequest, service: str) -> None:
+    if verdict.ok:
+        return
+    _count_signature_failure(request, service)
+    raise Rejected(401, str(verdict.reason))
+
+
+def _count_signature_failure(request: HttpRequest, service: str) -> None:
+    """A simple rule: N signature failures from one IP within the window raise one alert."""
+    ip = client_ip(request) or "unknown"
+    key = f"webhooks:signature-failures:{ip}"
+    window = conf.get("WEBHOOKS_ALERT_WINDOW_SECONDS")
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    if count == conf.get("WEBHOOKS_ALERT_THRESHOLD"):
+        logger.warning("webhooks: %s signature failures from %s within %ss", count, ip, window)
+        record(
+            "security.alert",
+            resource=f"webhooks/{service}",
+            details={
+                "rule": "webhook_signature_failures",
+                "service": service,
+                "failures": count,
+                "window_seconds": window,
+            },
+            success=False,
+            request=request,
+        )
+
+
+def _audit_rejection(
+    request: HttpRequest, service: str, sub: WebhookSubscription | None, rejected: Rejected
+) -> None:
+    record(
+        "webhook.rejected",
+        connection=sub.connection if sub else None,
+        resource=f"webhooks/{service}" + (f"/{sub.public_id}" if sub else ""),
+        details={"service": service[:40], "reason": rejected.reason, "status": rejected.status},
+        success=False,
+        request=request,
+    )
+
+
+def _store(
+    spec: Inbound,
+    request: HttpRequest,
+    body: bytes,
+    payload: Any,
+    sub: WebhookSubscription | None,
+    service_id: int,
+    event_type: str,
+) -> Delivery | None:
+    """The new inbox row, or None when this delivery is already in the inbox."""
+    delivery = Delivery(
+        service_id=service_id,
+        subscription=sub,
+        connection_id=sub.connection_id if sub else None,
+        delivery_id=spec.delivery_id(request.headers, payload, body, sub)[:255],
+        event_type=event_type[:100],
+        headers=stored_headers(request.headers),
+        body=spec.stored_body(body, payload),
+    )
+    try:
+        with transaction.atomic():
+            delivery.save(force_insert=True)
+    except IntegrityError:
+        logger.info(
+            "webhooks: duplicate %s delivery %s acknowledged", spec.key, delivery.delivery_id
+        )
+        return None
+    return delivery
+
+
+def _enqueue(delivery_pk: int) -> None:
+    try:
+        process_delivery.delay(delivery_pk)
+    except Exception:
+        # The row is stored: the sweep task picks it up, so the sender still gets its 2xx.
+        logger.exception("webhooks: could not enqueue delivery %s", delivery_pk)
