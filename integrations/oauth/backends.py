@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from social_core.backends.oauth import BaseOAuth2PKCE
+from social_core.exceptions import AuthInputError
 
 from integrations.providers import PROVIDERS
 from integrations.providers.base import Provider
@@ -71,6 +72,11 @@ class ProviderOAuth2(BaseOAuth2PKCE):
         return redirect_uri(self.service_key)
 
     # --- the token endpoint ---------------------------------------------------------------
+    def auth_complete_params(self, state: str | None = None) -> dict[str, str]:
+        if not self.data.get("code"):
+            raise AuthInputError(self, parameter="code", code="missing_parameter", stage="callback")
+        return super().auth_complete_params(state)
+
     def refresh_token_params(self, token: str, *args: Any, **kwargs: Any) -> dict[str, str]:
         params = super().refresh_token_params(token, *args, **kwargs)
         if self.use_basic_auth():

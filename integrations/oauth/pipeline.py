@@ -23,13 +23,16 @@ def store_connection(
     uid: str,
     response: dict[str, Any],
     details: dict[str, Any],
-    social: Any,
+    social: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Create or update the connection for this external account and store its tokens
-    encrypted; social_django's plain-JSON extra_data keeps nothing secret."""
+    """Associate the account and create or update its connection with the tokens encrypted,
+    all in one transaction (a failure saves nothing); social_django's plain-JSON extra_data
+    keeps nothing secret."""
     service = Service.objects.get(key=backend.service_key)
     with transaction.atomic():
+        if social is None:
+            social = backend.strategy.storage.user.create_social_auth(user, uid, backend.name)
         connection, created = UserIntegration.objects.get_or_create(
             user=user,
             service=service,

@@ -18,7 +18,6 @@ CONNECT_PIPELINE = (
     "social_core.pipeline.social_auth.social_uid",
     "integrations.oauth.pipeline.require_user",
     "social_core.pipeline.social_auth.social_user",
-    "social_core.pipeline.social_auth.associate_user",
     "integrations.oauth.pipeline.store_connection",
 )
 

@@ -1,0 +1,106 @@
+"""Connection lifecycle actions shared by the pages (and any API): pause, resume, disconnect,
+and storing a CalDAV account. Each one is audited and signalled to the apps that follow
+connections (sync schedules, webhook subscriptions)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import transaction
+from social_django.models import UserSocialAuth
+
+from audit.writer import record
+from integrations.models import Credential, Service, UserIntegration
+from integrations.signals import connection_connected, connection_disconnecting
+from integrations.tokens import revoke, set_status
+
+Status = UserIntegration.Status
+
+
+class NotAllowed(Exception):
+    """The action does not apply to the connection in its current status."""
+
+
+def pause(connection: UserIntegration, *, request: Any = None) -> None:
+    if connection.status != Status.CONNECTED:
+        raise NotAllowed("only a connected account can be paused")
+    set_status(connection, Status.PAUSED)
+    record("connection.paused", request=request, connection=connection, details=_base(connection))
+
+
+def resume(connection: UserIntegration, *, request: Any = None) -> None:
+    if connection.status != Status.PAUSED:
+        raise NotAllowed("only a paused account can be resumed")
+    set_status(connection, Status.CONNECTED)
+    record("connection.resumed", request=request, connection=connection, details=_base(connection))
+
+
+def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = None) -> bool:
+    """Disconnect: tell the followers first (while the token still works, so they can remove
+    webhook subscriptions and schedules, and synced items unless `keep_items`), revoke the
+    grant where the service offers it, delete the credentials and the social association.
+
+    The connection row is kept with status `disconnected`, so its history and audit trail stay
+    meaningful; connecting the same account again reuses it. Returns whether the service
+    confirmed the revocation.
+    """
+    if connection.status == Status.DISCONNECTED:
+        raise NotAllowed("the account is already disconnected")
+    connection_disconnecting.send(
+        sender=UserIntegration, connection=connection, keep_items=keep_items
+    )
+    revoked = revoke(connection)
+    with transaction.atomic():
+        Credential.objects.filter(connection=connection).delete()
+        UserSocialAuth.objects.filter(
+            user=connection.user,
+            provider=connection.service.key,
+            uid=connection.external_account_id,
+        ).delete()
+        set_status(connection, Status.DISCONNECTED, last_error="")
+    record(
+        "connection.disconnected",
+        request=request,
+        connection=connection,
+        details={**_base(connection), "keep_items": keep_items, "revoked": revoked},
+    )
+    return revoked
+
+
+def connect_caldav(
+    user: Any, service: Service, *, server_url: str, username: str, password: str, request: Any
+) -> tuple[UserIntegration, bool]:
+    """Store a CalDAV account whose credentials discovery already accepted."""
+    with transaction.atomic():
+        connection, created = UserIntegration.objects.get_or_create(
+            user=user,
+            service=service,
+            external_account_id=caldav_account_id(server_url, username),
+            defaults={"label": username[:255]},
+        )
+        if not created:
+            set_status(connection, Status.CONNECTED, last_error="")
+        credential, _ = Credential.objects.get_or_create(connection=connection)
+        credential.server_url = server_url
+        credential.username = username
+        credential.app_password = password
+        credential.save()
+    announce_connected(connection, created, request=request)
+    return connection, created
+
+
+def caldav_account_id(server_url: str, username: str) -> str:
+    # A digest, not the username: the Credential keeps the account's identifiers encrypted.
+    normalized = f"{server_url.rstrip('/').lower()}\n{username.strip().lower()}"
+    return "caldav-" + hashlib.sha256(normalized.encode()).hexdigest()[:40]
+
+
+def announce_connected(connection: UserIntegration, created: bool, *, request: Any) -> None:
+    connection_connected.send(sender=UserIntegration, connection=connection, created=created)
+    action = "connection.connected" if created else "connection.reconnected"
+    record(action, request=request, connection=connection, details=_base(connection))
+
+
+def _base(connection: UserIntegration) -> dict[str, Any]:
+    return {"service": connection.service.key}

@@ -1,0 +1,199 @@
+"""The connection pages: the service list, connect flows (OAuth and CalDAV), reconnect,
+pause/resume, settings and disconnect. Plain function views; every action is audited."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.writer import record
+from integrations import lifecycle
+from integrations.catalog import enabled_services
+from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
+from integrations.models import Service, UserIntegration
+from integrations.oauth import flow
+from integrations.oauth.backends import BACKENDS
+from integrations.providers.base import AuthStyle
+
+INDEX = "integrations:index"
+
+
+def _service(key: str) -> Service:
+    return get_object_or_404(enabled_services(), key=key)
+
+
+def _connection(request: HttpRequest, pk: int) -> UserIntegration:
+    return get_object_or_404(
+        UserIntegration.objects.select_related("service"), pk=pk, user=request.user
+    )
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    connections = (
+        UserIntegration.objects.filter(user=request.user)
+        .select_related("service")
+        .order_by("service__display_name", "label")
+    )
+    return render(
+        request,
+        "integrations/index.html",
+        {"services": enabled_services(), "connections": connections},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect(request: HttpRequest, key: str) -> HttpResponse:
+    service = _service(key)
+    if service.provider.auth is AuthStyle.APP_PASSWORD:
+        return _connect_caldav(request, service)
+    if request.method != "POST":
+        return redirect(INDEX)  # starting a flow changes the session: a form POST only
+    return _start_oauth(request, service)
+
+
+def _start_oauth(request: HttpRequest, service: Service) -> HttpResponse:
+    if service.key not in BACKENDS or not service.is_configured:
+        messages.error(
+            request,
+            f"{service.display_name} is not configured on this server (no OAuth client id and "
+            "secret), so it cannot be connected yet.",
+        )
+        record(
+            "connection.connect_refused",
+            request=request,
+            details={"service": service.key, "reason": "not_configured"},
+            success=False,
+        )
+        return redirect(INDEX)
+    record("connection.connect_started", request=request, details={"service": service.key})
+    return redirect(flow.authorization_url(request, service.key))
+
+
+@login_required
+@require_GET
+def callback(request: HttpRequest, key: str) -> HttpResponse:
+    service = _service(key)
+    if key not in BACKENDS:
+        raise Http404("not an OAuth service")
+    try:
+        result = flow.complete(request, key)
+    except flow.ConnectError as exc:
+        messages.error(request, exc.message)
+        record(
+            "connection.connect_failed",
+            request=request,
+            details={"service": service.key, "reason": exc.reason},
+            success=False,
+        )
+        return redirect(INDEX)
+    lifecycle.announce_connected(result.connection, result.created, request=request)
+    verb = "connected" if result.created else "reconnected"
+    messages.success(request, f"{service.display_name} ({result.connection.label}) is {verb}.")
+    return redirect(INDEX)
+
+
+def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
+    initial = {"server_url": service.provider.server_url, "username": request.GET.get("username")}
+    form = CalDAVConnectForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            _, created = lifecycle.connect_caldav(
+                request.user,
+                service,
+                server_url=data["server_url"],
+                username=data["username"],
+                password=data["password"],
+                request=request,
+            )
+            found = len(form.calendars)
+            verb = "connected" if created else "reconnected"
+            messages.success(
+                request, f"{service.display_name} is {verb}: {found} calendar(s) found."
+            )
+            return redirect(INDEX)
+        record(
+            "connection.connect_failed",
+            request=request,
+            details={"service": service.key, "reason": "caldav:" + ",".join(sorted(form.errors))},
+            success=False,
+        )
+    return render(request, "integrations/caldav_connect.html", {"service": service, "form": form})
+
+
+@login_required
+@require_POST
+def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _connection(request, pk)
+    if connection.service.provider.auth is AuthStyle.APP_PASSWORD:
+        url = reverse("integrations:connect", kwargs={"key": connection.service.key})
+        return redirect(f"{url}?{urlencode({'username': connection.label})}")
+    return _start_oauth(request, connection.service)
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle_action(request, pk, lifecycle.pause, "paused")
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lifecycle_action(request, pk, lifecycle.resume, "resumed")
+
+
+def _lifecycle_action(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+    connection = _connection(request, pk)
+    try:
+        action(connection, request=request)
+    except lifecycle.NotAllowed as exc:
+        messages.error(request, f"{connection}: {exc}.")
+    else:
+        messages.success(request, f"{connection} is {done}.")
+    return redirect(INDEX)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _connection(request, pk)
+    form = DisconnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            revoked = lifecycle.disconnect(
+                connection, keep_items=form.cleaned_data["keep_items"], request=request
+            )
+        except lifecycle.NotAllowed as exc:
+            messages.error(request, f"{connection}: {exc}.")
+        else:
+            note = "" if revoked else f" Remove DayFlow's access in {connection.service} too."
+            messages.success(request, f"{connection} is disconnected.{note}")
+        return redirect(INDEX)
+    return render(request, "integrations/disconnect.html", {"connection": connection, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = _connection(request, pk)
+    form = ConnectionSettingsForm(request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        record(
+            "connection.settings_changed",
+            request=request,
+            connection=connection,
+            details={"service": connection.service.key, "fields": sorted(form.changed_data)},
+        )
+        messages.success(request, f"Settings of {connection} are saved.")
+        return redirect(INDEX)
+    return render(request, "integrations/settings.html", {"connection": connection, "form": form})
