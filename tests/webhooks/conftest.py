@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from dayflow.celery import app as celery_app
+from integrations.models import Credential, Service, UserIntegration
+from webhooks.models import WebhookSubscription
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in the request, so a test sees the processed inbox row; sync jobs are rows
+    (their Celery message waits for a commit that the test transaction never makes)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def fresh_cache(db):
+    """Signature-failure counters live in the cache, which a test transaction does not undo
+    on Redis."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_connection(user) -> Callable[..., UserIntegration]:
+    def make(key: str, account: str = "acct-1", **fields) -> UserIntegration:
+        connection = UserIntegration.objects.create(
+            user=user,
+            service=Service.objects.get(key=key),
+            external_account_id=account,
+            label=f"alice@{key}",
+            **fields,
+        )
+        Credential.objects.create(connection=connection, access_token=f"token-{key}")
+        return connection
+
+    return make
+
+
+@pytest.fixture
+def make_subscription() -> Callable[..., WebhookSubscription]:
+    def make(
+        connection: UserIntegration | None, service: str = "", **fields
+    ) -> WebhookSubscription:
+        fields.setdefault("status", WebhookSubscription.Status.ACTIVE)
+        return WebhookSubscription.objects.create(
+            service=Service.objects.get(key=service or connection.service.key),
+            connection=connection,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def sync_calls(monkeypatch) -> list[int]:
+    """Every request_sync the processing makes (the real one still runs)."""
+    import webhooks.processing
+
+    calls: list[int] = []
+    real = webhooks.processing.request_sync
+
+    def spy(connection_id: int, **kwargs):
+        calls.append(connection_id)
+        return real(connection_id, **kwargs)
+
+    monkeypatch.setattr(webhooks.processing, "request_sync", spy)
+    return calls
