@@ -17,7 +17,7 @@ class CalDAVConnectForm(forms.Form):
     """A CalDAV account: the preset server URL (editable for other servers), the username and
     an app-specific password. Valid only once discovery found the account's calendars."""
 
-    server_url = forms.URLField(label="Server URL", max_length=500)
+    server_url = forms.URLField(label="Server URL", max_length=500, assume_scheme="https")
     username = forms.CharField(max_length=255)
     password = forms.CharField(
         label="App-specific password", widget=forms.PasswordInput(render_value=False)

@@ -40,10 +40,11 @@ def store_connection(
             defaults={"label": details.get("label", "")[:255]},
         )
         previous_status = connection.status
-        connection.label = details.get("label", "")[:255] or connection.label
-        connection.status = UserIntegration.Status.CONNECTED
-        connection.last_error = ""
-        connection.save(update_fields=["label", "status", "last_error", "updated_at"])
+        if not created:
+            connection.label = details.get("label", "")[:255] or connection.label
+            connection.status = UserIntegration.Status.CONNECTED
+            connection.last_error = ""
+            connection.save(update_fields=["label", "status", "last_error", "updated_at"])
         credential, _ = Credential.objects.get_or_create(connection=connection)
         apply_token_response(credential, response)
         credential.save()

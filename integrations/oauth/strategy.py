@@ -28,6 +28,11 @@ class ConnectStrategy(DjangoStrategy):
         kwargs.update(strategy=self, storage=self.storage, backend=backend)
         return backend.authenticate(**kwargs)
 
+    def clean_authenticate_args(self, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+        # Django's authenticate() is never involved, so there is no positional request.
+        kwargs.pop("request", None)
+        return args, kwargs
+
     def get_pipeline(self, backend: Any = None) -> tuple[str, ...]:
         return CONNECT_PIPELINE
 
