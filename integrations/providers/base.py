@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from integrations.providers.errors import Permanent, UnexpectedPayload
 
 if TYPE_CHECKING:
     from integrations.providers.http import HttpClient
@@ -124,6 +127,8 @@ class Provider:
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.
     mapping_schema: ClassVar[dict[str, type]] = {}
+    # Which of those settings names the container to sync (list, data source, team, project).
+    collection_setting: ClassVar[str] = ""
 
     def __init__(self, connection: Any, *, http: HttpClient | None = None) -> None:
         self.connection = connection
@@ -162,6 +167,30 @@ class Provider:
     def list_containers(self) -> list[Container]:
         raise NotImplementedError
 
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        """The remote item carrying DayFlow's id, where the service lets us look it up.
+
+        Lets a write retried after a crash find what it already created. None when the
+        service (or the user's settings) gives no way to store or search our id.
+        """
+        return None
+
+    # --- helpers for subclasses ---------------------------------------------------------
+    def api(self, method: str, url: str, **kwargs: Any) -> Any:
+        """A JSON call through the connection's client, with the service's pinned headers."""
+        headers = {**self.default_headers, **(kwargs.pop("headers", None) or {})}
+        return self.http.request_json(method, url, headers=headers, **kwargs)
+
+    def collection_id(self, collection: str = "") -> str:
+        """The container to work in: the one given, else the one the user picked."""
+        chosen = collection or str(self.field_mapping.get(self.collection_setting, ""))
+        if not chosen:
+            raise Permanent(f"no {self.collection_setting} chosen", service=self.key)
+        return chosen
+
+    def unexpected(self, field: str, detail: str = "") -> UnexpectedPayload:
+        return UnexpectedPayload(self.key, field, detail)
+
     # --- declarations read by the catalog -----------------------------------------------
     @classmethod
     def capabilities(cls) -> dict[str, Any]:
@@ -187,3 +216,74 @@ class Provider:
             return True
         client_id, client_secret = cls.client_credentials()
         return bool(client_id and client_secret)
+
+
+# --- parsing remote values at the edge ------------------------------------------------------
+def field(service: str, payload: Any, name: str, kind: type | tuple[type, ...]) -> Any:
+    """`payload[name]`, checked to be of `kind`; an UnexpectedPayload naming both otherwise."""
+    if not isinstance(payload, dict):
+        raise UnexpectedPayload(service, name, f"expected an object, got {type(payload).__name__}")
+    if name not in payload:
+        raise UnexpectedPayload(service, name, "missing")
+    value = payload[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
+        raise UnexpectedPayload(service, name, f"expected {_kind_name(kind)}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+
+
+def parse_datetime(service: str, name: str, value: str) -> dt.datetime:
+    """An ISO 8601 instant ("Z" or an offset) as an aware datetime."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (TypeError, ValueError, AttributeError):
+        raise UnexpectedPayload(service, name, f"not an ISO datetime: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UnexpectedPayload(service, name, f"no time zone: {value!r}")
+    return parsed
+
+
+def parse_date(service: str, name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise UnexpectedPayload(service, name, f"not an ISO date: {value!r}") from None
+
+
+def from_millis(service: str, name: str, value: Any) -> dt.datetime:
+    """Unix milliseconds (ClickUp sends them as strings) as an aware UTC datetime."""
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise UnexpectedPayload(service, name, f"not unix milliseconds: {value!r}") from None
+
+
+def to_millis(value: dt.datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def iso(value: dt.datetime) -> str:
+    """An aware datetime in UTC, ISO 8601 with a "Z"."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# DayFlow's id on a remote description, for services with no field of their own for it.
+MARKER_PREFIX = "[dayflow:"
+_MARKER = re.compile(r"\n*\[dayflow:([A-Za-z0-9_-]+)\]\s*$")
+
+
+def add_marker(notes: str, dayflow_id: str) -> str:
+    marker = f"{MARKER_PREFIX}{dayflow_id}]"
+    return f"{notes}\n\n{marker}" if notes else marker
+
+
+def split_marker(text: str) -> tuple[str, str]:
+    """(notes without the marker, DayFlow's id or "")."""
+    match = _MARKER.search(text or "")
+    if not match:
+        return text or "", ""
+    return text[: match.start()], match.group(1)

@@ -1,6 +1,31 @@
 """Notion: pages of one database (data source) as tasks. https://developers.notion.com/reference"""
 
-from integrations.providers.base import ItemType, Kind, Provider
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.base import (
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+    field,
+    iso,
+    parse_date,
+    parse_datetime,
+)
+from integrations.providers.errors import NotFound, PreconditionFailed
+
+PAGE_SIZE = 100  # the query maximum: https://developers.notion.com/reference/query-a-data-source
+TEXT_CHUNK = 2000  # one rich text object holds at most 2,000 characters (request limits)
+PRIORITY_NAMES = {4: "Urgent", 3: "High", 2: "Medium", 1: "Low"}
+PRIORITY_BY_NAME = {name.lower(): level for level, name in PRIORITY_NAMES.items()}
+ASCENDING = [{"timestamp": "last_edited_time", "direction": "ascending"}]
 
 
 class NotionProvider(Provider):
@@ -29,5 +54,324 @@ class NotionProvider(Provider):
         "due_property": str,
         "notes_property": str,
         "priority_property": str,
+        "completed_property": str,
         "dayflow_id_property": str,
+        "done_status": str,
+        "open_status": str,
     }
+    collection_setting = "data_source_id"
+
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
+        self._schema: dict[str, str] | None = None
+
+    # --- pull -----------------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One query page. The cursor carries the watermark, the phase and Notion's own cursor.
+
+        An incremental pull reads live pages edited since the watermark, then trashed ones
+        (deletions). `last_edited_time` is rounded to the minute, so the filter is
+        `on_or_after` and an edit in the same minute as the watermark is read again.
+        """
+        state = json.loads(cursor) if cursor else {"full": True, "phase": "live"}
+        source = self.collection_id(collection)
+        response = self.api(
+            "POST", f"{self.api_base}/data_sources/{source}/query", json=self._query(state)
+        )
+        results = field(self.key, response, "results", list)
+        page = Page(full=bool(state.get("full")))
+        newest = state.get("max") or state.get("since")
+        for raw in results:
+            item = self.to_item(raw, collection=source)
+            newest = max(newest or "", field(self.key, raw, "last_edited_time", str))
+            if state["phase"] == "trash" or _trashed(raw):
+                page.deleted_ids.append(item.remote_id)
+            else:
+                page.items.append(item)
+        self._advance(state, response, newest, page)
+        return page
+
+    def _query(self, state: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"page_size": PAGE_SIZE, "sorts": ASCENDING}
+        if state.get("since"):
+            body["filter"] = {
+                "timestamp": "last_edited_time",
+                "last_edited_time": {"on_or_after": state["since"]},
+            }
+        if state["phase"] == "trash":
+            body["in_trash"] = True  # "only trashed pages"
+        if state.get("start"):
+            body["start_cursor"] = state["start"]
+        return body
+
+    def _advance(
+        self, state: dict[str, Any], response: Any, newest: str | None, page: Page
+    ) -> None:
+        has_more = field(self.key, response, "has_more", bool)
+        status = response.get("request_status") or {}
+        if has_more:
+            nxt = {**state, "start": field(self.key, response, "next_cursor", str), "max": newest}
+        elif status.get("type") == "incomplete" and newest and newest != state.get("since"):
+            # A query stops at 10,000 results (has_more turns false); sorted ascending, we
+            # start a new query from the newest edit seen.
+            nxt = {**state, "since": newest, "start": None, "max": newest}
+        elif state["phase"] == "live" and state.get("since"):
+            nxt = {**state, "phase": "trash", "start": None, "max": newest}
+        else:
+            page.next_cursor = json.dumps({"since": newest, "phase": "live"}) if newest else None
+            return
+        page.has_more = True
+        page.next_cursor = json.dumps(nxt)
+
+    # --- writes ---------------------------------------------------------------------------
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        source = self.collection_id(collection)
+        existing = self.find_by_dayflow_id(dayflow_id, source) if dayflow_id else None
+        if existing:
+            return existing
+        properties = self.to_properties(fields, source)
+        id_property = self.field_mapping.get("dayflow_id_property")
+        if dayflow_id and id_property:
+            properties[id_property] = {"rich_text": _rich_text(dayflow_id)}
+        body = {
+            "parent": {"type": "data_source_id", "data_source_id": source},
+            "properties": properties,
+        }
+        return self.to_item(self.api("POST", f"{self.api_base}/pages", json=body), source)
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        current = self._current(remote_id, version)
+        source = _data_source_of(current) or self.collection_id()
+        body = {"properties": self.to_properties(fields, source)}
+        url = f"{self.api_base}/pages/{remote_id}"
+        return self.to_item(self.api("PATCH", url, json=body), source)
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        """Notion cannot delete a page through the API; it moves it to the trash."""
+        self._current(remote_id, version)
+        self.api("PATCH", f"{self.api_base}/pages/{remote_id}", json={"in_trash": True})
+
+    def _current(self, remote_id: str, version: str) -> dict[str, Any] | None:
+        """With a version, the page as it is now, or PreconditionFailed if it moved on."""
+        if not version:
+            return None
+        current = self.api("GET", f"{self.api_base}/pages/{remote_id}")
+        if _trashed(current):
+            raise NotFound(f"page {remote_id} is in the trash", status=404, service=self.key)
+        if field(self.key, current, "last_edited_time", str) != version:
+            raise PreconditionFailed(f"page {remote_id} changed", status=412, service=self.key)
+        return current
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        prop = self.field_mapping.get("dayflow_id_property")
+        if not prop:
+            return None
+        source = self.collection_id(collection)
+        body = {"filter": {"property": prop, "rich_text": {"equals": dayflow_id}}, "page_size": 1}
+        url = f"{self.api_base}/data_sources/{source}/query"
+        results = field(self.key, self.api("POST", url, json=body), "results", list)
+        return self.to_item(results[0], source) if results else None
+
+    # --- containers -----------------------------------------------------------------------
+    def list_containers(self) -> list[Container]:
+        """The data sources shared with the integration (search filtered on data_source)."""
+        containers, start = [], None
+        while True:
+            body: dict[str, Any] = {"filter": {"property": "object", "value": "data_source"}}
+            if start:
+                body["start_cursor"] = start
+            response = self.api("POST", f"{self.api_base}/search", json=body)
+            for raw in field(self.key, response, "results", list):
+                containers.append(self._container(raw))
+            if not field(self.key, response, "has_more", bool):
+                return containers
+            start = field(self.key, response, "next_cursor", str)
+
+    def _container(self, raw: Any) -> Container:
+        parent = raw.get("parent") or {}
+        return Container(
+            id=field(self.key, raw, "id", str),
+            name=plain_text(field(self.key, raw, "title", list)),
+            kind="data_source",
+            parent=parent.get("database_id", ""),
+            item_types=(ItemType.TASK,),
+        )
+
+    # --- mapping --------------------------------------------------------------------------
+    def to_item(self, raw: Any, collection: str = "") -> RemoteItem:
+        """A page as a RemoteItem; an UnexpectedPayload names the field that did not parse."""
+        properties = field(self.key, raw, "properties", dict)
+        edited = field(self.key, raw, "last_edited_time", str)
+        mapping = self.field_mapping
+        id_prop = mapping.get("dayflow_id_property")
+        return RemoteItem(
+            remote_id=field(self.key, raw, "id", str),
+            item_type=ItemType.TASK,
+            fields=self.to_fields(properties, raw),
+            version=edited,
+            updated_at=parse_datetime(self.key, "last_edited_time", edited),
+            collection=collection or _data_source_of(raw),
+            dayflow_id=self._text(properties, id_prop) if id_prop else "",
+        )
+
+    def to_fields(self, properties: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+        mapping = self.field_mapping
+        title_prop = mapping.get("title_property") or _title_property(properties)
+        return {
+            "title": self._text(properties, title_prop),
+            "notes": self._text(properties, mapping.get("notes_property")),
+            "status": self._status(properties, mapping.get("status_property")),
+            "due": self._date(properties, mapping.get("due_property")),
+            "priority": self._priority(properties, mapping.get("priority_property")),
+            "completed_at": self._date(properties, mapping.get("completed_property")),
+            "url": raw.get("url") or "",
+        }
+
+    def _prop(self, properties: dict[str, Any], name: str | None) -> dict[str, Any] | None:
+        if not name or name not in properties:
+            return None
+        value = properties[name]
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise self.unexpected(f"properties.{name}", "expected a typed property value")
+        return value
+
+    def _text(self, properties: dict[str, Any], name: str | None) -> str:
+        prop = self._prop(properties, name)
+        if prop is None:
+            return ""
+        kind = prop["type"]
+        if kind not in ("title", "rich_text"):
+            raise self.unexpected(f"properties.{name}", f"{kind} is not text")
+        return plain_text(field(self.key, prop, kind, list))
+
+    def _status(self, properties: dict[str, Any], name: str | None) -> str:
+        prop = self._prop(properties, name)
+        if prop is None:
+            return "open"
+        kind = prop["type"]
+        if kind == "checkbox":
+            return "done" if prop["checkbox"] else "open"
+        if kind in ("status", "select"):
+            option = prop.get(kind) or {}
+            done = self.field_mapping.get("done_status", "Done")
+            return "done" if option.get("name") == done else "open"
+        raise self.unexpected(f"properties.{name}", f"{kind} cannot hold a status")
+
+    def _date(self, properties: dict[str, Any], name: str | None) -> dt.date | dt.datetime | None:
+        prop = self._prop(properties, name)
+        if prop is None or prop.get("date") is None:
+            return None
+        value = field(self.key, prop, "date", dict)
+        start = field(self.key, value, "start", str)
+        if "T" not in start:
+            return parse_date(self.key, f"properties.{name}.date.start", start)
+        parsed = parse_datetime(self.key, f"properties.{name}.date.start", start)
+        return _in_zone(parsed, value.get("time_zone"))
+
+    def _priority(self, properties: dict[str, Any], name: str | None) -> int:
+        prop = self._prop(properties, name)
+        if prop is None:
+            return 0
+        if prop["type"] == "number":
+            number = prop.get("number")
+            return max(0, min(4, int(number))) if isinstance(number, int | float) else 0
+        if prop["type"] == "select":
+            option = prop.get("select") or {}
+            return PRIORITY_BY_NAME.get(str(option.get("name", "")).lower(), 0)
+        raise self.unexpected(f"properties.{name}", f"{prop['type']} cannot hold a priority")
+
+    def to_properties(self, fields: dict[str, Any], source: str) -> dict[str, Any]:
+        """Normalized fields (any subset) as Notion property values, by the user's mapping."""
+        mapping, schema = self.field_mapping, self.schema(source)
+        title_prop = mapping.get("title_property") or _first_of_type(schema, "title")
+        writers = {
+            "title": (title_prop, lambda v: {"title": _rich_text(v)}),
+            "notes": (mapping.get("notes_property"), lambda v: {"rich_text": _rich_text(v)}),
+            "due": (mapping.get("due_property"), _date_value),
+            "completed_at": (mapping.get("completed_property"), _date_value),
+            "status": (mapping.get("status_property"), None),
+            "priority": (mapping.get("priority_property"), None),
+        }
+        properties: dict[str, Any] = {}
+        for name, (prop, write) in writers.items():
+            if name not in fields or not prop:
+                continue
+            kind = schema.get(prop, "")
+            if name == "status":
+                properties[prop] = self._status_value(kind, fields[name])
+            elif name == "priority":
+                properties[prop] = _priority_value(kind, fields[name])
+            else:
+                properties[prop] = write(
+                    fields[name] or ("" if name in ("title", "notes") else None)
+                )
+        return properties
+
+    def _status_value(self, kind: str, status: str) -> dict[str, Any]:
+        if kind == "checkbox":
+            return {"checkbox": status == "done"}
+        done = self.field_mapping.get("done_status", "Done")
+        name = done if status == "done" else self.field_mapping.get("open_status", "Not started")
+        return {kind or "status": {"name": name}}
+
+    def schema(self, source: str) -> dict[str, str]:
+        """Property name -> type of the data source, fetched once per provider instance."""
+        if self._schema is None:
+            raw = self.api("GET", f"{self.api_base}/data_sources/{source}")
+            properties = field(self.key, raw, "properties", dict)
+            self._schema = {name: str(prop.get("type", "")) for name, prop in properties.items()}
+        return self._schema
+
+
+def plain_text(rich_text: list[Any]) -> str:
+    """Rich text as the text a reader sees: every run's plain_text, mentions included."""
+    return "".join(str(run.get("plain_text", "")) for run in rich_text if isinstance(run, dict))
+
+
+def _rich_text(text: str) -> list[dict[str, Any]]:
+    chunks = [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)]
+    return [{"type": "text", "text": {"content": chunk}} for chunk in chunks]
+
+
+def _date_value(value: dt.date | dt.datetime | None) -> dict[str, Any]:
+    if value is None:
+        return {"date": None}
+    start = iso(value) if isinstance(value, dt.datetime) else value.isoformat()
+    return {"date": {"start": start}}
+
+
+def _priority_value(kind: str, priority: int) -> dict[str, Any]:
+    if kind == "number":
+        return {"number": priority or None}
+    return {"select": {"name": PRIORITY_NAMES[priority]} if priority else None}
+
+
+def _in_zone(value: dt.datetime, zone: Any) -> dt.datetime:
+    if not isinstance(zone, str):
+        return value
+    try:
+        return value.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return value
+
+
+def _title_property(properties: dict[str, Any]) -> str:
+    return next(
+        (n for n, p in properties.items() if isinstance(p, dict) and p.get("type") == "title"), ""
+    )
+
+
+def _first_of_type(schema: dict[str, str], kind: str) -> str:
+    return next((name for name, found in schema.items() if found == kind), "")
+
+
+def _trashed(raw: dict[str, Any]) -> bool:
+    # "archived" is the deprecated alias of "in_trash" (https://developers.notion.com/reference/archive-a-page).
+    return bool(raw.get("in_trash") or raw.get("archived") or raw.get("is_archived"))
+
+
+def _data_source_of(raw: dict[str, Any] | None) -> str:
+    parent = (raw or {}).get("parent") or {}
+    return str(parent.get("data_source_id", ""))

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
 from integrations.providers.http import HttpClient
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-class FakeClock:
-    """Monotonic and wall clock in one; `sleep` advances it and records every wait."""
-
-    def __init__(self, start: float = 1_764_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.integrations.providers.support import FakeClock
 
 
 @pytest.fixture
@@ -58,9 +40,17 @@ def make_client(clock: FakeClock, db) -> Callable[..., HttpClient]:
     return make
 
 
-def load(service: str, name: str) -> Any:
-    return json.loads((FIXTURES / service / name).read_text())
+@pytest.fixture
+def connect(user):
+    """A saved connection to `key` with the given settings (validated like any save)."""
+    from integrations.models import Service, UserIntegration
 
+    def make(key: str, **mapping: Any) -> UserIntegration:
+        return UserIntegration.objects.create(
+            user=user,
+            service=Service.objects.get(key=key),
+            external_account_id=f"{key}-account",
+            field_mapping=mapping,
+        )
 
-def body(call: Any) -> Any:
-    return json.loads(call.request.body)
+    return make
