@@ -10,22 +10,41 @@ recorded iCloud ones.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
+import logging
+import re
+import uuid
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
+from xml.sax.saxutils import escape
 
 from caldav import DAVClient
 from caldav.lib import error as dav_error
 from lxml import etree
 
-from integrations.providers.base import AuthStyle, Container, ItemType, Kind, Provider
+from integrations.providers import events
+from integrations.providers.base import (
+    AuthStyle,
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+)
 from integrations.providers.errors import (
     AuthExpired,
     CursorExpired,
     NotFound,
     Permanent,
+    PreconditionFailed,
     RateLimited,
     Transient,
+    UnexpectedPayload,
 )
+
+logger = logging.getLogger("integrations.caldav")
 
 SERVICE = "caldav"
 TIMEOUT = 30
@@ -99,7 +118,7 @@ def parse_multistatus(body: bytes) -> Multistatus:
 
 
 def _parse_response(response: etree._Element) -> DavResource:
-    href = unquote((response.findtext(f"{{{DAV}}}href") or "").strip())
+    href = (response.findtext(f"{{{DAV}}}href") or "").strip()
     status = _status_code(response.findtext(f"{{{DAV}}}status") or "HTTP/1.1 200 OK")
     props: dict[str, etree._Element] = {}
     for propstat in response.findall(f"{{{DAV}}}propstat"):
@@ -259,6 +278,14 @@ def find_calendar_home(session: DavSession, principal_url: str) -> str:
 
 
 class CalDAVProvider(Provider):
+    """Events (and, with `sync_todos`, VTODO tasks) of the calendars the user picked.
+
+    Remote ids are absolute resource URLs (iCloud serves calendars from another host than the
+    one the user typed); an overridden instance is `<resource url>#<recurrence_id>`, since it
+    lives in its master's resource. The cursor is JSON: per calendar, its sync token, or its
+    ctag and member etags on servers without RFC 6578.
+    """
+
     key = "caldav"
     name = "CalDAV"
     kind = Kind.CALENDAR
@@ -268,6 +295,360 @@ class CalDAVProvider(Provider):
     item_types = (ItemType.EVENT, ItemType.TASK)
     change_feed = "sync-collection (RFC 6578), ctag/etag fallback"
     mapping_schema = {"calendars": list, "sync_todos": bool}
+
+    def __init__(self, connection: Any, *, session: DavSession | None = None) -> None:
+        super().__init__(connection)
+        self._session = session
+
+    @property
+    def session(self) -> DavSession:
+        if self._session is None:
+            credential = self.connection.credential
+            url = credential.server_url or self.server_url
+            self._session = DavSession(url, credential.username, credential.app_password)
+        return self._session
+
+    @property
+    def sync_todos(self) -> bool:
+        return bool((self.connection.field_mapping or {}).get("sync_todos"))
+
+    def list_containers(self) -> list[Container]:
+        session = self.session
+        home = find_calendar_home(session, find_principal(session))
+        return calendar_containers(session.propfind(home, PROPFIND_CALENDARS, depth="1"), home)
+
+    def calendars(self) -> list[str]:
+        chosen = (self.connection.field_mapping or {}).get("calendars") or []
+        return list(chosen) or [c.id for c in self.list_containers()]
+
+    # --- pull ----------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """Every change of the chosen calendars in one page; a rejected token -> full pull."""
+        calendars = [collection] if collection else self.calendars()
+        states = json.loads(cursor)["calendars"] if cursor else {}
+        try:
+            return self._pull(calendars, states, full=cursor is None)
+        except CursorExpired:
+            if cursor is None:
+                raise
+            logger.info("caldav: sync token rejected, pulling everything again")
+            return self._pull(calendars, {}, full=True)
+
+    def _pull(self, calendars: list[str], states: dict[str, Any], *, full: bool) -> Page:
+        page = Page(full=full)
+        new_states = {}
+        for calendar in calendars:
+            changed, deleted, new_states[calendar] = self._changes(calendar, states.get(calendar))
+            page.items += self._fetch(calendar, changed)
+            page.deleted_ids += [urljoin(calendar, href) for href in deleted]
+        page.next_cursor = json.dumps({"calendars": new_states}, sort_keys=True)
+        return page
+
+    def _changes(
+        self, calendar: str, state: dict[str, Any] | None
+    ) -> tuple[list[str], list[str], dict[str, Any]]:
+        """(changed hrefs, deleted hrefs, new state) of one calendar since `state`."""
+        state = state or {}
+        if state.get("token"):
+            return self._sync_collection(calendar, state["token"])
+        if "etags" not in state:
+            props = self.session.propfind(calendar, PROPFIND_CALENDARS)
+            if props.resources and props.resources[0].text(f"{{{DAV}}}sync-token"):
+                return self._sync_collection(calendar, "")
+        return self._etag_changes(calendar, state)
+
+    def _sync_collection(
+        self, calendar: str, token: str
+    ) -> tuple[list[str], list[str], dict[str, Any]]:
+        body = SYNC_COLLECTION.format(token=escape(token)).encode()
+        reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
+        if reply.status in (403, 409) and b"valid-sync-token" in reply.body:
+            raise CursorExpired("the server no longer accepts the sync token", service=SERVICE)
+        if reply.status != 207:
+            raise status_error(reply.status, f"sync-collection {_path(calendar)}")
+        found = parse_multistatus(reply.body)
+        members = [r for r in found.resources if not _is_collection(r, calendar)]
+        changed = [r.href for r in members if r.status != 404]
+        deleted = [r.href for r in members if r.status == 404]
+        return changed, deleted, {"token": found.sync_token}
+
+    def _etag_changes(
+        self, calendar: str, state: dict[str, Any]
+    ) -> tuple[list[str], list[str], dict[str, Any]]:
+        # Servers without RFC 6578: an unchanged ctag means nothing changed; otherwise compare
+        # every member's etag with the ones we saw last time.
+        ctag = self.session.propfind(calendar, PROPFIND_CALENDARS).resources[0]
+        ctag_value = ctag.text(f"{{{CALSERVER}}}getctag")
+        old = state.get("etags", {})
+        if ctag_value and ctag_value == state.get("ctag"):
+            return [], [], state
+        listing = self.session.propfind(calendar, PROPFIND_ETAGS, depth="1")
+        etags = {
+            r.href: r.text(f"{{{DAV}}}getetag")
+            for r in listing.resources
+            if not _is_collection(r, calendar)
+        }
+        changed = [href for href, etag in etags.items() if old.get(href) != etag]
+        deleted = [href for href in old if href not in etags]
+        return changed, deleted, {"ctag": ctag_value, "etags": etags}
+
+    def _fetch(self, calendar: str, hrefs: list[str]) -> list[RemoteItem]:
+        if not hrefs:
+            return []
+        body = MULTIGET.format(hrefs="".join(f"<d:href>{escape(h)}</d:href>" for h in hrefs))
+        reply = self.session.request(
+            "REPORT", calendar, body.encode(), {"Depth": "1", **XML_HEADERS}
+        )
+        if reply.status != 207:
+            raise status_error(reply.status, f"calendar-multiget {_path(calendar)}")
+        items = []
+        for resource in parse_multistatus(reply.body).resources:
+            data = resource.text(f"{{{CALDAV}}}calendar-data")
+            if resource.status == 200 and data:
+                url = urljoin(calendar, resource.href)
+                etag = resource.text(f"{{{DAV}}}getetag")
+                items += self.items_of(url, data, etag, calendar)
+        return items
+
+    def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
+        """The normalized items one calendar object resource holds."""
+        parsed = events.parse_calendar(data)
+        items = [_event_item(url, c, etag, calendar) for c in parsed.walk("VEVENT")]
+        if self.sync_todos:
+            items += [_task_item(url, c, etag, calendar) for c in parsed.walk("VTODO")]
+        return items
+
+    # --- writes --------------------------------------------------------------------
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """PUT with If-None-Match: * at a URL named after DayFlow's id, so a retried create
+        finds what it already made instead of duplicating it."""
+        if fields.get("series_remote_id"):
+            return self._write_exception(fields["series_remote_id"], fields, "")
+        calendar = collection or self.calendars()[0]
+        uid = make_uid(dayflow_id)
+        url = urljoin(calendar, f"{resource_name(uid)}.ics")
+        body = events.serialize(_calendar_with(fields, uid))
+        reply = self._put(url, body, {"If-None-Match": "*"})
+        if reply.status == 412:
+            return self._existing(url, calendar, uid)
+        return self._item_after_write(url, reply, calendar)
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        """Rewrite the item inside its resource (keeping the series' other components), with
+        If-Match: a 412 is a conflict for the engine, never an overwrite."""
+        if "#" in remote_id:
+            return self._write_exception(remote_id.split("#", 1)[0], fields, version)
+        resource = self._get(remote_id)
+        _check_version(resource.etag, version)
+        kept = [c for c in resource.components if c.get("RECURRENCE-ID") is not None]
+        calendar = _calendar_with(fields, resource.uid, _is_task(resource.components))
+        for component in kept:
+            calendar.add_component(component)
+        reply = self._put(remote_id, events.serialize(calendar), {"If-Match": resource.etag})
+        return self._item_after_write(remote_id, reply, _parent(remote_id))
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        """DELETE with If-Match; an overridden instance becomes an EXDATE of its master."""
+        if "#" in remote_id:
+            self._delete_exception(*remote_id.split("#", 1), version)
+            return
+        headers = {"If-Match": version} if version else {}
+        reply = self.session.request("DELETE", remote_id, b"", headers)
+        if reply.status == 412:
+            raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+        if reply.status not in (200, 204, 404):
+            raise status_error(reply.status, f"DELETE {_path(remote_id)}")
+
+    def _write_exception(self, url: str, fields: dict[str, Any], version: str) -> RemoteItem:
+        resource = self._get(url)
+        _check_version(resource.etag, version)
+        tzname = resource.master_timezone()
+        recurrence_id = events.iso(events.parse_iso(fields["recurrence_id"], tzname), tzname)
+        calendar = events.new_calendar()
+        for component in resource.components:
+            if _recurrence_key(component, tzname) != recurrence_id:
+                calendar.add_component(component)
+        exception = {**fields, "recurrence_id": recurrence_id}
+        calendar.add_component(events.fields_to_vevent(exception, resource.uid))
+        reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
+        return self._item_after_write(url, reply, _parent(url), recurrence_id)
+
+    def _delete_exception(self, url: str, recurrence_id: str, version: str) -> None:
+        resource = self._get(url)
+        _check_version(resource.etag, version)
+        tzname = resource.master_timezone()
+        calendar = events.new_calendar()
+        for component in resource.components:
+            if _recurrence_key(component, tzname) == recurrence_id:
+                continue
+            if component.get("RECURRENCE-ID") is None and component.get("RRULE") is not None:
+                component.add("exdate", events.parse_iso(recurrence_id, tzname))
+            calendar.add_component(component)
+        self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
+
+    def _put(self, url: str, body: bytes, headers: dict[str, str]) -> DavReply:
+        headers = {"Content-Type": "text/calendar; charset=utf-8", **headers}
+        reply = self.session.request("PUT", url, body, headers)
+        if reply.status == 412 and "If-Match" in headers:
+            raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+        if reply.status not in (200, 201, 204, 412):
+            raise status_error(reply.status, f"PUT {_path(url)}")
+        return reply
+
+    def _get(self, url: str) -> Resource:
+        reply = self.session.request("GET", url)
+        if reply.status != 200:
+            raise status_error(reply.status, f"GET {_path(url)}")
+        parsed = events.parse_calendar(reply.body)
+        components = [c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO")]
+        if not components:
+            raise UnexpectedPayload(SERVICE, "VEVENT", "the resource holds no event or task")
+        return Resource(reply.header("etag"), components)
+
+    def _existing(self, url: str, calendar: str, uid: str) -> RemoteItem:
+        resource = self._get(url)
+        if resource.uid != uid:
+            raise Permanent(f"{_path(url)} holds another item", status=412, service=SERVICE)
+        return self._item_after_write(url, DavReply(200, {"etag": resource.etag}, b""), calendar)
+
+    def _item_after_write(
+        self, url: str, reply: DavReply, calendar: str, recurrence_id: str = ""
+    ) -> RemoteItem:
+        # A server may omit the ETag when it rewrote what we sent (RFC 4791 §5.3.4): read it.
+        resource = self._get(url)
+        if reply.header("etag") and reply.header("etag") != resource.etag:
+            logger.info("caldav: the server changed the item after our write")
+        items = self.items_of(url, resource.raw(), resource.etag, calendar)
+        if not self.sync_todos:
+            items += [_task_item(url, c, resource.etag, calendar) for c in resource.todos()]
+        wanted = f"{url}#{recurrence_id}" if recurrence_id else url
+        return next(item for item in items if item.remote_id == wanted)
+
+
+@dataclasses.dataclass
+class Resource:
+    """A calendar object resource as we read it: its etag and its components."""
+
+    etag: str
+    components: list[Any]
+
+    @property
+    def uid(self) -> str:
+        return str(self.components[0].get("UID", ""))
+
+    def master_timezone(self) -> str:
+        for component in self.components:
+            if component.get("RECURRENCE-ID") is None and component.get("DTSTART") is not None:
+                return events.zone_name(component["DTSTART"].dt)
+        return ""
+
+    def todos(self) -> list[Any]:
+        return [c for c in self.components if c.name == "VTODO"]
+
+    def raw(self) -> bytes:
+        calendar = events.new_calendar()
+        for component in self.components:
+            calendar.add_component(component)
+        return calendar.to_ical()
+
+
+SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
+<d:sync-collection xmlns:d="DAV:">
+  <d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
+  <d:prop><d:getetag/></d:prop>
+</d:sync-collection>"""
+
+MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>{hrefs}
+</c:calendar-multiget>"""
+
+PROPFIND_ETAGS = b"""<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>"""
+
+UID_SUFFIX = "@dayflow"
+
+
+def make_uid(dayflow_id: str) -> str:
+    """The UID of an item DayFlow creates: it carries DayFlow's id."""
+    return f"{dayflow_id or uuid.uuid4().hex}{UID_SUFFIX}"
+
+
+def dayflow_id_of(uid: str) -> str:
+    return uid.removesuffix(UID_SUFFIX) if uid.endswith(UID_SUFFIX) else ""
+
+
+def resource_name(uid: str) -> str:
+    # Only URL-safe characters: the href the server reports back is then the one we chose.
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", uid)
+
+
+def _is_collection(resource: DavResource, calendar: str) -> bool:
+    return urljoin(calendar, resource.href).rstrip("/") == calendar.rstrip("/")
+
+
+def _parent(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/"
+
+
+def _is_task(components: list[Any]) -> bool:
+    return any(c.name == "VTODO" for c in components)
+
+
+def _check_version(current: str, expected: str) -> None:
+    if expected and current != expected:
+        raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+
+
+def _recurrence_key(component: Any, tzname: str) -> str:
+    recurrence_id = component.get("RECURRENCE-ID")
+    return events.iso(recurrence_id.dt, tzname) if recurrence_id is not None else ""
+
+
+def _calendar_with(fields: dict[str, Any], uid: str, task: bool | None = None) -> Any:
+    calendar = events.new_calendar()
+    is_task = ("start" not in fields) if task is None else task
+    build = events.fields_to_vtodo if is_task else events.fields_to_vevent
+    calendar.add_component(build(fields, uid))
+    return calendar
+
+
+def _event_item(url: str, component: Any, etag: str, calendar: str) -> RemoteItem:
+    fields = events.vevent_to_fields(component)
+    remote_id = url
+    if fields["recurrence_id"]:
+        remote_id = f"{url}#{fields['recurrence_id']}"
+        fields["series_remote_id"] = url
+    uid = str(component.get("UID", ""))
+    return RemoteItem(
+        remote_id,
+        ItemType.EVENT,
+        fields,
+        version=etag,
+        updated_at=_last_modified(component),
+        collection=calendar,
+        dayflow_id=dayflow_id_of(uid),
+    )
+
+
+def _task_item(url: str, component: Any, etag: str, calendar: str) -> RemoteItem:
+    uid = str(component.get("UID", ""))
+    return RemoteItem(
+        url,
+        ItemType.TASK,
+        events.vtodo_to_fields(component),
+        version=etag,
+        updated_at=_last_modified(component),
+        collection=calendar,
+        dayflow_id=dayflow_id_of(uid),
+    )
+
+
+def _last_modified(component: Any) -> dt.datetime | None:
+    value = component.get("LAST-MODIFIED") or component.get("DTSTAMP")
+    return value.dt if value is not None and isinstance(value.dt, dt.datetime) else None
 
 
 class AppleCalendarProvider(CalDAVProvider):

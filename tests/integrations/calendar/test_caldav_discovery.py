@@ -126,5 +126,5 @@ def test_icloud_recorded_sync_collection_reply_parses() -> None:
     assert etags == {
         "": '"kkkgopik"',
         "1761bf8c-6363-11eb-8fe4-74e5f9bfd8c1.ics": '"kkkgorwx"',
-        "20010712T182145Z-123401@example.com.ics": '"kkkgoqqu"',
+        "20010712T182145Z-123401%40example.com.ics": '"kkkgoqqu"',
     }

@@ -1,0 +1,328 @@
+"""The CalDAV provider against a real Radicale: full and incremental pulls, writes with
+If-None-Match / If-Match, a recurring series with exceptions, VTODO tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from integrations.providers import caldav as caldav_module
+from integrations.providers.base import ItemType
+from integrations.providers.caldav import CalDAVProvider
+from integrations.providers.errors import PreconditionFailed
+from tests.radicale import RadicaleCalendar, request
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def event(title: str, start: dt.datetime, hours: int = 1, **extra) -> dict:
+    tzname = getattr(start.tzinfo, "key", "") if start.tzinfo else ""
+    return {
+        "title": title,
+        "description": "",
+        "location": "",
+        "status": "confirmed",
+        "all_day": False,
+        "start": start,
+        "end": start + dt.timedelta(hours=hours),
+        "timezone": tzname,
+        "rrule": "",
+        "exdates": [],
+        "recurrence_id": "",
+        "series_remote_id": "",
+        **extra,
+    }
+
+
+@pytest.fixture
+def provider(caldav_connection) -> CalDAVProvider:
+    return caldav_connection.provider()
+
+
+@pytest.fixture
+def fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hrefs whose calendar data the provider downloads (calendar-multiget)."""
+    hrefs: list[str] = []
+    original = CalDAVProvider._fetch
+
+    def spy(self, calendar, wanted):
+        hrefs.extend(wanted)
+        return original(self, calendar, wanted)
+
+    monkeypatch.setattr(CalDAVProvider, "_fetch", spy)
+    return hrefs
+
+
+def test_first_pull_is_a_full_listing_then_increments_fetch_only_what_changed(
+    provider: CalDAVProvider, fetched: list[str]
+) -> None:
+    # given two events on the server and a first, full pull
+    a = provider.create(event("Standup", dt.datetime(2026, 3, 2, 9, tzinfo=BERLIN)), dayflow_id="1")
+    b = provider.create(event("Review", dt.datetime(2026, 3, 3, 14, tzinfo=BERLIN)), dayflow_id="2")
+    first = provider.pull(None)
+    assert first.full
+    assert {i.remote_id for i in first.items} == {a.remote_id, b.remote_id}
+    # when one of them changes and another client adds a third
+    provider.update(a.remote_id, {**a.fields, "title": "Standup (moved)"}, a.version)
+    fetched.clear()
+    second = provider.pull(first.next_cursor)
+    # then the incremental pull downloads and returns only the changed one
+    assert not second.full
+    assert [i.fields["title"] for i in second.items] == ["Standup (moved)"]
+    assert [href.rsplit("/", 1)[-1] for href in fetched] == [a.remote_id.rsplit("/", 1)[-1]]
+    # and a pull with nothing new fetches nothing
+    fetched.clear()
+    third = provider.pull(second.next_cursor)
+    assert (third.items, third.deleted_ids, fetched) == ([], [], [])
+
+
+def test_deletions_come_back_as_deleted_ids(provider: CalDAVProvider) -> None:
+    item = provider.create(
+        event("Dentist", dt.datetime(2026, 5, 4, 8, tzinfo=BERLIN)), dayflow_id="9"
+    )
+    cursor = provider.pull(None).next_cursor
+
+    provider.delete(item.remote_id, item.version)
+    page = provider.pull(cursor)
+
+    assert page.deleted_ids == [item.remote_id]
+    assert page.items == []
+
+
+def test_items_made_by_other_clients_are_pulled_with_their_fields(
+    provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
+) -> None:
+    # given an event another client PUT, with its own UID and a New York time
+    cursor = provider.pull(None).next_cursor
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:other-client-1\r\nDTSTAMP:20260101T000000Z\r\n"
+        "DTSTART;TZID=America/New_York:20260308T013000\r\n"
+        "DTEND;TZID=America/New_York:20260308T033000\r\n"
+        "SUMMARY:Night shift\r\nLOCATION:Pier 17\r\nSTATUS:TENTATIVE\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    status = request(
+        radicale_calendar.account,
+        "PUT",
+        radicale_calendar.url + "other.ics",
+        ics,
+        {"Content-Type": "text/calendar"},
+    )
+    assert status == 201
+    # when we pull
+    page = provider.pull(cursor)
+    # then it comes with its zone and an end after the DST jump (2h of wall clock, 1h real)
+    (item,) = page.items
+    new_york = ZoneInfo("America/New_York")
+    assert item.dayflow_id == ""
+    assert item.fields["timezone"] == "America/New_York"
+    assert item.fields["start"] == dt.datetime(2026, 3, 8, 1, 30, tzinfo=new_york)
+    real = item.fields["end"].astimezone(dt.UTC) - item.fields["start"].astimezone(dt.UTC)
+    assert real == dt.timedelta(hours=1)
+    assert (item.fields["title"], item.fields["location"], item.fields["status"]) == (
+        "Night shift",
+        "Pier 17",
+        "tentative",
+    )
+
+
+def test_a_recurring_series_with_an_edited_and_a_deleted_instance(
+    provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
+) -> None:
+    # given a weekly series across the Berlin DST change (29 March 2026)
+    start = dt.datetime(2026, 3, 23, 9, tzinfo=BERLIN)
+    master = provider.create(
+        event("Weekly sync", start, rrule="FREQ=WEEKLY;COUNT=4;BYDAY=MO"), dayflow_id="s1"
+    )
+    # when one instance is moved and another deleted
+    moved_id = "2026-03-30T09:00:00+02:00"
+    exception = provider.create(
+        event(
+            "Weekly sync (moved)",
+            dt.datetime(2026, 3, 31, 10, tzinfo=BERLIN),
+            recurrence_id=moved_id,
+            series_remote_id=master.remote_id,
+        )
+    )
+    deleted_id = "2026-04-06T09:00:00+02:00"
+    provider.delete(f"{master.remote_id}#{deleted_id}")
+    # then a full pull gives a master with its rule and EXDATE, and the linked exception
+    page = provider.pull(None)
+    by_id = {i.remote_id: i for i in page.items}
+    assert set(by_id) == {master.remote_id, exception.remote_id}
+    got_master = by_id[master.remote_id].fields
+    assert got_master["rrule"] == "FREQ=WEEKLY;COUNT=4;BYDAY=MO"
+    assert got_master["exdates"] == [deleted_id]
+    assert got_master["start"] == start
+    got_exception = by_id[exception.remote_id].fields
+    assert got_exception["series_remote_id"] == master.remote_id
+    assert got_exception["recurrence_id"] == moved_id
+    assert got_exception["title"] == "Weekly sync (moved)"
+    # and the stored resource is one valid iCalendar object with the Berlin VTIMEZONE
+    resource = provider._get(master.remote_id)
+    parsed = icalendar.Calendar.from_ical(resource.raw())
+    assert len(parsed.walk("VEVENT")) == 2
+    stored = caldav_module.DavSession(
+        radicale_calendar.server_url, radicale_calendar.username, radicale_calendar.password
+    ).request("GET", master.remote_id)
+    assert b"BEGIN:VTIMEZONE" in stored.body
+    assert b"TZID:Europe/Berlin" in stored.body
+    assert master.dayflow_id == "s1"
+
+
+def test_editing_an_exception_keeps_the_master_and_vice_versa(provider: CalDAVProvider) -> None:
+    start = dt.datetime(2026, 10, 19, 18, tzinfo=BERLIN)
+    master = provider.create(event("Choir", start, rrule="FREQ=WEEKLY"), dayflow_id="c1")
+    rid = "2026-10-26T18:00:00+01:00"
+    exception = provider.create(
+        event(
+            "Choir (hall B)",
+            start + dt.timedelta(days=7),
+            recurrence_id=rid,
+            series_remote_id=master.remote_id,
+        )
+    )
+
+    provider.update(
+        exception.remote_id, {**exception.fields, "location": "Hall B"}, exception.version
+    )
+    current = next(i for i in provider.pull(None).items if i.remote_id == master.remote_id)
+    provider.update(
+        master.remote_id, {**current.fields, "title": "Choir practice"}, current.version
+    )
+
+    items = {i.remote_id: i.fields for i in provider.pull(None).items}
+    assert items[master.remote_id]["title"] == "Choir practice"
+    assert items[exception.remote_id]["location"] == "Hall B"
+    assert items[exception.remote_id]["recurrence_id"] == rid
+
+
+def test_a_stale_etag_is_a_conflict_never_an_overwrite(provider: CalDAVProvider) -> None:
+    # given an item we hold at version 1, which then changed on the server
+    item = provider.create(event("Plan", dt.datetime(2026, 6, 1, 9, tzinfo=BERLIN)), dayflow_id="p")
+    newer = provider.update(item.remote_id, {**item.fields, "title": "Plan v2"}, item.version)
+    assert newer.version != item.version
+    # when we write or delete with the stale version
+    with pytest.raises(PreconditionFailed):
+        provider.update(item.remote_id, {**item.fields, "title": "Plan (stale)"}, item.version)
+    with pytest.raises(PreconditionFailed):
+        provider.delete(item.remote_id, item.version)
+    # then the server still holds the newer version
+    (kept,) = provider.pull(None).items
+    assert kept.fields["title"] == "Plan v2"
+    assert kept.version == newer.version
+
+
+def test_a_412_from_the_server_on_if_match_is_a_conflict(
+    provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
+) -> None:
+    # given an item that another client rewrote behind our back
+    item = provider.create(
+        event("Lunch", dt.datetime(2026, 6, 2, 12, tzinfo=BERLIN)), dayflow_id="l"
+    )
+    session = provider.session
+    # when we PUT with If-Match of the old version directly
+    with pytest.raises(PreconditionFailed):
+        provider._put(
+            item.remote_id, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", {"If-Match": '"stale"'}
+        )
+    # then the item is untouched
+    assert session.request("GET", item.remote_id).status == 200
+    assert provider.pull(None).items[0].fields["title"] == "Lunch"
+
+
+def test_a_retried_create_finds_what_it_made(provider: CalDAVProvider) -> None:
+    fields = event("Flight", dt.datetime(2026, 7, 1, 6, tzinfo=BERLIN))
+
+    first = provider.create(fields, dayflow_id="42")
+    again = provider.create(fields, dayflow_id="42")
+
+    assert again.remote_id == first.remote_id
+    assert again.dayflow_id == "42"
+    assert len(provider.pull(None).items) == 1
+
+
+def test_vtodo_maps_to_tasks_when_enabled(provider: CalDAVProvider, caldav_connection) -> None:
+    # given a task written as a VTODO
+    due = dt.datetime(2026, 4, 1, 17, tzinfo=BERLIN)
+    task = provider.create(
+        {
+            "title": "File taxes",
+            "notes": "before April",
+            "status": "open",
+            "due": due,
+            "priority": 3,
+            "completed_at": None,
+            "url": "",
+        },
+        dayflow_id="t1",
+    )
+    assert task.item_type is ItemType.TASK
+    # when it is completed and pulled
+    done_at = dt.datetime(2026, 3, 30, 12, tzinfo=dt.UTC)
+    provider.update(
+        task.remote_id, {**task.fields, "status": "done", "completed_at": done_at}, task.version
+    )
+    (pulled,) = provider.pull(None).items
+    # then it is a done task with its fields
+    assert pulled.item_type is ItemType.TASK
+    assert pulled.fields | {"completed_at": None} == {
+        "title": "File taxes",
+        "notes": "before April",
+        "status": "done",
+        "due": due,
+        "priority": 3,
+        "completed_at": None,
+        "url": "",
+    }
+    assert pulled.fields["completed_at"] == done_at
+    # and with VTODO sync off, tasks are not pulled
+    caldav_connection.field_mapping = {**caldav_connection.field_mapping, "sync_todos": False}
+    assert CalDAVProvider(caldav_connection).pull(None).items == []
+
+
+def test_a_rejected_sync_token_falls_back_to_a_full_pull(provider: CalDAVProvider) -> None:
+    item = provider.create(event("Gym", dt.datetime(2026, 2, 2, 7, tzinfo=BERLIN)), dayflow_id="g")
+    cursor = provider.pull(None).next_cursor
+    calendar = provider.calendars()[0]
+    bogus = f'{{"calendars": {{"{calendar}": {{"token": "http://radicale.org/ns/sync/bogus"}}}}}}'
+
+    page = provider.pull(bogus)
+
+    assert page.full
+    assert [i.remote_id for i in page.items] == [item.remote_id]
+    assert '"token"' in page.next_cursor
+    assert "bogus" not in page.next_cursor
+    assert cursor
+
+
+def test_without_sync_tokens_it_compares_ctag_and_etags(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch, fetched: list[str]
+) -> None:
+    # given a server that does not offer RFC 6578 sync tokens (the property is never asked)
+    monkeypatch.setattr(
+        caldav_module,
+        "PROPFIND_CALENDARS",
+        caldav_module.PROPFIND_CALENDARS.replace(b"<d:sync-token/>", b""),
+    )
+    a = provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
+    b = provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
+    first = provider.pull(None)
+    assert '"etags"' in first.next_cursor
+    # when one item changes and the other is deleted
+    provider.update(a.remote_id, {**a.fields, "title": "A2"}, a.version)
+    provider.delete(b.remote_id, b.version)
+    fetched.clear()
+    second = provider.pull(first.next_cursor)
+    # then only the changed one is fetched, and the deletion is found by etag comparison
+    assert [i.fields["title"] for i in second.items] == ["A2"]
+    assert second.deleted_ids == [b.remote_id]
+    assert len(fetched) == 1
+    # and an unchanged ctag short-cuts the listing
+    fetched.clear()
+    third = provider.pull(second.next_cursor)
+    assert (third.items, third.deleted_ids, fetched) == ([], [], [])
