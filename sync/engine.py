@@ -1,0 +1,1045 @@
+"""The I/O around the decisions: pull, collect local changes, decide, guard, apply, checkpoint.
+
+`run_job(job_id)` is the entry point (called by the `sync.run_job` task). A run is a plan and
+its application:
+
+1. pull every remote page since the stored cursor (a full listing without one, or when the
+   service says the cursor expired: deletions are then found by difference);
+2. collect the local changes since the last complete sync (version counters against links);
+3. decide every touched item with `sync.decisions.decide` (pure);
+4. the mass-deletion guard, or a dry run's report, stop here without changing anything;
+5. apply in batches: remote writes one by one (each followed by its link in a small
+   transaction), local writes in bulk; between batches, a checkpoint honours pause and cancel
+   and saves the progress counters.
+
+The cursor and the local watermark move only when a run completes, so a run killed at any
+point is simply run again: what it already applied is recognised by the links' versions, and a
+create whose link was not saved is found by DayFlow's id on the remote item.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.writer import record
+from dayflow.models import Event, Task
+from integrations.models import UserIntegration
+from integrations.providers.base import Provider, RemoteItem
+from integrations.providers.errors import (
+    AuthExpired,
+    CursorExpired,
+    NotFound,
+    Permanent,
+    PreconditionFailed,
+    RateLimited,
+    Transient,
+)
+from integrations.signals import connection_status_changed
+from sync import fields as codec
+from sync.decisions import Decision, Op, Side, decide, same
+from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
+from sync.services import enqueue, lease_expired_before, stale_running
+
+log = logging.getLogger(__name__)
+
+Status = SyncJob.Status
+MODELS: dict[str, type[Task] | type[Event]] = {ItemType.TASK: Task, ItemType.EVENT: Event}
+FK = {ItemType.TASK: "task", ItemType.EVENT: "event"}
+CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
+_DAYFLOW_ID = re.compile(r"^dayflow-(task|event)-(\d+)$")
+
+ProviderFactory = Callable[[UserIntegration], Provider]
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def dayflow_id(item_type: str, pk: int) -> str:
+    """DayFlow's id as stored on a remote item (CalDAV UID, extended property, marker…)."""
+    return f"dayflow-{item_type}-{pk}"
+
+
+def parse_dayflow_id(value: str) -> tuple[str, int] | None:
+    match = _DAYFLOW_ID.match(value or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def default_provider(connection: UserIntegration) -> Provider:
+    return connection.provider()
+
+
+PROVIDER_FACTORY: ProviderFactory = default_provider
+
+
+# --- control flow ------------------------------------------------------------------------------
+class Stop(Exception):
+    """The job must stop at this checkpoint with this status."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: str
+    retry_in: float | None = None
+
+
+def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> Outcome:
+    """Claim and run one job. Returns its final status, or a wait for the task to retry after.
+
+    `provider_factory` builds the provider for the job's connection (the connection's own
+    provider by default).
+    """
+    job = claim(job_id)
+    if isinstance(job, Outcome):
+        return job
+    connection = job.connection
+    record(
+        "sync.job.started",
+        connection=connection,
+        resource=f"sync job {job.pk}",
+        details={"kind": job.kind, "trigger": job.trigger, "dry_run": job.dry_run},
+    )
+    outcome = _run_claimed(job, provider_factory or PROVIDER_FACTORY)
+    _enqueue_trailing(connection.pk, job.pk)
+    return outcome
+
+
+def claim(job_id: int) -> SyncJob | Outcome:
+    """Take a queued job (or one whose worker died: its lease ran out) for this worker."""
+    job = SyncJob.objects.select_related("connection__service").filter(pk=job_id).first()
+    if job is None or job.status not in (Status.QUEUED, Status.RUNNING):
+        return Outcome(job.status if job else "gone")
+    if not job.connection.is_active:
+        _finish(job, Status.CANCELLED, error=f"connection is {job.connection.status}")
+        return Outcome(Status.CANCELLED)
+    now = timezone.now()
+    claimable = Q(status=Status.QUEUED) | Q(
+        status=Status.RUNNING, heartbeat_at__lt=lease_expired_before()
+    )
+    try:
+        with transaction.atomic():
+            # A job whose worker died blocks the connection until its lease runs out.
+            SyncJob.objects.filter(stale_running(job.connection_id)).exclude(pk=job.pk).update(
+                status=Status.FAILED, error="worker lost", finished_at=now
+            )
+            taken = (
+                SyncJob.objects.filter(pk=job.pk)
+                .filter(claimable)
+                .update(status=Status.RUNNING, heartbeat_at=now, started_at=job.started_at or now)
+            )
+    except IntegrityError:
+        taken = 0
+    if not taken:
+        return Outcome("busy", retry_in=float(setting("DAYFLOW_SYNC_BUSY_RETRY", 15)))
+    job.refresh_from_db()
+    return job
+
+
+def _run_claimed(job: SyncJob, provider_factory: ProviderFactory) -> Outcome:
+    engine = Engine(job, provider_factory(job.connection))
+    try:
+        engine.run()
+    except Stop as stop:
+        engine.save_progress()
+        _finish(job, stop.status, final=stop.status != Status.PAUSED)
+        return Outcome(stop.status)
+    except RateLimited as error:
+        engine.save_progress()
+        return _requeue(job, error.retry_after, f"rate limited: {error}")
+    except Transient as error:
+        engine.save_progress()
+        return _retry_transient(job, error)
+    except AuthExpired as error:
+        engine.save_progress()
+        _needs_reauth(job.connection, error)
+        _finish(job, Status.FAILED, error=str(error))
+        return Outcome(Status.FAILED)
+    except Exception as error:
+        log.exception("sync job %s failed", job.pk)
+        engine.save_progress()
+        _finish(job, Status.FAILED, error=f"{type(error).__name__}: {error}")
+        return Outcome(Status.FAILED)
+    engine.save_progress()
+    _finish(job, Status.SUCCEEDED)
+    if not job.dry_run:
+        UserIntegration.objects.filter(pk=job.connection_id).update(
+            last_sync_at=timezone.now(), last_error=""
+        )
+    return Outcome(Status.SUCCEEDED)
+
+
+def _finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) -> None:
+    now = timezone.now()
+    SyncJob.objects.filter(pk=job.pk).update(
+        status=status, error=error[:2000], control="", finished_at=now if final else None
+    )
+    job.refresh_from_db()
+    if status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NEEDS_CONFIRMATION):
+        record(
+            f"sync.job.{status}",
+            connection=job.connection,
+            resource=f"sync job {job.pk}",
+            details={"kind": job.kind, "counters": job.counters(), "error": error[:500]},
+            success=status != Status.FAILED,
+        )
+
+
+def _requeue(job: SyncJob, wait: float, reason: str) -> Outcome:
+    try:
+        with transaction.atomic():
+            SyncJob.objects.filter(pk=job.pk).update(status=Status.QUEUED, error=reason[:2000])
+    except IntegrityError:
+        # A trailing job is already queued: it will do this job's remaining work.
+        _finish(job, Status.CANCELLED, error=f"{reason}; superseded by the queued job")
+        return Outcome(Status.CANCELLED)
+    return Outcome(Status.QUEUED, retry_in=max(float(wait), 1.0))
+
+
+def _retry_transient(job: SyncJob, error: Transient) -> Outcome:
+    attempts = int(job.report.get("attempts", 0)) + 1
+    if attempts > int(setting("DAYFLOW_SYNC_MAX_ATTEMPTS", 5)):
+        _finish(job, Status.FAILED, error=f"gave up after {attempts - 1} retries: {error}")
+        return Outcome(Status.FAILED)
+    SyncJob.objects.filter(pk=job.pk).update(report={**job.report, "attempts": attempts})
+    return _requeue(job, 30 * 2 ** (attempts - 1), f"transient: {error}")
+
+
+def _needs_reauth(connection: UserIntegration, error: AuthExpired) -> None:
+    old = connection.status
+    connection.status = UserIntegration.Status.NEEDS_REAUTH
+    connection.last_error = str(error)[:2000]
+    connection.save(update_fields=["status", "last_error", "updated_at"])
+    connection_status_changed.send(
+        sender=UserIntegration, connection=connection, old=old, new=connection.status
+    )
+
+
+def _enqueue_trailing(connection_id: int, job_id: int) -> None:
+    trailing = (
+        SyncJob.objects.filter(connection_id=connection_id, status=Status.QUEUED, dry_run=False)
+        .exclude(pk=job_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if trailing:
+        enqueue(trailing)
+
+
+# --- the plan ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Pair:
+    """One item touched on either side, with everything `decide` and the writes need."""
+
+    item_type: str
+    link: ItemLink | None = None
+    local: Task | Event | None = None
+    remote: RemoteItem | None = None
+    remote_deleted: bool = False
+    decision: Decision = dataclasses.field(default_factory=Decision)
+    local_json: dict[str, Any] | None = None
+    remote_json: dict[str, Any] | None = None
+
+
+@dataclasses.dataclass
+class Pulled:
+    items: dict[str, RemoteItem] = dataclasses.field(default_factory=dict)
+    deleted: set[str] = dataclasses.field(default_factory=set)
+    full: bool = False
+    cursor: str | None = None
+
+
+class Engine:
+    """One run of one job over one connection."""
+
+    def __init__(self, job: SyncJob, provider: Provider) -> None:
+        self.job = job
+        self.connection = job.connection
+        self.provider = provider
+        self.counts = {name: getattr(job, name) for name in SyncJob.COUNTERS}
+        self.types = self._item_types()
+        self.batch_size = int(setting("DAYFLOW_SYNC_BATCH", 200))
+
+    def _item_types(self) -> tuple[str, ...]:
+        offered = {str(t) for t in self.provider.item_types} or {ItemType.TASK, ItemType.EVENT}
+        wanted = []
+        if self.connection.sync_tasks and ItemType.TASK in offered:
+            wanted.append(ItemType.TASK)
+        if self.connection.sync_events and ItemType.EVENT in offered:
+            wanted.append(ItemType.EVENT)
+        return tuple(wanted)
+
+    # --- the run -----------------------------------------------------------------------------
+    def run(self) -> None:
+        for collection in self.collections():
+            self.sync_collection(collection)
+
+    def collections(self) -> list[str]:
+        return [""]
+
+    def sync_collection(self, collection: str) -> None:
+        cursor_row, _ = SyncCursor.objects.get_or_create(
+            connection=self.connection, collection=collection
+        )
+        started = timezone.now()
+        incremental = self.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
+        pulled = self.pull(cursor_row.value if incremental else None, collection)
+        watermark = cursor_row.local_watermark if incremental else None
+        pairs = self.plan(pulled, watermark, collection)
+        self.guard(pairs, pulled)
+        if self.job.dry_run:
+            self.job.report = {**self.job.report, "preview": preview(pairs)}
+            SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
+            return
+        for batch in chunks(pairs, self.batch_size):
+            self.checkpoint()
+            self.apply(batch, collection)
+        self.checkpoint()
+        cursor_row.value = pulled.cursor or ""
+        cursor_row.local_watermark = started
+        cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+    def pull(self, cursor: str | None, collection: str) -> Pulled:
+        pulled = Pulled()
+        while True:
+            try:
+                page = self.provider.pull(cursor, collection)
+            except CursorExpired:
+                if cursor is None:
+                    raise
+                log.info("cursor of connection %s expired: full listing", self.connection.pk)
+                return self.pull(None, collection)
+            self.counts["api_calls"] += 1
+            pulled.full = pulled.full or page.full or cursor is None
+            for item in page.items:
+                if str(item.item_type) in self.types:
+                    pulled.items[item.remote_id] = item
+                    pulled.deleted.discard(item.remote_id)
+            for remote_id in page.deleted_ids:
+                pulled.items.pop(remote_id, None)
+                pulled.deleted.add(remote_id)
+            cursor = page.next_cursor
+            if not page.has_more:
+                pulled.cursor = cursor
+                return pulled
+            self.checkpoint()
+
+    # --- planning ----------------------------------------------------------------------------
+    def plan(self, pulled: Pulled, watermark: Any, collection: str) -> list[Pair]:
+        pairs: dict[tuple, Pair] = {}
+        links = self._links_for_remote(pulled, collection)
+        self._add_remote(pairs, pulled, links)
+        self._add_local_changes(pairs, watermark)
+        self._load_locals(pairs)
+        self._match_by_dayflow_id(pairs)
+        self._add_pending_creates(pairs)
+        series = self._series_remote_ids(pairs)
+        for pair in pairs.values():
+            self._decide(pair, series)
+        return [pair for pair in pairs.values() if pair.decision.actions or self._touches(pair)]
+
+    def _links_for_remote(self, pulled: Pulled, collection: str) -> dict[str, ItemLink]:
+        links = ItemLink.objects.filter(connection=self.connection, item_type__in=self.types)
+        if pulled.full:
+            found = links.filter(collection=collection).exclude(remote_id="")
+            return {link.remote_id: link for link in found}
+        ids = [*pulled.items, *pulled.deleted]
+        return {
+            link.remote_id: link
+            for chunk in chunks(ids, CHUNK)
+            for link in links.filter(remote_id__in=chunk)
+        }
+
+    def _add_remote(
+        self, pairs: dict[tuple, Pair], pulled: Pulled, links: dict[str, ItemLink]
+    ) -> None:
+        for remote_id, item in pulled.items.items():
+            link = links.get(remote_id)
+            pairs[_key(link, item)] = Pair(str(item.item_type), link=link, remote=item)
+        gone = set(pulled.deleted)
+        if pulled.full:
+            gone |= set(links) - set(pulled.items)
+        for remote_id in gone:
+            link = links.get(remote_id)
+            if link is not None:
+                pairs[_key(link)] = Pair(link.item_type, link=link, remote_deleted=True)
+
+    def _add_local_changes(self, pairs: dict[tuple, Pair], watermark: Any) -> None:
+        skew = dt.timedelta(seconds=int(setting("DAYFLOW_SYNC_CLOCK_SKEW", 2)))
+        for item_type in self.types:
+            model = MODELS[item_type]
+            candidates = model.all_objects.filter(user_id=self.connection.user_id)
+            if watermark is not None:
+                candidates = candidates.filter(updated_at__gte=watermark - skew)
+            objs = {obj.pk: obj for obj in candidates}
+            own, elsewhere = self._links_of_locals(item_type, list(objs))
+            for pk, obj in objs.items():
+                link = own.get(pk)
+                if link is None and (pk in elsewhere or obj.is_deleted):
+                    continue  # synced through another connection, or deleted and never synced
+                if link is not None and obj.version == link.local_version:
+                    continue
+                key = _key(link) if link else (item_type, "local", pk)
+                pair = pairs.setdefault(key, Pair(item_type, link=link))
+                pair.local = obj
+
+    def _links_of_locals(
+        self, item_type: str, pks: list[int]
+    ) -> tuple[dict[int, ItemLink], set[int]]:
+        fk = FK[item_type]
+        own: dict[int, ItemLink] = {}
+        elsewhere: set[int] = set()
+        for chunk in chunks(pks, CHUNK):
+            for link in ItemLink.objects.filter(**{f"{fk}_id__in": chunk}):
+                local_id = getattr(link, f"{fk}_id")
+                if link.connection_id == self.connection.pk:
+                    own[local_id] = link
+                else:
+                    elsewhere.add(local_id)
+        return own, elsewhere
+
+    def _load_locals(self, pairs: dict[tuple, Pair]) -> None:
+        for item_type in self.types:
+            wanted = [
+                p.link.local_id
+                for p in pairs.values()
+                if p.item_type == item_type and p.local is None and p.link and p.link.local_id
+            ]
+            objs = self._fetch_locals(item_type, wanted)
+            for pair in pairs.values():
+                if pair.item_type == item_type and pair.local is None and pair.link:
+                    pair.local = objs.get(pair.link.local_id)
+
+    def _fetch_locals(self, item_type: str, pks: Iterable[int]) -> dict[int, Task | Event]:
+        model = MODELS[item_type]
+        found: dict[int, Task | Event] = {}
+        for chunk in chunks(list(pks), CHUNK):
+            query = model.all_objects.filter(pk__in=chunk, user_id=self.connection.user_id)
+            found.update({obj.pk: obj for obj in query})
+        return found
+
+    def _match_by_dayflow_id(self, pairs: dict[tuple, Pair]) -> None:
+        """Unlinked remote items that carry DayFlow's id pair with that local item (first sync
+        and creates whose link a crash lost), instead of being imported as copies."""
+        unlinked = [p for p in pairs.values() if p.link is None and p.remote is not None]
+        wanted: dict[str, list[int]] = {t: [] for t in self.types}
+        for pair in unlinked:
+            parsed = parse_dayflow_id(pair.remote.dayflow_id)
+            if parsed and parsed[0] in wanted:
+                wanted[parsed[0]].append(parsed[1])
+        for item_type, pks in wanted.items():
+            if not pks:
+                continue
+            objs = self._fetch_locals(item_type, pks)
+            own, elsewhere = self._links_of_locals(item_type, list(objs))
+            for pair in unlinked:
+                parsed = parse_dayflow_id(pair.remote.dayflow_id)
+                if not parsed or parsed[0] != item_type or parsed[1] not in objs:
+                    continue
+                if parsed[1] in elsewhere and parsed[1] not in own:
+                    continue
+                self._adopt(pairs, pair, objs[parsed[1]], own.get(parsed[1]))
+
+    def _adopt(
+        self, pairs: dict[tuple, Pair], pair: Pair, obj: Task | Event, link: ItemLink | None
+    ) -> None:
+        pairs.pop((pair.item_type, "local", obj.pk), None)
+        if link is not None:
+            pairs.pop(_key(link), None)
+            if link.remote_id and link.remote_id != pair.remote.remote_id:
+                return  # linked to another remote item already: this one is a stray copy
+            link.remote_id = pair.remote.remote_id
+            pair.link = link
+        pair.local = obj
+
+    def _add_pending_creates(self, pairs: dict[tuple, Pair]) -> None:
+        """Links whose remote create may have happened before a crash: finish them now."""
+        pending = ItemLink.objects.filter(
+            connection=self.connection, remote_id="", item_type__in=self.types
+        )
+        seen = {pair.link.pk for pair in pairs.values() if pair.link is not None}
+        for link in pending:
+            key = _key(link)
+            if link.pk not in seen:
+                pairs[key] = Pair(link.item_type, link=link)
+        self._load_locals(pairs)
+
+    def _series_remote_ids(self, pairs: dict[tuple, Pair]) -> dict[int, str]:
+        series_ids = {
+            p.local.series_id
+            for p in pairs.values()
+            if isinstance(p.local, Event) and p.local.series_id
+        }
+        if not series_ids:
+            return {}
+        links = ItemLink.objects.filter(connection=self.connection, event_id__in=series_ids)
+        return {link.event_id: link.remote_id for link in links}
+
+    def _decide(self, pair: Pair, series: dict[int, str]) -> None:
+        link, obj = pair.link, pair.local
+        pending = link is not None and not link.remote_id
+        base = None if link is None or pending else link.base
+        if obj is not None:
+            series_id = getattr(obj, "series_id", None)
+            pair.local_json = codec.local_fields(obj, series.get(series_id, ""))
+        local = self._local_side(pair, base)
+        remote = self._remote_side(pair, base, pending)
+        pair.decision = decide(
+            base,
+            local,
+            remote,
+            self.connection.conflict_resolution,
+            self.connection.sync_direction,
+        )
+
+    def _local_side(self, pair: Pair, base: dict | None) -> Side:
+        obj, link = pair.local, pair.link
+        alive = obj is not None and not obj.is_deleted
+        fields = pair.local_json if alive else None
+        if base is None:
+            return Side(fields)
+        changed = obj is None or obj.version != link.local_version
+        if changed and alive and same(fields, base):
+            changed = False
+        return Side(fields, changed=changed, modified_at=obj.updated_at if obj else None)
+
+    def _remote_side(self, pair: Pair, base: dict | None, pending: bool) -> Side:
+        item = pair.remote
+        if item is not None:
+            pair.remote_json = codec.encode(pair.item_type, item.fields)
+        if pending or (base is None and item is None):
+            return Side(None)
+        if base is None:
+            return Side(pair.remote_json, modified_at=item.updated_at)
+        if pair.remote_deleted:
+            return Side(None, changed=True)
+        if item is None:
+            return Side(base)
+        changed = item.version != pair.link.remote_version and not same(pair.remote_json, base)
+        return Side(pair.remote_json, changed=changed, modified_at=item.updated_at)
+
+    def _touches(self, pair: Pair) -> bool:
+        """Pairs without writes that still move a link (agreement, new versions, unlink)."""
+        link = pair.link
+        if link is None:
+            return pair.local is not None and pair.remote is not None
+        if pair.decision.base is None:
+            return True
+        if pair.decision.base != link.base or not link.remote_id:
+            return True
+        if pair.remote is not None and pair.remote.version != link.remote_version:
+            return True
+        return pair.local is not None and pair.local.version != link.local_version
+
+    # --- the guard ---------------------------------------------------------------------------
+    def guard(self, pairs: list[Pair], pulled: Pulled) -> None:
+        if self.job.confirmed or self.job.dry_run:
+            return
+        deletions = sum(
+            1
+            for pair in pairs
+            for op in pair.decision.ops
+            if op in (Op.DELETE_LOCAL, Op.DELETE_REMOTE)
+        )
+        if not deletions:
+            return
+        linked = ItemLink.objects.filter(connection=self.connection).exclude(remote_id="").count()
+        share = float(setting("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))
+        minimum = int(setting("DAYFLOW_SYNC_MASS_DELETE_MIN", 3))
+        looks_empty = pulled.full and not pulled.items and linked > 0
+        if looks_empty or (deletions >= minimum and deletions > share * linked):
+            self.job.report = {
+                **self.job.report,
+                "preview": preview(pairs),
+                "guard": {"deletions": deletions, "linked": linked, "side_empty": looks_empty},
+            }
+            SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
+            raise Stop(Status.NEEDS_CONFIRMATION)
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Between pages and batches: save progress, renew the lease, honour pause/cancel."""
+        self.save_progress()
+        control = SyncJob.objects.filter(pk=self.job.pk).values_list("control", flat=True).first()
+        if control == SyncJob.Control.PAUSE:
+            raise Stop(Status.PAUSED)
+        if control == SyncJob.Control.CANCEL:
+            raise Stop(Status.CANCELLED)
+
+    def save_progress(self) -> None:
+        SyncJob.objects.filter(pk=self.job.pk).update(heartbeat_at=timezone.now(), **self.counts)
+        for name, value in self.counts.items():
+            setattr(self.job, name, value)
+
+    # --- applying ------------------------------------------------------------------------------
+    def apply(self, batch: list[Pair], collection: str) -> None:
+        self._prepare_remote_creates(batch, collection)
+        for pair in batch:
+            self._apply_remote(pair, collection)
+        LocalWriter(self).write(batch)
+
+    def _prepare_remote_creates(self, batch: list[Pair], collection: str) -> None:
+        """Save an intent (a link without a remote id) before creating remote items, so a
+        rerun after a crash looks for the item it may have created instead of copying it."""
+        new_links = []
+        for pair in batch:
+            if Op.CREATE_REMOTE not in pair.decision.ops or pair.local is None:
+                continue
+            if pair.link is None:
+                pair.link = ItemLink(
+                    connection=self.connection,
+                    item_type=pair.item_type,
+                    collection=collection,
+                    dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
+                    base=dict(pair.decision.base or {}),
+                    **{FK[pair.item_type]: pair.local},
+                )
+                new_links.append(pair.link)
+            elif pair.link.remote_id:
+                pair.link.remote_id = ""  # recreating an item the service deleted
+                pair.link.save(update_fields=["remote_id"])
+        if new_links:
+            ItemLink.objects.bulk_create(new_links)
+
+    def _apply_remote(self, pair: Pair, collection: str) -> None:
+        ops = pair.decision.ops
+        try:
+            if Op.CREATE_REMOTE in ops:
+                self._create_remote(pair, collection)
+            elif Op.UPDATE_REMOTE in ops:
+                self._update_remote(pair)
+            elif Op.DELETE_REMOTE in ops:
+                self._delete_remote(pair)
+        except PreconditionFailed:
+            # Changed remotely since our pull: leave the link, the next run sees both changes.
+            pair.decision = Decision(base=pair.link.base if pair.link else None)
+            pair.local = None
+            pair.remote = None
+            self.counts["conflicts"] += 1
+        except Permanent as error:
+            self._item_failed(pair, error)
+
+    def _item_failed(self, pair: Pair, error: Exception) -> None:
+        self.counts["errors"] += 1
+        log.warning("sync job %s: item failed: %s", self.job.pk, error)
+        if pair.link is not None and pair.link.pk:
+            ItemLink.objects.filter(pk=pair.link.pk).update(last_error=str(error)[:2000])
+        pair.decision = Decision(base=pair.link.base if pair.link else None)
+        pair.local = pair.remote = None
+        pair.link = None  # nothing more to save for it in this run
+
+    def _create_remote(self, pair: Pair, collection: str) -> None:
+        link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
+        item = self._find_created(link)
+        if item is None:
+            item = self.provider.create(
+                codec.decode(action.fields),
+                dayflow_id=link.dayflow_id or dayflow_id(pair.item_type, pair.local.pk),
+                collection=collection,
+            )
+            self.counts["api_calls"] += 1
+        elif not same(codec.encode(pair.item_type, item.fields), action.fields):
+            item = self.provider.update(item.remote_id, codec.decode(action.fields), item.version)
+            self.counts["api_calls"] += 1
+        crash_point("after_remote_create")
+        self._save_remote_write(pair, item, JournalEntry.Op.CREATE, before=None)
+        self.counts["remote_created"] += 1
+
+    def _find_created(self, link: ItemLink) -> RemoteItem | None:
+        if not link.pk or not link.dayflow_id or link.local_version:
+            return None
+        find = getattr(self.provider, "find_by_dayflow_id", None)
+        if find is None:
+            return None
+        try:
+            found = find(link.dayflow_id)
+        except NotImplementedError:
+            return None
+        self.counts["api_calls"] += 1
+        return found
+
+    def _update_remote(self, pair: Pair) -> None:
+        link, action = pair.link, _action(pair, Op.UPDATE_REMOTE)
+        before = pair.remote_json if pair.remote_json is not None else link.base
+        item = self.provider.update(link.remote_id, codec.decode(action.fields), _seen(pair))
+        self.counts["api_calls"] += 1
+        self._save_remote_write(pair, item, JournalEntry.Op.UPDATE, before=before)
+        self.counts["remote_updated"] += 1
+
+    def _delete_remote(self, pair: Pair) -> None:
+        link = pair.link
+        with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
+            self.provider.delete(link.remote_id, _seen(pair))
+        self.counts["api_calls"] += 1
+        with transaction.atomic():
+            self._journal(pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
+            link.delete()
+        pair.link = None
+        self.counts["remote_deleted"] += 1
+
+    def _save_remote_write(
+        self, pair: Pair, item: RemoteItem, op: str, *, before: dict | None
+    ) -> None:
+        link = pair.link
+        link.remote_id = item.remote_id
+        link.remote_version = item.version
+        link.base = dict(pair.decision.base or {})
+        link.last_error = ""
+        if pair.local is not None and Op.UPDATE_LOCAL not in pair.decision.ops:
+            link.local_version = pair.local.version
+        pair.remote = item
+        with transaction.atomic():
+            link.save()
+            self._journal(
+                pair, JournalEntry.Side.REMOTE, op, before, link.base, version=item.version
+            )
+
+    def _journal(
+        self,
+        pair: Pair,
+        side: str,
+        op: str,
+        before: dict | None,
+        after: dict | None,
+        *,
+        version: str = "",
+        save: bool = True,
+    ) -> JournalEntry:
+        link = pair.link
+        entry = JournalEntry(
+            job=self.job,
+            connection=self.connection,
+            link=link if link is not None and link.pk else None,
+            item_type=pair.item_type,
+            side=side,
+            op=op,
+            local_id=pair.local.pk if pair.local is not None else None,
+            remote_id=(link.remote_id if link else "")
+            or (pair.remote.remote_id if pair.remote else ""),
+            before=before,
+            after=after,
+            version_after=str(version),
+            reason=_reason(pair, side, self.connection.conflict_resolution),
+        )
+        if save:
+            entry.save()
+        return entry
+
+
+class LocalWriter:
+    """The local half of one batch, in bulk and in one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection = engine.connection
+        self.now = timezone.now()
+        self.created: list[Pair] = []
+        self.updated: list[Pair] = []
+        self.deleted: list[Pair] = []
+        self.links_to_save: list[ItemLink] = []
+        self.links_to_create: list[ItemLink] = []
+        self.links_to_delete: list[int] = []
+        self.conflicts: list[Pair] = []
+        self.journal: list[JournalEntry] = []
+
+    def write(self, batch: list[Pair]) -> None:
+        for pair in batch:
+            self._sort(pair)
+        with transaction.atomic():
+            self._create_locals()
+            self._update_locals()
+            self._link_series()
+            self._save_links()
+            self._record_conflicts()
+            JournalEntry.objects.bulk_create(self.journal)
+        counts = self.engine.counts
+        counts["processed"] += len(batch)
+        counts["local_created"] += len(self.created)
+        counts["local_updated"] += len(self.updated) - len(self.deleted)
+        counts["local_deleted"] += len(self.deleted)
+
+    def _sort(self, pair: Pair) -> None:
+        ops = pair.decision.ops
+        if Op.CONFLICT in ops:
+            self.conflicts.append(pair)
+        elif Op.CREATE_LOCAL in ops or (Op.UPDATE_LOCAL in ops and pair.local is None):
+            self.created.append(pair)
+        elif Op.UPDATE_LOCAL in ops:
+            self.updated.append(pair)
+        elif Op.DELETE_LOCAL in ops and pair.local is not None:
+            self.updated.append(pair)
+            self.deleted.append(pair)
+        elif pair.link is not None or (pair.local is not None and pair.remote is not None):
+            self._bookkeep(pair)
+
+    def _bookkeep(self, pair: Pair) -> None:
+        """No local write: record agreement, new versions, or drop the link."""
+        link = pair.link
+        if Op.DELETE_LOCAL in pair.decision.ops or pair.decision.base is None:
+            if link is not None and link.pk:
+                self.links_to_delete.append(link.pk)
+            return
+        if link is None:
+            link = pair.link = self._new_link(pair)
+            self.links_to_create.append(link)
+        else:
+            self.links_to_save.append(link)
+        link.base = dict(pair.decision.base)
+        if pair.local is not None:
+            link.local_version = pair.local.version
+        if pair.remote is not None:
+            link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+
+    def _new_link(self, pair: Pair) -> ItemLink:
+        remote = pair.remote
+        link = ItemLink(
+            connection=self.connection,
+            item_type=pair.item_type,
+            remote_id=remote.remote_id,
+            collection=remote.collection,
+            remote_version=remote.version,
+            dayflow_id=remote.dayflow_id,
+        )
+        if pair.local is not None and pair.local.pk:
+            setattr(link, FK[pair.item_type], pair.local)
+        return link
+
+    def _create_locals(self) -> None:
+        by_type: dict[str, list[Pair]] = {}
+        for pair in self.created:
+            by_type.setdefault(pair.item_type, []).append(pair)
+        for item_type, pairs in by_type.items():
+            model = MODELS[item_type]
+            objs = []
+            for pair in pairs:
+                obj = model(user_id=self.connection.user_id, version=1)
+                codec.apply_local(obj, _write_fields(pair))
+                obj.created_at = obj.updated_at = self.now
+                objs.append(obj)
+            model.objects.bulk_create(objs)
+            for pair, obj in zip(pairs, objs, strict=True):
+                pair.local = obj
+                self._link_after_local_write(pair, JournalEntry.Op.CREATE, before=None)
+
+    def _update_locals(self) -> None:
+        by_type: dict[str, list[Pair]] = {}
+        for pair in self.updated:
+            by_type.setdefault(pair.item_type, []).append(pair)
+        for item_type, pairs in by_type.items():
+            model = MODELS[item_type]
+            columns: set[str] = {"version", "updated_at", "deleted_at"}
+            for pair in pairs:
+                obj = pair.local
+                before = pair.local_json if not obj.is_deleted else None
+                deleting = Op.DELETE_LOCAL in pair.decision.ops
+                if deleting:
+                    obj.deleted_at = self.now
+                else:
+                    codec.apply_local(obj, _write_fields(pair))
+                    obj.deleted_at = None
+                    columns |= set(_columns(item_type))
+                obj.version += 1
+                obj.updated_at = self.now
+                op = JournalEntry.Op.DELETE if deleting else JournalEntry.Op.UPDATE
+                self._link_after_local_write(pair, op, before=before)
+            model.all_objects.bulk_update([p.local for p in pairs], sorted(columns))
+
+    def _link_after_local_write(self, pair: Pair, op: str, *, before: dict | None) -> None:
+        deleting = op == JournalEntry.Op.DELETE
+        after = None if deleting else dict(pair.decision.base or {})
+        self.journal.append(
+            self.engine._journal(
+                pair,
+                JournalEntry.Side.LOCAL,
+                op,
+                before,
+                after,
+                version=str(pair.local.version),
+                save=False,
+            )
+        )
+        if deleting:
+            if pair.link is not None and pair.link.pk:
+                self.links_to_delete.append(pair.link.pk)
+            return
+        link = pair.link
+        if link is None:
+            link = pair.link = self._new_link(pair)
+            self.links_to_create.append(link)
+        elif link.pk:
+            self.links_to_save.append(link)
+        setattr(link, FK[pair.item_type], pair.local)
+        link.base = dict(pair.decision.base or {})
+        link.local_version = pair.local.version
+        if pair.remote is not None:
+            link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+
+    def _link_series(self) -> None:
+        """Overridden instances point at their series master, found by its remote id."""
+        wanted = {
+            p.decision.base.get("series_remote_id"): p
+            for p in self.created + self.updated
+            if p.item_type == ItemType.EVENT and (p.decision.base or {}).get("series_remote_id")
+        }
+        if not wanted:
+            return
+        masters = dict(
+            ItemLink.objects.filter(
+                connection=self.connection, remote_id__in=list(wanted)
+            ).values_list("remote_id", "event_id")
+        )
+        for link in self.links_to_create:
+            if link.item_type == ItemType.EVENT and link.remote_id in wanted:
+                masters.setdefault(link.remote_id, link.event_id)
+        changed = []
+        for pair in self.created + self.updated:
+            series_remote_id = (pair.decision.base or {}).get("series_remote_id")
+            if pair.item_type == ItemType.EVENT and series_remote_id in masters:
+                pair.local.series_id = masters[series_remote_id]
+                changed.append(pair.local)
+        Event.all_objects.bulk_update(changed, ["series"])
+
+    def _save_links(self) -> None:
+        if self.links_to_delete:
+            ItemLink.objects.filter(pk__in=self.links_to_delete).delete()
+        ItemLink.objects.bulk_create(self.links_to_create)
+        ItemLink.objects.bulk_update(
+            [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
+            ["remote_id", "remote_version", "local_version", "base", "task", "event", "last_error"],
+        )
+        deleted = set(self.links_to_delete)
+        for entry in self.journal:
+            if entry.link_id in deleted:
+                entry.link = None
+            elif entry.link_id is None:
+                entry.link = _link_of(entry, self.links_to_create)
+
+    def _record_conflicts(self) -> None:
+        for pair in self.conflicts:
+            link = pair.link
+            if link is None:
+                link = pair.link = self._new_link(pair)
+                setattr(link, FK[pair.item_type], pair.local)
+                link.local_version = 0  # both sides stay "changed" until resolved
+                link.remote_version = ""
+                link.save()
+            action = _action(pair, Op.CONFLICT)
+            values = {
+                "job": self.engine.job,
+                "base": link.base,
+                "local": pair.local_json,
+                "remote": pair.remote_json if pair.remote_json is not None else link.base,
+                "remote_version": pair.remote.version if pair.remote else link.remote_version,
+                "fields": list(action.clash),
+            }
+            Conflict.objects.update_or_create(
+                link=link, status=Conflict.Status.OPEN, defaults=values
+            )
+            self.engine.counts["conflicts"] += 1
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _key(link: ItemLink | None, item: RemoteItem | None = None) -> tuple:
+    if link is not None:
+        return ("link", link.pk)
+    return ("remote", item.remote_id if item else "")
+
+
+def _seen(pair: Pair) -> str:
+    """The remote version a write may overwrite: the one we just pulled (we decided against
+    it knowingly), else the one we last synced."""
+    return pair.remote.version if pair.remote is not None else pair.link.remote_version
+
+
+def _action(pair: Pair, op: Op):
+    return next(action for action in pair.decision.actions if action.op == op)
+
+
+def _write_fields(pair: Pair) -> dict[str, Any]:
+    action = next(a for a in pair.decision.actions if a.op in (Op.CREATE_LOCAL, Op.UPDATE_LOCAL))
+    return dict(action.fields or {})
+
+
+def _columns(item_type: str) -> tuple[str, ...]:
+    if item_type == ItemType.TASK:
+        return ("title", "notes", "status", "due_date", "due_at", "priority", "completed_at")
+    return (
+        "title",
+        "description",
+        "location",
+        "status",
+        "all_day",
+        "start",
+        "end",
+        "timezone",
+        "start_date",
+        "end_date",
+        "rrule",
+        "exdates",
+        "recurrence_id",
+    )
+
+
+def _reason(pair: Pair, side: str, strategy: str) -> str:
+    if pair.decision.loser == side:
+        return f"lost:{strategy}"
+    return "applied"
+
+
+def _link_of(entry: JournalEntry, links: list[ItemLink]) -> ItemLink | None:
+    for link in links:
+        if link.remote_id and link.remote_id == entry.remote_id:
+            return link
+    return None
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def preview(pairs: list[Pair]) -> dict[str, dict[str, int]]:
+    """What a run would do, per side: the report of a dry run and of the mass-deletion guard."""
+    names = {
+        Op.CREATE_LOCAL: ("local", "create"),
+        Op.UPDATE_LOCAL: ("local", "update"),
+        Op.DELETE_LOCAL: ("local", "delete"),
+        Op.CREATE_REMOTE: ("remote", "create"),
+        Op.UPDATE_REMOTE: ("remote", "update"),
+        Op.DELETE_REMOTE: ("remote", "delete"),
+        Op.CONFLICT: ("both", "conflict"),
+    }
+    report: dict[str, dict[str, int]] = {
+        "local": {"create": 0, "update": 0, "delete": 0},
+        "remote": {"create": 0, "update": 0, "delete": 0},
+        "both": {"conflict": 0},
+    }
+    for pair in pairs:
+        for op in pair.decision.ops:
+            side, what = names[op]
+            report[side][what] += 1
+    return report
+
+
+def crash_point(name: str) -> None:
+    """A seam for the crash tests: a hook that may kill the process at this exact point."""
+    hook = CRASH_HOOKS.get(name)
+    if hook is not None:
+        hook()
+
+
+CRASH_HOOKS: dict[str, Callable[[], None]] = {}

@@ -1,0 +1,156 @@
+"""Normalized fields <-> JSON (the base snapshot) <-> DayFlow's Task and Event columns.
+
+Providers speak normalized fields with Python dates and datetimes (integrations/providers/
+base.py); the engine compares and stores them as JSON: dates as "YYYY-MM-DD", instants as UTC
+ISO 8601, so the same moment written in two zones compares equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from dayflow.models import Event, Task
+from sync.models import ItemType
+
+TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at")
+EVENT_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "status",
+    "all_day",
+    "start",
+    "end",
+    "timezone",
+    "rrule",
+    "exdates",
+    "recurrence_id",
+    "series_remote_id",
+)
+SYNCED_FIELDS = {ItemType.TASK: TASK_FIELDS, ItemType.EVENT: EVENT_FIELDS}
+_TEMPORAL = {"due", "completed_at", "start", "end"}
+
+
+def encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.isoformat()
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [encode_value(item) for item in value]
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """A JSON date or instant back to a Python value; anything else unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    if len(value) == 10:
+        return dt.date.fromisoformat(value)
+    return dt.datetime.fromisoformat(value)
+
+
+def encode(item_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A provider's normalized fields as JSON, restricted to the fields we sync."""
+    names = SYNCED_FIELDS[ItemType(item_type)]
+    return {name: encode_value(fields[name]) for name in names if name in fields}
+
+
+def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON fields back to the normalized values a provider's create/update expects."""
+    return {
+        name: decode_value(value) if name in _TEMPORAL else value for name, value in fields.items()
+    }
+
+
+# --- DayFlow's side ---------------------------------------------------------------------------
+def task_fields(task: Task) -> dict[str, Any]:
+    return {
+        "title": task.title,
+        "notes": task.notes,
+        "status": task.status,
+        "due": encode_value(task.due_at or task.due_date),
+        "priority": task.priority,
+        "completed_at": encode_value(task.completed_at),
+    }
+
+
+def apply_task(task: Task, fields: Mapping[str, Any]) -> None:
+    for name in ("title", "notes", "status", "priority"):
+        if name in fields:
+            setattr(task, name, _text(fields[name]) if name != "priority" else fields[name] or 0)
+    if "due" in fields:
+        due = decode_value(fields["due"])
+        task.due_at = due if isinstance(due, dt.datetime) else None
+        task.due_date = (
+            due if isinstance(due, dt.date) and not isinstance(due, dt.datetime) else None
+        )
+    if "completed_at" in fields:
+        task.completed_at = decode_value(fields["completed_at"])
+
+
+def event_fields(event: Event, series_remote_id: str = "") -> dict[str, Any]:
+    start = event.start_date if event.all_day else event.start
+    end = event.end_date if event.all_day else event.end
+    return {
+        "title": event.title,
+        "description": event.description,
+        "location": event.location,
+        "status": event.status,
+        "all_day": event.all_day,
+        "start": encode_value(start),
+        "end": encode_value(end),
+        "timezone": event.timezone,
+        "rrule": event.rrule,
+        "exdates": list(event.exdates or []),
+        "recurrence_id": event.recurrence_id,
+        "series_remote_id": series_remote_id,
+    }
+
+
+def apply_event(event: Event, fields: Mapping[str, Any]) -> None:
+    """Set an Event's columns from fields; the series link is the engine's to resolve."""
+    for name in ("title", "description", "location", "status", "timezone", "rrule"):
+        if name in fields:
+            setattr(event, name, _text(fields[name]))
+    for name in ("all_day",):
+        if name in fields:
+            event.all_day = bool(fields[name])
+    if "exdates" in fields:
+        event.exdates = [str(item) for item in fields["exdates"] or []]
+    if "recurrence_id" in fields:
+        event.recurrence_id = _text(fields["recurrence_id"])
+    start, end = decode_value(fields.get("start")), decode_value(fields.get("end"))
+    if event.all_day:
+        event.start, event.end = None, None
+        event.start_date, event.end_date = _as_date(start), _as_date(end)
+    else:
+        event.start_date, event.end_date = None, None
+        event.start, event.end = start, end
+
+
+def local_fields(obj: Task | Event, series_remote_id: str = "") -> dict[str, Any]:
+    if isinstance(obj, Task):
+        return task_fields(obj)
+    return event_fields(obj, series_remote_id)
+
+
+def apply_local(obj: Task | Event, fields: Mapping[str, Any]) -> None:
+    if isinstance(obj, Task):
+        apply_task(obj, fields)
+    else:
+        apply_event(obj, fields)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
