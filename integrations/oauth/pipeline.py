@@ -24,6 +24,7 @@ def store_connection(
     response: dict[str, Any],
     details: dict[str, Any],
     social: Any = None,
+    id_key: str = "",
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Associate the account and create or update its connection with the tokens encrypted,
@@ -32,7 +33,9 @@ def store_connection(
     service = Service.objects.get(key=backend.service_key)
     with transaction.atomic():
         if social is None:
-            social = backend.strategy.storage.user.create_social_auth(user, uid, backend.name)
+            social = backend.strategy.storage.user.create_social_auth(
+                user, uid, backend.name, id_key=id_key
+            )
         connection, created = UserIntegration.objects.get_or_create(
             user=user,
             service=service,
