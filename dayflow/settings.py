@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE |= {
     "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},
     "webhooks-requeue-stale": {"task": "webhooks.requeue_stale_deliveries", "schedule": 300.0},
 }
+CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
+    "task": "integrations.refresh_expiring_tokens",
+    "schedule": 300.0,  # tokens expiring within 10 minutes get two chances
+}
 # Webhooks: webhooks/conf.py lists every setting with its default. Graph's maximum subscription
 # lifetime differs between doc versions (4230 or 10,080 minutes for Outlook events).
 WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
