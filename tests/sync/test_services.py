@@ -1,0 +1,137 @@
+"""request_sync (one job per connection, joins and one trailing job) and job controls."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.models import UserIntegration
+from sync import engine, services
+from sync.models import SyncJob
+
+pytestmark = pytest.mark.django_db
+
+Status = SyncJob.Status
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The Celery messages `request_sync` sends, once the transaction commits."""
+    messages = []
+    from sync import tasks
+
+    monkeypatch.setattr(
+        tasks.run_job,
+        "apply_async",
+        lambda args, countdown=None: messages.append((args, countdown)),
+    )
+    return messages
+
+
+def test_request_sync_queues_a_job_and_sends_its_id_on_commit(
+    connection, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.request_sync(connection.pk, trigger="webhook")
+
+    assert (job.status, job.trigger, job.kind) == (Status.QUEUED, "webhook", "incremental")
+    assert sent == [((job.pk,), None)]
+
+
+def test_a_burst_of_requests_joins_the_waiting_job(
+    connection, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs = {services.request_sync(connection.pk, trigger="webhook").pk for _ in range(100)}
+
+    assert len(jobs) == 1
+    assert len(sent) == 1
+
+
+def test_requests_while_a_job_runs_queue_exactly_one_trailing_job(connection, sent):
+    running = SyncJob.objects.create(connection=connection, status=Status.RUNNING)
+
+    trailing = {services.request_sync(connection.pk, trigger="webhook").pk for _ in range(50)}
+
+    assert len(trailing) == 1
+    assert running.pk not in trailing
+    assert SyncJob.objects.filter(connection=connection, status=Status.QUEUED).count() == 1
+
+
+def test_a_full_request_upgrades_the_waiting_job(connection, sent):
+    first = services.request_sync(connection.pk, trigger="schedule")
+    second = services.request_sync(connection.pk, trigger="user", kind="full")
+
+    assert second.pk == first.pk
+    first.refresh_from_db()
+    assert first.kind == "full"
+
+
+@pytest.mark.parametrize("status", ["paused", "needs_reauth", "disconnected", "error"])
+def test_connections_that_must_not_sync_get_none(connection, sent, status):
+    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    assert services.request_sync(connection.pk, trigger="webhook") is None
+    assert services.request_sync(999_999, trigger="webhook") is None
+    assert not SyncJob.objects.exists()
+
+
+def test_a_second_job_cannot_run_while_one_runs(connection):
+    SyncJob.objects.create(connection=connection, status=Status.RUNNING, heartbeat_at=None)
+    # A running job with a fresh lease blocks the queued one, which waits in the broker.
+    SyncJob.objects.filter(status=Status.RUNNING).update(heartbeat_at=engine.timezone.now())
+    queued = SyncJob.objects.create(connection=connection)
+
+    outcome = engine.claim(queued.pk)
+
+    assert outcome == engine.Outcome("busy", retry_in=15.0)
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+
+
+def test_a_job_whose_worker_died_gives_way_after_its_lease(connection, settings):
+    settings.DAYFLOW_SYNC_JOB_LEASE = 0
+    dead = SyncJob.objects.create(
+        connection=connection, status=Status.RUNNING, heartbeat_at=engine.timezone.now()
+    )
+    queued = SyncJob.objects.create(connection=connection)
+
+    claimed = engine.claim(queued.pk)
+
+    assert isinstance(claimed, SyncJob)
+    assert claimed.status == Status.RUNNING
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == (Status.FAILED, "worker lost")
+
+
+def test_pause_resume_and_cancel_a_waiting_job(connection, sent):
+    job = services.request_sync(connection.pk, trigger="user")
+
+    assert services.pause_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.PAUSED
+    assert services.resume_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+    assert services.cancel_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert not services.resume_job(job.pk)
+
+
+def test_pause_and_cancel_of_a_running_job_are_requests_for_its_next_checkpoint(connection):
+    job = SyncJob.objects.create(connection=connection, status=Status.RUNNING)
+
+    assert services.pause_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.control) == (Status.RUNNING, "pause")
+    assert services.cancel_job(job.pk)
+    job.refresh_from_db()
+    assert job.control == "cancel"
+
+
+def test_preview_is_a_dry_run_that_does_not_block_real_syncs(connection, sent):
+    preview = services.preview_sync(connection.pk)
+    job = services.request_sync(connection.pk, trigger="user")
+
+    assert preview.dry_run
+    assert preview.kind == "full"
+    assert job.pk != preview.pk
