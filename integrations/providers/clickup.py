@@ -1,6 +1,30 @@
 """ClickUp: tasks of one list. https://developer.clickup.com/docs"""
 
-from integrations.providers.base import ItemType, Kind, Provider
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.base import (
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+    field,
+    from_millis,
+    to_millis,
+)
+from integrations.providers.errors import PreconditionFailed
+
+PAGE_SIZE = 100  # "Responses are limited to 100 tasks per page" (Get Tasks reference)
+# ClickUp priorities: 1 urgent, 2 high, 3 normal, 4 low (https://developer.clickup.com/docs/priorities).
+TO_DAYFLOW_PRIORITY = {1: 4, 2: 3, 3: 2, 4: 1}
+TO_CLICKUP_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
+DONE_TYPES = ("closed", "done")
 
 
 class ClickUpProvider(Provider):
@@ -18,4 +42,217 @@ class ClickUpProvider(Provider):
     change_feed = "tasks filtered by date_updated_gt"
     supports_webhooks = True
     webhook_registration = "api"
-    mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str}
+    mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str, "timezone": str}
+    collection_setting = "list_id"
+
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
+        self._statuses: dict[str, str] | None = None
+
+    # --- pull -----------------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One page of a list's tasks, closed ones included, newest update first.
+
+        Newest first: a task updated while we page moves to page 0 and shifts the rest down,
+        so we may read a task twice but never skip one; the next watermark is the newest
+        `date_updated` seen. Deleted tasks never show up in a filter: a full listing finds
+        them by difference (and the taskDeleted webhook reports them).
+        """
+        state = json.loads(cursor) if cursor else {"full": True, "page": 0}
+        list_id = self.collection_id(collection)
+        params: dict[str, Any] = {
+            "page": state["page"],
+            "include_closed": "true",
+            "subtasks": "true",
+            "order_by": "updated",
+        }
+        if state.get("since"):
+            params["date_updated_gt"] = state["since"]
+        response = self.api("GET", f"{self.api_base}/list/{list_id}/task", params=params)
+        tasks = field(self.key, response, "tasks", list)
+        items = [self.to_item(task, list_id) for task in tasks]
+        newest = max(
+            [int(i.version) for i in items] + [state.get("max") or state.get("since") or 0]
+        )
+        page = Page(items=items, full=bool(state.get("full")))
+        # Stop at a short page; `last_page` is sent by newer API versions, so it is optional.
+        if len(tasks) == PAGE_SIZE and not response.get("last_page"):
+            page.has_more = True
+            page.next_cursor = json.dumps({**state, "page": state["page"] + 1, "max": newest})
+        else:
+            page.next_cursor = json.dumps({"since": newest, "page": 0}) if newest else None
+        return page
+
+    # --- writes ---------------------------------------------------------------------------
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        list_id = self.collection_id(collection)
+        existing = self.find_by_dayflow_id(dayflow_id, list_id) if dayflow_id else None
+        if existing:
+            return existing
+        body = self.to_payload(fields, list_id)
+        id_field = self.field_mapping.get("dayflow_id_field")
+        if dayflow_id and id_field:
+            body["custom_fields"] = [{"id": id_field, "value": dayflow_id}]
+        task = self.api("POST", f"{self.api_base}/list/{list_id}/task", json=body)
+        return self.to_item(task, list_id)
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        if version:
+            self._check_version(remote_id, version)
+        body = self.to_payload(fields, self.collection_id())
+        return self.to_item(self.api("PUT", f"{self.api_base}/task/{remote_id}", json=body))
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        if version:
+            self._check_version(remote_id, version)
+        self.api("DELETE", f"{self.api_base}/task/{remote_id}")
+
+    def _check_version(self, remote_id: str, version: str) -> None:
+        current = self.api("GET", f"{self.api_base}/task/{remote_id}")
+        if str(field(self.key, current, "date_updated", (str, int))) != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        id_field = self.field_mapping.get("dayflow_id_field")
+        if not id_field:
+            return None
+        list_id = self.collection_id(collection)
+        match = [{"field_id": id_field, "operator": "=", "value": dayflow_id}]
+        params = {"custom_fields": json.dumps(match), "include_closed": "true"}
+        response = self.api("GET", f"{self.api_base}/list/{list_id}/task", params=params)
+        tasks = field(self.key, response, "tasks", list)
+        return self.to_item(tasks[0], list_id) if tasks else None
+
+    # --- containers -----------------------------------------------------------------------
+    def list_containers(self) -> list[Container]:
+        """Workspaces ("teams" in API v2), their spaces, folders and lists."""
+        containers: list[Container] = []
+        for team in field(self.key, self.api("GET", f"{self.api_base}/team"), "teams", list):
+            team_id = str(field(self.key, team, "id", (str, int)))
+            containers.append(Container(team_id, team.get("name", ""), "workspace"))
+            url = f"{self.api_base}/team/{team_id}/space"
+            spaces = self.api("GET", url, params={"archived": "false"})
+            for space in field(self.key, spaces, "spaces", list):
+                containers.extend(self._space(space, team_id))
+        return containers
+
+    def _space(self, space: Any, team_id: str) -> list[Container]:
+        space_id = str(field(self.key, space, "id", (str, int)))
+        found = [Container(space_id, space.get("name", ""), "space", parent=team_id)]
+        archived = {"archived": "false"}
+        folders = self.api("GET", f"{self.api_base}/space/{space_id}/folder", params=archived)
+        for folder in field(self.key, folders, "folders", list):
+            folder_id = str(field(self.key, folder, "id", (str, int)))
+            found.append(Container(folder_id, folder.get("name", ""), "folder", parent=space_id))
+            found += [self._list(raw, folder_id) for raw in folder.get("lists") or []]
+        loose = self.api("GET", f"{self.api_base}/space/{space_id}/list", params=archived)
+        found += [self._list(raw, space_id) for raw in field(self.key, loose, "lists", list)]
+        return found
+
+    def _list(self, raw: Any, parent: str) -> Container:
+        list_id = str(field(self.key, raw, "id", (str, int)))
+        return Container(list_id, raw.get("name", ""), "list", parent, (ItemType.TASK,))
+
+    # --- mapping --------------------------------------------------------------------------
+    def to_item(self, task: Any, collection: str = "") -> RemoteItem:
+        version = str(field(self.key, task, "date_updated", (str, int)))
+        list_ref = task.get("list") if isinstance(task, dict) else None
+        return RemoteItem(
+            remote_id=str(field(self.key, task, "id", str)),
+            item_type=ItemType.TASK,
+            fields=self.to_fields(task),
+            version=version,
+            updated_at=from_millis(self.key, "date_updated", version),
+            collection=collection or str((list_ref or {}).get("id", "")),
+            dayflow_id=self._dayflow_id(task),
+        )
+
+    def to_fields(self, task: dict[str, Any]) -> dict[str, Any]:
+        status = field(self.key, task, "status", dict)
+        priority = task.get("priority")
+        done_at = task.get("date_done") or task.get("date_closed")
+        return {
+            "title": field(self.key, task, "name", str),
+            "notes": task.get("description") or "",
+            "status": "done" if status.get("type") in DONE_TYPES else "open",
+            "due": self._due(task),
+            "priority": self._priority(priority),
+            "completed_at": from_millis(self.key, "date_done", done_at) if done_at else None,
+            "url": task.get("url") or "",
+        }
+
+    def _due(self, task: dict[str, Any]) -> dt.date | dt.datetime | None:
+        if not task.get("due_date"):
+            return None
+        moment = from_millis(self.key, "due_date", task["due_date"]).astimezone(self._zone())
+        # A due date without a time still travels as milliseconds: we read its calendar date
+        # in the user's zone (https://developer.clickup.com/docs/general-task-properties).
+        return moment if task.get("due_date_time") else moment.date()
+
+    def _priority(self, priority: Any) -> int:
+        if priority is None:
+            return 0
+        if not isinstance(priority, dict):
+            raise self.unexpected("priority", "expected an object or null")
+        try:
+            return TO_DAYFLOW_PRIORITY[int(priority.get("id", 0))]
+        except (KeyError, ValueError):
+            raise self.unexpected("priority.id", f"unknown priority {priority!r}") from None
+
+    def _dayflow_id(self, task: Any) -> str:
+        id_field = self.field_mapping.get("dayflow_id_field")
+        for custom in task.get("custom_fields") or []:
+            if isinstance(custom, dict) and custom.get("id") == id_field:
+                return str(custom.get("value") or "")
+        return ""
+
+    def to_payload(self, fields: dict[str, Any], list_id: str) -> dict[str, Any]:
+        """Normalized fields (any subset) as a create / update body."""
+        body: dict[str, Any] = {}
+        if "title" in fields:
+            body["name"] = fields["title"]
+        if "notes" in fields:
+            body["description"] = fields["notes"] or ""
+        if "status" in fields:
+            body["status"] = self.status_names(list_id)[fields["status"]]
+        if "priority" in fields:
+            body["priority"] = TO_CLICKUP_PRIORITY.get(fields["priority"])
+        if "due" in fields:
+            body.update(self._due_payload(fields["due"]))
+        return body
+
+    def _due_payload(self, due: dt.date | dt.datetime | None) -> dict[str, Any]:
+        if due is None:
+            return {"due_date": None, "due_date_time": False}
+        if isinstance(due, dt.datetime):
+            return {"due_date": to_millis(due), "due_date_time": True}
+        # Noon in the user's zone reads back as the same date even if the zone is off by hours.
+        noon = dt.datetime.combine(due, dt.time(12), tzinfo=self._zone())
+        return {"due_date": to_millis(noon), "due_date_time": False}
+
+    def status_names(self, list_id: str) -> dict[str, str]:
+        """The list's own status names for open and done (every list defines its own)."""
+        if self._statuses is None:
+            raw = self.api("GET", f"{self.api_base}/list/{list_id}")
+            statuses = sorted(field(self.key, raw, "statuses", list), key=_order)
+            open_ = next((s["status"] for s in statuses if s.get("type") == "open"), None)
+            done = next((s["status"] for s in statuses if s.get("type") in DONE_TYPES), None)
+            if not open_ or not done:
+                raise self.unexpected("statuses", "the list has no open or closed status")
+            self._statuses = {"open": open_, "done": done}
+        return self._statuses
+
+    def _zone(self) -> dt.tzinfo:
+        try:
+            return ZoneInfo(self.field_mapping.get("timezone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return dt.UTC
+
+
+def _order(status: dict[str, Any]) -> int:
+    try:
+        return int(status.get("orderindex", 0))
+    except (TypeError, ValueError):
+        return 0

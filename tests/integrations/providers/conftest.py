@@ -54,3 +54,18 @@ def connect(user):
         )
 
     return make
+
+
+@pytest.fixture
+def wired(clock: FakeClock) -> Callable[..., HttpClient]:
+    """The real client_for wiring (token from the encrypted credential), on the fake clock."""
+    from integrations.models import Credential
+    from integrations.providers.http import client_for
+
+    def make(connection: Any, token: str) -> HttpClient:
+        Credential.objects.create(connection=connection, access_token=token)
+        return client_for(
+            connection, rate=(0, 1.0), clock=clock, wall_clock=clock, sleep=clock.sleep
+        )
+
+    return make

@@ -103,10 +103,9 @@ def schema_response() -> dict[str, Any]:
 
 
 @pytest.fixture
-def provider(connect, make_client) -> NotionProvider:
-    return NotionProvider(
-        connect("notion", **MAPPING), http=make_client("notion", token="ntn_live")
-    )
+def provider(connect, wired) -> NotionProvider:
+    connection = connect("notion", **MAPPING)
+    return NotionProvider(connection, http=wired(connection, "ntn_live"))
 
 
 # --- pull ---------------------------------------------------------------------------------
