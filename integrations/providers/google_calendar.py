@@ -1,10 +1,48 @@
 """Google Calendar API v3: events, incremental with syncToken.
-https://developers.google.com/calendar/api/guides/sync"""
+https://developers.google.com/calendar/api/guides/sync
 
-from integrations.providers.base import ItemType, Kind, Provider
+Quirks handled here:
+- events are listed with `singleEvents=false`, so a series stays one master with its
+  `recurrence` lines, and its modified or cancelled instances come as their own events
+  (`recurringEventId` + `originalStartTime`);
+- `nextSyncToken` only comes on the last page; a 410 Gone means the token expired and a full
+  listing starts over (deletions are then found by difference);
+- deleted events come back as `status: cancelled`: a deletion, or, for an instance of a series,
+  a cancelled exception;
+- DayFlow's id lives in `extendedProperties.private`; writes send `If-Match` with the etag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from integrations.providers import events
+from integrations.providers.base import (
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+    field,
+    parse_datetime,
+)
+from integrations.providers.errors import CursorExpired, Gone, NotFound
+
+SERVICE = "google-calendar"
+PAGE_SIZE = 250  # the documented default; the maximum is 2,500
+DAYFLOW_ID = "dayflowId"
+FLOATING = "dayflowFloating"  # Google has no floating time: the wall clock is kept, flagged
 
 
 class GoogleCalendarProvider(Provider):
+    """Events of the calendars the user picked (`primary` when none)."""
+
     key = "google-calendar"
     name = "Google Calendar"
     kind = Kind.CALENDAR
@@ -28,3 +66,268 @@ class GoogleCalendarProvider(Provider):
     supports_webhooks = True
     webhook_registration = "api"
     mapping_schema = {"calendars": list}
+    collection_setting = "calendars"
+
+    def calendars(self) -> list[str]:
+        return list(self.field_mapping.get("calendars") or []) or ["primary"]
+
+    def events_url(self, calendar: str, event_id: str = "") -> str:
+        url = f"{self.api_base}/calendars/{quote(calendar, safe='')}/events"
+        return f"{url}/{quote(event_id, safe='')}" if event_id else url
+
+    def list_containers(self) -> list[Container]:
+        containers, page_token = [], ""
+        while True:
+            params = {"pageToken": page_token} if page_token else {}
+            body = self.http.request_json(
+                "GET", f"{self.api_base}/users/me/calendarList", params=params
+            )
+            for entry in field(SERVICE, body, "items", list):
+                containers.append(
+                    Container(
+                        entry["id"],
+                        entry.get("summary", ""),
+                        "calendar",
+                        item_types=self.item_types,
+                    )
+                )
+            page_token = body.get("nextPageToken", "")
+            if not page_token:
+                return containers
+
+    # --- pull ----------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One events.list page. While `has_more`, `next_cursor` is where the round goes on;
+        once it is False, it holds every calendar's sync token. Every page of a full round
+        says `full`."""
+        calendars = [collection] if collection else self.calendars()
+        state = json.loads(cursor) if cursor else {"tokens": {}}
+        state.setdefault("round", _new_round(calendars, full=cursor is None))
+        try:
+            return self._pull_page(state)
+        except CursorExpired:
+            return self._pull_page({"tokens": {}, "round": _new_round(calendars, full=True)})
+
+    def _pull_page(self, state: dict[str, Any]) -> Page:
+        current = state["round"]
+        calendar = current["queue"][0]
+        params: dict[str, Any] = {"singleEvents": "false", "maxResults": PAGE_SIZE}
+        params |= {"showDeleted": "true"}  # cancelled instances are exceptions of a series
+        if current.get("page"):
+            params["pageToken"] = current["page"]
+        elif not current["full"] and state["tokens"].get(calendar):
+            params["syncToken"] = state["tokens"][calendar]
+        try:
+            body = self.http.request_json("GET", self.events_url(calendar), params=params)
+        except Gone as exc:
+            # https://developers.google.com/calendar/api/guides/sync: clear and sync fully.
+            raise CursorExpired("the sync token expired", service=SERVICE) from exc
+        page = self._page_of(calendar, body, full=current["full"])
+        return self._advance(state, calendar, body, page)
+
+    def _page_of(self, calendar: str, body: dict[str, Any], *, full: bool) -> Page:
+        page = Page(full=full)
+        default_tz = body.get("timeZone", "")
+        for event in field(SERVICE, body, "items", list):
+            if event.get("status") == "cancelled" and not event.get("recurringEventId"):
+                if not full:
+                    page.deleted_ids.append(remote_id(calendar, event["id"]))
+                continue
+            page.items.append(self.to_item(calendar, event, default_tz))
+        return page
+
+    def _advance(
+        self, state: dict[str, Any], calendar: str, body: dict[str, Any], page: Page
+    ) -> Page:
+        current = state["round"]
+        if body.get("nextPageToken"):
+            current["page"] = body["nextPageToken"]
+        else:
+            current["tokens"][calendar] = field(SERVICE, body, "nextSyncToken", str)
+            current["queue"].pop(0)
+            current["page"] = ""
+        page.has_more = bool(current["queue"])
+        if page.has_more:
+            page.next_cursor = json.dumps(state, sort_keys=True)
+        else:
+            tokens = {**({} if current["full"] else state["tokens"]), **current["tokens"]}
+            page.next_cursor = json.dumps({"tokens": tokens}, sort_keys=True)
+        return page
+
+    def to_item(self, calendar: str, event: dict[str, Any], default_tz: str = "") -> RemoteItem:
+        fields = to_fields(event, default_tz)
+        if fields["series_remote_id"]:
+            fields["series_remote_id"] = remote_id(calendar, fields["series_remote_id"])
+        private = (event.get("extendedProperties") or {}).get("private") or {}
+        updated = event.get("updated")
+        return RemoteItem(
+            remote_id(calendar, field(SERVICE, event, "id", str)),
+            ItemType.EVENT,
+            fields,
+            version=event.get("etag", ""),
+            updated_at=parse_datetime(SERVICE, "updated", updated) if updated else None,
+            collection=calendar,
+            dayflow_id=private.get(DAYFLOW_ID, ""),
+        )
+
+    # --- writes --------------------------------------------------------------------
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """Insert; a retried create finds the event that carries DayFlow's id instead."""
+        if fields.get("series_remote_id"):
+            return self._write_instance(fields)
+        calendar = collection or self.calendars()[0]
+        existing = self._find_by_dayflow_id(calendar, dayflow_id) if dayflow_id else None
+        if existing is not None:
+            return self.to_item(calendar, existing)
+        body = to_remote(fields, dayflow_id)
+        created = self.http.request_json("POST", self.events_url(calendar), json=body)
+        return self.to_item(calendar, created)
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        """PUT with If-Match: Google answers 412 when the event changed since `version`."""
+        calendar, event_id = split_id(remote_id)
+        current = self.http.request_json("GET", self.events_url(calendar, event_id))
+        private = (current.get("extendedProperties") or {}).get("private") or {}
+        body = to_remote(fields, private.get(DAYFLOW_ID, ""))
+        if current.get("recurringEventId"):
+            body |= {k: current[k] for k in ("recurringEventId", "originalStartTime")}
+        headers = {"If-Match": version} if version else {}
+        updated = self.http.request_json(
+            "PUT", self.events_url(calendar, event_id), json=body, headers=headers
+        )
+        return self.to_item(calendar, updated)
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        """Delete (an instance of a series: cancel it); already gone is fine."""
+        calendar, event_id = split_id(remote_id)
+        headers = {"If-Match": version} if version else {}
+        try:
+            self.http.request("DELETE", self.events_url(calendar, event_id), headers=headers)
+        except (Gone, NotFound):
+            return
+
+    def _find_by_dayflow_id(self, calendar: str, dayflow_id: str) -> dict[str, Any] | None:
+        params = {"privateExtendedProperty": f"{DAYFLOW_ID}={dayflow_id}", "maxResults": 1}
+        body = self.http.request_json("GET", self.events_url(calendar), params=params)
+        found = field(SERVICE, body, "items", list)
+        return found[0] if found else None
+
+    def _write_instance(self, fields: dict[str, Any]) -> RemoteItem:
+        # An overridden instance is an event of its own, found by its original start:
+        # https://developers.google.com/calendar/api/v3/reference/events/instances
+        calendar, master_id = split_id(fields["series_remote_id"])
+        instance = self._instance(calendar, master_id, fields)
+        if fields.get("status") == "cancelled":
+            self.delete(remote_id(calendar, instance["id"]), instance.get("etag", ""))
+            gone = {**instance, "status": "cancelled"}
+            return self.to_item(calendar, gone)
+        return self.update(remote_id(calendar, instance["id"]), fields, instance.get("etag", ""))
+
+    def _instance(self, calendar: str, master_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        original = events.parse_iso(fields["recurrence_id"], fields.get("timezone", ""))
+        params = {"originalStart": _rfc3339(original), "showDeleted": "true"}
+        url = f"{self.events_url(calendar, master_id)}/instances"
+        found = field(SERVICE, self.http.request_json("GET", url, params=params), "items", list)
+        if not found:
+            raise NotFound(f"no instance at {fields['recurrence_id']}", service=SERVICE)
+        return found[0]
+
+
+def _new_round(calendars: list[str], *, full: bool) -> dict[str, Any]:
+    return {"queue": list(calendars), "page": "", "full": full, "tokens": {}}
+
+
+def remote_id(calendar: str, event_id: str) -> str:
+    """Event ids are unique per calendar only: the remote id carries both."""
+    return f"{calendar}/{event_id}"
+
+
+def split_id(value: str) -> tuple[str, str]:
+    calendar, _, event_id = value.rpartition("/")
+    return calendar, event_id
+
+
+def _rfc3339(value: events.Instant) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat() if value.tzinfo else value.isoformat() + "Z"
+    return value.isoformat()
+
+
+# --- mapping: Google event <-> normalized fields ---------------------------------------
+def _when(when: dict[str, Any], tzname: str, floating: bool) -> events.Instant:
+    if "date" in when:
+        return dt.date.fromisoformat(when["date"])
+    value = dt.datetime.fromisoformat(field(SERVICE, when, "dateTime", str).replace("Z", "+00:00"))
+    if floating:
+        return events.in_zone(value, tzname or "UTC").replace(tzinfo=None)
+    return (
+        events.in_zone(value, tzname) if value.tzinfo else value.replace(tzinfo=events.zone(tzname))
+    )
+
+
+def to_fields(event: dict[str, Any], default_tz: str = "") -> dict[str, Any]:
+    """One Google event as normalized fields (Google's time zone name wins over the calendar's)."""
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    floating = private.get(FLOATING) == "1"
+    # A cancelled instance carries only its original start.
+    fallback = event.get("originalStartTime") if event.get("status") == "cancelled" else None
+    start_when = event.get("start") or fallback or field(SERVICE, event, "start", dict)
+    end_when = event.get("end") or fallback or field(SERVICE, event, "end", dict)
+    tzname = start_when.get("timeZone") or default_tz or "UTC"
+    all_day = "date" in start_when
+    start = _when(start_when, tzname, floating)
+    own_tz = "" if floating or all_day else tzname
+    rrule, exdates = events.parse_recurrence_lines(event.get("recurrence") or [], own_tz)
+    original = event.get("originalStartTime")
+    status = event.get("status", "confirmed")
+    return {
+        "title": event.get("summary", ""),
+        "description": event.get("description", ""),
+        "location": event.get("location", ""),
+        "status": status if status in events.STATUSES else "confirmed",
+        "all_day": all_day,
+        "start": start,
+        "end": _when(end_when, tzname, floating),
+        "timezone": own_tz,
+        "rrule": rrule,
+        "exdates": exdates,
+        "recurrence_id": events.iso(_when(original, tzname, floating), own_tz) if original else "",
+        "series_remote_id": event.get("recurringEventId", ""),
+    }
+
+
+def _remote_when(value: events.Instant, tzname: str) -> dict[str, str]:
+    if not isinstance(value, dt.datetime):
+        return {"date": value.isoformat()}
+    if value.tzinfo is None:  # floating: the wall clock, read back through the flag
+        return {"dateTime": value.isoformat(), "timeZone": settings.TIME_ZONE}
+    return {"dateTime": events.in_zone(value, tzname).isoformat(), "timeZone": tzname or "UTC"}
+
+
+def to_remote(fields: dict[str, Any], dayflow_id: str = "") -> dict[str, Any]:
+    """Normalized fields as a Google event body (events.insert / events.update)."""
+    tzname = fields.get("timezone", "")
+    floating = (
+        not fields.get("all_day")
+        and isinstance(fields["start"], dt.datetime)
+        and (fields["start"].tzinfo is None)
+    )
+    private = {DAYFLOW_ID: dayflow_id} if dayflow_id else {}
+    if floating:
+        private[FLOATING] = "1"
+        fields = {**fields, "timezone": ""}
+    body: dict[str, Any] = {
+        "summary": fields.get("title", ""),
+        "description": fields.get("description", ""),
+        "location": fields.get("location", ""),
+        "status": fields.get("status") or "confirmed",
+        "start": _remote_when(fields["start"], tzname),
+        "end": _remote_when(fields["end"], tzname),
+    }
+    if fields.get("rrule"):
+        body["recurrence"] = events.recurrence_lines(fields)
+    if private:
+        body["extendedProperties"] = {"private": private}
+    return body

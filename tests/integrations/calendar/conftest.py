@@ -25,3 +25,29 @@ def caldav_connection(user, radicale_calendar: RadicaleCalendar):
         app_password=radicale_calendar.password,
     )
     return connection
+
+
+@pytest.fixture
+def mocked():
+    """The HTTP seam faked with `responses`; every registered call must be made."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def http_for(db):
+    """An HttpClient for one service that never really waits nor throttles."""
+    from integrations.providers.http import HttpClient
+
+    def make(service: str) -> HttpClient:
+        return HttpClient(
+            service,
+            auth_headers=lambda: {"Authorization": "Bearer tok-live"},
+            rate=(0, 1.0),
+            sleep=lambda seconds: None,
+            rng=lambda: 0.5,
+        )
+
+    return make
