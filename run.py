@@ -92,7 +92,12 @@ def serve() -> int:
         ],
         "beat": [bin_dir / "celery", "-A", "dayflow", "beat", "--loglevel", "INFO"],
     }
-    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    # Each child gets its own session, so a terminal's Ctrl-C reaches only us and we stop the
+    # children with SIGTERM: a graceful shutdown (gunicorn treats SIGINT as a quick one).
+    children = {
+        name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        for name, cmd in processes.items()
+    }
     print(
         f"\nDayFlow is running: open {env['PUBLIC_URL']}/accounts/login/  (Ctrl-C stops it)\n",
         flush=True,

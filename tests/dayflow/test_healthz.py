@@ -4,7 +4,6 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from dayflow.celery import app as celery_app
 from dayflow.models import Heartbeat
 from dayflow.tasks import heartbeat
 
@@ -20,8 +19,8 @@ def test_healthy_when_database_and_broker_answer(client):
     assert response.json()["status"] == "ok"
 
 
-def test_unavailable_when_the_broker_is_down(client, monkeypatch):
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")  # discard port
+def test_unavailable_when_the_broker_is_down(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing answers
 
     response = client.get("/healthz")
 

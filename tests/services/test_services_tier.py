@@ -1,7 +1,7 @@
 """The services tier really runs on PostgreSQL and Redis (CI sets DAYFLOW_REQUIRE_SERVICES=1)."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 
 from dayflow.celery import app as celery_app
@@ -24,6 +24,7 @@ def test_broker_is_redis_and_answers():
 def test_cache_is_redis_and_shared():
     from django.core.cache.backends.redis import RedisCache
 
+    cache = caches["default"]
     assert isinstance(cache, RedisCache)
     cache.set("services-tier-probe", 41)
     assert cache.incr("services-tier-probe") == 42
