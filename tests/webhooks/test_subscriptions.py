@@ -338,3 +338,13 @@ def test_delivery_mode_follows_the_subscription(
     expires = dt.datetime.now(dt.UTC) + expires_in if expires_in is not None else None
     make_subscription(connection, status=status, expires_at=expires, secret="s")
     assert subscriptions.delivery_mode(connection) == mode
+
+
+def test_the_connection_pages_can_show_the_mode(make_connection, make_subscription):
+    from django.template import Context, Template
+
+    connection = make_connection("outlook")
+    page = Template("{% load webhook_tags %}{{ connection|delivery_mode }}")
+    assert page.render(Context({"connection": connection})) == "polling"
+    make_subscription(connection, secret="s")
+    assert page.render(Context({"connection": connection})) == "push"
