@@ -1,0 +1,128 @@
+"""Staff views of the engine: jobs (with pause, resume, cancel, confirm, undo), conflicts,
+links and the journal; and a "Sync now" action on connections."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+
+from integrations.models import UserIntegration
+from sync import repair, services
+from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "connection",
+        "kind",
+        "trigger",
+        "status",
+        "processed",
+        "conflicts",
+        "errors",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", "trigger", "dry_run"]
+    list_select_related = ["connection__service"]
+    search_fields = ["connection__label", "connection__user__username"]
+    actions = ["pause", "resume", "cancel", "confirm", "undo"]
+
+    def _each(self, request, jobs: QuerySet, act, verb: str) -> None:
+        done = sum(1 for job in jobs if act(job.pk))
+        self.message_user(request, f"{verb} {done} of {jobs.count()} job(s).", messages.INFO)
+
+    @admin.action(description="Pause at the next checkpoint")
+    def pause(self, request, jobs: QuerySet) -> None:
+        self._each(request, jobs, services.pause_job, "Paused")
+
+    @admin.action(description="Resume")
+    def resume(self, request, jobs: QuerySet) -> None:
+        self._each(request, jobs, services.resume_job, "Resumed")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, jobs: QuerySet) -> None:
+        self._each(request, jobs, services.cancel_job, "Cancelled")
+
+    @admin.action(description="Confirm the deletions and run")
+    def confirm(self, request, jobs: QuerySet) -> None:
+        self._each(request, jobs, services.confirm_job, "Confirmed")
+
+    @admin.action(description="Undo (revert what the job wrote)")
+    def undo(self, request, jobs: QuerySet) -> None:
+        for job in jobs:
+            report = repair.undo_job(job.pk, user=request.user)
+            self.message_user(
+                request,
+                f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}.",
+                messages.WARNING if report.skipped else messages.INFO,
+            )
+
+
+@admin.register(Conflict)
+class ConflictAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "link", "fields", "status", "resolution", "resolved_by", "created_at"]
+    list_filter = ["status", "resolution"]
+    actions = ["keep_local", "keep_remote"]
+
+    def _resolve(self, request, conflicts: QuerySet, resolution: str) -> None:
+        for conflict in conflicts.filter(status=Conflict.Status.OPEN):
+            try:
+                repair.resolve_conflict(conflict.pk, resolution, user=request.user)
+            except repair.CannotResolve as error:
+                self.message_user(request, f"Conflict {conflict.pk}: {error}", messages.ERROR)
+
+    @admin.action(description="Keep DayFlow's version")
+    def keep_local(self, request, conflicts: QuerySet) -> None:
+        self._resolve(request, conflicts, Conflict.Resolution.LOCAL)
+
+    @admin.action(description="Keep the service's version")
+    def keep_remote(self, request, conflicts: QuerySet) -> None:
+        self._resolve(request, conflicts, Conflict.Resolution.REMOTE)
+
+
+@admin.register(ItemLink)
+class ItemLinkAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "connection", "item_type", "local_id", "remote_id", "synced_at"]
+    list_filter = ["item_type"]
+    search_fields = ["remote_id", "dayflow_id"]
+    list_select_related = ["connection__service"]
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "job", "item_type", "side", "op", "reason", "created_at", "reverted_at"]
+    list_filter = ["side", "op", "reason"]
+    search_fields = ["remote_id"]
+
+
+@admin.action(description="Sync now")
+def sync_now(modeladmin: admin.ModelAdmin, request, connections: QuerySet) -> None:
+    jobs = [
+        services.request_sync(connection.pk, trigger=SyncJob.Trigger.ADMIN)
+        for connection in connections
+    ]
+    queued = sum(1 for job in jobs if job is not None)
+    modeladmin.message_user(
+        request, f"Sync queued for {queued} of {len(jobs)} connection(s).", messages.INFO
+    )
+
+
+def _add_sync_now_to_connections() -> None:
+    # Added from here so integrations/admin.py need not know the sync app (imports go one way).
+    connection_admin = admin.site._registry.get(UserIntegration)
+    if connection_admin is not None and sync_now not in (connection_admin.actions or []):
+        connection_admin.actions = [*(connection_admin.actions or []), sync_now]
+
+
+_add_sync_now_to_connections()
