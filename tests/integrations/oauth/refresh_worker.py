@@ -1,0 +1,39 @@
+"""One refresh_access_token call in its own process, for the concurrent-refresh tests.
+
+Usage: python -m tests.integrations.oauth.refresh_worker CONNECTION_ID TOKEN_URL FAILED_TOKEN
+START_AT. The database, cache and keys come from the environment the test passes; the provider's
+token endpoint is pointed at the test's fake server on 127.0.0.1. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main(connection_id: str, token_url: str, failed_token: str, start_at: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dayflow.settings")
+    import django
+
+    django.setup()
+    from integrations.models import UserIntegration
+    from integrations.providers.todoist import TodoistProvider
+    from integrations.tokens import refresh_access_token
+
+    TodoistProvider.token_url = token_url
+    connection = UserIntegration.objects.select_related("service", "user").get(
+        pk=int(connection_id)
+    )
+    late = time.time() > float(start_at)
+    time.sleep(max(0.0, float(start_at) - time.time()))
+    try:
+        result = {"token": refresh_access_token(connection, failed_token=failed_token)}
+    except Exception as exc:
+        result = {"error": type(exc).__name__, "detail": str(exc)}
+    print(json.dumps(result | {"late": late}), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
