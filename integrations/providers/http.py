@@ -291,12 +291,12 @@ class HttpClient:
         self.sleep(delay)
 
     def _wait_rate_limited(self, response: requests.Response, attempt: int, started: float) -> None:
-        wait = self._retry_after(response)
+        wait = self.retry_after(response)
         if attempt >= self.max_attempts or wait > self._budget_left(started):
             raise RateLimited("429 Too Many Requests", retry_after=wait, service=self.service)
         self.sleep(wait)
 
-    def _retry_after(self, response: requests.Response) -> float:
+    def retry_after(self, response: requests.Response) -> float:
         """Seconds to wait, from Retry-After, the reset headers or the body; backoff otherwise."""
         headers = response.headers
         value = headers.get("Retry-After")

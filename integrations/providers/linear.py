@@ -1,6 +1,66 @@
 """Linear: issues of one team, over GraphQL. https://linear.app/developers"""
 
-from integrations.providers.base import ItemType, Kind, Provider
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from integrations.providers.base import (
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+    add_marker,
+    field,
+    parse_date,
+    parse_datetime,
+    split_marker,
+)
+from integrations.providers.errors import (
+    AuthExpired,
+    NotFound,
+    Permanent,
+    PreconditionFailed,
+    RateLimited,
+)
+
+PAGE_SIZE = 50  # the documented default of `first`; the maximum is not documented
+# Linear priorities: 0 none, 1 urgent, 2 high, 3 medium, 4 low
+# (https://linear.app/developers/graphql, Issue.priority).
+TO_DAYFLOW_PRIORITY = {0: 0, 1: 4, 2: 3, 3: 2, 4: 1}
+TO_LINEAR_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
+DONE_STATES = ("completed", "canceled")
+OPEN_STATES = ("unstarted", "backlog", "triage", "started")
+
+ISSUE = """
+  id identifier title description priority dueDate url updatedAt
+  completedAt canceledAt archivedAt trashed
+  state { id type name }
+  team { id }
+"""
+ISSUES = (
+    "query Issues($filter: IssueFilter, $first: Int, $after: String) {"
+    " issues(filter: $filter, first: $first, after: $after, orderBy: updatedAt,"
+    " includeArchived: true) { nodes {" + ISSUE + "} pageInfo { hasNextPage endCursor } } }"
+)
+GET_ISSUE = "query Issue($id: String!) { issue(id: $id) {" + ISSUE + "} }"
+CREATE = (
+    "mutation Create($input: IssueCreateInput!) {"
+    " issueCreate(input: $input) { success issue {" + ISSUE + "} } }"
+)
+UPDATE = (
+    "mutation Update($id: String!, $input: IssueUpdateInput!) {"
+    " issueUpdate(id: $id, input: $input) { success issue {" + ISSUE + "} } }"
+)
+DELETE = "mutation Delete($id: String!) { issueDelete(id: $id) { success } }"
+STATES = "query States($id: String!) { team(id: $id) { states { nodes { id type position } } } }"
+TEAMS = (
+    "query Teams($after: String) { teams(first: 100, after: $after) {"
+    " nodes { id name key } pageInfo { hasNextPage endCursor } } }"
+)
 
 
 class LinearProvider(Provider):
@@ -21,3 +81,217 @@ class LinearProvider(Provider):
     supports_webhooks = True
     webhook_registration = "api"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
+    collection_setting = "team_id"
+
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
+        self._states: dict[str, str] | None = None
+
+    # --- GraphQL ----------------------------------------------------------------------------
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """`data` of one GraphQL call; GraphQL errors become the typed errors.
+
+        Linear answers GraphQL errors with 200 or 400 and the kind in `extensions`
+        (https://linear.app/developers/graphql#errors); rate limiting may come that way too,
+        with the x-ratelimit-*-reset headers, instead of a 429.
+        """
+        response = self.http.request(
+            "POST", self.api_base, json={"query": query, "variables": variables}, ok=(200, 400)
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise self.unexpected("body", "not JSON") from None
+        if not isinstance(payload, dict):
+            raise self.unexpected("body", "expected an object")
+        if payload.get("errors"):
+            raise self._error(payload["errors"], response)
+        return field(self.key, payload, "data", dict)
+
+    def _error(self, errors: Any, response: Any) -> Exception:
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        extensions = first.get("extensions") or {}
+        kind = str(extensions.get("code") or extensions.get("type") or "").lower()
+        kind = kind.replace("_", " ")
+        message = str(first.get("message", "GraphQL error"))[:200]
+        if kind == "ratelimited":
+            wait = self.http.retry_after(response)
+            return RateLimited(message, retry_after=wait, service=self.key)
+        if kind in ("authentication error", "unauthenticated"):
+            return AuthExpired(message, service=self.key)
+        if "not found" in kind or "not found" in message.lower():
+            return NotFound(message, status=404, service=self.key)
+        return Permanent(
+            f"{kind or 'graphql'}: {message}", status=response.status_code, service=self.key
+        )
+
+    # --- pull -----------------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One page of the team's issues, archived and trashed ones included as deletions."""
+        state = json.loads(cursor) if cursor else {"full": True}
+        team = self.collection_id(collection)
+        issue_filter: dict[str, Any] = {"team": {"id": {"eq": team}}}
+        if state.get("since"):
+            issue_filter["updatedAt"] = {"gt": state["since"]}
+        variables = {"filter": issue_filter, "first": PAGE_SIZE, "after": state.get("after")}
+        issues = field(self.key, self.graphql(ISSUES, variables), "issues", dict)
+        page = Page(full=bool(state.get("full")))
+        newest = state.get("max") or state.get("since") or ""
+        for node in field(self.key, issues, "nodes", list):
+            item = self.to_item(node, team)
+            newest = max(newest, item.version)
+            if _removed(node):
+                page.deleted_ids.append(item.remote_id)
+            else:
+                page.items.append(item)
+        info = field(self.key, issues, "pageInfo", dict)
+        if field(self.key, info, "hasNextPage", bool):
+            after = field(self.key, info, "endCursor", str)
+            page.has_more = True
+            page.next_cursor = json.dumps({**state, "after": after, "max": newest})
+        else:
+            page.next_cursor = json.dumps({"since": newest}) if newest else None
+        return page
+
+    # --- writes ---------------------------------------------------------------------------
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        team = self.collection_id(collection)
+        existing = self.find_by_dayflow_id(dayflow_id, team) if dayflow_id else None
+        if existing:
+            return existing
+        issue_input = {"teamId": team, **self.to_input(fields, team)}
+        if dayflow_id and self._marks():
+            issue_input["description"] = add_marker(fields.get("notes") or "", dayflow_id)
+        result = field(self.key, self.graphql(CREATE, {"input": issue_input}), "issueCreate", dict)
+        return self.to_item(field(self.key, result, "issue", dict), team)
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        current = self.get(remote_id) if version or ("notes" in fields and self._marks()) else None
+        if version and current and current.version != version:
+            raise PreconditionFailed(f"issue {remote_id} changed", status=412, service=self.key)
+        team = current.collection if current else self.collection_id()
+        issue_input = self.to_input(fields, team)
+        if current and current.dayflow_id and "notes" in fields:
+            issue_input["description"] = add_marker(fields["notes"] or "", current.dayflow_id)
+        variables = {"id": remote_id, "input": issue_input}
+        result = field(self.key, self.graphql(UPDATE, variables), "issueUpdate", dict)
+        return self.to_item(field(self.key, result, "issue", dict), team)
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        """issueDelete moves the issue to Linear's trash."""
+        if version and self.get(remote_id).version != version:
+            raise PreconditionFailed(f"issue {remote_id} changed", status=412, service=self.key)
+        result = field(self.key, self.graphql(DELETE, {"id": remote_id}), "issueDelete", dict)
+        if not result.get("success"):
+            raise Permanent(f"issueDelete {remote_id} did not succeed", service=self.key)
+
+    def get(self, remote_id: str) -> RemoteItem:
+        issue = self.graphql(GET_ISSUE, {"id": remote_id}).get("issue")
+        if not isinstance(issue, dict):
+            raise NotFound(f"issue {remote_id}", status=404, service=self.key)
+        return self.to_item(issue)
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        if not self._marks():
+            return None
+        team = self.collection_id(collection)
+        issue_filter = {
+            "team": {"id": {"eq": team}},
+            "description": {"contains": add_marker("", dayflow_id)},
+        }
+        data = self.graphql(ISSUES, {"filter": issue_filter, "first": 1, "after": None})
+        nodes = field(self.key, field(self.key, data, "issues", dict), "nodes", list)
+        live = [node for node in nodes if not _removed(node)]
+        return self.to_item(live[0], team) if live else None
+
+    def _marks(self) -> bool:
+        return bool(self.field_mapping.get("write_id_marker"))
+
+    # --- containers -----------------------------------------------------------------------
+    def list_containers(self) -> list[Container]:
+        containers, after = [], None
+        while True:
+            teams = field(self.key, self.graphql(TEAMS, {"after": after}), "teams", dict)
+            for node in field(self.key, teams, "nodes", list):
+                team_id = field(self.key, node, "id", str)
+                name = f"{node.get('name', '')} ({node.get('key', '')})"
+                containers.append(Container(team_id, name, "team", item_types=(ItemType.TASK,)))
+            info = field(self.key, teams, "pageInfo", dict)
+            if not info.get("hasNextPage"):
+                return containers
+            after = field(self.key, info, "endCursor", str)
+
+    # --- mapping --------------------------------------------------------------------------
+    def to_item(self, node: Any, collection: str = "") -> RemoteItem:
+        updated = field(self.key, node, "updatedAt", str)
+        notes, dayflow_id = split_marker(
+            field(self.key, node, "description", (str, type(None))) or ""
+        )
+        team = node.get("team") or {}
+        return RemoteItem(
+            remote_id=field(self.key, node, "id", str),
+            item_type=ItemType.TASK,
+            fields=self.to_fields(node, notes),
+            version=updated,
+            updated_at=parse_datetime(self.key, "updatedAt", updated),
+            collection=collection or str(team.get("id", "")),
+            dayflow_id=dayflow_id,
+        )
+
+    def to_fields(self, node: dict[str, Any], notes: str) -> dict[str, Any]:
+        state = field(self.key, node, "state", dict)
+        done_at = node.get("completedAt") or node.get("canceledAt")
+        priority = field(self.key, node, "priority", (int, float))
+        if int(priority) not in TO_DAYFLOW_PRIORITY:
+            raise self.unexpected("priority", f"{priority} is not 0-4")
+        due = node.get("dueDate")
+        return {
+            "title": field(self.key, node, "title", str),
+            "notes": notes,
+            "status": "done" if state.get("type") in DONE_STATES else "open",
+            "due": parse_date(self.key, "dueDate", due) if due else None,
+            "priority": TO_DAYFLOW_PRIORITY[int(priority)],
+            "completed_at": parse_datetime(self.key, "completedAt", done_at) if done_at else None,
+            "url": node.get("url") or "",
+        }
+
+    def to_input(self, fields: dict[str, Any], team: str) -> dict[str, Any]:
+        """Normalized fields (any subset) as IssueCreateInput / IssueUpdateInput."""
+        issue_input: dict[str, Any] = {}
+        if "title" in fields:
+            issue_input["title"] = fields["title"]
+        if "notes" in fields:
+            issue_input["description"] = fields["notes"] or ""
+        if "priority" in fields:
+            issue_input["priority"] = TO_LINEAR_PRIORITY[fields["priority"] or 0]
+        if "status" in fields:
+            issue_input["stateId"] = self.state_ids(team)[fields["status"]]
+        if "due" in fields:
+            issue_input["dueDate"] = _due_date(fields["due"])
+        return issue_input
+
+    def state_ids(self, team: str) -> dict[str, str]:
+        """The team's first open and first completed workflow state (teams define their own)."""
+        if self._states is None:
+            data = field(self.key, self.graphql(STATES, {"id": team}), "team", dict)
+            nodes = field(self.key, field(self.key, data, "states", dict), "nodes", list)
+            nodes = sorted(nodes, key=lambda n: n.get("position") or 0)
+            open_ = next((n["id"] for t in OPEN_STATES for n in nodes if n.get("type") == t), None)
+            done = next((n["id"] for n in nodes if n.get("type") == "completed"), None)
+            if not open_ or not done:
+                raise self.unexpected("team.states", "no open or completed state")
+            self._states = {"open": open_, "done": done}
+        return self._states
+
+
+def _due_date(due: dt.date | dt.datetime | None) -> str | None:
+    # Linear's dueDate is a TimelessDate: a time of day is dropped, keeping its local date.
+    if due is None:
+        return None
+    return (due.date() if isinstance(due, dt.datetime) else due).isoformat()
+
+
+def _removed(node: dict[str, Any]) -> bool:
+    return bool(node.get("archivedAt") or node.get("trashed"))
