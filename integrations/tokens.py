@@ -36,6 +36,8 @@ RETRY_DELAYS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt on 5xx / net
 LOCK_TTL = 120  # seconds; longer than the worst refresh (3 attempts x TIMEOUT + delays)
 LOCK_WAIT = 60.0  # seconds a second caller waits for the first one's refresh
 LOCK_POLL = 0.1
+# Connections whose grant is gone: refreshing again would only repeat a refused request.
+GONE = {UserIntegration.Status.NEEDS_REAUTH, UserIntegration.Status.DISCONNECTED}
 
 _sleep = time.sleep  # tests replace it to skip the backoff
 
@@ -142,10 +144,17 @@ def refresh_access_token(connection: UserIntegration, *, failed_token: str | Non
     """
     seen = failed_token if failed_token is not None else _stored_access_token(connection)
     with refresh_lock(connection.pk):
-        credential = Credential.objects.get(connection_id=connection.pk)
+        credential = Credential.objects.filter(connection_id=connection.pk).first()
+        status = UserIntegration.objects.filter(pk=connection.pk).values_list("status", flat=True)
+        if credential is None or status.first() in GONE:
+            raise AuthExpired("the connection must be connected again", service=_key(connection))
         if credential.access_token and credential.access_token != seen:
             return credential.access_token
         return _refresh(connection, credential)
+
+
+def _key(connection: UserIntegration) -> str:
+    return connection.service.key
 
 
 def _stored_access_token(connection: UserIntegration) -> str:

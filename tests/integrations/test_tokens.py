@@ -203,3 +203,20 @@ def test_tokens_are_encrypted_in_the_database(make_connection):
     assert "at-new" not in row[0]
     assert "rt-new" not in row[1]
     assert row[0].startswith("gAAAAA")
+
+
+@pytest.mark.parametrize("status", ["needs_reauth", "disconnected"])
+@responses.activate
+def test_a_connection_that_must_reconnect_is_not_refreshed(make_connection, status):
+    connection = make_connection("todoist")
+    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    with pytest.raises(AuthExpired):
+        refresh_access_token(connection, failed_token="at-old")
+    assert len(responses.calls) == 0
+
+
+def test_a_connection_without_credentials_raises_auth_expired(make_connection):
+    connection = make_connection("todoist")
+    Credential.objects.filter(connection=connection).delete()
+    with pytest.raises(AuthExpired):
+        refresh_access_token(connection, failed_token="at-old")
