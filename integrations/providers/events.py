@@ -85,7 +85,10 @@ def canonical_rrule(rule: str) -> str:
     rule = rule.strip().removeprefix("RRULE:")
     if not rule:
         return ""
-    return icalendar.vRecur.from_ical(rule).to_ical().decode()
+    recur = icalendar.vRecur.from_ical(rule)
+    if recur.get("INTERVAL") in ([1], 1):  # the default (RFC 5545 §3.3.10): one spelling only
+        del recur["INTERVAL"]
+    return recur.to_ical().decode()
 
 
 # --- iCalendar: VEVENT <-> normalized fields -----------------------------------------

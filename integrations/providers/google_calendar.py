@@ -191,8 +191,6 @@ class GoogleCalendarProvider(Provider):
         current = self.http.request_json("GET", self.events_url(calendar, event_id))
         private = (current.get("extendedProperties") or {}).get("private") or {}
         body = to_remote(fields, private.get(DAYFLOW_ID, ""))
-        if current.get("recurringEventId"):
-            body |= {k: current[k] for k in ("recurringEventId", "originalStartTime")}
         headers = {"If-Match": version} if version else {}
         updated = self.http.request_json(
             "PUT", self.events_url(calendar, event_id), json=body, headers=headers
@@ -328,6 +326,10 @@ def to_remote(fields: dict[str, Any], dayflow_id: str = "") -> dict[str, Any]:
     }
     if fields.get("rrule"):
         body["recurrence"] = events.recurrence_lines(fields)
+    if fields.get("recurrence_id"):
+        original = events.parse_iso(fields["recurrence_id"], tzname)
+        body["originalStartTime"] = _remote_when(original, tzname)
+        body["recurringEventId"] = split_id(fields.get("series_remote_id", ""))[1]
     if private:
         body["extendedProperties"] = {"private": private}
     return body
