@@ -344,3 +344,33 @@ def test_the_full_flow_of_each_service(client, user, spec: Spec):
     assert connection.status == "disconnected"
     assert not Credential.objects.filter(connection=connection).exists()
     assert not UserSocialAuth.objects.filter(user=user, provider=spec.key).exists()
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.signature"
+
+
+@responses.activate
+def test_outlook_takes_the_account_from_the_id_token_without_calling_graph(client, user):
+    # given Microsoft answers with an id_token (openid scope) and /me would need User.Read
+    client.force_login(user)
+    state = start(client, "outlook")["state"]
+    responses.post(
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        json={
+            "access_token": "ms-access",
+            "refresh_token": "ms-refresh",
+            "expires_in": 3599,
+            "id_token": jwt({"oid": "ms-oid-5", "preferred_username": "bob@contoso.test"}),
+        },
+    )
+    me = responses.get("https://graph.microsoft.com/v1.0/me", status=403)
+    # when the callback completes
+    client.get("/integrations/outlook/callback/", {"code": "c", "state": state})
+    # then the account is the id_token's oid, and Graph was not asked
+    connection = UserIntegration.objects.get(user=user, service__key="outlook")
+    assert (connection.external_account_id, connection.label) == ("ms-oid-5", "bob@contoso.test")
+    assert me.call_count == 0
