@@ -1,7 +1,42 @@
 """Todoist (unified API v1): tasks, incremental through the Sync endpoint.
 https://developer.todoist.com/api/v1/"""
 
-from integrations.providers.base import ItemType, Kind, Provider
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from integrations.providers.base import (
+    Container,
+    ItemType,
+    Kind,
+    Page,
+    Provider,
+    RemoteItem,
+    add_marker,
+    field,
+    parse_date,
+    parse_datetime,
+    split_marker,
+)
+from integrations.providers.errors import (
+    NotFound,
+    Permanent,
+    PreconditionFailed,
+    RateLimited,
+)
+
+# Todoist priorities run 1 (normal, "p4") to 4 (urgent, "p1"); DayFlow's low (1) has no
+# Todoist level of its own and is written as normal.
+# https://developer.todoist.com/api/v1/#tag/Tasks
+TO_DAYFLOW_PRIORITY = {1: 0, 2: 2, 3: 3, 4: 4}
+TO_TODOIST_PRIORITY = {0: 1, 1: 1, 2: 2, 3: 3, 4: 4}
+TASK_URL = "https://app.todoist.com/app/task/{id}"  # as the official SDKs build it
+ID_NAMESPACE = uuid.UUID("6f1c7f0e-3d52-4c4e-9a59-5d8f0b7a2c11")
+LIST_LIMIT = 200
 
 
 class TodoistProvider(Provider):
@@ -20,4 +55,224 @@ class TodoistProvider(Provider):
     change_feed = "Sync API sync_token"
     supports_webhooks = True
     webhook_registration = "console"
-    mapping_schema = {"project_id": str, "write_id_marker": bool}
+    mapping_schema = {"project_id": str, "write_id_marker": bool, "timezone": str}
+    collection_setting = "project_id"
+
+    # --- pull -----------------------------------------------------------------------------
+    def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One Sync call: everything changed since the sync token ("*": everything).
+
+        A full sync leaves completed tasks out, so absence is no proof of deletion: the page
+        is never marked `full`; deletions come as `is_deleted` in incremental syncs.
+        https://developer.todoist.com/api/v1/#tag/Sync
+        """
+        project = self.collection_id(collection)
+        data = {"sync_token": cursor or "*", "resource_types": json.dumps(["items"])}
+        response = self.api("POST", f"{self.api_base}/sync", data=data)
+        page = Page(next_cursor=field(self.key, response, "sync_token", str))
+        for raw in field(self.key, response, "items", list):
+            item = self.to_item(raw)
+            if raw.get("is_deleted") or item.collection != project:
+                page.deleted_ids.append(item.remote_id)  # deleted, or moved out of our project
+            else:
+                page.items.append(item)
+        return page
+
+    # --- writes (Sync commands) -----------------------------------------------------------
+    def commands(self, *commands: dict[str, Any]) -> dict[str, Any]:
+        """Send commands in one Sync call; each carries a uuid, so a resent batch (our own
+        retry of the same request) is applied once. Returns temp_id_mapping."""
+        data = {"commands": json.dumps(list(commands))}
+        response = self.api("POST", f"{self.api_base}/sync", data=data)
+        statuses = field(self.key, response, "sync_status", dict)
+        for command in commands:
+            status = statuses.get(command["uuid"])
+            if status != "ok":
+                raise self._command_error(command["type"], status)
+        return response.get("temp_id_mapping") or {}
+
+    def _command_error(self, kind: str, status: Any) -> Exception:
+        if not isinstance(status, dict):
+            return self.unexpected("sync_status", f"{kind}: {status!r}")
+        code = status.get("http_code")
+        message = f"{kind}: {status.get('error', 'failed')}"
+        if code == 404:
+            return NotFound(message, status=404, service=self.key)
+        if code == 429:
+            wait = (status.get("error_extra") or {}).get("retry_after", 60)
+            return RateLimited(message, retry_after=float(wait), service=self.key)
+        return Permanent(message, status=code, service=self.key)
+
+    def create(
+        self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        project = self.collection_id(collection)
+        existing = self.find_by_dayflow_id(dayflow_id, project) if dayflow_id else None
+        if existing:
+            return existing
+        args = {"project_id": project, **self.to_args(fields)}
+        if dayflow_id and self._marks():
+            args["description"] = add_marker(fields.get("notes") or "", dayflow_id)
+        temp_id = self._command_uuid(dayflow_id, "temp")
+        add = self._command("item_add", args, dayflow_id, temp_id=temp_id)
+        extra = [self._command("item_close", {"id": temp_id}, dayflow_id)]
+        mapping = self.commands(add, *(extra if fields.get("status") == "done" else []))
+        if temp_id not in mapping:
+            # Our uuid was seen before: the add happened on an earlier attempt.
+            found = self.find_by_dayflow_id(dayflow_id, project) if dayflow_id else None
+            if found:
+                return found
+            raise self.unexpected("temp_id_mapping", "the task was added before; id unknown")
+        return self.get(mapping[temp_id])
+
+    def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
+        current = self.get(remote_id)
+        if version and current.version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        args = self.to_args({k: v for k, v in fields.items() if k != "status"})
+        if current.dayflow_id and "notes" in fields:
+            args["description"] = add_marker(fields["notes"] or "", current.dayflow_id)
+        batch = [self._command("item_update", {"id": remote_id, **args})] if args else []
+        wanted = fields.get("status", current.fields["status"])
+        if wanted != current.fields["status"]:
+            kind = "item_close" if wanted == "done" else "item_uncomplete"
+            batch.append(self._command(kind, {"id": remote_id}))
+        if batch:
+            self.commands(*batch)
+        return self.get(remote_id)
+
+    def delete(self, remote_id: str, version: str = "") -> None:
+        if version and self.get(remote_id).version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        self.commands(self._command("item_delete", {"id": remote_id}))
+
+    def get(self, remote_id: str) -> RemoteItem:
+        return self.to_item(self.api("GET", f"{self.api_base}/tasks/{remote_id}"))
+
+    def _command(
+        self, kind: str, args: dict[str, Any], dayflow_id: str = "", **extra: str
+    ) -> dict[str, Any]:
+        return {"type": kind, "uuid": self._command_uuid(dayflow_id, kind), "args": args, **extra}
+
+    def _command_uuid(self, dayflow_id: str, kind: str) -> str:
+        # With DayFlow's id the uuid is derived, so a create retried after a crash sends the
+        # same command again and Todoist applies it once; otherwise a fresh one per call.
+        if not dayflow_id:
+            return str(uuid.uuid4())
+        return str(uuid.uuid5(ID_NAMESPACE, f"{self.connection.pk}:{dayflow_id}:{kind}"))
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        """Only with the description marker on: scan the project's active tasks for it."""
+        if not self._marks():
+            return None
+        params: dict[str, Any] = {"project_id": self.collection_id(collection), "limit": LIST_LIMIT}
+        for raw in self._paginate(f"{self.api_base}/tasks", params):
+            item = self.to_item(raw)
+            if item.dayflow_id == dayflow_id:
+                return item
+        return None
+
+    def _marks(self) -> bool:
+        return bool(self.field_mapping.get("write_id_marker"))
+
+    # --- containers -----------------------------------------------------------------------
+    def list_containers(self) -> list[Container]:
+        url, params = f"{self.api_base}/projects", {"limit": LIST_LIMIT}
+        return [self._project(raw) for raw in self._paginate(url, params)]
+
+    def _project(self, raw: Any) -> Container:
+        parent = raw.get("parent_id") or ""
+        return Container(
+            field(self.key, raw, "id", str),
+            raw.get("name", ""),
+            "project",
+            parent,
+            (ItemType.TASK,),
+        )
+
+    def _paginate(self, url: str, params: dict[str, Any]) -> list[Any]:
+        """Every result of a cursor-paginated v1 list ({results, next_cursor})."""
+        results: list[Any] = []
+        while True:
+            response = self.api("GET", url, params=params)
+            results += field(self.key, response, "results", list)
+            cursor = response.get("next_cursor")
+            if not cursor:
+                return results
+            params = {**params, "cursor": cursor}
+
+    # --- mapping --------------------------------------------------------------------------
+    def to_item(self, raw: Any) -> RemoteItem:
+        updated = field(self.key, raw, "updated_at", str)
+        notes, dayflow_id = split_marker(field(self.key, raw, "description", str))
+        return RemoteItem(
+            remote_id=field(self.key, raw, "id", str),
+            item_type=ItemType.TASK,
+            fields=self.to_fields(raw, notes),
+            version=updated,
+            updated_at=parse_datetime(self.key, "updated_at", updated),
+            collection=str(field(self.key, raw, "project_id", str)),
+            dayflow_id=dayflow_id,
+        )
+
+    def to_fields(self, raw: dict[str, Any], notes: str) -> dict[str, Any]:
+        priority = field(self.key, raw, "priority", int)
+        if priority not in TO_DAYFLOW_PRIORITY:
+            raise self.unexpected("priority", f"{priority} is not 1-4")
+        done_at = raw.get("completed_at")
+        return {
+            "title": field(self.key, raw, "content", str),
+            "notes": notes,
+            "status": "done" if field(self.key, raw, "checked", bool) else "open",
+            "due": self._due(raw.get("due")),
+            "priority": TO_DAYFLOW_PRIORITY[priority],
+            "completed_at": parse_datetime(self.key, "completed_at", done_at) if done_at else None,
+            "url": TASK_URL.format(id=raw["id"]),
+        }
+
+    def _due(self, due: Any) -> dt.date | dt.datetime | None:
+        """Todoist's three kinds of due: a date, a floating date-time (the user's local time)
+        and a fixed one (UTC "Z" plus the zone it was set in).
+        https://developer.todoist.com/api/v1/#tag/Due-dates"""
+        if due is None:
+            return None
+        value = field(self.key, due, "date", str)
+        if "T" not in value:
+            return parse_date(self.key, "due.date", value)
+        if value.endswith("Z") or "+" in value[10:] or "-" in value[10:]:
+            moment = parse_datetime(self.key, "due.date", value)
+            return moment.astimezone(self._zone(due.get("timezone")))
+        try:
+            floating = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise self.unexpected("due.date", f"not an ISO datetime: {value!r}") from None
+        return floating.replace(tzinfo=self._zone(self.field_mapping.get("timezone")))
+
+    def to_args(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Normalized fields (any subset but status) as item_add / item_update args."""
+        args: dict[str, Any] = {}
+        if "title" in fields:
+            args["content"] = fields["title"]
+        if "notes" in fields:
+            args["description"] = fields["notes"] or ""
+        if "priority" in fields:
+            args["priority"] = TO_TODOIST_PRIORITY[fields["priority"] or 0]
+        if "due" in fields:
+            args["due"] = _due_arg(fields["due"])
+        return args
+
+    def _zone(self, name: Any) -> dt.tzinfo:
+        try:
+            return ZoneInfo(name) if isinstance(name, str) and name else dt.UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            return dt.UTC
+
+
+def _due_arg(due: dt.date | dt.datetime | None) -> dict[str, Any] | None:
+    if due is None:
+        return None
+    if not isinstance(due, dt.datetime):
+        return {"date": due.isoformat()}
+    zone = getattr(due.tzinfo, "key", "UTC")
+    utc = due.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return {"date": f"{utc}Z", "timezone": zone}
