@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_PROCESS_MAX_RETRIES": 5,
     # A delivery still "received" after this long was never picked up: enqueue it again.
     "WEBHOOKS_STALE_SECONDS": 300,
+    # How long a process remembers which subscription a URL names (webhooks/lookup.py).
+    "WEBHOOKS_LOOKUP_CACHE_SECONDS": 5,
 }
 
 

@@ -17,8 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
-from integrations.models import Service
-from webhooks import conf, handshakes
+from webhooks import conf, handshakes, lookup
 from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription
 from webhooks.tasks import process_delivery
@@ -66,16 +65,11 @@ def _known(
     if spec is None or spec.per_subscription != (public_id is not None):
         raise Rejected(404, "unknown_service")
     if public_id is None:
-        service_id = Service.objects.filter(key=key, enabled=True).values_list("pk", flat=True)
-        if not service_id:
+        service_id = lookup.service_id(key)
+        if service_id is None:
             raise Rejected(404, "unknown_service")
-        return spec, None, service_id[0]
-    sub = (
-        WebhookSubscription.objects.select_related("service", "connection")
-        .filter(public_id=public_id, service__key=key, service__enabled=True)
-        .exclude(status=WebhookSubscription.Status.REMOVED)
-        .first()
-    )
+        return spec, None, service_id
+    sub = lookup.subscription(key, public_id)
     if sub is None:
         raise Rejected(404, "unknown_subscription")
     return spec, sub, sub.service_id

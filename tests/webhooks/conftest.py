@@ -19,6 +19,15 @@ def eager_celery():
     celery_app.conf.task_always_eager = before
 
 
+@pytest.fixture(autouse=True)
+def _forget_lookups():
+    from webhooks import lookup
+
+    lookup.forget()
+    yield
+    lookup.forget()
+
+
 @pytest.fixture
 def fresh_cache(db):
     """Signature-failure counters live in the cache, which a test transaction does not undo

@@ -172,3 +172,27 @@ def test_rejections_never_record_the_signature(client, sub):
     [event] = rejections()
     assert signature not in str(event.details)
     assert SECRET not in str(event.details)
+
+
+def test_a_removed_subscription_stops_working_once_the_lookup_memory_expires(
+    client, sub, monkeypatch
+):
+    from webhooks import conf, lookup
+    from webhooks.models import WebhookSubscription
+
+    clock = [1000.0]
+    monkeypatch.setattr(lookup.time, "monotonic", lambda: clock[0])
+    # given a subscription the receiver has just looked up, then removed
+    assert signed_post(client, sub, task_event(1)).status_code == 200
+    WebhookSubscription.objects.filter(pk=sub.pk).update(status="removed")
+    # when the memory expires / then its URL is unknown
+    clock[0] += conf.get("WEBHOOKS_LOOKUP_CACHE_SECONDS") + 1
+    assert signed_post(client, sub, task_event(2)).status_code == 404
+
+
+def test_a_burst_looks_the_subscription_up_once(client, sub, django_assert_max_num_queries):
+    from webhooks import lookup
+
+    lookup.subscription("clickup", sub.public_id)
+    with django_assert_max_num_queries(0):
+        assert lookup.subscription("clickup", sub.public_id) == sub

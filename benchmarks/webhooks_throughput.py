@@ -1,0 +1,260 @@
+"""Webhook receiving under load: the app under gunicorn on 127.0.0.1, signed ClickUp deliveries
+posted from a second process for a bounded time, then an exactly-once check of the inbox.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dayflow_bench \
+        .venv/bin/python benchmarks/webhooks_throughput.py --seconds 20
+
+It prints deliveries per second accepted, p50/p99 latency, and whether every acknowledged
+delivery is in the inbox exactly once (exit status 1 if not). A share of the posts are replays
+of earlier deliveries, which must be acknowledged and not stored again. Nothing runs the Celery
+worker: the broker is a private filesystem folder under var/bench-webhooks/, removed afterwards.
+Figures: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench-webhooks"
+SECRET = "bench-clickup-webhook-secret"
+
+
+def main() -> int:
+    args = parse_args()
+    if args.load:
+        return run_load(args)
+    env = bench_env()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    public_id = prepare_database()
+    server = start_gunicorn(args, env)
+    try:
+        wait_until_up(args.port)
+        results = drive_load(args, public_id)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ok = report(args, results, public_id)
+    shutil.rmtree(VAR / "broker", ignore_errors=True)
+    return 0 if ok else 1
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, default=12, help="concurrent posting threads")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--replay-share", type=float, default=0.05)
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--public-id", default="", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def bench_env() -> dict[str, str]:
+    VAR.mkdir(parents=True, exist_ok=True)
+    return {
+        "DJANGO_SETTINGS_MODULE": "dayflow.settings",
+        "DAYFLOW_VAR_DIR": str(VAR),
+        "CELERY_BROKER_URL": "filesystem://",
+        "DAYFLOW_PLAIN_STATIC": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_database() -> str:
+    """Migrate, then one ClickUp connection with one live subscription; an empty inbox."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    from integrations.models import Service, UserIntegration
+    from webhooks.models import Delivery, WebhookSubscription
+
+    user, _ = get_user_model().objects.get_or_create(username="webhook-bench")
+    clickup = Service.objects.get(key="clickup")
+    connection, _ = UserIntegration.objects.get_or_create(
+        user=user, service=clickup, external_account_id="bench-team"
+    )
+    Delivery.objects.filter(service=clickup).delete()
+    WebhookSubscription.objects.filter(connection=connection).delete()
+    sub = WebhookSubscription.objects.create(
+        service=clickup, connection=connection, secret=SECRET, status="active"
+    )
+    from django.db import connections
+
+    connections.close_all()
+    return sub.public_id
+
+
+def start_gunicorn(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "dayflow.wsgi",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+
+
+def wait_until_up(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def drive_load(args: argparse.Namespace, public_id: str) -> dict:
+    """The load runs in a second process (this script with --load); it reports as JSON."""
+    command = [sys.executable, __file__, "--load", "--public-id", public_id]
+    for name in ("seconds", "clients", "port", "replay_share"):
+        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+# --- the load process ---------------------------------------------------------------------
+def run_load(args: argparse.Namespace) -> int:
+    path = f"/api/webhooks/clickup/{args.public_id}/"
+    results: list[dict] = [{"acked": [], "latencies": [], "errors": {}} for _ in range(args.clients)]
+    started = time.monotonic()
+    deadline = started + args.seconds
+    threads = [
+        threading.Thread(target=post_until, args=(n, path, args, deadline, results[n]))
+        for n in range(args.clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    merged = {
+        "elapsed": elapsed,
+        "acked": [h for r in results for h in r["acked"]],
+        "latencies": [x for r in results for x in r["latencies"]],
+        "replays": sum(r.get("replays", 0) for r in results),
+        "errors": {},
+    }
+    for r in results:
+        for status, count in r["errors"].items():
+            merged["errors"][status] = merged["errors"].get(status, 0) + count
+    json.dump(merged, sys.stdout)
+    return 0
+
+
+def post_until(n: int, path: str, args: argparse.Namespace, deadline: float, out: dict) -> None:
+    rng = random.Random(n)
+    sent: list[bytes] = []
+    i = 0
+    while time.monotonic() < deadline:
+        replay = sent and rng.random() < args.replay_share
+        body = rng.choice(sent) if replay else delivery_body(n, i)
+        i += 0 if replay else 1
+        status, latency = post(args.port, path, body)
+        out["latencies"].append(latency)
+        if status != 200:
+            out["errors"][str(status)] = out["errors"].get(str(status), 0) + 1
+        elif replay:
+            out["replays"] = out.get("replays", 0) + 1
+        else:
+            sent.append(body)
+            out["acked"].append(hashlib.sha256(body).hexdigest())
+
+
+def delivery_body(client: int, i: int) -> bytes:
+    payload = {
+        "event": "taskUpdated",
+        "task_id": f"bench-{client}-{i}",
+        "webhook_id": "bench-webhook",
+        "history_items": [{"id": f"{client}{i}", "field": "name", "after": f"task {i}"}],
+    }
+    return json.dumps(payload).encode()
+
+
+def post(port: int, path: str, body: bytes) -> tuple[int | str, float]:
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Signature": signature}
+    begin = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", path, body, headers)
+        response = conn.getresponse()
+        response.read()
+        status: int | str = response.status
+        conn.close()
+    except OSError as exc:
+        status = type(exc).__name__
+    return status, (time.perf_counter() - begin) * 1000
+
+
+# --- the report ---------------------------------------------------------------------------
+def report(args: argparse.Namespace, results: dict, public_id: str) -> bool:
+    from webhooks.models import Delivery
+
+    latencies = sorted(results["latencies"])
+    acked = results["acked"]
+    expected = {f"{public_id}:sha256:{h}" for h in acked}
+    stored = list(
+        Delivery.objects.filter(subscription__public_id=public_id).values_list(
+            "delivery_id", flat=True
+        )
+    )
+    stored_set = set(stored)
+    lost = len(expected - stored_set)
+    duplicated = len(stored) - len(stored_set)
+    unexpected = len(stored_set - expected)
+    from django.db import connection
+
+    print(f"database: {connection.vendor}, gunicorn: {args.workers} workers x {args.threads} threads")
+    print(f"clients: {args.clients}, duration: {results['elapsed']:.1f} s")
+    print(f"requests: {len(latencies)}, errors: {results['errors'] or 'none'}")
+    print(f"accepted deliveries: {len(acked)} ({len(acked) / results['elapsed']:.0f}/s)")
+    print(f"replays acknowledged: {results['replays']}")
+    print(f"latency p50: {percentile(latencies, 50):.1f} ms, p99: {percentile(latencies, 99):.1f} ms")
+    print(f"inbox: {len(stored)} rows; lost: {lost}, duplicated: {duplicated}, unexpected: {unexpected}")
+    ok = lost == 0 and duplicated == 0 and unexpected == 0 and len(acked) == len(set(acked))
+    print("exactly once: " + ("yes" if ok else "NO"))
+    return ok
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
