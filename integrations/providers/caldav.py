@@ -424,6 +424,7 @@ class CalDAVProvider(Provider):
     ) -> RemoteItem:
         """PUT with If-None-Match: * at a URL named after DayFlow's id, so a retried create
         finds what it already made instead of duplicating it."""
+        fields = events.for_writing(fields)
         if fields.get("series_remote_id"):
             return self._write_exception(fields["series_remote_id"], fields, "")
         calendar = collection or self.calendars()[0]
@@ -438,6 +439,7 @@ class CalDAVProvider(Provider):
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """Rewrite the item inside its resource (keeping the series' other components), with
         If-Match: a 412 is a conflict for the engine, never an overwrite."""
+        fields = events.for_writing(fields)
         if "#" in remote_id:
             return self._write_exception(remote_id.split("#", 1)[0], fields, version)
         resource = self._get(remote_id)

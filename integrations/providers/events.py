@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
+from django.conf import settings
 
 from integrations.providers.errors import Permanent, UnexpectedPayload
 
@@ -78,6 +79,32 @@ def parse_iso(text: str, tzname: str = "") -> Instant:
     if "T" not in text:
         return dt.date.fromisoformat(text)
     return in_zone(dt.datetime.fromisoformat(text), tzname)
+
+
+def _as_written(value: Any, all_day: bool, tzname: str) -> Any:
+    if all_day:
+        return value.date() if isinstance(value, dt.datetime) else value
+    if not isinstance(value, dt.datetime):
+        return value
+    if tzname:
+        return (
+            value.astimezone(zone(tzname)) if value.tzinfo else value.replace(tzinfo=zone(tzname))
+        )
+    if value.tzinfo is not None:
+        # Floating time that went through an aware store (Django with USE_TZ keeps it in the
+        # default zone): its wall clock there is the floating time.
+        return value.astimezone(zone(settings.TIME_ZONE)).replace(tzinfo=None)
+    return value
+
+
+def for_writing(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields as the engine hands them (instants in UTC, from JSON) moved into the event's own
+    zone, so the service stores the zone and a series keeps its wall-clock time across DST."""
+    if "start" not in fields:
+        return fields
+    all_day, tzname = bool(fields.get("all_day")), fields.get("timezone") or ""
+    moved = {k: _as_written(fields.get(k), all_day, tzname) for k in ("start", "end")}
+    return {**fields, **moved, "rrule": canonical_rrule(fields.get("rrule") or "")}
 
 
 def canonical_rrule(rule: str) -> str:

@@ -175,6 +175,7 @@ class GoogleCalendarProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         """Insert; a retried create finds the event that carries DayFlow's id instead."""
+        fields = events.for_writing(fields)
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
         calendar = collection or self.calendars()[0]
@@ -187,6 +188,7 @@ class GoogleCalendarProvider(Provider):
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """PUT with If-Match: Google answers 412 when the event changed since `version`."""
+        fields = events.for_writing(fields)
         calendar, event_id = split_id(remote_id)
         current = self.http.request_json("GET", self.events_url(calendar, event_id))
         private = (current.get("extendedProperties") or {}).get("private") or {}

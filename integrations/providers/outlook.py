@@ -200,6 +200,7 @@ class OutlookProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         """Create; a retried create finds the event carrying DayFlow's id instead."""
+        fields = events.for_writing(fields)
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
         existing = self._find_by_dayflow_id(dayflow_id) if dayflow_id else None
@@ -216,6 +217,7 @@ class OutlookProvider(Provider):
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """PATCH with If-Match: a 412 is a conflict for the engine."""
+        fields = events.for_writing(fields)
         headers = {"Prefer": PREFER_UTC} | ({"If-Match": version} if version else {})
         body = to_remote(fields, "")  # DayFlow's id was set at creation and stays
         if fields.get("series_remote_id"):

@@ -326,3 +326,18 @@ def test_without_sync_tokens_it_compares_ctag_and_etags(
     fetched.clear()
     third = provider.pull(second.next_cursor)
     assert (third.items, third.deleted_ids, fetched) == ([], [], [])
+
+
+def test_fields_as_the_engine_sends_them_are_stored_in_the_event_zone(
+    provider: CalDAVProvider,
+) -> None:
+    # given a weekly series as the engine decodes it from JSON: instants in UTC
+    start = dt.datetime(2026, 3, 23, 8, tzinfo=dt.UTC)
+    fields = event("Yoga", start, rrule="FREQ=WEEKLY;BYDAY=MO") | {"timezone": "Europe/Berlin"}
+    # when it is created
+    item = provider.create(fields, dayflow_id="y1")
+    # then the server holds it at 09:00 Europe/Berlin (TZID, not UTC), so DST keeps 09:00
+    stored = provider.session.request("GET", item.remote_id).body
+    assert b"DTSTART;TZID=Europe/Berlin:20260323T090000" in stored
+    assert item.fields["start"] == dt.datetime(2026, 3, 23, 9, tzinfo=BERLIN)
+    assert item.fields["timezone"] == "Europe/Berlin"
