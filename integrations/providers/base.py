@@ -167,6 +167,17 @@ class Provider:
     def list_containers(self) -> list[Container]:
         raise NotImplementedError
 
+    def get(self, remote_id: str) -> RemoteItem:
+        """One item as the service holds it now (webhook events are signals: re-fetch)."""
+        raise NotImplementedError
+
+    def to_item(self, raw: Any) -> RemoteItem:
+        """The service's payload for one item, parsed at the edge into a RemoteItem.
+
+        An unexpected shape raises UnexpectedPayload naming the service and the field.
+        """
+        raise NotImplementedError
+
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """The remote item carrying DayFlow's id, where the service lets us look it up.
 

@@ -109,9 +109,11 @@ class ClickUpProvider(Provider):
             self._check_version(remote_id, version)
         self.api("DELETE", f"{self.api_base}/task/{remote_id}")
 
+    def get(self, remote_id: str) -> RemoteItem:
+        return self.to_item(self.api("GET", f"{self.api_base}/task/{remote_id}"))
+
     def _check_version(self, remote_id: str, version: str) -> None:
-        current = self.api("GET", f"{self.api_base}/task/{remote_id}")
-        if str(field(self.key, current, "date_updated", (str, int))) != version:
+        if self.get(remote_id).version != version:
             raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:

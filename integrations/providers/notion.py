@@ -164,6 +164,12 @@ class NotionProvider(Provider):
             raise PreconditionFailed(f"page {remote_id} changed", status=412, service=self.key)
         return current
 
+    def get(self, remote_id: str) -> RemoteItem:
+        raw = self.api("GET", f"{self.api_base}/pages/{remote_id}")
+        if _trashed(raw):
+            raise NotFound(f"page {remote_id} is in the trash", status=404, service=self.key)
+        return self.to_item(raw)
+
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         prop = self.field_mapping.get("dayflow_id_property")
         if not prop:

@@ -129,7 +129,9 @@ class TodoistProvider(Provider):
         current = self.get(remote_id)
         if version and current.version != version:
             raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
-        args = self.to_args({k: v for k, v in fields.items() if k != "status"})
+        # Resending an unchanged due would replace a recurring one with a single date.
+        unchanged = {"status"} | ({"due"} if fields.get("due") == current.fields["due"] else set())
+        args = self.to_args({k: v for k, v in fields.items() if k not in unchanged})
         if current.dayflow_id and "notes" in fields:
             args["description"] = add_marker(fields["notes"] or "", current.dayflow_id)
         batch = [self._command("item_update", {"id": remote_id, **args})] if args else []

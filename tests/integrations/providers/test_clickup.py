@@ -288,3 +288,8 @@ def test_429_waits_until_the_rate_limit_reset(provider, mocked, clock):
     mocked.get(TASKS, json={"tasks": []})
     provider.pull(None)
     assert clock.sleeps == [pytest.approx(15.0, abs=1)]
+
+
+def test_get_refetches_one_task(provider, mocked):
+    mocked.get(f"{API}/task/t1", json=task("t1", 1_767_000_000_000, name="Fresh"))
+    assert provider.get("t1").fields["title"] == "Fresh"

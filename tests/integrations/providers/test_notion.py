@@ -381,3 +381,11 @@ def test_error_cases_on_a_pull(connect, make_client, mocked, clock, case):
     else:
         arrange_error_case(case, mocked, "POST", QUERY, ok)
     assert_error_case(case, lambda: provider.pull(None), clock, refreshed)
+
+
+def test_get_refetches_a_page_and_a_trashed_one_is_not_found(provider, mocked):
+    mocked.get(f"{API}/pages/p1", json=page("p1", "2026-07-04T09:00:00.000Z", title="Fresh"))
+    mocked.get(f"{API}/pages/p2", json=page("p2", "2026-07-04T09:00:00.000Z") | {"in_trash": True})
+    assert provider.get("p1").fields["title"] == "Fresh"
+    with pytest.raises(errors.NotFound):
+        provider.get("p2")

@@ -358,3 +358,17 @@ def test_error_cases_on_a_pull(connect, make_client, mocked, clock, case):
     )
     arrange_error_case(case, mocked, "POST", SYNC, load("todoist", "sync_full.json"))
     assert_error_case(case, lambda: provider.pull(None), clock, refreshed)
+
+
+def test_an_unchanged_recurring_due_is_not_resent(provider, mocked, fake):
+    recurring = {
+        "date": "2026-03-02",
+        "timezone": None,
+        "string": "every monday",
+        "is_recurring": True,
+    }
+    fake.items["t1"] = item("t1", due=recurring)
+    provider.update("t1", {"title": "Gym", "due": dt.date(2026, 3, 2)})
+    update = sent_commands(mocked.calls[1])[0]
+    assert update["args"] == {"id": "t1", "content": "Gym"}
+    assert fake.items["t1"]["due"]["string"] == "every monday"
