@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ import responses
 from django.db import connection as db
 from social_django.models import UserSocialAuth
 
+from audit.models import AuditEvent
 from integrations.models import Credential, UserIntegration
 from integrations.signals import connection_connected, connection_disconnecting
 from integrations.tokens import refresh_access_token
@@ -231,7 +233,8 @@ def raw_secrets_blob() -> str:
 
 @pytest.mark.parametrize("spec", SPECS, ids=[spec.key for spec in SPECS])
 @responses.activate
-def test_the_full_flow_of_each_service(client, user, spec: Spec):
+def test_the_full_flow_of_each_service(client, user, spec: Spec, caplog):
+    caplog.set_level(logging.DEBUG)
     client.force_login(user)
     connected = []
     connection_connected.connect(
@@ -344,6 +347,11 @@ def test_the_full_flow_of_each_service(client, user, spec: Spec):
     assert connection.status == "disconnected"
     assert not Credential.objects.filter(connection=connection).exists()
     assert not UserSocialAuth.objects.filter(user=user, provider=spec.key).exists()
+    # and no token reached the logs or the audit trail
+    audit = json.dumps(list(AuditEvent.objects.values_list("details", flat=True)))
+    for secret in (spec.token_response["access_token"], "new-access", "rot-2", "the-code"):
+        assert secret not in caplog.text
+        assert secret not in audit
 
 
 def jwt(claims: dict[str, Any]) -> str:
