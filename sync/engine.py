@@ -346,7 +346,7 @@ class Engine:
         self._add_local_changes(pairs, watermark)
         self._load_locals(pairs)
         self._match_by_dayflow_id(pairs)
-        self._add_pending_creates(pairs)
+        self._settle_intents(pairs)
         series = self._series_remote_ids(pairs)
         for pair in pairs.values():
             self._decide(pair, series)
@@ -466,17 +466,35 @@ class Engine:
             pair.link = link
         pair.local = obj
 
-    def _add_pending_creates(self, pairs: dict[tuple, Pair]) -> None:
-        """Links whose remote create may have happened before a crash: finish them now."""
+    def _settle_intents(self, pairs: dict[tuple, Pair]) -> None:
+        """Links whose remote create an earlier run began but did not record (a crash between
+        the write and the link save): find the item by DayFlow's id, or create it now."""
         pending = ItemLink.objects.filter(
             connection=self.connection, remote_id="", item_type__in=self.types
         )
-        seen = {pair.link.pk for pair in pairs.values() if pair.link is not None}
+        matched = {p.link.pk for p in pairs.values() if p.link is not None and p.remote}
         for link in pending:
-            key = _key(link)
-            if link.pk not in seen:
-                pairs[key] = Pair(link.item_type, link=link)
+            if link.pk in matched:
+                continue  # the pull brought the item back with DayFlow's id: already matched
+            pair = pairs.get(_key(link)) or Pair(link.item_type, link=link)
+            found = self._find_by_dayflow_id(link.dayflow_id)
+            if found is not None:
+                pairs.pop(("remote", found.remote_id), None)
+                pair.link.remote_id = found.remote_id
+                pair.remote = found
+            pairs[_key(link)] = pair
         self._load_locals(pairs)
+
+    def _find_by_dayflow_id(self, value: str) -> RemoteItem | None:
+        find = getattr(self.provider, "find_by_dayflow_id", None)
+        if find is None or not value:
+            return None
+        try:
+            found = find(value)
+        except NotImplementedError:
+            return None
+        self.counts["api_calls"] += 1
+        return found
 
     def _series_remote_ids(self, pairs: dict[tuple, Pair]) -> dict[int, str]:
         series_ids = {
@@ -644,33 +662,15 @@ class Engine:
 
     def _create_remote(self, pair: Pair, collection: str) -> None:
         link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
-        item = self._find_created(link)
-        if item is None:
-            item = self.provider.create(
-                codec.decode(action.fields),
-                dayflow_id=link.dayflow_id or dayflow_id(pair.item_type, pair.local.pk),
-                collection=collection,
-            )
-            self.counts["api_calls"] += 1
-        elif not same(codec.encode(pair.item_type, item.fields), action.fields):
-            item = self.provider.update(item.remote_id, codec.decode(action.fields), item.version)
-            self.counts["api_calls"] += 1
+        item = self.provider.create(
+            codec.decode(action.fields),
+            dayflow_id=link.dayflow_id or dayflow_id(pair.item_type, pair.local.pk),
+            collection=collection,
+        )
+        self.counts["api_calls"] += 1
         crash_point("after_remote_create")
         self._save_remote_write(pair, item, JournalEntry.Op.CREATE, before=None)
         self.counts["remote_created"] += 1
-
-    def _find_created(self, link: ItemLink) -> RemoteItem | None:
-        if not link.pk or not link.dayflow_id or link.local_version:
-            return None
-        find = getattr(self.provider, "find_by_dayflow_id", None)
-        if find is None:
-            return None
-        try:
-            found = find(link.dayflow_id)
-        except NotImplementedError:
-            return None
-        self.counts["api_calls"] += 1
-        return found
 
     def _update_remote(self, pair: Pair) -> None:
         link, action = pair.link, _action(pair, Op.UPDATE_REMOTE)
