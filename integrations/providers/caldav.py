@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -413,7 +414,11 @@ class CalDAVProvider(Provider):
     def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
         """The normalized items one calendar object resource holds."""
         parsed = events.parse_calendar(data)
-        items = [_event_item(url, c, etag, calendar) for c in parsed.walk("VEVENT")]
+        series = len(parsed.walk("VEVENT")) > 1
+        items = [
+            _event_item(url, c, component_version(etag, c, series), calendar)
+            for c in parsed.walk("VEVENT")
+        ]
         if self.sync_todos:
             items += [_task_item(url, c, etag, calendar) for c in parsed.walk("VTODO")]
         return items
@@ -443,7 +448,7 @@ class CalDAVProvider(Provider):
         if "#" in remote_id:
             return self._write_exception(remote_id.split("#", 1)[0], fields, version)
         resource = self._get(remote_id)
-        _check_version(resource.etag, version)
+        resource.check(version, "")
         kept = [c for c in resource.components if c.get("RECURRENCE-ID") is not None]
         calendar = _calendar_with(fields, resource.uid, _is_task(resource.components))
         for component in kept:
@@ -456,7 +461,12 @@ class CalDAVProvider(Provider):
         if "#" in remote_id:
             self._delete_exception(*remote_id.split("#", 1), version)
             return
-        headers = {"If-Match": version} if version else {}
+        etag = version.split(VERSION_SEPARATOR, 1)[0]
+        if VERSION_SEPARATOR in version:  # a series: the etag may have moved with an exception
+            resource = self._get(remote_id)
+            resource.check(version, "")
+            etag = resource.etag
+        headers = {"If-Match": etag} if etag else {}
         reply = self.session.request("DELETE", remote_id, b"", headers)
         if reply.status == 412:
             raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
@@ -465,9 +475,9 @@ class CalDAVProvider(Provider):
 
     def _write_exception(self, url: str, fields: dict[str, Any], version: str) -> RemoteItem:
         resource = self._get(url)
-        _check_version(resource.etag, version)
         tzname = resource.master_timezone()
         recurrence_id = events.iso(events.parse_iso(fields["recurrence_id"], tzname), tzname)
+        resource.check(version, recurrence_id)
         calendar = events.new_calendar()
         for component in resource.components:
             if _recurrence_key(component, tzname) != recurrence_id:
@@ -479,8 +489,8 @@ class CalDAVProvider(Provider):
 
     def _delete_exception(self, url: str, recurrence_id: str, version: str) -> None:
         resource = self._get(url)
-        _check_version(resource.etag, version)
         tzname = resource.master_timezone()
+        resource.check(version, recurrence_id)
         calendar = events.new_calendar()
         for component in resource.components:
             if _recurrence_key(component, tzname) == recurrence_id:
@@ -546,6 +556,21 @@ class Resource:
                 return events.zone_name(component["DTSTART"].dt)
         return ""
 
+    def check(self, version: str, recurrence_id: str) -> None:
+        """PreconditionFailed unless the item we hold at `version` is unchanged on the server.
+
+        In a series, every item shares the resource's etag, so an item whose etag moved is
+        still current when its own component is (an edit of a sibling moved the etag).
+        """
+        etag, _, digest = version.partition(VERSION_SEPARATOR)
+        if not version or etag == self.etag:
+            return
+        tzname = self.master_timezone()
+        mine = [c for c in self.components if _recurrence_key(c, tzname) == recurrence_id]
+        if digest and mine and _digest(mine[0]) == digest:
+            return
+        raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+
     def todos(self) -> list[Any]:
         return [c for c in self.components if c.name == "VTODO"]
 
@@ -599,9 +624,19 @@ def _is_task(components: list[Any]) -> bool:
     return any(c.name == "VTODO" for c in components)
 
 
-def _check_version(current: str, expected: str) -> None:
-    if expected and current != expected:
-        raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+VERSION_SEPARATOR = "~"
+
+
+def component_version(etag: str, component: Any, series: bool) -> str:
+    """The etag, plus for a series (several components in one resource) the component's own
+    digest, so an edit of one instance does not make its siblings look stale."""
+    return f"{etag}{VERSION_SEPARATOR}{_digest(component)}" if series else etag
+
+
+def _digest(component: Any) -> str:
+    copy = type(component).from_ical(component.to_ical())
+    copy.pop("DTSTAMP", None)  # rewritten on every save, not a change of the item
+    return hashlib.sha256(copy.to_ical()).hexdigest()[:16]
 
 
 def _recurrence_key(component: Any, tzname: str) -> str:

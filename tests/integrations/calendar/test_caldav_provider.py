@@ -341,3 +341,35 @@ def test_fields_as_the_engine_sends_them_are_stored_in_the_event_zone(
     assert b"DTSTART;TZID=Europe/Berlin:20260323T090000" in stored
     assert item.fields["start"] == dt.datetime(2026, 3, 23, 9, tzinfo=BERLIN)
     assert item.fields["timezone"] == "Europe/Berlin"
+
+
+def test_in_a_series_an_edit_of_one_instance_does_not_make_the_others_stale(
+    provider: CalDAVProvider,
+) -> None:
+    # given a series with one exception, each held at the version we last saw
+    start = dt.datetime(2026, 3, 16, 9, tzinfo=BERLIN)
+    provider.create(event("Standup", start, rrule="FREQ=DAILY;COUNT=10"), dayflow_id="m")
+    rid = "2026-03-30T09:00:00+02:00"
+    master_id = provider.pull(None).items[0].remote_id
+    provider.create(
+        event(
+            "Standup (late)",
+            start + dt.timedelta(days=14, hours=1),
+            recurrence_id=rid,
+            series_remote_id=master_id,
+        )
+    )
+    held = {i.remote_id: i for i in provider.pull(None).items}
+    master, exception = held[master_id], held[f"{master_id}#{rid}"]
+    # when the exception changes (moving the resource's etag), the master can still be written
+    provider.update(
+        exception.remote_id, {**exception.fields, "location": "Call"}, exception.version
+    )
+    provider.update(master_id, {**master.fields, "title": "Daily standup"}, master.version)
+    # but once the master itself changed, our old version of it is a conflict
+    with pytest.raises(PreconditionFailed):
+        provider.update(master_id, {**master.fields, "title": "Stale"}, master.version)
+    with pytest.raises(PreconditionFailed):
+        provider.delete(master_id, master.version)
+    titles = sorted(i.fields["title"] for i in provider.pull(None).items)
+    assert titles == ["Daily standup", "Standup (late)"]
