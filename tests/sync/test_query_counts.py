@@ -1,0 +1,89 @@
+"""An incremental sync costs queries per change, not per linked item."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+
+from dayflow.models import Task
+from sync import engine
+from sync.models import ItemLink, SyncCursor, SyncJob
+from tests.sync.conftest import task_fields
+from tests.sync.fakes import FakeProvider, FakeService, Stored
+
+pytestmark = pytest.mark.django_db
+
+LONG_AGO = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def linked_account(connection, size: int) -> FakeService:
+    """Given `size` tasks already in sync: on the service, in DayFlow, linked, cursor stored."""
+    remote = FakeService(page_size=100)
+    tasks = Task.objects.bulk_create(
+        [Task(user=connection.user, title=f"t{i}") for i in range(size)]
+    )
+    Task.objects.update(updated_at=LONG_AGO)
+    links = []
+    for i, task in enumerate(tasks):
+        remote_id = f"r{i + 1}"
+        fields = engine.codec.task_fields(task)
+        remote.items[remote_id] = Stored(
+            "task", task_fields(task.title), 1, LONG_AGO, f"dayflow-task-{task.pk}", 0
+        )
+        links.append(
+            ItemLink(
+                connection=connection,
+                item_type="task",
+                task=task,
+                remote_id=remote_id,
+                remote_version="1",
+                local_version=task.version,
+                base=fields,
+            )
+        )
+    ItemLink.objects.bulk_create(links, batch_size=1000)
+    remote.next_id = size
+    SyncCursor.objects.create(
+        connection=connection, value="seq:0", local_watermark=LONG_AGO + dt.timedelta(days=1)
+    )
+    return remote
+
+
+def queries_for_ten_changes(connection, size: int) -> int:
+    remote = linked_account(connection, size)
+    for remote_id in ("r1", "r2", "r3", "r4"):
+        remote.edit(remote_id, title=f"{remote_id} edited remotely")
+    remote.remove("r5")
+    for task in Task.objects.order_by("-pk")[:4]:
+        task.title += " edited locally"
+        task.save()
+    Task.objects.order_by("-pk")[4].soft_delete()
+    job = SyncJob.objects.create(connection=connection)
+
+    with CaptureQueriesContext(db) as queries:
+        engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert (job.local_updated, job.local_deleted, job.remote_updated, job.remote_deleted) == (
+        4,
+        1,
+        4,
+        1,
+    )
+    return len(queries)
+
+
+def test_ten_changes_cost_the_same_queries_over_1000_and_10000_linked_items(connection):
+    small = queries_for_ten_changes(connection, 1_000)
+    Task.all_objects.all().delete()
+    ItemLink.objects.all().delete()
+    SyncCursor.objects.all().delete()
+
+    large = queries_for_ten_changes(connection, 10_000)
+
+    assert small == large
+    assert small < 80  # about six per change (link, journal, transaction) plus a fixed cost
