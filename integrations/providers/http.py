@@ -40,6 +40,10 @@ logger = logging.getLogger("integrations.http")
 
 # Notion answers 529 when it is overloaded (https://developers.notion.com/reference/status-codes).
 OVERLOAD_STATUSES = frozenset({500, 502, 503, 504, 529})
+# Turned away before any processing: safe to resend whatever the method.
+REJECTED_STATUSES = frozenset({529})
+# Methods whose repetition has no further effect (RFC 9110, 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 LOCK_TTL = 5.0
@@ -188,13 +192,23 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
+        idempotent: bool | None = None,
     ) -> requests.Response:
-        """Send one logical request, retrying per the policy; raise a typed error otherwise."""
+        """Send one logical request, retrying per the policy; raise a typed error otherwise.
+
+        A request that may have been applied (read timeout, 5xx) is resent only when it is
+        idempotent: by its method, or `idempotent=True` for a POST that only reads or that
+        carries its own deduplication key. Otherwise it raises Transient at once and the
+        caller's retry (e.g. `create`, which looks for what it made) decides.
+        """
+        safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
         started, attempt, refreshed = self.clock(), 0, False
         while True:
             attempt += 1
             sent = {**self.auth_headers(), **(headers or {})}
-            response = self._attempt(method, url, sent, params, json, data, attempt, started)
+            response = self._attempt(
+                method, url, sent, (params, json, data), attempt, started, safe
+            )
             if response is None:
                 continue
             status = response.status_code
@@ -213,7 +227,8 @@ class HttpClient:
                 self._wait_rate_limited(response, attempt, started)
                 continue
             if status in OVERLOAD_STATUSES:
-                self._backoff(attempt, started, f"{method} {_path(url)}: {status}")
+                what = f"{method} {_path(url)}: {status}"
+                self._backoff(attempt, started, what, retry=safe or status in REJECTED_STATUSES)
                 continue
             raise self._error(method, url, response)
 
@@ -233,12 +248,12 @@ class HttpClient:
         method: str,
         url: str,
         headers: dict[str, str],
-        params: Any,
-        json: Any,
-        data: Any,
+        payload: tuple[Any, Any, Any],
         attempt: int,
         started: float,
+        safe: bool,
     ) -> requests.Response | None:
+        params, json, data = payload
         if self.bucket:
             self.bucket.acquire()
         begin = time.monotonic()
@@ -254,7 +269,9 @@ class HttpClient:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._log(method, url, type(exc).__name__, begin)
-            self._backoff(attempt, started, f"{method} {_path(url)}: {type(exc).__name__}")
+            never_sent = isinstance(exc, requests.ConnectTimeout)
+            what = f"{method} {_path(url)}: {type(exc).__name__}"
+            self._backoff(attempt, started, what, retry=safe or never_sent)
             return None
         self._log(method, url, response.status_code, begin)
         _count_call(self.connection_id)
@@ -283,9 +300,11 @@ class HttpClient:
     def _budget_left(self, started: float) -> float:
         return self.max_total_wait - (self.clock() - started)
 
-    def _backoff(self, attempt: int, started: float, what: str) -> None:
+    def _backoff(self, attempt: int, started: float, what: str, *, retry: bool = True) -> None:
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         delay = delay / 2 + self.rng() * delay / 2  # "equal jitter": spread, never zero
+        if not retry:
+            raise Transient(f"{what} (not resent: it may have been applied)", service=self.service)
         if attempt >= self.max_attempts or delay > self._budget_left(started):
             raise Transient(f"{what} after {attempt} attempt(s)", service=self.service)
         self.sleep(delay)

@@ -88,15 +88,22 @@ class LinearProvider(Provider):
         self._states: dict[str, str] | None = None
 
     # --- GraphQL ----------------------------------------------------------------------------
-    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def graphql(
+        self, query: str, variables: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
         """`data` of one GraphQL call; GraphQL errors become the typed errors.
 
         Linear answers GraphQL errors with 200 or 400 and the kind in `extensions`
         (https://linear.app/developers/graphql#errors); rate limiting may come that way too,
-        with the x-ratelimit-*-reset headers, instead of a 429.
+        with the x-ratelimit-*-reset headers, instead of a 429. Queries and updates may be
+        resent after a timeout; issueCreate is not (`create` looks for it on its retry).
         """
         response = self.http.request(
-            "POST", self.api_base, json={"query": query, "variables": variables}, ok=(200, 400)
+            "POST",
+            self.api_base,
+            json={"query": query, "variables": variables},
+            ok=(200, 400),
+            idempotent=idempotent,
         )
         try:
             payload = response.json()
@@ -164,7 +171,12 @@ class LinearProvider(Provider):
         issue_input = {"teamId": team, **self.to_input(fields, team)}
         if dayflow_id and self._marks():
             issue_input["description"] = add_marker(fields.get("notes") or "", dayflow_id)
-        result = field(self.key, self.graphql(CREATE, {"input": issue_input}), "issueCreate", dict)
+        result = field(
+            self.key,
+            self.graphql(CREATE, {"input": issue_input}, idempotent=False),
+            "issueCreate",
+            dict,
+        )
         return self.to_item(field(self.key, result, "issue", dict), team)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:

@@ -76,7 +76,10 @@ class NotionProvider(Provider):
         state = json.loads(cursor) if cursor else {"full": True, "phase": "live"}
         source = self.collection_id(collection)
         response = self.api(
-            "POST", f"{self.api_base}/data_sources/{source}/query", json=self._query(state)
+            "POST",
+            f"{self.api_base}/data_sources/{source}/query",
+            json=self._query(state),
+            idempotent=True,  # a query only reads
         )
         results = field(self.key, response, "results", list)
         page = Page(full=bool(state.get("full")))
@@ -146,12 +149,13 @@ class NotionProvider(Provider):
         source = _data_source_of(current) or self.collection_id()
         body = {"properties": self.to_properties(fields, source)}
         url = f"{self.api_base}/pages/{remote_id}"
-        return self.to_item(self.api("PATCH", url, json=body), source)
+        return self.to_item(self.api("PATCH", url, json=body, idempotent=True), source)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """Notion cannot delete a page through the API; it moves it to the trash."""
         self._current(remote_id, version)
-        self.api("PATCH", f"{self.api_base}/pages/{remote_id}", json={"in_trash": True})
+        url = f"{self.api_base}/pages/{remote_id}"
+        self.api("PATCH", url, json={"in_trash": True}, idempotent=True)
 
     def _current(self, remote_id: str, version: str) -> dict[str, Any] | None:
         """With a version, the page as it is now, or PreconditionFailed if it moved on."""
@@ -177,7 +181,8 @@ class NotionProvider(Provider):
         source = self.collection_id(collection)
         body = {"filter": {"property": prop, "rich_text": {"equals": dayflow_id}}, "page_size": 1}
         url = f"{self.api_base}/data_sources/{source}/query"
-        results = field(self.key, self.api("POST", url, json=body), "results", list)
+        response = self.api("POST", url, json=body, idempotent=True)
+        results = field(self.key, response, "results", list)
         return self.to_item(results[0], source) if results else None
 
     # --- containers -----------------------------------------------------------------------
@@ -188,7 +193,7 @@ class NotionProvider(Provider):
             body: dict[str, Any] = {"filter": {"property": "object", "value": "data_source"}}
             if start:
                 body["start_cursor"] = start
-            response = self.api("POST", f"{self.api_base}/search", json=body)
+            response = self.api("POST", f"{self.api_base}/search", json=body, idempotent=True)
             for raw in field(self.key, response, "results", list):
                 containers.append(self._container(raw))
             if not field(self.key, response, "has_more", bool):

@@ -68,7 +68,7 @@ class TodoistProvider(Provider):
         """
         project = self.collection_id(collection)
         data = {"sync_token": cursor or "*", "resource_types": json.dumps(["items"])}
-        response = self.api("POST", f"{self.api_base}/sync", data=data)
+        response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)
         page = Page(next_cursor=field(self.key, response, "sync_token", str))
         for raw in field(self.key, response, "items", list):
             item = self.to_item(raw)
@@ -83,7 +83,8 @@ class TodoistProvider(Provider):
         """Send commands in one Sync call; each carries a uuid, so a resent batch (our own
         retry of the same request) is applied once. Returns temp_id_mapping."""
         data = {"commands": json.dumps(list(commands))}
-        response = self.api("POST", f"{self.api_base}/sync", data=data)
+        # Resending is safe: Todoist applies each command uuid once.
+        response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)
         statuses = field(self.key, response, "sync_status", dict)
         for command in commands:
             status = statuses.get(command["uuid"])

@@ -36,9 +36,34 @@ def test_500_then_success_retries_after_a_jittered_backoff(mocked, make_client, 
 
 @pytest.mark.parametrize("status", [502, 503, 504, 529])
 def test_overload_statuses_are_retried(mocked, make_client, status):
-    mocked.post(URL, status=status)
+    mocked.put(URL, status=status)
+    mocked.put(URL, json={"ok": 1})
+    assert make_client("notion").request_json("PUT", URL, json={}) == {"ok": 1}
+
+
+@pytest.mark.parametrize(
+    "failure", [{"status": 500}, {"status": 503}, {"body": requests.ReadTimeout()}]
+)
+def test_a_post_that_may_have_been_applied_is_not_resent(mocked, make_client, failure):
+    # a create that timed out may exist already: the caller's retry looks for it instead
+    mocked.post(URL, **failure)
+    with pytest.raises(errors.Transient, match="not resent"):
+        make_client("clickup").request("POST", URL, json={"name": "x"})
+    assert len(mocked.calls) == 1
+
+
+@pytest.mark.parametrize("failure", [{"status": 529}, {"body": requests.ConnectTimeout()}])
+def test_a_post_turned_away_before_processing_is_resent(mocked, make_client, failure):
+    mocked.post(URL, **failure)
     mocked.post(URL, json={"ok": 1})
     assert make_client("notion").request_json("POST", URL, json={}) == {"ok": 1}
+
+
+def test_a_post_declared_idempotent_is_resent_after_a_5xx(mocked, make_client):
+    mocked.post(URL, status=500)
+    mocked.post(URL, json={"results": []})
+    client = make_client("notion")
+    assert client.request_json("POST", URL, json={}, idempotent=True) == {"results": []}
 
 
 def test_backoff_grows_exponentially_and_gives_up_after_max_attempts(mocked, make_client, clock):

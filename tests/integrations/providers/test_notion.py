@@ -389,3 +389,25 @@ def test_get_refetches_a_page_and_a_trashed_one_is_not_found(provider, mocked):
     assert provider.get("p1").fields["title"] == "Fresh"
     with pytest.raises(errors.NotFound):
         provider.get("p2")
+
+
+def test_a_create_that_timed_out_is_not_resent_and_its_retry_finds_the_page(provider, mocked):
+    import requests
+
+    # given the first POST times out after Notion made the page
+    mocked.post(QUERY, json=listing([]))
+    mocked.get(f"{API}/data_sources/{SOURCE}", json=schema_response())
+    mocked.post(f"{API}/pages", body=requests.ReadTimeout())
+    with pytest.raises(errors.Transient):
+        provider.create({"title": "Once"}, dayflow_id="task-77")
+    # when the engine retries the job, the lookup by our id finds the page
+    made = page(
+        "made",
+        "2026-07-06T08:00:00.000Z",
+        **{"DayFlow ID": {"type": "rich_text", "rich_text": [run("task-77")]}},
+    )
+    mocked.post(QUERY, json=listing([made]))
+    again = provider.create({"title": "Once"}, dayflow_id="task-77")
+    # then exactly one POST /pages was sent
+    assert again.remote_id == "made"
+    assert [c.request.method for c in mocked.calls if c.request.url.endswith("/pages")] == ["POST"]
