@@ -339,9 +339,17 @@ class CalDAVProvider(Provider):
         page = Page(full=full)
         new_states = {}
         for calendar in calendars:
-            changed, deleted, new_states[calendar] = self._changes(calendar, states.get(calendar))
-            page.items += self._fetch(calendar, changed)
-            page.deleted_ids += [urljoin(calendar, href) for href in deleted]
+            state = states.get(calendar) or {}
+            changed, deleted, new_state = self._changes(calendar, state)
+            items = self._fetch(calendar, changed)
+            gone = [urljoin(calendar, href) for href in deleted]
+            fetched = [urljoin(calendar, href) for href in changed]
+            new_state["series"], dropped = _track_series(
+                state.get("series", {}), items, fetched, gone
+            )
+            new_states[calendar] = new_state
+            page.items += items
+            page.deleted_ids += gone + dropped
         page.next_cursor = json.dumps({"calendars": new_states}, sort_keys=True)
         return page
 
@@ -622,6 +630,29 @@ def _parent(url: str) -> str:
 
 def _is_task(components: list[Any]) -> bool:
     return any(c.name == "VTODO" for c in components)
+
+
+def _track_series(
+    known: dict[str, list[str]], items: list[RemoteItem], fetched: list[str], gone: list[str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The exceptions each series resource holds now, and the ids of those that went away.
+
+    A series and its exceptions share one resource: when it changes or disappears, only the
+    cursor remembers which exceptions it held before.
+    """
+    now: dict[str, list[str]] = {}
+    for item in items:
+        if item.fields.get("recurrence_id") and "#" in item.remote_id:
+            url, _, rid = item.remote_id.partition("#")
+            now.setdefault(url, []).append(rid)
+    dropped = [
+        f"{url}#{rid}"
+        for url in (*fetched, *gone)
+        for rid in known.get(url, [])
+        if rid not in now.get(url, [])
+    ]
+    kept = {url: rids for url, rids in known.items() if url not in fetched and url not in gone}
+    return {**kept, **{url: sorted(rids) for url, rids in now.items()}}, dropped
 
 
 VERSION_SEPARATOR = "~"

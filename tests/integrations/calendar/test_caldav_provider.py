@@ -373,3 +373,38 @@ def test_in_a_series_an_edit_of_one_instance_does_not_make_the_others_stale(
         provider.delete(master_id, master.version)
     titles = sorted(i.fields["title"] for i in provider.pull(None).items)
     assert titles == ["Daily standup", "Standup (late)"]
+
+
+def test_exceptions_that_leave_their_series_are_reported_deleted(provider: CalDAVProvider) -> None:
+    # given a series with two moved instances, pulled once
+    start = dt.datetime(2026, 5, 4, 18, tzinfo=BERLIN)
+    master = provider.create(event("Run", start, rrule="FREQ=WEEKLY;COUNT=5"), dayflow_id="r")
+    rids = ["2026-05-11T18:00:00+02:00", "2026-05-18T18:00:00+02:00"]
+    for rid in rids:
+        provider.create(
+            event(
+                "Run (moved)",
+                events_parse(rid) + dt.timedelta(hours=1),
+                recurrence_id=rid,
+                series_remote_id=master.remote_id,
+            )
+        )
+    cursor = provider.pull(None).next_cursor
+    # when one instance is cancelled (its override goes, an EXDATE comes)
+    provider.delete(f"{master.remote_id}#{rids[0]}")
+    page = provider.pull(cursor)
+    # then that exception is reported deleted and the master carries the EXDATE
+    assert page.deleted_ids == [f"{master.remote_id}#{rids[0]}"]
+    (got_master,) = [i for i in page.items if i.remote_id == master.remote_id]
+    assert got_master.fields["exdates"] == [rids[0]]
+    # and when the whole series is deleted, the master and its remaining exception go
+    current = next(i for i in provider.pull(None).items if i.remote_id == master.remote_id)
+    provider.delete(master.remote_id, current.version)
+    assert sorted(provider.pull(page.next_cursor).deleted_ids) == [
+        master.remote_id,
+        f"{master.remote_id}#{rids[1]}",
+    ]
+
+
+def events_parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(BERLIN)
