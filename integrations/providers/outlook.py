@@ -107,19 +107,21 @@ class OutlookProvider(Provider):
         """One delta page. While `has_more`, `next_cursor` is where the round goes on; once it
         is False it holds each calendar's deltaLink. Every page of a full round says `full`."""
         calendars = [collection] if collection else self.calendars()
-        state = json.loads(cursor) if cursor else {"links": {}}
+        state = json.loads(cursor) if cursor else {"links": {}, "masters": []}
+        state.setdefault("masters", [])
         state.setdefault("round", _new_round(calendars, full=cursor is None))
         try:
             return self._pull_page(state)
         except CursorExpired:
-            return self._pull_page({"links": {}, "round": _new_round(calendars, full=True)})
+            restart = {"links": {}, "masters": [], "round": _new_round(calendars, full=True)}
+            return self._pull_page(restart)
 
     def _pull_page(self, state: dict[str, Any]) -> Page:
         current = state["round"]
         calendar = current["queue"][0]
         url = current["next"] or (not current["full"] and state["links"].get(calendar))
         body = self._delta(url or self._delta_start(calendar))
-        page = self._page_of(body, current)
+        page = self._page_of(body, state)
         if body.get("@odata.nextLink"):
             current["next"] = body["@odata.nextLink"]
         else:
@@ -131,7 +133,8 @@ class OutlookProvider(Provider):
             page.next_cursor = json.dumps(state, sort_keys=True)
         else:
             links = {**({} if current["full"] else state["links"]), **current["links"]}
-            page.next_cursor = json.dumps({"links": links}, sort_keys=True)
+            final = {"links": links, "masters": sorted(state["masters"])}
+            page.next_cursor = json.dumps(final, sort_keys=True)
         return page
 
     def _delta_start(self, calendar: str) -> str:
@@ -156,7 +159,8 @@ class OutlookProvider(Provider):
             f"delta: {response.status_code} {code}", status=response.status_code, service=SERVICE
         )
 
-    def _page_of(self, body: dict[str, Any], current: dict[str, Any]) -> Page:
+    def _page_of(self, body: dict[str, Any], state: dict[str, Any]) -> Page:
+        current, masters = state["round"], state["masters"]
         page = Page(full=current["full"])
         to_read: list[str] = []
         for entry in field(SERVICE, body, "value", list):
@@ -164,6 +168,9 @@ class OutlookProvider(Provider):
             if "@removed" in entry:
                 if not current["full"]:
                     page.deleted_ids.append(entry["id"])
+                    # A removed occurrence names no master: the known masters are read again
+                    # for their cancelled occurrences (their exdates).
+                    to_read += [m for m in masters if m != entry["id"]]
             elif kind == "exception":
                 page.items.append(self.to_item(entry))
                 to_read.append(entry.get("seriesMasterId", ""))
@@ -171,9 +178,21 @@ class OutlookProvider(Provider):
                 to_read.append(entry.get("seriesMasterId", ""))
             else:
                 to_read.append(field(SERVICE, entry, "id", str))
+        removed = set(page.deleted_ids)
         for event_id in dict.fromkeys(i for i in to_read if i and i not in current["read"]):
+            if event_id in removed:
+                continue
             current["read"].append(event_id)
-            page.items.append(self.to_item(self._read(event_id)))
+            try:
+                event = self._read(event_id)
+            except NotFound:
+                page.deleted_ids.append(event_id)
+                removed.add(event_id)
+                continue
+            if event.get("type") == "seriesMaster" and event_id not in masters:
+                masters.append(event_id)
+            page.items.append(self.to_item(event))
+        state["masters"] = [m for m in masters if m not in removed]
         return page
 
     def _read(self, event_id: str) -> dict[str, Any]:

@@ -60,7 +60,10 @@ def test_a_full_delta_round_gives_masters_and_exceptions_never_occurrences(
     assert 'outlook.timezone="UTC"' in first.headers["Prefer"]
     assert {"startDateTime", "endDateTime"} <= set(parse_qs(urlsplit(first.url).query))
     assert mocked.calls[2].request.url == NEXT
-    assert json.loads(page.next_cursor) == {"links": {"": DELTA_LINK}}
+    assert json.loads(page.next_cursor) == {
+        "links": {"": DELTA_LINK},
+        "masters": ["AAMkAGI2-master"],
+    }
     assert (first_page.has_more, page.has_more, first_page.full, page.full) == (
         True,
         False,
@@ -254,3 +257,39 @@ def test_the_recorded_delta_doc_example_is_read_as_far_as_it_goes(
     assert "Prefer: odata.maxpagesize=2" in head
     assert "odata.maxpagesize=" in mocked.calls[0].request.headers["Prefer"]
     assert body["@odata.nextLink"].startswith(f"{API}/me/calendarView/delta?$skiptoken=")
+
+
+def test_a_removed_occurrence_refreshes_the_known_masters_exdates(
+    provider: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    # given a synced series whose 6 April occurrence is then deleted in Outlook
+    cursor = json.dumps({"links": {"": DELTA_LINK}, "masters": ["AAMkAGI2-master"]})
+    removed = {"id": "AAMkAGI2-occ-0406", "@removed": {"reason": "deleted"}}
+    mocked.get(DELTA_LINK, json={"@odata.deltaLink": DELTA_LINK + "2", "value": [removed]})
+    master = load("event_master.json")
+    master["cancelledOccurrences"] += ["OID.AAMkAGI2-master.2026-04-06"]
+    mocked.get(f"{API}/me/events/AAMkAGI2-master", json=master)
+    # when the next delta round runs
+    page = provider.pull(cursor)
+    # then the master comes back with the new exception date
+    assert page.deleted_ids == ["AAMkAGI2-occ-0406"]
+    (item,) = page.items
+    assert item.fields["exdates"] == ["2026-04-06T09:00:00+02:00", "2026-04-13T09:00:00+02:00"]
+
+
+def test_a_known_master_that_is_gone_is_a_deletion(
+    provider: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    cursor = json.dumps({"links": {"": DELTA_LINK}, "masters": ["AAMkAGI2-master"]})
+    removed = {"id": "AAMkAGI2-occ-0406", "@removed": {"reason": "deleted"}}
+    mocked.get(DELTA_LINK, json={"@odata.deltaLink": DELTA_LINK + "2", "value": [removed]})
+    mocked.get(
+        f"{API}/me/events/AAMkAGI2-master",
+        status=404,
+        json={"error": {"code": "ErrorItemNotFound"}},
+    )
+
+    page = provider.pull(cursor)
+
+    assert page.deleted_ids == ["AAMkAGI2-occ-0406", "AAMkAGI2-master"]
+    assert json.loads(page.next_cursor)["masters"] == []
