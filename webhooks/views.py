@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -170,14 +171,23 @@ def _store(
         body=spec.stored_body(body, payload),
     )
     try:
-        with transaction.atomic():
-            delivery.save(force_insert=True)
+        _insert(delivery)
     except IntegrityError:
         logger.info(
             "webhooks: duplicate %s delivery %s acknowledged", spec.key, delivery.delivery_id
         )
         return None
     return delivery
+
+
+def _insert(delivery: Delivery) -> None:
+    # Outside a transaction the INSERT commits by itself, one round trip instead of three;
+    # inside one (ATOMIC_REQUESTS, tests) a savepoint keeps a duplicate from breaking it.
+    if db_connection.in_atomic_block:
+        with transaction.atomic():
+            delivery.save(force_insert=True)
+    else:
+        delivery.save(force_insert=True)
 
 
 def _enqueue(delivery_pk: int) -> None:

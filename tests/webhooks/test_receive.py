@@ -196,3 +196,19 @@ def test_a_burst_looks_the_subscription_up_once(client, sub, django_assert_max_n
     lookup.subscription("clickup", sub.public_id)
     with django_assert_max_num_queries(0):
         assert lookup.subscription("clickup", sub.public_id) == sub
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duplicates_are_caught_outside_a_transaction_too(client, sub, sync_calls, monkeypatch):
+    import sync.services
+
+    # given the receiver running in autocommit mode, as it does under gunicorn (the sync job's
+    # own Celery message is held back: this test is about the inbox)
+    monkeypatch.setattr(sync.services, "enqueue", lambda job_id, **kwargs: None)
+    payload = task_event(1)
+    # when the same delivery arrives twice
+    statuses = [signed_post(client, sub, payload).status_code for _ in range(2)]
+    # then both are acknowledged and it is stored and processed once
+    assert statuses == [200, 200]
+    assert deliveries() == 1
+    assert sync_calls == [sub.connection.pk]
