@@ -345,7 +345,7 @@ def test_two_worker_processes_share_one_bucket(tmp_path):
 # --- client_for -------------------------------------------------------------------------
 @pytest.fixture
 def tokens_module(monkeypatch):
-    """Stands in for integrations.tokens (written by the OAuth issue) when it is absent."""
+    """Stands in for integrations.tokens, to see exactly what the 401 hook passes it."""
     calls: list[tuple[int, str | None]] = []
 
     def refresh_access_token(connection, *, failed_token=None):
@@ -406,3 +406,44 @@ def test_provider_builds_its_client_lazily_or_takes_one(user, make_client):
 
 def test_client_uses_a_session_per_client():
     assert HttpClient("x", rate=None).session is not HttpClient("x", rate=None).session
+
+
+# --- the 401 hook wired to the real token refresh (integrations.tokens) --------------------
+LINEAR_TOKEN_URL = "https://api.linear.app/oauth/token"
+
+
+@pytest.fixture
+def linear_with_refresh(user, settings, monkeypatch):
+    settings.DAYFLOW_OAUTH_CLIENTS = {
+        "linear": {"client_id": "linear-client-id", "client_secret": "linear-client-secret"}
+    }
+    monkeypatch.setattr("integrations.tokens._sleep", lambda seconds: None)
+    connection = UserIntegration.objects.create(
+        user=user, service=Service.objects.get(key="linear"), external_account_id="lin-acct"
+    )
+    Credential.objects.create(connection=connection, access_token="at-old", refresh_token="rt-old")
+    return connection
+
+
+def test_a_401_refreshes_through_the_token_endpoint_and_retries(mocked, linear_with_refresh):
+    # given an expired access token and a token endpoint that rotates it
+    mocked.post(URL, status=401, json={"errors": [{"message": "expired"}]})
+    mocked.post(LINEAR_TOKEN_URL, json={"access_token": "at-new", "refresh_token": "rt-new"})
+    mocked.post(URL, json={"data": {}})
+    # when
+    client_for(linear_with_refresh, sleep=lambda s: None).request("POST", URL, json={})
+    # then the retry carried the new token, which is stored encrypted
+    assert mocked.calls[2].request.headers["Authorization"] == "Bearer at-new"
+    assert Credential.objects.get(connection=linear_with_refresh).access_token == "at-new"
+
+
+def test_a_revoked_grant_is_auth_expired_and_the_connection_needs_reauth(
+    mocked, linear_with_refresh
+):
+    mocked.post(URL, status=401, json={"errors": [{"message": "revoked"}]})
+    mocked.post(LINEAR_TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(errors.AuthExpired):
+        client_for(linear_with_refresh, sleep=lambda s: None).request("POST", URL, json={})
+    linear_with_refresh.refresh_from_db()
+    assert linear_with_refresh.status == UserIntegration.Status.NEEDS_REAUTH
+    assert len([c for c in mocked.calls if c.request.url == URL]) == 1
