@@ -300,6 +300,7 @@ class CalDAVProvider(Provider):
     def __init__(self, connection: Any, *, session: DavSession | None = None) -> None:
         super().__init__(connection)
         self._session = session
+        self._containers: list[Container] | None = None
 
     @property
     def session(self) -> DavSession:
@@ -320,7 +321,18 @@ class CalDAVProvider(Provider):
 
     def calendars(self) -> list[str]:
         chosen = (self.connection.field_mapping or {}).get("calendars") or []
-        return list(chosen) or [c.id for c in self.list_containers()]
+        return list(chosen) or [c.id for c in self.containers()]
+
+    def containers(self) -> list[Container]:
+        if self._containers is None:
+            self._containers = self.list_containers()
+        return self._containers
+
+    def calendar_for(self, item_type: ItemType) -> str:
+        """The first chosen calendar that takes this kind of item (VEVENT or VTODO)."""
+        chosen = self.calendars()
+        takes = {c.id for c in self.containers() if item_type in c.item_types}
+        return next((url for url in chosen if url in takes), chosen[0])
 
     # --- pull ----------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -440,7 +452,8 @@ class CalDAVProvider(Provider):
         fields = events.for_writing(fields)
         if fields.get("series_remote_id"):
             return self._write_exception(fields["series_remote_id"], fields, "")
-        calendar = collection or self.calendars()[0]
+        is_task = "start" not in fields
+        calendar = collection or self.calendar_for(ItemType.TASK if is_task else ItemType.EVENT)
         uid = make_uid(dayflow_id)
         url = urljoin(calendar, f"{resource_name(uid)}.ics")
         body = events.serialize(_calendar_with(fields, uid))

@@ -4,6 +4,7 @@ If-None-Match / If-Match, a recurring series with exceptions, VTODO tasks."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -408,3 +409,36 @@ def test_exceptions_that_leave_their_series_are_reported_deleted(provider: CalDA
 
 def events_parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(BERLIN)
+
+
+def test_tasks_go_to_a_calendar_that_takes_vtodo_and_events_to_the_first(
+    caldav_connection, radicale_server, radicale_calendar: RadicaleCalendar
+) -> None:
+    # given an events-only calendar chosen first, then the mixed one
+    events_only = radicale_server.mkcalendar(radicale_calendar.account, "Events", ("VEVENT",))
+    caldav_connection.field_mapping = {
+        "calendars": [events_only.url, radicale_calendar.url],
+        "sync_todos": True,
+    }
+    provider = CalDAVProvider(caldav_connection)
+    # when a task and an event are created without naming a calendar
+    task = provider.create({"title": "Call mum", "status": "open", "due": None}, dayflow_id="t9")
+    meeting = provider.create(
+        event("1:1", dt.datetime(2026, 3, 2, 9, tzinfo=BERLIN)), dayflow_id="e9"
+    )
+    # then each lands where it can live
+    assert task.remote_id.startswith(radicale_calendar.url)
+    assert meeting.remote_id.startswith(events_only.url)
+    assert {c.id for c in provider.list_containers()} == {events_only.url, radicale_calendar.url}
+
+
+def test_without_a_choice_every_calendar_of_the_account_is_synced(
+    caldav_connection, radicale_server, radicale_calendar: RadicaleCalendar
+) -> None:
+    other = radicale_server.mkcalendar(radicale_calendar.account, "Other")
+    caldav_connection.field_mapping = {"sync_todos": False}
+    provider = CalDAVProvider(caldav_connection)
+
+    assert sorted(provider.calendars()) == sorted([radicale_calendar.url, other.url])
+    page = provider.pull(None)
+    assert sorted(json.loads(page.next_cursor)["calendars"]) == sorted(provider.calendars())
