@@ -190,6 +190,18 @@ CASES = [
         ),
     ),
     Case(
+        "every text field, tentative, unicode",
+        fields(
+            "Café ☕ planning; Q2",
+            dt.datetime(2026, 4, 2, 15, tzinfo=BERLIN),
+            dt.datetime(2026, 4, 2, 16, tzinfo=BERLIN),
+            description='Agenda:\n1. budget, "draft"\n2. hiring',
+            location="Room 4, Floor 2; Berlin",
+            status="tentative",
+            rrule="FREQ=MONTHLY;COUNT=3;BYDAY=1TH",
+        ),
+    ),
+    Case(
         "utc",
         fields(
             "Standup (UTC)",
