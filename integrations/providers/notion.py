@@ -95,7 +95,8 @@ class NotionProvider(Provider):
         return page
 
     def _query(self, state: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {"page_size": PAGE_SIZE, "sorts": ASCENDING}
+        # Wiki databases can hold data sources too; we sync pages only.
+        body: dict[str, Any] = {"page_size": PAGE_SIZE, "sorts": ASCENDING, "result_type": "page"}
         if state.get("since"):
             body["filter"] = {
                 "timestamp": "last_edited_time",

@@ -61,6 +61,7 @@ def recorded(cassette: str, method: str, path_end: str) -> dict[str, Any]:
 
 RECORDED_PAGE = recorded("test_pages_retrieve.yaml", "POST", "/v1/pages")
 RECORDED_LIST = recorded("test_data_sources_query.yaml", "POST", "/query")
+RECORDED_SEARCH = recorded("test_search.yaml", "POST", "/v1/search")
 RECORDED_SOURCE = recorded("test_data_sources_query.yaml", "POST", "/v1/data_sources")
 
 
@@ -125,6 +126,7 @@ def test_full_pull_reads_every_page_sorted_ascending(provider, mocked):
     assert body(mocked.calls[0]) == {
         "page_size": 100,
         "sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}],
+        "result_type": "page",
     }
     assert body(mocked.calls[1])["start_cursor"] == "cur-2"
     headers = mocked.calls[0].request.headers
@@ -354,8 +356,9 @@ def test_a_missing_page_is_not_found(provider, mocked):
 # --- containers ---------------------------------------------------------------------------
 def test_list_containers_searches_data_sources_page_by_page(provider, mocked):
     source = schema_response()
-    mocked.post(f"{API}/search", json=listing([source], next_cursor="s2"))
-    mocked.post(f"{API}/search", json=listing([source | {"id": "ds-2"}]))
+    first = RECORDED_SEARCH | {"results": [source], "next_cursor": "s2", "has_more": True}
+    mocked.post(f"{API}/search", json=first)
+    mocked.post(f"{API}/search", json=RECORDED_SEARCH | {"results": [source | {"id": "ds-2"}]})
     containers = provider.list_containers()
     assert [c.id for c in containers] == [SOURCE, "ds-2"]
     assert containers[0].name.startswith("Test Data Source")
