@@ -7,7 +7,8 @@ posted from a second process for a bounded time, then an exactly-once check of t
 It prints deliveries per second accepted, p50/p99 latency, and whether every acknowledged
 delivery is in the inbox exactly once (exit status 1 if not). A share of the posts are replays
 of earlier deliveries, which must be acknowledged and not stored again. Nothing runs the Celery
-worker: the broker is a private filesystem folder under var/bench-webhooks/, removed afterwards.
+worker: the broker is a private filesystem folder under var/bench-webhooks/ (or CELERY_BROKER_URL,
+e.g. a scratch Redis database), emptied afterwards.
 Figures: docs/performance.md.
 """
 
@@ -52,16 +53,16 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
     ok = report(args, results, public_id)
-    shutil.rmtree(VAR / "broker", ignore_errors=True)
+    purge_broker()
     return 0 if ok else 1
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--clients", type=int, default=12, help="concurrent posting threads")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent posting threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--replay-share", type=float, default=0.05)
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
@@ -74,7 +75,7 @@ def bench_env() -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": "dayflow.settings",
         "DAYFLOW_VAR_DIR": str(VAR),
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "filesystem://"),
         "DAYFLOW_PLAIN_STATIC": "1",
         "LOG_LEVEL": "WARNING",
     }
@@ -145,6 +146,17 @@ def drive_load(args: argparse.Namespace, public_id: str) -> dict:
         command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def purge_broker() -> None:
+    """Nothing consumed the messages the run queued: drop them (a private folder, or the
+    queues of the broker named by CELERY_BROKER_URL, which should be a scratch Redis db)."""
+    if os.environ["CELERY_BROKER_URL"].startswith("filesystem"):
+        shutil.rmtree(VAR / "broker", ignore_errors=True)
+        return
+    from dayflow.celery import app
+
+    app.control.purge()
 
 
 def cpu_seconds(master: int) -> dict[str, float]:
@@ -326,8 +338,10 @@ def report(args: argparse.Namespace, results: dict, public_id: str) -> bool:
     unexpected = len(stored_set - expected)
     from django.db import connection
 
+    broker = os.environ["CELERY_BROKER_URL"].split(":", 1)[0]
     print(
-        f"database: {connection.vendor}, gunicorn: {args.workers} workers x {args.threads} threads"
+        f"database: {connection.vendor}, broker: {broker}, "
+        f"gunicorn: {args.workers} workers x {args.threads} threads"
     )
     print(f"clients: {args.clients}, duration: {results['elapsed']:.1f} s")
     print(f"requests: {len(latencies)}, errors: {results['errors'] or 'none'}")
