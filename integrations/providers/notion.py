@@ -63,7 +63,7 @@ class NotionProvider(Provider):
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
-        self._schema: dict[str, str] | None = None
+        self._schema: dict[str, dict[str, Any]] | None = None
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -221,20 +221,22 @@ class NotionProvider(Provider):
         return RemoteItem(
             remote_id=field(self.key, raw, "id", str),
             item_type=ItemType.TASK,
-            fields=self.to_fields(properties, raw),
+            fields=self.to_fields(properties, raw, collection or _data_source_of(raw)),
             version=edited,
             updated_at=parse_datetime(self.key, "last_edited_time", edited),
             collection=collection or _data_source_of(raw),
             dayflow_id=self._text(properties, id_prop) if id_prop else "",
         )
 
-    def to_fields(self, properties: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    def to_fields(
+        self, properties: dict[str, Any], raw: dict[str, Any], source: str
+    ) -> dict[str, Any]:
         mapping = self.field_mapping
         title_prop = mapping.get("title_property") or _title_property(properties)
         return {
             "title": self._text(properties, title_prop),
             "notes": self._text(properties, mapping.get("notes_property")),
-            "status": self._status(properties, mapping.get("status_property")),
+            "status": self._status(properties, mapping.get("status_property"), source),
             "due": self._date(properties, mapping.get("due_property")),
             "priority": self._priority(properties, mapping.get("priority_property")),
             "completed_at": self._date(properties, mapping.get("completed_property")),
@@ -258,18 +260,42 @@ class NotionProvider(Provider):
             raise self.unexpected(f"properties.{name}", f"{kind} is not text")
         return plain_text(field(self.key, prop, kind, list))
 
-    def _status(self, properties: dict[str, Any], name: str | None) -> str:
+    def _status(self, properties: dict[str, Any], name: str | None, source: str) -> str:
         prop = self._prop(properties, name)
-        if prop is None:
+        if prop is None or name is None:
             return "open"
         kind = prop["type"]
         if kind == "checkbox":
             return "done" if prop["checkbox"] else "open"
         if kind in ("status", "select"):
             option = prop.get(kind) or {}
-            done = self.field_mapping.get("done_status", "Done")
-            return "done" if option.get("name") == done else "open"
+            done_names = self.status_options(source, name, kind)[0]
+            return "done" if option.get("name") in done_names else "open"
         raise self.unexpected(f"properties.{name}", f"{kind} cannot hold a status")
+
+    def status_options(self, source: str, prop: str, kind: str) -> tuple[set[str], str, str]:
+        """(option names meaning done, the name to write for done, the one for open).
+
+        The user's done_status / open_status win; otherwise a status property's own groups
+        decide, since Notion localizes the default option names. Its groups always come as
+        To-do, In progress, Complete (https://developers.notion.com/reference/property-object#status).
+        """
+        mapping = self.field_mapping
+        if mapping.get("done_status"):
+            done = mapping["done_status"]
+            return {done}, done, mapping.get("open_status", "Not started")
+        groups = self._status_groups(source, prop) if kind == "status" else []
+        if len(groups) >= 2 and groups[0] and groups[-1]:
+            return set(groups[-1]), groups[-1][0], mapping.get("open_status") or groups[0][0]
+        return {"Done"}, "Done", mapping.get("open_status", "Not started")
+
+    def _status_groups(self, source: str, prop: str) -> list[list[str]]:
+        config = (self.schema(source).get(prop) or {}).get("status") or {}
+        names = {o.get("id"): o.get("name") for o in config.get("options") or []}
+        return [
+            [names[i] for i in group.get("option_ids") or [] if names.get(i)]
+            for group in config.get("groups") or []
+        ]
 
     def _date(self, properties: dict[str, Any], name: str | None) -> dt.date | dt.datetime | None:
         prop = self._prop(properties, name)
@@ -296,7 +322,8 @@ class NotionProvider(Provider):
 
     def to_properties(self, fields: dict[str, Any], source: str) -> dict[str, Any]:
         """Normalized fields (any subset) as Notion property values, by the user's mapping."""
-        mapping, schema = self.field_mapping, self.schema(source)
+        mapping = self.field_mapping
+        schema = {name: str(prop.get("type", "")) for name, prop in self.schema(source).items()}
         title_prop = mapping.get("title_property") or _first_of_type(schema, "title")
         writers = {
             "title": (title_prop, lambda v: {"title": _rich_text(v)}),
@@ -312,7 +339,7 @@ class NotionProvider(Provider):
                 continue
             kind = schema.get(prop, "")
             if name == "status":
-                properties[prop] = self._status_value(kind, fields[name])
+                properties[prop] = self._status_value(kind, fields[name], source, prop)
             elif name == "priority":
                 properties[prop] = _priority_value(kind, fields[name])
             else:
@@ -321,19 +348,18 @@ class NotionProvider(Provider):
                 )
         return properties
 
-    def _status_value(self, kind: str, status: str) -> dict[str, Any]:
+    def _status_value(self, kind: str, status: str, source: str, prop: str) -> dict[str, Any]:
         if kind == "checkbox":
             return {"checkbox": status == "done"}
-        done = self.field_mapping.get("done_status", "Done")
-        name = done if status == "done" else self.field_mapping.get("open_status", "Not started")
-        return {kind or "status": {"name": name}}
+        _, done, open_ = self.status_options(source, prop, kind or "status")
+        return {kind or "status": {"name": done if status == "done" else open_}}
 
-    def schema(self, source: str) -> dict[str, str]:
-        """Property name -> type of the data source, fetched once per provider instance."""
+    def schema(self, source: str) -> dict[str, dict[str, Any]]:
+        """The data source's properties by name, fetched once per provider instance."""
         if self._schema is None:
             raw = self.api("GET", f"{self.api_base}/data_sources/{source}")
             properties = field(self.key, raw, "properties", dict)
-            self._schema = {name: str(prop.get("type", "")) for name, prop in properties.items()}
+            self._schema = {n: p for n, p in properties.items() if isinstance(p, dict)}
         return self._schema
 
 

@@ -100,7 +100,28 @@ def schema_response() -> dict[str, Any]:
     raw["properties"] = {
         name: {"id": name, "name": name, "type": kind, kind: {}} for name, kind in SCHEMA.items()
     }
+    raw["properties"]["Status"]["status"] = STATUS_CONFIG
     return raw
+
+
+# A status property of a German workspace: Notion localizes the default option names.
+STATUS_CONFIG = {
+    "options": [
+        {"id": "o1", "name": "Offen", "color": "default"},
+        {"id": "o2", "name": "In Arbeit", "color": "blue"},
+        {"id": "o3", "name": "Erledigt", "color": "green"},
+        {"id": "o4", "name": "Archiviert", "color": "gray"},
+    ],
+    "groups": [
+        {"id": "g1", "name": "To-do", "color": "gray", "option_ids": ["o1"]},
+        {"id": "g2", "name": "In progress", "color": "blue", "option_ids": ["o2"]},
+        {"id": "g3", "name": "Complete", "color": "green", "option_ids": ["o3", "o4"]},
+    ],
+}
+
+
+def status(name: str) -> dict[str, Any]:
+    return {"id": "Status", "type": "status", "status": {"id": "x", "name": name, "color": "green"}}
 
 
 @pytest.fixture
@@ -259,7 +280,7 @@ def test_checkbox_status_and_number_priority_are_mapped(connect, make_client):
     item = provider.to_item(raw)
     assert item.fields["status"] == "done"
     assert item.fields["priority"] == 2
-    assert provider._status_value("checkbox", "open") == {"checkbox": False}
+    assert provider._status_value("checkbox", "open", SOURCE, "Done?") == {"checkbox": False}
 
 
 def test_a_datetime_with_a_time_zone_is_read_in_that_zone(provider):
@@ -296,7 +317,7 @@ def test_create_writes_the_properties_and_dayflow_id(provider, mocked):
     sent = body(mocked.calls[2])
     assert sent["parent"] == {"type": "data_source_id", "data_source_id": SOURCE}
     assert sent["properties"]["Name"] == {"title": [{"type": "text", "text": {"content": "New"}}]}
-    assert sent["properties"]["Status"] == {"status": {"name": "Not started"}}
+    assert sent["properties"]["Status"] == {"status": {"name": "Offen"}}  # first To-do option
     assert sent["properties"]["Priority"] == {"select": {"name": "Low"}}
     assert sent["properties"]["DayFlow ID"] == {
         "rich_text": [{"type": "text", "text": {"content": "task-42"}}]
@@ -414,3 +435,26 @@ def test_a_create_that_timed_out_is_not_resent_and_its_retry_finds_the_page(prov
     # then exactly one POST /pages was sent
     assert again.remote_id == "made"
     assert [c.request.method for c in mocked.calls if c.request.url.endswith("/pages")] == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [("Offen", "open"), ("In Arbeit", "open"), ("Erledigt", "done"), ("Archiviert", "done")],
+)
+def test_a_status_is_done_when_its_option_is_in_the_complete_group(
+    provider, mocked, option, expected
+):
+    mocked.get(f"{API}/data_sources/{SOURCE}", json=schema_response())
+    raw = page("p1", "2026-07-04T09:00:00.000Z", Status=status(option))
+    assert provider.to_item(raw, SOURCE).fields["status"] == expected
+
+
+def test_the_users_done_status_overrides_the_groups(connect, make_client, mocked):
+    mapping = MAPPING | {"done_status": "Archiviert", "open_status": "In Arbeit"}
+    provider = NotionProvider(connect("notion", **mapping), http=make_client("notion"))
+    raw = page("p1", "2026-07-04T09:00:00.000Z", Status=status("Erledigt"))
+    assert provider.to_item(raw, SOURCE).fields["status"] == "open"
+    assert provider._status_value("status", "open", SOURCE, "Status") == {
+        "status": {"name": "In Arbeit"}
+    }
+    assert len(mocked.calls) == 0  # no schema needed
