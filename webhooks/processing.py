@@ -66,6 +66,8 @@ def _lifecycle(sub: WebhookSubscription, event: str) -> None:
     https://learn.microsoft.com/graph/change-notifications-lifecycle-events"""
     from webhooks import subscriptions
 
+    if sub.status == WebhookSubscription.Status.REMOVED or sub.connection_id is None:
+        return  # already replaced (a retried or replayed delivery): do not replace it twice
     if event == "subscriptionRemoved":
         subscriptions.recreate(sub)
     elif event == "reauthorizationRequired":

@@ -9,7 +9,11 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from integrations.models import UserIntegration
-from integrations.signals import connection_connected, connection_disconnecting
+from integrations.signals import (
+    connection_connected,
+    connection_disconnecting,
+    connection_status_changed,
+)
 from webhooks import subscriptions
 
 logger = logging.getLogger(__name__)
@@ -25,6 +29,15 @@ def register_on_connect(sender: Any, connection: UserIntegration, **kwargs: Any)
 
     pk = connection.pk
     transaction.on_commit(lambda: register_subscriptions.delay(pk))
+
+
+@receiver(connection_status_changed, dispatch_uid="webhooks.register_on_resume")
+def register_on_resume(
+    sender: Any, connection: UserIntegration, new: str = "", **kwargs: Any
+) -> None:
+    """A connection back in service (resumed, reauthorized) gets the subscriptions it lacks."""
+    if new == UserIntegration.Status.CONNECTED:
+        register_on_connect(sender, connection)
 
 
 @receiver(connection_disconnecting, dispatch_uid="webhooks.remove_on_disconnect")

@@ -133,3 +133,16 @@ def test_subscription_removed_recreates_it(client, sub):
     sent = json.loads(created.calls[0].request.body)
     assert sent["clientState"] == fresh.secret
     assert sent["notificationUrl"].endswith(f"/api/webhooks/outlook/{fresh.public_id}/")
+
+
+@responses.activate
+def test_a_replayed_subscription_removed_does_not_recreate_twice(client, sub):
+    created = responses.post(f"{GRAPH}/subscriptions", json={"id": "new-id"}, status=201)
+    responses.delete(f"{GRAPH}/subscriptions/{sub.remote_id}", status=204)
+    post(client, sub, notification("lifecycle.subscriptionRemoved"))
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status="received")
+    from webhooks.tasks import process_delivery
+
+    process_delivery.apply(args=[delivery.pk])
+    assert created.call_count == 1

@@ -348,3 +348,17 @@ def test_the_connection_pages_can_show_the_mode(make_connection, make_subscripti
     assert page.render(Context({"connection": connection})) == "polling"
     make_subscription(connection, secret="s")
     assert page.render(Context({"connection": connection})) == "push"
+
+
+def test_a_resumed_connection_gets_its_missing_subscriptions(
+    make_connection, mocked, django_capture_on_commit_callbacks
+):
+    from integrations.signals import connection_status_changed
+
+    connection = make_connection("clickup", account="9012345")
+    mocked.post(f"{CLICKUP}/team/9012345/webhook", json={"webhook": {"id": "w", "secret": "s"}})
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_status_changed.send(
+            sender=type(connection), connection=connection, old="paused", new="connected"
+        )
+    assert WebhookSubscription.objects.get(connection=connection).status == Status.ACTIVE
