@@ -11,7 +11,6 @@ per connection (`api_calls`).
 from __future__ import annotations
 
 import email.utils
-import json as jsonlib
 import logging
 import random
 import time
@@ -77,6 +76,8 @@ def _count_call(connection_id: int | None) -> None:
     if connection_id is None:
         return
     key = _calls_key(connection_id)
+    # incr is atomic on Redis; on the database cache a rare concurrent increment may be lost,
+    # which a quota gauge can live with.
     cache.add(key, 0, timeout=None)
     try:
         cache.incr(key)
@@ -99,21 +100,29 @@ class TokenBucket:
         limit: int,
         per: float,
         *,
+        service: str = "",
         clock: Clock = time.time,
         sleep: Sleep = time.sleep,
     ) -> None:
         self.key = f"dayflow:bucket:{key}"
+        self.service = service
         self.limit = limit
         self.per = per
         self.clock = clock
         self.sleep = sleep
 
-    def acquire(self) -> float:
-        """Wait for a slot; returns the slot's (wall-clock) time."""
+    def acquire(self, max_wait: float | None = None) -> float:
+        """Wait for a slot; returns the slot's (wall-clock) time.
+
+        A slot further away than `max_wait` is not taken: RateLimited tells the caller when
+        to come back, so a worker is not held for the rest of a long window.
+        """
         with self._locked():
             now = self.clock()
             stamps = [s for s in cache.get(self.key, []) if s > now - self.per]
             slot = now if len(stamps) < self.limit else max(now, stamps[-self.limit] + self.per)
+            if max_wait is not None and slot - now > max_wait:
+                raise RateLimited("local rate limit", retry_after=slot - now, service=self.service)
             stamps = [*stamps, slot][-self.limit :]
             cache.set(self.key, stamps, timeout=int(self.per * 2) + 60)
         if slot > now:
@@ -127,7 +136,7 @@ class TokenBucket:
         # Real sleeps here: this is contention between workers, not a rate wait.
         while not cache.add(lock, owner, timeout=LOCK_TTL):
             if time.monotonic() > give_up:
-                raise Transient("rate-limit lock is busy", service=self.key)
+                raise Transient("rate-limit lock is busy", service=self.service)
             time.sleep(0.002 + random.random() * 0.005)
         try:
             yield
@@ -176,7 +185,13 @@ class HttpClient:
         self.session = session or requests.Session()
         rate = rate if rate is not None else rate_for(service)
         self.bucket = (
-            TokenBucket(f"{service}:{connection_id or 'app'}", *rate, clock=wall_clock, sleep=sleep)
+            TokenBucket(
+                f"{service}:{connection_id or 'app'}",
+                *rate,
+                service=service,
+                clock=wall_clock,
+                sleep=sleep,
+            )
             if rate and rate[0] > 0
             else None
         )
@@ -255,7 +270,7 @@ class HttpClient:
     ) -> requests.Response | None:
         params, json, data = payload
         if self.bucket:
-            self.bucket.acquire()
+            self.bucket.acquire(max_wait=max(self._budget_left(started), 0.0))
         begin = time.monotonic()
         try:
             response = self.session.request(
@@ -434,8 +449,3 @@ def client_for(connection: Any, **options: Any) -> HttpClient:
         refresh=refresh,
         **options,
     )
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, for bodies that go in form fields (Todoist commands)."""
-    return jsonlib.dumps(value, separators=(",", ":"))

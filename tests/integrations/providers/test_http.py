@@ -284,6 +284,25 @@ def test_the_bucket_spaces_requests_at_the_configured_rate(mocked, make_client, 
     assert len(mocked.calls) == 5
 
 
+def test_a_long_wait_for_the_bucket_is_handed_back_and_takes_no_slot(mocked, make_client, clock):
+    # given a bucket of 2 per hour, already used up
+    mocked.get(URL, json={})
+    client = make_client("linear", connection_id=8, rate=(2, 3600.0), max_total_wait=60)
+    client.request("GET", URL)
+    client.request("GET", URL)
+    # when a third call would wait an hour
+    with pytest.raises(errors.RateLimited) as caught:
+        client.request("GET", URL)
+    # then the engine is told when to come back, nobody slept, nothing was sent
+    assert caught.value.retry_after == pytest.approx(3600.0)
+    assert caught.value.service == "linear"
+    assert clock.sleeps == []
+    assert len(mocked.calls) == 2
+    clock.now += 3600
+    client.request("GET", URL)  # the refused call did not take a slot
+    assert clock.sleeps == []
+
+
 def test_buckets_are_per_connection(db, clock):
     a = TokenBucket("notion:1", 1, 10.0, clock=clock, sleep=clock.sleep)
     b = TokenBucket("notion:2", 1, 10.0, clock=clock, sleep=clock.sleep)
