@@ -324,7 +324,7 @@ class Engine:
                 log.info("cursor of connection %s expired: full listing", self.connection.pk)
                 return self.pull(None, collection)
             self.counts["api_calls"] += 1
-            pulled.full = pulled.full or page.full or cursor is None
+            pulled.full = pulled.full or page.full
             for item in page.items:
                 if str(item.item_type) in self.types:
                     pulled.items[item.remote_id] = item
