@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from integrations.providers.errors import Permanent, UnexpectedPayload
+from integrations.providers.errors import CursorExpired, Permanent, UnexpectedPayload
 
 if TYPE_CHECKING:
     from integrations.providers.http import HttpClient
@@ -201,6 +202,19 @@ class Provider:
 
     def unexpected(self, field: str, detail: str = "") -> UnexpectedPayload:
         return UnexpectedPayload(self.key, field, detail)
+
+    def cursor_state(self, cursor: str | None, start: dict[str, Any]) -> dict[str, Any]:
+        """A JSON cursor we wrote, or `start` for none. One we cannot read is expired, so
+        the engine falls back to a full listing instead of failing every sync."""
+        if not cursor:
+            return dict(start)
+        try:
+            state = json.loads(cursor)
+        except ValueError:
+            state = None
+        if not isinstance(state, dict):
+            raise CursorExpired("unreadable cursor", service=self.key)
+        return state
 
     # --- declarations read by the catalog -----------------------------------------------
     @classmethod

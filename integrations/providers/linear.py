@@ -135,7 +135,7 @@ class LinearProvider(Provider):
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
         """One page of the team's issues, archived and trashed ones included as deletions."""
-        state = json.loads(cursor) if cursor else {"full": True}
+        state = self.cursor_state(cursor, {"full": True})
         team = self.collection_id(collection)
         issue_filter: dict[str, Any] = {"team": {"id": {"eq": team}}}
         if state.get("since"):

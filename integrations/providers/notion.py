@@ -73,7 +73,7 @@ class NotionProvider(Provider):
         (deletions). `last_edited_time` is rounded to the minute, so the filter is
         `on_or_after` and an edit in the same minute as the watermark is read again.
         """
-        state = json.loads(cursor) if cursor else {"full": True, "phase": "live"}
+        state = self.cursor_state(cursor, {"full": True, "phase": "live"})
         source = self.collection_id(collection)
         response = self.api(
             "POST",

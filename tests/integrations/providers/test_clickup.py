@@ -293,3 +293,9 @@ def test_429_waits_until_the_rate_limit_reset(provider, mocked, clock):
 def test_get_refetches_one_task(provider, mocked):
     mocked.get(f"{API}/task/t1", json=task("t1", 1_767_000_000_000, name="Fresh"))
     assert provider.get("t1").fields["title"] == "Fresh"
+
+
+@pytest.mark.parametrize("cursor", ["not json", "[1, 2]"])
+def test_an_unreadable_cursor_is_expired_so_the_engine_lists_everything(provider, cursor):
+    with pytest.raises(errors.CursorExpired):
+        provider.pull(cursor)
