@@ -47,7 +47,7 @@ from integrations.providers.errors import (
 )
 from integrations.signals import connection_status_changed
 from sync import fields as codec
-from sync.decisions import Decision, Op, Side, decide, same
+from sync.decisions import Action, Decision, Op, Side, decide, differing, same
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
 from sync.services import enqueue, lease_expired_before, stale_running
 
@@ -253,6 +253,7 @@ class Pair:
     decision: Decision = dataclasses.field(default_factory=Decision)
     local_json: dict[str, Any] | None = None
     remote_json: dict[str, Any] | None = None
+    conflict: Conflict | None = None
 
 
 @dataclasses.dataclass
@@ -348,8 +349,11 @@ class Engine:
         self._match_by_dayflow_id(pairs)
         self._settle_intents(pairs)
         series = self._series_remote_ids(pairs)
+        open_conflicts = self._open_conflicts(pairs)
         for pair in pairs.values():
             self._decide(pair, series)
+            if pair.link is not None and pair.link.pk in open_conflicts:
+                self._keep_conflict(pair, open_conflicts[pair.link.pk])
         return [pair for pair in pairs.values() if pair.decision.actions or self._touches(pair)]
 
     def _links_for_remote(self, pulled: Pulled, collection: str) -> dict[str, ItemLink]:
@@ -506,6 +510,23 @@ class Engine:
             return {}
         links = ItemLink.objects.filter(connection=self.connection, event_id__in=series_ids)
         return {link.event_id: link.remote_id for link in links}
+
+    def _open_conflicts(self, pairs: dict[tuple, Pair]) -> dict[int, Conflict]:
+        link_ids = [p.link.pk for p in pairs.values() if p.link is not None and p.link.pk]
+        return {
+            conflict.link_id: conflict
+            for chunk in chunks(link_ids, CHUNK)
+            for conflict in Conflict.objects.filter(link_id__in=chunk, status=Conflict.Status.OPEN)
+        }
+
+    def _keep_conflict(self, pair: Pair, conflict: Conflict) -> None:
+        """An item with an open conflict waits for the user: neither side is written; the
+        conflict is refreshed with whatever changed since."""
+        if pair.remote_json is None:
+            pair.remote_json = conflict.remote
+        clash = differing(pair.local_json or {}, pair.remote_json or {})
+        pair.decision = Decision((Action(Op.CONFLICT, clash=clash),), base=pair.link.base)
+        pair.conflict = conflict
 
     def _decide(self, pair: Pair, series: dict[int, str]) -> None:
         link, obj = pair.link, pair.local
@@ -943,7 +964,7 @@ class LocalWriter:
                 "base": link.base,
                 "local": pair.local_json,
                 "remote": pair.remote_json if pair.remote_json is not None else link.base,
-                "remote_version": pair.remote.version if pair.remote else link.remote_version,
+                "remote_version": _remote_version(pair),
                 "fields": list(action.clash),
             }
             Conflict.objects.update_or_create(
@@ -957,6 +978,14 @@ def _key(link: ItemLink | None, item: RemoteItem | None = None) -> tuple:
     if link is not None:
         return ("link", link.pk)
     return ("remote", item.remote_id if item else "")
+
+
+def _remote_version(pair: Pair) -> str:
+    if pair.remote is not None:
+        return pair.remote.version
+    if pair.conflict is not None:
+        return pair.conflict.remote_version
+    return pair.link.remote_version
 
 
 def _seen(pair: Pair) -> str:
