@@ -20,7 +20,8 @@ from integrations.providers.base import (
 )
 from integrations.providers.errors import PreconditionFailed
 
-PAGE_SIZE = 100  # "Responses are limited to 100 tasks per page" (Get Tasks reference)
+# "Responses are limited to 100 tasks per page": https://developer.clickup.com/reference/gettasks
+PAGE_SIZE = 100
 # ClickUp priorities: 1 urgent, 2 high, 3 normal, 4 low (https://developer.clickup.com/docs/priorities).
 TO_DAYFLOW_PRIORITY = {1: 4, 2: 3, 3: 2, 4: 1}
 TO_CLICKUP_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
@@ -235,7 +236,8 @@ class ClickUpProvider(Provider):
         return {"due_date": to_millis(noon), "due_date_time": False}
 
     def status_names(self, list_id: str) -> dict[str, str]:
-        """The list's own status names for open and done (every list defines its own)."""
+        """The list's own status names for open and done (every list defines its own:
+        https://developer.clickup.com/reference/getlist, `statuses[].type`)."""
         if self._statuses is None:
             raw = self.api("GET", f"{self.api_base}/list/{list_id}")
             statuses = sorted(field(self.key, raw, "statuses", list), key=_order)

@@ -27,7 +27,9 @@ from integrations.providers.errors import (
     RateLimited,
 )
 
-PAGE_SIZE = 50  # the documented default of `first`; the maximum is not documented
+# The documented default of `first` (https://linear.app/developers/pagination); the
+# maximum is not documented.
+PAGE_SIZE = 50
 # Linear priorities: 0 none, 1 urgent, 2 high, 3 medium, 4 low
 # (https://linear.app/developers/graphql, Issue.priority).
 TO_DAYFLOW_PRIORITY = {0: 0, 1: 4, 2: 3, 3: 2, 4: 1}
@@ -192,7 +194,8 @@ class LinearProvider(Provider):
         return self.to_item(field(self.key, result, "issue", dict), team)
 
     def delete(self, remote_id: str, version: str = "") -> None:
-        """issueDelete moves the issue to Linear's trash."""
+        """issueDelete moves the issue to Linear's trash, restorable for a while
+        (https://linear.app/developers/graphql, Mutation.issueDelete)."""
         if version and self.get(remote_id).version != version:
             raise PreconditionFailed(f"issue {remote_id} changed", status=412, service=self.key)
         result = field(self.key, self.graphql(DELETE, {"id": remote_id}), "issueDelete", dict)
@@ -299,7 +302,8 @@ class LinearProvider(Provider):
 
 
 def _due_date(due: dt.date | dt.datetime | None) -> str | None:
-    # Linear's dueDate is a TimelessDate: a time of day is dropped, keeping its local date.
+    # Linear's dueDate is a TimelessDate (https://linear.app/developers/graphql, Issue.dueDate):
+    # a time of day is dropped, keeping its local date.
     if due is None:
         return None
     return (due.date() if isinstance(due, dt.datetime) else due).isoformat()

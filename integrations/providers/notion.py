@@ -22,7 +22,9 @@ from integrations.providers.base import (
 from integrations.providers.errors import NotFound, PreconditionFailed
 
 PAGE_SIZE = 100  # the query maximum: https://developers.notion.com/reference/query-a-data-source
-TEXT_CHUNK = 2000  # one rich text object holds at most 2,000 characters (request limits)
+# One rich text object holds at most 2,000 characters:
+# https://developers.notion.com/reference/request-limits
+TEXT_CHUNK = 2000
 PRIORITY_NAMES = {4: "Urgent", 3: "High", 2: "Medium", 1: "Low"}
 PRIORITY_BY_NAME = {name.lower(): level for level, name in PRIORITY_NAMES.items()}
 ASCENDING = [{"timestamp": "last_edited_time", "direction": "ascending"}]
@@ -71,7 +73,8 @@ class NotionProvider(Provider):
 
         An incremental pull reads live pages edited since the watermark, then trashed ones
         (deletions). `last_edited_time` is rounded to the minute, so the filter is
-        `on_or_after` and an edit in the same minute as the watermark is read again.
+        `on_or_after` and an edit in the same minute as the watermark is read again
+        (https://developers.notion.com/reference/page, last_edited_time).
         """
         state = self.cursor_state(cursor, {"full": True, "phase": "live"})
         source = self.collection_id(collection)
@@ -116,8 +119,9 @@ class NotionProvider(Provider):
         if has_more:
             nxt = {**state, "start": field(self.key, response, "next_cursor", str), "max": newest}
         elif status.get("type") == "incomplete" and newest and newest != state.get("since"):
-            # A query stops at 10,000 results (has_more turns false); sorted ascending, we
-            # start a new query from the newest edit seen.
+            # A query stops at 10,000 results (has_more turns false, request_status says
+            # incomplete: https://developers.notion.com/reference/query-a-data-source); sorted
+            # ascending, we start a new query from the newest edit seen.
             nxt = {**state, "since": newest, "start": None, "max": newest}
         elif state["phase"] == "live" and state.get("since"):
             nxt = {**state, "phase": "trash", "start": None, "max": newest}

@@ -81,7 +81,8 @@ class TodoistProvider(Provider):
     # --- writes (Sync commands) -----------------------------------------------------------
     def commands(self, *commands: dict[str, Any]) -> dict[str, Any]:
         """Send commands in one Sync call; each carries a uuid, so a resent batch (our own
-        retry of the same request) is applied once. Returns temp_id_mapping."""
+        retry of the same request) is applied once. Returns temp_id_mapping.
+        https://developer.todoist.com/api/v1/#tag/Sync/Overview/Write-resources"""
         data = {"commands": json.dumps(list(commands))}
         # Resending is safe: Todoist applies each command uuid once.
         response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)

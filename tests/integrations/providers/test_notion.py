@@ -458,3 +458,13 @@ def test_the_users_done_status_overrides_the_groups(connect, make_client, mocked
         "status": {"name": "In Arbeit"}
     }
     assert len(mocked.calls) == 0  # no schema needed
+
+
+def test_a_pull_logs_each_call_without_the_token(provider, mocked, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    mocked.post(QUERY, json=listing([page("p1", "2026-07-04T09:00:00.000Z")]))
+    provider.pull(None)
+    assert any(r.name == "integrations.http" and r.status == 200 for r in caplog.records)
+    assert "ntn_live" not in caplog.text
