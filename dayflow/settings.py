@@ -232,6 +232,14 @@ DAYFLOW_OAUTH_CLIENTS = {
 }
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
 
+# Outbound requests per connection, "clickup=1000/60,notion=3/1" (requests/seconds), overriding
+# a provider's documented rate (integrations.providers.http), e.g. for ClickUp Business Plus.
+DAYFLOW_RATE_LIMITS: dict[str, tuple[int, float]] = {}
+for _item in env_list("DAYFLOW_RATE_LIMITS"):
+    _service, _, _rate = _item.partition("=")
+    _limit, _, _per = _rate.partition("/")
+    DAYFLOW_RATE_LIMITS[_service.strip()] = (int(_limit), float(_per or 1))
+
 # --- Audit log: django-auditlog must never see secret fields --------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
