@@ -338,7 +338,7 @@ class CalDAVProvider(Provider):
     def pull(self, cursor: str | None, collection: str = "") -> Page:
         """Every change of the chosen calendars in one page; a rejected token -> full pull."""
         calendars = [collection] if collection else self.calendars()
-        states = json.loads(cursor)["calendars"] if cursor else {}
+        states = self.cursor_state(cursor, {}).get("calendars") or {}
         try:
             return self._pull(calendars, states, full=cursor is None)
         except CursorExpired:
@@ -442,6 +442,26 @@ class CalDAVProvider(Provider):
         if self.sync_todos:
             items += [_task_item(url, c, etag, calendar) for c in parsed.walk("VTODO")]
         return items
+
+    def get(self, remote_id: str) -> RemoteItem:
+        url = remote_id.split("#", 1)[0]
+        resource = self._get(url)
+        items = self.items_of(url, resource.raw(), resource.etag, _parent(url))
+        items += [_task_item(url, c, resource.etag, _parent(url)) for c in resource.todos()]
+        found = next((item for item in items if item.remote_id == remote_id), None)
+        if found is None:
+            raise NotFound(f"{_path(url)} holds no such item", service=SERVICE)
+        return found
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        """Items we create are named after DayFlow's id: one GET per calendar finds them."""
+        name = f"{resource_name(make_uid(dayflow_id))}.ics"
+        for calendar in [collection] if collection else self.calendars():
+            try:
+                return self.get(urljoin(calendar, name))
+            except NotFound:
+                continue
+        return None
 
     # --- writes --------------------------------------------------------------------
     def create(

@@ -101,7 +101,8 @@ class GoogleCalendarProvider(Provider):
         once it is False, it holds every calendar's sync token. Every page of a full round
         says `full`."""
         calendars = [collection] if collection else self.calendars()
-        state = json.loads(cursor) if cursor else {"tokens": {}}
+        state = self.cursor_state(cursor, {"tokens": {}})
+        state.setdefault("tokens", {})
         state.setdefault("round", _new_round(calendars, full=cursor is None))
         try:
             return self._pull_page(state)
@@ -133,7 +134,7 @@ class GoogleCalendarProvider(Provider):
                 if not full:
                     page.deleted_ids.append(remote_id(calendar, event["id"]))
                 continue
-            page.items.append(self.to_item(calendar, event, default_tz))
+            page.items.append(self.to_item(event, calendar, default_tz))
         return page
 
     def _advance(
@@ -154,7 +155,9 @@ class GoogleCalendarProvider(Provider):
             page.next_cursor = json.dumps({"tokens": tokens}, sort_keys=True)
         return page
 
-    def to_item(self, calendar: str, event: dict[str, Any], default_tz: str = "") -> RemoteItem:
+    def to_item(self, raw: dict[str, Any], calendar: str = "", default_tz: str = "") -> RemoteItem:
+        """One Google event (of `calendar`, the first chosen one by default) as a RemoteItem."""
+        event, calendar = raw, calendar or self.calendars()[0]
         fields = to_fields(event, default_tz)
         if fields["series_remote_id"]:
             fields["series_remote_id"] = remote_id(calendar, fields["series_remote_id"])
@@ -181,10 +184,10 @@ class GoogleCalendarProvider(Provider):
         calendar = collection or self.calendars()[0]
         existing = self._find_by_dayflow_id(calendar, dayflow_id) if dayflow_id else None
         if existing is not None:
-            return self.to_item(calendar, existing)
+            return self.to_item(existing, calendar)
         body = to_remote(fields, dayflow_id)
         created = self.http.request_json("POST", self.events_url(calendar), json=body)
-        return self.to_item(calendar, created)
+        return self.to_item(created, calendar)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """PUT with If-Match: Google answers 412 when the event changed since `version`."""
@@ -197,7 +200,7 @@ class GoogleCalendarProvider(Provider):
         updated = self.http.request_json(
             "PUT", self.events_url(calendar, event_id), json=body, headers=headers
         )
-        return self.to_item(calendar, updated)
+        return self.to_item(updated, calendar)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """Delete (an instance of a series: cancel it); already gone is fine."""
@@ -207,6 +210,17 @@ class GoogleCalendarProvider(Provider):
             self.http.request("DELETE", self.events_url(calendar, event_id), headers=headers)
         except (Gone, NotFound):
             return
+
+    def get(self, remote_id: str) -> RemoteItem:
+        calendar, event_id = split_id(remote_id)
+        return self.to_item(self.api("GET", self.events_url(calendar, event_id)), calendar)
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        for calendar in [collection] if collection else self.calendars():
+            found = self._find_by_dayflow_id(calendar, dayflow_id)
+            if found is not None:
+                return self.to_item(found, calendar)
+        return None
 
     def _find_by_dayflow_id(self, calendar: str, dayflow_id: str) -> dict[str, Any] | None:
         params = {"privateExtendedProperty": f"{DAYFLOW_ID}={dayflow_id}", "maxResults": 1}
@@ -222,7 +236,7 @@ class GoogleCalendarProvider(Provider):
         if fields.get("status") == "cancelled":
             self.delete(remote_id(calendar, instance["id"]), instance.get("etag", ""))
             gone = {**instance, "status": "cancelled"}
-            return self.to_item(calendar, gone)
+            return self.to_item(gone, calendar)
         return self.update(remote_id(calendar, instance["id"]), fields, instance.get("etag", ""))
 
     def _instance(self, calendar: str, master_id: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -107,7 +107,8 @@ class OutlookProvider(Provider):
         """One delta page. While `has_more`, `next_cursor` is where the round goes on; once it
         is False it holds each calendar's deltaLink. Every page of a full round says `full`."""
         calendars = [collection] if collection else self.calendars()
-        state = json.loads(cursor) if cursor else {"links": {}, "masters": []}
+        state = self.cursor_state(cursor, {"links": {}, "masters": []})
+        state.setdefault("links", {})
         state.setdefault("masters", [])
         state.setdefault("round", _new_round(calendars, full=cursor is None))
         try:
@@ -262,6 +263,13 @@ class OutlookProvider(Provider):
                 self._cancel_instance(event["id"], exdate, fields.get("timezone", ""))
             return self.to_item(self._read(event["id"]), dayflow_id)
         return self.to_item(event, dayflow_id)
+
+    def get(self, remote_id: str) -> RemoteItem:
+        return self.to_item(self._read(remote_id))
+
+    def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        found = self._find_by_dayflow_id(dayflow_id)
+        return self.to_item(found) if found is not None else None
 
     def _find_by_dayflow_id(self, dayflow_id: str) -> dict[str, Any] | None:
         # https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-get

@@ -13,7 +13,7 @@ import pytest
 from integrations.providers import caldav as caldav_module
 from integrations.providers.base import ItemType
 from integrations.providers.caldav import CalDAVProvider
-from integrations.providers.errors import PreconditionFailed
+from integrations.providers.errors import CursorExpired, NotFound, PreconditionFailed
 from tests.radicale import RadicaleCalendar, request
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -442,3 +442,36 @@ def test_without_a_choice_every_calendar_of_the_account_is_synced(
     assert sorted(provider.calendars()) == sorted([radicale_calendar.url, other.url])
     page = provider.pull(None)
     assert sorted(json.loads(page.next_cursor)["calendars"]) == sorted(provider.calendars())
+
+
+def test_items_are_found_by_dayflow_id_and_fetched_by_id(provider: CalDAVProvider) -> None:
+    start = dt.datetime(2026, 8, 3, 9, tzinfo=BERLIN)
+    master = provider.create(
+        event("Sprint", start, rrule="FREQ=WEEKLY"), dayflow_id="dayflow-event-7"
+    )
+    rid = "2026-08-10T09:00:00+02:00"
+    provider.create(
+        event(
+            "Sprint (review)",
+            start + dt.timedelta(days=7),
+            recurrence_id=rid,
+            series_remote_id=master.remote_id,
+        )
+    )
+
+    found = provider.find_by_dayflow_id("dayflow-event-7")
+    missing = provider.find_by_dayflow_id("dayflow-event-8")
+    exception = provider.get(f"{master.remote_id}#{rid}")
+
+    assert found is not None
+    assert (found.remote_id, found.fields["title"]) == (master.remote_id, "Sprint")
+    assert missing is None
+    assert exception.fields["title"] == "Sprint (review)"
+    with pytest.raises(NotFound):
+        provider.get(master.remote_id + "#2026-08-17T09:00:00+02:00")
+
+
+@pytest.mark.parametrize("cursor", ["not json", "[1, 2]"])
+def test_an_unreadable_cursor_is_expired(provider: CalDAVProvider, cursor: str) -> None:
+    with pytest.raises(CursorExpired):
+        provider.pull(cursor)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from integrations.providers.errors import PreconditionFailed
+from integrations.providers.errors import CursorExpired, PreconditionFailed
 from integrations.providers.google_calendar import GoogleCalendarProvider
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "google"
@@ -233,7 +233,7 @@ def test_update_sends_if_match_and_a_412_is_a_conflict(
     url = f"{EVENTS}/holiday0allday"
     mocked.get(url, json=event)
     mocked.put(url, status=412, json=load("error_412.json"))
-    fields = GoogleCalendarProvider.to_item(None, "primary", event).fields
+    fields = provider.to_item(event, "primary").fields
 
     with pytest.raises(PreconditionFailed):
         provider.update("primary/holiday0allday", {**fields, "title": "x"}, '"stale"')
@@ -291,3 +291,24 @@ def test_an_exception_is_written_to_the_instance_at_its_original_start(
     assert sent["recurringEventId"] == "series0weekly"
     assert item.fields["series_remote_id"] == "primary/series0weekly"
     assert item.fields["recurrence_id"] == "2026-03-30T09:00:00+02:00"
+
+
+def test_find_by_dayflow_id_and_get(provider: GoogleCalendarProvider, mocked) -> None:
+    master = load("events_full_page1.json")["items"][0]
+    mocked.get(EVENTS, json={"items": [master]})
+    mocked.get(EVENTS, json={"items": []})
+    mocked.get(f"{EVENTS}/series0weekly", json=master)
+
+    found = provider.find_by_dayflow_id("ev-17")
+    missing = provider.find_by_dayflow_id("ev-18")
+    fetched = provider.get("primary/series0weekly")
+
+    assert found is not None
+    assert found.remote_id == fetched.remote_id == "primary/series0weekly"
+    assert missing is None
+    assert query(mocked.calls[1])["privateExtendedProperty"] == ["dayflowId=ev-18"]
+
+
+def test_an_unreadable_cursor_is_expired(provider: GoogleCalendarProvider) -> None:
+    with pytest.raises(CursorExpired):
+        provider.pull("{broken")

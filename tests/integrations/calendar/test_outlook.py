@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from integrations.providers.errors import PreconditionFailed, UnexpectedPayload
+from integrations.providers.errors import CursorExpired, PreconditionFailed, UnexpectedPayload
 from integrations.providers.events import UnsupportedRecurrence
 from integrations.providers.outlook import DAYFLOW_ID, FLOATING, OutlookProvider
 
@@ -293,3 +293,21 @@ def test_a_known_master_that_is_gone_is_a_deletion(
 
     assert page.deleted_ids == ["AAMkAGI2-occ-0406", "AAMkAGI2-master"]
     assert json.loads(page.next_cursor)["masters"] == []
+
+
+def test_find_by_dayflow_id_and_get(provider: OutlookProvider, mocked) -> None:
+    mocked.get(f"{API}/me/events", json={"value": [load("event_master.json")]})
+    mocked.get(f"{API}/me/events/AAMkAGI2-single", json=load("event_single.json"))
+
+    found = provider.find_by_dayflow_id("ev-17")
+    fetched = provider.get("AAMkAGI2-single")
+
+    assert found is not None
+    assert (found.remote_id, found.dayflow_id) == ("AAMkAGI2-master", "ev-17")
+    assert fetched.fields["title"] == "Dentist"
+    assert "$expand" in parse_qs(urlsplit(mocked.calls[1].request.url).query)
+
+
+def test_an_unreadable_cursor_is_expired(provider: OutlookProvider) -> None:
+    with pytest.raises(CursorExpired):
+        provider.pull("42")

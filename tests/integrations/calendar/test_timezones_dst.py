@@ -231,7 +231,7 @@ def through_google(case: Case) -> list[dict[str, Any]]:
         item = {**item, "series_remote_id": f"primary/{MASTER_ID}" if item["recurrence_id"] else ""}
         body = json.loads(json.dumps(google.to_remote(item, "df-1")))
         body |= {"id": "e1", "etag": '"1"'}
-        out.append(_relink(provider.to_item("primary", body).fields, f"primary/{MASTER_ID}"))
+        out.append(_relink(provider.to_item(body, "primary").fields, f"primary/{MASTER_ID}"))
     return out
 
 
