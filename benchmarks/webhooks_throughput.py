@@ -39,13 +39,14 @@ def main() -> int:
     args = parse_args()
     if args.load:
         return run_load(args)
+    args.port = args.port or free_port()
     env = bench_env()
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     public_id = prepare_database()
     server = start_gunicorn(args, env)
     try:
-        wait_until_up(args.port)
+        wait_until_up(args.port, server)
         before = cpu_seconds(server.pid)
         results = drive_load(args, public_id)
         results["cpu"] = {k: v - before[k] for k, v in cpu_seconds(server.pid).items()}
@@ -63,7 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16, help="concurrent posting threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--replay-share", type=float, default=0.05)
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--public-id", default="", help=argparse.SUPPRESS)
@@ -126,9 +127,17 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str]) -> subprocess.
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
 
 
-def wait_until_up(port: int) -> None:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({server.returncode}): is port {port} in use?")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
@@ -354,7 +363,7 @@ def report(args: argparse.Namespace, results: dict, public_id: str) -> bool:
     # A delivery stored while its answer was lost on the wire is not an error: the sender
     # retries it and the retry is deduplicated.
     print(f"stored but not acknowledged (connection errors): {unexpected}")
-    ok = lost == 0 and duplicated == 0 and len(acked) == len(set(acked))
+    ok = bool(acked) and lost == 0 and duplicated == 0 and len(acked) == len(set(acked))
     accepted = max(len(acked), 1)
     cpu = results.get("cpu", {})
     print(
