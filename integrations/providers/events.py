@@ -104,7 +104,7 @@ def for_writing(fields: dict[str, Any]) -> dict[str, Any]:
         return fields
     all_day, tzname = bool(fields.get("all_day")), fields.get("timezone") or ""
     moved = {k: _as_written(fields.get(k), all_day, tzname) for k in ("start", "end")}
-    return {**fields, **moved, "rrule": canonical_rrule(fields.get("rrule") or "")}
+    return {**fields, **moved, "rrule": explicit_rrule(fields.get("rrule") or "", moved["start"])}
 
 
 def canonical_rrule(rule: str) -> str:
@@ -116,6 +116,32 @@ def canonical_rrule(rule: str) -> str:
     if recur.get("INTERVAL") in ([1], 1):  # the default (RFC 5545 §3.3.10): one spelling only
         del recur["INTERVAL"]
     return recur.to_ical().decode()
+
+
+ICAL_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def explicit_rrule(rule: str, start: Instant | None) -> str:
+    """The rule with the parts it takes from DTSTART written out (RFC 5545 §3.3.10: a weekly
+    rule without BYDAY repeats on the start's weekday, and so on), in canonical form.
+
+    Services differ here (Graph always names the days, iCalendar need not), so every mapping
+    reads rules into this one form and a round trip compares equal.
+    """
+    rule = canonical_rrule(rule)
+    if not rule or start is None:
+        return rule
+    recur = icalendar.vRecur.from_ical(rule)
+    freq = (recur.get("FREQ") or [""])[0]
+    has = {key for key in recur if recur.get(key)}
+    if freq == "WEEKLY" and "BYDAY" not in has:
+        recur["BYDAY"] = [ICAL_WEEKDAYS[start.weekday()]]
+    elif freq == "MONTHLY" and not has & {"BYDAY", "BYMONTHDAY"}:
+        recur["BYMONTHDAY"] = [start.day]
+    elif freq == "YEARLY" and not has & {"BYDAY", "BYMONTHDAY", "BYMONTH", "BYYEARDAY", "BYWEEKNO"}:
+        recur["BYMONTH"] = [start.month]
+        recur["BYMONTHDAY"] = [start.day]
+    return canonical_rrule(recur.to_ical().decode())
 
 
 # --- iCalendar: VEVENT <-> normalized fields -----------------------------------------
@@ -167,7 +193,7 @@ def vevent_to_fields(component: icalendar.cal.Component) -> dict[str, Any]:
         "start": start,
         "end": in_zone(_end(component, start), tzname),
         "timezone": tzname,
-        "rrule": canonical_rrule(rrule.to_ical().decode()) if rrule is not None else "",
+        "rrule": explicit_rrule(rrule.to_ical().decode(), start) if rrule is not None else "",
         "exdates": _exdates(component, tzname),
         "recurrence_id": iso(recurrence_id, tzname) if recurrence_id is not None else "",
         "series_remote_id": "",

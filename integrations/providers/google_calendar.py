@@ -305,7 +305,7 @@ def to_fields(event: dict[str, Any], default_tz: str = "") -> dict[str, Any]:
         "start": start,
         "end": _when(end_when, tzname, floating),
         "timezone": own_tz,
-        "rrule": rrule,
+        "rrule": events.explicit_rrule(rrule, start),
         "exdates": exdates,
         "recurrence_id": events.iso(_when(original, tzname, floating), own_tz) if original else "",
         "series_remote_id": event.get("recurringEventId", ""),

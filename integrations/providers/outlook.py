@@ -410,7 +410,11 @@ def to_fields(event: dict[str, Any]) -> dict[str, Any]:
         "start": start,
         "end": _graph_time(field(SERVICE, event, "end", dict), zone_tz, **options),
         "timezone": own,
-        "rrule": events.graph_to_rrule(recurrence, own, all_day) if is_master else "",
+        "rrule": (
+            events.explicit_rrule(events.graph_to_rrule(recurrence, own, all_day), start)
+            if is_master
+            else ""
+        ),
         "exdates": _exdates(event, start, own) if is_master else [],
         "recurrence_id": _recurrence_id(original, zone_tz, all_day, floating) if original else "",
         "series_remote_id": (event.get("seriesMasterId") or "") if original else "",

@@ -32,6 +32,23 @@ def test_rules_have_one_spelling(rule: str, canonical: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("rule", "start", "explicit"),
+    [
+        ("FREQ=WEEKLY", START, "FREQ=WEEKLY;BYDAY=MO"),
+        ("FREQ=WEEKLY;BYDAY=TU", START, "FREQ=WEEKLY;BYDAY=TU"),
+        ("FREQ=MONTHLY;COUNT=3", START, "FREQ=MONTHLY;COUNT=3;BYMONTHDAY=23"),
+        ("FREQ=MONTHLY;BYDAY=-1FR", START, "FREQ=MONTHLY;BYDAY=-1FR"),
+        ("FREQ=YEARLY", dt.date(2026, 2, 28), "FREQ=YEARLY;BYMONTHDAY=28;BYMONTH=2"),
+        ("FREQ=YEARLY;BYMONTH=5;BYDAY=2SU", START, "FREQ=YEARLY;BYDAY=2SU;BYMONTH=5"),
+        ("FREQ=DAILY", START, "FREQ=DAILY"),
+        ("", START, ""),
+    ],
+)
+def test_parts_a_rule_takes_from_its_start_are_written_out(rule, start, explicit) -> None:
+    assert events.explicit_rrule(rule, start) == explicit
+
+
+@pytest.mark.parametrize(
     ("value", "tzname", "text"),
     [
         (dt.datetime(2026, 3, 30, 7, tzinfo=dt.UTC), "Europe/Berlin", "2026-03-30T09:00:00+02:00"),
@@ -61,7 +78,7 @@ def test_fields_from_the_engine_are_written_in_the_event_zone() -> None:
     # then each keeps its meaning in the form the services store
     assert zoned["start"].tzinfo == BERLIN
     assert zoned["start"].hour == 9
-    assert zoned["rrule"] == "FREQ=WEEKLY"
+    assert zoned["rrule"] == "FREQ=WEEKLY;BYDAY=MO"  # the part DTSTART implied, written out
     assert floated["start"] == dt.datetime(2026, 3, 23, 8)  # the wall clock in settings' zone
     assert (day["start"], day["end"]) == (dt.date(2026, 3, 23), dt.date(2026, 3, 24))
 
