@@ -208,6 +208,8 @@ XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 
 
 def _reply(response: Any) -> DavReply:
+    # DAVResponse keeps a body it could not parse as XML (iCalendar) in `_raw_body`, and one
+    # it parsed as a tree.
     raw = getattr(response, "_raw_body", b"") or b""
     if not raw and getattr(response, "tree", None) is not None:
         raw = etree.tostring(response.tree)
@@ -221,7 +223,9 @@ def _authorization_error(exc: dav_error.DAVError) -> Exception:
     if f"{{{DAV}}}valid-sync-token" in exc.preconditions:
         return CursorExpired("the server no longer accepts the sync token", service=SERVICE)
     if exc.status == 403:
-        return AuthExpired("the server refused access for this account", service=SERVICE)
+        # Forbidden is about this resource (a read-only calendar, another user's path), not
+        # the credentials: asking the user to reconnect would not help.
+        return Permanent("the server does not allow this here (403)", status=403, service=SERVICE)
     return AuthExpired("wrong username or app password", service=SERVICE)
 
 

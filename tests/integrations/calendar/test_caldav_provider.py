@@ -13,7 +13,7 @@ import pytest
 from integrations.providers import caldav as caldav_module
 from integrations.providers.base import ItemType
 from integrations.providers.caldav import CalDAVProvider
-from integrations.providers.errors import CursorExpired, NotFound, PreconditionFailed
+from integrations.providers.errors import CursorExpired, NotFound, Permanent, PreconditionFailed
 from tests.radicale import RadicaleCalendar, request
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -475,3 +475,19 @@ def test_items_are_found_by_dayflow_id_and_fetched_by_id(provider: CalDAVProvide
 def test_an_unreadable_cursor_is_expired(provider: CalDAVProvider, cursor: str) -> None:
     with pytest.raises(CursorExpired):
         provider.pull(cursor)
+
+
+def test_writing_where_the_server_forbids_it_is_permanent_not_a_reconnect(
+    caldav_connection, radicale_server
+) -> None:
+    # given a calendar of another user, which owner_only rights forbid
+    stranger = radicale_server.add_account()
+    foreign = radicale_server.mkcalendar(stranger, "Not yours")
+    provider = CalDAVProvider(caldav_connection)
+    # when we try to write there
+    with pytest.raises(Permanent) as caught:
+        provider.create(
+            event("x", dt.datetime(2026, 1, 1, 9, tzinfo=BERLIN)), collection=foreign.url
+        )
+    # then it is a permanent refusal, not expired credentials
+    assert caught.value.status == 403
