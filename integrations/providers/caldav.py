@@ -256,15 +256,23 @@ def discover(server_url: str, username: str, password: str) -> list[Container]:
     Permanent when the URL does not lead to a CalDAV server.
     """
     session = DavSession(server_url, username, password)
-    principal = find_principal(session)
-    home = find_calendar_home(session, principal)
-    return calendar_containers(session.propfind(home, PROPFIND_CALENDARS, depth="1"), home)
+    try:
+        principal = find_principal(session)
+        home = find_calendar_home(session, principal)
+        listing = session.propfind(home, PROPFIND_CALENDARS, depth="1")
+    except Permanent as exc:
+        if exc.status == 403:  # while signing in, a refusal is about the account
+            raise AuthExpired("the server refused this account", service=SERVICE) from exc
+        raise
+    return calendar_containers(listing, home)
 
 
 def find_principal(session: DavSession) -> str:
     try:
         found = session.propfind(session.server_url, PROPFIND_PRINCIPAL)
     except Permanent as exc:
+        if exc.status == 403:
+            raise
         raise Permanent(
             "this address is not a CalDAV server (no WebDAV answer)", service=SERVICE
         ) from exc

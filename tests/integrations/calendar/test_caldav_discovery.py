@@ -128,3 +128,12 @@ def test_icloud_recorded_sync_collection_reply_parses() -> None:
         "1761bf8c-6363-11eb-8fe4-74e5f9bfd8c1.ics": '"kkkgorwx"',
         "20010712T182145Z-123401%40example.com.ics": '"kkkgoqqu"',
     }
+
+
+def test_discover_where_the_server_refuses_the_account_is_auth_expired(
+    radicale_server: RadicaleServer, radicale_account: RadicaleAccount
+) -> None:
+    # given a URL inside another user's space, which Radicale forbids (403) to this account
+    stranger = radicale_server.add_account()
+    with pytest.raises(AuthExpired, match="refused this account"):
+        discover(stranger.principal_url, radicale_account.username, radicale_account.password)
