@@ -119,6 +119,8 @@ class LinearProvider(Provider):
 
     def _error(self, errors: Any, response: Any) -> Exception:
         first = errors[0] if isinstance(errors, list) and errors else {}
+        if not isinstance(first, dict):
+            first = {"message": str(first)}
         extensions = first.get("extensions") or {}
         kind = str(extensions.get("code") or extensions.get("type") or "").lower()
         kind = kind.replace("_", " ")

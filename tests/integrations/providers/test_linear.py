@@ -298,3 +298,24 @@ def test_graphql_errors_become_typed_errors(provider, mocked, clock, fixture, st
         provider.pull(None)
     if error is errors.RateLimited:
         assert caught.value.retry_after == pytest.approx(30, abs=1)
+
+
+@pytest.mark.parametrize(
+    ("errors_value", "error"),
+    [
+        (
+            [{"message": "Entity not found: Issue", "extensions": {"type": "invalid input"}}],
+            errors.NotFound,
+        ),
+        (
+            [{"message": "Argument Validation Error", "extensions": {"code": "INVALID_INPUT"}}],
+            errors.Permanent,
+        ),
+        (["bare string error"], errors.Permanent),
+    ],
+)
+def test_other_graphql_errors_are_typed(provider, mocked, errors_value, error):
+    mocked.post(API, status=400, json={"errors": errors_value})
+    with pytest.raises(error) as caught:
+        provider.get("i-missing")
+    assert caught.value.service == "linear"
