@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from integrations.providers.base import ItemType
 from integrations.providers.caldav import (
+    CalDAVProvider,
+    DavReply,
     calendar_containers,
     discover,
     parse_multistatus,
@@ -137,3 +141,42 @@ def test_discover_where_the_server_refuses_the_account_is_auth_expired(
     stranger = radicale_server.add_account()
     with pytest.raises(AuthExpired, match="refused this account"):
         discover(stranger.principal_url, radicale_account.username, radicale_account.password)
+
+
+class _RecordedSession:
+    """Answers every request with one recorded body (the HTTP side is Radicale's elsewhere)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.sent: list[tuple[str, str]] = []
+
+    def request(self, method: str, url: str, body: bytes = b"", headers=None) -> DavReply:
+        self.sent.append((method, url))
+        return DavReply(207, {"content-type": "text/xml"}, self.body)
+
+
+@pytest.mark.parametrize(
+    ("recording", "titles"),
+    [
+        ("icloud_calendar-data_multiget.xml", ["Bastille Day Party"]),
+        ("icloud_calendar-query_no-events.xml", []),
+    ],
+)
+def test_icloud_recorded_calendar_data_is_read_into_events(recording: str, titles: list) -> None:
+    # given iCloud's answer to a calendar-multiget (the collection itself answers 404 for data)
+    home = "https://p62-caldav.icloud.com:443/17149682/calendars/"
+    calendar = home + "testcalendar-84439d0b-ce46-4416-b978-7b4009122c64/"
+    session = _RecordedSession((ICLOUD / recording).read_bytes())
+    provider = CalDAVProvider(SimpleNamespace(field_mapping={}), session=session)
+    # when the provider reads it
+    items = provider._fetch(calendar, ["20010712T182145Z-123401%40example.com.ics"])
+    # then only the real event comes out, in UTC, with its resource URL as id
+    assert [i.fields["title"] for i in items] == titles
+    assert session.sent == [("REPORT", calendar)]
+    if items:
+        (item,) = items
+        assert item.remote_id == calendar + "20010712T182145Z-123401%40example.com.ics"
+        assert item.fields["start"] == dt.datetime(2006, 7, 14, 17, tzinfo=dt.UTC)
+        assert item.fields["end"] == dt.datetime(2006, 7, 15, 4, tzinfo=dt.UTC)
+        assert item.fields["timezone"] == "UTC"
+        assert item.dayflow_id == ""
