@@ -173,8 +173,8 @@ class OutlookProvider(Provider):
                     # for their cancelled occurrences (their exdates).
                     to_read += [m for m in masters if m != entry["id"]]
             elif kind == "exception":
-                page.items.append(self.to_item(entry))
-                to_read.append(entry.get("seriesMasterId", ""))
+                # Read again like the others: delta leaves out our extended properties.
+                to_read += [field(SERVICE, entry, "id", str), entry.get("seriesMasterId", "")]
             elif kind == "occurrence":
                 to_read.append(entry.get("seriesMasterId", ""))
             else:

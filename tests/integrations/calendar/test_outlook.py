@@ -36,6 +36,8 @@ def provider(http_for) -> OutlookProvider:
 
 def full_delta(mocked: responses.RequestsMock) -> None:
     mocked.get(DELTA, json=load("delta_page1.json"))
+    exception = load("delta_page1.json")["value"][1]
+    mocked.get(f"{API}/me/events/AAMkAGI2-exc-0330", json=exception)
     mocked.get(f"{API}/me/events/AAMkAGI2-master", json=load("event_master.json"))
     mocked.get(NEXT, json=load("delta_page2.json"))
     mocked.get(f"{API}/me/events/AAMkAGI2-single", json=load("event_single.json"))
@@ -59,7 +61,7 @@ def test_a_full_delta_round_gives_masters_and_exceptions_never_occurrences(
     first = mocked.calls[0].request
     assert 'outlook.timezone="UTC"' in first.headers["Prefer"]
     assert {"startDateTime", "endDateTime"} <= set(parse_qs(urlsplit(first.url).query))
-    assert mocked.calls[2].request.url == NEXT
+    assert mocked.calls[3].request.url == NEXT
     assert json.loads(page.next_cursor) == {
         "links": {"": DELTA_LINK},
         "masters": ["AAMkAGI2-master"],
