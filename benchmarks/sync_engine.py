@@ -1,0 +1,456 @@
+"""The sync engine's throughput, and CalDAV against vdirsyncer on the same Radicale calendar.
+
+    .venv/bin/python benchmarks/sync_engine.py [--tasks 10000] [--events 5000]
+        [--databases sqlite,postgres] [--postgres-url postgres://postgres@127.0.0.1:5432/x]
+
+For each database: a first sync of `--tasks` tasks from Todoist faked at the HTTP seam
+(`responses`, tests/sync/todoist_server.py) and of `--events` events from a CalDAV calendar on a
+real Radicale (single and weekly-recurring events in several time zones); then an incremental
+sync after 10 remote edits, one after 10 local edits, and a no-change sync. Every step runs in
+its own process; it prints items per second, wall time (inside the process and whole process),
+peak memory (max RSS) and queries. vdirsyncer (installed by this script into its own virtualenv,
+var/bench-venv, never into .venv) does the same four CalDAV steps into a local folder, and the
+ratio our whole process / its whole process is printed per step. Figures: docs/performance.md.
+SYNC_BENCH_PROFILE=<step> (e.g. caldav-first) writes a cProfile of that step under var/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench-sync"
+BENCH_VENV = ROOT / "var" / "bench-venv"
+STEPS = ("first", "remote10", "local10", "nochange")
+ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
+sys.path.insert(0, str(ROOT))
+
+
+# --- the orchestrating process -------------------------------------------------------------------
+def main() -> int:
+    args = parse_args()
+    if args.step:
+        print(json.dumps(run_step(args.step, Path(args.state))))
+        return 0
+    shutil.rmtree(VAR, ignore_errors=True)
+    VAR.mkdir(parents=True)
+    radicale, process = start_radicale()
+    try:
+        calendar = populate(radicale, args.events)
+        results = {db: bench_database(db, args, calendar) for db in args.databases.split(",")}
+        theirs = bench_vdirsyncer(calendar)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    report(results, theirs, args)
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--postgres-url", default="postgres://postgres@127.0.0.1:5432/dayflow_bench_sync"
+    )
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def start_radicale() -> tuple[Any, subprocess.Popen]:
+    from tests.radicale import CONFIG, RadicaleServer, _wait_until_up, free_port
+
+    folder = VAR / "radicale"
+    folder.mkdir()
+    htpasswd = folder / "users"
+    htpasswd.write_text("")
+    port = free_port()
+    config = folder / "config"
+    collections = folder / "collections"
+    config.write_text(CONFIG.format(port=port, htpasswd=htpasswd, collections=collections))
+    log = folder / "radicale.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "radicale", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    _wait_until_up(url, process, log)
+    return RadicaleServer(url=url, folder=folder, htpasswd=htpasswd), process
+
+
+def event_ics(uid: str, index: int, title: str) -> str:
+    """One event: most single, every fifth weekly-recurring, in one of several zones."""
+    zone = ZONES[index % len(ZONES)]
+    day = dt_day(index)
+    rrule = "RRULE:FREQ=WEEKLY;COUNT=12\r\n" if index % 5 == 0 else ""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;TZID={zone}:{day}T{9 + index % 8:02d}0000\r\n"
+        f"DTEND;TZID={zone}:{day}T{10 + index % 8:02d}0000\r\n"
+        f"{rrule}SUMMARY:{title}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def dt_day(index: int) -> str:
+    import datetime as dt
+
+    return (dt.date(2026, 3, 1) + dt.timedelta(days=index % 300)).strftime("%Y%m%d")
+
+
+def populate(radicale: Any, count: int) -> Any:
+    """A calendar with `count` events, written straight into Radicale's storage folder (PUTting
+    5,000 resources one by one would time the server, not the sync)."""
+    account = radicale.add_account()
+    calendar = radicale.mkcalendar(account, name="bench")
+    folder = radicale.folder / "collections" / "collection-root" / account.username
+    folder = folder / calendar.url.rstrip("/").rsplit("/", 1)[1]
+    for index in range(count):
+        uid = f"bench-{index:05d}"
+        (folder / f"{uid}.ics").write_text(event_ics(uid, index, f"Event {index}"))
+    warm_up(calendar)
+    return calendar
+
+
+def warm_up(calendar: Any) -> None:
+    """Radicale builds its item cache and sync-token history on first access: do that before
+    either tool is timed, so neither pays for the server's cold start."""
+    from tests.radicale import request
+
+    report = (
+        '<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:">'
+        "<d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop>"
+        "</d:sync-collection>"
+    )
+    status = request(calendar.account, "REPORT", calendar.url, report, {"Depth": "1"})
+    if status != 207:
+        raise RuntimeError(f"warm-up REPORT answered {status}")
+
+
+def put_event(calendar: Any, index: int, title: str) -> None:
+    from tests.radicale import request
+
+    uid = f"bench-{index:05d}"
+    status = request(
+        calendar.account,
+        "PUT",
+        f"{calendar.url}{uid}.ics",
+        event_ics(uid, index, title),
+        {"Content-Type": "text/calendar"},
+    )
+    if status not in (201, 204):
+        raise RuntimeError(f"PUT {uid}: {status}")
+
+
+# --- our side: each step in its own process -------------------------------------------------
+def bench_database(db: str, args: argparse.Namespace, calendar: Any) -> dict[str, Any]:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="dayflow.settings", DAYFLOW_PLAIN_STATIC="1")
+    env.pop("DATABASE_URL", None)
+    if db == "postgres":
+        recreate_postgres(args.postgres_url)
+        env["DATABASE_URL"] = args.postgres_url
+    env["DAYFLOW_VAR_DIR"] = str(VAR / db)
+    (VAR / db).mkdir()
+    state = VAR / db / "state.json"
+    state.write_text(
+        json.dumps(
+            {
+                "tasks": args.tasks,
+                "calendar": calendar.url,
+                "server": calendar.account.server_url,
+                "username": calendar.account.username,
+                "password": calendar.account.password,
+                "db": db,
+            }
+        )
+    )
+    step(env, "setup", state)
+    results: dict[str, Any] = {}
+    for service in ("rest", "caldav"):
+        for name in STEPS:
+            if service == "caldav" and name == "remote10":
+                for index in range(10):
+                    put_event(calendar, index * 7, f"Edited at the server {db} {index}")
+            results[f"{service}-{name}"] = step(env, f"{service}-{name}", state)
+    return results
+
+
+def recreate_postgres(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def step(env: dict[str, str], name: str, state: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--step", name, "--state", str(state)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"step {name} failed:\n{done.stderr[-4000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["process_s"] = time.perf_counter() - started
+    return figures
+
+
+def run_step(name: str, state_path: Path) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    state = json.loads(state_path.read_text())
+    if name == "setup":
+        return setup(state, state_path)
+    service, what = name.split("-", 1)
+    run = rest_step if service == "rest" else caldav_step
+    if os.environ.get("SYNC_BENCH_PROFILE") != name:
+        return run(state, what)
+    import cProfile
+    import pstats
+
+    with cProfile.Profile() as profile:
+        figures = run(state, what)
+    with (VAR / f"profile-{name}.txt").open("w") as out:
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
+    return figures
+
+
+def setup(state: dict[str, Any], state_path: Path) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from integrations.models import Credential, Service, UserIntegration
+    from tests.sync.todoist_server import PROJECT, TodoistServer
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench", "bench@example.com", "pw-bench-123")
+    todoist = UserIntegration.objects.create(
+        user=user,
+        service=Service.objects.get(key="todoist"),
+        external_account_id="bench",
+        field_mapping={"project_id": PROJECT, "write_id_marker": True, "timezone": "UTC"},
+    )
+    Credential.objects.create(connection=todoist, access_token="bench-token")
+    caldav = UserIntegration.objects.create(
+        user=user,
+        service=Service.objects.get(key="fastmail"),
+        external_account_id=state["username"],
+        field_mapping={"calendars": [state["calendar"]]},
+        sync_tasks=False,
+    )
+    Credential.objects.create(
+        connection=caldav,
+        server_url=state["server"],
+        username=state["username"],
+        app_password=state["password"],
+    )
+    server = TodoistServer()
+    rng = random.Random(6)
+    for index in range(state["tasks"]):
+        server.add(f"Task {index}", priority=rng.randint(1, 4), description=f"notes {index}")
+    save_server(state_path.parent, server)
+    state.update(todoist=todoist.pk, caldav=caldav.pk)
+    state_path.write_text(json.dumps(state))
+    return {}
+
+
+def save_server(folder: Path, server: Any) -> None:
+    import pickle
+
+    (folder / "todoist.pickle").write_bytes(pickle.dumps(server))
+
+
+def load_server(folder: Path) -> Any:
+    import pickle
+
+    return pickle.loads((folder / "todoist.pickle").read_bytes())
+
+
+def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
+    import responses
+
+    from dayflow.models import Task
+    from integrations.providers.http import client_for
+    from integrations.providers.todoist import TodoistProvider
+
+    folder = VAR / state["db"]
+    server = load_server(folder)
+    if what == "remote10":
+        for index in range(10):
+            server.edit(f"t{index * (state['tasks'] // 10) + 1}", content=f"Edited {index}")
+    if what == "local10":
+        for task in Task.objects.order_by("-pk")[:10]:
+            task.title += " (edited in DayFlow)"
+            task.save()
+    with responses.RequestsMock() as mocked:
+        server.install(mocked)
+        figures = timed_sync(
+            state["todoist"],
+            lambda c: TodoistProvider(c, http=client_for(c, rate=(0, 1.0))),
+            full=what == "first",
+        )
+    save_server(folder, server)
+    return figures
+
+
+def caldav_step(state: dict[str, Any], what: str) -> dict[str, Any]:
+    from dayflow.models import Event
+
+    if what == "local10":
+        for event in Event.objects.filter(series__isnull=True).order_by("-pk")[:10]:
+            event.title += " (edited in DayFlow)"
+            event.save()
+    return timed_sync(state["caldav"], None, full=what == "first")
+
+
+def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any]:
+    from django.db import connection as db
+
+    from sync import engine
+    from sync.models import SyncJob
+
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    kind = SyncJob.Kind.FULL if full else SyncJob.Kind.INCREMENTAL
+    job = SyncJob.objects.create(connection_id=connection_id, kind=kind, trigger="command")
+    started = time.perf_counter()
+    with db.execute_wrapper(count):
+        outcome = engine.run_job(job.pk, provider_factory=factory)
+    wall = time.perf_counter() - started
+    job.refresh_from_db()
+    if outcome.status != "succeeded":
+        raise RuntimeError(f"sync {job.pk}: {outcome.status} {job.error}")
+    changes = job.processed
+    return {
+        "items": changes,
+        "wall_s": wall,
+        "items_per_s": changes / wall if wall else 0.0,
+        "queries": queries[0],
+        "api_calls": job.api_calls,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "counters": job.counters(),
+    }
+
+
+# --- vdirsyncer: the same four steps, into a local folder -----------------------------------------
+def bench_vdirsyncer(calendar: Any) -> dict[str, float]:
+    binary = ensure_vdirsyncer()
+    folder = VAR / "vdirsyncer"
+    (folder / "local").mkdir(parents=True)
+    (folder / "status").mkdir()
+    config = folder / "config"
+    config.write_text(
+        f"""[general]
+status_path = "{folder / "status"}/"
+
+[pair bench]
+a = "bench_local"
+b = "bench_remote"
+collections = null
+conflict_resolution = "b wins"
+
+[storage bench_local]
+type = "filesystem"
+path = "{folder / "local"}/"
+fileext = ".ics"
+
+[storage bench_remote]
+type = "caldav"
+url = "{calendar.url}"
+username = "{calendar.account.username}"
+password = "{calendar.account.password}"
+"""
+    )
+    vdirsyncer = [str(binary), "-c", str(config)]
+    subprocess.run([*vdirsyncer, "discover", "bench"], check=True, capture_output=True, input="")
+    times = {}
+    for name in STEPS:
+        if name == "remote10":
+            for index in range(10):
+                put_event(calendar, index * 11 + 3, f"Edited for vdirsyncer {index}")
+        if name == "local10":
+            edit_local_files(folder / "local")
+        started = time.perf_counter()
+        subprocess.run([*vdirsyncer, "sync"], check=True, capture_output=True)
+        times[name] = time.perf_counter() - started
+    return times
+
+
+def ensure_vdirsyncer() -> Path:
+    binary = BENCH_VENV / "bin" / "vdirsyncer"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", "vdirsyncer"], check=True)
+    return binary
+
+
+def edit_local_files(folder: Path) -> None:
+    for path in sorted(folder.glob("*.ics"))[-10:]:
+        text = path.read_text()
+        path.write_text(text.replace("SUMMARY:", "SUMMARY:Edited locally ", 1))
+
+
+# --- the report ----------------------------------------------------------------------------------
+def report(results: dict[str, Any], theirs: dict[str, float], args: argparse.Namespace) -> None:
+    print(f"machine: {machine()}")
+    print(f"tasks: {args.tasks}, events: {args.events}\n")
+    header = f"{'db':8} {'step':16} {'items':>6} {'in-proc s':>10} {'process s':>10} "
+    header += f"{'items/s':>9} {'max RSS MB':>10} {'queries':>8} {'vs vdirsyncer':>14}"
+    print(header)
+    for db, steps in results.items():
+        for name, f in steps.items():
+            ratio = ""
+            if name.startswith("caldav-"):
+                ratio = f"{f['process_s'] / theirs[name.split('-', 1)[1]]:.2f}x"
+            print(
+                f"{db:8} {name:16} {f['items']:>6} {f['wall_s']:>10.2f} {f['process_s']:>10.2f} "
+                f"{f['items_per_s']:>9.0f} {f['max_rss_mb']:>10.0f} {f['queries']:>8} {ratio:>14}"
+            )
+    print("\nvdirsyncer (whole process): " + ", ".join(f"{k} {v:.2f}s" for k, v in theirs.items()))
+
+
+def machine() -> str:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
+    return (
+        f"{platform.platform()}, {os.cpu_count()} CPUs {model}, Python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
