@@ -16,17 +16,12 @@ def task_name(connection_id: int) -> str:
 
 
 def update_schedule(connection: UserIntegration) -> PeriodicTask | None:
-    """Create, retime, enable or disable the connection's incremental sync schedule.
-
-    Connections that are not scheduled (paused, needing reauth, manual, auto_sync off) keep no
-    enabled task; a connection that never had one gets none.
+    """Create or retime the connection's incremental sync schedule, or remove it when the
+    connection is not scheduled (paused, needing reauth, manual, auto_sync off, disconnected).
     """
-    existing = PeriodicTask.objects.filter(name=task_name(connection.pk)).first()
     if not connection.is_scheduled:
-        if existing is not None and existing.enabled:
-            existing.enabled = False
-            existing.save(update_fields=["enabled"])
-        return existing
+        remove_schedule(connection.pk)
+        return None
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=connection.sync_interval, period=IntervalSchedule.MINUTES
     )
@@ -45,3 +40,13 @@ def update_schedule(connection: UserIntegration) -> PeriodicTask | None:
 
 def remove_schedule(connection_id: int) -> None:
     PeriodicTask.objects.filter(name=task_name(connection_id)).delete()
+
+
+def reconcile_schedules(**kwargs) -> None:
+    """Bring every connection's schedule in step (after migrations, e.g. on deploy)."""
+    scheduled = set()
+    for connection in UserIntegration.objects.select_related("service"):
+        if update_schedule(connection) is not None:
+            scheduled.add(task_name(connection.pk))
+    stale = PeriodicTask.objects.filter(task=TASK).exclude(name__in=scheduled)
+    stale.delete()

@@ -37,28 +37,28 @@ def test_changing_the_interval_retimes_the_schedule(connection):
 
 
 @pytest.mark.parametrize(
-    ("changes", "enabled"),
+    ("changes", "scheduled"),
     [
         ({"auto_sync": False}, False),
         ({"sync_direction": "manual"}, False),
         ({"sync_direction": "one_way"}, True),
     ],
 )
-def test_settings_enable_or_disable_the_schedule(connection, changes, enabled):
+def test_settings_add_or_remove_the_schedule(connection, changes, scheduled):
     for name, value in changes.items():
         setattr(connection, name, value)
     connection.save()
 
-    assert schedule_of(connection).enabled is enabled
+    assert (schedule_of(connection) is not None) is scheduled
 
 
 @pytest.mark.parametrize("status", ["paused", "needs_reauth", "error"])
-def test_a_status_change_disables_the_schedule_and_resuming_enables_it(connection, status):
+def test_a_status_change_removes_the_schedule_and_resuming_restores_it(connection, status):
     old = connection.status
     UserIntegration.objects.filter(pk=connection.pk).update(status=status)
     connection.refresh_from_db()
     connection_status_changed.send(UserIntegration, connection=connection, old=old, new=status)
-    assert schedule_of(connection).enabled is False
+    assert schedule_of(connection) is None
 
     UserIntegration.objects.filter(pk=connection.pk).update(status="connected")
     connection.refresh_from_db()
@@ -66,6 +66,7 @@ def test_a_status_change_disables_the_schedule_and_resuming_enables_it(connectio
         UserIntegration, connection=connection, old=status, new="connected"
     )
     assert schedule_of(connection).enabled is True
+    assert schedule_of(connection).interval.every == connection.sync_interval
 
 
 def test_pausing_cancels_waiting_jobs_and_stops_the_running_one(connection):
@@ -111,3 +112,16 @@ def test_disconnect_removes_the_schedule_and_optionally_the_linked_items(
 def test_deleting_a_connection_removes_its_schedule(connection):
     connection.delete()
     assert not PeriodicTask.objects.filter(name__startswith="sync connection").exists()
+
+
+def test_reconcile_brings_every_schedule_in_step(connection, user, service):
+    from sync.schedule import reconcile_schedules
+
+    paused = UserIntegration.objects.create(user=user, service=service, external_account_id="p")
+    PeriodicTask.objects.all().delete()
+    UserIntegration.objects.filter(pk=paused.pk).update(status="paused")
+
+    reconcile_schedules()
+
+    assert schedule_of(connection) is not None
+    assert schedule_of(paused) is None
