@@ -240,6 +240,14 @@ for _item in env_list("DAYFLOW_RATE_LIMITS"):
     _limit, _, _per = _rate.partition("/")
     DAYFLOW_RATE_LIMITS[_service.strip()] = (int(_limit), float(_per or 1))
 
+# --- Sync engine (sync/engine.py) -----------------------------------------------------------
+# A run that would delete more than this share of a connection's linked items (and at least
+# DAYFLOW_SYNC_MASS_DELETE_MIN of them) waits for the user's confirmation.
+DAYFLOW_SYNC_MASS_DELETE_SHARE = float(os.environ.get("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))
+DAYFLOW_SYNC_MASS_DELETE_MIN = int(os.environ.get("DAYFLOW_SYNC_MASS_DELETE_MIN", 3))
+DAYFLOW_SYNC_BATCH = int(os.environ.get("DAYFLOW_SYNC_BATCH", 200))  # items per checkpoint
+DAYFLOW_SYNC_JOB_LEASE = int(os.environ.get("DAYFLOW_SYNC_JOB_LEASE", 300))  # seconds
+
 # --- Audit log: django-auditlog must never see secret fields --------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
