@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 
 from integrations.providers.errors import (
     AuthExpired,
@@ -429,7 +430,10 @@ def _body_retry_after(response: requests.Response) -> float | None:
 def client_for(connection: Any, **options: Any) -> HttpClient:
     """The HttpClient of one connection: its token, its provider's rate and headers, refresh."""
     provider = connection.service.provider
-    token = {"value": connection.credential.access_token}
+    try:
+        token = {"value": connection.credential.access_token}
+    except ObjectDoesNotExist:
+        raise AuthExpired("the connection has no credentials", service=provider.key) from None
 
     def auth_headers() -> dict[str, str]:
         value = token["value"] if provider.raw_token_header else f"Bearer {token['value']}"

@@ -466,3 +466,11 @@ def test_a_revoked_grant_is_auth_expired_and_the_connection_needs_reauth(
     linear_with_refresh.refresh_from_db()
     assert linear_with_refresh.status == UserIntegration.Status.NEEDS_REAUTH
     assert len([c for c in mocked.calls if c.request.url == URL]) == 1
+
+
+def test_a_connection_without_credentials_is_auth_expired(user):
+    connection = UserIntegration.objects.create(
+        user=user, service=Service.objects.get(key="notion"), external_account_id="bare"
+    )
+    with pytest.raises(errors.AuthExpired, match="no credentials"):
+        client_for(connection)
