@@ -446,6 +446,11 @@ class CalDAVProvider(Provider):
     def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
         """The normalized items one calendar object resource holds."""
         parsed = events.parse_calendar(data)
+        if any(c.get("RDATE") is not None for c in parsed.walk("VEVENT")):
+            # Extra dates have no place in the model (nor in Graph): leave the series out
+            # rather than sync it without them.
+            logger.warning("caldav: %s has RDATE, left unsynced", _path(url))
+            return []
         series = len(parsed.walk("VEVENT")) > 1
         items = [
             _event_item(url, c, component_version(etag, c, series), calendar)
@@ -589,7 +594,10 @@ class CalDAVProvider(Provider):
         if not self.sync_todos:
             items += [_task_item(url, c, resource.etag, calendar) for c in resource.todos()]
         wanted = f"{url}#{recurrence_id}" if recurrence_id else url
-        return next(item for item in items if item.remote_id == wanted)
+        found = next((item for item in items if item.remote_id == wanted), None)
+        if found is None:
+            raise UnexpectedPayload(SERVICE, "VEVENT", f"{_path(url)} lost the item we wrote")
+        return found
 
 
 @dataclasses.dataclass

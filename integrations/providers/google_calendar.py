@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +34,9 @@ from integrations.providers.base import (
     parse_datetime,
 )
 from integrations.providers.errors import CursorExpired, Gone, NotFound
+from integrations.providers.events import UnsupportedRecurrence
 
+logger = logging.getLogger("integrations.google_calendar")
 SERVICE = "google-calendar"
 PAGE_SIZE = 250  # the documented default; the maximum is 2,500
 DAYFLOW_ID = "dayflowId"
@@ -134,7 +137,10 @@ class GoogleCalendarProvider(Provider):
                 if not full:
                     page.deleted_ids.append(remote_id(calendar, event["id"]))
                 continue
-            page.items.append(self.to_item(event, calendar, default_tz))
+            try:
+                page.items.append(self.to_item(event, calendar, default_tz))
+            except UnsupportedRecurrence as exc:
+                logger.warning("google-calendar: event %s left unsynced: %s", event.get("id"), exc)
         return page
 
     def _advance(

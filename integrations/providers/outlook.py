@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,7 @@ from integrations.providers.errors import (
     UnexpectedPayload,
 )
 
+logger = logging.getLogger("integrations.outlook")
 SERVICE = "outlook"
 PROPERTY_SET = "{5b3f0c7e-9a4d-4f0b-8c1e-2d6a7b9e4f10}"  # DayFlow's own namespace GUID
 DAYFLOW_ID = f"String {PROPERTY_SET} Name DayFlowId"
@@ -192,7 +194,10 @@ class OutlookProvider(Provider):
                 continue
             if event.get("type") == "seriesMaster" and event_id not in masters:
                 masters.append(event_id)
-            page.items.append(self.to_item(event))
+            try:
+                page.items.append(self.to_item(event))
+            except events.UnsupportedRecurrence as exc:
+                logger.warning("outlook: event %s left unsynced: %s", event_id, exc)
         state["masters"] = [m for m in masters if m not in removed]
         return page
 

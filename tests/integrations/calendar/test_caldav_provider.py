@@ -491,3 +491,28 @@ def test_writing_where_the_server_forbids_it_is_permanent_not_a_reconnect(
         )
     # then it is a permanent refusal, not expired credentials
     assert caught.value.status == 403
+
+
+def test_a_series_with_extra_dates_is_left_out_not_fatal(
+    provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
+) -> None:
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:rdate-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T090000Z\r\n"
+        "DTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY\r\nRDATE:20260107T090000Z\r\n"
+        "SUMMARY:Odd\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    request(
+        radicale_calendar.account,
+        "PUT",
+        radicale_calendar.url + "odd.ics",
+        ics,
+        {"Content-Type": "text/calendar"},
+    )
+    kept = provider.create(
+        event("Plain", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="p"
+    )
+
+    page = provider.pull(None)
+
+    assert [i.remote_id for i in page.items] == [kept.remote_id]

@@ -312,3 +312,16 @@ def test_find_by_dayflow_id_and_get(provider: GoogleCalendarProvider, mocked) ->
 def test_an_unreadable_cursor_is_expired(provider: GoogleCalendarProvider) -> None:
     with pytest.raises(CursorExpired):
         provider.pull("{broken")
+
+
+def test_an_event_with_a_rule_we_cannot_hold_is_left_out_not_fatal(
+    provider: GoogleCalendarProvider, mocked: responses.RequestsMock
+) -> None:
+    body = load("events_incremental.json")
+    odd = {**body["items"][0], "id": "odd0rdate", "recurrence": ["RDATE;VALUE=DATE:20260501"]}
+    body["items"] = [odd, body["items"][0]]
+    mocked.get(EVENTS, json=body)
+
+    page = provider.pull(json.dumps({"tokens": {"primary": "t"}}))
+
+    assert [i.remote_id for i in page.items] == ["primary/holiday0allday"]

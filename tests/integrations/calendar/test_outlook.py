@@ -313,3 +313,23 @@ def test_find_by_dayflow_id_and_get(provider: OutlookProvider, mocked) -> None:
 def test_an_unreadable_cursor_is_expired(provider: OutlookProvider) -> None:
     with pytest.raises(CursorExpired):
         provider.pull("42")
+
+
+def test_an_event_with_a_pattern_we_cannot_hold_is_left_out_not_fatal(
+    provider: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    odd = load("event_master.json")
+    odd["recurrence"]["pattern"]["type"] = "hourlyish"
+    mocked.get(
+        DELTA_LINK,
+        json={
+            "@odata.deltaLink": DELTA_LINK + "2",
+            "value": [{"id": "AAMkAGI2-master", "type": "seriesMaster"}, {"id": "AAMkAGI2-single"}],
+        },
+    )
+    mocked.get(f"{API}/me/events/AAMkAGI2-master", json=odd)
+    mocked.get(f"{API}/me/events/AAMkAGI2-single", json=load("event_single.json"))
+
+    page = provider.pull(json.dumps({"links": {"": DELTA_LINK}}))
+
+    assert [i.remote_id for i in page.items] == ["AAMkAGI2-single"]
