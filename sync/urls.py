@@ -1,0 +1,18 @@
+from django.urls import path
+
+from sync import views
+
+app_name = "sync"
+
+urlpatterns = [
+    path("connections/<int:connection_id>/sync/", views.start, name="start"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path(
+        "jobs/<int:pk>/<slug:action>/",
+        views.job_control,
+        name="job-control",
+    ),
+    path("conflicts/", views.conflict_list, name="conflicts"),
+    path("conflicts/<int:pk>/", views.conflict_detail, name="conflict"),
+    path("conflicts/<int:pk>/resolve/", views.conflict_resolve, name="conflict-resolve"),
+]

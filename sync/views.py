@@ -1,0 +1,114 @@
+"""The sync pages: start a sync or a preview, follow a job (pause, resume, cancel, confirm,
+undo), and settle conflicts. Plain function views over the user's own connections only."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.models import UserIntegration
+from sync import repair, services
+from sync.models import Conflict, SyncJob
+
+CONTROLS = {
+    "pause": services.pause_job,
+    "resume": services.resume_job,
+    "cancel": services.cancel_job,
+    "confirm": services.confirm_job,
+}
+
+
+def _job(request: HttpRequest, pk: int) -> SyncJob:
+    return get_object_or_404(
+        SyncJob.objects.select_related("connection__service"),
+        pk=pk,
+        connection__user=request.user,
+    )
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = get_object_or_404(UserIntegration, pk=connection_id, user=request.user)
+    if request.POST.get("preview"):
+        job = services.preview_sync(connection.pk, trigger=SyncJob.Trigger.USER)
+    else:
+        job = services.request_sync(connection.pk, trigger=SyncJob.Trigger.USER)
+    if job is None:
+        messages.error(
+            request, f"{connection} cannot sync now ({connection.get_status_display()})."
+        )
+        return redirect("integrations:index")
+    return redirect("sync:job", pk=job.pk)
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job(request, pk)
+    context = {"job": job, "counters": job.counters(), "preview": job.report.get("preview")}
+    return render(request, "sync/job.html", context)
+
+
+@login_required
+@require_POST
+def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    job = _job(request, pk)
+    if action == "undo":
+        report = repair.undo_job(job.pk, user=request.user)
+        messages.info(request, f"Reverted {report.reverted}, skipped {len(report.skipped)}.")
+    elif action in CONTROLS and CONTROLS[action](job.pk):
+        messages.info(request, f"Job {job.pk}: {action} requested.")
+    else:
+        messages.error(request, f"Job {job.pk} cannot {action} now.")
+    return redirect("sync:job", pk=job.pk)
+
+
+@login_required
+@require_GET
+def conflict_list(request: HttpRequest) -> HttpResponse:
+    conflicts = Conflict.objects.filter(
+        link__connection__user=request.user, status=Conflict.Status.OPEN
+    ).select_related("link__connection__service")
+    return render(request, "sync/conflicts.html", {"conflicts": conflicts})
+
+
+@login_required
+@require_GET
+def conflict_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    conflict = get_object_or_404(
+        Conflict.objects.select_related("link__connection__service"),
+        pk=pk,
+        link__connection__user=request.user,
+    )
+    names = sorted(set(conflict.local or {}) | set(conflict.remote or {}))
+    rows = [
+        {
+            "name": name,
+            "base": (conflict.base or {}).get(name),
+            "local": (conflict.local or {}).get(name),
+            "remote": (conflict.remote or {}).get(name),
+            "clash": name in conflict.fields,
+        }
+        for name in names
+    ]
+    return render(request, "sync/conflict.html", {"conflict": conflict, "rows": rows})
+
+
+@login_required
+@require_POST
+def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    conflict = get_object_or_404(
+        Conflict, pk=pk, link__connection__user=request.user, status=Conflict.Status.OPEN
+    )
+    choice = request.POST.get("resolution", "")
+    try:
+        repair.resolve_conflict(conflict.pk, choice, user=request.user)
+    except repair.CannotResolve as error:
+        messages.error(request, f"Could not resolve: {error}")
+        return redirect("sync:conflict", pk=conflict.pk)
+    messages.success(request, "Conflict resolved on both sides.")
+    return redirect("sync:conflicts")

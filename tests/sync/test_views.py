@@ -1,0 +1,92 @@
+"""The sync pages: start, follow and control a job; see and settle conflicts; only one's own."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from sync.models import Conflict, ItemLink, SyncJob
+from tests.sync.conftest import task_fields
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    monkeypatch.setattr("sync.tasks.run_job.apply_async", lambda *a, **k: None)
+
+
+def test_sync_now_queues_a_job_and_shows_its_progress(logged_in, connection, no_broker):
+    response = logged_in.post(reverse("sync:start", args=[connection.pk]))
+
+    job = SyncJob.objects.get()
+    assert response.url == reverse("sync:job", args=[job.pk])
+    page = logged_in.get(response.url)
+    assert page.status_code == 200
+    assert b"Queued" in page.content
+
+
+def test_preview_reports_what_would_change(logged_in, connection, run_sync, remote):
+    remote.add(**task_fields("remote"))
+    job = run_sync(kind="full", dry_run=True)
+
+    page = logged_in.get(reverse("sync:job", args=[job.pk]))
+
+    assert b"Preview of" in page.content
+    assert page.context["preview"]["local"]["create"] == 1
+
+
+def test_cancel_from_the_page(logged_in, connection, no_broker):
+    job = SyncJob.objects.create(connection=connection)
+
+    logged_in.post(reverse("sync:job-control", args=[job.pk, "cancel"]))
+
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+
+
+def test_another_users_job_and_conflicts_are_not_found(client, other_user, connection):
+    client.force_login(other_user)
+    job = SyncJob.objects.create(connection=connection)
+    link = ItemLink.objects.create(connection=connection, item_type="task", remote_id="r1")
+    conflict = Conflict.objects.create(link=link, local={"title": "a"}, remote={"title": "b"})
+
+    assert client.get(reverse("sync:job", args=[job.pk])).status_code == 404
+    assert client.post(reverse("sync:job-control", args=[job.pk, "cancel"])).status_code == 404
+    assert client.get(reverse("sync:conflict", args=[conflict.pk])).status_code == 404
+    assert client.post(reverse("sync:start", args=[connection.pk])).status_code == 404
+    assert list(client.get(reverse("sync:conflicts")).context["conflicts"]) == []
+
+
+def test_a_conflict_is_shown_and_resolved_from_its_page(logged_in, connection, remote, run_sync):
+    from dayflow.models import Task
+
+    remote_id = remote.add(**task_fields("t"))
+    run_sync()
+    task = Task.objects.get()
+    task.title = "mine"
+    task.save()
+    remote.edit(remote_id, title="theirs")
+    run_sync()
+    conflict = Conflict.objects.get()
+
+    page = logged_in.get(reverse("sync:conflict", args=[conflict.pk]))
+    assert b"mine" in page.content
+    assert b"theirs" in page.content
+    logged_in.post(reverse("sync:conflict-resolve", args=[conflict.pk]), {"resolution": "remote"})
+
+    conflict.refresh_from_db()
+    assert conflict.status == "resolved"
+    assert Task.objects.get().title == "theirs"
+
+
+def test_pages_need_a_login(client, connection):
+    response = client.get(reverse("sync:conflicts"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.url
