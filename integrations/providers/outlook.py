@@ -306,11 +306,9 @@ class OutlookProvider(Provider):
             params=params,
             headers={"Prefer": PREFER_UTC},
         )
-        for instance in field(SERVICE, body, "value", list):
-            start = instance.get("originalStart")
-            if start and _parse_utc(start) == original.astimezone(dt.UTC):
-                return instance
-        return None
+        return _closest(
+            field(SERVICE, body, "value", list), original, whole_day=len(recurrence_id) == 10
+        )
 
     def _cancel_instance(self, master_id: str, exdate: str, tzname: str) -> None:
         instance = self._instance(master_id, exdate, tzname)
@@ -327,6 +325,21 @@ class OutlookProvider(Provider):
             self.delete(instance["id"])
             return self.to_item({**instance, "isCancelled": True, "type": "exception"})
         return self.update(instance["id"], fields, instance.get("@odata.etag", ""))
+
+
+def _closest(
+    instances: list[dict[str, Any]], original: dt.datetime, *, whole_day: bool
+) -> dict[str, Any] | None:
+    """The occurrence that started at `original`. An all-day occurrence's originalStart is
+    midnight in the series' own zone, which we may not know: the nearest within 14 hours."""
+    tolerance = dt.timedelta(hours=14) if whole_day else dt.timedelta(0)
+    found = [
+        (abs(_parse_utc(i["originalStart"]) - original), i)
+        for i in instances
+        if i.get("originalStart")
+    ]
+    found = [(gap, i) for gap, i in found if gap <= tolerance]
+    return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def _new_round(calendars: list[str], *, full: bool) -> dict[str, Any]:

@@ -333,3 +333,26 @@ def test_an_event_with_a_pattern_we_cannot_hold_is_left_out_not_fatal(
     page = provider.pull(json.dumps({"links": {"": DELTA_LINK}}))
 
     assert [i.remote_id for i in page.items] == ["AAMkAGI2-single"]
+
+
+@pytest.mark.parametrize(
+    ("original_start", "found"),
+    [
+        ("2026-04-05T22:00:00Z", True),
+        ("2026-04-06T00:00:00Z", True),
+        ("2026-04-07T00:00:00Z", False),
+    ],
+)
+def test_an_all_day_instance_is_found_whatever_zone_its_midnight_was(
+    provider: OutlookProvider, mocked: responses.RequestsMock, original_start: str, found: bool
+) -> None:
+    # given the 6 April occurrence of an all-day series created in Berlin (or in UTC)
+    occurrence = {"id": "occ", "originalStart": original_start, "@odata.etag": 'W/"1"'}
+    mocked.get(f"{API}/me/events/m/instances", json={"value": [occurrence]})
+    if found:
+        mocked.delete(f"{API}/me/events/occ", status=204)
+    # when DayFlow cancels that day
+    provider._cancel_instance("m", "2026-04-06", "")
+    # then that occurrence (and only a same-day one) is deleted
+    expected = ["GET", "DELETE"] if found else ["GET"]
+    assert [c.request.method for c in mocked.calls] == expected
