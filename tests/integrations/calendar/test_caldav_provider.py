@@ -58,7 +58,7 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_first_pull_is_a_full_listing_then_increments_fetch_only_what_changed(
-    provider: CalDAVProvider, fetched: list[str]
+    provider: CalDAVProvider, fetched: list[str], radicale_calendar: RadicaleCalendar
 ) -> None:
     # given two events on the server and a first, full pull
     a = provider.create(event("Standup", dt.datetime(2026, 3, 2, 9, tzinfo=BERLIN)), dayflow_id="1")
@@ -68,12 +68,21 @@ def test_first_pull_is_a_full_listing_then_increments_fetch_only_what_changed(
     assert {i.remote_id for i in first.items} == {a.remote_id, b.remote_id}
     # when one of them changes and another client adds a third
     provider.update(a.remote_id, {**a.fields, "title": "Standup (moved)"}, a.version)
+    third_ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:c-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260304\r\n"
+        "SUMMARY:Offsite\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    c_url = radicale_calendar.url + "c.ics"
+    request(radicale_calendar.account, "PUT", c_url, third_ics, {"Content-Type": "text/calendar"})
     fetched.clear()
     second = provider.pull(first.next_cursor)
-    # then the incremental pull downloads and returns only the changed one
+    # then the incremental pull downloads and returns only those two, not the unchanged one
     assert not second.full
-    assert [i.fields["title"] for i in second.items] == ["Standup (moved)"]
-    assert [href.rsplit("/", 1)[-1] for href in fetched] == [a.remote_id.rsplit("/", 1)[-1]]
+    assert sorted(i.fields["title"] for i in second.items) == ["Offsite", "Standup (moved)"]
+    names = sorted(href.rsplit("/", 1)[-1] for href in fetched)
+    assert names == sorted([a.remote_id.rsplit("/", 1)[-1], "c.ics"])
+    assert b.remote_id not in {i.remote_id for i in second.items}
     # and a pull with nothing new fetches nothing
     fetched.clear()
     third = provider.pull(second.next_cursor)
