@@ -115,17 +115,25 @@ class TodoistProvider(Provider):
         args = {"project_id": project, **self.to_args(fields)}
         if dayflow_id and self._marks():
             args["description"] = add_marker(fields.get("notes") or "", dayflow_id)
+        done = fields.get("status") == "done"
+        created = self._add(args, done, dayflow_id)
+        if created is None and self._marks():
+            # Added before, yet not among the active tasks: deleted (or done) since, so this
+            # is a new item, sent with fresh uuids.
+            created = self._add(args, done, "")
+        if created is None:
+            raise self.unexpected(
+                "temp_id_mapping", "added earlier today and cannot be looked up without the marker"
+            )
+        return self.get(created)
+
+    def _add(self, args: dict[str, Any], done: bool, dayflow_id: str) -> str | None:
+        """item_add (and item_close) in one batch; the new id, or None if the add was applied
+        before (Todoist maps temp ids only for commands it runs now)."""
         temp_id = self._command_uuid(dayflow_id, "temp")
         add = self._command("item_add", args, dayflow_id, temp_id=temp_id)
-        extra = [self._command("item_close", {"id": temp_id}, dayflow_id)]
-        mapping = self.commands(add, *(extra if fields.get("status") == "done" else []))
-        if temp_id not in mapping:
-            # Our uuid was seen before: the add happened on an earlier attempt.
-            found = self.find_by_dayflow_id(dayflow_id, project) if dayflow_id else None
-            if found:
-                return found
-            raise self.unexpected("temp_id_mapping", "the task was added before; id unknown")
-        return self.get(mapping[temp_id])
+        close = self._command("item_close", {"id": temp_id}, dayflow_id)
+        return self.commands(add, *([close] if done else [])).get(temp_id)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         current = self.get(remote_id)
@@ -160,10 +168,14 @@ class TodoistProvider(Provider):
 
     def _command_uuid(self, dayflow_id: str, kind: str) -> str:
         # With DayFlow's id the uuid is derived, so a create retried after a crash sends the
-        # same command again and Todoist applies it once; otherwise a fresh one per call.
+        # same command again and Todoist applies it once; otherwise a fresh one per call. The
+        # day is part of it, so re-creating an item deleted in Todoist later is not mistaken
+        # for a replay.
         if not dayflow_id:
             return str(uuid.uuid4())
-        return str(uuid.uuid5(ID_NAMESPACE, f"{self.connection.pk}:{dayflow_id}:{kind}"))
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        name = f"{self.connection.pk}:{dayflow_id}:{kind}:{day}"
+        return str(uuid.uuid5(ID_NAMESPACE, name))
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """Only with the description marker on: scan the project's active tasks for it."""

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from integrations.providers import errors
 from integrations.providers.todoist import TodoistProvider
@@ -264,9 +265,10 @@ def test_a_create_retried_after_a_crash_is_applied_once(provider, mocked, fake):
 def test_a_replayed_add_command_is_not_applied_twice(connect, make_client, mocked, fake):
     # given the marker is off, so no lookup is possible: only the derived uuid protects us
     provider = TodoistProvider(connect("todoist", project_id=PROJECT), http=make_client("todoist"))
-    provider.create({"title": "Once"}, dayflow_id="task-10")
-    with pytest.raises(errors.UnexpectedPayload, match="temp_id_mapping"):
+    with time_machine.travel(dt.datetime(2026, 3, 1, 23, 59, 58, tzinfo=dt.UTC), tick=False):
         provider.create({"title": "Once"}, dayflow_id="task-10")
+        with pytest.raises(errors.UnexpectedPayload, match="temp_id_mapping"):
+            provider.create({"title": "Once"}, dayflow_id="task-10")
     assert len(fake.items) == 1
     adds = [
         c for call in mocked.calls if call.request.method == "POST" for c in sent_commands(call)
@@ -372,3 +374,27 @@ def test_an_unchanged_recurring_due_is_not_resent(provider, mocked, fake):
     update = sent_commands(mocked.calls[1])[0]
     assert update["args"] == {"id": "t1", "content": "Gym"}
     assert fake.items["t1"]["due"]["string"] == "every monday"
+
+
+def test_recreating_an_item_deleted_in_todoist_makes_a_new_one(provider, mocked, fake):
+    # given our task was added, then deleted in Todoist (so no active task carries our marker)
+    mocked.get(f"{API}/tasks", json={"results": [], "next_cursor": None})
+    first = provider.create({"title": "Again"}, dayflow_id="task-11")
+    fake.items[first.remote_id]["is_deleted"] = True
+    # when the engine creates it again the same day
+    again = provider.create({"title": "Again"}, dayflow_id="task-11")
+    # then the replayed add is skipped by Todoist and a fresh one makes a new task
+    assert again.remote_id != first.remote_id
+    assert again.dayflow_id == "task-11"
+    assert [i["is_deleted"] for i in fake.items.values()] == [True, False]
+
+
+def test_without_the_marker_a_later_day_is_not_taken_for_a_replay(
+    connect, make_client, mocked, fake
+):
+    provider = TodoistProvider(connect("todoist", project_id=PROJECT), http=make_client("todoist"))
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)):
+        provider.create({"title": "Daily"}, dayflow_id="task-12")
+    with time_machine.travel(dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)):
+        provider.create({"title": "Daily"}, dayflow_id="task-12")
+    assert len(fake.items) == 2
