@@ -88,12 +88,11 @@ class NotionProvider(Provider):
         page = Page(full=bool(state.get("full")))
         newest = state.get("max") or state.get("since")
         for raw in results:
-            item = self.to_item(raw, collection=source)
             newest = max(newest or "", field(self.key, raw, "last_edited_time", str))
             if state["phase"] == "trash" or _trashed(raw):
-                page.deleted_ids.append(item.remote_id)
+                page.deleted_ids.append(field(self.key, raw, "id", str))  # no need to map it
             else:
-                page.items.append(item)
+                page.items.append(self.to_item(raw, collection=source))
         self._advance(state, response, newest, page)
         return page
 
