@@ -59,7 +59,7 @@ class ClickUpProvider(Provider):
         `date_updated` seen. Deleted tasks never show up in a filter: a full listing finds
         them by difference (and the taskDeleted webhook reports them).
         """
-        state = self.cursor_state(cursor, {"full": True, "page": 0})
+        state = {"page": 0, **self.cursor_state(cursor, {"full": True})}
         list_id = self.collection_id(collection)
         params: dict[str, Any] = {
             "page": state["page"],
