@@ -71,11 +71,11 @@ class TodoistProvider(Provider):
         response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)
         page = Page(next_cursor=field(self.key, response, "sync_token", str))
         for raw in field(self.key, response, "items", list):
-            item = self.to_item(raw)
-            if raw.get("is_deleted") or item.collection != project:
-                page.deleted_ids.append(item.remote_id)  # deleted, or moved out of our project
+            gone = raw.get("is_deleted") or field(self.key, raw, "project_id", str) != project
+            if gone:  # deleted, or moved out of our project: its id is all we need
+                page.deleted_ids.append(field(self.key, raw, "id", str))
             else:
-                page.items.append(item)
+                page.items.append(self.to_item(raw))
         return page
 
     # --- writes (Sync commands) -----------------------------------------------------------
