@@ -486,7 +486,7 @@ class CalDAVProvider(Provider):
     ) -> RemoteItem:
         """PUT with If-None-Match: * at a URL named after DayFlow's id, so a retried create
         finds what it already made instead of duplicating it."""
-        fields = events.for_writing(fields)
+        fields = events.for_creating(fields)
         if fields.get("series_remote_id"):
             return self._write_exception(fields["series_remote_id"], fields, "")
         is_task = "start" not in fields

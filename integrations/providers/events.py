@@ -107,6 +107,14 @@ def for_writing(fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, **moved, "rrule": explicit_rrule(fields.get("rrule") or "", moved["start"])}
 
 
+def for_creating(fields: dict[str, Any]) -> dict[str, Any]:
+    """`for_writing`, refusing an overridden instance whose series is not known yet: written
+    alone it would become a stray event (the next sync retries, once the master is linked)."""
+    if fields.get("recurrence_id") and not fields.get("series_remote_id"):
+        raise Permanent("an overridden instance cannot be created before its series")
+    return for_writing(fields)
+
+
 def canonical_rrule(rule: str) -> str:
     """An RRULE value with its parts in RFC 5545's canonical order, so rules compare."""
     rule = rule.strip().removeprefix("RRULE:")

@@ -184,7 +184,7 @@ class GoogleCalendarProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         """Insert; a retried create finds the event that carries DayFlow's id instead."""
-        fields = events.for_writing(fields)
+        fields = events.for_creating(fields)
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
         calendar = collection or self.calendars()[0]

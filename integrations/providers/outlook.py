@@ -225,7 +225,7 @@ class OutlookProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         """Create; a retried create finds the event carrying DayFlow's id instead."""
-        fields = events.for_writing(fields)
+        fields = events.for_creating(fields)
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
         existing = self._find_by_dayflow_id(dayflow_id) if dayflow_id else None

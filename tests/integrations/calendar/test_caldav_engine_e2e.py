@@ -109,3 +109,40 @@ def test_edits_on_each_side_reach_the_other_and_the_series_stays_whole(
     assert sorted(Event.objects.values_list("version", flat=True)) == versions
     assert sorted(i.version for i in caldav_connection.provider().pull(None).items) == etags
     assert run(caldav_connection).processed == 0
+
+
+def test_a_series_made_in_dayflow_reaches_the_server_as_one_resource(
+    caldav_connection, user
+) -> None:
+    # given a series with an exception date and a moved instance, made in DayFlow
+    master = Event.objects.create(
+        user=user,
+        title="Series",
+        start=dt.datetime(2026, 3, 23, 9, tzinfo=BERLIN),
+        end=dt.datetime(2026, 3, 23, 10, tzinfo=BERLIN),
+        timezone="Europe/Berlin",
+        rrule="FREQ=WEEKLY;BYDAY=MO",
+        exdates=["2026-04-06T09:00:00+02:00"],
+    )
+    Event.objects.create(
+        user=user,
+        title="Moved",
+        start=dt.datetime(2026, 3, 31, 9, tzinfo=BERLIN),
+        end=dt.datetime(2026, 3, 31, 10, tzinfo=BERLIN),
+        timezone="Europe/Berlin",
+        series=master,
+        recurrence_id="2026-03-30T09:00:00+02:00",
+    )
+    # when the engine syncs a few times (the instance waits one run for its master's link;
+    # the next run records the etag the master's resource got from the instance's write)
+    jobs = [run(caldav_connection) for _ in range(4)]
+    # then the server holds one resource: the master with its EXDATE and the moved instance
+    assert all(job.status == SyncJob.Status.SUCCEEDED for job in jobs)
+    items = caldav_connection.provider().pull(None).items
+    resources = {i.remote_id.split("#")[0] for i in items}
+    assert len(resources) == 1
+    by_title = {i.fields["title"]: i for i in items}
+    assert by_title["Series"].fields["exdates"] == ["2026-04-06T09:00:00+02:00"]
+    assert by_title["Moved"].fields["series_remote_id"] == by_title["Series"].remote_id
+    assert by_title["Moved"].fields["recurrence_id"] == "2026-03-30T09:00:00+02:00"
+    assert jobs[-1].processed == 0

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from integrations.providers import events
+from integrations.providers.errors import Permanent
 from integrations.providers.events import UnsupportedRecurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -260,3 +261,17 @@ def test_every_expressible_rule_survives_graph(rule: str) -> None:
     canonical = events.canonical_rrule(rule)
     graph = events.rrule_to_graph(canonical, START, "Europe/Berlin")
     assert events.graph_to_rrule(graph, "Europe/Berlin", all_day=False) == canonical
+
+
+def test_an_instance_without_its_series_is_not_created_alone() -> None:
+    fields = {
+        "all_day": False,
+        "start": START,
+        "end": START,
+        "timezone": "Europe/Berlin",
+        "recurrence_id": "2026-03-30T09:00:00+02:00",
+        "series_remote_id": "",
+    }
+    with pytest.raises(Permanent, match="before its series"):
+        events.for_creating(fields)
+    assert events.for_creating({**fields, "series_remote_id": "m"})["start"] == START
