@@ -149,12 +149,11 @@ class LinearProvider(Provider):
         page = Page(full=bool(state.get("full")))
         newest = state.get("max") or state.get("since") or ""
         for node in field(self.key, issues, "nodes", list):
-            item = self.to_item(node, team)
-            newest = max(newest, item.version)
-            if _removed(node):
-                page.deleted_ids.append(item.remote_id)
+            newest = max(newest, field(self.key, node, "updatedAt", str))
+            if _removed(node):  # its id is all we need
+                page.deleted_ids.append(field(self.key, node, "id", str))
             else:
-                page.items.append(item)
+                page.items.append(self.to_item(node, team))
         info = field(self.key, issues, "pageInfo", dict)
         if field(self.key, info, "hasNextPage", bool):
             after = field(self.key, info, "endCursor", str)
