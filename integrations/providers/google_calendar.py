@@ -200,13 +200,19 @@ class GoogleCalendarProvider(Provider):
         fields = events.for_writing(fields)
         calendar, event_id = split_id(remote_id)
         current = self.http.request_json("GET", self.events_url(calendar, event_id))
+        return self._replace(calendar, current, fields, version)
+
+    def _replace(
+        self, calendar: str, current: dict[str, Any], fields: dict[str, Any], version: str
+    ) -> RemoteItem:
+        # events.update replaces the whole event: DayFlow's id is carried over from `current`.
         private = (current.get("extendedProperties") or {}).get("private") or {}
         body = to_remote(fields, private.get(DAYFLOW_ID, ""))
         headers = {"If-Match": version} if version else {}
-        updated = self.http.request_json(
-            "PUT", self.events_url(calendar, event_id), json=body, headers=headers
+        url = self.events_url(calendar, field(SERVICE, current, "id", str))
+        return self.to_item(
+            self.http.request_json("PUT", url, json=body, headers=headers), calendar
         )
-        return self.to_item(updated, calendar)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """Delete (an instance of a series: cancel it); already gone is fine."""
@@ -243,7 +249,7 @@ class GoogleCalendarProvider(Provider):
             self.delete(remote_id(calendar, instance["id"]), instance.get("etag", ""))
             gone = {**instance, "status": "cancelled"}
             return self.to_item(gone, calendar)
-        return self.update(remote_id(calendar, instance["id"]), fields, instance.get("etag", ""))
+        return self._replace(calendar, instance, fields, instance.get("etag", ""))
 
     def _instance(self, calendar: str, master_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         original = events.parse_iso(fields["recurrence_id"], fields.get("timezone", ""))
