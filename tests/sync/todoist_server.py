@@ -5,6 +5,7 @@ end-to-end tests and benchmarks/sync_engine.py."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -17,6 +18,7 @@ from tests.integrations.providers.support import load
 API = "https://api.todoist.com/api/v1"
 PROJECT = "6Jf8VQXxpwv56VQ7"
 ITEM = load("todoist", "item.json")
+EPOCH = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 
 
 class TodoistServer:
@@ -59,9 +61,8 @@ class TodoistServer:
     def _touch(self, item_id: str) -> None:
         self.seq += 1
         self.changed[item_id] = self.seq
-        self.items[item_id]["updated_at"] = (
-            f"2026-03-01T10:{self.seq // 60:02d}:{self.seq % 60:02d}.000001Z"
-        )
+        stamp = EPOCH + dt.timedelta(seconds=self.seq, microseconds=1)
+        self.items[item_id]["updated_at"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     # --- the HTTP side ----------------------------------------------------------------------
     def sync(self, request) -> tuple[int, dict, str]:
