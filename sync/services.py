@@ -21,6 +21,7 @@ from sync.models import SyncJob
 log = logging.getLogger(__name__)
 
 Status = SyncJob.Status
+AUTOMATIC = (SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK)
 
 
 def request_sync(
@@ -28,13 +29,16 @@ def request_sync(
 ) -> SyncJob | None:
     """Queue a sync of a connection, or join the one already waiting.
 
-    Returns None for connections that must not sync (paused, disconnected, needs reauth, gone).
+    Returns None for connections that must not sync (paused, disconnected, needs reauth, gone),
+    and for schedule or webhook triggers of a manual-only connection.
     A request while a job runs queues exactly one trailing job behind it; further requests join
     that trailing job. The Celery task is sent once the caller's transaction commits.
     """
     connection = UserIntegration.objects.filter(pk=connection_id).first()
     if connection is None or not connection.is_active:
         return None
+    if trigger in AUTOMATIC and connection.sync_direction == UserIntegration.SyncDirection.MANUAL:
+        return None  # a manual connection syncs only when someone asks
     for _attempt in range(5):
         waiting = _waiting_job(connection_id)
         if waiting is not None:

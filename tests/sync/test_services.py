@@ -135,3 +135,15 @@ def test_preview_is_a_dry_run_that_does_not_block_real_syncs(connection, sent):
     assert preview.dry_run
     assert preview.kind == "full"
     assert job.pk != preview.pk
+
+
+@pytest.mark.parametrize(
+    ("trigger", "queued"), [("webhook", False), ("schedule", False), ("user", True), ("api", True)]
+)
+def test_a_manual_connection_syncs_only_on_demand(connection, sent, trigger, queued):
+    connection.sync_direction = "manual"
+    connection.save()
+
+    job = services.request_sync(connection.pk, trigger=trigger)
+
+    assert (job is not None) is queued
