@@ -48,6 +48,7 @@ from integrations.providers.errors import (
 logger = logging.getLogger("integrations.caldav")
 
 SERVICE = "caldav"
+MAX_SYNC_ROUNDS = 50  # truncated sync-collection answers followed in one pull
 TIMEOUT = 30
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -393,17 +394,27 @@ class CalDAVProvider(Provider):
     def _sync_collection(
         self, calendar: str, token: str
     ) -> tuple[list[str], list[str], dict[str, Any]]:
+        changes: dict[str, bool] = {}  # href -> still there
+        for _ in range(MAX_SYNC_ROUNDS):
+            found = self._sync_report(calendar, token)
+            members = [r for r in found.resources if not _is_collection(r, calendar)]
+            changes |= {r.href: r.status != 404 for r in members}
+            token = found.sync_token
+            # RFC 6578 §3.6: a 507 on the collection itself means "truncated, ask again".
+            if not any(_is_collection(r, calendar) and r.status == 507 for r in found.resources):
+                break
+        changed = [href for href, alive in changes.items() if alive]
+        deleted = [href for href, alive in changes.items() if not alive]
+        return changed, deleted, {"token": token}
+
+    def _sync_report(self, calendar: str, token: str) -> Multistatus:
         body = SYNC_COLLECTION.format(token=escape(token)).encode()
         reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
         if reply.status in (403, 409) and b"valid-sync-token" in reply.body:
             raise CursorExpired("the server no longer accepts the sync token", service=SERVICE)
         if reply.status != 207:
             raise status_error(reply.status, f"sync-collection {_path(calendar)}")
-        found = parse_multistatus(reply.body)
-        members = [r for r in found.resources if not _is_collection(r, calendar)]
-        changed = [r.href for r in members if r.status != 404]
-        deleted = [r.href for r in members if r.status == 404]
-        return changed, deleted, {"token": found.sync_token}
+        return parse_multistatus(reply.body)
 
     def _etag_changes(
         self, calendar: str, state: dict[str, Any]

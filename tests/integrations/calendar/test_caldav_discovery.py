@@ -146,13 +146,14 @@ def test_discover_where_the_server_refuses_the_account_is_auth_expired(
 class _RecordedSession:
     """Answers every request with one recorded body (the HTTP side is Radicale's elsewhere)."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+    def __init__(self, *bodies: bytes) -> None:
+        self.bodies = list(bodies)
         self.sent: list[tuple[str, str]] = []
 
     def request(self, method: str, url: str, body: bytes = b"", headers=None) -> DavReply:
         self.sent.append((method, url))
-        return DavReply(207, {"content-type": "text/xml"}, self.body)
+        reply = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
+        return DavReply(207, {"content-type": "text/xml"}, reply)
 
 
 @pytest.mark.parametrize(
@@ -180,3 +181,29 @@ def test_icloud_recorded_calendar_data_is_read_into_events(recording: str, title
         assert item.fields["end"] == dt.datetime(2006, 7, 15, 4, tzinfo=dt.UTC)
         assert item.fields["timezone"] == "UTC"
         assert item.dayflow_id == ""
+
+
+TRUNCATED = b"""<d:multistatus xmlns:d="DAV:">
+  <d:response><d:href>/cal/a.ics</d:href>
+    <d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop>
+      <d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+  </d:response>
+  <d:response><d:href>/cal/</d:href>
+    <d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response>
+  <d:sync-token>t1</d:sync-token>
+</d:multistatus>"""
+REST = b"""<d:multistatus xmlns:d="DAV:">
+  <d:response><d:href>/cal/b.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>
+  <d:sync-token>t2</d:sync-token>
+</d:multistatus>"""
+
+
+def test_a_truncated_sync_collection_answer_is_followed_to_its_end() -> None:
+    # given a server that answers a sync in two parts (RFC 6578 section 3.6)
+    session = _RecordedSession(TRUNCATED, REST)
+    provider = CalDAVProvider(SimpleNamespace(field_mapping={}), session=session)
+    # when the provider syncs the collection
+    changed, deleted, state = provider._sync_collection("https://dav.example.com/cal/", "t0")
+    # then it asked twice and has both parts and the last token
+    assert (changed, deleted, state) == (["/cal/a.ics"], ["/cal/b.ics"], {"token": "t2"})
+    assert len(session.sent) == 2
