@@ -246,7 +246,9 @@ def status_error(status: int, what: str) -> Exception:
 
 
 def _path(url: str) -> str:
-    return urlsplit(url).path or "/"
+    """The last segment of a URL, for messages: CalDAV paths often hold the account name."""
+    segments = [part for part in urlsplit(url).path.split("/") if part]
+    return segments[-1] if segments else "/"
 
 
 # --- discovery --------------------------------------------------------------------------

@@ -525,3 +525,13 @@ def test_a_series_with_extra_dates_is_left_out_not_fatal(
     page = provider.pull(None)
 
     assert [i.remote_id for i in page.items] == [kept.remote_id]
+
+
+def test_error_messages_do_not_carry_the_account_name(
+    provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
+) -> None:
+    # Radicale's paths start with the user name, which we keep encrypted.
+    with pytest.raises(NotFound) as caught:
+        provider.get(radicale_calendar.url + "missing.ics")
+    assert radicale_calendar.username not in str(caught.value)
+    assert "missing.ics" in str(caught.value)
