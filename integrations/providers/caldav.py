@@ -171,7 +171,7 @@ class DavSession:
     def __init__(self, server_url: str, username: str, password: str) -> None:
         scheme = urlsplit(server_url).scheme
         if scheme not in ("http", "https"):
-            raise Permanent(f"not a server address: {server_url!r}", service=SERVICE)
+            raise Permanent("not a server address (an http or https URL)", service=SERVICE)
         self.server_url = server_url
         # RFC 6764 discovery does DNS look-ups of its own: we are always given a full URL.
         self.client = DAVClient(
