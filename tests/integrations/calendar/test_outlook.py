@@ -356,3 +356,21 @@ def test_an_all_day_instance_is_found_whatever_zone_its_midnight_was(
     # then that occurrence (and only a same-day one) is deleted
     expected = ["GET", "DELETE"] if found else ["GET"]
     assert [c.request.method for c in mocked.calls] == expected
+
+
+def test_the_calendars_to_pick_are_listed_across_pages(
+    provider: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    page2 = f"{API}/me/calendars?$skiptoken=2"
+    mocked.get(
+        f"{API}/me/calendars",
+        json={"value": [{"id": "AAMk-cal1=", "name": "Calendar"}], "@odata.nextLink": page2},
+    )
+    mocked.get(page2, json={"value": [{"id": "AAMk-cal2=", "name": "Birthdays"}]})
+
+    calendars = provider.list_containers()
+
+    assert [(c.id, c.name, c.kind) for c in calendars] == [
+        ("AAMk-cal1=", "Calendar", "calendar"),
+        ("AAMk-cal2=", "Birthdays", "calendar"),
+    ]
