@@ -11,7 +11,7 @@ its own process; it prints items per second, wall time (inside the process and w
 peak memory (max RSS) and queries. vdirsyncer (installed by this script into its own virtualenv,
 var/bench-venv, never into .venv) does the same four CalDAV steps into a local folder, and the
 ratio our whole process / its whole process is printed per step. Figures: docs/performance.md.
-SYNC_BENCH_PROFILE=<step> (e.g. caldav-first) writes a cProfile of that step under var/.
+SYNC_BENCH_PROFILE=<step>[,<step>…] (e.g. caldav-first) writes a cProfile of those steps under var/.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def run_step(name: str, state_path: Path) -> dict[str, Any]:
         return setup(state, state_path)
     service, what = name.split("-", 1)
     run = rest_step if service == "rest" else caldav_step
-    if os.environ.get("SYNC_BENCH_PROFILE") != name:
+    if name not in os.environ.get("SYNC_BENCH_PROFILE", "").split(","):
         return run(state, what)
     import cProfile
     import pstats
