@@ -50,3 +50,8 @@ def reconcile_schedules(**kwargs) -> None:
             scheduled.add(task_name(connection.pk))
     stale = PeriodicTask.objects.filter(task=TASK).exclude(name__in=scheduled)
     stale.delete()
+    every_five, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.update_or_create(
+        name="sync recover jobs",
+        defaults={"task": "sync.recover_jobs", "interval": every_five, "queue": "sync"},
+    )

@@ -54,3 +54,40 @@ def test_tasks_are_routed_to_the_sync_queue(settings):
     from dayflow.celery import app
 
     assert app.amqp.router.route({}, "sync.run_job")["queue"].name == "sync"
+
+
+def test_recover_jobs_resends_dead_and_lost_jobs_only(
+    connection, user, service, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.models import UserIntegration
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.run_job, "apply_async", lambda args, countdown=None: sent.append(args[0])
+    )
+    other = UserIntegration.objects.create(user=user, service=service, external_account_id="b")
+    third = UserIntegration.objects.create(user=user, service=service, external_account_id="c")
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    dead = SyncJob.objects.create(connection=connection, status="running", heartbeat_at=long_ago)
+    behind_dead = SyncJob.objects.create(connection=connection)
+    lost = SyncJob.objects.create(connection=other)
+    fresh = SyncJob.objects.create(connection=third)
+    SyncJob.objects.filter(pk__in=[behind_dead.pk, lost.pk]).update(created_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = tasks.recover_jobs.run()
+
+    assert resent == [dead.pk, lost.pk]
+    assert sent == [dead.pk, lost.pk]
+    assert fresh.pk not in sent
+
+
+def test_reconcile_schedules_the_recovery_task(db):
+    from django_celery_beat.models import PeriodicTask
+
+    from sync.schedule import reconcile_schedules
+
+    reconcile_schedules()
+
+    task = PeriodicTask.objects.get(name="sync recover jobs")
+    assert (task.task, task.interval.every, task.enabled) == ("sync.recover_jobs", 5, True)
