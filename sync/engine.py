@@ -45,6 +45,7 @@ from integrations.providers.errors import (
     RateLimited,
     Transient,
 )
+from integrations.providers.http import api_calls as http_api_calls
 from integrations.signals import connection_status_changed
 from sync import fields as codec
 from sync.decisions import Action, Decision, Op, Side, decide, differing, same
@@ -272,6 +273,10 @@ class Engine:
         self.connection = job.connection
         self.provider = provider
         self.counts = {name: getattr(job, name) for name in SyncJob.COUNTERS}
+        # The HTTP client counts every request of a REST provider (retries, refreshes and
+        # read-backs included); CalDAV's own session does not, so the engine counts too.
+        self.http_calls_before = http_api_calls(job.connection_id)
+        self.calls_before = job.api_calls
         self.types = self._item_types()
         self.batch_size = int(setting("DAYFLOW_SYNC_BATCH", 200))
 
@@ -620,6 +625,8 @@ class Engine:
             raise Stop(Status.CANCELLED)
 
     def save_progress(self) -> None:
+        http_calls = self.calls_before + http_api_calls(self.connection.pk) - self.http_calls_before
+        self.counts["api_calls"] = max(self.counts["api_calls"], http_calls)
         SyncJob.objects.filter(pk=self.job.pk).update(heartbeat_at=timezone.now(), **self.counts)
         for name, value in self.counts.items():
             setattr(self.job, name, value)

@@ -59,6 +59,7 @@ def test_full_then_incremental_both_ways_with_echo_suppression(sync, todoist, us
     assert "dayflow-task-" in pushed["description"]  # DayFlow's id marker, for crash recovery
     assert (first.local_created, first.remote_created) == (1, 1)
 
+    assert first.api_calls >= 3  # the pull, the command, the read-back of the created task
     commands = todoist.commands_sent
     echo = sync()
     assert todoist.commands_sent == commands  # our own write came back: not a change
@@ -184,3 +185,31 @@ def test_a_crash_between_the_create_and_the_link_save_leaves_no_duplicate(
     assert len(todoist.alive()) == 1
     assert ItemLink.objects.get().remote_id == next(iter(todoist.alive()))
     assert sync().processed == 0
+
+
+@pytest.mark.parametrize(("control", "status"), [("pause", "paused"), ("cancel", "cancelled")])
+def test_pause_and_cancel_stop_at_the_next_batch_and_resume_finishes(
+    sync, todoist, connection, settings, monkeypatch, control, status
+):
+    settings.DAYFLOW_SYNC_BATCH = 4
+    for i in range(12):
+        todoist.add(f"t{i}")
+    job = SyncJob.objects.create(connection=connection)
+
+    class AskedDuringTheRun(engine.Engine):
+        def apply(self, batch, collection):
+            super().apply(batch, collection)
+            SyncJob.objects.filter(pk=job.pk).update(control=control)
+
+    monkeypatch.setattr(engine, "Engine", AskedDuringTheRun)
+    engine.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, Task.objects.count(), job.processed) == (status, 4, 4)
+
+    monkeypatch.setattr(engine, "Engine", AskedDuringTheRun.__mro__[1])
+    if control == "pause":
+        assert services.resume_job(job.pk)
+        engine.run_job(job.pk)
+        job.refresh_from_db()
+        assert (job.status, Task.objects.count()) == ("succeeded", 12)
+    assert sync().processed == (0 if control == "pause" else 8)
