@@ -593,18 +593,18 @@ class Engine:
     def guard(self, pairs: list[Pair], pulled: Pulled) -> None:
         if self.job.confirmed or self.job.dry_run:
             return
-        deletions = sum(
-            1
-            for pair in pairs
-            for op in pair.decision.ops
-            if op in (Op.DELETE_LOCAL, Op.DELETE_REMOTE)
-        )
+        ops = [op for pair in pairs for op in pair.decision.ops]
+        deleted_remotely, deleted_locally = ops.count(Op.DELETE_LOCAL), ops.count(Op.DELETE_REMOTE)
+        deletions = deleted_remotely + deleted_locally
         if not deletions:
             return
         linked = ItemLink.objects.filter(connection=self.connection).exclude(remote_id="").count()
         share = float(setting("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))
         minimum = int(setting("DAYFLOW_SYNC_MASS_DELETE_MIN", 3))
-        looks_empty = pulled.full and not pulled.items and linked > 0
+        # Every linked item gone from one side at once looks like a broken account or a wrong
+        # calendar more than like the user's intent: always ask, whatever the size.
+        remote_empty = (pulled.full and not pulled.items) or deleted_remotely >= linked
+        looks_empty = linked > 0 and (remote_empty or deleted_locally >= linked)
         if looks_empty or (deletions >= minimum and deletions > share * linked):
             self.job.report = {
                 **self.job.report,

@@ -310,16 +310,28 @@ def test_mass_deletion_waits_for_confirmation_and_changes_nothing(connection, re
     assert Task.objects.count() == 1
 
 
-def test_a_side_that_suddenly_looks_empty_is_always_guarded(connection, remote, run_sync):
+@pytest.mark.parametrize(
+    ("side", "kind"), [("remote", "full"), ("remote", "incremental"), ("local", "incremental")]
+)
+def test_a_side_that_suddenly_looks_empty_is_always_guarded(
+    connection, remote, run_sync, side, kind
+):
     ids = [linked_task(connection, remote, f"t{i}", run_sync)[1] for i in range(2)]
     for remote_id in ids:
-        remote.remove(remote_id)
+        if side == "remote":
+            remote.remove(remote_id)
+    if side == "local":
+        for task in Task.objects.all():
+            task.soft_delete()
 
-    job = run_sync(kind=SyncJob.Kind.FULL)
+    job = run_sync(kind=kind)
 
     assert job.status == Status.NEEDS_CONFIRMATION
     assert job.report["guard"]["side_empty"] is True
-    assert Task.objects.count() == 2
+    assert Task.all_objects.filter(deleted_at__isnull=True).count() == (
+        2 if side == "remote" else 0
+    )
+    assert len(remote.items) == (0 if side == "remote" else 2)
 
 
 # --- control: pause, resume, cancel at checkpoints --------------------------------------------

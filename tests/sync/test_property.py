@@ -81,7 +81,8 @@ class World:
     def sync(self) -> SyncJob:
         self.seen |= {t.title for t in Task.objects.all()}
         self.seen |= {s.fields["title"] for s in self.remote.items.values()}
-        job = SyncJob.objects.create(connection=self.connection)
+        # Deletions are confirmed up front: the mass-deletion guard has its own tests.
+        job = SyncJob.objects.create(connection=self.connection, confirmed=True)
         engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, self.remote))
         job.refresh_from_db()
         assert job.status == SyncJob.Status.SUCCEEDED, job.error
