@@ -12,23 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from dayflow.models import Event, Task
+from integrations.providers import base
 from sync.models import ItemType
 
-TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at")
-EVENT_FIELDS = (
-    "title",
-    "description",
-    "location",
-    "status",
-    "all_day",
-    "start",
-    "end",
-    "timezone",
-    "rrule",
-    "exdates",
-    "recurrence_id",
-    "series_remote_id",
-)
+# The provider seam's vocabulary, less what only the service holds (a task's URL).
+TASK_FIELDS = tuple(name for name in base.TASK_FIELDS if name != "url")
+EVENT_FIELDS = base.EVENT_FIELDS
 SYNCED_FIELDS = {ItemType.TASK: TASK_FIELDS, ItemType.EVENT: EVENT_FIELDS}
 _TEMPORAL = {"due", "completed_at", "start", "end"}
 
