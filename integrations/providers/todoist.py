@@ -108,16 +108,19 @@ class TodoistProvider(Provider):
     def create(
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
+        """item_add with uuids derived from DayFlow's id; the project is searched for our
+        marker only when Todoist says the add was applied before (a retry after a crash), so
+        creating many tasks costs one call each, not a scan of the project each."""
         project = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, project) if dayflow_id else None
-        if existing:
-            return existing
         args = {"project_id": project, **self.to_args(fields)}
         if dayflow_id and self._marks():
             args["description"] = add_marker(fields.get("notes") or "", dayflow_id)
         done = fields.get("status") == "done"
         created = self._add(args, done, dayflow_id)
         if created is None and self._marks():
+            existing = self.find_by_dayflow_id(dayflow_id, project)
+            if existing:
+                return existing
             # Added before, yet not among the active tasks: deleted (or done) since, so this
             # is a new item, sent with fresh uuids.
             created = self._add(args, done, "")

@@ -265,6 +265,33 @@ def test_api_calls_are_counted_per_connection(mocked, make_client):
     assert api_calls(42) == 0
 
 
+@pytest.mark.django_db
+def test_counting_calls_costs_no_query_per_call(mocked, make_client, django_assert_num_queries):
+    # given a client without a rate limit, so only the counter could touch the cache
+    mocked.get(URL, json={})
+    client = make_client("notion", connection_id=43)
+    before = api_calls(43)
+    # when it makes many calls, then none of them queries the (database) cache
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            client.request("GET", URL)
+    # and the count is complete when read, in one flush
+    assert api_calls(43) == before + 20
+
+
+@pytest.mark.django_db
+def test_a_long_run_of_calls_is_flushed_without_being_read(mocked, make_client):
+    from integrations.providers import http
+
+    mocked.get(URL, json={})
+    client = make_client("notion", connection_id=44)
+    http.flush_call_counts()
+    for _ in range(http.CALLS_FLUSH_EVERY):
+        client.request("GET", URL)
+    # read the shared counter directly: another worker sees the calls without our flush
+    assert http.cache.get("dayflow:http:calls:44", 0) == http.CALLS_FLUSH_EVERY
+
+
 # --- rate limit -------------------------------------------------------------------------
 def test_rate_comes_from_the_provider_unless_settings_override():
     assert rate_for("notion") == (3, 1.0)

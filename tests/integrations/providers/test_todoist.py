@@ -26,6 +26,7 @@ from tests.integrations.providers.support import (
 )
 
 API = "https://api.todoist.com/api/v1"
+TASKS = f"{API}/tasks?"
 SYNC = f"{API}/sync"
 PROJECT = "6Jf8VQXxpwv56VQ7"
 ITEM = load("todoist", "item.json")
@@ -232,9 +233,9 @@ def test_create_sends_item_add_and_close_with_uuids_and_our_marker(provider, moc
         },
         dayflow_id="task-8",
     )
-    lookup = mocked.calls[0].request
-    assert parse_qs(lookup.url.split("?")[1]) == {"project_id": [PROJECT], "limit": ["200"]}
-    add, close = sent_commands(mocked.calls[1])
+    # a first attempt sends the add at once: no scan of the project for our marker
+    assert [call.request.method for call in mocked.calls] == ["POST", "GET"]
+    add, close = sent_commands(mocked.calls[0])
     assert add["type"] == "item_add"
     assert add["args"] == {
         "project_id": PROJECT,
@@ -252,7 +253,6 @@ def test_create_sends_item_add_and_close_with_uuids_and_our_marker(provider, moc
 
 def test_a_create_retried_after_a_crash_is_applied_once(provider, mocked, fake):
     # given a first attempt that reached Todoist, then the worker died before saving the id
-    mocked.get(f"{API}/tasks", json={"results": [], "next_cursor": None})
     first = provider.create({"title": "Once"}, dayflow_id="task-9")
     # when the job runs again and the lookup (active tasks) finds it
     mocked.get(f"{API}/tasks", json={"results": [fake.items[first.remote_id]], "next_cursor": None})
@@ -260,6 +260,10 @@ def test_a_create_retried_after_a_crash_is_applied_once(provider, mocked, fake):
     # then
     assert again.remote_id == first.remote_id
     assert len(fake.items) == 1
+    lookups = [call.request for call in mocked.calls if call.request.url.startswith(TASKS)]
+    assert [parse_qs(r.url.split("?")[1]) for r in lookups] == [
+        {"project_id": [PROJECT], "limit": ["200"]}
+    ]
 
 
 def test_a_replayed_add_command_is_not_applied_twice(connect, make_client, mocked, fake):
