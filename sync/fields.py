@@ -83,8 +83,12 @@ def apply_task(task: Task, fields: Mapping[str, Any]) -> None:
 
 
 def event_fields(event: Event, series_remote_id: str = "") -> dict[str, Any]:
-    start = event.start_date if event.all_day else event.start
-    end = event.end_date if event.all_day else event.end
+    if event.all_day:
+        start, end = event.start_date, event.end_date
+    elif event.timezone:
+        start, end = event.start, event.end
+    else:
+        start, end = _floating(event.start), _floating(event.end)
     return {
         "title": event.title,
         "description": event.description,
@@ -119,7 +123,7 @@ def apply_event(event: Event, fields: Mapping[str, Any]) -> None:
         event.start_date, event.end_date = _as_date(start), _as_date(end)
     else:
         event.start_date, event.end_date = None, None
-        event.start, event.end = start, end
+        event.start, event.end = _stored(start), _stored(end)
 
 
 def local_fields(obj: Task | Event, series_remote_id: str = "") -> dict[str, Any]:
@@ -137,6 +141,21 @@ def apply_local(obj: Task | Event, fields: Mapping[str, Any]) -> None:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+# A floating time (a naive datetime, timezone "") is kept in DayFlow's aware column as its wall
+# clock stored as if UTC: explicit, the same whatever TIME_ZONE is, and no naive-datetime warning.
+def _stored(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _floating(value: dt.datetime | None) -> dt.datetime | None:
+    """The wall clock of a floating time read back from DayFlow's aware column."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _as_date(value: Any) -> dt.date | None:
