@@ -11,14 +11,12 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db import connection as db_connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
-from webhooks import conf, handshakes, lookup
+from webhooks import conf, handshakes, inbox, lookup
 from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription
 from webhooks.tasks import process_delivery
@@ -170,24 +168,12 @@ def _store(
         headers=stored_headers(request.headers),
         body=spec.stored_body(body, payload),
     )
-    try:
-        _insert(delivery)
-    except IntegrityError:
+    if not inbox.insert_once(delivery):
         logger.info(
             "webhooks: duplicate %s delivery %s acknowledged", spec.key, delivery.delivery_id
         )
         return None
     return delivery
-
-
-def _insert(delivery: Delivery) -> None:
-    # Outside a transaction the INSERT commits by itself, one round trip instead of three;
-    # inside one (ATOMIC_REQUESTS, tests) a savepoint keeps a duplicate from breaking it.
-    if db_connection.in_atomic_block:
-        with transaction.atomic():
-            delivery.save(force_insert=True)
-    else:
-        delivery.save(force_insert=True)
 
 
 def _enqueue(delivery_pk: int) -> None:
