@@ -458,17 +458,15 @@ class CalDAVProvider(Provider):
 
     def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
         """The normalized items one calendar object resource holds."""
-        parsed = events.parse_calendar(data)
-        if any(c.get("RDATE") is not None for c in parsed.walk("VEVENT")):
+        parsed = events.parse_for_reading(data)
+        vevents = parsed.walk("VEVENT")
+        if any(c.get("RDATE") is not None for c in vevents):
             # Extra dates have no place in the model (nor in Graph): leave the series out
             # rather than sync it without them.
             logger.warning("caldav: %s has RDATE, left unsynced", _path(url))
             return []
-        series = len(parsed.walk("VEVENT")) > 1
-        items = [
-            _event_item(url, c, component_version(etag, c, series), calendar)
-            for c in parsed.walk("VEVENT")
-        ]
+        series = len(vevents) > 1
+        items = [_event_item(url, c, component_version(etag, c, series), calendar) for c in vevents]
         if self.sync_todos:
             items += [_task_item(url, c, etag, calendar) for c in parsed.walk("VTODO")]
         return items
