@@ -49,7 +49,11 @@ def main() -> int:
         wait_until_up(args.port, server)
         before = cpu_seconds(server.pid)
         results = drive_load(args, public_id)
-        results["cpu"] = {k: v - before[k] for k, v in cpu_seconds(server.pid).items()}
+        after = cpu_seconds(server.pid)
+        results["cpu"] = {
+            group: sum(t - before[group].get(pid, 0.0) for pid, t in after[group].items())
+            for group in after
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -168,12 +172,13 @@ def purge_broker() -> None:
     app.control.purge()
 
 
-def cpu_seconds(master: int) -> dict[str, float]:
-    """CPU time used so far by gunicorn's workers and by PostgreSQL's processes (Linux /proc):
-    a figure that does not depend on what else the machine is doing."""
+def cpu_seconds(master: int) -> dict[str, dict[str, float]]:
+    """CPU time used so far by each of gunicorn's workers and PostgreSQL's processes (Linux
+    /proc): a figure that does not depend on what else the machine is doing. Per process, so
+    that a backend of someone else's connection exiting mid-run does not subtract its time."""
     tick = os.sysconf("SC_CLK_TCK")
 
-    def used(pid: int | str) -> float:
+    def used(pid: str) -> float:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -187,8 +192,8 @@ def cpu_seconds(master: int) -> dict[str, float]:
         if p.name.isdigit() and _comm(p) in {"postgres", "postmaster"}
     ]
     return {
-        "gunicorn": sum(used(pid) for pid in children),
-        "postgres": sum(used(pid) for pid in postgres),
+        "gunicorn": {pid: used(pid) for pid in children},
+        "postgres": {pid: used(pid) for pid in postgres},
     }
 
 
@@ -281,7 +286,7 @@ class Client:
             try:
                 status = self._exchange(request)
                 break
-            except OSError as exc:
+            except (OSError, ValueError, IndexError) as exc:
                 # The server may close an idle keep-alive connection: reconnect once. A
                 # request that fails twice counts as an error (and is never "acknowledged").
                 self.close()
@@ -298,12 +303,25 @@ class Client:
         head = self._read_until(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         status = int(lines[0].split()[1])
-        headers = dict(line.split(b": ", 1) for line in lines[1:] if b": " in line)
-        length = int(headers.get(b"Content-Length", headers.get(b"content-length", b"0")))
-        self._read_exactly(length)
-        if headers.get(b"Connection", b"").lower() == b"close":
+        headers = {
+            name.lower(): value
+            for name, value in (line.split(b": ", 1) for line in lines[1:] if b": " in line)
+        }
+        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            self._read_chunked()
+        else:
+            self._read_exactly(int(headers.get(b"content-length", b"0")))
+        if headers.get(b"connection", b"").lower() == b"close":
             self.close()
         return status
+
+    def _read_chunked(self) -> None:
+        while True:
+            size = int(self._read_until(b"\r\n").split(b";")[0], 16)
+            if size == 0:
+                self._read_until(b"\r\n")
+                return
+            self._read_exactly(size + 2)
 
     def _read_until(self, marker: bytes) -> bytes:
         while marker not in self.buffer:

@@ -38,4 +38,9 @@ class WebhookFastPath:
         request.resolver_match = match
         # The audit writer asks who made a rejected request: nobody, for a webhook.
         request.user = AnonymousUser()
-        return match.func(request, *match.args, **match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        # As CommonMiddleware would: a sized answer keeps the sender's connection reusable
+        # without chunked framing.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
