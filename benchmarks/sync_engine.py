@@ -7,10 +7,11 @@ For each database: a first sync of `--tasks` tasks from Todoist faked at the HTT
 (`responses`, tests/sync/todoist_server.py) and of `--events` events from a CalDAV calendar on a
 real Radicale (single and weekly-recurring events in several time zones); then an incremental
 sync after 10 remote edits, one after 10 local edits, and a no-change sync. Every step runs in
-its own process; it prints items per second, wall time (inside the process and whole process),
-peak memory (max RSS) and queries. vdirsyncer (installed by this script into its own virtualenv,
-var/bench-venv, never into .venv) does the same four CalDAV steps into a local folder, and the
-ratio our whole process / its whole process is printed per step. Figures: docs/performance.md.
+its own process; it prints items per second, wall and CPU time (inside the process and whole
+process), peak memory (max RSS) and queries. vdirsyncer (installed by this script into its own
+virtualenv, var/bench-venv, never into .venv) does the same four CalDAV steps into a local
+folder, and the ratio our whole process / its whole process (wall and CPU) is printed per step.
+Figures: docs/performance.md.
 SYNC_BENCH_PROFILE=<step>[,<step>…] (e.g. caldav-first) writes a cProfile of those steps under var/.
 """
 
@@ -213,7 +214,7 @@ def recreate_postgres(url: str) -> None:
 
 
 def step(env: dict[str, str], name: str, state: Path) -> dict[str, Any]:
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), children_cpu()
     done = subprocess.run(
         [sys.executable, str(Path(__file__)), "--step", name, "--state", str(state)],
         env=env,
@@ -226,7 +227,15 @@ def step(env: dict[str, str], name: str, state: Path) -> dict[str, Any]:
         raise RuntimeError(f"step {name} failed:\n{done.stderr[-4000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["process_s"] = time.perf_counter() - started
+    figures["process_cpu_s"] = children_cpu() - cpu_before
     return figures
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes: unlike wall time, barely
+    moved by other work sharing the cores."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_step(name: str, state_path: Path) -> dict[str, Any]:
@@ -352,10 +361,11 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
 
     kind = SyncJob.Kind.FULL if full else SyncJob.Kind.INCREMENTAL
     job = SyncJob.objects.create(connection_id=connection_id, kind=kind, trigger="command")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with db.execute_wrapper(count):
         outcome = engine.run_job(job.pk, provider_factory=factory)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     job.refresh_from_db()
     if outcome.status != "succeeded":
         raise RuntimeError(f"sync {job.pk}: {outcome.status} {job.error}")
@@ -364,6 +374,7 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
         "items": changes,
         "wall_s": wall,
         "items_per_s": changes / wall if wall else 0.0,
+        "cpu_s": cpu,
         "queries": queries[0],
         "api_calls": job.api_calls,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -372,7 +383,7 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
 
 
 # --- vdirsyncer: the same four steps, into a local folder -----------------------------------------
-def bench_vdirsyncer(calendar: Any) -> dict[str, float]:
+def bench_vdirsyncer(calendar: Any) -> dict[str, dict[str, float]]:
     binary = ensure_vdirsyncer()
     folder = VAR / "vdirsyncer"
     (folder / "local").mkdir(parents=True)
@@ -409,9 +420,12 @@ password = "{calendar.account.password}"
                 put_event(calendar, index * 11 + 3, f"Edited for vdirsyncer {index}")
         if name == "local10":
             edit_local_files(folder / "local")
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), children_cpu()
         subprocess.run([*vdirsyncer, "sync"], check=True, capture_output=True)
-        times[name] = time.perf_counter() - started
+        times[name] = {
+            "wall_s": time.perf_counter() - started,
+            "cpu_s": children_cpu() - cpu_before,
+        }
     return times
 
 
@@ -430,22 +444,32 @@ def edit_local_files(folder: Path) -> None:
 
 
 # --- the report ----------------------------------------------------------------------------------
-def report(results: dict[str, Any], theirs: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"machine: {machine()}")
+def report(
+    results: dict[str, Any], theirs: dict[str, dict[str, float]], args: argparse.Namespace
+) -> None:
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
     print(f"tasks: {args.tasks}, events: {args.events}\n")
     header = f"{'db':8} {'step':16} {'items':>6} {'in-proc s':>10} {'process s':>10} "
-    header += f"{'items/s':>9} {'max RSS MB':>10} {'queries':>8} {'vs vdirsyncer':>14}"
+    header += f"{'items/s':>9} {'cpu ms/item':>11} {'proc cpu s':>10} {'max RSS MB':>10} "
+    header += f"{'queries':>8} {'vs vdirsyncer wall':>18} {'cpu':>6}"
     print(header)
     for db, steps in results.items():
         for name, f in steps.items():
-            ratio = ""
+            wall_ratio = cpu_ratio = ""
             if name.startswith("caldav-"):
-                ratio = f"{f['process_s'] / theirs[name.split('-', 1)[1]]:.2f}x"
+                other = theirs[name.split("-", 1)[1]]
+                wall_ratio = f"{f['process_s'] / other['wall_s']:.2f}x"
+                cpu_ratio = f"{f['process_cpu_s'] / other['cpu_s']:.2f}x"
+            per_item = f"{f['cpu_s'] * 1000 / f['items']:.2f}" if f["items"] else ""
             print(
                 f"{db:8} {name:16} {f['items']:>6} {f['wall_s']:>10.2f} {f['process_s']:>10.2f} "
-                f"{f['items_per_s']:>9.0f} {f['max_rss_mb']:>10.0f} {f['queries']:>8} {ratio:>14}"
+                f"{f['items_per_s']:>9.0f} {per_item:>11} {f['process_cpu_s']:>10.2f} "
+                f"{f['max_rss_mb']:>10.0f} {f['queries']:>8} {wall_ratio:>18} {cpu_ratio:>6}"
             )
-    print("\nvdirsyncer (whole process): " + ", ".join(f"{k} {v:.2f}s" for k, v in theirs.items()))
+    print(
+        "\nvdirsyncer (whole process, wall / cpu): "
+        + ", ".join(f"{k} {v['wall_s']:.2f}s / {v['cpu_s']:.2f}s" for k, v in theirs.items())
+    )
 
 
 def machine() -> str:
