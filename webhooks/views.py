@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
 from webhooks import conf, handshakes, inbox, lookup
+from webhooks.enqueue import enqueue
 from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription
-from webhooks.tasks import process_delivery
 from webhooks.verify import Verification
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def _store(
 
 def _enqueue(delivery_pk: int) -> None:
     try:
-        process_delivery.delay(delivery_pk)
+        enqueue(delivery_pk)
     except Exception:
         # The row is stored: the sweep task picks it up, so the sender still gets its 2xx.
         logger.exception("webhooks: could not enqueue delivery %s", delivery_pk)
