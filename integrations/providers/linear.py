@@ -36,6 +36,7 @@ TO_DAYFLOW_PRIORITY = {0: 0, 1: 4, 2: 3, 3: 2, 4: 1}
 TO_LINEAR_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
 DONE_STATES = ("completed", "canceled")
 OPEN_STATES = ("unstarted", "backlog", "triage", "started")
+AUTH_ERRORS = ("authentication error", "unauthenticated")
 
 ISSUE = """
   id identifier title description priority dueDate url updatedAt
@@ -99,7 +100,22 @@ class LinearProvider(Provider):
         (https://linear.app/developers/graphql#errors); rate limiting may come that way too,
         with the x-ratelimit-*-reset headers, instead of a 429. Queries and updates may be
         resent after a timeout; issueCreate is not (`create` looks for it on its retry).
+
+        An expired token may come back as 400 + AUTHENTICATION_ERROR rather than a 401, which
+        the client's 401 hook never sees: the token is refreshed once through that same hook
+        and the call resent (nothing was applied), and a second refusal is AuthExpired.
         """
+        payload, response = self._post(query, variables, idempotent)
+        if _auth_error(payload) and self.http.refresh:
+            self.http.refresh(response.request.headers.get("Authorization", ""))
+            payload, response = self._post(query, variables, idempotent)
+        if payload.get("errors"):
+            raise self._error(payload["errors"], response)
+        return field(self.key, payload, "data", dict)
+
+    def _post(
+        self, query: str, variables: dict[str, Any], idempotent: bool
+    ) -> tuple[dict[str, Any], Any]:
         response = self.http.request(
             "POST",
             self.api_base,
@@ -113,22 +129,16 @@ class LinearProvider(Provider):
             raise self.unexpected("body", "not JSON") from None
         if not isinstance(payload, dict):
             raise self.unexpected("body", "expected an object")
-        if payload.get("errors"):
-            raise self._error(payload["errors"], response)
-        return field(self.key, payload, "data", dict)
+        return payload, response
 
     def _error(self, errors: Any, response: Any) -> Exception:
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        if not isinstance(first, dict):
-            first = {"message": str(first)}
-        extensions = first.get("extensions") or {}
-        kind = str(extensions.get("code") or extensions.get("type") or "").lower()
-        kind = kind.replace("_", " ")
+        first = _first_error(errors)
+        kind = _error_kind(first)
         message = str(first.get("message", "GraphQL error"))[:200]
         if kind == "ratelimited":
             wait = self.http.retry_after(response)
             return RateLimited(message, retry_after=wait, service=self.key)
-        if kind in ("authentication error", "unauthenticated"):
+        if kind in AUTH_ERRORS:
             return AuthExpired(message, service=self.key)
         if "not found" in kind or "not found" in message.lower():
             return NotFound(message, status=404, service=self.key)
@@ -308,6 +318,24 @@ def _due_date(due: dt.date | dt.datetime | None) -> str | None:
     if due is None:
         return None
     return (due.date() if isinstance(due, dt.datetime) else due).isoformat()
+
+
+def _first_error(errors: Any) -> dict[str, Any]:
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    return first if isinstance(first, dict) else {"message": str(first)}
+
+
+def _error_kind(error: dict[str, Any]) -> str:
+    extensions = error.get("extensions") or {}
+    if not isinstance(extensions, dict):
+        return ""
+    kind = str(extensions.get("code") or extensions.get("type") or "").lower()
+    return kind.replace("_", " ")
+
+
+def _auth_error(payload: dict[str, Any]) -> bool:
+    errors = payload.get("errors")
+    return bool(errors) and _error_kind(_first_error(errors)) in AUTH_ERRORS
 
 
 def _removed(node: dict[str, Any]) -> bool:

@@ -319,3 +319,58 @@ def test_other_graphql_errors_are_typed(provider, mocked, errors_value, error):
     with pytest.raises(error) as caught:
         provider.get("i-missing")
     assert caught.value.service == "linear"
+
+
+# --- an authentication error answered as HTTP 400 -----------------------------------------
+LINEAR_TOKEN_URL = "https://api.linear.app/oauth/token"
+
+
+@pytest.fixture
+def refreshable(connect, settings, monkeypatch, clock):
+    """A Linear connection whose access token expired but whose refresh token still works."""
+    from integrations.models import Credential
+    from integrations.providers.http import client_for
+
+    settings.DAYFLOW_OAUTH_CLIENTS = {
+        "linear": {"client_id": "linear-client-id", "client_secret": "linear-client-secret"}
+    }
+    monkeypatch.setattr("integrations.tokens._sleep", lambda seconds: None)
+    connection = connect("linear", team_id=TEAM)
+    Credential.objects.create(connection=connection, access_token="at-old", refresh_token="rt-old")
+    http = client_for(connection, rate=(0, 1.0), clock=clock, wall_clock=clock, sleep=clock.sleep)
+    return LinearProvider(connection, http=http)
+
+
+def graphql_calls(mocked) -> list[Any]:
+    return [c for c in mocked.calls if c.request.url == API]
+
+
+def test_a_400_authentication_error_refreshes_the_token_once_and_retries(refreshable, mocked):
+    from integrations.models import Credential, UserIntegration
+
+    # given Linear refuses the expired token with 400 + AUTHENTICATION_ERROR, not a 401
+    mocked.post(API, status=400, json=load("linear", "error_auth.json"))
+    mocked.post(LINEAR_TOKEN_URL, json={"access_token": "at-new", "refresh_token": "rt-new"})
+    mocked.post(API, json=issues([issue("i1", "2026-02-01T10:00:00.000Z")]))
+    # when
+    page = refreshable.pull(None)
+    # then the refresh went through the token endpoint and the retry carried the new token
+    assert [i.remote_id for i in page.items] == ["i1"]
+    sent = [c.request.headers["Authorization"] for c in graphql_calls(mocked)]
+    assert sent == ["Bearer at-old", "Bearer at-new"]
+    assert len([c for c in mocked.calls if c.request.url == LINEAR_TOKEN_URL]) == 1
+    assert Credential.objects.get(connection=refreshable.connection).access_token == "at-new"
+    refreshable.connection.refresh_from_db()
+    assert refreshable.connection.status != UserIntegration.Status.NEEDS_REAUTH
+
+
+def test_a_second_authentication_error_after_the_refresh_is_auth_expired(refreshable, mocked):
+    # given the refreshed token is refused too
+    mocked.post(API, status=400, json=load("linear", "error_auth.json"))
+    mocked.post(LINEAR_TOKEN_URL, json={"access_token": "at-new", "refresh_token": "rt-new"})
+    mocked.post(API, status=400, json=load("linear", "error_auth.json"))
+    # when / then: one refresh, one retry, then AuthExpired
+    with pytest.raises(errors.AuthExpired):
+        refreshable.pull(None)
+    assert len(graphql_calls(mocked)) == 2
+    assert len([c for c in mocked.calls if c.request.url == LINEAR_TOKEN_URL]) == 1
