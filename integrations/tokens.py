@@ -167,13 +167,13 @@ def _refresh(connection: UserIntegration, credential: Credential) -> str:
     if not credential.refresh_token:
         # ClickUp and older Notion/Todoist apps issue long-lived tokens without a refresh
         # token: a rejected one can only be replaced by connecting again.
-        _needs_reauth(connection, "the service issued no refresh token")
+        mark_needs_reauth(connection, "the service issued no refresh token")
         raise AuthExpired("access token rejected and no refresh token", service=service)
     backend = backend_for(service)
     try:
         payload = token_request(backend, backend.refresh_token_params(credential.refresh_token))
     except InvalidGrant:
-        _needs_reauth(connection, "the service refused the refresh token (invalid_grant)")
+        mark_needs_reauth(connection, "the service refused the refresh token (invalid_grant)")
         raise AuthExpired("refresh token revoked or expired", service=service) from None
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
@@ -188,7 +188,10 @@ def _refresh(connection: UserIntegration, credential: Credential) -> str:
     return credential.access_token
 
 
-def _needs_reauth(connection: UserIntegration, reason: str) -> None:
+def mark_needs_reauth(connection: UserIntegration, reason: str) -> None:
+    """The user must connect again: status, signal and one audit event (not one per caller)."""
+    if connection.status == UserIntegration.Status.NEEDS_REAUTH:
+        return
     set_status(connection, UserIntegration.Status.NEEDS_REAUTH, last_error=reason)
     record(
         "connection.needs_reauth",

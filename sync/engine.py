@@ -46,7 +46,7 @@ from integrations.providers.errors import (
     Transient,
 )
 from integrations.providers.http import api_calls as http_api_calls
-from integrations.signals import connection_status_changed
+from integrations.tokens import mark_needs_reauth
 from sync import fields as codec
 from sync.decisions import Action, Decision, Op, Side, decide, differing, same
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
@@ -221,13 +221,8 @@ def _retry_transient(job: SyncJob, error: Transient) -> Outcome:
 
 
 def _needs_reauth(connection: UserIntegration, error: AuthExpired) -> None:
-    old = connection.status
-    connection.status = UserIntegration.Status.NEEDS_REAUTH
-    connection.last_error = str(error)[:2000]
-    connection.save(update_fields=["status", "last_error", "updated_at"])
-    connection_status_changed.send(
-        sender=UserIntegration, connection=connection, old=old, new=connection.status
-    )
+    connection.refresh_from_db(fields=["status"])  # the token refresh may have flipped it already
+    mark_needs_reauth(connection, str(error)[:2000])
 
 
 def _enqueue_trailing(connection_id: int, job_id: int) -> None:

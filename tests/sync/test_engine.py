@@ -404,6 +404,24 @@ def test_auth_expired_marks_the_connection_for_reauth(connection, remote, fake_p
     job.refresh_from_db()
     assert connection.status == UserIntegration.Status.NEEDS_REAUTH
     assert job.status == Status.FAILED
+    audited = AuditEvent.objects.filter(
+        connection_id=connection.pk, action="connection.needs_reauth"
+    )
+    assert audited.count() == 1
+    assert audited.get().success is False
+
+
+def test_auth_expired_after_the_refresh_already_flipped_the_status_is_audited_once(
+    connection, remote, fake_provider
+):
+    from integrations.tokens import mark_needs_reauth
+
+    mark_needs_reauth(connection, "invalid_grant")  # what the token refresh does first
+    remote.fail_next("pull", AuthExpired("invalid_grant"))
+
+    engine.run_job(SyncJob.objects.create(connection=connection).pk)
+
+    assert AuditEvent.objects.filter(action="connection.needs_reauth").count() == 1
 
 
 def test_a_permanent_error_on_one_item_is_recorded_and_the_job_goes_on(
