@@ -233,6 +233,8 @@ DAYFLOW_OAUTH_CLIENTS = {
     for key in ("notion", "clickup", "linear", "todoist", "google-calendar", "outlook")
 }
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
+# CalDAV servers on private or loopback addresses, or over plain http (integrations/netguard.py).
+DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool("DAYFLOW_ALLOW_PRIVATE_SERVERS")
 
 # Outbound requests per connection, "clickup=1000/60,notion=3/1" (requests/seconds), overriding
 # a provider's documented rate (integrations.providers.http), e.g. for ClickUp Business Plus.

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from integrations import netguard
 from integrations.models import UserIntegration
 from integrations.providers import caldav
 from integrations.providers.base import Container
@@ -30,6 +31,14 @@ class CalDAVConnectForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if self.errors:
+            return data
+        try:
+            netguard.check_server_url(data["server_url"])
+        except netguard.UnsafeServer as exc:
+            self.add_error("server_url", str(exc))
+            return data
+        except netguard.UnresolvableServer:
+            self.add_error("server_url", "The server could not be reached. Check the address.")
             return data
         try:
             self.calendars = caldav.discover(data["server_url"], data["username"], data["password"])

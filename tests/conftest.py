@@ -38,6 +38,13 @@ def _plain_static_files(settings):
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def _local_test_servers(settings):
+    """Radicale and the other fakes listen on 127.0.0.1 over http; tests of the guard itself
+    turn this off again (tests/integrations/test_netguard.py)."""
+    settings.DAYFLOW_ALLOW_PRIVATE_SERVERS = True
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123")
