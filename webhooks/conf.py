@@ -20,6 +20,16 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_PROCESS_MAX_RETRIES": 5,
     # A delivery still "received" after this long was never picked up: enqueue it again.
     "WEBHOOKS_STALE_SECONDS": 300,
+    # Failed registrations and renewals are retried by beat after base * 2**(failures-1),
+    # capped at the maximum.
+    "WEBHOOKS_RETRY_BASE_SECONDS": 15 * 60,
+    "WEBHOOKS_RETRY_MAX_SECONDS": 24 * 3600,
+    # A removed subscription's URL still answers (2xx, or 410 for ClickUp) for this long, so
+    # late deliveries and the senders' retries are not rejected as unknown.
+    "WEBHOOKS_REMOVED_GRACE_SECONDS": 7 * 24 * 3600,
+    # Rejected deliveries (404/413/400) always get a log line; at most this many audit rows
+    # per client IP per WEBHOOKS_ALERT_WINDOW_SECONDS.
+    "WEBHOOKS_REJECTION_AUDITS_PER_IP": 20,
     # How long a process remembers which subscription a URL names (webhooks/lookup.py).
     "WEBHOOKS_LOOKUP_CACHE_SECONDS": 5,
 }

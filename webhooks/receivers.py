@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from integrations.models import UserIntegration
@@ -18,6 +19,10 @@ from webhooks import subscriptions
 
 logger = logging.getLogger(__name__)
 
+# The settings that decide what is watched (field_mapping) and whether push is wanted at all.
+SETTINGS_FIELDS = ("field_mapping", "auto_sync", "sync_direction")
+_BEFORE = "_webhook_settings_before"
+
 
 @receiver(connection_connected, dispatch_uid="webhooks.register_on_connect")
 def register_on_connect(sender: Any, connection: UserIntegration, **kwargs: Any) -> None:
@@ -25,6 +30,10 @@ def register_on_connect(sender: Any, connection: UserIntegration, **kwargs: Any)
     runs in the background once the connection is committed."""
     if not subscriptions.wants_push(connection):
         return
+    _reconcile_later(connection)
+
+
+def _reconcile_later(connection: UserIntegration) -> None:
     from webhooks.tasks import register_subscriptions
 
     pk = connection.pk
@@ -47,3 +56,31 @@ def remove_on_disconnect(sender: Any, connection: UserIntegration, **kwargs: Any
     if not has_credential:
         logger.info("webhooks: %s has no credentials left, subscriptions only marked", connection)
     subscriptions.remove_all(connection, remote=has_credential)
+
+
+@receiver(pre_save, sender=UserIntegration, dispatch_uid="webhooks.remember_settings")
+def remember_settings(
+    sender: Any, instance: UserIntegration, raw: bool = False, update_fields: Any = None, **kw: Any
+) -> None:
+    """post_save does not say what changed: keep the stored settings to compare with."""
+    touched = update_fields is None or bool(set(update_fields) & set(SETTINGS_FIELDS))
+    if raw or instance.pk is None or not touched:
+        return
+    before = UserIntegration.objects.filter(pk=instance.pk).values(*SETTINGS_FIELDS).first()
+    setattr(instance, _BEFORE, before)
+
+
+@receiver(post_save, sender=UserIntegration, dispatch_uid="webhooks.reconcile_on_settings")
+def reconcile_on_settings(
+    sender: Any, instance: UserIntegration, created: bool = False, **kwargs: Any
+) -> None:
+    """Calendars picked after connecting get watched, dropped ones unwatched, and switching
+    to manual sync removes the subscriptions."""
+    before = instance.__dict__.pop(_BEFORE, None)
+    if created or before is None or not instance.is_active:
+        return
+    if all(before[name] == getattr(instance, name) for name in SETTINGS_FIELDS):
+        return
+    if instance.service.key not in subscriptions.REGISTRARS:
+        return
+    _reconcile_later(instance)

@@ -47,9 +47,14 @@ class Registrar:
     events: ClassVar[tuple[str, ...]] = ()
     expires: ClassVar[bool] = False
 
-    def resources(self, connection: UserIntegration) -> list[str]:
-        """What to watch: one subscription per resource."""
+    def wanted(self, connection: UserIntegration) -> list[str] | None:
+        """What to watch according to the connection's settings, one subscription per
+        resource; None when only the service can say (see `resources`)."""
         return [connection.external_account_id]
+
+    def resources(self, client: HttpClient, connection: UserIntegration) -> list[str]:
+        """What to watch, asking the service where the settings do not say."""
+        return self.wanted(connection) or []
 
     def create(self, client: HttpClient, sub: WebhookSubscription) -> None:
         raise NotImplementedError
@@ -68,8 +73,23 @@ class ClickUpRegistrar(Registrar):
     api = "https://api.clickup.com/api/v2"
     events = ("taskCreated", "taskUpdated", "taskDeleted", "taskStatusUpdated", "taskMoved")
 
-    def resources(self, connection):
-        return [connection.field_mapping.get("team_id") or connection.external_account_id]
+    def wanted(self, connection):
+        team = connection.field_mapping.get("team_id")
+        return [str(team)] if team else None
+
+    def resources(self, client, connection):
+        """Webhooks live on a workspace ("team"), while the connection's account id is the
+        ClickUp *user*: without a team_id setting, ask which workspaces the user authorized.
+        https://developer.clickup.com/reference/getauthorizedteams"""
+        if (wanted := self.wanted(connection)) is not None:
+            return wanted
+        reply = client.request_json("GET", f"{self.api}/team")
+        teams = [str(t["id"]) for t in reply.get("teams") or [] if t.get("id")]
+        if len(teams) == 1:
+            return teams
+        # Several workspaces: a list_id filter belongs to one of them, and we cannot tell which.
+        logger.info("webhooks: %s has %d ClickUp workspaces, needs team_id", connection, len(teams))
+        return []
 
     def create(self, client, sub):
         body: dict[str, Any] = {"endpoint": endpoint_url(sub), "events": list(self.events)}
@@ -106,7 +126,7 @@ class LinearRegistrar(Registrar):
     )
     DELETE = "mutation($id: String!) { webhookDelete(id: $id) { success } }"
 
-    def resources(self, connection):
+    def wanted(self, connection):
         return [connection.field_mapping.get("team_id") or "all-public-teams"]
 
     def create(self, client, sub):
@@ -150,7 +170,7 @@ class GoogleCalendarRegistrar(Registrar):
     api = "https://www.googleapis.com/calendar/v3"
     expires = True
 
-    def resources(self, connection):
+    def wanted(self, connection):
         return list(connection.field_mapping.get("calendars") or ["primary"])
 
     def create(self, client, sub):
@@ -184,7 +204,7 @@ class OutlookRegistrar(Registrar):
     events = ("created", "updated", "deleted")
     expires = True
 
-    def resources(self, connection):
+    def wanted(self, connection):
         calendars = connection.field_mapping.get("calendars") or []
         return [f"me/calendars/{c}/events" for c in calendars] or ["me/events"]
 
@@ -244,22 +264,42 @@ def wants_push(connection: UserIntegration) -> bool:
     )
 
 
-def register(connection: UserIntegration) -> list[WebhookSubscription]:
-    """Subscribe a connection at its service; resources already watched are left alone."""
+def reconcile(connection: UserIntegration) -> list[WebhookSubscription]:
+    """Bring a connection's subscriptions in line with its settings: create the missing ones,
+    retry failed ones at once, remove the ones no longer wanted. Returns those (re)tried.
+
+    Runs on connect, on resume and when the connection's settings change.
+    """
+    registrar = REGISTRARS.get(connection.service.key)
+    if registrar is None or not connection.is_active:
+        return []  # a paused connection keeps its subscriptions; disconnect removes them
+    current = list(connection.webhook_subscriptions.exclude(status=Status.REMOVED))
     if not wants_push(connection):
+        remove_all(connection)  # switched to manual or auto-sync off: polling only
         return []
-    registrar = REGISTRARS[connection.service.key]
-    watched = set(
-        connection.webhook_subscriptions.filter(status=Status.ACTIVE).values_list(
-            "resource", flat=True
-        )
-    )
     client = client_for(connection)
-    return [
-        _create(registrar, client, connection, resource)
-        for resource in registrar.resources(connection)
-        if resource not in watched
-    ]
+    try:
+        wanted = registrar.resources(client, connection)
+    except (ProviderError, KeyError, TypeError) as exc:
+        logger.warning("webhooks: cannot tell what to watch for %s: %s", connection, exc)
+        return []
+    kept: dict[str, WebhookSubscription] = {}
+    for sub in current:
+        if sub.resource in wanted:
+            kept.setdefault(sub.resource, sub)
+        else:
+            _remove(registrar, client, sub)
+    tried = []
+    for resource in wanted:
+        sub = kept.get(resource)
+        if sub is None:
+            tried.append(_create(registrar, client, connection, resource))
+        elif sub.status == Status.FAILED:
+            tried.append(_attempt(registrar, client, sub))
+    return tried
+
+
+register = reconcile
 
 
 def _create(
@@ -273,11 +313,18 @@ def _create(
         secret=new_secret(),
         events=list(registrar.events),
     )
+    return _attempt(registrar, client, sub)
+
+
+def _attempt(
+    registrar: Registrar, client: HttpClient, sub: WebhookSubscription
+) -> WebhookSubscription:
+    """Register `sub` at the service; on failure it is FAILED and retried later by beat."""
     try:
         registrar.create(client, sub)
     except (ProviderError, KeyError, TypeError) as exc:
         return _failed(sub, "webhook.subscription.create", exc, status=Status.FAILED)
-    sub.status, sub.last_error = Status.ACTIVE, ""
+    _succeeded(sub)
     sub.save()
     _audit("webhook.subscription.created", sub)
     return sub
@@ -295,19 +342,30 @@ def renew(sub: WebhookSubscription) -> WebhookSubscription:
     except (ProviderError, KeyError, TypeError) as exc:
         expired = sub.expires_at is not None and sub.expires_at <= timezone.now()
         return _failed(sub, "webhook.subscription.renew", exc, Status.EXPIRED if expired else None)
-    sub.status, sub.last_error = Status.ACTIVE, ""
-    sub.save(update_fields=["expires_at", "status", "last_error", "updated_at"])
+    _succeeded(sub)
+    sub.save(
+        update_fields=["expires_at", "status", "last_error", "failures", "retry_at", "updated_at"]
+    )
     _audit("webhook.subscription.renewed", sub, expires_at=sub.expires_at.isoformat())
     return sub
 
 
 def recreate(sub: WebhookSubscription) -> WebhookSubscription:
-    """A new subscription for the same resource, then the old one removed."""
+    """A new subscription for the same resource, then the old one removed.
+
+    When the new one cannot be made, it is dropped and the old row carries the failure and
+    its backoff: one row per resource is retried, however often beat runs.
+    """
     registrar = REGISTRARS[sub.service.key]
     client = client_for(sub.connection)
     fresh = _create(registrar, client, sub.connection, sub.resource)
-    if fresh.status == Status.ACTIVE:
-        _remove(registrar, client, sub)
+    if fresh.status != Status.ACTIVE:
+        error = fresh.last_error
+        fresh.delete()
+        _defer(sub, error)
+        sub.save(update_fields=["last_error", "failures", "retry_at", "updated_at"])
+        return sub
+    _remove(registrar, client, sub)
     return fresh
 
 
@@ -342,12 +400,25 @@ def _failed(
     sub: WebhookSubscription, action: str, exc: Exception, status: str | None
 ) -> WebhookSubscription:
     logger.warning("webhooks: %s failed for %r: %s", action, sub, exc)
-    sub.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    _defer(sub, f"{type(exc).__name__}: {exc}")
     if status:
         sub.status = status
     sub.save()
-    _audit(action, sub, success=False, error=sub.last_error)
+    _audit(action, sub, success=False, error=sub.last_error, retry_at=sub.retry_at.isoformat())
     return sub
+
+
+def _defer(sub: WebhookSubscription, error: str) -> None:
+    """Count a failure and push the next attempt back exponentially."""
+    sub.last_error = error[:2000]
+    sub.failures += 1
+    base = conf.get("WEBHOOKS_RETRY_BASE_SECONDS")
+    delay = min(base * 2 ** (sub.failures - 1), conf.get("WEBHOOKS_RETRY_MAX_SECONDS"))
+    sub.retry_at = timezone.now() + dt.timedelta(seconds=delay)
+
+
+def _succeeded(sub: WebhookSubscription) -> None:
+    sub.status, sub.last_error, sub.failures, sub.retry_at = Status.ACTIVE, "", 0, None
 
 
 def _audit(action: str, sub: WebhookSubscription, success: bool = True, **details: Any) -> None:
@@ -361,20 +432,25 @@ def _audit(action: str, sub: WebhookSubscription, success: bool = True, **detail
 
 
 def maintain(now: dt.datetime | None = None) -> dict[str, int]:
-    """The beat task's work: renew what expires soon, recreate what lapsed or was suspended."""
+    """The beat task's work: renew what expires soon, recreate what lapsed or was suspended,
+    retry registrations that failed, each once its backoff has passed."""
     now = now or timezone.now()
     margin = dt.timedelta(seconds=conf.get("WEBHOOKS_RENEW_MARGIN_SECONDS"))
     live = WebhookSubscription.objects.select_related("service", "connection__service").filter(
         connection__status=UserIntegration.Status.CONNECTED,
         service__key__in=list(REGISTRARS),
     )
-    counts = {"renewed": 0, "recreated": 0, "checked": 0}
-    for sub in live.filter(status=Status.ACTIVE, expires_at__lte=now + margin):
+    due = live.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+    counts = {"renewed": 0, "recreated": 0, "retried": 0, "checked": 0}
+    for sub in due.filter(status=Status.ACTIVE, expires_at__lte=now + margin):
         renew(sub)
         counts["renewed"] += 1
-    for sub in live.filter(Q(status=Status.SUSPENDED) | Q(status=Status.EXPIRED)):
+    for sub in due.filter(Q(status=Status.SUSPENDED) | Q(status=Status.EXPIRED)):
         recreate(sub)
         counts["recreated"] += 1
+    for sub in due.filter(status=Status.FAILED):
+        _attempt(REGISTRARS[sub.service.key], client_for(sub.connection), sub)
+        counts["retried"] += 1
     for sub in live.filter(status=Status.ACTIVE, service__key="clickup"):
         counts["checked"] += 1
         counts["recreated"] += _check_clickup(sub)
@@ -398,12 +474,15 @@ def _check_clickup(sub: WebhookSubscription) -> int:
 
 
 def delivery_mode(connection: UserIntegration) -> str:
-    """'push' while the connection's webhooks are live, otherwise 'polling' (its schedule)."""
+    """'push' while every resource the connection wants watched has a live subscription,
+    otherwise 'polling' (its schedule)."""
     key = connection.service.key
+    if not connection.is_active:
+        return "polling"
     if key == "todoist":
         # One app-wide webhook from Todoist's console, signed with the client secret.
         configured = bool(settings.DAYFLOW_OAUTH_CLIENTS.get("todoist", {}).get("client_secret"))
-        return "push" if configured and connection.is_active else "polling"
+        return "push" if configured else "polling"
     subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
     subs = (
         subs.filter(connection=connection)
@@ -411,5 +490,14 @@ def delivery_mode(connection: UserIntegration) -> str:
         else subs.filter(Q(connection=connection) | Q(connection__isnull=True))
     )
     now = timezone.now()
-    live = subs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).exists()
-    return "push" if live and connection.is_active else "polling"
+    live = set(
+        subs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values_list(
+            "resource", flat=True
+        )
+    )
+    registrar = REGISTRARS.get(key)
+    wanted = registrar.wanted(connection) if registrar else None
+    if wanted is None:
+        # Notion, or ClickUp without a team_id: the service chose what is watched.
+        return "push" if live else "polling"
+    return "push" if wanted and set(wanted) <= live else "polling"

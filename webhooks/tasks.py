@@ -81,7 +81,8 @@ def renew_subscriptions() -> dict[str, int]:
 
 @shared_task(name="webhooks.register_subscriptions")
 def register_subscriptions(connection_pk: int) -> int:
-    """Subscribe a newly connected account at its service (ClickUp, Linear, Google, Graph)."""
+    """Bring a connection's subscriptions at its service (ClickUp, Linear, Google, Graph) in
+    line with its settings: on connect, on resume and after a settings change."""
     from integrations.models import UserIntegration
     from webhooks.subscriptions import register
 

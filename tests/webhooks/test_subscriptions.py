@@ -45,11 +45,17 @@ def sent(call) -> dict:
     return json.loads(call.request.body)
 
 
+# The OAuth backend stores ClickUp's *user* id as the account; webhooks live on a workspace.
+CLICKUP_USER = "183"
+TEAMS = {"teams": [{"id": "9012345", "name": "Acme", "members": [{"user": {"id": 183}}]}]}
+
+
 def test_clickup_is_registered_on_connect_with_the_secret_it_returns(
     make_connection, mocked, django_capture_on_commit_callbacks
 ):
-    # given a new ClickUp connection to team 9012345
-    connection = make_connection("clickup", account="9012345")
+    # given a new ClickUp connection of user 183, who authorized one workspace (team 9012345)
+    connection = make_connection("clickup", account=CLICKUP_USER)
+    teams = mocked.get(f"{CLICKUP}/team", json=TEAMS)
     create = mocked.post(
         f"{CLICKUP}/team/9012345/webhook",
         json={"id": "4b67ac88", "webhook": {"id": "4b67ac88", "secret": "from-clickup"}},
@@ -59,12 +65,39 @@ def test_clickup_is_registered_on_connect_with_the_secret_it_returns(
     # then a webhook pointing at the subscription's own URL is live, keyed with ClickUp's secret
     sub = WebhookSubscription.objects.get(connection=connection)
     assert (sub.status, sub.remote_id, sub.secret) == (Status.ACTIVE, "4b67ac88", "from-clickup")
+    assert (teams.call_count, sub.resource) == (1, "9012345")
     body = sent(create.calls[0])
     assert body["endpoint"] == f"https://dayflow.example/api/webhooks/clickup/{sub.public_id}/"
     assert "taskUpdated" in body["events"]
     assert create.calls[0].request.headers["Authorization"].endswith("token-clickup")
     assert AuditEvent.objects.filter(action="webhook.subscription.created").count() == 1
     assert subscriptions.delivery_mode(connection) == "push"
+
+
+def test_clickup_uses_the_team_id_setting_without_asking(
+    make_connection, mocked, django_capture_on_commit_callbacks
+):
+    connection = make_connection(
+        "clickup", account=CLICKUP_USER, field_mapping={"team_id": "777", "list_id": "L1"}
+    )
+    create = mocked.post(
+        f"{CLICKUP}/team/777/webhook", json={"webhook": {"id": "w", "secret": "s"}}
+    )
+    connect(connection, django_capture_on_commit_callbacks)
+    assert create.call_count == 1
+    assert sent(create.calls[0])["list_id"] == "L1"
+    assert WebhookSubscription.objects.get(connection=connection).resource == "777"
+
+
+def test_clickup_with_several_workspaces_and_no_team_id_stays_on_polling(
+    make_connection, mocked, django_capture_on_commit_callbacks
+):
+    connection = make_connection("clickup", account=CLICKUP_USER)
+    mocked.get(f"{CLICKUP}/team", json={"teams": [{"id": "1"}, {"id": "2"}]})
+    connect(connection, django_capture_on_commit_callbacks)
+    assert not WebhookSubscription.objects.exists()
+    assert len(mocked.calls) == 1  # only the Authorized Teams lookup, no POST to a user id
+    assert subscriptions.delivery_mode(connection) == "polling"
 
 
 def test_linear_is_registered_with_a_signing_secret_we_choose(
@@ -164,7 +197,9 @@ def test_nothing_is_registered_when_the_service_or_settings_do_not_allow_it(
 
 
 def test_reconnecting_does_not_register_twice(make_connection, make_subscription, mocked):
-    connection = make_connection("clickup", account="9012345")
+    connection = make_connection(
+        "clickup", account=CLICKUP_USER, field_mapping={"team_id": "9012345"}
+    )
     make_subscription(connection, remote_id="old", secret="s", resource="9012345")
     assert subscriptions.register(connection) == []
     assert len(mocked.calls) == 0
@@ -297,7 +332,9 @@ class TestRenewal:
 def test_a_clickup_webhook_suspended_by_clickup_is_recreated(
     make_connection, make_subscription, mocked
 ):
-    connection = make_connection("clickup", account="9012345")
+    connection = make_connection(
+        "clickup", account=CLICKUP_USER, field_mapping={"team_id": "9012345"}
+    )
     old = make_subscription(connection, remote_id="wh-1", secret="s", resource="9012345")
     mocked.get(
         f"{CLICKUP}/team/9012345/webhook",
@@ -312,7 +349,9 @@ def test_a_clickup_webhook_suspended_by_clickup_is_recreated(
 
 
 def test_a_healthy_clickup_webhook_is_kept(make_connection, make_subscription, mocked):
-    connection = make_connection("clickup", account="9012345")
+    connection = make_connection(
+        "clickup", account=CLICKUP_USER, field_mapping={"team_id": "9012345"}
+    )
     make_subscription(connection, remote_id="wh-1", secret="s", resource="9012345")
     mocked.get(
         f"{CLICKUP}/team/9012345/webhook",
@@ -336,7 +375,9 @@ def test_delivery_mode_follows_the_subscription(
 ):
     connection = make_connection("outlook")
     expires = dt.datetime.now(dt.UTC) + expires_in if expires_in is not None else None
-    make_subscription(connection, status=status, expires_at=expires, secret="s")
+    make_subscription(
+        connection, status=status, expires_at=expires, secret="s", resource="me/events"
+    )
     assert subscriptions.delivery_mode(connection) == mode
 
 
@@ -346,7 +387,7 @@ def test_the_connection_pages_can_show_the_mode(make_connection, make_subscripti
     connection = make_connection("outlook")
     page = Template("{% load webhook_tags %}{{ connection|delivery_mode }}")
     assert page.render(Context({"connection": connection})) == "polling"
-    make_subscription(connection, secret="s")
+    make_subscription(connection, secret="s", resource="me/events")
     assert page.render(Context({"connection": connection})) == "push"
 
 
@@ -355,7 +396,8 @@ def test_a_resumed_connection_gets_its_missing_subscriptions(
 ):
     from integrations.signals import connection_status_changed
 
-    connection = make_connection("clickup", account="9012345")
+    connection = make_connection("clickup", account=CLICKUP_USER)
+    mocked.get(f"{CLICKUP}/team", json=TEAMS)
     mocked.post(f"{CLICKUP}/team/9012345/webhook", json={"webhook": {"id": "w", "secret": "s"}})
     with django_capture_on_commit_callbacks(execute=True):
         connection_status_changed.send(
