@@ -205,9 +205,7 @@ class GoogleCalendarProvider(Provider):
     def _replace(
         self, calendar: str, current: dict[str, Any], fields: dict[str, Any], version: str
     ) -> RemoteItem:
-        # events.update replaces the whole event: DayFlow's id is carried over from `current`.
-        private = (current.get("extendedProperties") or {}).get("private") or {}
-        body = to_remote(fields, private.get(DAYFLOW_ID, ""))
+        body = merged(current, fields)
         headers = {"If-Match": version} if version else {}
         url = self.events_url(calendar, field(SERVICE, current, "id", str))
         return self.to_item(
@@ -322,6 +320,29 @@ def to_fields(event: dict[str, Any], default_tz: str = "") -> dict[str, Any]:
         "recurrence_id": events.iso(_when(original, tzname, floating), own_tz) if original else "",
         "series_remote_id": event.get("recurringEventId", ""),
     }
+
+
+def merged(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """`current` with only DayFlow's fields replaced: the body for events.update.
+
+    events.update replaces the whole event, so whatever DayFlow does not model (attendees,
+    reminders, conferenceData, colorId, visibility, other apps' extended properties…) is
+    sent back as it was: https://developers.google.com/calendar/api/v3/reference/events/update
+    """
+    extended = dict(current.get("extendedProperties") or {})
+    theirs = {k: v for k, v in (extended.get("private") or {}).items() if k != FLOATING}
+    ours = to_remote(fields, theirs.get(DAYFLOW_ID, ""))
+    body = {**current, **ours}
+    if not fields.get("rrule"):
+        body.pop("recurrence", None)
+    private = {**theirs, **(ours.get("extendedProperties") or {}).get("private", {})}
+    extended["private"] = private
+    body["extendedProperties"] = extended
+    if not private:
+        del extended["private"]
+    if not extended:
+        del body["extendedProperties"]
+    return body
 
 
 def _remote_when(value: events.Instant, tzname: str) -> dict[str, str]:
