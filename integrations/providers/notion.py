@@ -308,8 +308,12 @@ class NotionProvider(Provider):
         start = field(self.key, value, "start", str)
         if "T" not in start:
             return parse_date(self.key, f"properties.{name}.date.start", start)
-        parsed = parse_datetime(self.key, f"properties.{name}.date.start", start)
-        return _in_zone(parsed, value.get("time_zone"))
+        where = f"properties.{name}.date.start"
+        zone = _zone(value.get("time_zone"))
+        if zone and _naive(start):  # the shape we write; accepted on read for symmetry
+            return dt.datetime.fromisoformat(start).replace(tzinfo=zone)
+        parsed = parse_datetime(self.key, where, start)
+        return parsed.astimezone(zone) if zone else parsed
 
     def _priority(self, properties: dict[str, Any], name: str | None) -> int:
         prop = self._prop(properties, name)
@@ -379,8 +383,15 @@ def _rich_text(text: str) -> list[dict[str, Any]]:
 def _date_value(value: dt.date | dt.datetime | None) -> dict[str, Any]:
     if value is None:
         return {"date": None}
-    start = iso(value) if isinstance(value, dt.datetime) else value.isoformat()
-    return {"date": {"start": start}}
+    if not isinstance(value, dt.datetime):
+        return {"date": {"start": value.isoformat()}}
+    zone = getattr(value.tzinfo, "key", None)
+    if not zone:
+        return {"date": {"start": iso(value)}}
+    # With `time_zone` (IANA), `start` must be the wall time without an offset; the app then
+    # shows the date in that zone. Reads return it as an offset and `time_zone` null.
+    # https://developers.notion.com/changelog/time-zone-support
+    return {"date": {"start": value.replace(tzinfo=None).isoformat(), "time_zone": zone}}
 
 
 def _priority_value(kind: str, priority: int) -> dict[str, Any]:
@@ -389,13 +400,20 @@ def _priority_value(kind: str, priority: int) -> dict[str, Any]:
     return {"select": {"name": PRIORITY_NAMES[priority]} if priority else None}
 
 
-def _in_zone(value: dt.datetime, zone: Any) -> dt.datetime:
-    if not isinstance(zone, str):
-        return value
+def _zone(name: Any) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name:
+        return None
     try:
-        return value.astimezone(ZoneInfo(zone))
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return value
+        return None
+
+
+def _naive(start: str) -> bool:
+    try:
+        return dt.datetime.fromisoformat(start.replace("Z", "+00:00")).tzinfo is None
+    except ValueError:
+        return False
 
 
 def _title_property(properties: dict[str, Any]) -> str:

@@ -223,8 +223,21 @@ def echo_page(request) -> tuple[int, dict, str]:
         kind = SCHEMA[name]
         if kind in ("title", "rich_text"):
             value = {kind: [run(part["text"]["content"]) for part in value[kind]]}
+        if kind == "date" and value["date"]:
+            value = {"date": as_notion_renders(value["date"])}
         raw["properties"][name] = {"id": name, "type": kind, **value}
     return 200, {}, json.dumps(raw)
+
+
+def as_notion_renders(date: dict[str, Any]) -> dict[str, Any]:
+    """Notion returns a date written with a time_zone as its offset, time_zone null
+    (https://developers.notion.com/changelog/time-zone-support)."""
+    start, zone = date["start"], date.get("time_zone")
+    if zone:
+        local = dt.datetime.fromisoformat(start)
+        assert local.tzinfo is None, "with a time_zone, Notion refuses an offset in start"
+        start = local.replace(tzinfo=ZoneInfo(zone)).isoformat(timespec="milliseconds")
+    return {"start": start, "end": None, "time_zone": None}
 
 
 ROUND_TRIPS = [
@@ -299,6 +312,54 @@ def test_a_datetime_with_a_time_zone_is_read_in_that_zone(provider):
     due = provider.to_item(raw).fields["due"]
     assert due == dt.datetime(2026, 7, 10, 12, 30, tzinfo=dt.UTC)
     assert str(due.tzinfo) == "America/New_York"
+
+
+BERLIN_AFTERNOON = dt.datetime(2026, 7, 10, 14, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.mark.parametrize(
+    ("due", "sent"),
+    [
+        (BERLIN_AFTERNOON, {"start": "2026-07-10T14:30:00", "time_zone": "Europe/Berlin"}),
+        (
+            dt.datetime(2026, 1, 5, 9, 0, tzinfo=ZoneInfo("America/New_York")),
+            {"start": "2026-01-05T09:00:00", "time_zone": "America/New_York"},
+        ),
+        (dt.datetime(2026, 7, 10, 12, 30, tzinfo=dt.UTC), {"start": "2026-07-10T12:30:00Z"}),
+        (  # a bare offset names no zone: kept in UTC
+            dt.datetime(2026, 7, 10, 7, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+            {"start": "2026-07-10T12:30:00Z"},
+        ),
+        (dt.date(2026, 7, 10), {"start": "2026-07-10"}),
+    ],
+)
+def test_a_due_date_keeps_its_time_zone_when_written_and_read_back(provider, mocked, due, sent):
+    # given Notion's schema and a server that renders dates the way Notion does
+    mocked.get(f"{API}/data_sources/{SOURCE}", json=schema_response())
+    mocked.add_callback("POST", f"{API}/pages", callback=echo_page)
+    # when
+    item = provider.create({"title": "Meet", "due": due})
+    # then the IANA zone and the wall time were sent, and the same moment came back
+    assert body(mocked.calls[-1])["properties"]["Due"] == {"date": sent}
+    got = item.fields["due"]
+    assert got == due
+    if "time_zone" in sent:  # the wall time survives, not only the moment
+        assert got.utcoffset() == due.utcoffset()
+        assert (got.hour, got.minute) == (due.hour, due.minute)
+
+
+def test_a_date_in_the_shape_we_write_is_read_in_its_zone(provider):
+    raw = page(
+        "p1",
+        "2026-07-04T09:00:00.000Z",
+        Due={
+            "type": "date",
+            "date": {"start": "2026-07-10T14:30:00", "end": None, "time_zone": "Europe/Berlin"},
+        },
+    )
+    due = provider.to_item(raw).fields["due"]
+    assert due == BERLIN_AFTERNOON
+    assert str(due.tzinfo) == "Europe/Berlin"
 
 
 # --- writes -------------------------------------------------------------------------------
