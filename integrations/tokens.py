@@ -14,16 +14,15 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import requests
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from audit.writer import record
+from integrations import locks
 from integrations.models import Credential, UserIntegration
 from integrations.oauth.backends import BACKENDS, TIMEOUT, ProviderOAuth2
 from integrations.providers.errors import AuthExpired, Permanent, Transient, UnexpectedPayload
@@ -219,20 +218,17 @@ def set_status(connection: UserIntegration, new: str, *, last_error: str | None 
 
 @contextlib.contextmanager
 def refresh_lock(connection_id: int) -> Iterator[None]:
-    """Hold the per-connection refresh lock in the shared cache, waiting for another holder."""
-    key = f"integrations:token-refresh:{connection_id}"
-    owner = uuid.uuid4().hex
-    deadline = time.monotonic() + LOCK_WAIT
-    while not cache.add(key, owner, timeout=LOCK_TTL):
-        if time.monotonic() > deadline:
-            raise Transient(f"token refresh of connection {connection_id} is taking too long")
-        time.sleep(LOCK_POLL)
+    """Hold the per-connection refresh lock across processes, waiting for another holder."""
     try:
-        yield
-    finally:
-        # Only the owner releases: after LOCK_TTL another caller may legitimately hold it.
-        if cache.get(key) == owner:
-            cache.delete(key)
+        with locks.exclusive(
+            f"integrations:token-refresh:{connection_id}",
+            ttl=LOCK_TTL,
+            wait=LOCK_WAIT,
+            poll=LOCK_POLL,
+        ):
+            yield
+    except locks.LockTimeout:
+        raise Transient(f"token refresh of connection {connection_id} is taking too long") from None
 
 
 def expiring_credentials(within: dt.timedelta = REFRESH_WINDOW):
