@@ -8,9 +8,12 @@ removed one keeps working here for at most WEBHOOKS_LOOKUP_CACHE_SECONDS.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Any
+
+from django.utils import timezone
 
 from integrations.models import Service
 from webhooks import conf
@@ -22,8 +25,17 @@ _lock = threading.Lock()
 
 
 def subscription(key: str, public_id: str) -> WebhookSubscription | None:
-    """The live-or-pending subscription of `key` at `public_id`, or None."""
-    return _remembered((key, public_id), lambda: _subscription(key, public_id))
+    """The subscription of `key` at `public_id`, or None: live, pending, or removed within
+    WEBHOOKS_REMOVED_GRACE_SECONDS (late deliveries are then acknowledged, not rejected).
+
+    A pending one is not remembered: Notion's handshake stores its secret, possibly in another
+    process, and the signed events that follow must see it.
+    """
+    return _remembered(
+        (key, public_id),
+        lambda: _subscription(key, public_id),
+        keep=lambda sub: sub is None or sub.status != WebhookSubscription.Status.PENDING,
+    )
 
 
 def service_id(key: str) -> int | None:
@@ -36,14 +48,14 @@ def forget() -> None:
         _memory.clear()
 
 
-def _remembered(entry: tuple[str, str], load: Any) -> Any:
+def _remembered(entry: tuple[str, str], load: Any, keep: Any = None) -> Any:
     ttl = conf.get("WEBHOOKS_LOOKUP_CACHE_SECONDS")
     now = time.monotonic()
     found = _memory.get(entry)
     if found is not None and found[0] > now:
         return found[1]
     value = load()
-    if ttl > 0:
+    if ttl > 0 and (keep is None or keep(value)):
         with _lock:
             if len(_memory) >= MAX_ENTRIES:
                 _memory.clear()
@@ -52,10 +64,11 @@ def _remembered(entry: tuple[str, str], load: Any) -> Any:
 
 
 def _subscription(key: str, public_id: str) -> WebhookSubscription | None:
+    grace = dt.timedelta(seconds=conf.get("WEBHOOKS_REMOVED_GRACE_SECONDS"))
     found = list(
         WebhookSubscription.objects.select_related("service")
         .filter(public_id=public_id, service__key=key, service__enabled=True)
-        .exclude(status=WebhookSubscription.Status.REMOVED)
+        .exclude(status=WebhookSubscription.Status.REMOVED, updated_at__lt=timezone.now() - grace)
         .order_by()[:1]
     )
     return found[0] if found else None

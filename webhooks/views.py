@@ -48,6 +48,8 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
     except Rejected as rejected:
         _audit_rejection(request, service, sub, rejected)
         return HttpResponse(status=rejected.status)
+    if sub is not None and sub.status == WebhookSubscription.Status.REMOVED:
+        return _removed(service, sub)
     event_type = spec.event_type(request.headers, payload)
     if not spec.handles(event_type):
         logger.info("webhooks: %s event %r acknowledged, not handled", service, event_type)
@@ -109,17 +111,31 @@ def _authentic(verdict: Verification, request: HttpRequest, service: str) -> Non
     raise Rejected(401, str(verdict.reason))
 
 
-def _count_signature_failure(request: HttpRequest, service: str) -> None:
-    """A simple rule: N signature failures from one IP within the window raise one alert."""
+def _removed(service: str, sub: WebhookSubscription) -> HttpResponse:
+    """A late or retried delivery for a subscription we removed (disconnect, replacement):
+    acknowledged, not stored. ClickUp gets 410, which makes it suspend the webhook in case our
+    removal call failed. https://developer.clickup.com/docs/webhooks"""
+    logger.info("webhooks: %s delivery for removed %s acknowledged", service, sub.public_id)
+    return HttpResponse(status=410 if service == "clickup" else 200)
+
+
+def _per_ip(request: HttpRequest, counter: str) -> tuple[str, int]:
+    """This client IP's count for `counter` within the alert window, this request included."""
     ip = client_ip(request) or "unknown"
-    key = f"webhooks:signature-failures:{ip}"
+    key = f"webhooks:{counter}:{ip}"
     window = conf.get("WEBHOOKS_ALERT_WINDOW_SECONDS")
     cache.add(key, 0, timeout=window)
     try:
-        count = cache.incr(key)
+        return ip, cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
-        count = 1
+        return ip, 1
+
+
+def _count_signature_failure(request: HttpRequest, service: str) -> None:
+    """A simple rule: N signature failures from one IP within the window raise one alert."""
+    ip, count = _per_ip(request, "signature-failures")
+    window = conf.get("WEBHOOKS_ALERT_WINDOW_SECONDS")
     if count == conf.get("WEBHOOKS_ALERT_THRESHOLD"):
         logger.warning("webhooks: %s signature failures from %s within %ss", count, ip, window)
         record(
@@ -139,6 +155,13 @@ def _count_signature_failure(request: HttpRequest, service: str) -> None:
 def _audit_rejection(
     request: HttpRequest, service: str, sub: WebhookSubscription | None, rejected: Rejected
 ) -> None:
+    """Signature failures are always audited; unauthenticated probes (404/413/400) always get
+    a log line but at most WEBHOOKS_REJECTION_AUDITS_PER_IP audit rows per IP and window."""
+    logger.info("webhooks: %s rejected %s (%s)", service[:40], rejected.status, rejected.reason)
+    if rejected.status != 401:
+        _, count = _per_ip(request, "rejections")
+        if count > conf.get("WEBHOOKS_REJECTION_AUDITS_PER_IP"):
+            return
     record(
         "webhook.rejected",
         connection=sub.connection if sub else None,

@@ -3,9 +3,13 @@ X-Goog-Channel-Token must echo the token we chose. The first message has state `
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
+from webhooks import lookup
 from webhooks.models import Delivery, WebhookSubscription
 
 from .helpers import deliveries, fixture, jobs, meta, rejections, url
@@ -83,8 +87,15 @@ def test_the_same_message_twice_is_processed_once(client, sub, sync_calls):
     assert sync_calls == [sub.connection.pk]
 
 
-def test_a_stopped_channel_is_unknown(client, sub):
+def test_a_stopped_channel_is_acknowledged_then_unknown_after_the_grace_period(client, sub):
+    # a notification Google had in flight when we stopped the channel: 200, not stored
     WebhookSubscription.objects.filter(pk=sub.pk).update(status="removed")
+    assert post(client, sub, "exists").status_code == 200
+    assert (Delivery.objects.count(), rejections()) == (0, [])
+    # a week later the URL is simply unknown
+    long_ago = timezone.now() - dt.timedelta(days=8)
+    WebhookSubscription.objects.filter(pk=sub.pk).update(updated_at=long_ago)
+    lookup.forget()
     assert post(client, sub, "exists").status_code == 404
     assert len(rejections("unknown_subscription")) == 1
 

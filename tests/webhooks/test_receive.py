@@ -185,9 +185,11 @@ def test_a_removed_subscription_stops_working_once_the_lookup_memory_expires(
     # given a subscription the receiver has just looked up, then removed
     assert signed_post(client, sub, task_event(1)).status_code == 200
     WebhookSubscription.objects.filter(pk=sub.pk).update(status="removed")
-    # when the memory expires / then its URL is unknown
+    # when the memory expires / then its deliveries are refused with ClickUp's "gone" (410,
+    # which makes ClickUp suspend the webhook) and not stored
     clock[0] += conf.get("WEBHOOKS_LOOKUP_CACHE_SECONDS") + 1
-    assert signed_post(client, sub, task_event(2)).status_code == 404
+    assert signed_post(client, sub, task_event(2)).status_code == 410
+    assert Delivery.objects.count() == 1
 
 
 def test_a_burst_looks_the_subscription_up_once(client, sub, django_assert_max_num_queries):
