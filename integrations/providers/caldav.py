@@ -458,7 +458,10 @@ class CalDAVProvider(Provider):
 
     def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
         """The normalized items one calendar object resource holds."""
-        parsed = events.parse_for_reading(data)
+        return self.items_in(events.parse_for_reading(data), url, etag, calendar)
+
+    def items_in(self, parsed: Any, url: str, etag: str, calendar: str) -> list[RemoteItem]:
+        """`items_of` for a calendar already parsed."""
         vevents = parsed.walk("VEVENT")
         if any(c.get("RDATE") is not None for c in vevents):
             # Extra dates have no place in the model (nor in Graph): leave the series out
@@ -474,7 +477,7 @@ class CalDAVProvider(Provider):
     def get(self, remote_id: str) -> RemoteItem:
         url = remote_id.split("#", 1)[0]
         resource = self._get(url)
-        items = self.items_of(url, resource.raw(), resource.etag, _parent(url))
+        items = self.items_in(resource.calendar(), url, resource.etag, _parent(url))
         items += [_task_item(url, c, resource.etag, _parent(url)) for c in resource.todos()]
         found = next((item for item in items if item.remote_id == remote_id), None)
         if found is None:
@@ -518,10 +521,14 @@ class CalDAVProvider(Provider):
             return self._write_exception(remote_id.split("#", 1)[0], fields, version)
         resource = self._get(remote_id)
         resource.check(version, "")
-        kept = [c for c in resource.components if c.get("RECURRENCE-ID") is not None]
-        calendar = _calendar_with(fields, resource.uid, _is_task(resource.components))
-        for component in kept:
-            calendar.add_component(component)
+        calendar = events.new_calendar()
+        fresh = _calendar_with(fields, resource.uid, _is_task(resource.components)).subcomponents
+        for component in resource.components:
+            # The master is rewritten over what it holds, the exceptions are kept as they are.
+            is_master = component.get("RECURRENCE-ID") is None
+            calendar.add_component(
+                events.updated_component(component, fresh[0]) if is_master else component
+            )
         reply = self._put(remote_id, events.serialize(calendar), {"If-Match": resource.etag})
         return self._item_after_write(remote_id, reply, _parent(remote_id))
 
@@ -547,12 +554,16 @@ class CalDAVProvider(Provider):
         tzname = resource.master_timezone()
         recurrence_id = events.iso(events.parse_iso(fields["recurrence_id"], tzname), tzname)
         resource.check(version, recurrence_id)
-        calendar = events.new_calendar()
+        calendar, base = events.new_calendar(), None
         for component in resource.components:
             if _recurrence_key(component, tzname) != recurrence_id:
                 calendar.add_component(component)
-        exception = {**fields, "recurrence_id": recurrence_id}
-        calendar.add_component(events.fields_to_vevent(exception, resource.uid))
+            else:
+                base = component
+        # A new exception starts from its master, so the instance keeps its alarms, attendees…
+        base = base if base is not None else _master(resource.components)
+        fresh = events.fields_to_vevent({**fields, "recurrence_id": recurrence_id}, resource.uid)
+        calendar.add_component(events.updated_component(base, fresh) if base else fresh)
         reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
         return self._item_after_write(url, reply, _parent(url), recurrence_id)
 
@@ -601,7 +612,7 @@ class CalDAVProvider(Provider):
         resource = self._get(url)
         if reply.header("etag") and reply.header("etag") != resource.etag:
             logger.info("caldav: the server changed the item after our write")
-        items = self.items_of(url, resource.raw(), resource.etag, calendar)
+        items = self.items_in(resource.calendar(), url, resource.etag, calendar)
         if not self.sync_todos:
             items += [_task_item(url, c, resource.etag, calendar) for c in resource.todos()]
         wanted = f"{url}#{recurrence_id}" if recurrence_id else url
@@ -646,11 +657,15 @@ class Resource:
     def todos(self) -> list[Any]:
         return [c for c in self.components if c.name == "VTODO"]
 
-    def raw(self) -> bytes:
+    def calendar(self) -> Any:
+        """The components in a VCALENDAR, as parsed: read without serializing them again."""
         calendar = events.new_calendar()
         for component in self.components:
             calendar.add_component(component)
-        return calendar.to_ical()
+        return calendar
+
+    def raw(self) -> bytes:
+        return self.calendar().to_ical()
 
 
 SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
@@ -690,6 +705,10 @@ def _is_collection(resource: DavResource, calendar: str) -> bool:
 
 def _parent(url: str) -> str:
     return url.rsplit("/", 1)[0] + "/"
+
+
+def _master(components: list[Any]) -> Any | None:
+    return next((c for c in components if c.get("RECURRENCE-ID") is None), None)
 
 
 def _is_task(components: list[Any]) -> bool:
