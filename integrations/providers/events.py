@@ -233,6 +233,46 @@ def fields_to_vevent(fields: dict[str, Any], uid: str) -> icalendar.Event:
     return event
 
 
+# The properties DayFlow's fields own; an update replaces these and keeps every other one.
+EVENT_PROPERTIES = (
+    "DTSTAMP",
+    "SUMMARY",
+    "DESCRIPTION",
+    "LOCATION",
+    "STATUS",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "EXDATE",
+    "RECURRENCE-ID",
+)
+TASK_PROPERTIES = ("DTSTAMP", "SUMMARY", "DESCRIPTION", "DUE", "STATUS", "COMPLETED", "PRIORITY")
+TASK_PROPERTIES += ("URL",)
+
+
+def updated_component(
+    existing: icalendar.cal.Component, fresh: icalendar.cal.Component
+) -> icalendar.cal.Component:
+    """`existing` with the properties DayFlow models taken from `fresh`, SEQUENCE bumped.
+
+    Alarms, attendees, organizer, categories, class, transparency and X- properties (Apple's
+    among them) are kept as they were: another client owns them. SEQUENCE goes up on every
+    revision (RFC 5545 §3.8.7.4) so clients and invitees see the newer one.
+    """
+    owned = TASK_PROPERTIES if fresh.name == "VTODO" else EVENT_PROPERTIES
+    if "RECURRENCE-ID" in fresh:  # an instance made from its master has no rule of its own
+        owned = (*owned, "RDATE", "EXRULE")
+    merged = type(existing).from_ical(existing.to_ical())
+    for name in (*owned, "SEQUENCE"):
+        merged.pop(name, None)
+    for name, value in fresh.items():
+        if name != "UID":
+            merged[name] = value
+    merged.add("sequence", int(existing.get("SEQUENCE", 0)) + 1)
+    return merged
+
+
 def new_calendar() -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)

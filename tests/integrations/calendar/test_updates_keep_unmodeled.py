@@ -7,10 +7,13 @@ import copy
 import json
 from types import SimpleNamespace
 
+import icalendar
 import pytest
 import responses
 
+from integrations.providers.caldav import CalDAVProvider, DavSession
 from integrations.providers.google_calendar import GoogleCalendarProvider
+from tests.radicale import RadicaleCalendar, request
 
 GOOGLE_EVENTS = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
 
@@ -81,3 +84,90 @@ def test_google_update_that_ends_a_series_drops_its_recurrence(
     sent = json.loads(mocked.calls[1].request.body)
     assert "recurrence" not in sent
     assert sent["attendees"] == GOOGLE_EVENT["attendees"]
+
+
+# --- CalDAV (a real Radicale) ---------------------------------------------------------
+CALDAV_SERIES = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 15//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:apple-series-1\r\nDTSTAMP:20261101T000000Z\r\nSEQUENCE:2\r\n"
+    "DTSTART;TZID=Europe/Berlin:20261130T100000\r\n"
+    "DTEND;TZID=Europe/Berlin:20261130T110000\r\n"
+    "RRULE:FREQ=WEEKLY;BYDAY=MO\r\nSUMMARY:Team sync\r\nDESCRIPTION:Agenda\r\n"
+    "ORGANIZER;CN=Alice:mailto:alice@example.com\r\n"
+    "ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@example.com\r\n"
+    "CATEGORIES:Work,Team\r\nCLASS:PRIVATE\r\nTRANSP:TRANSPARENT\r\n"
+    "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC\r\n"
+    "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\n"
+    "TRIGGER:-PT10M\r\nEND:VALARM\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+CALDAV_UNMODELED = ("ORGANIZER", "ATTENDEE", "CATEGORIES", "CLASS", "TRANSP")
+CALDAV_UNMODELED += ("X-APPLE-TRAVEL-ADVISORY-BEHAVIOR",)
+
+
+@pytest.fixture
+def caldav(caldav_connection, radicale_calendar: RadicaleCalendar) -> tuple[CalDAVProvider, str]:
+    """The provider and the URL of a series another client (Apple Calendar) wrote."""
+    url = radicale_calendar.url + "apple-series-1.ics"
+    headers = {"Content-Type": "text/calendar"}
+    status = request(radicale_calendar.account, "PUT", url, CALDAV_SERIES, headers)
+    assert status == 201
+    return caldav_connection.provider(), url
+
+
+def stored_vevents(caldav: CalDAVProvider, url: str) -> dict[str, icalendar.Event]:
+    session: DavSession = caldav.session
+    parsed = icalendar.Calendar.from_ical(session.request("GET", url).body)
+    return {
+        str(c.get("RECURRENCE-ID").to_ical(), "ascii") if c.get("RECURRENCE-ID") else "": c
+        for c in parsed.walk("VEVENT")
+    }
+
+
+def assert_unmodeled_kept(component: icalendar.Event) -> None:
+    original = icalendar.Calendar.from_ical(CALDAV_SERIES).walk("VEVENT")[0]
+    for name in CALDAV_UNMODELED:
+        assert component.get(name) is not None, name
+        assert component[name].to_ical() == original[name].to_ical(), name
+    (alarm,) = component.walk("VALARM")
+    assert alarm["TRIGGER"].to_ical() == b"-PT10M"
+
+
+def test_caldav_update_of_a_master_keeps_what_dayflow_does_not_model(
+    caldav: tuple[CalDAVProvider, str],
+) -> None:
+    # given a series with alarm, attendees, categories, class, transparency, X-APPLE-*
+    provider, url = caldav
+    (item,) = provider.pull(None).items
+    # when DayFlow renames it
+    provider.update(url, {**item.fields, "title": "Team sync (moved)"}, item.version)
+    # then only the title changed, and SEQUENCE went up
+    master = stored_vevents(provider, url)[""]
+    assert str(master["SUMMARY"]) == "Team sync (moved)"
+    assert str(master["DESCRIPTION"]) == "Agenda"
+    assert_unmodeled_kept(master)
+    assert int(master["SEQUENCE"]) == 3
+
+
+def test_caldav_new_exception_starts_from_its_master(caldav: tuple[CalDAVProvider, str]) -> None:
+    # given the same series
+    provider, url = caldav
+    (item,) = provider.pull(None).items
+    # when DayFlow moves one instance
+    fields = {
+        **item.fields,
+        "title": "Team sync (late)",
+        "start": item.fields["start"].replace(day=7, month=12, hour=14),
+        "end": item.fields["end"].replace(day=7, month=12, hour=15),
+        "rrule": "",
+        "recurrence_id": "2026-12-07T10:00:00+01:00",
+        "series_remote_id": url,
+    }
+    provider.create(fields)
+    # then the instance carries the master's alarm and attendees, without the rule
+    stored = stored_vevents(provider, url)
+    instance = next(c for key, c in stored.items() if key)
+    assert str(instance["SUMMARY"]) == "Team sync (late)"
+    assert instance.get("RRULE") is None
+    assert_unmodeled_kept(instance)
+    assert stored[""].get("RRULE") is not None
