@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # Rejected deliveries (404/413/400) always get a log line; at most this many audit rows
     # per client IP per WEBHOOKS_ALERT_WINDOW_SECONDS.
     "WEBHOOKS_REJECTION_AUDITS_PER_IP": 20,
+    # The signing secret of the Linear OAuth app's own webhook (Linear's console → the app →
+    # Webhooks), which posts to /api/webhooks/linear/ for every organization that authorized us.
+    "WEBHOOKS_LINEAR_APP_SECRET": os.environ.get("LINEAR_WEBHOOK_SECRET", ""),
     # How long a process remembers which subscription a URL names (webhooks/lookup.py).
     "WEBHOOKS_LOOKUP_CACHE_SECONDS": 5,
 }

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from webhooks import verify
+from webhooks import conf, verify
 from webhooks.models import WebhookSubscription
 from webhooks.verify import Verification
 
@@ -56,6 +56,8 @@ class Inbound:
     handled: ClassVar[tuple[str, ...]] = ()
     # The payload field naming the account, for subscriptions not tied to one connection.
     account_field: ClassVar[str] = ""
+    # True when a per-subscription service also posts to the service-wide URL (an app webhook).
+    app_wide_too: ClassVar[bool] = False
 
     def expects_json(self, query: Mapping[str, str]) -> bool:
         return True
@@ -125,9 +127,15 @@ class LinearInbound(Inbound):
 
     key = "linear"
     handled = ("Issue.",)
+    # The OAuth app's webhook (set in Linear's console, created for each organization that
+    # authorizes the app) posts to /api/webhooks/linear/, signed with the app's one signing
+    # secret; webhooks we create through the API (admin scope) have their own URL and secret.
+    app_wide_too = True
+    account_field = "organizationId"
 
     def verify(self, headers, body, payload, sub):
-        return verify.verify_linear(headers, body, sub.secret if sub else "")
+        secret = sub.secret if sub else conf.get("WEBHOOKS_LINEAR_APP_SECRET")
+        return verify.verify_linear(headers, body, secret)
 
     def event_type(self, headers, payload):
         return f"{payload.get('type') or ''}.{payload.get('action') or ''}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import UserIntegration
@@ -16,6 +17,7 @@ from sync.models import SyncJob
 from sync.services import request_sync
 from webhooks.inbound import INBOUND
 from webhooks.models import Delivery, WebhookSubscription
+from webhooks.subscriptions import ORGANIZATION_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +40,8 @@ def process(delivery: Delivery) -> str:
 def connections_for(delivery: Delivery) -> list[UserIntegration]:
     """The connection named by the subscription, else by the account id in the payload.
 
-    An app-wide subscription (Notion, Todoist) names the account (`workspace_id`, `user_id`):
-    every DayFlow connection to that account is synced.
+    An app-wide subscription (Notion, Todoist, Linear's app webhook) names the account
+    (`workspace_id`, `user_id`, `organizationId`): every DayFlow connection to it is synced.
     """
     if delivery.connection_id:
         return [delivery.connection]
@@ -53,8 +55,16 @@ def connections_for(delivery: Delivery) -> list[UserIntegration]:
         account = ""
     if not account:
         return []
+    # Linear's app webhook names the organization, which our subscription row records.
+    by_organization = Q(
+        webhook_subscriptions__resource=f"{ORGANIZATION_PREFIX}{account}",
+        webhook_subscriptions__status=WebhookSubscription.Status.ACTIVE,
+    )
     found = list(
-        UserIntegration.objects.filter(service_id=delivery.service_id, external_account_id=account)
+        UserIntegration.objects.filter(service_id=delivery.service_id)
+        .filter(Q(external_account_id=account) | by_organization)
+        .distinct()
+        .order_by("pk")
     )
     if found:
         delivery.connection = found[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 import uuid
 from typing import Any, ClassVar
@@ -29,6 +30,17 @@ from webhooks.models import WebhookSubscription
 logger = logging.getLogger(__name__)
 
 Status = WebhookSubscription.Status
+
+
+# A subscription's resource for a Linear organization reached by the OAuth app's webhook.
+ORGANIZATION_PREFIX = "organization:"
+
+
+def has_scope(connection: UserIntegration, scope: str) -> bool:
+    """Whether the stored grant includes `scope` (kept as the token response gave it)."""
+    credential = getattr(connection, "credential", None)
+    granted = re.split(r"[\s,]+", credential.scopes) if credential and credential.scopes else []
+    return scope in granted
 
 
 def new_secret() -> str:
@@ -114,8 +126,15 @@ class ClickUpRegistrar(Registrar):
 
 
 class LinearRegistrar(Registrar):
-    """We choose the signing secret and send it in webhookCreate.
-    https://linear.app/developers/webhooks"""
+    """Two ways, https://linear.app/developers/webhooks:
+
+    - the OAuth app's webhook, set once in Linear's console and created by Linear for every
+      organization that authorizes the app, signed with one app secret
+      (WEBHOOKS_LINEAR_APP_SECRET). Our row only records the organization, so a delivery's
+      `organizationId` finds its connections. This is the supported path;
+    - webhookCreate through the API, with a signing secret we choose, only when the grant
+      includes the `admin` scope (creating webhooks needs admin permissions since 2024-12).
+    """
 
     key = "linear"
     api = "https://api.linear.app/graphql"
@@ -126,10 +145,27 @@ class LinearRegistrar(Registrar):
     )
     DELETE = "mutation($id: String!) { webhookDelete(id: $id) { success } }"
 
+    ORGANIZATION = "query { organization { id } }"
+
     def wanted(self, connection):
+        if not has_scope(connection, "admin"):
+            return None  # the organization's id comes from the API
         return [connection.field_mapping.get("team_id") or "all-public-teams"]
 
+    def resources(self, client, connection):
+        if has_scope(connection, "admin"):
+            return self.wanted(connection) or []
+        if not conf.get("WEBHOOKS_LINEAR_APP_SECRET"):
+            return []  # no app webhook configured: polling
+        organization = self._graphql(client, self.ORGANIZATION, {})["organization"]["id"]
+        return [f"{ORGANIZATION_PREFIX}{organization}"]
+
     def create(self, client, sub):
+        if sub.resource.startswith(ORGANIZATION_PREFIX):
+            # Linear made the app webhook when the organization authorized us: nothing to
+            # register, and deliveries are signed with the app secret, not a secret of ours.
+            sub.secret = ""
+            return
         scope = (
             {"allPublicTeams": True}
             if sub.resource == "all-public-teams"

@@ -63,7 +63,7 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
 def _known(
     spec: Inbound | None, key: str, public_id: str | None
 ) -> tuple[Inbound, WebhookSubscription | None, int]:
-    if spec is None or spec.per_subscription != (public_id is not None):
+    if spec is None or not _routable(spec, public_id):
         raise Rejected(404, "unknown_service")
     if public_id is None:
         service_id = lookup.service_id(key)
@@ -74,6 +74,12 @@ def _known(
     if sub is None:
         raise Rejected(404, "unknown_subscription")
     return spec, sub, sub.service_id
+
+
+def _routable(spec: Inbound, public_id: str | None) -> bool:
+    if public_id is None:
+        return not spec.per_subscription or spec.app_wide_too
+    return spec.per_subscription
 
 
 def _body(request: HttpRequest) -> bytes:

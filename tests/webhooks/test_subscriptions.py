@@ -104,6 +104,8 @@ def test_linear_is_registered_with_a_signing_secret_we_choose(
     make_connection, mocked, django_capture_on_commit_callbacks
 ):
     connection = make_connection("linear", account="org-1", field_mapping={"team_id": "team-9"})
+    connection.credential.scopes = "read,write,admin"  # webhookCreate needs admin
+    connection.credential.save()
     create = mocked.post(
         LINEAR,
         json={"data": {"webhookCreate": {"success": True, "webhook": {"id": "lw-1"}}}},
@@ -123,6 +125,8 @@ def test_a_graphql_error_leaves_a_failed_subscription_and_polling(
     make_connection, mocked, django_capture_on_commit_callbacks
 ):
     connection = make_connection("linear", account="org-1")
+    connection.credential.scopes = "read write admin"
+    connection.credential.save()
     mocked.post(LINEAR, json={"errors": [{"message": "Webhook URL must be https"}]})
     connect(connection, django_capture_on_commit_callbacks)
     sub = WebhookSubscription.objects.get(connection=connection)
