@@ -10,7 +10,10 @@ Quirks handled here:
   `GET /me/events/{id}` for their recurrence, cancelled occurrences and our extended properties;
   occurrences themselves are never stored (a series is a master plus exceptions);
 - times are asked for in UTC (`Prefer: outlook.timezone="UTC"`); the event's own zone is its
-  `originalStartTimeZone`, often a Windows name (mapped to IANA);
+  `originalStartTimeZone`, often a Windows name (mapped to IANA); bodies as text
+  (`outlook.body-content-type="text"`);
+- an update PATCHes only the fields that changed against the event as it is now: Graph keeps
+  whatever is not sent (an HTML body, a structured address, showAs "free", attendees…);
 - DayFlow's id lives in a single-value extended property; writes send `If-Match`.
 """
 
@@ -48,7 +51,10 @@ SERVICE = "outlook"
 PROPERTY_SET = "{5b3f0c7e-9a4d-4f0b-8c1e-2d6a7b9e4f10}"  # DayFlow's own namespace GUID
 DAYFLOW_ID = f"String {PROPERTY_SET} Name DayFlowId"
 FLOATING = f"String {PROPERTY_SET} Name DayFlowFloating"
-PREFER_UTC = 'outlook.timezone="UTC"'
+# Times in UTC, and bodies as plain text: DayFlow's description is text, and an HTML body read
+# as text and written back as text would show its markup in Outlook.
+# https://learn.microsoft.com/graph/api/event-get#request-headers
+PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 PAGE_SIZE = 50
 WINDOW_PAST = dt.timedelta(days=365)
 WINDOW_FUTURE = dt.timedelta(days=730)
@@ -147,7 +153,7 @@ class OutlookProvider(Provider):
         return f"{base}?startDateTime={quote(start)}&endDateTime={quote(end)}"
 
     def _delta(self, url: str) -> dict[str, Any]:
-        headers = {"Prefer": f"{PREFER_UTC}, odata.maxpagesize={PAGE_SIZE}"}
+        headers = {"Prefer": f"{PREFER}, odata.maxpagesize={PAGE_SIZE}"}
         try:
             response = self.http.request("GET", url, headers=headers, ok=(200, 400, 403, 404))
         except Gone as exc:
@@ -203,7 +209,7 @@ class OutlookProvider(Provider):
 
     def _read(self, event_id: str) -> dict[str, Any]:
         params = {"$select": SELECT, "$expand": EXPAND}
-        headers = {"Prefer": PREFER_UTC}
+        headers = {"Prefer": PREFER}
         return self.http.request_json(
             "GET", self.event_url(event_id), params=params, headers=headers
         )
@@ -236,19 +242,25 @@ class OutlookProvider(Provider):
             "POST",
             f"{self.calendar_url(calendar)}/events",
             json=to_remote(fields, dayflow_id),
-            headers={"Prefer": PREFER_UTC},
+            headers={"Prefer": PREFER},
         )
         return self._after_write(created, fields, dayflow_id)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
-        """PATCH with If-Match: a 412 is a conflict for the engine."""
+        """PATCH, with If-Match, of the fields that differ from the event as it is now: a 412
+        is a conflict for the engine."""
         fields = events.for_writing(fields)
-        headers = {"Prefer": PREFER_UTC} | ({"If-Match": version} if version else {})
-        body = to_remote(fields, "")  # DayFlow's id was set at creation and stays
+        return self._patch(remote_id, fields, version, self._read(remote_id))
+
+    def _patch(
+        self, event_id: str, fields: dict[str, Any], version: str, current: dict[str, Any]
+    ) -> RemoteItem:
+        headers = {"Prefer": PREFER} | ({"If-Match": version} if version else {})
+        body = changes(current, fields)  # DayFlow's id was set at creation and stays
         if fields.get("series_remote_id"):
             body.pop("recurrence", None)
         updated = self.http.request_json(
-            "PATCH", self.event_url(remote_id), json=body, headers=headers
+            "PATCH", self.event_url(event_id), json=body, headers=headers
         )
         return self._after_write(updated, fields, "")
 
@@ -284,7 +296,7 @@ class OutlookProvider(Provider):
             "$expand": EXPAND,
         }
         body = self.http.request_json(
-            "GET", f"{self.api_base}/me/events", params=params, headers={"Prefer": PREFER_UTC}
+            "GET", f"{self.api_base}/me/events", params=params, headers={"Prefer": PREFER}
         )
         found = field(SERVICE, body, "value", list)
         return found[0] if found else None
@@ -304,7 +316,7 @@ class OutlookProvider(Provider):
             "GET",
             f"{self.event_url(master_id)}/instances",
             params=params,
-            headers={"Prefer": PREFER_UTC},
+            headers={"Prefer": PREFER},
         )
         return _closest(
             field(SERVICE, body, "value", list), original, whole_day=len(recurrence_id) == 10
@@ -324,7 +336,7 @@ class OutlookProvider(Provider):
         if fields.get("status") == "cancelled":
             self.delete(instance["id"])
             return self.to_item({**instance, "isCancelled": True, "type": "exception"})
-        return self.update(instance["id"], fields, instance.get("@odata.etag", ""))
+        return self._patch(instance["id"], fields, instance.get("@odata.etag", ""), instance)
 
 
 def _closest(
@@ -459,6 +471,52 @@ def _remote_time(value: events.Instant, tzname: str) -> dict[str, str]:
         return {"dateTime": value.isoformat(), "timeZone": settings.TIME_ZONE}
     local = events.in_zone(value, tzname)
     return {"dateTime": local.replace(tzinfo=None).isoformat(), "timeZone": tzname or "UTC"}
+
+
+# Which parts of a Graph body each normalized field writes.
+TIME_FIELDS = ("start", "end", "all_day", "timezone")
+CHANGED_BY = {
+    "title": ("subject",),
+    "description": ("body",),
+    "location": ("location",),
+    "rrule": ("recurrence",),
+    # The series' range starts on the start's date: it moves with it.
+    **{
+        name: ("start", "end", "isAllDay", "recurrence", "singleValueExtendedProperties")
+        for name in TIME_FIELDS
+    },
+}
+
+
+def changes(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body that makes `current` (a Graph event) hold `fields`: only what changed.
+
+    An instance listed without its own times (a bare occurrence) gets every field.
+    """
+    full = to_remote(fields, "")
+    if "start" not in current:
+        return full
+    now = to_fields(current)
+    body: dict[str, Any] = {}
+    for name, keys in CHANGED_BY.items():
+        if fields.get(name) != now.get(name):
+            body |= {key: full[key] for key in keys if key in full}
+    if now["rrule"] and not fields.get("rrule"):
+        body["recurrence"] = None  # no longer a series
+    show_as = _show_as(fields.get("status", ""), current.get("showAs", ""))
+    if show_as:
+        body["showAs"] = show_as
+    return body
+
+
+def _show_as(status: str, current: str) -> str:
+    """showAs to send for `status`, "" to leave it: free, oof or workingElsewhere stay as
+    they are unless the event becomes, or stops being, tentative."""
+    if status == "tentative" and current != "tentative":
+        return "tentative"
+    if status != "tentative" and current == "tentative":
+        return "busy"
+    return ""
 
 
 def to_remote(fields: dict[str, Any], dayflow_id: str = "") -> dict[str, Any]:

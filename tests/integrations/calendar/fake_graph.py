@@ -158,7 +158,9 @@ class FakeGraphCalendar:
             return 412, {}, json.dumps({"error": {"code": "ErrorIrresolvableConflict"}})
         self.writes += 1
         body = json.loads(request.body)
-        merged = {**current, **body, "originalStartTimeZone": body["start"]["timeZone"]}
+        merged = {**current, **body}
+        if "start" in body:
+            merged["originalStartTimeZone"] = body["start"]["timeZone"]
         return 200, {}, json.dumps(self._public(self._store(merged)))
 
     def _occurrence(self, event_id: str) -> dict[str, Any]:

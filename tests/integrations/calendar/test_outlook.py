@@ -204,6 +204,7 @@ def test_a_rule_graph_cannot_express_is_a_clear_error_before_any_call(
 def test_update_sends_if_match_and_a_412_is_a_conflict(
     provider: OutlookProvider, mocked: responses.RequestsMock
 ) -> None:
+    mocked.get(f"{API}/me/events/AAMkAGI2-single", json=load("event_single.json"))
     mocked.patch(
         f"{API}/me/events/AAMkAGI2-single",
         status=412,
@@ -213,7 +214,7 @@ def test_update_sends_if_match_and_a_412_is_a_conflict(
     with pytest.raises(PreconditionFailed):
         provider.update("AAMkAGI2-single", series_fields(rrule=""), 'W/"stale"')
 
-    assert mocked.calls[0].request.headers["If-Match"] == 'W/"stale"'
+    assert mocked.calls[1].request.headers["If-Match"] == 'W/"stale"'
 
 
 def test_an_exception_patches_the_occurrence_at_its_original_start(

@@ -4,6 +4,7 @@ carries (attendees, reminders, alarms, other apps' properties…) survives it.""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ import responses
 
 from integrations.providers.caldav import CalDAVProvider, DavSession
 from integrations.providers.google_calendar import GoogleCalendarProvider
+from integrations.providers.outlook import OutlookProvider
 from tests.radicale import RadicaleCalendar, request
 
 GOOGLE_EVENTS = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
@@ -171,3 +173,90 @@ def test_caldav_new_exception_starts_from_its_master(caldav: tuple[CalDAVProvide
     assert instance.get("RRULE") is None
     assert_unmodeled_kept(instance)
     assert stored[""].get("RRULE") is not None
+
+
+# --- Outlook (Graph) ------------------------------------------------------------------
+GRAPH_EVENT_URL = "https://graph.microsoft.com/v1.0/me/events/AAMkAGI2-rich"
+# As Graph answers under Prefer: outlook.body-content-type="text" (the stored body is HTML).
+GRAPH_EVENT = {
+    "@odata.etag": 'W/"DwAAABYAAAC9"',
+    "id": "AAMkAGI2-rich",
+    "subject": "Quarterly review",
+    "body": {"contentType": "text", "content": "Agenda\r\nRoom booked"},
+    "location": {
+        "displayName": "HQ",
+        "locationType": "default",
+        "address": {"street": "1 Main St", "city": "Seattle", "countryOrRegion": "US"},
+    },
+    "showAs": "free",
+    "isCancelled": False,
+    "isAllDay": False,
+    "type": "singleInstance",
+    "originalStartTimeZone": "Pacific Standard Time",
+    "start": {"dateTime": "2026-12-01T17:00:00.0000000", "timeZone": "UTC"},
+    "end": {"dateTime": "2026-12-01T18:00:00.0000000", "timeZone": "UTC"},
+    "attendees": [{"emailAddress": {"address": "bob@example.com"}, "type": "required"}],
+    "categories": ["Red category"],
+    "recurrence": None,
+}
+
+
+@pytest.fixture
+def outlook(http_for) -> OutlookProvider:
+    connection = SimpleNamespace(field_mapping={"calendars": []})
+    return OutlookProvider(connection, http=http_for("outlook"))
+
+
+@pytest.mark.parametrize(
+    ("change", "sent"),
+    [
+        ({"title": "Q4 review"}, {"subject": "Q4 review"}),
+        ({"status": "tentative"}, {"showAs": "tentative"}),
+        ({"location": "Annex"}, {"location": {"displayName": "Annex"}}),
+        ({"description": "New agenda"}, {"body": {"contentType": "text", "content": "New agenda"}}),
+    ],
+)
+def test_outlook_update_patches_only_what_changed(
+    outlook: OutlookProvider, mocked: responses.RequestsMock, change: dict, sent: dict
+) -> None:
+    # given an event with an HTML body, a structured address, showAs free and attendees
+    mocked.get(GRAPH_EVENT_URL, json=GRAPH_EVENT)
+    mocked.patch(GRAPH_EVENT_URL, json={**GRAPH_EVENT, "@odata.etag": 'W/"DwAAABYAAAC+"'})
+    fields = outlook.to_item(copy.deepcopy(GRAPH_EVENT)).fields
+    # when DayFlow changes one field
+    outlook.update("AAMkAGI2-rich", {**fields, **change}, GRAPH_EVENT["@odata.etag"])
+    # then the PATCH holds that field only, and bodies were read as text
+    read, patch = mocked.calls
+    assert 'outlook.body-content-type="text"' in read.request.headers["Prefer"]
+    assert patch.request.headers["If-Match"] == GRAPH_EVENT["@odata.etag"]
+    assert json.loads(patch.request.body) == sent
+
+
+def test_outlook_update_of_the_time_sends_the_time_only(
+    outlook: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(GRAPH_EVENT_URL, json=GRAPH_EVENT)
+    mocked.patch(GRAPH_EVENT_URL, json=GRAPH_EVENT)
+    fields = outlook.to_item(copy.deepcopy(GRAPH_EVENT)).fields
+    later = {name: fields[name] + dt.timedelta(hours=1) for name in ("start", "end")}
+
+    outlook.update("AAMkAGI2-rich", {**fields, **later}, "")
+
+    sent = json.loads(mocked.calls[1].request.body)
+    assert set(sent) == {"start", "end", "isAllDay", "singleValueExtendedProperties"}
+    assert sent["start"] == {"dateTime": "2026-12-01T10:00:00", "timeZone": "America/Los_Angeles"}
+
+
+def test_outlook_pulls_ask_for_text_bodies(
+    outlook: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    delta = "https://graph.microsoft.com/v1.0/me/calendar/calendarView/delta"
+    link = f"{delta}?$deltatoken=abc"
+    mocked.get(delta, json={"value": [{"id": "AAMkAGI2-rich"}], "@odata.deltaLink": link})
+    mocked.get(GRAPH_EVENT_URL, json=GRAPH_EVENT)
+
+    page = outlook.pull(None)
+
+    assert [i.fields["description"] for i in page.items] == ["Agenda\r\nRoom booked"]
+    for call in mocked.calls:
+        assert 'outlook.body-content-type="text"' in call.request.headers["Prefer"]
