@@ -91,8 +91,9 @@ def _calls_key(connection_id: int) -> str:
     return f"dayflow:http:calls:{connection_id}"
 
 
-# Counted in memory and flushed every CALLS_FLUSH_EVERY calls or CALLS_FLUSH_SECONDS: a
-# cache write per call cost ~8 queries on the database cache, more than the call's own work.
+# Counted in memory and flushed every CALLS_FLUSH_EVERY calls, on the first call at least
+# CALLS_FLUSH_SECONDS after the last flush, when read, and at exit: a cache write per call cost
+# ~8 queries on the database cache, more than the call's own work.
 CALLS_FLUSH_EVERY = 100
 CALLS_FLUSH_SECONDS = 5.0
 _pending_calls: dict[int, int] = {}
