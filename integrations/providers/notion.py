@@ -386,12 +386,18 @@ def _date_value(value: dt.date | dt.datetime | None) -> dict[str, Any]:
     if not isinstance(value, dt.datetime):
         return {"date": {"start": value.isoformat()}}
     zone = getattr(value.tzinfo, "key", None)
-    if not zone:
+    if not zone or _ambiguous(value):
         return {"date": {"start": iso(value)}}
     # With `time_zone` (IANA), `start` must be the wall time without an offset; the app then
     # shows the date in that zone. Reads return it as an offset and `time_zone` null.
     # https://developers.notion.com/changelog/time-zone-support
     return {"date": {"start": value.replace(tzinfo=None).isoformat(), "time_zone": zone}}
+
+
+def _ambiguous(value: dt.datetime) -> bool:
+    """A wall time the zone repeats (DST fall-back) or skips: without an offset it names no
+    single moment, so it is written in UTC instead (PEP 495 `fold`)."""
+    return value.replace(fold=1 - value.fold).utcoffset() != value.utcoffset()
 
 
 def _priority_value(kind: str, priority: int) -> dict[str, Any]:
