@@ -83,16 +83,16 @@ def message(delivery_pk: int, routing_key: str) -> dict[str, Any]:
 def _redis_queue() -> str | None:
     """The Redis list `process_delivery` goes to, or None when delay() must be used."""
     conf = process_delivery.app.conf
-    if conf.task_always_eager:
+    if conf.task_always_eager or conf.broker_transport_options:
+        # Transport options (priorities, a global key prefix, sentinel…) change the key
+        # layout or the connection: kombu handles those.
         return None
-    return _queue_for(str(conf.broker_url or ""), json.dumps(conf.broker_transport_options or {}))
+    return _queue_for(str(conf.broker_url or ""))
 
 
 @cache
-def _queue_for(broker_url: str, transport_options: str) -> str | None:
-    if not broker_url.startswith(("redis://", "rediss://")) or json.loads(transport_options):
-        # Transport options (priorities, a global key prefix, sentinel…) change the key
-        # layout or the connection: kombu handles those.
+def _queue_for(broker_url: str) -> str | None:
+    if not broker_url.startswith(("redis://", "rediss://")):
         return None
     route = process_delivery.app.amqp.router.route({}, process_delivery.name)
     queue = route["queue"]
