@@ -18,8 +18,9 @@ import datetime as dt
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import requests
 from django.conf import settings
 
 from integrations.providers import events
@@ -33,13 +34,22 @@ from integrations.providers.base import (
     field,
     parse_datetime,
 )
-from integrations.providers.errors import CursorExpired, Gone, NotFound
+from integrations.providers.errors import (
+    CursorExpired,
+    Gone,
+    NotFound,
+    Permanent,
+    ProviderError,
+    RateLimited,
+    UnexpectedPayload,
+)
 from integrations.providers.events import UnsupportedRecurrence
 
 logger = logging.getLogger("integrations.google_calendar")
 SERVICE = "google-calendar"
 PAGE_SIZE = 250  # the documented default; the maximum is 2,500
 DAYFLOW_ID = "dayflowId"
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 FLOATING = "dayflowFloating"  # Google has no floating time: the wall clock is kept, flagged
 
 
@@ -71,6 +81,32 @@ class GoogleCalendarProvider(Provider):
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
 
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """A JSON call (None for an empty body) where a rate-limit 403 is RateLimited.
+
+        Google answers 403 with reason rateLimitExceeded / userRateLimitExceeded when it wants
+        the caller to back off, not only 429:
+        https://developers.google.com/calendar/api/guides/errors#403_rate_limit_exceeded
+        """
+        response = self.http.request(method, url, ok=(200, 201, 202, 204, 403), **kwargs)
+        body = _json(response)
+        if response.status_code == 403:
+            raise self._forbidden(method, url, response, body)
+        return body
+
+    def _forbidden(
+        self, method: str, url: str, response: requests.Response, body: Any
+    ) -> ProviderError:
+        error = body.get("error") if isinstance(body, dict) else None
+        details = (error.get("errors") if isinstance(error, dict) else None) or []
+        reasons = [d.get("reason", "") for d in details if isinstance(d, dict)]
+        reason = next((r for r in reasons if r), "forbidden")
+        what = f"{method} {urlsplit(url).path}: 403 {reason}"
+        if reason in RATE_LIMIT_REASONS:
+            wait = self.http.retry_after(response)
+            return RateLimited(what, retry_after=wait, service=SERVICE)
+        return Permanent(what, status=403, service=SERVICE)
+
     def calendars(self) -> list[str]:
         return list(self.field_mapping.get("calendars") or []) or ["primary"]
 
@@ -82,9 +118,7 @@ class GoogleCalendarProvider(Provider):
         containers, page_token = [], ""
         while True:
             params = {"pageToken": page_token} if page_token else {}
-            body = self.http.request_json(
-                "GET", f"{self.api_base}/users/me/calendarList", params=params
-            )
+            body = self.call("GET", f"{self.api_base}/users/me/calendarList", params=params)
             for entry in field(SERVICE, body, "items", list):
                 containers.append(
                     Container(
@@ -122,7 +156,7 @@ class GoogleCalendarProvider(Provider):
         elif not current["full"] and state["tokens"].get(calendar):
             params["syncToken"] = state["tokens"][calendar]
         try:
-            body = self.http.request_json("GET", self.events_url(calendar), params=params)
+            body = self.call("GET", self.events_url(calendar), params=params)
         except Gone as exc:
             # https://developers.google.com/calendar/api/guides/sync: clear and sync fully.
             raise CursorExpired("the sync token expired", service=SERVICE) from exc
@@ -192,14 +226,14 @@ class GoogleCalendarProvider(Provider):
         if existing is not None:
             return self.to_item(existing, calendar)
         body = to_remote(fields, dayflow_id)
-        created = self.http.request_json("POST", self.events_url(calendar), json=body)
+        created = self.call("POST", self.events_url(calendar), json=body)
         return self.to_item(created, calendar)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """PUT with If-Match: Google answers 412 when the event changed since `version`."""
         fields = events.for_writing(fields)
         calendar, event_id = split_id(remote_id)
-        current = self.http.request_json("GET", self.events_url(calendar, event_id))
+        current = self.call("GET", self.events_url(calendar, event_id))
         return self._replace(calendar, current, fields, version)
 
     def _replace(
@@ -208,22 +242,20 @@ class GoogleCalendarProvider(Provider):
         body = merged(current, fields)
         headers = {"If-Match": version} if version else {}
         url = self.events_url(calendar, field(SERVICE, current, "id", str))
-        return self.to_item(
-            self.http.request_json("PUT", url, json=body, headers=headers), calendar
-        )
+        return self.to_item(self.call("PUT", url, json=body, headers=headers), calendar)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """Delete (an instance of a series: cancel it); already gone is fine."""
         calendar, event_id = split_id(remote_id)
         headers = {"If-Match": version} if version else {}
         try:
-            self.http.request("DELETE", self.events_url(calendar, event_id), headers=headers)
+            self.call("DELETE", self.events_url(calendar, event_id), headers=headers)
         except (Gone, NotFound):
             return
 
     def get(self, remote_id: str) -> RemoteItem:
         calendar, event_id = split_id(remote_id)
-        return self.to_item(self.api("GET", self.events_url(calendar, event_id)), calendar)
+        return self.to_item(self.call("GET", self.events_url(calendar, event_id)), calendar)
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         for calendar in [collection] if collection else self.calendars():
@@ -234,7 +266,7 @@ class GoogleCalendarProvider(Provider):
 
     def _find_by_dayflow_id(self, calendar: str, dayflow_id: str) -> dict[str, Any] | None:
         params = {"privateExtendedProperty": f"{DAYFLOW_ID}={dayflow_id}", "maxResults": 1}
-        body = self.http.request_json("GET", self.events_url(calendar), params=params)
+        body = self.call("GET", self.events_url(calendar), params=params)
         found = field(SERVICE, body, "items", list)
         return found[0] if found else None
 
@@ -253,10 +285,19 @@ class GoogleCalendarProvider(Provider):
         original = events.parse_iso(fields["recurrence_id"], fields.get("timezone", ""))
         params = {"originalStart": _rfc3339(original), "showDeleted": "true"}
         url = f"{self.events_url(calendar, master_id)}/instances"
-        found = field(SERVICE, self.http.request_json("GET", url, params=params), "items", list)
+        found = field(SERVICE, self.call("GET", url, params=params), "items", list)
         if not found:
             raise NotFound(f"no instance at {fields['recurrence_id']}", service=SERVICE)
         return found[0]
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise UnexpectedPayload(SERVICE, "body", "not JSON") from None
 
 
 def _new_round(calendars: list[str], *, full: bool) -> dict[str, Any]:
