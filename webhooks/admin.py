@@ -61,6 +61,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "status",
         "resource",
         "expires_at",
+        "failures",
+        "retry_at",
         "has_secret",
     ]
     list_filter = ["service", "status"]
@@ -80,12 +82,21 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             "events",
             "expires_at",
             "last_error",
+            "failures",
+            "retry_at",
             "created_at",
             "updated_at",
         ]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        readonly = ["notification_url", "verification_token", "created_at", "updated_at"]
+        readonly = [
+            "notification_url",
+            "verification_token",
+            "failures",
+            "retry_at",
+            "created_at",
+            "updated_at",
+        ]
         if obj is not None:
             readonly += ["service", "remote_id", "resource_id", "expires_at", "last_error"]
         return readonly

@@ -477,7 +477,7 @@ def maintain(now: dt.datetime | None = None) -> dict[str, int]:
         service__key__in=list(REGISTRARS),
     )
     due = live.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-    counts = {"renewed": 0, "recreated": 0, "retried": 0, "checked": 0}
+    counts = {"renewed": 0, "recreated": 0, "retried": 0, "adopted": 0, "checked": 0}
     for sub in due.filter(status=Status.ACTIVE, expires_at__lte=now + margin):
         renew(sub)
         counts["renewed"] += 1
@@ -487,10 +487,29 @@ def maintain(now: dt.datetime | None = None) -> dict[str, int]:
     for sub in due.filter(status=Status.FAILED):
         _attempt(REGISTRARS[sub.service.key], client_for(sub.connection), sub)
         counts["retried"] += 1
+    for connection in _unsubscribed():
+        counts["adopted"] += len(reconcile(connection))
     for sub in live.filter(status=Status.ACTIVE, service__key="clickup"):
         counts["checked"] += 1
         counts["recreated"] += _check_clickup(sub)
     return counts
+
+
+def _unsubscribed() -> list[UserIntegration]:
+    """Connections that want push but hold no subscription at all: working out what to watch
+    failed (ClickUp's GET /team, Linear's organization query), so no row was left to retry."""
+    if not settings.PUBLIC_URL.startswith("https://"):
+        return []
+    return list(
+        UserIntegration.objects.select_related("service")
+        .filter(
+            status=UserIntegration.Status.CONNECTED,
+            auto_sync=True,
+            service__key__in=list(REGISTRARS),
+        )
+        .exclude(sync_direction="manual")
+        .exclude(webhook_subscriptions__status__in=[s for s in Status if s != Status.REMOVED])
+    )
 
 
 def _check_clickup(sub: WebhookSubscription) -> int:

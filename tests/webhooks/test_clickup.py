@@ -16,7 +16,8 @@ SECRET = "clickup-webhook-secret"
 
 @pytest.fixture
 def sub(make_connection, make_subscription):
-    connection = make_connection("clickup", account="9012345")
+    # The account is ClickUp's user id; the webhook lives on the workspace (team) 9012345.
+    connection = make_connection("clickup", account="183", field_mapping={"team_id": "9012345"})
     return make_subscription(connection, remote_id="7fa3ec74", secret=SECRET, resource="9012345")
 
 

@@ -178,3 +178,21 @@ class TestRetry:
         assert WebhookSubscription.objects.count() == 1
         assert (old.status, old.failures) == (Status.EXPIRED, 1)
         assert len(mocked.calls) == 1  # one create (a 503 POST is not resent by the client)
+
+
+def test_a_connection_left_without_subscriptions_is_picked_up_by_beat(
+    make_connection, mocked, django_capture_on_commit_callbacks
+):
+    # given a ClickUp connection whose workspace lookup failed when it was connected
+    clickup = "https://api.clickup.com/api/v2"
+    connection = make_connection("clickup", account="183")
+    mocked.get(f"{clickup}/team", status=500, json={"err": "down"})
+    assert subscriptions.register(connection) == []
+    assert not WebhookSubscription.objects.exists()
+    # when beat runs once ClickUp answers again
+    mocked.replace(responses.GET, f"{clickup}/team", json={"teams": [{"id": "9012345"}]})
+    mocked.post(f"{clickup}/team/9012345/webhook", json={"webhook": {"id": "w", "secret": "s"}})
+    # then the connection is subscribed on its workspace
+    assert subscriptions.maintain()["adopted"] == 1
+    assert WebhookSubscription.objects.get(connection=connection).status == Status.ACTIVE
+    assert subscriptions.maintain()["adopted"] == 0
