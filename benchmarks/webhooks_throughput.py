@@ -1,14 +1,16 @@
 """Webhook receiving under load: the app under gunicorn on 127.0.0.1, signed ClickUp deliveries
 posted from a second process for a bounded time, then an exactly-once check of the inbox.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dayflow_bench \
-        .venv/bin/python benchmarks/webhooks_throughput.py --seconds 20
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dayflow_bench_webhooks \
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/13 \
+    flock /tmp/dayflow-bench.lock .venv/bin/python benchmarks/webhooks_throughput.py --seconds 20
 
 It prints deliveries per second accepted, p50/p99 latency, and whether every acknowledged
 delivery is in the inbox exactly once (exit status 1 if not). A share of the posts are replays
 of earlier deliveries, which must be acknowledged and not stored again. Nothing runs the Celery
-worker: the broker is a private filesystem folder under var/bench-webhooks/ (or CELERY_BROKER_URL,
-e.g. a scratch Redis database), emptied afterwards.
+worker: the broker is CELERY_BROKER_URL, which should be a scratch Redis database (production's
+broker; the receiver publishes to Redis directly), or else a private filesystem folder under
+var/bench-webhooks/; either is emptied afterwards.
 Figures: docs/performance.md.
 """
 
