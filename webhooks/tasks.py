@@ -8,6 +8,7 @@ import logging
 import random
 
 from celery import shared_task
+from django.core.cache import cache
 from django.utils import timezone
 
 from integrations.providers.errors import Permanent
@@ -15,6 +16,8 @@ from webhooks import conf
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
+# Longer than any registration takes (a few HTTP calls, each with the client's timeouts).
+RECONCILE_LOCK_SECONDS = 600
 
 
 def backoff(retries: int) -> float:
@@ -79,14 +82,23 @@ def renew_subscriptions() -> dict[str, int]:
     return maintain()
 
 
-@shared_task(name="webhooks.register_subscriptions")
-def register_subscriptions(connection_pk: int) -> int:
+@shared_task(name="webhooks.register_subscriptions", bind=True, max_retries=20)
+def register_subscriptions(self, connection_pk: int) -> int:
     """Bring a connection's subscriptions at its service (ClickUp, Linear, Google, Graph) in
     line with its settings: on connect, on resume and after a settings change."""
     from integrations.models import UserIntegration
     from webhooks.subscriptions import register
 
-    connection = UserIntegration.objects.select_related("service").filter(pk=connection_pk).first()
-    if connection is None:
-        return 0
-    return len(register(connection))
+    # One at a time per connection (a reconnect also saves new settings): two at once would
+    # both see a resource unwatched and subscribe it twice. Not a DB lock: Graph calls us back
+    # during its create request and must see the new row.
+    key = f"webhooks:reconcile:{connection_pk}"
+    if not cache.add(key, 1, timeout=RECONCILE_LOCK_SECONDS):
+        raise self.retry(countdown=30)
+    try:
+        connection = (
+            UserIntegration.objects.select_related("service").filter(pk=connection_pk).first()
+        )
+        return len(register(connection)) if connection is not None else 0
+    finally:
+        cache.delete(key)

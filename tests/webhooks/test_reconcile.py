@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import responses
 import time_machine
+from celery.exceptions import MaxRetriesExceededError
 
 from audit.models import AuditEvent
 from webhooks import subscriptions
@@ -196,3 +197,26 @@ def test_a_connection_left_without_subscriptions_is_picked_up_by_beat(
     assert subscriptions.maintain()["adopted"] == 1
     assert WebhookSubscription.objects.get(connection=connection).status == Status.ACTIVE
     assert subscriptions.maintain()["adopted"] == 0
+
+
+def test_two_reconciliations_of_one_connection_do_not_run_at_once(
+    make_connection, mocked, fresh_cache
+):
+    from django.core.cache import cache
+
+    from webhooks.tasks import register_subscriptions
+
+    # given a reconciliation of this connection already running (its lock held)
+    connection = make_connection("outlook")
+    cache.add(f"webhooks:reconcile:{connection.pk}", 1)
+    # when another one starts, it retries later instead of subscribing again (run eagerly,
+    # the retries come at once and run out while the lock is still held)
+    result = register_subscriptions.apply(args=[connection.pk])
+    assert isinstance(result.result, MaxRetriesExceededError)
+    assert len(mocked.calls) == 0
+    assert not WebhookSubscription.objects.exists()
+    # and once the lock is free it runs
+    cache.delete(f"webhooks:reconcile:{connection.pk}")
+    mocked.post(f"{GRAPH}/subscriptions", json={"id": "gs-1"}, status=201)
+    assert register_subscriptions.apply(args=[connection.pk]).get() == 1
+    assert cache.get(f"webhooks:reconcile:{connection.pk}") is None
