@@ -258,6 +258,7 @@ class Pulled:
     deleted: set[str] = dataclasses.field(default_factory=set)
     full: bool = False
     cursor: str | None = None
+    unsyncable: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Engine:
@@ -299,6 +300,7 @@ class Engine:
         started = timezone.now()
         incremental = self.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
         pulled = self.pull(cursor_row.value if incremental else None, collection)
+        self._report_unsyncable(pulled.unsyncable)
         watermark = cursor_row.local_watermark if incremental else None
         pairs = self.plan(pulled, watermark, collection)
         self.guard(pairs, pulled)
@@ -333,6 +335,9 @@ class Engine:
             for remote_id in page.deleted_ids:
                 pulled.items.pop(remote_id, None)
                 pulled.deleted.add(remote_id)
+            for remote_id, reason in page.unsyncable.items():
+                pulled.unsyncable[remote_id] = reason
+                pulled.deleted.discard(remote_id)
             cursor = page.next_cursor
             if not page.has_more:
                 pulled.cursor = cursor
@@ -376,7 +381,7 @@ class Engine:
             pairs[_key(link, item)] = Pair(str(item.item_type), link=link, remote=item)
         gone = set(pulled.deleted)
         if pulled.full:
-            gone |= set(links) - set(pulled.items)
+            gone |= set(links) - set(pulled.items) - set(pulled.unsyncable)
         for remote_id in gone:
             link = links.get(remote_id)
             if link is not None:
@@ -673,6 +678,19 @@ class Engine:
             self.counts["conflicts"] += 1
         except Permanent as error:
             self._item_failed(pair, error)
+
+    def _report_unsyncable(self, unsyncable: dict[str, str]) -> None:
+        """Remote items we cannot represent: an error each, on the job and on their link."""
+        for remote_id, reason in unsyncable.items():
+            self.counts["errors"] += 1
+            log.warning("sync job %s: %s left unsynced: %s", self.job.pk, remote_id, reason)
+            ItemLink.objects.filter(connection=self.connection, remote_id=remote_id).update(
+                last_error=reason[:2000]
+            )
+        if unsyncable:
+            errors = [{"remote_id": r, "error": e[:500]} for r, e in unsyncable.items()]
+            self.job.report = {**self.job.report, "unsyncable": errors[:100]}
+            SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
 
     def _item_failed(self, pair: Pair, error: Exception) -> None:
         self.counts["errors"] += 1

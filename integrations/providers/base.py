@@ -84,6 +84,9 @@ class Page:
     next_cursor: str | None = None
     has_more: bool = False
     full: bool = False  # a full listing: deletions are found by difference
+    # Items that are there but that we cannot represent (remote id -> why): never deleted by
+    # difference, and reported to the user as errors.
+    unsyncable: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -316,6 +316,8 @@ class CalDAVProvider(Provider):
         super().__init__(connection)
         self._session = session
         self._containers: list[Container] | None = None
+        # Resources read that we cannot represent (url -> why), for the page being pulled.
+        self.unsyncable: dict[str, str] = {}
 
     @property
     def session(self) -> DavSession:
@@ -365,6 +367,7 @@ class CalDAVProvider(Provider):
     def _pull(self, calendars: list[str], states: dict[str, Any], *, full: bool) -> Page:
         page = Page(full=full)
         new_states = {}
+        self.unsyncable = {}
         for calendar in calendars:
             state = states.get(calendar) or {}
             changed, deleted, new_state = self._changes(calendar, state)
@@ -374,11 +377,24 @@ class CalDAVProvider(Provider):
             new_state["series"], dropped = _track_series(
                 state.get("series", {}), items, fetched, gone
             )
+            dropped = self._keep_unsyncable(state.get("series", {}), new_state["series"], dropped)
             new_states[calendar] = new_state
             page.items += items
             page.deleted_ids += gone + dropped
+        page.unsyncable = dict(self.unsyncable)
         page.next_cursor = json.dumps({"calendars": new_states}, sort_keys=True)
         return page
+
+    def _keep_unsyncable(
+        self, known: dict[str, list[str]], series: dict[str, list[str]], dropped: list[str]
+    ) -> list[str]:
+        """`dropped` without the exceptions of series we could not read this time: they are
+        still there (unsyncable like their series), and still remembered."""
+        for url in [u for u in self.unsyncable if u in known]:
+            series[url] = known[url]
+            for rid in known[url]:
+                self.unsyncable[f"{url}#{rid}"] = self.unsyncable[url]
+        return [d for d in dropped if d not in self.unsyncable]
 
     def _changes(
         self, calendar: str, state: dict[str, Any] | None
@@ -465,8 +481,13 @@ class CalDAVProvider(Provider):
         vevents = parsed.walk("VEVENT")
         if any(c.get("RDATE") is not None for c in vevents):
             # Extra dates have no place in the model (nor in Graph): leave the series out
-            # rather than sync it without them.
-            logger.warning("caldav: %s has RDATE, left unsynced", _path(url))
+            # rather than sync it without them, and say so (Page.unsyncable).
+            title = next((str(c.get("SUMMARY", "")) for c in vevents if c.get("SUMMARY")), "")
+            reason = f"{title or 'a series'}: extra dates (RDATE) are not supported"
+            for component in vevents:
+                rid = component.get("RECURRENCE-ID")
+                instance = f"#{events.vevent_to_fields(component)['recurrence_id']}" if rid else ""
+                self.unsyncable[f"{url}{instance}"] = reason
             return []
         series = len(vevents) > 1
         items = [_event_item(url, c, component_version(etag, c, series), calendar) for c in vevents]

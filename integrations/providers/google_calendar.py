@@ -174,7 +174,9 @@ class GoogleCalendarProvider(Provider):
             try:
                 page.items.append(self.to_item(event, calendar, default_tz))
             except UnsupportedRecurrence as exc:
-                logger.warning("google-calendar: event %s left unsynced: %s", event.get("id"), exc)
+                # There, but not ours to hold: never a deletion by difference, an error to show.
+                which = remote_id(calendar, field(SERVICE, event, "id", str))
+                page.unsyncable[which] = f"{event.get('summary') or 'an event'}: {exc}"
         return page
 
     def _advance(

@@ -203,7 +203,8 @@ class OutlookProvider(Provider):
             try:
                 page.items.append(self.to_item(event))
             except events.UnsupportedRecurrence as exc:
-                logger.warning("outlook: event %s left unsynced: %s", event_id, exc)
+                # There, but not ours to hold: never a deletion by difference, an error to show.
+                page.unsyncable[event_id] = f"{event.get('subject') or 'an event'}: {exc}"
         state["masters"] = [m for m in masters if m not in removed]
         return page
 

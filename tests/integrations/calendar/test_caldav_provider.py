@@ -502,7 +502,7 @@ def test_writing_where_the_server_forbids_it_is_permanent_not_a_reconnect(
     assert caught.value.status == 403
 
 
-def test_a_series_with_extra_dates_is_left_out_not_fatal(
+def test_a_series_with_extra_dates_is_unsyncable_not_fatal(
     provider: CalDAVProvider, radicale_calendar: RadicaleCalendar
 ) -> None:
     ics = (
@@ -525,6 +525,9 @@ def test_a_series_with_extra_dates_is_left_out_not_fatal(
     page = provider.pull(None)
 
     assert [i.remote_id for i in page.items] == [kept.remote_id]
+    odd = radicale_calendar.url + "odd.ics"
+    assert list(page.unsyncable) == [odd]
+    assert page.unsyncable[odd] == "Odd: extra dates (RDATE) are not supported"
 
 
 def test_error_messages_do_not_carry_the_account_name(

@@ -314,7 +314,7 @@ def test_an_unreadable_cursor_is_expired(provider: GoogleCalendarProvider) -> No
         provider.pull("{broken")
 
 
-def test_an_event_with_a_rule_we_cannot_hold_is_left_out_not_fatal(
+def test_an_event_with_a_rule_we_cannot_hold_is_unsyncable_not_fatal(
     provider: GoogleCalendarProvider, mocked: responses.RequestsMock
 ) -> None:
     body = load("events_incremental.json")
@@ -325,3 +325,5 @@ def test_an_event_with_a_rule_we_cannot_hold_is_left_out_not_fatal(
     page = provider.pull(json.dumps({"tokens": {"primary": "t"}}))
 
     assert [i.remote_id for i in page.items] == ["primary/holiday0allday"]
+    assert list(page.unsyncable) == ["primary/odd0rdate"]
+    assert "RDATE" in page.unsyncable["primary/odd0rdate"]

@@ -316,7 +316,7 @@ def test_an_unreadable_cursor_is_expired(provider: OutlookProvider) -> None:
         provider.pull("42")
 
 
-def test_an_event_with_a_pattern_we_cannot_hold_is_left_out_not_fatal(
+def test_an_event_with_a_pattern_we_cannot_hold_is_unsyncable_not_fatal(
     provider: OutlookProvider, mocked: responses.RequestsMock
 ) -> None:
     odd = load("event_master.json")
@@ -334,6 +334,8 @@ def test_an_event_with_a_pattern_we_cannot_hold_is_left_out_not_fatal(
     page = provider.pull(json.dumps({"links": {"": DELTA_LINK}}))
 
     assert [i.remote_id for i in page.items] == ["AAMkAGI2-single"]
+    assert list(page.unsyncable) == ["AAMkAGI2-master"]
+    assert "hourlyish" in page.unsyncable["AAMkAGI2-master"]
 
 
 @pytest.mark.parametrize(
