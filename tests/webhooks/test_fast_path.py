@@ -66,6 +66,12 @@ def test_a_delivery_skips_the_page_middleware_and_is_sized(client, sub):
     assert Delivery.objects.count() == 1
 
 
+def test_a_host_outside_allowed_hosts_is_refused_as_on_every_other_path(client, sub):
+    response = signed_post(client, sub, "t-1", HTTP_HOST="attacker.example")
+    assert response.status_code == 400
+    assert Delivery.objects.count() == 0
+
+
 def test_other_paths_still_get_the_whole_stack(client):
     response = client.get("/healthz")
     assert response["X-Frame-Options"] == "DENY"
