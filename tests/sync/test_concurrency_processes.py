@@ -69,7 +69,8 @@ def race(env: dict[str, str], var_dir: Path, asks: list[str]) -> list[dict[str, 
     while time.monotonic() < deadline:
         if all((var_dir / f"ready-{n}").exists() for n in range(len(workers))):
             break
-        assert all(worker.poll() is None for worker in workers), "a worker died before the start"
+        dead = [worker.communicate()[1] for worker in workers if worker.poll() is not None]
+        assert not dead, dead  # a worker died before the start
         time.sleep(0.01)
     (var_dir / "go").touch()
     results = []
