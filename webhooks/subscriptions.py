@@ -550,6 +550,9 @@ def delivery_mode(connection: UserIntegration) -> str:
             "resource", flat=True
         )
     )
+    if not conf.get("WEBHOOKS_LINEAR_APP_SECRET"):
+        # Without the app secret, the app webhook's deliveries cannot be verified.
+        live = {r for r in live if not r.startswith(ORGANIZATION_PREFIX)}
     registrar = REGISTRARS.get(key)
     wanted = registrar.wanted(connection) if registrar else None
     if wanted is None:

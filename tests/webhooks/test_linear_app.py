@@ -81,6 +81,12 @@ def test_without_admin_the_organization_is_recorded_and_nothing_is_created(linea
     assert subscriptions.delivery_mode(connection) == "push"
 
 
+def test_the_app_webhook_does_not_count_as_push_once_its_secret_is_unset(linear, settings):
+    connection = linear()
+    settings.WEBHOOKS_LINEAR_APP_SECRET = ""
+    assert subscriptions.delivery_mode(connection) == "polling"
+
+
 def test_without_admin_or_an_app_secret_the_connection_polls(
     settings, make_connection, mocked, django_capture_on_commit_callbacks
 ):
