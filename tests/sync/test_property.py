@@ -130,18 +130,19 @@ def test_random_edits_converge_without_losing_anything(connection, strategy, set
         assert world.remote.writes() == writes
         assert dict(Task.all_objects.values_list("pk", "version")) == versions
         assert not JournalEntry.objects.filter(job=again).exists()
-        # Both sides hold the same items, except those waiting in an open conflict.
+        # Both sides hold the same items, except those waiting in an open conflict: they are
+        # frozen until the user resolves it, even if one side deletes them meanwhile.
         links = {link.remote_id: link for link in ItemLink.objects.select_related("task")}
-        assert set(links) == set(world.remote.items)
-        assert {link.task_id for link in links.values()} == set(
-            Task.objects.values_list("pk", flat=True)
-        )
         conflicted = set(Conflict.objects.filter(status="open").values_list("link_id", flat=True))
         if strategy in ("latest", "source"):
             assert not conflicted
-        for remote_id, link in links.items():
-            if link.pk in conflicted:
-                continue
+        waiting = {rid: link for rid, link in links.items() if link.pk in conflicted}
+        settled = {rid: link for rid, link in links.items() if link.pk not in conflicted}
+        assert set(settled) == set(world.remote.items) - set(waiting)
+        assert {link.task_id for link in settled.values()} == set(
+            Task.objects.values_list("pk", flat=True)
+        ) - {link.task_id for link in waiting.values()}
+        for remote_id, link in settled.items():
             remote_fields = world.remote.items[remote_id].fields
             local = link.task
             assert (local.title, local.notes, local.priority) == (
