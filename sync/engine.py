@@ -364,7 +364,11 @@ class Engine:
     def _links_for_remote(self, pulled: Pulled, collection: str) -> dict[str, ItemLink]:
         links = ItemLink.objects.filter(connection=self.connection, item_type__in=self.types)
         if pulled.full:
-            found = links.filter(collection=collection).exclude(remote_id="")
+            # The engine's collection "" stands for everything the provider's pull covers
+            # (several calendars behind one cursor): its links carry their own calendar.
+            found = links.exclude(remote_id="")
+            if collection:
+                found = found.filter(collection=collection)
             return {link.remote_id: link for link in found}
         ids = [*pulled.items, *pulled.deleted]
         return {

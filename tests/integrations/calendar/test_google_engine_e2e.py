@@ -147,3 +147,27 @@ def test_a_series_made_in_dayflow_reaches_google_with_its_instance(google, user)
     assert instance["originalStartTime"]["dateTime"] == "2026-10-26T17:00:00+01:00"
     assert instance["recurringEventId"] == series["id"]
     assert jobs[-1].processed == 0
+
+
+def test_a_full_resync_finds_an_event_deleted_while_the_token_was_gone(google, user) -> None:
+    connection, fake = google
+    for number in range(3):
+        fake.add(
+            {
+                "id": f"single{number}",
+                "summary": f"Meeting {number}",
+                "start": {"dateTime": f"2026-06-0{number + 1}T09:00:00+02:00"},
+                "end": {"dateTime": f"2026-06-0{number + 1}T10:00:00+02:00"},
+            }
+        )
+    assert run(connection).status == SyncJob.Status.SUCCEEDED
+    # when an event disappears without a trace (no cancelled tombstone: after a 410 Gone,
+    # Google's full listing simply no longer has it) and a full resync runs
+    del fake.events["single1"]
+    full = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.FULL)
+    engine.run_job(full.pk)
+    full.refresh_from_db()
+    # then the deletion is found by difference, and only that event goes
+    assert full.status == SyncJob.Status.SUCCEEDED, full.error
+    assert sorted(Event.objects.values_list("title", flat=True)) == ["Meeting 0", "Meeting 2"]
+    assert Event.all_objects.get(title="Meeting 1").is_deleted
