@@ -100,7 +100,8 @@ class Event(PlannerItem):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     all_day = models.BooleanField(default=False)
     # Timed events: aware instants plus the event's own IANA zone (kept so a weekly series stays
-    # at the same wall-clock time across DST). An empty zone means floating local time.
+    # at the same wall-clock time across DST). An empty zone means floating local time: its
+    # wall-clock time is stored as if it were UTC, and read back without a zone.
     start = models.DateTimeField(null=True, blank=True)
     end = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
