@@ -129,7 +129,10 @@ def test_the_same_delivery_id_at_another_service_is_another_delivery():
 
 # --- broker ---------------------------------------------------------------------------------
 @pytest.fixture
-def redis_broker() -> Iterator[redis.Redis]:
+def redis_broker(monkeypatch) -> Iterator[redis.Redis]:
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (the
+    # services tier sets it), so the tests' broker_url only takes effect without it.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     client = redis.Redis.from_url(BROKER_URL)
     try:
         client.ping()
