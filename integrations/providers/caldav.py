@@ -49,6 +49,9 @@ logger = logging.getLogger("integrations.caldav")
 
 SERVICE = "caldav"
 MAX_SYNC_ROUNDS = 50  # truncated sync-collection answers followed in one pull
+# A server without RFC 6578 answers the REPORT with one of these (RFC 3253 §3.6 asks for 403
+# with DAV:supported-report; 400, 405, 415 and 501 are seen in the wild).
+UNSUPPORTED_REPORT = frozenset({400, 403, 405, 415, 501})
 TIMEOUT = 30
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -155,6 +158,21 @@ def _item_types(resource: DavResource) -> tuple[ItemType, ...]:
 
 
 # --- the HTTP seam: the caldav library's client, its errors made ours ----------------------
+class SyncUnsupported(Permanent):
+    """The server does not offer the sync-collection REPORT: compare ctag and etags instead."""
+
+
+@dataclasses.dataclass
+class Changes:
+    """What changed in one calendar: member hrefs, the calendar's next cursor state, and the
+    data of the changed members that came with the listing (href -> (etag, calendar-data))."""
+
+    changed: list[str]
+    deleted: list[str]
+    state: dict[str, Any]
+    received: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass(frozen=True)
 class DavReply:
     status: int
@@ -370,10 +388,17 @@ class CalDAVProvider(Provider):
         self.unsyncable = {}
         for calendar in calendars:
             state = states.get(calendar) or {}
-            changed, deleted, new_state = self._changes(calendar, state)
-            items = self._fetch(calendar, changed)
-            gone = [urljoin(calendar, href) for href in deleted]
-            fetched = [urljoin(calendar, href) for href in changed]
+            changes = self._changes(calendar, state)
+            items = [
+                item
+                for href, (etag, data) in changes.received.items()
+                for item in self.items_of(urljoin(calendar, href), data, etag, calendar)
+            ]
+            missing = [href for href in changes.changed if href not in changes.received]
+            items += self._fetch(calendar, missing)
+            gone = [urljoin(calendar, href) for href in changes.deleted]
+            fetched = [urljoin(calendar, href) for href in changes.changed]
+            new_state = changes.state
             new_state["series"], dropped = _track_series(
                 state.get("series", {}), items, fetched, gone
             )
@@ -396,54 +421,74 @@ class CalDAVProvider(Provider):
                 self.unsyncable[f"{url}#{rid}"] = self.unsyncable[url]
         return [d for d in dropped if d not in self.unsyncable]
 
-    def _changes(
-        self, calendar: str, state: dict[str, Any] | None
-    ) -> tuple[list[str], list[str], dict[str, Any]]:
-        """(changed hrefs, deleted hrefs, new state) of one calendar since `state`."""
+    def _changes(self, calendar: str, state: dict[str, Any] | None) -> Changes:
+        """What changed in one calendar since `state` (the calendar's part of the cursor)."""
         state = state or {}
         if state.get("token"):
             return self._sync_collection(calendar, state["token"])
         if "etags" not in state:
-            props = self.session.propfind(calendar, PROPFIND_CALENDARS)
-            if props.resources and props.resources[0].text(f"{{{DAV}}}sync-token"):
+            # A first pull: ask for the changes since nothing (RFC 6578 §3.4, an empty token)
+            # rather than first PROPFIND whether the server offers them: on Radicale that
+            # PROPFIND alone costs as much as listing every member.
+            try:
                 return self._sync_collection(calendar, "")
+            except SyncUnsupported:
+                logger.info("caldav: no sync-collection REPORT here, comparing etags")
         return self._etag_changes(calendar, state)
 
-    def _sync_collection(
-        self, calendar: str, token: str
-    ) -> tuple[list[str], list[str], dict[str, Any]]:
-        changes: dict[str, bool] = {}  # href -> still there
+    def _sync_collection(self, calendar: str, token: str) -> Changes:
+        """Changes by RFC 6578 sync-collection. The REPORT asks for calendar-data as well (as
+        python-caldav does), so the changed members usually come with their data and need no
+        multiget; a server that leaves the data out gets one (`Changes.changed` minus
+        `Changes.received`)."""
+        alive: dict[str, bool] = {}  # href -> still there
+        received: dict[str, tuple[str, str]] = {}
         for _ in range(MAX_SYNC_ROUNDS):
             found = self._sync_report(calendar, token)
-            members = [r for r in found.resources if not _is_collection(r, calendar)]
-            changes |= {r.href: r.status != 404 for r in members}
+            for resource in found.resources:
+                if _is_collection(resource, calendar):
+                    continue
+                alive[resource.href] = resource.status != 404
+                data = resource.text(f"{{{CALDAV}}}calendar-data")
+                if resource.status == 200 and data:
+                    received[resource.href] = (resource.text(f"{{{DAV}}}getetag"), data)
+                else:
+                    received.pop(resource.href, None)
             token = found.sync_token
             # RFC 6578 §3.6: a 507 on the collection itself means "truncated, ask again".
             if not any(_is_collection(r, calendar) and r.status == 507 for r in found.resources):
                 break
-        changed = [href for href, alive in changes.items() if alive]
-        deleted = [href for href, alive in changes.items() if not alive]
-        return changed, deleted, {"token": token}
+        return Changes(
+            changed=[href for href, there in alive.items() if there],
+            deleted=[href for href, there in alive.items() if not there],
+            state={"token": token},
+            received=received,
+        )
 
     def _sync_report(self, calendar: str, token: str) -> Multistatus:
         body = SYNC_COLLECTION.format(token=escape(token)).encode()
-        reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
+        try:
+            reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
+        except Permanent as exc:
+            if not token and exc.status in UNSUPPORTED_REPORT:
+                raise SyncUnsupported(str(exc), service=SERVICE) from exc
+            raise
         if reply.status in (403, 409) and b"valid-sync-token" in reply.body:
             raise CursorExpired("the server no longer accepts the sync token", service=SERVICE)
+        if not token and reply.status in UNSUPPORTED_REPORT:
+            raise SyncUnsupported(f"sync-collection: status {reply.status}", service=SERVICE)
         if reply.status != 207:
             raise status_error(reply.status, f"sync-collection {_path(calendar)}")
         return parse_multistatus(reply.body)
 
-    def _etag_changes(
-        self, calendar: str, state: dict[str, Any]
-    ) -> tuple[list[str], list[str], dict[str, Any]]:
+    def _etag_changes(self, calendar: str, state: dict[str, Any]) -> Changes:
         # Servers without RFC 6578: an unchanged ctag means nothing changed; otherwise compare
         # every member's etag with the ones we saw last time.
         ctag = self.session.propfind(calendar, PROPFIND_CALENDARS).resources[0]
         ctag_value = ctag.text(f"{{{CALSERVER}}}getctag")
         old = state.get("etags", {})
         if ctag_value and ctag_value == state.get("ctag"):
-            return [], [], state
+            return Changes([], [], state)
         listing = self.session.propfind(calendar, PROPFIND_ETAGS, depth="1")
         etags = {
             r.href: r.text(f"{{{DAV}}}getetag")
@@ -452,7 +497,7 @@ class CalDAVProvider(Provider):
         }
         changed = [href for href, etag in etags.items() if old.get(href) != etag]
         deleted = [href for href in old if href not in etags]
-        return changed, deleted, {"ctag": ctag_value, "etags": etags}
+        return Changes(changed, deleted, {"ctag": ctag_value, "etags": etags})
 
     def _fetch(self, calendar: str, hrefs: list[str]) -> list[RemoteItem]:
         if not hrefs:
@@ -690,9 +735,9 @@ class Resource:
 
 
 SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
-<d:sync-collection xmlns:d="DAV:">
+<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
   <d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
-  <d:prop><d:getetag/></d:prop>
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
 </d:sync-collection>"""
 
 MULTIGET = """<?xml version="1.0" encoding="utf-8"?>

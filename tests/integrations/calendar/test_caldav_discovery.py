@@ -203,7 +203,8 @@ def test_a_truncated_sync_collection_answer_is_followed_to_its_end() -> None:
     session = _RecordedSession(TRUNCATED, REST)
     provider = CalDAVProvider(SimpleNamespace(field_mapping={}), session=session)
     # when the provider syncs the collection
-    changed, deleted, state = provider._sync_collection("https://dav.example.com/cal/", "t0")
+    changes = provider._sync_collection("https://dav.example.com/cal/", "t0")
     # then it asked twice and has both parts and the last token
-    assert (changed, deleted, state) == (["/cal/a.ics"], ["/cal/b.ics"], {"token": "t2"})
+    assert (changes.changed, changes.deleted) == (["/cal/a.ics"], ["/cal/b.ics"])
+    assert changes.state == {"token": "t2"}
     assert len(session.sent) == 2

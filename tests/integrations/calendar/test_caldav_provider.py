@@ -45,16 +45,17 @@ def provider(caldav_connection) -> CalDAVProvider:
 
 @pytest.fixture
 def fetched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The hrefs whose calendar data the provider downloads (calendar-multiget)."""
-    hrefs: list[str] = []
-    original = CalDAVProvider._fetch
+    """The resources whose calendar data the provider downloads and reads (with the
+    sync-collection answer or by calendar-multiget)."""
+    urls: list[str] = []
+    original = CalDAVProvider.items_of
 
-    def spy(self, calendar, wanted):
-        hrefs.extend(wanted)
-        return original(self, calendar, wanted)
+    def spy(self, url, data, etag, calendar):
+        urls.append(url)
+        return original(self, url, data, etag, calendar)
 
-    monkeypatch.setattr(CalDAVProvider, "_fetch", spy)
-    return hrefs
+    monkeypatch.setattr(CalDAVProvider, "items_of", spy)
+    return urls
 
 
 def test_first_pull_is_a_full_listing_then_increments_fetch_only_what_changed(
@@ -310,15 +311,22 @@ def test_a_rejected_sync_token_falls_back_to_a_full_pull(provider: CalDAVProvide
     assert cursor
 
 
+@pytest.mark.parametrize("refusal", ["403 from the session", "501 reply"])
 def test_without_sync_tokens_it_compares_ctag_and_etags(
-    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch, fetched: list[str]
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch, fetched: list[str], refusal: str
 ) -> None:
-    # given a server that does not offer RFC 6578 sync tokens (the property is never asked)
-    monkeypatch.setattr(
-        caldav_module,
-        "PROPFIND_CALENDARS",
-        caldav_module.PROPFIND_CALENDARS.replace(b"<d:sync-token/>", b""),
-    )
+    # given a server that does not offer RFC 6578: it refuses the sync-collection REPORT (the
+    # session raises Permanent for a 403, as for any 403; a 501 comes back as a reply)
+    original = caldav_module.DavSession.request
+
+    def without_sync(self, method, url, body=b"", headers=None):
+        if method == "REPORT" and b"sync-collection" in body:
+            if refusal.startswith("403"):
+                raise Permanent("the server does not allow this here (403)", status=403)
+            return caldav_module.DavReply(501, {}, b"")
+        return original(self, method, url, body, headers)
+
+    monkeypatch.setattr(caldav_module.DavSession, "request", without_sync)
     a = provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
     b = provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
     first = provider.pull(None)
@@ -538,3 +546,47 @@ def test_error_messages_do_not_carry_the_account_name(
         provider.get(radicale_calendar.url + "missing.ics")
     assert radicale_calendar.username not in str(caught.value)
     assert "missing.ics" in str(caught.value)
+
+
+def test_members_listed_without_their_data_are_fetched_by_multiget(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a server that leaves calendar-data out of its sync-collection answers (RFC 6578
+    # does not oblige it to return it)
+    monkeypatch.setattr(
+        caldav_module,
+        "SYNC_COLLECTION",
+        caldav_module.SYNC_COLLECTION.replace("<c:calendar-data/>", ""),
+    )
+    multiget: list[str] = []
+    original = CalDAVProvider._fetch
+
+    def spy(self, calendar, wanted):
+        multiget.extend(wanted)
+        return original(self, calendar, wanted)
+
+    monkeypatch.setattr(CalDAVProvider, "_fetch", spy)
+    a = provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
+    # when the provider pulls
+    page = provider.pull(None)
+    # then the listed member is fetched by a calendar-multiget, read as usual
+    assert [i.fields["title"] for i in page.items] == ["A"]
+    assert [href.rsplit("/", 1)[-1] for href in multiget] == [a.remote_id.rsplit("/", 1)[-1]]
+
+
+def test_members_listed_with_their_data_need_no_multiget(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a server (Radicale) that returns calendar-data in sync-collection answers
+    monkeypatch.setattr(
+        CalDAVProvider,
+        "_fetch",
+        lambda self, calendar, wanted: pytest.fail("multiget") if wanted else [],
+    )
+    provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
+    first = provider.pull(None)
+    provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
+    # when it pulls the first time and after a change, then no multiget is sent at all
+    second = provider.pull(first.next_cursor)
+    assert [i.fields["title"] for i in first.items] == ["A"]
+    assert [i.fields["title"] for i in second.items] == ["B"]
