@@ -47,6 +47,7 @@ from integrations.providers.errors import (
 )
 from integrations.providers.http import api_calls as http_api_calls
 from integrations.tokens import mark_needs_reauth
+from sync import bulk
 from sync import fields as codec
 from sync.decisions import Action, Decision, Op, Side, decide, differing, same
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
@@ -662,8 +663,7 @@ class Engine:
             elif pair.link.remote_id:
                 pair.link.remote_id = ""  # recreating an item the service deleted
                 pair.link.save(update_fields=["remote_id"])
-        if new_links:
-            ItemLink.objects.bulk_create(new_links)
+        bulk.create(new_links)
 
     def _apply_remote(self, pair: Pair, collection: str) -> None:
         ops = pair.decision.ops
@@ -762,27 +762,30 @@ class Engine:
         after: dict | None,
         *,
         version: str = "",
-        save: bool = True,
-    ) -> JournalEntry:
+    ) -> None:
+        JournalEntry.objects.create(**self._journal_row(pair, side, op, before, after, version))
+
+    def _journal_row(
+        self, pair: Pair, side: str, op: str, before: Any, after: Any, version: str = ""
+    ) -> dict[str, Any]:
+        """One journal entry as columns (`bulk.insert`'s row); `link_id` may still be None
+        for a link created in the same batch: `LocalWriter` fills it in once it exists."""
         link = pair.link
-        entry = JournalEntry(
-            job=self.job,
-            connection=self.connection,
-            link=link if link is not None and link.pk else None,
-            item_type=pair.item_type,
-            side=side,
-            op=op,
-            local_id=pair.local.pk if pair.local is not None else None,
-            remote_id=(link.remote_id if link else "")
+        return {
+            "job_id": self.job.pk,
+            "connection_id": self.connection.pk,
+            "link_id": link.pk if link is not None else None,
+            "item_type": pair.item_type,
+            "side": side,
+            "op": op,
+            "local_id": pair.local.pk if pair.local is not None else None,
+            "remote_id": (link.remote_id if link else "")
             or (pair.remote.remote_id if pair.remote else ""),
-            before=before,
-            after=after,
-            version_after=str(version),
-            reason=_reason(pair, side, self.connection.conflict_resolution),
-        )
-        if save:
-            entry.save()
-        return entry
+            "before": before,
+            "after": after,
+            "version_after": str(version),
+            "reason": _reason(pair, side, self.connection.conflict_resolution),
+        }
 
 
 class LocalWriter:
@@ -799,7 +802,7 @@ class LocalWriter:
         self.links_to_create: list[ItemLink] = []
         self.links_to_delete: list[int] = []
         self.conflicts: list[Pair] = []
-        self.journal: list[JournalEntry] = []
+        self.journal: list[tuple[dict[str, Any], Pair]] = []
 
     def write(self, batch: list[Pair]) -> None:
         for pair in batch:
@@ -810,7 +813,7 @@ class LocalWriter:
             self._link_series()
             self._save_links()
             self._record_conflicts()
-            JournalEntry.objects.bulk_create(self.journal)
+            bulk.insert(JournalEntry, [row for row, _pair in self.journal])
         counts = self.engine.counts
         counts["processed"] += len(batch)
         counts["local_created"] += len(self.created)
@@ -875,7 +878,7 @@ class LocalWriter:
                 codec.apply_local(obj, _write_fields(pair))
                 obj.created_at = obj.updated_at = self.now
                 objs.append(obj)
-            model.objects.bulk_create(objs)
+            bulk.create(objs)
             for pair, obj in zip(pairs, objs, strict=True):
                 pair.local = obj
                 self._link_after_local_write(pair, JournalEntry.Op.CREATE, before=None)
@@ -906,17 +909,9 @@ class LocalWriter:
     def _link_after_local_write(self, pair: Pair, op: str, *, before: dict | None) -> None:
         deleting = op == JournalEntry.Op.DELETE
         after = None if deleting else dict(pair.decision.base or {})
-        self.journal.append(
-            self.engine._journal(
-                pair,
-                JournalEntry.Side.LOCAL,
-                op,
-                before,
-                after,
-                version=str(pair.local.version),
-                save=False,
-            )
-        )
+        version = str(pair.local.version)
+        row = self.engine._journal_row(pair, JournalEntry.Side.LOCAL, op, before, after, version)
+        self.journal.append((row, pair))
         if deleting:
             if pair.link is not None and pair.link.pk:
                 self.links_to_delete.append(pair.link.pk)
@@ -961,17 +956,16 @@ class LocalWriter:
     def _save_links(self) -> None:
         if self.links_to_delete:
             ItemLink.objects.filter(pk__in=self.links_to_delete).delete()
-        ItemLink.objects.bulk_create(self.links_to_create)
+        bulk.create(self.links_to_create)
         ItemLink.objects.bulk_update(
             [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
             ["remote_id", "remote_version", "local_version", "base", "task", "event", "last_error"],
         )
         deleted = set(self.links_to_delete)
-        for entry in self.journal:
-            if entry.link_id in deleted:
-                entry.link = None
-            elif entry.link_id is None:
-                entry.link = _link_of(entry, self.links_to_create)
+        for row, pair in self.journal:
+            # The pair's link, created above if it is new, unless this batch deleted it.
+            link = pair.link
+            row["link_id"] = link.pk if link is not None and link.pk not in deleted else None
 
     def _record_conflicts(self) -> None:
         for pair in self.conflicts:
@@ -1051,13 +1045,6 @@ def _reason(pair: Pair, side: str, strategy: str) -> str:
     if pair.decision.loser == side:
         return f"lost:{strategy}"
     return "applied"
-
-
-def _link_of(entry: JournalEntry, links: list[ItemLink]) -> ItemLink | None:
-    for link in links:
-        if link.remote_id and link.remote_id == entry.remote_id:
-            return link
-    return None
 
 
 def chunks(items: list, size: int) -> Iterator[list]:
