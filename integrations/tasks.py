@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
-
+from dayflow.celery import app
 from integrations.models import UserIntegration
 from integrations.providers.errors import ProviderError
 from integrations.tokens import REFRESH_WINDOW, expiring_credentials, refresh_access_token
@@ -13,7 +12,7 @@ from integrations.tokens import REFRESH_WINDOW, expiring_credentials, refresh_ac
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="integrations.refresh_expiring_tokens")
+@app.task(name="integrations.refresh_expiring_tokens")
 def refresh_expiring_tokens() -> int:
     """Beat's entry point: queue a refresh for every token expiring within REFRESH_WINDOW."""
     ids = list(expiring_credentials().values_list("connection_id", flat=True))
@@ -22,7 +21,7 @@ def refresh_expiring_tokens() -> int:
     return len(ids)
 
 
-@shared_task(name="integrations.refresh_connection_token")
+@app.task(name="integrations.refresh_connection_token")
 def refresh_connection_token(connection_id: int) -> bool:
     """Refresh one connection's token unless it is gone, inactive or was refreshed meanwhile.
 

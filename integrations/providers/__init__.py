@@ -1,33 +1,60 @@
-"""The registry of providers by service key: one explicit list, no discovery magic."""
+"""The registry of providers by service key: one explicit list, no discovery magic.
+
+Each provider module is imported on first use, so a process that syncs one service does not
+pay for the others' clients and parsers (caldav, icalendar, ...). Iterating `PROVIDERS`
+(catalog, OAuth backends, settings pages) still yields every provider class.
+"""
 
 from __future__ import annotations
 
-from integrations.providers.base import Provider
-from integrations.providers.caldav import AppleCalendarProvider, FastmailProvider
-from integrations.providers.clickup import ClickUpProvider
-from integrations.providers.google_calendar import GoogleCalendarProvider
-from integrations.providers.linear import LinearProvider
-from integrations.providers.notion import NotionProvider
-from integrations.providers.outlook import OutlookProvider
-from integrations.providers.todoist import TodoistProvider
+from collections.abc import Iterator, Mapping
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-PROVIDERS: dict[str, type[Provider]] = {
-    provider.key: provider
-    for provider in (
-        NotionProvider,
-        ClickUpProvider,
-        LinearProvider,
-        TodoistProvider,
-        GoogleCalendarProvider,
-        OutlookProvider,
-        AppleCalendarProvider,
-        FastmailProvider,
-    )
+if TYPE_CHECKING:
+    from integrations.providers.base import Provider
+
+# service key -> "module:Class"
+REGISTRY: dict[str, str] = {
+    "notion": "integrations.providers.notion:NotionProvider",
+    "clickup": "integrations.providers.clickup:ClickUpProvider",
+    "linear": "integrations.providers.linear:LinearProvider",
+    "todoist": "integrations.providers.todoist:TodoistProvider",
+    "google-calendar": "integrations.providers.google_calendar:GoogleCalendarProvider",
+    "outlook": "integrations.providers.outlook:OutlookProvider",
+    "apple-calendar": "integrations.providers.caldav:AppleCalendarProvider",
+    "fastmail": "integrations.providers.caldav:FastmailProvider",
 }
 
 
 class UnknownService(KeyError):
     pass
+
+
+class Providers(Mapping[str, "type[Provider]"]):
+    """Service key -> provider class, importing a provider's module when it is first asked for."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        self._paths = paths
+        self._loaded: dict[str, type[Provider]] = {}
+
+    def __getitem__(self, key: str) -> type[Provider]:
+        if key not in self._loaded:
+            module, _, name = self._paths[key].partition(":")
+            self._loaded[key] = getattr(import_module(module), name)
+        return self._loaded[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._paths  # without importing the provider
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+PROVIDERS = Providers(REGISTRY)
 
 
 def provider_class(key: str) -> type[Provider]:
