@@ -17,7 +17,6 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 
+from integrations.locks import LockTimeout, exclusive
 from integrations.providers.errors import (
     AuthExpired,
     Gone,
@@ -135,8 +135,8 @@ class TokenBucket:
 
     A sliding log of the last `limit` granted slots: a caller reserves the earliest slot that
     keeps the window under the limit, then sleeps until it. The read-modify-write happens under
-    a cache lock (`cache.add` is atomic on both the database cache and Redis), so it holds for
-    many processes; the timestamps are wall-clock so they compare across machines.
+    a lock across processes (`integrations.locks.exclusive`), so it holds for many workers; the
+    timestamps are wall-clock so they compare across machines.
     """
 
     def __init__(
@@ -176,18 +176,14 @@ class TokenBucket:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        lock, owner = f"{self.key}:lock", uuid.uuid4().hex
-        give_up = time.monotonic() + LOCK_TTL * 2
-        # Real sleeps here: this is contention between workers, not a rate wait.
-        while not cache.add(lock, owner, timeout=LOCK_TTL):
-            if time.monotonic() > give_up:
-                raise Transient("rate-limit lock is busy", service=self.service)
-            time.sleep(0.002 + random.random() * 0.005)
+        # integrations.locks: a PostgreSQL advisory lock when the cache is the database (its
+        # `add()` would let two processes take a crashed holder's expired leftover), otherwise
+        # `cache.add` (Redis, SQLite). Real sleeps: this is contention between workers.
         try:
-            yield
-        finally:
-            if cache.get(lock) == owner:
-                cache.delete(lock)
+            with exclusive(f"{self.key}:lock", ttl=LOCK_TTL, wait=LOCK_TTL * 2, poll=0.005):
+                yield
+        except LockTimeout as exc:
+            raise Transient("rate-limit lock is busy", service=self.service) from exc
 
 
 class HttpClient:

@@ -501,3 +501,39 @@ def test_a_connection_without_credentials_is_auth_expired(user):
     )
     with pytest.raises(errors.AuthExpired, match="no credentials"):
         client_for(connection)
+
+
+def test_a_bucket_whose_lock_stays_held_gives_up_with_a_transient_error(
+    transactional_db, clock, monkeypatch
+):
+    # given another worker (thread, own database connection) holding the bucket's lock, taken
+    # through integrations.locks as the bucket takes it (an advisory lock on PostgreSQL)
+    import threading
+
+    from django.db import connection
+
+    from integrations import locks
+    from integrations.providers import http
+
+    monkeypatch.setattr(http, "LOCK_TTL", 0.05)
+    bucket = TokenBucket("notion:9", 5, 10.0, clock=clock, sleep=clock.sleep)
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with locks.exclusive(f"{bucket.key}:lock", ttl=60, wait=5):
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    assert held.wait(10)
+    # when this one asks for a slot, then it waits no longer than twice the lock's TTL
+    with pytest.raises(errors.Transient, match="rate-limit lock is busy"):
+        bucket.acquire()
+    release.set()
+    worker.join(10)
+    # and once the lock is free it gets its slot at once
+    assert bucket.acquire() == clock.now
