@@ -14,7 +14,7 @@ Values are plain values, not expressions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models, router
@@ -45,19 +45,14 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     """Insert `rows` (all with the same keys, attnames) and return their ids in order."""
     if not rows:
         return []
-    db = router.db_for_write(model)
-    connection = connections[db]
+    connection = connections[router.db_for_write(model)]
     given = list(rows[0])
     fields = _fields(model, given)
-    defaults = _defaults(fields, given, connection)
-    prepares = [_preparer(field, connection) for field in fields]
-    per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
+    values = _prepared(rows, given, fields, connection)
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
-            params = _params(batch, given, prepares, defaults)
-            cursor.execute(_sql(model, fields, len(batch), connection), params)
+        for sql, params in _statements(model, fields, values, connection):
+            cursor.execute(sql, params)
             ids.extend(row[0] for row in cursor.fetchall())
     return ids
 
@@ -115,31 +110,46 @@ def _preparer(field: models.Field, connection) -> Prepare:
     prep = field.get_db_prep_save
     if plain is None:
         return lambda value: prep(value, connection)
-    return lambda value: (
-        value if value is None or type(value) is plain else prep(value, connection)
-    )
+    return lambda value: value if value is None or type(value) is plain else prep(value, connection)
 
 
-def _params(
-    batch: Sequence[Mapping[str, Any]],
-    given: list[str],
-    prepares: list[Prepare],
-    defaults: list[Any],
-) -> list[Any]:
-    params: list[Any] = []
-    columns = list(zip(given, prepares, strict=False))
-    for row in batch:
-        params.extend(prepare(row[name]) for name, prepare in columns)
-        params.extend(defaults)
-    return params
+def _prepared(
+    rows: Sequence[Mapping[str, Any]], given: list[str], fields: list[models.Field], connection
+) -> list[list[Any]]:
+    columns = list(zip(given, [_preparer(field, connection) for field in fields], strict=False))
+    defaults = _defaults(fields, given, connection)
+    return [[prepare(row[name]) for name, prepare in columns] + defaults for row in rows]
 
 
-def _sql(model: type[models.Model], fields: list[models.Field], count: int, connection) -> str:
+def _statements(
+    model: type[models.Model], fields: list[models.Field], values: list[list[Any]], connection
+) -> Iterator[tuple[str, list[Any]]]:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Only quoted names from the model's options go into the text; values are parameters.
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES {', '.join([row] * count)} RETURNING {quote(model._meta.pk.column)}"
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+    tail = f" RETURNING {quote(model._meta.pk.column)}"
+    if len(values) > 1 and _unnests(fields, connection):
+        # One array per column, as Django's bulk_create does on PostgreSQL: the statement's
+        # text no longer grows with the rows, so neither does its parsing and planning.
+        types = [field.db_type(connection).split("(")[0] for field in fields]
+        arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
+        sql = f"{head}SELECT * FROM UNNEST({arrays}){tail}"  # noqa: S608
+        yield sql, [list(column) for column in zip(*values, strict=True)]
+        return
+    per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    for start in range(0, len(values), per_batch):
+        batch = values[start : start + per_batch]
+        sql = f"{head}VALUES {', '.join([row] * len(batch))}{tail}"
+        yield sql, [value for row_values in batch for value in row_values]
+
+
+def _unnests(fields: list[models.Field], connection) -> bool:
+    """Django's own conditions for inserting through UNNEST (its PostgreSQL compiler)."""
+    return connection.vendor == "postgresql" and not any(
+        hasattr(field, "get_placeholder")
+        or (field.target_field if field.is_relation else field).get_internal_type()
+        not in connection.data_types
+        for field in fields
     )
