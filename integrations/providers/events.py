@@ -139,19 +139,27 @@ def explicit_rrule(rule: str, start: Instant | None) -> str:
     Services differ here (Graph always names the days, iCalendar need not), so every mapping
     reads rules into this one form and a round trip compares equal.
     """
+    if start is None:
+        return canonical_rrule(rule)
+    return _explicit_rrule(rule, start.weekday(), start.day, start.month)
+
+
+# Cached: a calendar's series share a handful of rules, and each parse here is a vRecur one.
+@functools.lru_cache(maxsize=1024)
+def _explicit_rrule(rule: str, weekday: int, day: int, month: int) -> str:
     rule = canonical_rrule(rule)
-    if not rule or start is None:
+    if not rule:
         return rule
     recur = icalendar.vRecur.from_ical(rule)
     freq = (recur.get("FREQ") or [""])[0]
     has = {key for key in recur if recur.get(key)}
     if freq == "WEEKLY" and "BYDAY" not in has:
-        recur["BYDAY"] = [ICAL_WEEKDAYS[start.weekday()]]
+        recur["BYDAY"] = [ICAL_WEEKDAYS[weekday]]
     elif freq == "MONTHLY" and not has & {"BYDAY", "BYMONTHDAY"}:
-        recur["BYMONTHDAY"] = [start.day]
+        recur["BYMONTHDAY"] = [day]
     elif freq == "YEARLY" and not has & {"BYDAY", "BYMONTHDAY", "BYMONTH", "BYYEARDAY", "BYWEEKNO"}:
-        recur["BYMONTH"] = [start.month]
-        recur["BYMONTHDAY"] = [start.day]
+        recur["BYMONTH"] = [month]
+        recur["BYMONTHDAY"] = [day]
     return canonical_rrule(recur.to_ical().decode())
 
 
@@ -167,18 +175,26 @@ def _text(component: icalendar.cal.Component, name: str) -> str:
 
 
 def _exdates(component: icalendar.cal.Component, tzname: str) -> list[str]:
+    return exdate_isos(_exdate_values(component), tzname)
+
+
+def _exdate_values(component: icalendar.cal.Component) -> list[Instant]:
     props = component.get("EXDATE")
     if props is None:
         return []
     props = props if isinstance(props, list) else [props]
-    return sorted({iso(d.dt, tzname) for prop in props for d in prop.dts})
+    return [d.dt for prop in props for d in prop.dts]
 
 
-def _end(component: icalendar.cal.Component, start: Instant) -> Instant:
-    end = _dt(component, "DTEND")
+def exdate_isos(values: list[Instant], tzname: str) -> list[str]:
+    return sorted({iso(value, tzname) for value in values})
+
+
+def _end(props: dict[str, Any], start: Instant) -> Instant:
+    end = props.get("DTEND")
     if end is not None:
         return end
-    duration = _dt(component, "DURATION")
+    duration = props.get("DURATION")
     if isinstance(duration, dt.timedelta):
         return start + duration
     # RFC 5545 §3.6.1: no DTEND/DURATION lasts one day (date) or no time (date-time).
@@ -187,25 +203,42 @@ def _end(component: icalendar.cal.Component, start: Instant) -> Instant:
 
 def vevent_to_fields(component: icalendar.cal.Component) -> dict[str, Any]:
     """One VEVENT as normalized event fields."""
-    start = _dt(component, "DTSTART")
+    rrule = component.get("RRULE")
+    props = {name: _dt(component, name) for name in ("DTSTART", "DTEND", "DURATION")}
+    props |= {name: _text(component, name) for name in ("SUMMARY", "DESCRIPTION", "LOCATION")}
+    return event_fields(
+        props
+        | {
+            "STATUS": _text(component, "STATUS"),
+            "RRULE": rrule.to_ical().decode() if rrule is not None else "",
+            "EXDATE": _exdate_values(component),
+            "RECURRENCE-ID": _dt(component, "RECURRENCE-ID"),
+        }
+    )
+
+
+def event_fields(props: dict[str, Any]) -> dict[str, Any]:
+    """Normalized event fields from a VEVENT's values by property name: instants, DURATION a
+    timedelta, texts unescaped, RRULE as `vRecur.to_ical` writes it, EXDATE a list of instants.
+    Both readers of CalDAV resources (icalendar, `ical_reader`) go through here."""
+    start = props.get("DTSTART")
     if start is None:
         raise UnexpectedPayload("icalendar", "DTSTART", "missing")
     tzname = zone_name(start)
-    all_day = not isinstance(start, dt.datetime)
-    status = _text(component, "STATUS").lower()
-    rrule = component.get("RRULE")
-    recurrence_id = _dt(component, "RECURRENCE-ID")
+    status = props.get("STATUS", "").lower()
+    recurrence_id = props.get("RECURRENCE-ID")
+    rrule = props.get("RRULE", "")
     return {
-        "title": _text(component, "SUMMARY"),
-        "description": _text(component, "DESCRIPTION"),
-        "location": _text(component, "LOCATION"),
+        "title": props.get("SUMMARY", ""),
+        "description": props.get("DESCRIPTION", ""),
+        "location": props.get("LOCATION", ""),
         "status": status if status in STATUSES else "confirmed",
-        "all_day": all_day,
+        "all_day": not isinstance(start, dt.datetime),
         "start": start,
-        "end": in_zone(_end(component, start), tzname),
+        "end": in_zone(_end(props, start), tzname),
         "timezone": tzname,
-        "rrule": explicit_rrule(rrule.to_ical().decode(), start) if rrule is not None else "",
-        "exdates": _exdates(component, tzname),
+        "rrule": explicit_rrule(rrule, start) if rrule else "",
+        "exdates": exdate_isos(props.get("EXDATE") or [], tzname),
         "recurrence_id": iso(recurrence_id, tzname) if recurrence_id is not None else "",
         "series_remote_id": "",
     }
@@ -342,16 +375,23 @@ def ical_priority_to_task(value: int) -> int:
 
 def vtodo_to_fields(component: icalendar.cal.Component) -> dict[str, Any]:
     """One VTODO as normalized task fields."""
-    completed = _dt(component, "COMPLETED")
-    done = _text(component, "STATUS").upper() == "COMPLETED" or completed is not None
+    props = {name: _text(component, name) for name in ("SUMMARY", "DESCRIPTION", "STATUS", "URL")}
+    props |= {name: _dt(component, name) for name in ("DUE", "COMPLETED")}
+    return task_fields(props | {"PRIORITY": int(component.get("PRIORITY", 0))})
+
+
+def task_fields(props: dict[str, Any]) -> dict[str, Any]:
+    """Normalized task fields from a VTODO's values by property name (see `event_fields`)."""
+    completed = props.get("COMPLETED")
+    done = props.get("STATUS", "").upper() == "COMPLETED" or completed is not None
     return {
-        "title": _text(component, "SUMMARY"),
-        "notes": _text(component, "DESCRIPTION"),
+        "title": props.get("SUMMARY", ""),
+        "notes": props.get("DESCRIPTION", ""),
         "status": "done" if done else "open",
-        "due": _dt(component, "DUE"),
-        "priority": ical_priority_to_task(int(component.get("PRIORITY", 0))),
+        "due": props.get("DUE"),
+        "priority": ical_priority_to_task(props.get("PRIORITY", 0)),
         "completed_at": completed,
-        "url": _text(component, "URL"),
+        "url": props.get("URL", ""),
     }
 
 
