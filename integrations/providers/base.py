@@ -247,6 +247,42 @@ class Provider:
 
 
 # --- parsing remote values at the edge ------------------------------------------------------
+# --- a pull round over several calendars (Google syncTokens, Graph deltaLinks) -------------
+# While a round is under way the cursor is the whole state: {"round": {"queue": calendars left,
+# "page": where the first of them goes on, "full": bool, <saved>: what each finished calendar
+# left}, <saved>: what the last round left, ...}. Once the queue is empty, the cursor keeps only
+# <saved> (merged over the last round's unless this one was full) and `final` extras.
+def new_round(calendars: list[str], saved: str, *, full: bool) -> dict[str, Any]:
+    return {"queue": list(calendars), "page": "", "full": full, saved: {}}
+
+
+def advance_round(
+    state: dict[str, Any],
+    page: Page,
+    *,
+    saved: str,
+    next_page: str,
+    finished: Any,
+    final: dict[str, Any] | None = None,
+) -> Page:
+    """One page of the round's first calendar is read: go on with its `next_page`, or, if it
+    has none, keep what it left (`finished()`, a callable so that it is read only then) and
+    move to the next calendar. Sets the page's `has_more` and `next_cursor`."""
+    current = state["round"]
+    if next_page:
+        current["page"] = next_page
+    else:
+        current[saved][current["queue"].pop(0)] = finished()
+        current["page"] = ""
+    page.has_more = bool(current["queue"])
+    if page.has_more:
+        page.next_cursor = json.dumps(state, sort_keys=True)
+    else:
+        merged = {**({} if current["full"] else state[saved]), **current[saved]}
+        page.next_cursor = json.dumps({**(final or {}), saved: merged}, sort_keys=True)
+    return page
+
+
 def field(service: str, payload: Any, name: str, kind: type | tuple[type, ...]) -> Any:
     """`payload[name]`, checked to be of `kind`; an UnexpectedPayload naming both otherwise."""
     if not isinstance(payload, dict):

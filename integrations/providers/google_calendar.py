@@ -15,7 +15,6 @@ Quirks handled here:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,7 +30,9 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    advance_round,
     field,
+    new_round,
     parse_datetime,
 )
 from integrations.providers.errors import (
@@ -140,11 +141,12 @@ class GoogleCalendarProvider(Provider):
         calendars = [collection] if collection else self.calendars()
         state = self.cursor_state(cursor, {"tokens": {}})
         state.setdefault("tokens", {})
-        state.setdefault("round", _new_round(calendars, full=cursor is None))
+        state.setdefault("round", new_round(calendars, "tokens", full=cursor is None))
         try:
             return self._pull_page(state)
         except CursorExpired:
-            return self._pull_page({"tokens": {}, "round": _new_round(calendars, full=True)})
+            restart = {"tokens": {}, "round": new_round(calendars, "tokens", full=True)}
+            return self._pull_page(restart)
 
     def _pull_page(self, state: dict[str, Any]) -> Page:
         current = state["round"]
@@ -161,7 +163,13 @@ class GoogleCalendarProvider(Provider):
             # https://developers.google.com/calendar/api/guides/sync: clear and sync fully.
             raise CursorExpired("the sync token expired", service=SERVICE) from exc
         page = self._page_of(calendar, body, full=current["full"])
-        return self._advance(state, calendar, body, page)
+        return advance_round(
+            state,
+            page,
+            saved="tokens",
+            next_page=body.get("nextPageToken") or "",
+            finished=lambda: field(SERVICE, body, "nextSyncToken", str),
+        )
 
     def _page_of(self, calendar: str, body: dict[str, Any], *, full: bool) -> Page:
         page = Page(full=full)
@@ -177,24 +185,6 @@ class GoogleCalendarProvider(Provider):
                 # There, but not ours to hold: never a deletion by difference, an error to show.
                 which = remote_id(calendar, field(SERVICE, event, "id", str))
                 page.unsyncable[which] = f"{event.get('summary') or 'an event'}: {exc}"
-        return page
-
-    def _advance(
-        self, state: dict[str, Any], calendar: str, body: dict[str, Any], page: Page
-    ) -> Page:
-        current = state["round"]
-        if body.get("nextPageToken"):
-            current["page"] = body["nextPageToken"]
-        else:
-            current["tokens"][calendar] = field(SERVICE, body, "nextSyncToken", str)
-            current["queue"].pop(0)
-            current["page"] = ""
-        page.has_more = bool(current["queue"])
-        if page.has_more:
-            page.next_cursor = json.dumps(state, sort_keys=True)
-        else:
-            tokens = {**({} if current["full"] else state["tokens"]), **current["tokens"]}
-            page.next_cursor = json.dumps({"tokens": tokens}, sort_keys=True)
         return page
 
     def to_item(self, raw: dict[str, Any], calendar: str = "", default_tz: str = "") -> RemoteItem:
@@ -300,10 +290,6 @@ def _json(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         raise UnexpectedPayload(SERVICE, "body", "not JSON") from None
-
-
-def _new_round(calendars: list[str], *, full: bool) -> dict[str, Any]:
-    return {"queue": list(calendars), "page": "", "full": full, "tokens": {}}
 
 
 def remote_id(calendar: str, event_id: str) -> str:

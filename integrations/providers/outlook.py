@@ -20,7 +20,6 @@ Quirks handled here:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -36,7 +35,9 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    advance_round,
     field,
+    new_round,
 )
 from integrations.providers.errors import (
     CursorExpired,
@@ -128,23 +129,17 @@ class OutlookProvider(Provider):
     def _pull_page(self, state: dict[str, Any]) -> Page:
         current = state["round"]
         calendar = current["queue"][0]
-        url = current["next"] or (not current["full"] and state["links"].get(calendar))
+        url = current["page"] or (not current["full"] and state["links"].get(calendar))
         body = self._delta(url or self._delta_start(calendar))
         page = self._page_of(body, state)
-        if body.get("@odata.nextLink"):
-            current["next"] = body["@odata.nextLink"]
-        else:
-            current["links"][calendar] = field(SERVICE, body, "@odata.deltaLink", str)
-            current["queue"].pop(0)
-            current["next"] = ""
-        page.has_more = bool(current["queue"])
-        if page.has_more:
-            page.next_cursor = json.dumps(state, sort_keys=True)
-        else:
-            links = {**({} if current["full"] else state["links"]), **current["links"]}
-            final = {"links": links, "masters": sorted(state["masters"])}
-            page.next_cursor = json.dumps(final, sort_keys=True)
-        return page
+        return advance_round(
+            state,
+            page,
+            saved="links",
+            next_page=body.get("@odata.nextLink") or "",
+            finished=lambda: field(SERVICE, body, "@odata.deltaLink", str),
+            final={"masters": sorted(state["masters"])},
+        )
 
     def _delta_start(self, calendar: str) -> str:
         today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -356,7 +351,8 @@ def _closest(
 
 
 def _new_round(calendars: list[str], *, full: bool) -> dict[str, Any]:
-    return {"queue": list(calendars), "next": "", "full": full, "links": {}, "read": []}
+    # "read": the series masters this round has already fetched.
+    return {**new_round(calendars, "links", full=full), "read": []}
 
 
 def _json(response: Any) -> Any:
