@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models, router
-from django.utils import timezone
 
 # Exact field classes whose preparation of a value of this exact type changes nothing.
 _PLAIN: dict[type[models.Field], type] = {
@@ -35,6 +34,9 @@ _PLAIN: dict[type[models.Field], type] = {
     models.PositiveBigIntegerField: int,
     models.PositiveSmallIntegerField: int,
 }
+# Exact field classes whose preparation of None is None (SQL NULL).
+_NONE_IS_NULL = {models.DateField, models.DateTimeField, models.JSONField}
+_UNSET = object()
 # PostgreSQL's limit on bind parameters in one statement (SQLite's is the backend's own).
 _MAX_PARAMS = 65535
 
@@ -48,10 +50,14 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     connection = connections[router.db_for_write(model)]
     given = list(rows[0])
     fields = _fields(model, given)
-    values = _prepared(rows, given, fields, connection)
+    columns = [
+        _column([row[name] for row in rows], field, connection)
+        for name, field in zip(given, fields, strict=False)
+    ]
+    columns += [[value] * len(rows) for value in _defaults(model, fields[len(given) :], connection)]
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for sql, params in _statements(model, fields, values, connection):
+        for sql, params in _statements(model, fields, columns, connection):
             cursor.execute(sql, params)
             ids.extend(row[0] for row in cursor.fetchall())
     return ids
@@ -59,26 +65,26 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
 
 def create(objs: Sequence[models.Model]) -> None:
     """`bulk_create` for new instances of one model, leaner: every concrete column, auto_now
-    and auto_now_add set as `save()` would, ids and saved state set on the instances."""
+    and auto_now_add set as `save()` would (one time for the whole insert), ids and saved
+    state set on the instances."""
     if not objs:
         return
     model = type(objs[0])
     fields = [field for field in model._meta.concrete_fields if field is not model._meta.pk]
-    auto = [field for field in fields if _is_auto_time(field)]
-    rows = []
+    if any(obj.pk is not None for obj in objs):
+        raise ValueError(f"{model.__name__}: some instances are saved already")
+    auto = {field.attname: field.pre_save(objs[0], add=True) for field in fields if _auto(field)}
     for obj in objs:
-        if obj.pk is not None:
-            raise ValueError(f"{obj!r} is saved already")
-        for field in auto:
-            field.pre_save(obj, add=True)
-        rows.append({field.attname: getattr(obj, field.attname) for field in fields})
+        for name, value in auto.items():
+            setattr(obj, name, value)
+    rows = [{field.attname: getattr(obj, field.attname) for field in fields} for obj in objs]
     db = router.db_for_write(model)
     for obj, pk in zip(objs, insert(model, rows), strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, db
 
 
-def _is_auto_time(field: models.Field) -> bool:
+def _auto(field: models.Field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
@@ -93,56 +99,56 @@ def _fields(model: type[models.Model], given: list[str]) -> list[models.Field]:
     return [by_attname[name] for name in given] + rest
 
 
-def _defaults(fields: list[models.Field], given: list[str], connection) -> list[Any]:
+def _defaults(model: type[models.Model], fields: list[models.Field], connection) -> list[Any]:
     """Prepared values of the columns the rows leave out: one value for the whole insert."""
-    now = timezone.now()
-    values = []
-    for field in fields[len(given) :]:
-        value = now if _is_auto_time(field) else field.get_default()
-        values.append(field.get_db_prep_save(value, connection))
-    return values
+    blank = model()  # what save() would find on a new instance, and the time it would set
+    return [field.get_db_prep_save(field.pre_save(blank, add=True), connection) for field in fields]
+
+
+def _column(values: list[Any], field: models.Field, connection) -> list[Any]:
+    """One column's values prepared; a value repeated (the batch's time, an id) only once."""
+    prepare = _preparer(field, connection)
+    prepared: list[Any] = []
+    last = current = _UNSET
+    for value in values:
+        if value is not last:
+            last, current = value, prepare(value)
+        prepared.append(current)
+    return prepared
 
 
 def _preparer(field: models.Field, connection) -> Prepare:
-    plain = _PLAIN.get(type(field))
-    if isinstance(field, models.ForeignKey):
-        plain = _PLAIN.get(type(field.target_field))
     prep = field.get_db_prep_save
+    if type(field) in _NONE_IS_NULL:
+        return lambda value: None if value is None else prep(value, connection)
+    plain = _PLAIN.get(type(field.target_field if field.is_relation else field))
     if plain is None:
         return lambda value: prep(value, connection)
     return lambda value: value if value is None or type(value) is plain else prep(value, connection)
 
 
-def _prepared(
-    rows: Sequence[Mapping[str, Any]], given: list[str], fields: list[models.Field], connection
-) -> list[list[Any]]:
-    columns = list(zip(given, [_preparer(field, connection) for field in fields], strict=False))
-    defaults = _defaults(fields, given, connection)
-    return [[prepare(row[name]) for name, prepare in columns] + defaults for row in rows]
-
-
 def _statements(
-    model: type[models.Model], fields: list[models.Field], values: list[list[Any]], connection
+    model: type[models.Model], fields: list[models.Field], columns: list[list[Any]], connection
 ) -> Iterator[tuple[str, list[Any]]]:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join(quote(field.column) for field in fields)
     # Only quoted names from the model's options go into the text; values are parameters.
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
     tail = f" RETURNING {quote(model._meta.pk.column)}"
-    if len(values) > 1 and _unnests(fields, connection):
+    count = len(columns[0])
+    if count > 1 and _unnests(fields, connection):
         # One array per column, as Django's bulk_create does on PostgreSQL: the statement's
         # text no longer grows with the rows, so neither does its parsing and planning.
         types = [field.db_type(connection).split("(")[0] for field in fields]
         arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
-        sql = f"{head}SELECT * FROM UNNEST({arrays}){tail}"  # noqa: S608
-        yield sql, [list(column) for column in zip(*values, strict=True)]
+        yield f"{head}SELECT * FROM UNNEST({arrays}){tail}", columns  # noqa: S608
         return
     per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    for start in range(0, len(values), per_batch):
-        batch = values[start : start + per_batch]
-        sql = f"{head}VALUES {', '.join([row] * len(batch))}{tail}"
-        yield sql, [value for row_values in batch for value in row_values]
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    for start in range(0, count, per_batch):
+        rows = list(zip(*(column[start : start + per_batch] for column in columns), strict=True))
+        sql = f"{head}VALUES {', '.join([placeholders] * len(rows))}{tail}"
+        yield sql, [value for row in rows for value in row]
 
 
 def _unnests(fields: list[models.Field], connection) -> bool:

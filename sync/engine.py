@@ -855,7 +855,7 @@ class LocalWriter:
     def _new_link(self, pair: Pair) -> ItemLink:
         remote = pair.remote
         link = ItemLink(
-            connection=self.connection,
+            connection_id=self.connection.pk,
             item_type=pair.item_type,
             remote_id=remote.remote_id,
             collection=remote.collection,
@@ -863,7 +863,7 @@ class LocalWriter:
             dayflow_id=remote.dayflow_id,
         )
         if pair.local is not None and pair.local.pk:
-            setattr(link, FK[pair.item_type], pair.local)
+            setattr(link, f"{FK[pair.item_type]}_id", pair.local.pk)
         return link
 
     def _create_locals(self) -> None:
@@ -922,7 +922,7 @@ class LocalWriter:
             self.links_to_create.append(link)
         elif link.pk:
             self.links_to_save.append(link)
-        setattr(link, FK[pair.item_type], pair.local)
+        setattr(link, f"{FK[pair.item_type]}_id", pair.local.pk)
         link.base = dict(pair.decision.base or {})
         link.local_version = pair.local.version
         if pair.remote is not None:
