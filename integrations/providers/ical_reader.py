@@ -36,6 +36,8 @@ DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)")
 DURATION = re.compile(r"([-+]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 INTEGER = re.compile(r"-?\d+")
+TOKEN = re.compile(r"[A-Z0-9-]+")
+TZID_LINE = re.compile(r"\nTZID:([^\n]*)")
 # icalendar unescapes every value in one pass (`icalendar.parser.property.unescape_backslash`).
 ESCAPE = re.compile(r"\\([\\,;:nN])")
 UTC = ZoneInfo("UTC")  # what icalendar gives a "Z" value
@@ -149,6 +151,7 @@ def _read(data: str | bytes) -> Read:
     if "\n\n" in text or text.startswith(("\n", " ", "\t")):
         raise CannotRead("a blank line")
     text = text.replace("\n ", "").replace("\n\t", "")
+    text = _without_known_zones(text)
     found = Read([], [])
     stack: list[str] = []
     current: Component | None = None
@@ -164,9 +167,6 @@ def _read(data: str | bytes) -> Read:
             current = _end(stack, params, value, current)
         elif not stack:
             raise CannotRead("a property outside the calendar")
-        elif stack[-1] == "VTIMEZONE":
-            if name == "TZID" and value not in events._iana_zones():
-                raise CannotRead("a time zone only its VTIMEZONE defines")
         elif current is not None and len(stack) == 2 and name in MAPPED:
             current.lines.setdefault(name, []).append((_params(params), value))
     if stack:
@@ -174,16 +174,30 @@ def _read(data: str | bytes) -> Read:
     return found
 
 
+def _without_known_zones(text: str) -> str:
+    """The text without the VTIMEZONEs of IANA zones, as `events.parse_for_reading` reads it
+    (by their first TZID line); any other VTIMEZONE is left for `_begin` to refuse."""
+    while (start := text.find("\nBEGIN:VTIMEZONE\n")) != -1:
+        end = text.find("\nEND:VTIMEZONE\n", start)
+        tzid = TZID_LINE.search(text, start, end)
+        if end == -1 or tzid is None or tzid.group(1) not in events._iana_zones():
+            raise CannotRead("a time zone only its VTIMEZONE defines")
+        text = text[:start] + text[end + len("\nEND:VTIMEZONE") :]
+    return text
+
+
 def _begin(
     stack: list[str], params: str, value: str, found: Read, current: Component | None
 ) -> Component | None:
-    if params or not value.isupper():
+    if params or not TOKEN.fullmatch(value):
         raise CannotRead("an unusual BEGIN line")
     depth = len(stack)
     if (depth == 0) != (value == "VCALENDAR") or (depth == 0 and found.calendars):
         raise CannotRead("not one VCALENDAR")
     found.calendars += depth == 0
-    if value in (*ITEM_COMPONENTS, "VTIMEZONE") and depth != 1:
+    if value == "VTIMEZONE":
+        raise CannotRead("a time zone only its VTIMEZONE defines")
+    if value in ITEM_COMPONENTS and depth != 1:
         raise CannotRead(f"a nested {value}")
     stack.append(value)
     if value in ITEM_COMPONENTS:
@@ -201,6 +215,8 @@ def _end(stack: list[str], params: str, value: str, current: Component | None) -
 
 def _params(text: str) -> dict[str, str]:
     params: dict[str, str] = {}
+    if not text:
+        return params
     matches = list(PARAM.finditer(text))
     if sum(len(m.group(0)) for m in matches) != len(text):
         raise CannotRead("a parameter with several values")

@@ -266,6 +266,74 @@ def test_both_paths_read_generated_calendars_alike(text: str) -> None:
     assert_same(text)
 
 
+# --- hand-picked corners ---------------------------------------------------------------
+def event(*lines: str) -> str:
+    body = "\r\n".join(["UID:u1", "DTSTAMP:20260101T000000Z", *lines])
+    return (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n{body}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+BERLIN = "DTSTART;TZID=Europe/Berlin:20260302T100000"
+CORNERS = {
+    "lowercase names": event("dtstart;tzid=Europe/Berlin:20260302T100000", "summary:x"),
+    "TZID=UTC": event("DTSTART;TZID=UTC:20260302T100000", "DTEND:20260302T110000Z"),
+    "TZID=Etc/UTC": event("DTSTART;TZID=Etc/UTC:20260302T100000", "DURATION:PT90M"),
+    "a zone link": event("DTSTART;TZID=US/Eastern:20260302T100000"),
+    "a time in the DST gap": event("DTSTART;TZID=Europe/Berlin:20260329T023000"),
+    "an ambiguous time": event("DTSTART;TZID=Europe/Berlin:20261025T023000"),
+    "an end in another zone": event(BERLIN, "DTEND;TZID=Asia/Tokyo:20260303T030000"),
+    "a date start, date-time end": event("DTSTART:20260302", "DTEND:20260303T100000Z"),
+    "an end before the start": event(BERLIN, "DTEND;TZID=Europe/Berlin:20260301T100000"),
+    "a negative duration": event(BERLIN, "DURATION:-PT1H"),
+    "weeks and days": event(BERLIN, "DURATION:P1W2DT3H"),
+    "a lowercase rule": event(BERLIN, "RRULE:freq=weekly;count=3"),
+    "a rule until a date": event("DTSTART:20260302", "RRULE:FREQ=DAILY;UNTIL=20260310"),
+    "a rule with INTERVAL=1": event(BERLIN, "RRULE:FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=2"),
+    "a yearly rule by week": event(BERLIN, "RRULE:FREQ=YEARLY;BYWEEKNO=10;BYDAY=MO"),
+    "date exdates of a timed series": event(BERLIN, "RRULE:FREQ=DAILY", "EXDATE:20260303"),
+    "utc exdates of a zoned series": event(
+        BERLIN, "RRULE:FREQ=DAILY", "EXDATE:20260303T090000Z,20260304T090000Z"
+    ),
+    "repeated exdates": event(
+        BERLIN,
+        "RRULE:FREQ=DAILY",
+        "EXDATE;TZID=Europe/Berlin:20260303T100000",
+        "EXDATE;TZID=Europe/Berlin:20260303T100000,20260305T100000",
+    ),
+    "an unknown escape and a trailing backslash": event(BERLIN, "SUMMARY:a\\tb\\x\\"),
+    "escaped colons and backslashes": event(BERLIN, "SUMMARY:a\\:b\\\\\\nc"),
+    "an unknown status": event(BERLIN, "STATUS:DRAFT"),
+    "an empty summary": event(BERLIN, "SUMMARY:"),
+    "a date last-modified": event(BERLIN, "LAST-MODIFIED;VALUE=DATE:20260101"),
+    "a floating dtstamp": event(BERLIN).replace("20260101T000000Z", "20260101T000000"),
+    "a folded escape": event(BERLIN, "SUMMARY:a\\\r\n ,b\\\r\n\t;c"),
+    "a tab in a value": event(BERLIN, "SUMMARY:a\tb"),
+    "an RDATE series": event(BERLIN, "RRULE:FREQ=DAILY", "RDATE:20260310T090000Z", "SUMMARY:R"),
+    "an RDATE series with an exception": event(BERLIN, "RDATE:20260310T090000Z").replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\r\nUID:u1\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260303T100000\r\n"
+        f"{BERLIN}\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nEND:VCALENDAR",
+    ),
+    "a journal and a free-busy": event(BERLIN).replace(
+        "END:VCALENDAR", "BEGIN:VJOURNAL\r\nUID:j\r\nEND:VJOURNAL\r\nEND:VCALENDAR"
+    ),
+    "a todo with a date due and priority": event(BERLIN).replace(
+        "END:VCALENDAR",
+        "BEGIN:VTODO\r\nUID:t@dayflow\r\nDUE;VALUE=DATE:20260310\r\nPRIORITY:1\r\n"
+        "STATUS:needs-action\r\nEND:VTODO\r\nEND:VCALENDAR",
+    ),
+    "only a todo": event(BERLIN).replace("VEVENT", "VTODO").replace(BERLIN, "DUE:20260310T100000Z"),
+}
+
+
+@pytest.mark.parametrize("text", CORNERS.values(), ids=CORNERS.keys())
+def test_both_paths_read_the_corners_alike(text: str) -> None:
+    assert_same(text)
+    assert_same(text.replace("\r\n", "\n"))
+
+
 # --- what the fast reader refuses ---------------------------------------------------------
 def one_event(*lines: str, around: tuple[str, str] = ("", "")) -> str:
     body = "\r\n".join(["UID:u1", "DTSTAMP:20260101T000000Z", *lines])
