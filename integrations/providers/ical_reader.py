@@ -32,22 +32,23 @@ LINE = re.compile(
     re.S,
 )
 PARAM = re.compile(r';([A-Za-z0-9-]+)=((?:"[^"]*"|[^";:]*))')
-DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)")
-DURATION = re.compile(r"([-+]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-INTEGER = re.compile(r"-?\d+")
+DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)", re.ASCII)
+DURATION = re.compile(
+    r"([-+]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.ASCII
+)
+INTEGER = re.compile(r"-?\d+", re.ASCII)
 TOKEN = re.compile(r"[A-Z0-9-]+")
 TZID_LINE = re.compile(r"\nTZID:([^\n]*)")
 # icalendar unescapes every value in one pass (`icalendar.parser.property.unescape_backslash`).
 ESCAPE = re.compile(r"\\([\\,;:nN])")
 UTC = ZoneInfo("UTC")  # what icalendar gives a "Z" value
 
-INSTANT_PROPERTIES = frozenset(
-    {"DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "COMPLETED", "LAST-MODIFIED", "DTSTAMP"}
+MAPPED = frozenset(
+    {"DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "RRULE", "EXDATE", "RDATE", "DTSTAMP"}
+    | {"LAST-MODIFIED", "UID", "SUMMARY", "DESCRIPTION", "LOCATION", "STATUS"}
+    | {"DUE", "COMPLETED", "PRIORITY", "URL"}  # VTODO
 )
-TEXT_PROPERTIES = frozenset({"SUMMARY", "DESCRIPTION", "LOCATION", "STATUS", "UID", "URL"})
-MAPPED = INSTANT_PROPERTIES | TEXT_PROPERTIES | {"DURATION", "RRULE", "EXDATE", "RDATE"}
-MAPPED |= {"PRIORITY"}
 ITEM_COMPONENTS = ("VEVENT", "VTODO")
 
 

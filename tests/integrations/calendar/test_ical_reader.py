@@ -310,6 +310,8 @@ CORNERS = {
     "a floating dtstamp": event(BERLIN).replace("20260101T000000Z", "20260101T000000"),
     "a folded escape": event(BERLIN, "SUMMARY:a\\\r\n ,b\\\r\n\t;c"),
     "a tab in a value": event(BERLIN, "SUMMARY:a\tb"),
+    "control characters in a value": event(BERLIN, "SUMMARY:a\x01b\x7fc"),
+    "digits of another script": event("DTSTART:٢٠٢٦٠٣٠٢T100000"),
     "an RDATE series": event(BERLIN, "RRULE:FREQ=DAILY", "RDATE:20260310T090000Z", "SUMMARY:R"),
     "an RDATE series with an exception": event(BERLIN, "RDATE:20260310T090000Z").replace(
         "END:VCALENDAR",
