@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 
 from integrations.models import UserIntegration
-from sync import services
+from sync import repair, services
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 
 
@@ -60,8 +60,6 @@ class SyncJobAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Undo (revert what the job wrote)")
     def undo(self, request, jobs: QuerySet) -> None:
-        from sync import repair  # imported here: every process loads the admin modules
-
         for job in jobs:
             report = repair.undo_job(job.pk, user=request.user)
             self.message_user(
@@ -78,8 +76,6 @@ class ConflictAdmin(ReadOnlyAdmin):
     actions = ["keep_local", "keep_remote"]
 
     def _resolve(self, request, conflicts: QuerySet, resolution: str) -> None:
-        from sync import repair
-
         for conflict in conflicts.filter(status=Conflict.Status.OPEN):
             try:
                 repair.resolve_conflict(conflict.pk, resolution, user=request.user)

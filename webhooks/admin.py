@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from audit.writer import record
 from webhooks.models import Delivery, WebhookSubscription
 from webhooks.subscriptions import endpoint_url
+from webhooks.tasks import process_delivery
 
 
 @admin.register(Delivery)
@@ -38,8 +39,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay the selected deliveries")
     def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        from webhooks.tasks import process_delivery  # loads Celery: not in every process
-
         ids = list(queryset.values_list("pk", flat=True))
         queryset.update(status=Delivery.Status.RECEIVED, error="", processed_at=None, attempts=0)
         for pk in ids:

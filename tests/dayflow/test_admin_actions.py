@@ -1,4 +1,4 @@
-"""The admin actions whose heavy modules (sync.repair, the Celery tasks) are imported on use."""
+"""The admin actions that reach into other apps: undo (sync.repair) and replay (a Celery task)."""
 
 from __future__ import annotations
 

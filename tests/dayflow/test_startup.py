@@ -26,16 +26,14 @@ PROVIDER_MODULES = [
     "integrations.providers.outlook",
     "integrations.providers.todoist",
 ]
-# Loaded only by the processes that use them: the web process, the worker, the admin's actions.
+# Loaded only by the processes that use them (the web process, the worker, other services).
 NOT_IN_A_SYNC_PROCESS = [
     *PROVIDER_MODULES,
     "caldav",
     "icalendar",
     "niquests",
     "sync.tasks",
-    "webhooks.tasks",
     "integrations.tasks",
-    "sync.repair",
     "rest_framework.views",
     "drf_spectacular.openapi",
 ]
@@ -190,3 +188,20 @@ def test_manage_py_sync_help_works(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert "--inline" in done.stdout
+
+
+@pytest.mark.django_db
+def test_manage_py_sync_runs_without_the_system_checks(monkeypatch, capsys):
+    from django.core.management.base import BaseCommand
+
+    from sync.management.commands.sync import Command
+
+    def checks_ran(*args, **kwargs):
+        raise AssertionError("manage.py sync ran the system checks")
+
+    monkeypatch.setattr(BaseCommand, "check", checks_ran)
+
+    with pytest.raises(SystemExit):
+        Command().run_from_argv(["manage.py", "sync", "999999"])
+
+    assert "connection 999999 does not exist" in capsys.readouterr().err
