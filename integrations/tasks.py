@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from dayflow.celery import app
+from celery import shared_task
+
 from integrations.models import UserIntegration
 from integrations.providers.errors import ProviderError
 from integrations.tokens import REFRESH_WINDOW, expiring_credentials, refresh_access_token
@@ -12,7 +13,7 @@ from integrations.tokens import REFRESH_WINDOW, expiring_credentials, refresh_ac
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="integrations.refresh_expiring_tokens")
+@shared_task(name="integrations.refresh_expiring_tokens")
 def refresh_expiring_tokens() -> int:
     """Beat's entry point: queue a refresh for every token expiring within REFRESH_WINDOW."""
     ids = list(expiring_credentials().values_list("connection_id", flat=True))
@@ -21,7 +22,7 @@ def refresh_expiring_tokens() -> int:
     return len(ids)
 
 
-@app.task(name="integrations.refresh_connection_token")
+@shared_task(name="integrations.refresh_connection_token")
 def refresh_connection_token(connection_id: int) -> bool:
     """Refresh one connection's token unless it is gone, inactive or was refreshed meanwhile.
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from celery import shared_task
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from dayflow.celery import app
 from sync.models import SyncJob
 from sync.services import enqueue, lease_expired_before, request_sync
 
@@ -15,7 +15,7 @@ from sync.services import enqueue, lease_expired_before, request_sync
 LOST_AFTER = dt.timedelta(minutes=5)
 
 
-@app.task(name="sync.run_job", bind=True, max_retries=None, acks_late=True)
+@shared_task(name="sync.run_job", bind=True, max_retries=None, acks_late=True)
 def run_job(self, job_id: int) -> str:
     """Run one SyncJob. A job that must wait (another job of the connection runs, the service
     rate-limits us) is sent back to the broker with a countdown instead of holding a worker."""
@@ -27,14 +27,14 @@ def run_job(self, job_id: int) -> str:
     return outcome.status
 
 
-@app.task(name="sync.scheduled")
+@shared_task(name="sync.scheduled")
 def scheduled(connection_id: int) -> int | None:
     """Beat's entry point: an incremental sync of one connection."""
     job = request_sync(connection_id, trigger=SyncJob.Trigger.SCHEDULE)
     return job.pk if job else None
 
 
-@app.task(name="sync.recover_jobs")
+@shared_task(name="sync.recover_jobs")
 def recover_jobs() -> list[int]:
     """Beat's safety net: re-send the jobs whose message may be gone. A job whose worker died
     (its lease ran out) and a queued job nothing runs before are sent again; `claim` makes a

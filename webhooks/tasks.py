@@ -7,10 +7,10 @@ import datetime as dt
 import logging
 import random
 
+from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from dayflow.celery import app
 from integrations.providers.errors import Permanent
 from webhooks import conf
 from webhooks.models import Delivery
@@ -25,7 +25,7 @@ def backoff(retries: int) -> float:
     return min(30 * 2**retries, 3600) * (0.5 + random.random())
 
 
-@app.task(name="webhooks.process_delivery", bind=True, acks_late=True)
+@shared_task(name="webhooks.process_delivery", bind=True, acks_late=True)
 def process_delivery(self, delivery_pk: int) -> str:
     """Process one inbox row: trigger a (coalesced) incremental sync of its connection."""
     from webhooks.processing import process
@@ -62,7 +62,7 @@ def _failed(delivery: Delivery, exc: Exception) -> str:
     return Delivery.Status.FAILED
 
 
-@app.task(name="webhooks.requeue_stale_deliveries")
+@shared_task(name="webhooks.requeue_stale_deliveries")
 def requeue_stale_deliveries() -> int:
     """Deliveries stored but never picked up (broker down at the time): send them again."""
     cutoff = timezone.now() - dt.timedelta(seconds=conf.get("WEBHOOKS_STALE_SECONDS"))
@@ -74,7 +74,7 @@ def requeue_stale_deliveries() -> int:
     return len(stale)
 
 
-@app.task(name="webhooks.renew_subscriptions")
+@shared_task(name="webhooks.renew_subscriptions")
 def renew_subscriptions() -> dict[str, int]:
     """Renew subscriptions before they expire and recreate ones the service dropped."""
     from webhooks.subscriptions import maintain
@@ -82,7 +82,7 @@ def renew_subscriptions() -> dict[str, int]:
     return maintain()
 
 
-@app.task(name="webhooks.register_subscriptions", bind=True, max_retries=20)
+@shared_task(name="webhooks.register_subscriptions", bind=True, max_retries=20)
 def register_subscriptions(self, connection_pk: int) -> int:
     """Bring a connection's subscriptions at its service (ClickUp, Linear, Google, Graph) in
     line with its settings: on connect, on resume and after a settings change."""
