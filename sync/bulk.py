@@ -2,7 +2,8 @@
 than the database spends on the rows.
 
 `insert(model, rows)` writes plain dicts (attname -> Python value) with one
-`INSERT ... VALUES (...), (...) RETURNING id` per batch and returns the new ids in row order.
+`INSERT ... VALUES (...), (...) RETURNING id` per batch (on PostgreSQL, one
+`INSERT ... SELECT ... FROM UNNEST(...)` for all the rows) and returns the new ids in row order.
 Like `bulk_create`, it sends no signals and calls no `save()`. Values are prepared by their
 field's `get_db_prep_save`, except where that is known to be the identity: a str for a plain
 CharField or TextField, an int for a plain integer field or integer foreign key, a bool for a
@@ -14,6 +15,8 @@ Values are plain values, not expressions.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -50,14 +53,20 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     connection = connections[router.db_for_write(model)]
     given = list(rows[0])
     fields = _fields(model, given)
-    columns = [
-        _column([row[name] for row in rows], field, connection)
-        for name, field in zip(given, fields, strict=False)
-    ]
-    columns += [[value] * len(rows) for value in _defaults(model, fields[len(given) :], connection)]
+    columns = [[row[name] for row in rows] for name in given]
+    defaults = _defaults(model, fields[len(given) :], connection)
+    if _unnests(fields[: len(given)], connection) and len(rows) > 1:
+        statements = [_unnest(model, fields, columns, defaults, connection)]
+    else:
+        prepared = [
+            _column(values, _preparer(field, connection))
+            for values, field in zip(columns, fields, strict=False)
+        ]
+        prepared += [[value] * len(rows) for value in defaults]
+        statements = _values(model, fields, prepared, connection)
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for sql, params in _statements(model, fields, columns, connection):
+        for sql, params in statements:
             cursor.execute(sql, params)
             ids.extend(row[0] for row in cursor.fetchall())
     return ids
@@ -105,9 +114,8 @@ def _defaults(model: type[models.Model], fields: list[models.Field], connection)
     return [field.get_db_prep_save(field.pre_save(blank, add=True), connection) for field in fields]
 
 
-def _column(values: list[Any], field: models.Field, connection) -> list[Any]:
+def _column(values: list[Any], prepare: Prepare) -> list[Any]:
     """One column's values prepared; a value repeated (the batch's time, an id) only once."""
-    prepare = _preparer(field, connection)
     prepared: list[Any] = []
     last = current = _UNSET
     for value in values:
@@ -127,35 +135,85 @@ def _preparer(field: models.Field, connection) -> Prepare:
     return lambda value: value if value is None or type(value) is plain else prep(value, connection)
 
 
-def _statements(
+def _values(
     model: type[models.Model], fields: list[models.Field], columns: list[list[Any]], connection
 ) -> Iterator[tuple[str, list[Any]]]:
+    """INSERT ... VALUES, as many rows a statement as the backend takes parameters."""
+    per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    for start in range(0, len(columns[0]), per_batch):
+        rows = list(zip(*(column[start : start + per_batch] for column in columns), strict=True))
+        values = ", ".join([placeholders] * len(rows))
+        yield (
+            f"{_head(model, fields, connection)}VALUES {values}{_tail(model, connection)}",
+            [value for row in rows for value in row],
+        )
+
+
+def _unnest(
+    model: type[models.Model],
+    fields: list[models.Field],
+    columns: list[list[Any]],
+    defaults: list[Any],
+    connection,
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: one array a column, as Django's bulk_create does, so the statement does not
+    grow with the rows; but JSON as one document indexed by row (an array of JSON would cost
+    the client an escape for every quote), and the left-out columns' defaults once."""
+    selected, params, arrays, array_params = [], [], [], []
+    for field, values in zip(fields, columns, strict=False):
+        if type(field) is models.JSONField:
+            # None is SQL NULL (as get_db_prep_save has it), never a JSON null.
+            selected.append("NULLIF((%s)::jsonb -> (u.n - 1)::int, 'null'::jsonb)")
+            params.append(_json_document(field, values))
+        else:
+            selected.append(f"u.c{len(arrays)}")
+            arrays.append(f"(%s)::{_base_type(field, connection)}[]")
+            array_params.append(_column(values, _preparer(field, connection)))
+    for field, value in zip(fields[len(columns) :], defaults, strict=True):
+        selected.append(f"(%s)::{_base_type(field, connection)}")
+        params.append(value)
+    aliases = ", ".join([f"c{i}" for i in range(len(arrays))] + ["n"])
+    rows = f"UNNEST({', '.join(arrays)}) WITH ORDINALITY AS u({aliases})"
+    select = f"SELECT {', '.join(selected)} FROM {rows} ORDER BY u.n"  # noqa: S608
+    return _head(model, fields, connection) + select + _tail(model, connection), [
+        *params,
+        *array_params,
+    ]
+
+
+def _json_document(field: models.JSONField, values: list[Any]) -> str:
+    """The column as one JSON array; None becomes null, read back as SQL NULL."""
+    dumps = functools.partial(json.dumps, cls=field.encoder)  # as the backend's adapt_json_value
+    return "[" + ", ".join(_column(values, lambda value: dumps(field.get_prep_value(value)))) + "]"
+
+
+def _base_type(field: models.Field, connection) -> str:
+    """The column's type without its size (varchar, not varchar(255)), as Django does."""
+    return field.db_type(connection).split("(")[0]
+
+
+def _head(model: type[models.Model], fields: list[models.Field], connection) -> str:
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in fields)
     # Only quoted names from the model's options go into the text; values are parameters.
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
-    tail = f" RETURNING {quote(model._meta.pk.column)}"
-    count = len(columns[0])
-    if count > 1 and _unnests(fields, connection):
-        # One array per column, as Django's bulk_create does on PostgreSQL: the statement's
-        # text no longer grows with the rows, so neither does its parsing and planning.
-        types = [field.db_type(connection).split("(")[0] for field in fields]
-        arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
-        yield f"{head}SELECT * FROM UNNEST({arrays}){tail}", columns  # noqa: S608
-        return
-    per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    for start in range(0, count, per_batch):
-        rows = list(zip(*(column[start : start + per_batch] for column in columns), strict=True))
-        sql = f"{head}VALUES {', '.join([placeholders] * len(rows))}{tail}"
-        yield sql, [value for row in rows for value in row]
+    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+
+
+def _tail(model: type[models.Model], connection) -> str:
+    return f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
 
 
 def _unnests(fields: list[models.Field], connection) -> bool:
-    """Django's own conditions for inserting through UNNEST (its PostgreSQL compiler)."""
-    return connection.vendor == "postgresql" and not any(
-        hasattr(field, "get_placeholder")
-        or (field.target_field if field.is_relation else field).get_internal_type()
-        not in connection.data_types
-        for field in fields
+    """Django's own conditions for inserting through UNNEST (its PostgreSQL compiler), and a
+    column to unnest besides JSON."""
+    return (
+        connection.vendor == "postgresql"
+        and any(type(field) is not models.JSONField for field in fields)
+        and not any(
+            hasattr(field, "get_placeholder")
+            or (field.target_field if field.is_relation else field).get_internal_type()
+            not in connection.data_types
+            for field in fields
+        )
     )

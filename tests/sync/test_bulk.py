@@ -111,18 +111,33 @@ def test_json_none_is_sql_null_and_values_round_trip(connection):
     assert (entry.before, entry.after) == ({}, [])
 
 
-def test_left_out_columns_get_their_default_and_the_current_time(connection, user):
-    task = Task.objects.create(user=user, title="t")
+@pytest.mark.parametrize("count", [1, 3])
+def test_left_out_columns_get_their_default_and_the_current_time(connection, user, count):
+    tasks = [Task.objects.create(user=user, title=f"t{i}") for i in range(count)]
     before = timezone.now()
 
-    (pk,) = bulk.insert(
-        ItemLink, [{"connection_id": connection.pk, "item_type": "task", "task_id": task.pk}]
+    ids = bulk.insert(
+        ItemLink,
+        [{"connection_id": connection.pk, "item_type": "task", "task_id": t.pk} for t in tasks],
     )
 
-    link = ItemLink.objects.get(pk=pk)
-    assert (link.base, link.remote_id, link.local_version, link.last_error) == ({}, "", 0, "")
-    assert link.event_id is None
-    assert before <= link.synced_at <= timezone.now()
+    for pk, task in zip(ids, tasks, strict=True):
+        link = ItemLink.objects.get(pk=pk)
+        assert (link.base, link.remote_id, link.local_version, link.last_error) == ({}, "", 0, "")
+        assert (link.task_id, link.event_id) == (task.pk, None)
+        assert before <= link.synced_at <= timezone.now()
+
+
+def test_json_scalars_stay_apart_from_sql_null(connection):
+    values = [None, "null", 0, False, "", [], {}, [None]]
+    rows = [journal_row(connection, i, after=value) for i, value in enumerate(values)]
+
+    ids = bulk.insert(JournalEntry, rows)
+
+    assert [JournalEntry.objects.get(pk=pk).after for pk in ids] == values
+    assert list(JournalEntry.objects.filter(after__isnull=True).values_list("pk", flat=True)) == [
+        ids[0]
+    ]
 
 
 def test_batches_beyond_the_variable_limit_keep_every_row_and_the_order(connection):
