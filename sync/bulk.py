@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 
 # Exact field classes whose preparation of a value of this exact type changes nothing.
 _PLAIN: dict[type[models.Field], type] = {
@@ -55,7 +55,7 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     fields = _fields(model, given)
     columns = [[row[name] for row in rows] for name in given]
     defaults = _defaults(model, fields[len(given) :], connection)
-    if _unnests(fields[: len(given)], connection) and len(rows) > 1:
+    if len(rows) > 1 and _unnests(fields, given, connection):
         statements = [_unnest(model, fields, columns, defaults, connection)]
     else:
         prepared = [
@@ -65,7 +65,8 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
         prepared += [[value] * len(rows) for value in defaults]
         statements = _values(model, fields, prepared, connection)
     ids: list[int] = []
-    with connection.cursor() as cursor:
+    # All or nothing, as bulk_create: SQLite may need several statements.
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         for sql, params in statements:
             cursor.execute(sql, params)
             ids.extend(row[0] for row in cursor.fetchall())
@@ -204,12 +205,12 @@ def _tail(model: type[models.Model], connection) -> str:
     return f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
 
 
-def _unnests(fields: list[models.Field], connection) -> bool:
+def _unnests(fields: list[models.Field], given: list[str], connection) -> bool:
     """Django's own conditions for inserting through UNNEST (its PostgreSQL compiler), and a
-    column to unnest besides JSON."""
+    given column to unnest besides JSON."""
     return (
         connection.vendor == "postgresql"
-        and any(type(field) is not models.JSONField for field in fields)
+        and any(type(field) is not models.JSONField for field in fields[: len(given)])
         and not any(
             hasattr(field, "get_placeholder")
             or (field.target_field if field.is_relation else field).get_internal_type()

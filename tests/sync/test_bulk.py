@@ -10,8 +10,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import IntegrityError, models
 from django.db import connection as db
-from django.db import models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -149,6 +149,18 @@ def test_batches_beyond_the_variable_limit_keep_every_row_and_the_order(connecti
     assert len(set(ids)) == count
     stored = dict(JournalEntry.objects.values_list("pk", "remote_id"))
     assert [stored[pk] for pk in ids] == [f"r{i}" for i in range(count)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_are_all_or_nothing(connection):
+    count = 2 * (db.features.max_query_params or 65535) // len(journal_row(connection, 0))
+    rows = [journal_row(connection, i) for i in range(count)]
+    rows[-1]["connection_id"] = None  # NOT NULL: the last batch fails
+
+    with pytest.raises(IntegrityError):
+        bulk.insert(JournalEntry, rows)
+
+    assert not JournalEntry.objects.exists()
 
 
 def test_one_statement_per_batch(connection):
