@@ -37,10 +37,11 @@ _PLAIN: dict[type[models.Field], type] = {
     models.PositiveBigIntegerField: int,
     models.PositiveSmallIntegerField: int,
 }
+_PLAIN_RELATIONS = {models.ForeignKey, models.OneToOneField}  # as plain as their target
 # Exact field classes whose preparation of None is None (SQL NULL).
 _NONE_IS_NULL = {models.DateField, models.DateTimeField, models.JSONField}
 _UNSET = object()
-# PostgreSQL's limit on bind parameters in one statement (SQLite's is the backend's own).
+# PostgreSQL's limit on bind parameters in one statement (SQLite's: the backend's batch size).
 _MAX_PARAMS = 65535
 
 Prepare = Callable[[Any], Any]
@@ -130,7 +131,7 @@ def _preparer(field: models.Field, connection) -> Prepare:
     prep = field.get_db_prep_save
     if type(field) in _NONE_IS_NULL:
         return lambda value: None if value is None else prep(value, connection)
-    plain = _PLAIN.get(type(field.target_field if field.is_relation else field))
+    plain = _PLAIN.get(type(field.target_field if type(field) in _PLAIN_RELATIONS else field))
     if plain is None:
         return lambda value: prep(value, connection)
     return lambda value: value if value is None or type(value) is plain else prep(value, connection)
@@ -140,9 +141,11 @@ def _values(
     model: type[models.Model], fields: list[models.Field], columns: list[list[Any]], connection
 ) -> Iterator[tuple[str, list[Any]]]:
     """INSERT ... VALUES, as many rows a statement as the backend takes parameters."""
-    per_batch = max(1, (connection.features.max_query_params or _MAX_PARAMS) // len(fields))
+    count = len(columns[0])
+    limit = min(connection.ops.bulk_batch_size(fields, columns[0]), _MAX_PARAMS // len(fields))
+    per_batch = max(1, limit)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    for start in range(0, len(columns[0]), per_batch):
+    for start in range(0, count, per_batch):
         rows = list(zip(*(column[start : start + per_batch] for column in columns), strict=True))
         values = ", ".join([placeholders] * len(rows))
         yield (
