@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from audit.writer import record
@@ -399,7 +399,15 @@ class Engine:
             candidates = model.all_objects.filter(user_id=self.connection.user_id)
             if watermark is not None:
                 candidates = candidates.filter(updated_at__gte=watermark - skew)
-            objs = {obj.pk: obj for obj in candidates}
+            # Items whose own link already holds their version are not changes: leave them in
+            # the database (after a first sync that is every item it wrote, since they were
+            # written after the watermark), so the cost follows the changes, not the account.
+            in_step = ItemLink.objects.filter(
+                connection=self.connection,
+                **{FK[item_type]: OuterRef("pk")},
+                local_version=OuterRef("version"),
+            )
+            objs = {obj.pk: obj for obj in candidates.exclude(Exists(in_step))}
             own, elsewhere = self._links_of_locals(item_type, list(objs))
             for pk, obj in objs.items():
                 link = own.get(pk)

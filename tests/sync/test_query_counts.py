@@ -87,3 +87,36 @@ def test_ten_changes_cost_the_same_queries_over_1000_and_10000_linked_items(conn
 
     assert small == large
     assert small < 80  # about six per change (link, journal, transaction) plus a fixed cost
+
+
+def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(connection, monkeypatch):
+    # given a first sync that imported 300 tasks: DayFlow wrote them after the run's start, so
+    # they all lie past the local watermark the next run starts from
+    remote = FakeService(page_size=100)
+    for i in range(300):
+        remote.add("task", **task_fields(f"t{i}"))
+    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.FULL)
+    engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+    assert Task.objects.count() == 300
+    # and one of them edited in DayFlow since
+    edited = Task.objects.order_by("pk").first()
+    edited.title = "edited locally"
+    edited.save()
+    read: list[int] = []
+    original = engine.Engine._links_of_locals
+
+    def spy(self, item_type, pks):
+        read.extend(pks)
+        return original(self, item_type, pks)
+
+    monkeypatch.setattr(engine.Engine, "_links_of_locals", spy)
+    # when the next incremental sync runs
+    job = SyncJob.objects.create(connection=connection)
+    engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+    # then only the edited task was loaded as a local change, not the 299 in step with their links
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert read == [edited.pk]
+    assert remote.items[ItemLink.objects.get(task=edited).remote_id].fields["title"] == (
+        "edited locally"
+    )
