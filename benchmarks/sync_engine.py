@@ -46,6 +46,9 @@ def main() -> int:
         return 0
     shutil.rmtree(VAR, ignore_errors=True)
     VAR.mkdir(parents=True, exist_ok=True)
+    from run import compile_bytecode
+
+    compile_bytecode()  # as `python3 run.py` does: no step pays for compiling our modules
     radicale, process = start_radicale()
     try:
         calendar = populate(radicale, args.events)
