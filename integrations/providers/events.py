@@ -314,9 +314,26 @@ def new_calendar() -> icalendar.Calendar:
 
 
 def serialize(calendar: icalendar.Calendar) -> bytes:
-    """The calendar as text, with a VTIMEZONE for every zone it uses (RFC 5545 §3.6.5)."""
-    calendar.add_missing_timezones()
+    """The calendar as text, with a VTIMEZONE for every zone it uses (RFC 5545 §3.6.5).
+
+    `Calendar.add_missing_timezones()`, made once per zone: icalendar builds each VTIMEZONE
+    from the zone's whole rule history (~18 ms a zone, most of the CPU of a CalDAV write).
+    """
+    position = len(calendar.timezones)
+    for tzid in sorted(calendar.get_missing_tzids()):
+        text = _vtimezone(tzid)
+        if text is not None:  # a zone icalendar does not know is left out, as it does
+            calendar.subcomponents.insert(position, icalendar.Timezone.from_ical(text))
+            position += 1
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=128)
+def _vtimezone(tzid: str) -> bytes | None:
+    try:
+        return icalendar.Timezone.from_tzid(tzid).to_ical()
+    except ValueError:
+        return None
 
 
 def parse_calendar(data: bytes | str) -> icalendar.Calendar:

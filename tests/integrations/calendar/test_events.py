@@ -104,6 +104,41 @@ def test_a_vevent_with_a_zone_has_its_vtimezone() -> None:
     assert parsed.walk("VEVENT")[0]["DTSTART"].params["TZID"] == "Europe/Berlin"
 
 
+def two_zone_calendar(summary: str) -> icalendar.Calendar:
+    calendar = events.new_calendar()
+    for uid, zone in (("u1", "Europe/Berlin"), ("u2", "America/New_York")):
+        start = dt.datetime(2026, 3, 2, 9, tzinfo=ZoneInfo(zone))
+        fields = {"title": summary, "start": start, "end": start + dt.timedelta(hours=1)}
+        calendar.add_component(events.fields_to_vevent({**fields, "timezone": zone}, uid))
+    return calendar
+
+
+def test_vtimezones_are_icalendars_own_and_built_once_per_zone(monkeypatch) -> None:
+    # given what icalendar itself adds to a calendar using two zones
+    expected = two_zone_calendar("x")
+    expected.add_missing_timezones()
+    built: list[str] = []
+    original = icalendar.Timezone.from_tzid.__func__
+
+    def counting(cls, tzid, *args, **kwargs):
+        built.append(tzid)
+        return original(cls, tzid, *args, **kwargs)
+
+    events._vtimezone.cache_clear()
+    monkeypatch.setattr(icalendar.Timezone, "from_tzid", classmethod(counting))
+    # when two such calendars are serialized
+    first = icalendar.Calendar.from_ical(events.serialize(two_zone_calendar("x")))
+    second = events.serialize(two_zone_calendar("y"))
+    # then each holds the same VTIMEZONEs icalendar would add, before the events
+    assert [c.to_ical() for c in first.walk("VTIMEZONE")] == sorted(
+        (c.to_ical() for c in expected.walk("VTIMEZONE")), key=lambda t: t.split(b"TZID:")[1]
+    )
+    assert [c.name for c in first.subcomponents][:2] == ["VTIMEZONE", "VTIMEZONE"]
+    assert second.count(b"BEGIN:VTIMEZONE") == 2
+    # and each zone's VTIMEZONE was built from the zone database once, not once per write
+    assert sorted(built) == ["America/New_York", "Europe/Berlin"]
+
+
 def test_an_event_without_dtend_lasts_a_day_or_nothing() -> None:
     day = icalendar.Event.from_ical(
         "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20260101\r\nEND:VEVENT\r\n"
