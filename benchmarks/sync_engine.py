@@ -258,7 +258,9 @@ def run_step(name: str, state_path: Path) -> dict[str, Any]:
     with cProfile.Profile() as profile:
         figures = run(state, what)
     with (VAR / f"profile-{name}.txt").open("w") as out:
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(30)
     return figures
 
 

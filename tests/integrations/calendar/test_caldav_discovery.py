@@ -8,9 +8,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urljoin
 
 import pytest
 
+from integrations.providers import caldav as caldav_module
 from integrations.providers.base import ItemType
 from integrations.providers.caldav import (
     CalDAVProvider,
@@ -208,3 +210,21 @@ def test_a_truncated_sync_collection_answer_is_followed_to_its_end() -> None:
     assert (changes.changed, changes.deleted) == (["/cal/a.ics"], ["/cal/b.ics"])
     assert changes.state == {"token": "t2"}
     assert len(session.sent) == 2
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/cal/a.ics",
+        "/cal/with%20space.ics",
+        "/cal/./a.ics",
+        "/cal/../other/a.ics",
+        "//elsewhere.example.com/cal/a.ics",
+        "a.ics",
+        "https://p62-caldav.icloud.com/123/calendars/home/a.ics",
+        "/cal/a.ics?x=1",
+    ],
+)
+@pytest.mark.parametrize("base", ["https://dav.example.com/cal/", "http://127.0.0.1:5232/u/c/"])
+def test_hrefs_are_made_absolute_as_urljoin_would(base: str, href: str) -> None:
+    assert caldav_module.absolute(base, href) == urljoin(base, href)
