@@ -2,8 +2,9 @@
 than the database spends on the rows.
 
 `insert(model, rows)` writes plain dicts (attname -> Python value) with one
-`INSERT ... VALUES (...), (...) RETURNING id` per batch (on PostgreSQL, one
-`INSERT ... SELECT ... FROM UNNEST(...)` for all the rows) and returns the new ids in row order.
+`INSERT ... VALUES (...), (...) RETURNING id` per batch (on PostgreSQL, ids drawn from the
+table's sequence and one `COPY ... FROM STDIN` for all the rows) and returns the new ids in row
+order.
 Like `bulk_create`, it sends no signals and calls no `save()`. Values are prepared by their
 field's `get_db_prep_save`, except where that is known to be the identity: a str for a plain
 CharField or TextField, an int for a plain integer field or integer foreign key, a bool for a
@@ -15,8 +16,6 @@ Values are plain values, not expressions.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -56,15 +55,14 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     fields = _fields(model, given)
     columns = [[row[name] for row in rows] for name in given]
     defaults = _defaults(model, fields[len(given) :], connection)
-    if len(rows) > 1 and _unnests(fields, given, connection):
-        statements = [_unnest(model, fields, columns, defaults, connection)]
-    else:
-        prepared = [
-            _column(values, _preparer(field, connection))
-            for values, field in zip(columns, fields, strict=False)
-        ]
-        prepared += [[value] * len(rows) for value in defaults]
-        statements = _values(model, fields, prepared, connection)
+    prepared = [
+        _column(values, _preparer(field, connection))
+        for values, field in zip(columns, fields, strict=False)
+    ]
+    prepared += [[value] * len(rows) for value in defaults]
+    if len(rows) > 1 and _copies(model, connection):
+        return _copy(model, fields, prepared, connection)
+    statements = _values(model, fields, prepared, connection)
     ids: list[int] = []
     # All or nothing, as bulk_create: SQLite may need several statements.
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
@@ -154,47 +152,29 @@ def _values(
         )
 
 
-def _unnest(
-    model: type[models.Model],
-    fields: list[models.Field],
-    columns: list[list[Any]],
-    defaults: list[Any],
-    connection,
-) -> tuple[str, list[Any]]:
-    """PostgreSQL: one array a column, as Django's bulk_create does, so the statement does not
-    grow with the rows; but JSON as one document indexed by row (an array of JSON would cost
-    the client an escape for every quote), and the left-out columns' defaults once."""
-    selected, params, arrays, array_params = [], [], [], []
-    for field, values in zip(fields, columns, strict=False):
-        if type(field) is models.JSONField:
-            # None is SQL NULL (as get_db_prep_save has it), never a JSON null.
-            selected.append("NULLIF((%s)::jsonb -> (u.n - 1)::int, 'null'::jsonb)")
-            params.append(_json_document(field, values))
-        else:
-            selected.append(f"u.c{len(arrays)}")
-            arrays.append(f"(%s)::{_base_type(field, connection)}[]")
-            array_params.append(_column(values, _preparer(field, connection)))
-    for field, value in zip(fields[len(columns) :], defaults, strict=True):
-        selected.append(f"(%s)::{_base_type(field, connection)}")
-        params.append(value)
-    aliases = ", ".join([f"c{i}" for i in range(len(arrays))] + ["n"])
-    rows = f"UNNEST({', '.join(arrays)}) WITH ORDINALITY AS u({aliases})"
-    select = f"SELECT {', '.join(selected)} FROM {rows} ORDER BY u.n"  # noqa: S608
-    return _head(model, fields, connection) + select + _tail(model, connection), [
-        *params,
-        *array_params,
-    ]
-
-
-def _json_document(field: models.JSONField, values: list[Any]) -> str:
-    """The column as one JSON array; None becomes null, read back as SQL NULL."""
-    dumps = functools.partial(json.dumps, cls=field.encoder)  # as the backend's adapt_json_value
-    return "[" + ", ".join(_column(values, lambda value: dumps(field.get_prep_value(value)))) + "]"
-
-
-def _base_type(field: models.Field, connection) -> str:
-    """The column's type without its size (varchar, not varchar(255)), as Django does."""
-    return field.db_type(connection).split("(")[0]
+def _copy(
+    model: type[models.Model], fields: list[models.Field], columns: list[list[Any]], connection
+) -> list[int]:
+    """PostgreSQL: ids drawn from the table's own sequence, then one `COPY ... FROM STDIN`,
+    whose rows psycopg formats in C: no statement text that grows with the rows and no
+    client-side quoting of every value (Django's psycopg binds parameters on the client).
+    COPY is not an `execute()`: execution wrappers and CaptureQueriesContext see only the
+    SELECT that draws the ids."""
+    pk, quote = model._meta.pk, connection.ops.quote_name
+    table = model._meta.db_table
+    names = ", ".join(quote(field.column) for field in [pk, *fields])
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [quote(table), pk.column, len(columns[0])],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        # wrap_database_errors: IntegrityError and the rest as Django's own, as execute() has.
+        copying = cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN")
+        with connection.wrap_database_errors, copying as copy:
+            for row in zip(ids, *columns, strict=True):
+                copy.write_row(row)
+    return ids
 
 
 def _head(model: type[models.Model], fields: list[models.Field], connection) -> str:
@@ -208,16 +188,6 @@ def _tail(model: type[models.Model], connection) -> str:
     return f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
 
 
-def _unnests(fields: list[models.Field], given: list[str], connection) -> bool:
-    """Django's own conditions for inserting through UNNEST (its PostgreSQL compiler), and a
-    given column to unnest besides JSON."""
-    return (
-        connection.vendor == "postgresql"
-        and any(type(field) is not models.JSONField for field in fields[: len(given)])
-        and not any(
-            hasattr(field, "get_placeholder")
-            or (field.target_field if field.is_relation else field).get_internal_type()
-            not in connection.data_types
-            for field in fields
-        )
-    )
+def _copies(model: type[models.Model], connection) -> bool:
+    """COPY on PostgreSQL, for a table whose id comes from a sequence (an auto field)."""
+    return connection.vendor == "postgresql" and isinstance(model._meta.pk, models.AutoField)

@@ -1,7 +1,7 @@
 """sync/bulk.py: the engine's multi-row INSERT writes what save() would, and returns ids in order.
 
 Runs on SQLite, and on PostgreSQL in the services tier (DATABASE_URL), where multi-row inserts
-go through UNNEST.
+go through COPY.
 """
 
 from __future__ import annotations
@@ -176,20 +176,22 @@ def test_one_statement_per_batch(connection):
 
 
 @pytest.mark.services
-def test_postgresql_inserts_many_rows_through_unnest_and_one_row_through_values(connection):
+def test_postgresql_copies_many_rows_with_ids_from_the_sequence_and_one_row_by_values(
+    connection,
+):
     with CaptureQueriesContext(db) as queries:
-        bulk.insert(JournalEntry, [journal_row(connection, i) for i in range(3)])
-        bulk.insert(JournalEntry, [journal_row(connection, 3)])
+        copied = bulk.insert(JournalEntry, [journal_row(connection, i) for i in range(3)])
+        (single,) = bulk.insert(JournalEntry, [journal_row(connection, 3)])
 
-    assert "UNNEST(" in queries[0]["sql"]
+    # ids drawn from the table's sequence (COPY itself is not an execute(): not captured)
+    assert "nextval(pg_get_serial_sequence(" in queries[0]["sql"]
     assert "VALUES" in queries[1]["sql"]
-    assert list(JournalEntry.objects.order_by("pk").values_list("remote_id", flat=True)) == [
-        "r0",
-        "r1",
-        "r2",
-        "r3",
-    ]
+    assert single > max(copied)  # the sequence moved past the copied ids
+    stored = dict(JournalEntry.objects.values_list("pk", "remote_id"))
+    assert [stored[pk] for pk in [*copied, single]] == ["r0", "r1", "r2", "r3"]
     assert JournalEntry.objects.filter(after__tags__0=AWKWARD).count() == 4
+    # and a later ordinary save takes the next free id
+    assert JournalEntry.objects.create(**journal_row(connection, 4)).pk > single
 
 
 def test_custom_fields_are_prepared_by_their_own_field(connection, service, user):
