@@ -52,8 +52,18 @@ def main() -> int:
     radicale, process = start_radicale()
     try:
         calendar = populate(radicale, args.events)
-        results = {db: bench_database(db, args, calendar) for db in args.databases.split(",")}
+        databases = args.databases.split(",")
+        results = {db: bench_database(db, args, calendar) for db in databases}
         theirs = bench_vdirsyncer(calendar)
+        firsts = {db: [results[db]["caldav-first"]] for db in databases}
+        firsts["vdirsyncer"] = [theirs["first"]]
+        for trial in range(1, args.repeat):  # interleaved: each tool meets the same conditions
+            for db in databases:
+                firsts[db].append(first_sync_again(db, args, calendar, trial))
+            firsts["vdirsyncer"].append(vdirsyncer_first_again(calendar, trial))
+        for db in databases:
+            results[db]["caldav-first"] = median(firsts[db], "process_s")
+        theirs["first"] = median(firsts["vdirsyncer"], "wall_s")
     finally:
         process.terminate()
         try:
@@ -61,7 +71,17 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     report(results, theirs, args)
+    if args.repeat > 1:
+        print(f"\nfirst CalDAV sync, whole process, {args.repeat} runs (wall s, the median above):")
+        print("  vdirsyncer:", ", ".join(f"{run['wall_s']:.2f}" for run in firsts["vdirsyncer"]))
+        for db in databases:
+            print(f"  {db}:", ", ".join(f"{run['process_s']:.2f}" for run in firsts[db]))
     return 0
+
+
+def median(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The run whose `key` is the median (the lower one of an even count)."""
+    return sorted(runs, key=lambda run: run[key])[(len(runs) - 1) // 2]
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,6 +89,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="first CalDAV syncs per tool (the median counts)"
+    )
     parser.add_argument(
         "--postgres-url", default="postgres://postgres@127.0.0.1:5432/dayflow_bench_sync"
     )
@@ -176,18 +199,38 @@ def put_event(calendar: Any, index: int, title: str) -> None:
 
 # --- our side: each step in its own process -------------------------------------------------
 def bench_database(db: str, args: argparse.Namespace, calendar: Any) -> dict[str, Any]:
+    env, state = prepare_database(db, args, calendar, folder=db, tasks=args.tasks)
+    results: dict[str, Any] = {}
+    for service in ("rest", "caldav"):
+        for name in STEPS:
+            if service == "caldav" and name == "remote10":
+                for index in range(10):
+                    put_event(calendar, index * 7, f"Edited at the server {db} {index}")
+            results[f"{service}-{name}"] = step(env, f"{service}-{name}", state)
+    return results
+
+
+def first_sync_again(db: str, args: argparse.Namespace, calendar: Any, trial: int) -> dict:
+    """Another first CalDAV sync into a new, empty database (the first sync varies most)."""
+    env, state = prepare_database(db, args, calendar, folder=f"{db}-first{trial}", tasks=0)
+    return step(env, "caldav-first", state)
+
+
+def prepare_database(
+    db: str, args: argparse.Namespace, calendar: Any, *, folder: str, tasks: int
+) -> tuple[dict[str, str], Path]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="dayflow.settings", DAYFLOW_PLAIN_STATIC="1")
     env.pop("DATABASE_URL", None)
     if db == "postgres":
         recreate_postgres(args.postgres_url)
         env["DATABASE_URL"] = args.postgres_url
-    env["DAYFLOW_VAR_DIR"] = str(VAR / db)
-    (VAR / db).mkdir()
-    state = VAR / db / "state.json"
+    env["DAYFLOW_VAR_DIR"] = str(VAR / folder)
+    (VAR / folder).mkdir()
+    state = VAR / folder / "state.json"
     state.write_text(
         json.dumps(
             {
-                "tasks": args.tasks,
+                "tasks": tasks,
                 "calendar": calendar.url,
                 "server": calendar.account.server_url,
                 "username": calendar.account.username,
@@ -197,14 +240,7 @@ def bench_database(db: str, args: argparse.Namespace, calendar: Any) -> dict[str
         )
     )
     step(env, "setup", state)
-    results: dict[str, Any] = {}
-    for service in ("rest", "caldav"):
-        for name in STEPS:
-            if service == "caldav" and name == "remote10":
-                for index in range(10):
-                    put_event(calendar, index * 7, f"Edited at the server {db} {index}")
-            results[f"{service}-{name}"] = step(env, f"{service}-{name}", state)
-    return results
+    return env, state
 
 
 def recreate_postgres(url: str) -> None:
@@ -322,7 +358,7 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
     from integrations.providers.http import client_for
     from integrations.providers.todoist import TodoistProvider
 
-    folder = VAR / state["db"]
+    folder = Path(os.environ["DAYFLOW_VAR_DIR"])
     server = load_server(folder)
     if what == "remote10":
         for index in range(10):
@@ -389,8 +425,27 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
 
 # --- vdirsyncer: the same four steps, into a local folder -----------------------------------------
 def bench_vdirsyncer(calendar: Any) -> dict[str, dict[str, float]]:
-    binary = ensure_vdirsyncer()
     folder = VAR / "vdirsyncer"
+    vdirsyncer = vdirsyncer_setup(calendar, folder)
+    times = {}
+    for name in STEPS:
+        if name == "remote10":
+            for index in range(10):
+                put_event(calendar, index * 11 + 3, f"Edited for vdirsyncer {index}")
+        if name == "local10":
+            edit_local_files(folder / "local")
+        times[name] = timed_vdirsyncer(vdirsyncer)
+    return times
+
+
+def vdirsyncer_first_again(calendar: Any, trial: int) -> dict[str, float]:
+    return timed_vdirsyncer(vdirsyncer_setup(calendar, VAR / f"vdirsyncer-first{trial}"))
+
+
+def vdirsyncer_setup(calendar: Any, folder: Path) -> list[str]:
+    """A pair from a new, empty local folder to the calendar, discovered (untimed, like our
+    setup step); returns the command line."""
+    binary = ensure_vdirsyncer()
     (folder / "local").mkdir(parents=True)
     (folder / "status").mkdir()
     config = folder / "config"
@@ -418,20 +473,13 @@ password = "{calendar.account.password}"
     )
     vdirsyncer = [str(binary), "-c", str(config)]
     subprocess.run([*vdirsyncer, "discover", "bench"], check=True, capture_output=True, input="")
-    times = {}
-    for name in STEPS:
-        if name == "remote10":
-            for index in range(10):
-                put_event(calendar, index * 11 + 3, f"Edited for vdirsyncer {index}")
-        if name == "local10":
-            edit_local_files(folder / "local")
-        started, cpu_before = time.perf_counter(), children_cpu()
-        subprocess.run([*vdirsyncer, "sync"], check=True, capture_output=True)
-        times[name] = {
-            "wall_s": time.perf_counter() - started,
-            "cpu_s": children_cpu() - cpu_before,
-        }
-    return times
+    return vdirsyncer
+
+
+def timed_vdirsyncer(vdirsyncer: list[str]) -> dict[str, float]:
+    started, cpu_before = time.perf_counter(), children_cpu()
+    subprocess.run([*vdirsyncer, "sync"], check=True, capture_output=True)
+    return {"wall_s": time.perf_counter() - started, "cpu_s": children_cpu() - cpu_before}
 
 
 def ensure_vdirsyncer() -> Path:
