@@ -380,6 +380,7 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
 
 def caldav_step(state: dict[str, Any], what: str) -> dict[str, Any]:
     from dayflow.models import Event
+    from integrations.providers import caldav  # noqa: F401 - "in-proc" is a warm worker's job
 
     if what == "local10":
         for event in Event.objects.filter(series__isnull=True).order_by("-pk")[:10]:
