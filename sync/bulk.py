@@ -16,6 +16,7 @@ Values are plain values, not expressions.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -170,11 +171,32 @@ def _copy(
         )
         ids = [row[0] for row in cursor.fetchall()]
         # wrap_database_errors: IntegrityError and the rest as Django's own, as execute() has.
-        copying = cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN")
-        with connection.wrap_database_errors, copying as copy:
+        statement = f"COPY {quote(table)} ({names}) FROM STDIN"
+        with (
+            connection.wrap_database_errors,
+            _without_rows(),
+            cursor.cursor.copy(statement) as copy,
+        ):
             for row in zip(ids, *columns, strict=True):
                 copy.write_row(row)
     return ids
+
+
+@contextlib.contextmanager
+def _without_rows() -> Iterator[None]:
+    """A failed COPY's message quotes the whole offending row (`CONTEXT: COPY t, line 3:
+    "..."`): titles, notes, journal JSON. Keep the server's primary message and the
+    constraint, as a failed INSERT would tell, and nothing of the row."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        diag = exc.diag
+        message = diag.message_primary or type(exc).__name__
+        if diag.constraint_name and diag.constraint_name not in message:
+            message += f" (constraint {diag.constraint_name})"
+        raise type(exc)(message) from None
 
 
 def _head(model: type[models.Model], fields: list[models.Field], connection) -> str:

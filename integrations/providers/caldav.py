@@ -50,9 +50,9 @@ logger = logging.getLogger("integrations.caldav")
 
 SERVICE = "caldav"
 MAX_SYNC_ROUNDS = 50  # truncated sync-collection answers followed in one pull
-# A server without RFC 6578 answers the REPORT with one of these (RFC 3253 §3.6 asks for 403
-# with DAV:supported-report; 400, 405, 415 and 501 are seen in the wild).
-UNSUPPORTED_REPORT = frozenset({400, 403, 405, 415, 501})
+# Answers that say "no such REPORT here" whatever else the server does (RFC 3253 §3.6 asks for
+# 403 with DAV:supported-report, handled with the other 403s).
+UNSUPPORTED_REPORT = frozenset({405, 415, 501})
 TIMEOUT = 30
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -162,6 +162,9 @@ def _item_types(resource: DavResource) -> tuple[ItemType, ...]:
 class SyncUnsupported(Permanent):
     """The server does not offer the sync-collection REPORT: compare ctag and etags instead."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, status=status, service=SERVICE)
+
 
 @dataclasses.dataclass
 class Changes:
@@ -243,6 +246,8 @@ def _authorization_error(exc: dav_error.DAVError) -> Exception:
     if f"{{{DAV}}}valid-sync-token" in exc.preconditions:
         return CursorExpired("the server no longer accepts the sync token", service=SERVICE)
     if exc.status == 403:
+        if f"{{{DAV}}}supported-report" in exc.preconditions:
+            return SyncUnsupported("the server does not offer this REPORT", status=403)
         # Forbidden is about this resource (a read-only calendar, another user's path), not
         # the credentials: asking the user to reconnect would not help.
         return Permanent("the server does not allow this here (403)", status=403, service=SERVICE)
@@ -426,26 +431,52 @@ class CalDAVProvider(Provider):
         """What changed in one calendar since `state` (the calendar's part of the cursor)."""
         state = state or {}
         if state.get("token"):
-            return self._sync_collection(calendar, state["token"])
+            return self._sync_collection(calendar, state["token"], state.get("data", True))
         if "etags" not in state:
             # A first pull: ask for the changes since nothing (RFC 6578 §3.4, an empty token)
             # rather than first PROPFIND whether the server offers them: on Radicale that
-            # PROPFIND alone costs as much as listing every member.
+            # PROPFIND alone costs as much as listing every member. Only when the REPORT is
+            # refused does the PROPFIND decide, as it did before: no DAV:sync-token -> etags.
             try:
-                return self._sync_collection(calendar, "")
+                return self._sync_collection(calendar, "", with_data=True)
             except SyncUnsupported:
-                logger.info("caldav: no sync-collection REPORT here, comparing etags")
+                pass
+            except NotFound:
+                raise
+            except Permanent:
+                if self._offers_sync_tokens(calendar):
+                    raise
+            logger.info("caldav: no sync-collection REPORT here, comparing etags")
         return self._etag_changes(calendar, state)
 
-    def _sync_collection(self, calendar: str, token: str) -> Changes:
+    def _offers_sync_tokens(self, calendar: str) -> bool:
+        props = self.session.propfind(calendar, PROPFIND_CALENDARS)
+        return bool(props.resources and props.resources[0].text(f"{{{DAV}}}sync-token"))
+
+    def _sync_collection(self, calendar: str, token: str, with_data: bool) -> Changes:
         """Changes by RFC 6578 sync-collection. The REPORT asks for calendar-data as well (as
-        python-caldav does), so the changed members usually come with their data and need no
-        multiget; a server that leaves the data out gets one (`Changes.changed` minus
-        `Changes.received`)."""
+        python-caldav's default sync-collection body does), so the changed members usually
+        come with their data and need no multiget; members a server lists without their data
+        get one (`Changes.changed` minus `Changes.received`). RFC 6578 does not promise
+        calendar-data there: a server that refuses the REPORT with it is asked again without,
+        and the calendar's state remembers that (`"data": false`)."""
+        if not with_data:
+            changes = self._sync_rounds(calendar, token, with_data=False)
+            changes.state["data"] = False
+            return changes
+        try:
+            return self._sync_rounds(calendar, token, with_data=True)
+        except Permanent as exc:
+            if isinstance(exc, NotFound | SyncUnsupported):
+                raise
+            logger.info("caldav: sync-collection refused with calendar-data, asking without")
+            return self._sync_collection(calendar, token, with_data=False)
+
+    def _sync_rounds(self, calendar: str, token: str, with_data: bool) -> Changes:
         alive: dict[str, bool] = {}  # href -> still there
         received: dict[str, tuple[str, str]] = {}
         for _ in range(MAX_SYNC_ROUNDS):
-            found = self._sync_report(calendar, token)
+            found = self._sync_report(calendar, token, with_data)
             truncated = False
             for resource in found.resources:
                 if _is_collection(resource, calendar):
@@ -468,21 +499,20 @@ class CalDAVProvider(Provider):
             received=received,
         )
 
-    def _sync_report(self, calendar: str, token: str) -> Multistatus:
-        body = SYNC_COLLECTION.format(token=escape(token)).encode()
-        try:
-            reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
-        except Permanent as exc:
-            if not token and exc.status in UNSUPPORTED_REPORT:
-                raise SyncUnsupported(str(exc), service=SERVICE) from exc
-            raise
+    def _sync_report(self, calendar: str, token: str, with_data: bool) -> Multistatus:
+        data = "<c:calendar-data/>" if with_data else ""
+        body = SYNC_COLLECTION.format(token=escape(token), data=data).encode()
+        reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
         if reply.status in (403, 409) and b"valid-sync-token" in reply.body:
             raise CursorExpired("the server no longer accepts the sync token", service=SERVICE)
-        if not token and reply.status in UNSUPPORTED_REPORT:
-            raise SyncUnsupported(f"sync-collection: status {reply.status}", service=SERVICE)
+        if reply.status in UNSUPPORTED_REPORT:
+            raise SyncUnsupported(f"sync-collection: status {reply.status}", status=reply.status)
         if reply.status != 207:
             raise status_error(reply.status, f"sync-collection {_path(calendar)}")
-        return parse_multistatus(reply.body)
+        found = parse_multistatus(reply.body)
+        if not found.sync_token:  # nothing to go on from next time: not RFC 6578
+            raise SyncUnsupported("sync-collection answered without a sync-token")
+        return found
 
     def _etag_changes(self, calendar: str, state: dict[str, Any]) -> Changes:
         # Servers without RFC 6578: an unchanged ctag means nothing changed; otherwise compare
@@ -757,7 +787,7 @@ class Resource:
 SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
 <d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
   <d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
-  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <d:prop><d:getetag/>{data}</d:prop>
 </d:sync-collection>"""
 
 MULTIGET = """<?xml version="1.0" encoding="utf-8"?>

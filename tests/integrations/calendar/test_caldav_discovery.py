@@ -205,7 +205,7 @@ def test_a_truncated_sync_collection_answer_is_followed_to_its_end() -> None:
     session = _RecordedSession(TRUNCATED, REST)
     provider = CalDAVProvider(SimpleNamespace(field_mapping={}), session=session)
     # when the provider syncs the collection
-    changes = provider._sync_collection("https://dav.example.com/cal/", "t0")
+    changes = provider._sync_collection("https://dav.example.com/cal/", "t0", with_data=True)
     # then it asked twice and has both parts and the last token
     assert (changes.changed, changes.deleted) == (["/cal/a.ics"], ["/cal/b.ics"])
     assert changes.state == {"token": "t2"}

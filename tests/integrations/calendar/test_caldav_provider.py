@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from caldav.lib import error as dav_error
 
 from integrations.providers import caldav as caldav_module
 from integrations.providers.base import ItemType
@@ -311,22 +313,39 @@ def test_a_rejected_sync_token_falls_back_to_a_full_pull(provider: CalDAVProvide
     assert cursor
 
 
-@pytest.mark.parametrize("refusal", ["403 from the session", "501 reply"])
+def bad_request() -> SimpleNamespace:
+    """What the caldav client returns (it raises only for 401 and 403) for a 400."""
+    return SimpleNamespace(status=400, headers={}, _raw_body=b"Bad Request", tree=None, raw=b"")
+
+
+@pytest.mark.parametrize("refusal", ["403 supported-report", "501", "400, no sync-token"])
 def test_without_sync_tokens_it_compares_ctag_and_etags(
     provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch, fetched: list[str], refusal: str
 ) -> None:
-    # given a server that does not offer RFC 6578: it refuses the sync-collection REPORT (the
-    # session raises Permanent for a 403, as for any 403; a 501 comes back as a reply)
-    original = caldav_module.DavSession.request
+    # given a server that does not offer RFC 6578: it refuses the sync-collection REPORT with a
+    # 403 and DAV:supported-report (RFC 3253: the caldav client raises for a 403), a 501, or a
+    # 400 while its calendars carry no DAV:sync-token
+    client = provider.session.client
+    original = client.request
 
-    def without_sync(self, method, url, body=b"", headers=None):
+    def without_sync(url, method="GET", body="", headers=None):
         if method == "REPORT" and b"sync-collection" in body:
-            if refusal.startswith("403"):
-                raise Permanent("the server does not allow this here (403)", status=403)
-            return caldav_module.DavReply(501, {}, b"")
-        return original(self, method, url, body, headers)
+            if refusal == "501":
+                return original(url, "NOT-A-METHOD", body, headers)  # Radicale: 501
+            if refusal.startswith("400"):
+                return bad_request()
+            raise dav_error.AuthorizationError(
+                url=url, reason="Forbidden", status=403, preconditions=["{DAV:}supported-report"]
+            )
+        return original(url, method, body, headers)
 
-    monkeypatch.setattr(caldav_module.DavSession, "request", without_sync)
+    monkeypatch.setattr(client, "request", without_sync)
+    if refusal.startswith("400"):
+        monkeypatch.setattr(
+            caldav_module,
+            "PROPFIND_CALENDARS",
+            caldav_module.PROPFIND_CALENDARS.replace(b"<d:sync-token/>", b""),
+        )
     a = provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
     b = provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
     first = provider.pull(None)
@@ -556,7 +575,7 @@ def test_members_listed_without_their_data_are_fetched_by_multiget(
     monkeypatch.setattr(
         caldav_module,
         "SYNC_COLLECTION",
-        caldav_module.SYNC_COLLECTION.replace("<c:calendar-data/>", ""),
+        caldav_module.SYNC_COLLECTION.replace("{data}", ""),
     )
     multiget: list[str] = []
     original = CalDAVProvider._fetch
@@ -590,3 +609,51 @@ def test_members_listed_with_their_data_need_no_multiget(
     second = provider.pull(first.next_cursor)
     assert [i.fields["title"] for i in first.items] == ["A"]
     assert [i.fields["title"] for i in second.items] == ["B"]
+
+
+def test_a_403_that_is_not_about_the_report_is_not_taken_for_missing_sync_support(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a server that offers sync tokens but forbids this REPORT for another reason
+    client = provider.session.client
+    original = client.request
+
+    def forbidden(url, method="GET", body="", headers=None):
+        if method == "REPORT":
+            raise dav_error.AuthorizationError(url=url, reason="Forbidden", status=403)
+        return original(url, method, body, headers)
+
+    monkeypatch.setattr(client, "request", forbidden)
+    # when the first pull runs, then the error is the user's to see, not a silent switch to
+    # listing every etag on every later pull
+    with pytest.raises(Permanent, match="403") as caught:
+        provider.pull(None)
+    assert not isinstance(caught.value, caldav_module.SyncUnsupported)
+
+
+def test_a_server_refusing_calendar_data_in_sync_collection_is_asked_without_it(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a server that answers 400 to a sync-collection asking for calendar-data
+    client = provider.session.client
+    original = client.request
+    reports: list[bool] = []
+
+    def picky(url, method="GET", body="", headers=None):
+        if method == "REPORT" and b"sync-collection" in body:
+            reports.append(b"calendar-data" in body)
+            if b"calendar-data" in body:
+                return bad_request()
+        return original(url, method, body, headers)
+
+    monkeypatch.setattr(client, "request", picky)
+    provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
+    # when it pulls twice
+    first = provider.pull(None)
+    provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
+    second = provider.pull(first.next_cursor)
+    # then the items still arrive (by multiget), and only the first pull asked with data
+    assert [i.fields["title"] for i in first.items] == ["A"]
+    assert [i.fields["title"] for i in second.items] == ["B"]
+    assert reports == [True, False, False]
+    assert '"data": false' in second.next_cursor
