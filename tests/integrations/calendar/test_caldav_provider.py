@@ -13,7 +13,7 @@ import pytest
 from caldav.lib import error as dav_error
 
 from integrations.providers import caldav as caldav_module
-from integrations.providers.base import ItemType
+from integrations.providers.base import ItemType, Page
 from integrations.providers.caldav import CalDAVProvider
 from integrations.providers.errors import CursorExpired, NotFound, Permanent, PreconditionFailed
 from tests.radicale import RadicaleCalendar, request
@@ -602,13 +602,8 @@ def test_members_listed_with_their_data_need_no_multiget(
         "_fetch",
         lambda self, calendar, wanted: pytest.fail("multiget") if wanted else [],
     )
-    provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
-    first = provider.pull(None)
-    provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
     # when it pulls the first time and after a change, then no multiget is sent at all
-    second = provider.pull(first.next_cursor)
-    assert [i.fields["title"] for i in first.items] == ["A"]
-    assert [i.fields["title"] for i in second.items] == ["B"]
+    pull_before_and_after_a_create(provider)
 
 
 def test_a_403_that_is_not_about_the_report_is_not_taken_for_missing_sync_support(
@@ -647,13 +642,20 @@ def test_a_server_refusing_calendar_data_in_sync_collection_is_asked_without_it(
         return original(url, method, body, headers)
 
     monkeypatch.setattr(client, "request", picky)
+    # when it pulls twice, then the items still arrive (by multiget), and only the first pull
+    # asked with data
+    _first, second = pull_before_and_after_a_create(provider)
+    assert reports == [True, False, False]
+    assert '"data": false' in second.next_cursor
+
+
+def pull_before_and_after_a_create(provider: CalDAVProvider) -> tuple[Page, Page]:
+    """A first pull over event A, then an incremental one after B was created: each holds
+    just its event."""
     provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
-    # when it pulls twice
     first = provider.pull(None)
     provider.create(event("B", dt.datetime(2026, 1, 6, 9, tzinfo=BERLIN)), dayflow_id="b")
     second = provider.pull(first.next_cursor)
-    # then the items still arrive (by multiget), and only the first pull asked with data
     assert [i.fields["title"] for i in first.items] == ["A"]
     assert [i.fields["title"] for i in second.items] == ["B"]
-    assert reports == [True, False, False]
-    assert '"data": false' in second.next_cursor
+    return first, second
