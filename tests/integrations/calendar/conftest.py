@@ -51,3 +51,30 @@ def http_for(db):
         )
 
     return make
+
+
+@pytest.fixture
+def google_engine(monkeypatch, http_for, user):
+    """A Google Calendar connection the sync engine reaches through `GoogleCalendarProvider`,
+    and the fake of the events API behind it (`fake_google.py`): (connection, fake)."""
+    import responses
+
+    from integrations.models import Credential, Service, UserIntegration
+    from integrations.providers.google_calendar import GoogleCalendarProvider
+    from sync import engine
+    from tests.integrations.calendar.fake_google import FakeGoogleCalendar
+
+    connection = UserIntegration.objects.create(
+        user=user,
+        service=Service.objects.get(key="google-calendar"),
+        external_account_id="alice@example.com",
+        field_mapping={"calendars": ["primary"]},
+    )
+    Credential.objects.create(connection=connection, access_token="tok-live")
+    monkeypatch.setattr(
+        engine,
+        "PROVIDER_FACTORY",
+        lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")),
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        yield connection, FakeGoogleCalendar(mocked)

@@ -7,35 +7,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import responses
 
 from dayflow.models import Event
-from integrations.models import Credential, Service, UserIntegration
-from integrations.providers.google_calendar import GoogleCalendarProvider
 from sync import engine
 from sync.models import SyncJob
-from tests.integrations.calendar.fake_google import FakeGoogleCalendar
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def google(monkeypatch, http_for, user):
-    connection = UserIntegration.objects.create(
-        user=user,
-        service=Service.objects.get(key="google-calendar"),
-        external_account_id="alice@example.com",
-        field_mapping={"calendars": ["primary"]},
-    )
-    Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine,
-        "PROVIDER_FACTORY",
-        lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")),
-    )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
-        yield connection, FakeGoogleCalendar(mocked)
 
 
 def run(connection) -> SyncJob:
@@ -45,8 +23,8 @@ def run(connection) -> SyncJob:
     return job
 
 
-def test_two_way_sync_with_a_series_then_edits_then_nothing_to_do(google, user) -> None:
-    connection, fake = google
+def test_two_way_sync_with_a_series_then_edits_then_nothing_to_do(google_engine, user) -> None:
+    connection, fake = google_engine
     # given a series with a moved instance and an exception date at Google, and a local event
     fake.add(
         {
@@ -112,8 +90,8 @@ def test_two_way_sync_with_a_series_then_edits_then_nothing_to_do(google, user) 
     assert sorted(Event.objects.values_list("version", flat=True)) == versions
 
 
-def test_a_series_made_in_dayflow_reaches_google_with_its_instance(google, user) -> None:
-    connection, fake = google
+def test_a_series_made_in_dayflow_reaches_google_with_its_instance(google_engine, user) -> None:
+    connection, fake = google_engine
     master = Event.objects.create(
         user=user,
         title="Piano",
@@ -149,8 +127,8 @@ def test_a_series_made_in_dayflow_reaches_google_with_its_instance(google, user)
     assert jobs[-1].processed == 0
 
 
-def test_a_full_resync_finds_an_event_deleted_while_the_token_was_gone(google, user) -> None:
-    connection, fake = google
+def test_a_full_resync_finds_an_event_deleted_while_the_token_was_gone(google_engine, user) -> None:
+    connection, fake = google_engine
     for number in range(3):
         fake.add(
             {

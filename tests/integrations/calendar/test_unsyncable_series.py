@@ -12,32 +12,12 @@ import responses
 from dayflow.models import Event
 from integrations.models import Credential, Service, UserIntegration
 from integrations.providers.caldav import CalDAVProvider
-from integrations.providers.google_calendar import GoogleCalendarProvider
 from sync import engine
 from sync.models import ItemLink, SyncJob
-from tests.integrations.calendar.fake_google import FakeGoogleCalendar
 from tests.radicale import RadicaleCalendar, request
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def google(monkeypatch, http_for, user):
-    connection = UserIntegration.objects.create(
-        user=user,
-        service=Service.objects.get(key="google-calendar"),
-        external_account_id="alice@example.com",
-        field_mapping={"calendars": ["primary"]},
-    )
-    Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine,
-        "PROVIDER_FACTORY",
-        lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")),
-    )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
-        yield connection, FakeGoogleCalendar(mocked)
 
 
 def run(connection, kind: str = SyncJob.Kind.INCREMENTAL) -> SyncJob:
@@ -48,9 +28,11 @@ def run(connection, kind: str = SyncJob.Kind.INCREMENTAL) -> SyncJob:
 
 
 @pytest.mark.parametrize("kind", [SyncJob.Kind.FULL, SyncJob.Kind.INCREMENTAL])
-def test_google_series_that_becomes_unrepresentable_is_kept_and_reported(google, kind: str) -> None:
+def test_google_series_that_becomes_unrepresentable_is_kept_and_reported(
+    google_engine, kind: str
+) -> None:
     # given a linked weekly series
-    connection, fake = google
+    connection, fake = google_engine
     series = {
         "id": "series1",
         "summary": "Weekly sync",
