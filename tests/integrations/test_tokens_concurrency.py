@@ -146,6 +146,10 @@ def test_two_processes_refresh_once_on_sqlite(tmp_path, token_endpoint, stale_co
     db.ensure_connection()
     target = sqlite3.connect(tmp_path / "dayflow.sqlite3")
     db.connection.backup(target)
+    # in WAL already, as `migrate` leaves the database before any process starts: otherwise the
+    # two workers' first connections race to convert it, and the loser's PRAGMA gets
+    # "database is locked" (SQLite does not wait on a journal-mode change)
+    target.execute("PRAGMA journal_mode=WAL")
     target.close()
     env = worker_env({"DAYFLOW_VAR_DIR": str(tmp_path)})
     for key in ("REDIS_URL", "CACHE_URL"):
