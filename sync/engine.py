@@ -360,7 +360,10 @@ class Engine:
             self._decide(pair, series)
             if pair.link is not None and pair.link.pk in open_conflicts:
                 self._keep_conflict(pair, open_conflicts[pair.link.pk])
-        return [pair for pair in pairs.values() if pair.decision.actions or self._touches(pair)]
+        planned = [p for p in pairs.values() if p.decision.actions or self._touches(p)]
+        # An instance's deletion rewrites its master on the service: after the master's own
+        # writes, so the master's link is settled once (see `_settle_master`).
+        return sorted(planned, key=_deletes_an_instance)
 
     def _links_for_remote(self, pulled: Pulled, collection: str) -> dict[str, ItemLink]:
         links = ItemLink.objects.filter(connection=self.connection, item_type__in=self.types)
@@ -647,9 +650,38 @@ class Engine:
     # --- applying ------------------------------------------------------------------------------
     def apply(self, batch: list[Pair], collection: str) -> None:
         self._prepare_remote_creates(batch, collection)
+        self.masters_written: list[RemoteItem] = []
         for pair in batch:
             self._apply_remote(pair, collection)
         LocalWriter(self).write(batch)
+        for master in self.masters_written:
+            self._settle_master(master)
+
+    def _settle_master(self, item: RemoteItem) -> None:
+        """Our delete of an instance changed its master on the service (its exception dates):
+        the local master and its link learn them now, so the next pull does not bring our own
+        write back as a change made elsewhere, nor a later edit of the series as a conflict.
+        Runs after the batch's local writes, which may have saved the same link."""
+        link = (
+            ItemLink.objects.filter(connection=self.connection, remote_id=item.remote_id)
+            .exclude(event=None)
+            .first()
+        )
+        master = link and Event.all_objects.filter(pk=link.event_id).first()
+        if master is None:
+            return
+        remote = codec.encode(ItemType.EVENT, item.fields)
+        base = dict(link.base or {})
+        exdates = settled_exdates(base.get("exdates"), master.exdates, remote.get("exdates"))
+        if exdates != list(master.exdates or []):
+            master.exdates = exdates
+            master.save(update_fields=["exdates"], keep_version=True)
+        link.base = {**base, "exdates": remote.get("exdates") or []}
+        if same(remote, link.base):
+            # Nothing else moved on the master: this version is ours. Otherwise the next pull
+            # brings the other change as it would have.
+            link.remote_version = item.version
+        link.save(update_fields=["base", "remote_version"])
 
     def _prepare_remote_creates(self, batch: list[Pair], collection: str) -> None:
         """Save an intent (a link without a remote id) before creating remote items, so a
@@ -735,8 +767,16 @@ class Engine:
 
     def _delete_remote(self, pair: Pair) -> None:
         link = pair.link
+        series_remote_id = (link.base or {}).get("series_remote_id") or ""
         with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
-            self.provider.delete(link.remote_id, _seen(pair))
+            if not series_remote_id:
+                self.provider.delete(link.remote_id, _seen(pair))
+            else:
+                master = self.provider.delete_instance(
+                    link.remote_id, series_remote_id, _seen(pair)
+                )
+                if master is not None:
+                    self.masters_written.append(master)
         self.counts["api_calls"] += 1
         with transaction.atomic():
             self._journal(pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
@@ -1006,6 +1046,11 @@ def _key(link: ItemLink | None, item: RemoteItem | None = None) -> tuple:
     return ("remote", item.remote_id if item else "")
 
 
+def _deletes_an_instance(pair: Pair) -> bool:
+    base = pair.link.base if pair.link is not None else None
+    return Op.DELETE_REMOTE in pair.decision.ops and bool((base or {}).get("series_remote_id"))
+
+
 def _remote_version(pair: Pair) -> str:
     if pair.remote is not None:
         return pair.remote.version
@@ -1053,6 +1098,16 @@ def _reason(pair: Pair, side: str, strategy: str) -> str:
     if pair.decision.loser == side:
         return f"lost:{strategy}"
     return "applied"
+
+
+def settled_exdates(base: list | None, local: list | None, remote: list | None) -> list[str]:
+    """The local master's exception dates once the service's (`remote`) gained some from our
+    delete of an instance: the service's, unless DayFlow changed its own since the base (an
+    edit not yet pushed): then DayFlow's with the new dates added."""
+    base, local, remote = list(base or []), list(local or []), list(remote or [])
+    if local == base:
+        return remote
+    return sorted({*local, *(date for date in remote if date not in base)})
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

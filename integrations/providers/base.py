@@ -5,6 +5,8 @@ of operations over *normalized fields* only; it never leaks a service's JSON:
 
 - `pull(cursor)`: one page of changes since `cursor` (None: a full listing);
 - `create(fields)`, `update(remote_id, fields, version)`, `delete(remote_id, version)`;
+- `delete_instance(remote_id, series_remote_id, version)`: an overridden instance of a series,
+  returning the master as the service now holds it;
 - `list_containers()`: the databases / lists / teams / projects / calendars a user can pick.
 
 Normalized task fields: title, notes, status ("open" | "done"), due (date | aware datetime |
@@ -167,6 +169,19 @@ class Provider:
 
     def delete(self, remote_id: str, version: str = "") -> None:
         raise NotImplementedError
+
+    def delete_instance(
+        self, remote_id: str, series_remote_id: str, version: str = ""
+    ) -> RemoteItem | None:
+        """Delete one overridden instance of the series `series_remote_id`.
+
+        Returns the series master as the service now holds it (deleting an instance changes
+        the master's exception dates on most services), so the engine records that change as
+        its own write instead of pulling it back as a change made elsewhere. None when the
+        master is not changed by the deletion or cannot be read.
+        """
+        self.delete(remote_id, version)
+        return None
 
     def list_containers(self) -> list[Container]:
         raise NotImplementedError

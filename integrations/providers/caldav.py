@@ -683,18 +683,31 @@ class CalDAVProvider(Provider):
         reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
         return self._item_after_write(url, reply, _parent(url), recurrence_id)
 
-    def _delete_exception(self, url: str, recurrence_id: str, version: str) -> None:
+    def delete_instance(
+        self, remote_id: str, series_remote_id: str, version: str = ""
+    ) -> RemoteItem | None:
+        """The instance leaves the resource and becomes an EXDATE of its master, which is
+        returned as the server now holds it."""
+        if "#" not in remote_id:
+            self.delete(remote_id, version)
+            return None
+        return self._delete_exception(*remote_id.split("#", 1), version)
+
+    def _delete_exception(self, url: str, recurrence_id: str, version: str) -> RemoteItem | None:
         resource = self._get(url)
         tzname = resource.master_timezone()
         resource.check(version, recurrence_id)
-        calendar = events.new_calendar()
+        calendar, master = events.new_calendar(), None
         for component in resource.components:
             if _recurrence_key(component, tzname) == recurrence_id:
                 continue
             if component.get("RECURRENCE-ID") is None and component.get("RRULE") is not None:
                 component.add("exdate", events.parse_iso(recurrence_id, tzname))
+                events.bump_sequence(component)
+                master = component
             calendar.add_component(component)
-        self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
+        reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
+        return self._item_after_write(url, reply, _parent(url)) if master is not None else None
 
     def _put(self, url: str, body: bytes, headers: dict[str, str]) -> DavReply:
         headers = {"Content-Type": "text/calendar; charset=utf-8", **headers}

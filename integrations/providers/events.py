@@ -297,13 +297,19 @@ def updated_component(
     if "RECURRENCE-ID" in fresh:  # an instance made from its master has no rule of its own
         owned = (*owned, "RDATE", "EXRULE")
     merged = type(existing).from_ical(existing.to_ical())
-    for name in (*owned, "SEQUENCE"):
+    for name in owned:
         merged.pop(name, None)
     for name, value in fresh.items():
         if name != "UID":
             merged[name] = value
-    merged.add("sequence", int(existing.get("SEQUENCE", 0)) + 1)
+    bump_sequence(merged)
     return merged
+
+
+def bump_sequence(component: icalendar.cal.Component) -> None:
+    """SEQUENCE one higher: a significant revision (RFC 5545 §3.8.7.4), an EXDATE among them."""
+    sequence = int(component.pop("SEQUENCE", 0))
+    component.add("sequence", sequence + 1)
 
 
 def new_calendar() -> icalendar.Calendar:

@@ -268,6 +268,17 @@ class OutlookProvider(Provider):
         except (NotFound, Gone):
             return
 
+    def delete_instance(
+        self, remote_id: str, series_remote_id: str, version: str = ""
+    ) -> RemoteItem | None:
+        """Graph keeps a deleted instance as a cancelled occurrence of its master (our
+        exdates): the master is read back once the instance is gone."""
+        self.delete(remote_id, version)
+        try:
+            return self.get(series_remote_id)
+        except (NotFound, Gone):
+            return None
+
     def _after_write(
         self, event: dict[str, Any], fields: dict[str, Any], dayflow_id: str
     ) -> RemoteItem:

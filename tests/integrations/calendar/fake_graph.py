@@ -163,6 +163,10 @@ class FakeGraphCalendar:
             merged["originalStartTimeZone"] = body["start"]["timeZone"]
         return 200, {}, json.dumps(self._public(self._store(merged)))
 
+    def _cancel(self, master: dict[str, Any], original: str) -> None:
+        oid = f"OID.{master['id']}.{_local_day(master, original)}"
+        self._store({**master, "cancelledOccurrences": [*master["cancelledOccurrences"], oid]})
+
     def _occurrence(self, event_id: str) -> dict[str, Any]:
         # Patching an occurrence turns it into an exception of its series.
         master_id, _, day = event_id.partition("_occ_")
@@ -202,10 +206,19 @@ class FakeGraphCalendar:
             return 204, {}, ""
         if event_id not in self.events:
             return 404, {}, json.dumps({"error": {"code": "ErrorItemNotFound"}})
-        del self.events[event_id]
+        deleted = self.events.pop(event_id)
+        if deleted.get("seriesMasterId") in self.events:
+            # A deleted exception is a cancelled occurrence of its master, as a deleted
+            # occurrence is: the master lists its original date.
+            self._cancel(self.events[deleted["seriesMasterId"]], deleted["originalStart"])
         self.seq += 1
         self.removed.append((self.seq, event_id))
         return 204, {}, ""
+
+
+def _local_day(master: dict[str, Any], original: str) -> str:
+    zone = events.zone(iana(master["originalStartTimeZone"]))
+    return _utc(original).astimezone(zone).date().isoformat()
 
 
 def _utc(text: str) -> dt.datetime:
