@@ -276,6 +276,7 @@ class Engine:
         self.calls_before = job.api_calls
         self.types = self._item_types()
         self.batch_size = int(setting("DAYFLOW_SYNC_BATCH", 200))
+        self.masters_written: list[RemoteItem] = []  # by deletions of instances, per batch
 
     def _item_types(self) -> tuple[str, ...]:
         offered = {str(t) for t in self.provider.item_types} or {ItemType.TASK, ItemType.EVENT}
@@ -650,7 +651,7 @@ class Engine:
     # --- applying ------------------------------------------------------------------------------
     def apply(self, batch: list[Pair], collection: str) -> None:
         self._prepare_remote_creates(batch, collection)
-        self.masters_written: list[RemoteItem] = []
+        self.masters_written = []
         for pair in batch:
             self._apply_remote(pair, collection)
         LocalWriter(self).write(batch)
@@ -767,22 +768,35 @@ class Engine:
 
     def _delete_remote(self, pair: Pair) -> None:
         link = pair.link
-        series_remote_id = (link.base or {}).get("series_remote_id") or ""
+        left = None
         with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
-            if not series_remote_id:
-                self.provider.delete(link.remote_id, _seen(pair))
-            else:
-                master = self.provider.delete_instance(
-                    link.remote_id, series_remote_id, _seen(pair)
-                )
-                if master is not None:
-                    self.masters_written.append(master)
+            left = self._delete_on_service(link, _seen(pair))
         self.counts["api_calls"] += 1
+        cancelled = left is not None and left.remote_id == link.remote_id
         with transaction.atomic():
             self._journal(pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
-            link.delete()
-        pair.link = None
+            if not cancelled:
+                link.delete()
         self.counts["remote_deleted"] += 1
+        if cancelled:
+            # The service keeps the instance as cancelled (Google): the link stays on it, in
+            # step with both sides, so the next pull does not import it as a new item.
+            pair.remote = left
+            pair.decision = dataclasses.replace(
+                pair.decision, base=codec.encode(pair.item_type, left.fields)
+            )
+            return
+        pair.link = None
+        if left is not None:
+            self.masters_written.append(left)
+
+    def _delete_on_service(self, link: ItemLink, version: str) -> RemoteItem | None:
+        """Delete the item; for an instance of a series, what the deletion left there."""
+        series_remote_id = (link.base or {}).get("series_remote_id") or ""
+        if not series_remote_id:
+            self.provider.delete(link.remote_id, version)
+            return None
+        return self.provider.delete_instance(link.remote_id, series_remote_id, version)
 
     def _save_remote_write(
         self, pair: Pair, item: RemoteItem, op: str, *, before: dict | None

@@ -129,5 +129,8 @@ class FakeGoogleCalendar:
         if expected and expected != current["etag"]:
             return 412, {}, json.dumps({"error": {"code": 412}})
         self.writes += 1
-        self._store({"id": event_id, "status": "cancelled"})
+        # A cancelled exception of a series keeps (only) what places it in the series:
+        # https://developers.google.com/calendar/api/v3/reference/events (status)
+        kept = {k: current[k] for k in ("recurringEventId", "originalStartTime") if k in current}
+        self._store({"id": event_id, "status": "cancelled", **kept})
         return 204, {}, ""

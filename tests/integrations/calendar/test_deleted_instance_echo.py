@@ -188,3 +188,64 @@ def test_outlook_editing_the_series_after_deleting_an_instance_is_no_conflict(
 
     assert_series_edit_goes_through(connection, lambda: fake.events["series"]["subject"])
     assert fake.events["series"]["cancelledOccurrences"] == ["OID.series.2026-03-30"]
+
+
+# --- Google, against the fake of the events API -----------------------------------------------
+def synced_google_series(connection, fake) -> None:
+    when = {"timeZone": "Europe/Berlin"}
+    fake.add(
+        {
+            "id": "series1",
+            "summary": "Weekly sync",
+            "start": {"dateTime": "2026-03-23T09:00:00+01:00", **when},
+            "end": {"dateTime": "2026-03-23T09:30:00+01:00", **when},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=6;BYDAY=MO"],
+        }
+    )
+    fake.add(
+        {
+            "id": "series1_20260330T070000Z",
+            "summary": "Weekly sync (moved)",
+            "start": {"dateTime": "2026-03-31T10:00:00+02:00", **when},
+            "end": {"dateTime": "2026-03-31T10:30:00+02:00", **when},
+            "recurringEventId": "series1",
+            "originalStartTime": {"dateTime": "2026-03-30T09:00:00+02:00", **when},
+        }
+    )
+    run(connection)
+
+
+def test_google_deleting_an_instance_then_syncing_again_writes_nothing(google_engine) -> None:
+    connection, fake = google_engine
+    synced_google_series(connection, fake)
+    # when DayFlow deletes the moved instance and syncs
+    master = delete_the_moved_instance()
+    version = master.version
+    run(connection)
+    # then Google keeps the instance as a cancelled exception of the series
+    cancelled = fake.events["series1_20260330T070000Z"]
+    assert (cancelled["status"], cancelled["recurringEventId"]) == ("cancelled", "series1")
+    master.refresh_from_db()
+    assert master.version == version
+    # and a sync with nothing new writes nothing on either side
+    assert_second_sync_is_silent(connection, lambda: fake.writes)
+    assert not Event.objects.filter(title="Weekly sync (moved)").exists()
+
+
+def test_google_editing_the_series_after_deleting_an_instance_is_no_conflict(
+    google_engine,
+) -> None:
+    connection, fake = google_engine
+    synced_google_series(connection, fake)
+    delete_the_moved_instance()
+    run(connection)
+
+    master = Event.objects.get(title="Weekly sync")
+    master.title = "Weekly sync (renamed)"
+    master.save()
+    run(connection)
+    assert not Conflict.objects.exists()
+    assert fake.events["series1"]["summary"] == "Weekly sync (renamed)"
+    assert fake.events["series1_20260330T070000Z"]["status"] == "cancelled"
+    # and the cancelled exception Google kept did not come back as a new instance
+    assert not Event.objects.filter(series=master).exists()
