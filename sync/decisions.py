@@ -217,6 +217,33 @@ def merge_fields(
     return merged, tuple(clash)
 
 
+@dataclasses.dataclass(frozen=True)
+class MasterAfterWrite:
+    """A series master once our delete of one of its instances changed it on the service."""
+
+    local_exdates: list[str]  # for the local master, written without counting as a change
+    base: dict[str, Any]  # the master's link's new base
+    in_step: bool  # the link may take the service's new version: nothing else moved there
+
+
+def master_after_write(base: Fields, local_exdates: list[str], remote: Fields) -> MasterAfterWrite:
+    """The exception dates the service's master gained from our write become both sides'.
+
+    The local master takes the service's dates, unless DayFlow edited its own since the base
+    (an edit not pushed yet): then it keeps them and gains only the new ones. A master that
+    also changed otherwise on the service keeps its old version on the link, so the next pull
+    brings that change as it would have.
+    """
+    before, after = list(base.get("exdates") or []), list(remote.get("exdates") or [])
+    local = list(local_exdates)
+    if local != before:
+        local = sorted({*local, *(date for date in after if date not in before)})
+    else:
+        local = after
+    new_base = {**base, "exdates": after}
+    return MasterAfterWrite(local, new_base, same(remote, new_base))
+
+
 def same(a: Fields | None, b: Fields | None) -> bool:
     """Equal on the fields both sides know (a service may not carry every field)."""
     if a is None or b is None:

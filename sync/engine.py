@@ -49,7 +49,16 @@ from integrations.providers.http import api_calls as http_api_calls
 from integrations.tokens import mark_needs_reauth
 from sync import bulk
 from sync import fields as codec
-from sync.decisions import Action, Decision, Op, Side, decide, differing, same
+from sync.decisions import (
+    Action,
+    Decision,
+    Op,
+    Side,
+    decide,
+    differing,
+    master_after_write,
+    same,
+)
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
 from sync.services import enqueue, lease_expired_before, stale_running
 
@@ -672,15 +681,12 @@ class Engine:
         if master is None:
             return
         remote = codec.encode(ItemType.EVENT, item.fields)
-        base = dict(link.base or {})
-        exdates = settled_exdates(base.get("exdates"), master.exdates, remote.get("exdates"))
-        if exdates != list(master.exdates or []):
-            master.exdates = exdates
+        settled = master_after_write(link.base or {}, master.exdates or [], remote)
+        if settled.local_exdates != list(master.exdates or []):
+            master.exdates = settled.local_exdates
             master.save(update_fields=["exdates"], keep_version=True)
-        link.base = {**base, "exdates": remote.get("exdates") or []}
-        if same(remote, link.base):
-            # Nothing else moved on the master: this version is ours. Otherwise the next pull
-            # brings the other change as it would have.
+        link.base = settled.base
+        if settled.in_step:
             link.remote_version = item.version
         link.save(update_fields=["base", "remote_version"])
 
@@ -1112,16 +1118,6 @@ def _reason(pair: Pair, side: str, strategy: str) -> str:
     if pair.decision.loser == side:
         return f"lost:{strategy}"
     return "applied"
-
-
-def settled_exdates(base: list | None, local: list | None, remote: list | None) -> list[str]:
-    """The local master's exception dates once the service's (`remote`) gained some from our
-    delete of an instance: the service's, unless DayFlow changed its own since the base (an
-    edit not yet pushed): then DayFlow's with the new dates added."""
-    base, local, remote = list(base or []), list(local or []), list(remote or [])
-    if local == base:
-        return remote
-    return sorted({*local, *(date for date in remote if date not in base)})
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

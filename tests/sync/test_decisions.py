@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sync.decisions import Op, Side, Strategy, decide, merge_fields, same
+from sync.decisions import Op, Side, Strategy, decide, master_after_write, merge_fields, same
 
 BASE = {"title": "t", "notes": "n"}
 MINE = {"title": "mine", "notes": "n"}  # local edited the title
@@ -178,6 +178,63 @@ def test_merge_fields_per_field(base, local, remote, merged, clash):
     assert clashes == clash
     if not clash:
         assert result == merged
+
+
+APR6, MAR30, MAY4 = "2026-04-06", "2026-03-30", "2026-05-04"
+MASTER = {"title": "Weekly", "exdates": [APR6]}
+
+# (base, local exdates, remote master) -> (local exdates, base exdates, link takes the version)
+MASTER_AFTER_WRITE = [
+    (
+        "our deletion added a date",
+        MASTER,
+        [APR6],
+        {"title": "Weekly", "exdates": [MAR30, APR6]},
+        [MAR30, APR6],
+        [MAR30, APR6],
+        True,
+    ),
+    (
+        "DayFlow added a date of its own, not pushed yet: kept",
+        MASTER,
+        [APR6, MAY4],
+        {"title": "Weekly", "exdates": [MAR30, APR6]},
+        [MAR30, APR6, MAY4],
+        [MAR30, APR6],
+        True,
+    ),
+    (
+        "the master was also renamed elsewhere: the next pull brings it",
+        MASTER,
+        [APR6],
+        {"title": "Renamed", "exdates": [MAR30, APR6]},
+        [MAR30, APR6],
+        [MAR30, APR6],
+        False,
+    ),
+    (
+        "nothing changed on the service",
+        MASTER,
+        [APR6],
+        {"title": "Weekly", "exdates": [APR6]},
+        [APR6],
+        [APR6],
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "base", "local", "remote", "local_after", "base_after", "in_step"),
+    MASTER_AFTER_WRITE,
+)
+def test_master_after_deleting_an_instance(
+    case, base, local, remote, local_after, base_after, in_step
+):
+    settled = master_after_write(base, local, remote)
+    assert settled.local_exdates == local_after
+    assert settled.base == {**base, "exdates": base_after}
+    assert settled.in_step is in_step
 
 
 def test_same_compares_only_the_fields_both_sides_carry():
