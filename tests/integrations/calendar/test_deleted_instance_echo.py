@@ -131,6 +131,34 @@ def test_caldav_editing_the_series_after_deleting_an_instance_is_no_conflict(
     assert DELETED in caldav_master(caldav_connection, url)["exdates"]
 
 
+def test_caldav_editing_the_master_and_deleting_an_instance_in_one_sync(
+    caldav_connection, radicale_calendar: RadicaleCalendar, caldav_writes
+) -> None:
+    # given a series whose moved instance now takes place before the series starts, so DayFlow
+    # lists it before its master among the local changes
+    early = SERIES.replace(
+        "DTSTART;TZID=Europe/Berlin:20260331T100000", "DTSTART;TZID=Europe/Berlin:20260320T100000"
+    )
+    early = early.replace(
+        "DTEND;TZID=Europe/Berlin:20260331T103000", "DTEND;TZID=Europe/Berlin:20260320T103000"
+    )
+    url = radicale_calendar.url + "series-1.ics"
+    headers = {"Content-Type": "text/calendar"}
+    assert request(radicale_calendar.account, "PUT", url, early, headers) == 201
+    run(caldav_connection)
+    # when DayFlow renames the master and deletes the instance before the next sync
+    master = delete_the_moved_instance()
+    master.title = "Weekly sync (renamed)"
+    master.save()
+    job = run(caldav_connection)
+    # then both reach the server, without a conflict
+    assert job.conflicts == 0
+    remote = caldav_master(caldav_connection, url)
+    assert (remote["title"], remote["exdates"][0]) == ("Weekly sync (renamed)", DELETED)
+    # and the next sync writes nothing on either side
+    assert_second_sync_is_silent(caldav_connection, lambda: len(caldav_writes))
+
+
 # --- Outlook, against the fake of Graph -------------------------------------------------------
 WINDOWS_BERLIN = "W. Europe Standard Time"
 
