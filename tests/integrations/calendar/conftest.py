@@ -81,7 +81,7 @@ def google_engine(monkeypatch, http_for, user):
 
 
 @pytest.fixture
-def outlook_engine(monkeypatch, http_for, user):
+def graph_engine(monkeypatch, http_for, user):
     """An Outlook connection the sync engine reaches through `OutlookProvider`, and the fake
     of Graph's calendar API behind it (`fake_graph.py`): (connection, fake)."""
     import responses

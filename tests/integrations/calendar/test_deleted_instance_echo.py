@@ -191,8 +191,8 @@ def synced_outlook_series(connection, fake) -> None:
     run(connection)
 
 
-def test_outlook_deleting_an_instance_then_syncing_again_writes_nothing(outlook_engine) -> None:
-    connection, fake = outlook_engine
+def test_outlook_deleting_an_instance_then_syncing_again_writes_nothing(graph_engine) -> None:
+    connection, fake = graph_engine
     synced_outlook_series(connection, fake)
     # when DayFlow deletes the moved instance and syncs
     master = delete_the_moved_instance()
@@ -207,9 +207,9 @@ def test_outlook_deleting_an_instance_then_syncing_again_writes_nothing(outlook_
 
 
 def test_outlook_editing_the_series_after_deleting_an_instance_is_no_conflict(
-    outlook_engine,
+    graph_engine,
 ) -> None:
-    connection, fake = outlook_engine
+    connection, fake = graph_engine
     synced_outlook_series(connection, fake)
     delete_the_moved_instance()
     run(connection)

@@ -35,8 +35,8 @@ WEEKLY = {
 }
 
 
-def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(outlook_engine, user) -> None:
-    connection, fake = outlook_engine
+def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(graph_engine, user) -> None:
+    connection, fake = graph_engine
     # given a weekly series in Outlook (Windows zone name) with one cancelled occurrence
     fake.add(
         {
@@ -83,8 +83,8 @@ def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(outlook_engin
     assert fake.writes == writes
 
 
-def test_a_dayflow_event_is_created_once_with_its_id(outlook_engine, user) -> None:
-    connection, fake = outlook_engine
+def test_a_dayflow_event_is_created_once_with_its_id(graph_engine, user) -> None:
+    connection, fake = graph_engine
     local = Event.objects.create(
         user=user,
         title="Dentist",

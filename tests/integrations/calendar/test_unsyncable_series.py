@@ -7,8 +7,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import responses
 
 from dayflow.models import Event
+from integrations.models import Credential, Service, UserIntegration
 from integrations.providers.caldav import CalDAVProvider
 from sync import engine
 from sync.models import ItemLink, SyncJob
@@ -108,9 +110,25 @@ def test_caldav_series_with_exceptions_that_gains_an_rdate_is_kept(
         }
 
 
-def test_outlook_full_listing_does_not_delete_a_series_it_cannot_read(outlook_engine) -> None:
+@pytest.fixture
+def graph(monkeypatch, http_for, user):
+    from integrations.providers.outlook import OutlookProvider
+    from tests.integrations.calendar.fake_graph import FakeGraphCalendar
+
+    connection = UserIntegration.objects.create(
+        user=user, service=Service.objects.get(key="outlook"), external_account_id="alice"
+    )
+    Credential.objects.create(connection=connection, access_token="tok-live")
+    monkeypatch.setattr(
+        engine, "PROVIDER_FACTORY", lambda conn: OutlookProvider(conn, http=http_for("outlook"))
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        yield connection, FakeGraphCalendar(mocked)
+
+
+def test_outlook_full_listing_does_not_delete_a_series_it_cannot_read(graph) -> None:
     # given a linked weekly series and a single event
-    connection, fake = outlook_engine
+    connection, fake = graph
     zone = "W. Europe Standard Time"
     weekly = {
         "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
