@@ -363,6 +363,7 @@ class Engine:
         self._add_local_changes(pairs, watermark)
         self._load_locals(pairs)
         self._match_by_dayflow_id(pairs)
+        self._drop_deleted_instances(pairs)
         self._settle_intents(pairs)
         series = self._series_remote_ids(pairs)
         open_conflicts = self._open_conflicts(pairs)
@@ -488,6 +489,35 @@ class Engine:
                 if parsed[1] in elsewhere and parsed[1] not in own:
                     continue
                 self._adopt(pairs, pair, objs[parsed[1]], own.get(parsed[1]))
+
+    def _drop_deleted_instances(self, pairs: dict[tuple, Pair]) -> None:
+        """Unlinked cancelled instances whose DayFlow copy is deleted are in step already:
+        Google keeps an instance DayFlow deleted as a cancelled exception of its series, which
+        the next pull would otherwise import as a new item."""
+        cancelled = {
+            key: (p.remote.fields["series_remote_id"], p.remote.fields["recurrence_id"])
+            for key, p in pairs.items()
+            if p.link is None and p.local is None and _is_cancelled_instance(p.remote)
+        }
+        if not cancelled:
+            return
+        masters = dict(
+            ItemLink.objects.filter(
+                connection=self.connection, remote_id__in={s for s, _ in cancelled.values()}
+            )
+            .exclude(event=None)
+            .values_list("remote_id", "event_id")
+        )
+        deleted = set(
+            Event.all_objects.filter(
+                user_id=self.connection.user_id,
+                series_id__in=list(masters.values()),
+                deleted_at__isnull=False,
+            ).values_list("series_id", "recurrence_id")
+        )
+        for key, (series_remote_id, recurrence_id) in cancelled.items():
+            if (masters.get(series_remote_id), recurrence_id) in deleted:
+                del pairs[key]
 
     def _adopt(
         self, pairs: dict[tuple, Pair], pair: Pair, obj: Task | Event, link: ItemLink | None
@@ -774,30 +804,20 @@ class Engine:
 
     def _delete_remote(self, pair: Pair) -> None:
         link = pair.link
-        left = None
+        master = None
         with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
-            left = self._delete_on_service(link, _seen(pair))
+            master = self._delete_on_service(link, _seen(pair))
         self.counts["api_calls"] += 1
-        cancelled = left is not None and left.remote_id == link.remote_id
         with transaction.atomic():
             self._journal(pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
-            if not cancelled:
-                link.delete()
-        self.counts["remote_deleted"] += 1
-        if cancelled:
-            # The service keeps the instance as cancelled (Google): the link stays on it, in
-            # step with both sides, so the next pull does not import it as a new item.
-            pair.remote = left
-            pair.decision = dataclasses.replace(
-                pair.decision, base=codec.encode(pair.item_type, left.fields)
-            )
-            return
+            link.delete()
         pair.link = None
-        if left is not None:
-            self.masters_written.append(left)
+        self.counts["remote_deleted"] += 1
+        if master is not None:
+            self.masters_written.append(master)
 
     def _delete_on_service(self, link: ItemLink, version: str) -> RemoteItem | None:
-        """Delete the item; for an instance of a series, what the deletion left there."""
+        """Delete the item; for an instance of a series, its master as the service now holds it."""
         series_remote_id = (link.base or {}).get("series_remote_id") or ""
         if not series_remote_id:
             self.provider.delete(link.remote_id, version)
@@ -1064,6 +1084,13 @@ def _key(link: ItemLink | None, item: RemoteItem | None = None) -> tuple:
     if link is not None:
         return ("link", link.pk)
     return ("remote", item.remote_id if item else "")
+
+
+def _is_cancelled_instance(item: RemoteItem | None) -> bool:
+    if item is None or item.item_type != ItemType.EVENT:
+        return False
+    fields = item.fields
+    return fields.get("status") == "cancelled" and bool(fields.get("series_remote_id"))
 
 
 def _deletes_an_instance(pair: Pair) -> bool:

@@ -6,8 +6,7 @@ of operations over *normalized fields* only; it never leaks a service's JSON:
 - `pull(cursor)`: one page of changes since `cursor` (None: a full listing);
 - `create(fields)`, `update(remote_id, fields, version)`, `delete(remote_id, version)`;
 - `delete_instance(remote_id, series_remote_id, version)`: an overridden instance of a series,
-  returning what the deletion left (the master as the service now holds it, or a cancelled
-  instance);
+  returning the master as the service now holds it;
 - `list_containers()`: the databases / lists / teams / projects / calendars a user can pick.
 
 Normalized task fields: title, notes, status ("open" | "done"), due (date | aware datetime |
@@ -176,11 +175,10 @@ class Provider:
     ) -> RemoteItem | None:
         """Delete one overridden instance of the series `series_remote_id`.
 
-        Returns what the deletion left on the service, so the engine records it as its own
-        write instead of pulling it back as a change made elsewhere: the series master as the
-        service now holds it (CalDAV and Graph add the date to the master's exception dates),
-        or, where the service keeps the instance as a cancelled item of its own (Google), that
-        item, under the instance's remote id. None when nothing is left to record.
+        Returns the series master as the service now holds it (deleting an instance changes
+        the master's exception dates on most services), so the engine records that change as
+        its own write instead of pulling it back as a change made elsewhere. None when the
+        master is not changed by the deletion or cannot be read.
         """
         self.delete(remote_id, version)
         return None

@@ -245,18 +245,6 @@ class GoogleCalendarProvider(Provider):
         except (Gone, NotFound):
             return
 
-    def delete_instance(
-        self, remote_id: str, series_remote_id: str, version: str = ""
-    ) -> RemoteItem | None:
-        """Google keeps a deleted instance as a cancelled exception of its series, and the
-        master as it was: that exception is read back.
-        https://developers.google.com/calendar/api/v3/reference/events (status)"""
-        self.delete(remote_id, version)
-        try:
-            return self.get(remote_id)
-        except (Gone, NotFound):
-            return None
-
     def get(self, remote_id: str) -> RemoteItem:
         calendar, event_id = split_id(remote_id)
         return self.to_item(self.call("GET", self.events_url(calendar, event_id)), calendar)
