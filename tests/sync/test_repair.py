@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from dayflow.models import Task
+from integrations.providers.errors import Permanent
 from sync import repair
 from sync.models import Conflict, ItemLink, JournalEntry
 from tests.sync.conftest import task_fields
@@ -215,3 +216,26 @@ def test_sending_again_is_a_post_of_the_jobs_owner_only(
 
     assert remote.items == {}
     assert ItemLink.objects.get().undone_at is not None
+
+
+def test_a_deletion_the_service_refuses_to_restore_stays_deleted_on_both_sides(
+    connection, remote, run_sync, user
+):
+    # given a sync that applied a deletion made at the service
+    remote.add(**task_fields("kept"))
+    removed = remote.add(**task_fields("removed"))
+    run_sync()
+    remote.remove(removed)
+    job = run_sync()
+    # when undoing it while the service refuses to take the item back
+    remote.fail_next("create", Permanent("over quota", service="fake"))
+    report = repair.undo_job(job.pk, user=user)
+    # then nothing is restored on either side, and the entry is left to undo later
+    assert report.reverted == 0
+    assert report.skipped[0]["why"].startswith("the service refused")
+    assert set(Task.objects.values_list("title", flat=True)) == {"kept"}
+    assert len(remote.items) == 1
+    # and a later undo, once the service takes it, restores both sides
+    assert repair.undo_job(job.pk, user=user).reverted == 1
+    assert set(Task.objects.values_list("title", flat=True)) == {"kept", "removed"}
+    assert run_sync().processed == 0
