@@ -64,8 +64,8 @@ class SyncJobAdmin(ReadOnlyAdmin):
             report = repair.undo_job(job.pk, user=request.user)
             self.message_user(
                 request,
-                f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}, "
-                f"{report.unlinked} left not synced (undone).",
+                f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}."
+                + (f" {report.unlinked} not synced (undone)." if report.unlinked else ""),
                 messages.WARNING if report.skipped or report.unlinked else messages.INFO,
             )
 

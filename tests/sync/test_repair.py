@@ -239,3 +239,23 @@ def test_a_deletion_the_service_refuses_to_restore_stays_deleted_on_both_sides(
     assert repair.undo_job(job.pk, user=user).reverted == 1
     assert set(Task.objects.values_list("title", flat=True)) == {"kept", "removed"}
     assert run_sync().processed == 0
+
+
+def test_the_admin_shows_undone_links_and_sends_them_again(
+    connection, remote, run_sync, user, admin_client
+):
+    Task.objects.create(user=user, title="pushed")
+    job = run_sync()
+    repair.undo_job(job.pk, user=user)
+
+    listed = admin_client.get("/admin/sync/itemlink/", {"undone_at__isempty": "0"})
+    assert list(listed.context["cl"].result_list) == [ItemLink.objects.get()]
+    response = admin_client.post(
+        "/admin/sync/syncjob/",
+        {"action": "send_again", "_selected_action": [job.pk]},
+        follow=True,
+    )
+
+    assert f"Job {job.pk}: sent again 1, failed 0." in response.content.decode()
+    assert [s.fields["title"] for s in remote.items.values()] == ["pushed"]
+    assert ItemLink.objects.get().undone_at is None
