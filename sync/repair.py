@@ -275,10 +275,15 @@ class SendReport:
 
 
 def undone_links(job: SyncJob):
-    """The links an undo of `job` left apart and nobody has sent again yet."""
+    """The links an undo of `job` left apart (it reverted their creation) and nobody has sent
+    again yet."""
     return (
         ItemLink.objects.filter(connection=job.connection, undone_at__isnull=False)
-        .filter(journal__job=job)
+        .filter(
+            journal__job=job,
+            journal__op=JournalEntry.Op.CREATE,
+            journal__reverted_at__isnull=False,
+        )
         .distinct()
         .order_by("pk")
     )
