@@ -168,6 +168,16 @@ class Provider:
     def delete(self, remote_id: str, version: str = "") -> None:
         raise NotImplementedError
 
+    def restore(
+        self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """Bring back a deleted item (undo), under its old `remote_id` where the service can.
+
+        By default a new item is created (a new remote id; DayFlow's id and the link's local
+        item stay the same): what services without an undelete offer.
+        """
+        return self.create(fields, dayflow_id=dayflow_id, collection=collection)
+
     def list_containers(self) -> list[Container]:
         raise NotImplementedError
 

@@ -78,3 +78,27 @@ def google_engine(monkeypatch, http_for, user):
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield connection, FakeGoogleCalendar(mocked)
+
+
+@pytest.fixture
+def graph_engine(monkeypatch, http_for, user):
+    """An Outlook connection the sync engine reaches through `OutlookProvider`, and the fake
+    of Graph's calendar API behind it (`fake_graph.py`): (connection, fake)."""
+    import responses
+
+    from integrations.models import Credential, Service, UserIntegration
+    from integrations.providers.outlook import OutlookProvider
+    from sync import engine
+    from tests.integrations.calendar.fake_graph import FakeGraphCalendar
+
+    connection = UserIntegration.objects.create(
+        user=user,
+        service=Service.objects.get(key="outlook"),
+        external_account_id="alice@example.com",
+    )
+    Credential.objects.create(connection=connection, access_token="tok-live")
+    monkeypatch.setattr(
+        engine, "PROVIDER_FACTORY", lambda conn: OutlookProvider(conn, http=http_for("outlook"))
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        yield connection, FakeGraphCalendar(mocked)

@@ -7,32 +7,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import responses
 
 from dayflow.models import Event
-from integrations.models import Credential, Service, UserIntegration
-from integrations.providers.outlook import DAYFLOW_ID, OutlookProvider
+from integrations.providers.outlook import DAYFLOW_ID
 from sync import engine
 from sync.models import SyncJob
-from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def graph(monkeypatch, http_for, user):
-    connection = UserIntegration.objects.create(
-        user=user,
-        service=Service.objects.get(key="outlook"),
-        external_account_id="alice@example.com",
-    )
-    Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine, "PROVIDER_FACTORY", lambda conn: OutlookProvider(conn, http=http_for("outlook"))
-    )
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
-        yield connection, FakeGraphCalendar(mocked)
 
 
 def run(connection) -> SyncJob:
@@ -53,8 +35,8 @@ WEEKLY = {
 }
 
 
-def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(graph, user) -> None:
-    connection, fake = graph
+def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(graph_engine, user) -> None:
+    connection, fake = graph_engine
     # given a weekly series in Outlook (Windows zone name) with one cancelled occurrence
     fake.add(
         {
@@ -101,8 +83,8 @@ def test_an_outlook_series_comes_in_and_edits_go_back_without_echo(graph, user) 
     assert fake.writes == writes
 
 
-def test_a_dayflow_event_is_created_once_with_its_id(graph, user) -> None:
-    connection, fake = graph
+def test_a_dayflow_event_is_created_once_with_its_id(graph_engine, user) -> None:
+    connection, fake = graph_engine
     local = Event.objects.create(
         user=user,
         title="Dentist",
