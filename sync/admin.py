@@ -36,7 +36,7 @@ class SyncJobAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "trigger", "dry_run"]
     list_select_related = ["connection__service"]
     search_fields = ["connection__label", "connection__user__username"]
-    actions = ["pause", "resume", "cancel", "confirm", "undo"]
+    actions = ["pause", "resume", "cancel", "confirm", "undo", "send_again"]
 
     def _each(self, request, jobs: QuerySet, act, verb: str) -> None:
         done = sum(1 for job in jobs if act(job.pk))
@@ -64,8 +64,19 @@ class SyncJobAdmin(ReadOnlyAdmin):
             report = repair.undo_job(job.pk, user=request.user)
             self.message_user(
                 request,
-                f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}.",
-                messages.WARNING if report.skipped else messages.INFO,
+                f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}."
+                + (f" {report.unlinked} not synced (undone)." if report.unlinked else ""),
+                messages.WARNING if report.skipped or report.unlinked else messages.INFO,
+            )
+
+    @admin.action(description="Send again what undo left not synced")
+    def send_again(self, request, jobs: QuerySet) -> None:
+        for job in jobs:
+            report = repair.send_again(job.pk, user=request.user)
+            self.message_user(
+                request,
+                f"Job {job.pk}: sent again {report.sent}, failed {len(report.failed)}.",
+                messages.WARNING if report.failed else messages.INFO,
             )
 
 
@@ -93,8 +104,16 @@ class ConflictAdmin(ReadOnlyAdmin):
 
 @admin.register(ItemLink)
 class ItemLinkAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "connection", "item_type", "local_id", "remote_id", "synced_at"]
-    list_filter = ["item_type"]
+    list_display = [
+        "pk",
+        "connection",
+        "item_type",
+        "local_id",
+        "remote_id",
+        "undone_at",
+        "synced_at",
+    ]
+    list_filter = ["item_type", ("undone_at", admin.EmptyFieldListFilter)]
     search_fields = ["remote_id", "dayflow_id"]
     list_select_related = ["connection__service"]
 

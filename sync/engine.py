@@ -365,6 +365,7 @@ class Engine:
         self._match_by_dayflow_id(pairs)
         self._drop_deleted_instances(pairs)
         self._settle_intents(pairs)
+        _leave_undone(pairs)
         series = self._series_remote_ids(pairs)
         open_conflicts = self._open_conflicts(pairs)
         for pair in pairs.values():
@@ -535,7 +536,7 @@ class Engine:
         """Links whose remote create an earlier run began but did not record (a crash between
         the write and the link save): find the item by DayFlow's id, or create it now."""
         pending = ItemLink.objects.filter(
-            connection=self.connection, remote_id="", item_type__in=self.types
+            connection=self.connection, remote_id="", item_type__in=self.types, undone_at=None
         )
         matched = {p.link.pk for p in pairs.values() if p.link is not None and p.remote}
         for link in pending:
@@ -1080,6 +1081,13 @@ class LocalWriter:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def _leave_undone(pairs: dict[tuple, Pair]) -> None:
+    """Pairs an undo left apart wait for the user's "send again" (sync.repair): syncing them
+    now would delete the side undo kept, or import again the copy it removed."""
+    for key in [k for k, p in pairs.items() if p.link is not None and p.link.undone_at]:
+        del pairs[key]
+
+
 def _key(link: ItemLink | None, item: RemoteItem | None = None) -> tuple:
     if link is not None:
         return ("link", link.pk)

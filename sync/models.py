@@ -38,6 +38,9 @@ class ItemLink(models.Model):
     base = models.JSONField(default=dict, blank=True)
     dayflow_id = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
+    # Set when undoing a job left the two sides apart (one side's copy removed): the engine
+    # leaves the pair alone, the job's page lists it, and "send again" syncs it once more.
+    undone_at = models.DateTimeField("not synced (undone) since", null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:

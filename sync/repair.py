@@ -132,6 +132,9 @@ def _entry(
 class UndoReport:
     reverted: int = 0
     skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # Links the undo left apart (one side's copy removed): listed on the job's page until sent
+    # again (`send_again`).
+    unlinked: int = 0
 
 
 def undo_job(
@@ -139,9 +142,11 @@ def undo_job(
 ) -> UndoReport:
     """Revert a job's journal, newest entry first, where both sides still hold what it wrote.
 
-    An update goes back to its `before` on both sides; a deletion is restored on both sides; a
-    creation is removed from the side it was created on (the original stays). Entries whose
-    item changed since are skipped and reported, never forced.
+    An update goes back to its `before` on both sides; a deletion is restored on both sides,
+    under the item's old remote id where the service can (`Provider.restore`); a creation is
+    removed from the side it was created on, the original stays, and the link stays marked
+    "not synced (undone)" (`ItemLink.undone_at`) until `send_again`. Entries whose item changed
+    since are skipped and reported, never forced. docs/architecture.md, "What undo does".
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
     provider = _provider(job.connection, provider_factory)
@@ -154,12 +159,17 @@ def undo_job(
             continue
         JournalEntry.objects.filter(pk=entry.pk).update(reverted_at=timezone.now())
         report.reverted += 1
+        report.unlinked += entry.op == JournalEntry.Op.CREATE
     record(
         "sync.job.undone",
         actor=user,
         connection=job.connection,
         resource=f"sync job {job.pk}",
-        details={"reverted": report.reverted, "skipped": len(report.skipped)},
+        details={
+            "reverted": report.reverted,
+            "skipped": len(report.skipped),
+            "unlinked": report.unlinked,
+        },
     )
     return report
 
@@ -195,43 +205,170 @@ def _undo_update(entry: JournalEntry, obj, link: ItemLink | None, provider: Prov
 
 
 def _undo_delete(entry: JournalEntry, obj, provider: Provider) -> str:
+    """Both sides get the item back: DayFlow's row (its id, so DayFlow's id on the service is
+    the same) and the service's, under its old remote id where the service allows."""
     if not entry.before:
         return "nothing recorded to restore"
     if obj is not None and not obj.is_deleted:
         return "restored since the job"
+    links = ItemLink.objects.filter(connection=entry.connection, remote_id=entry.remote_id)
+    if entry.remote_id and links.exists():
+        return "linked again since the job"
     model = MODELS[ItemType(entry.item_type)]
-    obj = obj or model(user_id=entry.connection.user_id)
-    codec.apply_local(obj, entry.before)
-    obj.deleted_at = None
-    obj.save()
-    item = provider.create(
-        codec.decode(entry.before), dayflow_id=engine.dayflow_id(entry.item_type, obj.pk)
-    )
+    if obj is None:  # removed for good: a new row, deleted until the service has it back
+        obj = model(user_id=entry.connection.user_id, deleted_at=timezone.now())
+        codec.apply_local(obj, entry.before)
+        obj.save()
+    flow_id = engine.dayflow_id(entry.item_type, obj.pk)
+    # The service first: if it refuses, DayFlow's copy stays deleted and both sides agree.
+    item = provider.restore(entry.remote_id, codec.decode(entry.before), dayflow_id=flow_id)
     with transaction.atomic():
+        codec.apply_local(obj, entry.before)
+        obj.deleted_at = None
+        obj.save()
         ItemLink.objects.create(
             connection=entry.connection,
             item_type=entry.item_type,
             remote_id=item.remote_id,
+            collection=item.collection,
             remote_version=item.version,
             local_version=obj.version,
             base=entry.before,
-            dayflow_id=engine.dayflow_id(entry.item_type, obj.pk),
+            dayflow_id=flow_id,
             **{engine.FK[entry.item_type]: obj},
         )
     return ""
 
 
 def _undo_create(entry: JournalEntry, obj, link: ItemLink | None, provider: Provider) -> str:
+    """The copy the job made is removed; the original stays, and so does the link, marked
+    undone: the engine leaves the pair alone and the job's page offers to send it again."""
     if link is None:
         return "the item is no longer linked"
     if entry.side == JournalEntry.Side.LOCAL:
         if obj is None or obj.is_deleted or obj.version != link.local_version:
             return "changed locally since the job"
-        obj.soft_delete()
-    else:
-        if link.base != entry.after:
-            return "changed since the job"
-        with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
-            provider.delete(link.remote_id, link.remote_version)
-    link.delete()
+        with transaction.atomic():
+            obj.soft_delete()
+            _mark_undone(link, local_version=obj.version)
+        return ""
+    if link.base != entry.after:
+        return "changed since the job"
+    with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
+        provider.delete(link.remote_id, link.remote_version)
+    link.remote_id = link.remote_version = ""
+    _mark_undone(link, local_version=link.local_version)
     return ""
+
+
+def _mark_undone(link: ItemLink, *, local_version: int) -> None:
+    link.local_version = local_version
+    link.undone_at = timezone.now()
+    link.save()
+
+
+# --- send again ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SendReport:
+    sent: int = 0
+    failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+def undone_links(job: SyncJob):
+    """The links an undo of `job` left apart (it reverted their creation) and nobody has sent
+    again yet."""
+    return (
+        ItemLink.objects.filter(connection=job.connection, undone_at__isnull=False)
+        .filter(
+            journal__job=job,
+            journal__op=JournalEntry.Op.CREATE,
+            journal__reverted_at__isnull=False,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def send_again(
+    job_id: int, *, user: Any = None, provider_factory: engine.ProviderFactory | None = None
+) -> SendReport:
+    """Sync once more what undoing `job_id` left apart, so both sides agree again.
+
+    An item DayFlow had pushed (and undo removed from the service) is created at the service
+    again from DayFlow's current version; an item the job had imported (and undo removed from
+    DayFlow) comes back into DayFlow as the service holds it now. If the other side is gone as
+    well, both sides already agree: the link is dropped.
+    """
+    job = SyncJob.objects.select_related("connection").get(pk=job_id)
+    provider = _provider(job.connection, provider_factory)
+    report = SendReport()
+    for link in undone_links(job):
+        try:
+            _send_link(link, provider)
+        except ProviderError as error:
+            report.failed.append({"link": link.pk, "why": str(error)})
+            ItemLink.objects.filter(pk=link.pk).update(last_error=str(error)[:2000])
+            continue
+        report.sent += 1
+    record(
+        "sync.job.sent_again",
+        actor=user,
+        connection=job.connection,
+        resource=f"sync job {job.pk}",
+        details={"sent": report.sent, "failed": len(report.failed)},
+    )
+    return report
+
+
+def _send_link(link: ItemLink, provider: Provider) -> None:
+    obj = _local(link)
+    if link.remote_id:
+        _bring_back_local(link, obj, provider)
+    else:
+        _create_remote_again(link, obj, provider)
+
+
+def _create_remote_again(link: ItemLink, obj, provider: Provider) -> None:
+    if obj is None or obj.is_deleted:
+        link.delete()  # gone from DayFlow too: nothing is left to sync
+        return
+    fields = codec.local_fields(obj, _series_remote_id(link, obj))
+    flow_id = link.dayflow_id or engine.dayflow_id(link.item_type, obj.pk)
+    item = provider.create(codec.decode(fields), dayflow_id=flow_id, collection=link.collection)
+    with transaction.atomic():
+        _relink(link, item, fields, obj.version)
+        _entry(link, "remote", "create", None, fields, item.version, "sent again").save()
+
+
+def _bring_back_local(link: ItemLink, obj, provider: Provider) -> None:
+    try:
+        item = provider.get(link.remote_id)
+    except NotFound:
+        link.delete()  # gone from the service too: nothing is left to sync
+        return
+    fields = codec.encode(link.item_type, item.fields)
+    model = MODELS[ItemType(link.item_type)]
+    obj = obj or model(user_id=link.connection.user_id)
+    with transaction.atomic():
+        codec.apply_local(obj, fields)
+        obj.deleted_at = None
+        obj.save()
+        setattr(link, engine.FK[link.item_type], obj)
+        _relink(link, item, fields, obj.version)
+        _entry(link, "local", "update", None, fields, str(obj.version), "sent again").save()
+
+
+def _relink(link: ItemLink, item, fields: dict[str, Any], local_version: int) -> None:
+    link.remote_id, link.remote_version = item.remote_id, item.version
+    link.collection = item.collection or link.collection
+    link.base, link.local_version = dict(fields), local_version
+    link.undone_at, link.last_error = None, ""
+    link.save()
+
+
+def _series_remote_id(link: ItemLink, obj) -> str:
+    series_id = getattr(obj, "series_id", None)
+    if not series_id:
+        return ""
+    master = ItemLink.objects.filter(connection=link.connection, event_id=series_id).first()
+    return master.remote_id if master is not None else ""

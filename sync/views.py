@@ -49,7 +49,12 @@ def start(request: HttpRequest, connection_id: int) -> HttpResponse:
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
-    context = {"job": job, "counters": job.counters(), "preview": job.report.get("preview")}
+    context = {
+        "job": job,
+        "counters": job.counters(),
+        "preview": job.report.get("preview"),
+        "undone": repair.undone_links(job).select_related("task", "event"),
+    }
     return render(request, "sync/job.html", context)
 
 
@@ -60,6 +65,11 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action == "undo":
         report = repair.undo_job(job.pk, user=request.user)
         messages.info(request, f"Reverted {report.reverted}, skipped {len(report.skipped)}.")
+        if report.unlinked:
+            messages.warning(request, f"{report.unlinked} item(s) are not synced now: see below.")
+    elif action == "send-again":
+        sent = repair.send_again(job.pk, user=request.user)
+        messages.info(request, f"Sent again {sent.sent}, failed {len(sent.failed)}.")
     elif action in CONTROLS and CONTROLS[action](job.pk):
         messages.info(request, f"Job {job.pk}: {action} requested.")
     else:

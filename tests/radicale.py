@@ -46,6 +46,10 @@ type = owner_only
 
 [storage]
 filesystem_folder = {collections}
+# Radicale forgets a sync token whose file is older than this (default 30 days). It reads the
+# age from the file's mtime, which the kernel stamps with the real clock, so under `faketime`
+# (CI's run a year ahead, .ci/run) every token looked a year old and was refused.
+max_sync_token_age = 315360000
 
 [web]
 type = none

@@ -183,6 +183,16 @@ class Provider:
         self.delete(remote_id, version)
         return None
 
+    def restore(
+        self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """Bring back a deleted item (undo), under its old `remote_id` where the service can.
+
+        By default a new item is created (a new remote id; DayFlow's id and the link's local
+        item stay the same): what services without an undelete offer.
+        """
+        return self.create(fields, dayflow_id=dayflow_id, collection=collection)
+
     def list_containers(self) -> list[Container]:
         raise NotImplementedError
 
@@ -333,16 +343,21 @@ def parse_date(service: str, name: str, value: str) -> dt.date:
         raise UnexpectedPayload(service, name, f"not an ISO date: {value!r}") from None
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def from_millis(service: str, name: str, value: Any) -> dt.datetime:
     """Unix milliseconds (ClickUp sends them as strings) as an aware UTC datetime."""
     try:
-        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+        return EPOCH + dt.timedelta(milliseconds=int(value))
     except (TypeError, ValueError, OverflowError):
         raise UnexpectedPayload(service, name, f"not unix milliseconds: {value!r}") from None
 
 
 def to_millis(value: dt.datetime) -> int:
-    return int(value.timestamp() * 1000)
+    # In whole numbers: timestamp() * 1000 is a float, and 270777600.016 * 1000 truncates to
+    # ...015, a millisecond lost on every round trip of such a time.
+    return (value - EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def iso(value: dt.datetime) -> str:

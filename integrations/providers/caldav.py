@@ -18,7 +18,7 @@ import logging
 import re
 import uuid
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 from xml.sax.saxutils import escape
 
 from caldav import DAVClient
@@ -629,6 +629,22 @@ class CalDAVProvider(Provider):
             return self._existing(url, calendar, uid)
         return self._item_after_write(url, reply, calendar)
 
+    def restore(
+        self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """Put a deleted item back at its own href with its own UID (If-None-Match: *, so an
+        item that is there again is found, never overwritten). An overridden instance goes
+        back into its master's resource, as any new exception does."""
+        if "#" in remote_id or fields.get("series_remote_id"):
+            return self.create(fields, dayflow_id=dayflow_id, collection=collection)
+        fields = events.for_creating(fields)
+        uid = uid_for(remote_id, dayflow_id)
+        body = events.serialize(_calendar_with(fields, uid))
+        reply = self._put(remote_id, body, {"If-None-Match": "*"})
+        if reply.status == 412:
+            return self._existing(remote_id, _parent(remote_id), uid)
+        return self._item_after_write(remote_id, reply, _parent(remote_id))
+
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """Rewrite the item inside its resource (keeping the series' other components), with
         If-Match: a 412 is a conflict for the engine, never an overwrite."""
@@ -826,6 +842,18 @@ def dayflow_id_of(uid: str) -> str:
 def resource_name(uid: str) -> str:
     # Only URL-safe characters: the href the server reports back is then the one we chose.
     return re.sub(r"[^A-Za-z0-9_.-]", "-", uid)
+
+
+def uid_for(url: str, dayflow_id: str) -> str:
+    """The UID a deleted resource had, from its href: ours is named after DayFlow's UID; the
+    clients we know (Apple Calendar, Fastmail, Thunderbird, DAVx5) name theirs `<UID>.ics`.
+    The UID itself went with the resource, so a server that named it otherwise gets the item
+    back at its href under the UID its name spells."""
+    name = unquote(url.rstrip("/").rsplit("/", 1)[-1])
+    ours = make_uid(dayflow_id) if dayflow_id else ""
+    if ours and name == f"{resource_name(ours)}.ics":
+        return ours
+    return name.removesuffix(".ics")
 
 
 def _is_collection(resource: DavResource, calendar: str) -> bool:

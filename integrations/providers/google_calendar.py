@@ -245,6 +245,24 @@ class GoogleCalendarProvider(Provider):
         except (Gone, NotFound):
             return
 
+    def restore(
+        self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """A deleted event stays readable as `status: cancelled` under its id: write it back
+        confirmed, under that id. Only once Google has purged it is a new event created.
+        https://developers.google.com/calendar/api/v3/reference/events/update"""
+        if fields.get("series_remote_id"):
+            return self.create(fields, dayflow_id=dayflow_id, collection=collection)
+        calendar, event_id = split_id(remote_id)
+        try:
+            current = self.call("GET", self.events_url(calendar, event_id))
+        except (Gone, NotFound):
+            return self.create(fields, dayflow_id=dayflow_id, collection=calendar)
+        if dayflow_id:
+            current = with_dayflow_id(current, dayflow_id)
+        # The body is the event with our fields, so `status` becomes confirmed (or tentative).
+        return self._replace(calendar, current, events.for_writing(fields), current.get("etag", ""))
+
     def get(self, remote_id: str) -> RemoteItem:
         calendar, event_id = split_id(remote_id)
         return self.to_item(self.call("GET", self.events_url(calendar, event_id)), calendar)
@@ -372,6 +390,13 @@ def merged(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     if not extended:
         del body["extendedProperties"]
     return body
+
+
+def with_dayflow_id(event: dict[str, Any], dayflow_id: str) -> dict[str, Any]:
+    """`event` carrying DayFlow's id among its private extended properties."""
+    extended = dict(event.get("extendedProperties") or {})
+    extended["private"] = {**(extended.get("private") or {}), DAYFLOW_ID: dayflow_id}
+    return {**event, "extendedProperties": extended}
 
 
 def _remote_when(value: events.Instant, tzname: str) -> dict[str, str]:

@@ -161,6 +161,21 @@ class NotionProvider(Provider):
         url = f"{self.api_base}/pages/{remote_id}"
         self.api("PATCH", url, json={"in_trash": True}, idempotent=True)
 
+    def restore(
+        self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
+    ) -> RemoteItem:
+        """A trashed page comes back under its own id: out of the trash and our fields in one
+        PATCH (https://developers.notion.com/reference/patch-page, `in_trash`). Only a page
+        deleted for good (the trash emptied) becomes a new page."""
+        source = self.collection_id(collection)
+        body = {"in_trash": False, "properties": self.to_properties(fields, source)}
+        url = f"{self.api_base}/pages/{remote_id}"
+        try:
+            raw = self.api("PATCH", url, json=body, idempotent=True)
+        except NotFound:
+            return self.create(fields, dayflow_id=dayflow_id, collection=collection)
+        return self.to_item(raw, source)
+
     def _current(self, remote_id: str, version: str) -> dict[str, Any] | None:
         """With a version, the page as it is now, or PreconditionFailed if it moved on."""
         if not version:

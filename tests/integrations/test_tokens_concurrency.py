@@ -115,7 +115,7 @@ def worker_env(database: dict[str, str]) -> dict[str, str]:
 
 
 def run_two_refreshers(connection_id: int, url: str, env: dict[str, str]) -> list[dict]:
-    start_at = str(time.time() + 6)
+    start_at = str(time.monotonic() + 6)
     command = [
         sys.executable,
         "-m",

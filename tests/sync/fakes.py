@@ -187,6 +187,12 @@ class FakeProvider(Provider):
             raise NotFound("no such item", service="fake")
         self.service.remove(remote_id)
 
+    def get(self, remote_id: str) -> RemoteItem:
+        self._call("get")
+        if remote_id not in self.service.items:
+            raise NotFound("no such item", service="fake")
+        return self._item(remote_id)
+
     def find_by_dayflow_id(self, dayflow_id: str) -> RemoteItem | None:
         self._call("find")
         remote_id = self.service.by_dayflow_id().get(dayflow_id)

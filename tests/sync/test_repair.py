@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from dayflow.models import Task
+from integrations.providers.errors import Permanent
 from sync import repair
 from sync.models import Conflict, ItemLink, JournalEntry
 from tests.sync.conftest import task_fields
@@ -120,3 +122,140 @@ def test_undo_of_a_push_removes_the_created_remote_copy(connection, remote, run_
     assert report.reverted == 1
     assert remote.items == {}
     assert Task.objects.get().title == "local"
+
+
+def test_undo_of_a_push_lists_the_items_it_left_unsynced_until_sent_again(
+    connection, remote, run_sync, user, client
+):
+    # given two DayFlow tasks that a sync pushed to the service
+    first = Task.objects.create(user=user, title="first")
+    second = Task.objects.create(user=user, title="second")
+    job = run_sync()
+    assert len(remote.items) == 2
+    # when the job is undone
+    report = repair.undo_job(job.pk, user=user)
+    # then the service's copies are gone, DayFlow keeps both, and both links say so
+    assert (report.reverted, report.unlinked) == (2, 2)
+    assert remote.items == {}
+    assert set(Task.objects.values_list("title", flat=True)) == {"first", "second"}
+    links = ItemLink.objects.filter(task__in=[first, second])
+    assert [(link.remote_id, link.undone_at is not None) for link in links] == [("", True)] * 2
+    # and the job's page lists them, with the action that sends them again
+    client.force_login(user)
+    page = client.get(reverse("sync:job", args=[job.pk]))
+    assert list(page.context["undone"]) == list(links)
+    assert b"first" in page.content
+    assert b"second" in page.content
+    assert reverse("sync:job-control", args=[job.pk, "send-again"]).encode() in page.content
+    # and later syncs leave them alone rather than recreating them behind the user's back
+    assert run_sync(kind="full").processed == 0
+    assert remote.items == {}
+    # when the user sends them again
+    client.post(reverse("sync:job-control", args=[job.pk, "send-again"]))
+    # then the service has them again, linked, and both sides agree
+    assert sorted(s.fields["title"] for s in remote.items.values()) == ["first", "second"]
+    assert sorted(remote.by_dayflow_id()) == [
+        f"dayflow-task-{first.pk}",
+        f"dayflow-task-{second.pk}",
+    ]
+    assert not ItemLink.objects.filter(undone_at__isnull=False).exists()
+    assert list(client.get(reverse("sync:job", args=[job.pk])).context["undone"]) == []
+    writes = remote.writes()
+    assert run_sync(kind="full").processed == 0
+    assert remote.writes() == writes
+
+
+def test_undo_of_an_import_keeps_the_service_item_listed_until_sent_again(
+    connection, remote, run_sync, user
+):
+    # given an item of the service that a sync imported into DayFlow
+    remote.add(**task_fields("kept"))
+    run_sync()
+    remote_id_new = remote.add(**task_fields("imported"))
+    job = run_sync()
+    # when the job is undone
+    report = repair.undo_job(job.pk, user=user)
+    # then DayFlow's copy is gone, the service's stays, and the link is marked undone
+    assert (report.reverted, report.unlinked) == (1, 1)
+    assert not Task.objects.filter(title="imported").exists()
+    assert remote.items[remote_id_new].fields["title"] == "imported"
+    link = ItemLink.objects.get(remote_id=remote_id_new)
+    assert link.undone_at is not None
+    assert list(repair.undone_links(job)) == [link]
+    # and a full sync neither imports it again nor deletes it at the service
+    assert run_sync(kind="full").processed == 0
+    assert remote_id_new in remote.items
+    assert not Task.objects.filter(title="imported").exists()
+    # when the user sends it again, after it changed at the service
+    remote.edit(remote_id_new, title="imported, edited")
+    sent = repair.send_again(job.pk, user=user)
+    # then DayFlow has the service's current version, linked, and both sides agree
+    assert (sent.sent, sent.failed) == (1, [])
+    link.refresh_from_db()
+    assert (link.undone_at, link.task.title, link.task.is_deleted) == (
+        None,
+        "imported, edited",
+        False,
+    )
+    assert run_sync(kind="full").processed == 0
+    assert AuditEvent.objects.filter(action="sync.job.sent_again", actor=user).exists()
+
+
+def test_sending_again_is_a_post_of_the_jobs_owner_only(
+    connection, remote, run_sync, user, other_user, client
+):
+    Task.objects.create(user=user, title="mine")
+    job = run_sync()
+    repair.undo_job(job.pk, user=user)
+    url = reverse("sync:job-control", args=[job.pk, "send-again"])
+
+    client.force_login(other_user)
+    assert client.post(url).status_code == 404
+    client.force_login(user)
+    assert client.get(url).status_code == 405
+
+    assert remote.items == {}
+    assert ItemLink.objects.get().undone_at is not None
+
+
+def test_a_deletion_the_service_refuses_to_restore_stays_deleted_on_both_sides(
+    connection, remote, run_sync, user
+):
+    # given a sync that applied a deletion made at the service
+    remote.add(**task_fields("kept"))
+    removed = remote.add(**task_fields("removed"))
+    run_sync()
+    remote.remove(removed)
+    job = run_sync()
+    # when undoing it while the service refuses to take the item back
+    remote.fail_next("create", Permanent("over quota", service="fake"))
+    report = repair.undo_job(job.pk, user=user)
+    # then nothing is restored on either side, and the entry is left to undo later
+    assert report.reverted == 0
+    assert report.skipped[0]["why"].startswith("the service refused")
+    assert set(Task.objects.values_list("title", flat=True)) == {"kept"}
+    assert len(remote.items) == 1
+    # and a later undo, once the service takes it, restores both sides
+    assert repair.undo_job(job.pk, user=user).reverted == 1
+    assert set(Task.objects.values_list("title", flat=True)) == {"kept", "removed"}
+    assert run_sync().processed == 0
+
+
+def test_the_admin_shows_undone_links_and_sends_them_again(
+    connection, remote, run_sync, user, admin_client
+):
+    Task.objects.create(user=user, title="pushed")
+    job = run_sync()
+    repair.undo_job(job.pk, user=user)
+
+    listed = admin_client.get("/admin/sync/itemlink/", {"undone_at__isempty": "0"})
+    assert list(listed.context["cl"].result_list) == [ItemLink.objects.get()]
+    response = admin_client.post(
+        "/admin/sync/syncjob/",
+        {"action": "send_again", "_selected_action": [job.pk]},
+        follow=True,
+    )
+
+    assert f"Job {job.pk}: sent again 1, failed 0." in response.content.decode()
+    assert [s.fields["title"] for s in remote.items.values()] == ["pushed"]
+    assert ItemLink.objects.get().undone_at is None

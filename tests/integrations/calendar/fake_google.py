@@ -34,6 +34,10 @@ class FakeGoogleCalendar:
     def add(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._store({"status": "confirmed", **event})
 
+    def remove(self, event_id: str) -> None:
+        """The user deletes an event in Google Calendar: it stays, cancelled, under its id."""
+        self._store({"id": event_id, "status": "cancelled"})
+
     def _store(self, event: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
         event = {**event, "etag": f'"{self.seq}"', "_seq": self.seq}

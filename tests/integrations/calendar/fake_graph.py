@@ -51,6 +51,12 @@ class FakeGraphCalendar:
         }
         return self._store(event)
 
+    def remove(self, event_id: str) -> None:
+        """The user deletes an event in Outlook: delta reports it `@removed`."""
+        del self.events[event_id]
+        self.seq += 1
+        self.removed.append((self.seq, event_id))
+
     def _store(self, event: dict[str, Any]) -> dict[str, Any]:
         self.seq += 1
         event = {**event, "@odata.etag": f'W/"{self.seq}"', "_seq": self.seq}

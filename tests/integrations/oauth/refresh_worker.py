@@ -1,8 +1,9 @@
 """One refresh_access_token call in its own process, for the concurrent-refresh tests.
 
 Usage: python -m tests.integrations.oauth.refresh_worker CONNECTION_ID TOKEN_URL FAILED_TOKEN
-START_AT. The database, cache and keys come from the environment the test passes; the provider's
-token endpoint is pointed at the test's fake server on 127.0.0.1. Prints one JSON line.
+START_AT (a `time.monotonic()` value). The database, cache and keys come from the environment
+the test passes; the provider's token endpoint is pointed at the test's fake server on
+127.0.0.1. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def main(connection_id: str, token_url: str, failed_token: str, start_at: str) -
     connection = UserIntegration.objects.select_related("service", "user").get(
         pk=int(connection_id)
     )
-    late = time.time() > float(start_at)
-    time.sleep(max(0.0, float(start_at) - time.time()))
+    # CLOCK_MONOTONIC is one clock for every process on the machine and no wall-clock change
+    # moves it, so the barrier holds whatever day the suite runs on.
+    late = time.monotonic() > float(start_at)
+    time.sleep(max(0.0, float(start_at) - time.monotonic()))
     try:
         result = {"token": refresh_access_token(connection, failed_token=failed_token)}
     except Exception as exc:

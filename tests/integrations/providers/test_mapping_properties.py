@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from integrations.providers.clickup import ClickUpProvider
@@ -132,6 +132,16 @@ def stored_clickup(payload: dict[str, Any]) -> dict[str, Any]:
         [0, 1, 2, 3, 4],
     ),
     st.sampled_from(ZONES),
+)
+@example(  # 270777600.016 * 1000 is 270777600015.99997 as a float: a millisecond was lost
+    {
+        "title": "",
+        "notes": "",
+        "status": "open",
+        "due": dt.datetime(1978, 8, 1, 0, 0, 0, 16000, tzinfo=ZoneInfo("UTC")),
+        "priority": 0,
+    },
+    ZoneInfo("UTC"),
 )
 def test_clickup_mapping_round_trips(fields, zone):
     provider = ClickUpProvider(connection(list_id="l", timezone=zone.key))

@@ -432,6 +432,17 @@ def test_delete_moves_the_page_to_the_trash(provider, mocked):
     assert body(mocked.calls[0]) == {"in_trash": True}
 
 
+def test_restore_takes_the_page_out_of_the_trash_under_its_id(provider, mocked):
+    mocked.get(f"{API}/data_sources/{SOURCE}", json=schema_response())
+    mocked.patch(f"{API}/pages/p1", json=page("p1", "2026-07-04T09:40:00.000Z", title="Back"))
+    item = provider.restore("p1", {"title": "Back"}, dayflow_id="task-42")
+    assert body(mocked.calls[1]) == {
+        "in_trash": False,
+        "properties": {"Name": {"title": [{"type": "text", "text": {"content": "Back"}}]}},
+    }
+    assert (item.remote_id, item.fields["title"]) == ("p1", "Back")
+
+
 def test_a_missing_page_is_not_found(provider, mocked):
     error = recorded("test_api_response_error.yaml", "GET", "/v1/invalid") | {
         "status": 404,
