@@ -713,13 +713,19 @@ class Engine:
             return
         remote = codec.encode(ItemType.EVENT, item.fields)
         settled = master_after_write(link.base or {}, master.exdates or [], remote)
-        if settled.local_exdates != list(master.exdates or []):
-            master.exdates = settled.local_exdates
-            master.save(update_fields=["exdates"], keep_version=True)
-        link.base = settled.base
-        if settled.in_step:
-            link.remote_version = item.version
-        link.save(update_fields=["base", "remote_version"])
+        before = codec.local_fields(master)
+        with transaction.atomic():
+            if settled.local_exdates != list(master.exdates or []):
+                master.exdates = settled.local_exdates
+                master.save(update_fields=["exdates"], keep_version=True)
+            link.base = settled.base
+            if settled.in_step:
+                link.remote_version = item.version
+            link.save(update_fields=["base", "remote_version"])
+            # Journaled like any local write, so undoing the deletion reverts the date too.
+            pair, op = Pair(ItemType.EVENT, link=link, local=master), JournalEntry.Op.UPDATE
+            version = str(master.version)
+            self._journal(pair, JournalEntry.Side.LOCAL, op, before, settled.base, version=version)
 
     def _prepare_remote_creates(self, batch: list[Pair], collection: str) -> None:
         """Save an intent (a link without a remote id) before creating remote items, so a

@@ -13,6 +13,7 @@ from dayflow.models import Event
 from integrations.providers import caldav
 from sync import engine
 from sync.models import Conflict, JournalEntry, SyncJob
+from sync.repair import undo_job
 from tests.radicale import RadicaleCalendar, request
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,27 @@ def test_caldav_editing_the_master_and_deleting_an_instance_in_one_sync(
     assert (remote["title"], remote["exdates"][0]) == ("Weekly sync (renamed)", DELETED)
     # and the next sync writes nothing on either side
     assert_second_sync_is_silent(caldav_connection, lambda: len(caldav_writes))
+
+
+def test_caldav_undoing_the_deletion_brings_the_instance_back_without_the_exdate(
+    caldav_connection, radicale_calendar: RadicaleCalendar
+) -> None:
+    url = synced_caldav_series(caldav_connection, radicale_calendar)
+    delete_the_moved_instance()
+    deletion = run(caldav_connection)
+
+    report = undo_job(deletion.pk)
+
+    # then the master's new exception date is reverted on both sides with the instance
+    assert (report.reverted, report.skipped) == (2, [])
+    items = {i.fields["title"]: i.fields for i in caldav_connection.provider().pull(None).items}
+    assert items["Weekly sync"]["exdates"] == ["2026-04-06T09:00:00+02:00"]
+    assert items["Weekly sync (moved)"]["recurrence_id"] == DELETED
+    master = Event.objects.get(title="Weekly sync")
+    assert master.exdates == ["2026-04-06T09:00:00+02:00"]
+    assert Event.objects.get(title="Weekly sync (moved)").series_id == master.pk
+    assert run(caldav_connection).conflicts == 0
+    assert caldav_master(caldav_connection, url)["exdates"] == ["2026-04-06T09:00:00+02:00"]
 
 
 # --- Outlook, against the fake of Graph -------------------------------------------------------
