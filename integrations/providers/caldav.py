@@ -262,7 +262,7 @@ class DavSession:
             raise RateLimited(
                 "the server asks to slow down", retry_after=wait, service=SERVICE
             ) from exc
-        except (OSError, ValueError, etree.XMLSyntaxError) as exc:
+        except (OSError, etree.XMLSyntaxError) as exc:
             raise _network_error(exc) from exc
         return _reply(response)
 
@@ -339,7 +339,7 @@ def _network_error(exc: Exception) -> Exception:
         return ServerUnreachable("could not reach the server: TLS error", reason="tls")
     if isinstance(exc, niquests.exceptions.Timeout | TimeoutError):
         return ServerUnreachable("could not reach the server: no answer in time", reason="timeout")
-    if isinstance(exc, ValueError):  # an address the HTTP library cannot use
+    if isinstance(exc, niquests.exceptions.InvalidURL):  # an address it cannot use
         return Permanent(f"not a server address ({type(exc).__name__})", service=SERVICE)
     return ServerUnreachable(f"could not reach the server ({type(exc).__name__})")
 
