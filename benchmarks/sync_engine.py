@@ -220,6 +220,7 @@ def prepare_database(
     db: str, args: argparse.Namespace, calendar: Any, *, folder: str, tasks: int
 ) -> tuple[dict[str, str], Path]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="dayflow.settings", DAYFLOW_PLAIN_STATIC="1")
+    env["DAYFLOW_ALLOW_PRIVATE_SERVERS"] = "1"  # the benchmark's Radicale is on 127.0.0.1
     env.pop("DATABASE_URL", None)
     if db == "postgres":
         recreate_postgres(args.postgres_url)

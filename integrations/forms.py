@@ -10,15 +10,29 @@ from django import forms
 from integrations import netguard
 from integrations.models import UserIntegration
 from integrations.providers import caldav
-from integrations.providers.base import Container
+from integrations.providers.base import AuthStyle, Container
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
+
+
+class ServerURLField(forms.URLField):
+    """A CalDAV server address: http(s), a host, a valid port and no user:password@ in it."""
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        problem = netguard.url_problem(value) if value else ""
+        if problem:
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".", code="invalid")
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # A refused address is shown again for correcting: never with a password in it.
+        return netguard.without_userinfo(data) if isinstance(data, str) else data
 
 
 class CalDAVConnectForm(forms.Form):
     """A CalDAV account: the preset server URL (editable for other servers), the username and
     an app-specific password. Valid only once discovery found the account's calendars."""
 
-    server_url = forms.URLField(label="Server URL", max_length=500, assume_scheme="https")
+    server_url = ServerURLField(label="Server URL", max_length=500, assume_scheme="https")
     username = forms.CharField(max_length=255)
     password = forms.CharField(
         label="App-specific password", widget=forms.PasswordInput(render_value=False)
@@ -38,7 +52,7 @@ class CalDAVConnectForm(forms.Form):
             self.add_error("server_url", str(exc))
             return data
         except netguard.UnresolvableServer:
-            self.add_error("server_url", "The server could not be reached. Check the address.")
+            self.add_error("server_url", UNREACHABLE["network"])
             return data
         try:
             self.calendars = caldav.discover(data["server_url"], data["username"], data["password"])
@@ -48,13 +62,37 @@ class CalDAVConnectForm(forms.Form):
                 "The server refused this username and password. Use an app-specific password "
                 "(not your account password).",
             )
-        except Transient:
-            self.add_error("server_url", "The server could not be reached. Check the address.")
-        except Permanent:
-            self.add_error("server_url", "This address does not lead to a CalDAV server.")
-        except ProviderError:
-            self.add_error("server_url", "The server answered in a way we could not use.")
+        except ProviderError as exc:
+            self.add_error("server_url", discovery_error(exc))
         return data
+
+
+UNREACHABLE = {
+    "network": "The server could not be reached. Check the address.",
+    "timeout": "The server could not be reached: it did not answer in time.",
+    "tls": "The server could not be reached over a secure connection (TLS error): check the "
+    "address and the server's certificate.",
+}
+
+
+def discovery_error(exc: ProviderError) -> str:
+    """What went wrong while looking for the account's calendars, in the user's words."""
+    if isinstance(exc, caldav.ServerUnreachable):
+        return UNREACHABLE.get(exc.reason, UNREACHABLE["network"])
+    if isinstance(exc, caldav.Forbidden):
+        return "The server forbids this account access to this address (403). Check the path."
+    if isinstance(exc, caldav.NoCalendarHome):
+        return "There is no calendar home at this address (404). Check the path."
+    if isinstance(exc, caldav.RefusedTarget):
+        return (
+            "The server led us to an address we do not follow "
+            "(another server or a private network)."
+        )
+    if isinstance(exc, Transient):
+        return "The server could not answer right now (a server error). Try again later."
+    if isinstance(exc, Permanent):
+        return "This address does not lead to a CalDAV server."
+    return "The server answered in a way we could not use."
 
 
 class DisconnectForm(forms.Form):
@@ -95,4 +133,36 @@ class ConnectionSettingsForm(forms.ModelForm):
 
     def clean_field_mapping(self) -> Any:
         value = self.cleaned_data.get("field_mapping")
-        return {} if value is None else value
+        value = {} if value is None else value
+        if self.instance.service.provider.auth is AuthStyle.APP_PASSWORD:
+            problems = foreign_calendars(self.instance, value)
+            if problems:
+                raise forms.ValidationError(problems)
+        return value
+
+
+def foreign_calendars(connection: UserIntegration, mapping: Any) -> list[str]:
+    """The chosen calendars that are not on the account's server, nor where its calendars
+    are (iCloud's calendar home is on another host): a sync would refuse them anyway."""
+    chosen = mapping.get("calendars") if isinstance(mapping, dict) else None
+    if not isinstance(chosen, list) or netguard.private_servers_allowed():
+        return []
+    credential = getattr(connection, "credential", None)
+    server = (credential and credential.server_url) or connection.service.provider.server_url
+    own = netguard.origin(server)
+    elsewhere = [
+        url
+        for url in chosen
+        if isinstance(url, str) and not netguard.url_problem(url) and netguard.origin(url) != own
+    ]
+    if not elsewhere:
+        return []
+    try:
+        found = {netguard.origin(c.id) for c in connection.provider().list_containers()}
+    except ProviderError:
+        found = set()
+    return [
+        f"{url}: this calendar is not on the account's server"
+        for url in elsewhere
+        if netguard.origin(url) not in found
+    ]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from integrations.crypto import EncryptedTextField
+from integrations.netguard import url_problem, without_userinfo
 from integrations.providers import PROVIDERS, UnknownService, provider_class
 from integrations.providers.base import AuthStyle, Kind, Provider
 
@@ -148,6 +149,8 @@ class UserIntegration(models.Model):
             )
         if self.service_id and self.service.key in PROVIDERS:
             errors = validate_field_mapping(self.service.provider, self.field_mapping)
+            if self.service.provider.auth is AuthStyle.APP_PASSWORD:
+                errors += calendar_url_errors(self.field_mapping)
             if errors:
                 raise ValidationError({"field_mapping": errors})
 
@@ -167,6 +170,17 @@ def validate_field_mapping(provider: type[Provider], mapping: object) -> list[st
         elif expected is list and not all(isinstance(item, str) and item for item in value):
             errors.append(f"{name}: must be a list of ids")
     return errors
+
+
+def calendar_url_errors(mapping: object) -> list[str]:
+    """CalDAV calendars are addresses: http(s), a host, and never a password inside."""
+    chosen = mapping.get("calendars") if isinstance(mapping, dict) else None
+    if not isinstance(chosen, list):
+        return []
+    problems = [(url, url_problem(url)) for url in chosen if isinstance(url, str) and url]
+    return [
+        f"calendars: {without_userinfo(url)}: {problem}" for url, problem in problems if problem
+    ]
 
 
 class Credential(models.Model):
@@ -199,3 +213,13 @@ class Credential(models.Model):
 
     def __repr__(self) -> str:
         return f"<Credential connection={self.connection_id}>"
+
+    def save(self, *args, **kwargs) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # The server URL travels into remote ids, cursors and pages: never a password in it.
+        problem = url_problem(self.server_url) if self.server_url else ""
+        if problem:
+            raise ValidationError({"server_url": problem})

@@ -101,7 +101,10 @@ def callback(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
-    initial = {"server_url": service.provider.server_url, "username": request.GET.get("username")}
+    initial = {
+        "server_url": _reconnected_server_url(request, service) or service.provider.server_url,
+        "username": request.GET.get("username"),
+    }
     form = CalDAVConnectForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
@@ -129,13 +132,25 @@ def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
     return render(request, "integrations/caldav_connect.html", {"service": service, "form": form})
 
 
+def _reconnected_server_url(request: HttpRequest, service: Service) -> str:
+    """The server URL of the connection being reconnected (`?connection=`), if it is the
+    user's: a connection to another server than the preset's keeps its own."""
+    pk = request.GET.get("connection", "")
+    if not pk.isdigit():
+        return ""
+    connection = UserIntegration.objects.filter(pk=pk, user=request.user, service=service).first()
+    credential = getattr(connection, "credential", None) if connection else None
+    return credential.server_url if credential else ""
+
+
 @login_required
 @require_POST
 def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     if connection.service.provider.auth is AuthStyle.APP_PASSWORD:
         url = reverse("integrations:connect", kwargs={"key": connection.service.key})
-        return redirect(f"{url}?{urlencode({'username': connection.label})}")
+        query = {"username": connection.label, "connection": connection.pk}
+        return redirect(f"{url}?{urlencode(query)}")
     return _start_oauth(request, connection.service)
 
 

@@ -42,6 +42,7 @@ from integrations.providers.errors import (
     NotFound,
     Permanent,
     PreconditionFailed,
+    ProviderError,
     RateLimited,
     Transient,
 )
@@ -184,6 +185,8 @@ def _run_claimed(job: SyncJob, provider_factory: ProviderFactory) -> Outcome:
         log.exception("sync job %s failed", job.pk)
         engine.save_progress()
         _finish(job, Status.FAILED, error=f"{type(error).__name__}: {error}")
+        if isinstance(error, ProviderError):  # the service's answer, worded by the provider
+            _note_error(job.connection_id, str(error))
         return Outcome(Status.FAILED)
     engine.save_progress()
     _finish(job, Status.SUCCEEDED)
@@ -221,7 +224,13 @@ def _requeue(job: SyncJob, wait: float, reason: str) -> Outcome:
     return Outcome(Status.QUEUED, retry_in=max(float(wait), 1.0))
 
 
+def _note_error(connection_id: int, error: str) -> None:
+    """What stopped the last sync, on the connection's row (its page shows it)."""
+    UserIntegration.objects.filter(pk=connection_id).update(last_error=error[:2000])
+
+
 def _retry_transient(job: SyncJob, error: Transient) -> Outcome:
+    _note_error(job.connection_id, str(error))
     attempts = int(job.report.get("attempts", 0)) + 1
     if attempts > int(setting("DAYFLOW_SYNC_MAX_ATTEMPTS", 5)):
         _finish(job, Status.FAILED, error=f"gave up after {attempts - 1} retries: {error}")

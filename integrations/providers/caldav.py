@@ -21,10 +21,12 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from xml.sax.saxutils import escape
 
+import niquests
 from caldav import DAVClient
 from caldav.lib import error as dav_error
 from lxml import etree
 
+from integrations import netguard
 from integrations.providers import events, ical_reader
 from integrations.providers.base import (
     AuthStyle,
@@ -35,6 +37,7 @@ from integrations.providers.base import (
     Provider,
     RemoteItem,
 )
+from integrations.providers.dav_transport import GuardedSession
 from integrations.providers.errors import (
     AuthExpired,
     CursorExpired,
@@ -166,6 +169,37 @@ class SyncUnsupported(Permanent):
         super().__init__(message, status=status, service=SERVICE)
 
 
+class Forbidden(Permanent):
+    """403: the server refuses this path to this account (not a credentials problem)."""
+
+
+class NotCalDAV(Permanent):
+    """The address answers, but not as a CalDAV server."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, status=status, service=SERVICE)
+
+
+class NoCalendarHome(NotCalDAV):
+    """404 where the principal or calendar home should be."""
+
+
+class RefusedTarget(Permanent):
+    """A request the guard refused before it was sent: another server, a private address,
+    a password in the URL. Nothing was sent, so there is no answer to report."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"refused: {message}", service=SERVICE)
+
+
+class ServerUnreachable(Transient):
+    """No HTTP answer: `reason` is "tls", "timeout" or "network" (refused, no route, DNS)."""
+
+    def __init__(self, message: str, *, reason: str = "network") -> None:
+        super().__init__(message, service=SERVICE)
+        self.reason = reason
+
+
 @dataclasses.dataclass
 class Changes:
     """What changed in one calendar: member hrefs, the calendar's next cursor state, and the
@@ -188,13 +222,20 @@ class DavReply:
 
 
 class DavSession:
-    """One account's HTTP access to a CalDAV server. Raises only our typed errors."""
+    """One account's HTTP access to a CalDAV server. Raises only our typed errors.
+
+    Every request, redirect and server-sent href goes through the session's `netguard.Guard`:
+    the account's own server (and the calendar home it names), public addresses only, unless
+    DAYFLOW_ALLOW_PRIVATE_SERVERS is on.
+    """
 
     def __init__(self, server_url: str, username: str, password: str) -> None:
-        scheme = urlsplit(server_url).scheme
-        if scheme not in ("http", "https"):
-            raise Permanent("not a server address (an http or https URL)", service=SERVICE)
+        problem = netguard.url_problem(server_url)
+        if problem:
+            raise Permanent(f"not a server address: {problem}", service=SERVICE)
         self.server_url = server_url
+        self.guard = netguard.Guard(server_url)
+        self._home_trusted = False
         # RFC 6764 discovery does DNS look-ups of its own: we are always given a full URL.
         self.client = DAVClient(
             url=server_url,
@@ -203,12 +244,17 @@ class DavSession:
             timeout=TIMEOUT,
             enable_rfc6764=False,
         )
+        self.client.session.close()
+        self.client.session = GuardedSession(self.guard)
 
     def request(
         self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> DavReply:
+        self.check(url)
         try:
             response = self.client.request(url, method, body, headers or {})
+        except netguard.UnsafeServer as exc:  # a redirect the guard refused
+            raise RefusedTarget(f"refused a redirect: {exc}") from exc
         except dav_error.AuthorizationError as exc:
             raise _authorization_error(exc) from exc
         except dav_error.RateLimitError as exc:
@@ -219,6 +265,38 @@ class DavSession:
         except (OSError, etree.XMLSyntaxError) as exc:
             raise _network_error(exc) from exc
         return _reply(response)
+
+    def check(self, url: str) -> None:
+        """RefusedTarget unless the guard lets a request go to `url`. A calendar on another
+        server than the account's is allowed only on the calendar home's server (iCloud)."""
+        try:
+            self.guard.check(url)
+        except netguard.ForeignOrigin:
+            if self._home_trusted:
+                raise RefusedTarget(f"{_host(url)} is not this account's server") from None
+            self._home_trusted = True  # once: discovery's own requests come back here
+            self.trust_home(find_calendar_home(self, find_principal(self)))
+            self.check(url)
+        except netguard.UnsafeServer as exc:
+            raise RefusedTarget(str(exc)) from exc
+        except OSError as exc:  # the name does not resolve
+            raise ServerUnreachable("could not reach the server (unknown name)") from exc
+
+    def allows(self, url: str) -> bool:
+        try:
+            self.guard.check(url)
+        except (netguard.UnsafeServer, OSError):
+            return False
+        return True
+
+    def trust_home(self, home_url: str) -> None:
+        self._home_trusted = True
+        try:
+            self.guard.trust(home_url)
+        except netguard.UnsafeServer as exc:
+            raise RefusedTarget(f"the calendar home is refused: {exc}") from exc
+        except OSError as exc:
+            raise ServerUnreachable("could not reach the calendar home (unknown name)") from exc
 
     def propfind(self, url: str, body: bytes, depth: str = "0") -> Multistatus:
         reply = self.request("PROPFIND", url, body, {"Depth": depth, **XML_HEADERS})
@@ -250,14 +328,20 @@ def _authorization_error(exc: dav_error.DAVError) -> Exception:
             return SyncUnsupported("the server does not offer this REPORT", status=403)
         # Forbidden is about this resource (a read-only calendar, another user's path), not
         # the credentials: asking the user to reconnect would not help.
-        return Permanent("the server does not allow this here (403)", status=403, service=SERVICE)
-    return AuthExpired("wrong username or app password", service=SERVICE)
+        return Forbidden("access to this path is forbidden (403)", status=403, service=SERVICE)
+    return AuthExpired("wrong username or app password (401)", service=SERVICE)
 
 
 def _network_error(exc: Exception) -> Exception:
     if isinstance(exc, etree.XMLSyntaxError):
         return Permanent("the server sent XML that cannot be read", service=SERVICE)
-    return Transient(f"could not reach the server ({type(exc).__name__})", service=SERVICE)
+    if isinstance(exc, niquests.exceptions.SSLError):
+        return ServerUnreachable("could not reach the server: TLS error", reason="tls")
+    if isinstance(exc, niquests.exceptions.Timeout | TimeoutError):
+        return ServerUnreachable("could not reach the server: no answer in time", reason="timeout")
+    if isinstance(exc, niquests.exceptions.InvalidURL):  # an address it cannot use
+        return Permanent(f"not a server address ({type(exc).__name__})", service=SERVICE)
+    return ServerUnreachable(f"could not reach the server ({type(exc).__name__})")
 
 
 def status_error(status: int, what: str) -> Exception:
@@ -267,6 +351,10 @@ def status_error(status: int, what: str) -> Exception:
     if status >= 500:
         return Transient(f"{what}: server error {status}", service=SERVICE)
     return Permanent(f"{what}: unexpected status {status}", status=status, service=SERVICE)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
 
 
 def _path(url: str) -> str:
@@ -279,42 +367,48 @@ def _path(url: str) -> str:
 def discover(server_url: str, username: str, password: str) -> list[Container]:
     """Principal -> calendar home -> calendars (RFC 4791 §6.2.1, RFC 5397).
 
-    Raises AuthExpired for wrong credentials, Transient when the server cannot be reached and
-    Permanent when the URL does not lead to a CalDAV server.
+    Raises AuthExpired when the server refuses the credentials (401), Forbidden for a 403,
+    NoCalendarHome for a 404, NotCalDAV when the address answers as something else,
+    RefusedTarget when the guard stops a request and ServerUnreachable without an answer.
     """
-    session = DavSession(server_url, username, password)
-    try:
-        principal = find_principal(session)
-        home = find_calendar_home(session, principal)
-        listing = session.propfind(home, PROPFIND_CALENDARS, depth="1")
-    except Permanent as exc:
-        if exc.status == 403:  # while signing in, a refusal is about the account
-            raise AuthExpired("the server refused this account", service=SERVICE) from exc
-        raise
-    return calendar_containers(listing, home)
+    return account_calendars(DavSession(server_url, username, password))
+
+
+def account_calendars(session: DavSession) -> list[Container]:
+    """The calendars in the account's calendar home, those the guard lets us reach."""
+    home = find_calendar_home(session, find_principal(session))
+    session.trust_home(home)
+    listing = session.propfind(home, PROPFIND_CALENDARS, depth="1")
+    return [c for c in calendar_containers(listing, home) if session.allows(c.id)]
 
 
 def find_principal(session: DavSession) -> str:
-    try:
-        found = session.propfind(session.server_url, PROPFIND_PRINCIPAL)
-    except Permanent as exc:
-        if exc.status == 403:
-            raise
-        raise Permanent(
-            "this address is not a CalDAV server (no WebDAV answer)", service=SERVICE
-        ) from exc
+    found = _discovery_propfind(session, session.server_url, PROPFIND_PRINCIPAL)
     hrefs = [h for r in found.resources for h in r.hrefs(f"{{{DAV}}}current-user-principal")]
     if not hrefs:
-        raise Permanent("this address is not a CalDAV server (no principal)", service=SERVICE)
+        raise NotCalDAV("this address is not a CalDAV server (no principal)")
     return urljoin(session.server_url, hrefs[0])
 
 
 def find_calendar_home(session: DavSession, principal_url: str) -> str:
-    found = session.propfind(principal_url, PROPFIND_HOME)
+    found = _discovery_propfind(session, principal_url, PROPFIND_HOME)
     hrefs = [h for r in found.resources for h in r.hrefs(f"{{{CALDAV}}}calendar-home-set")]
     if not hrefs:
-        raise Permanent("the account has no calendar home (not CalDAV)", service=SERVICE)
+        raise NotCalDAV("the account has no calendar home (not CalDAV)")
     return urljoin(principal_url, hrefs[0])
+
+
+def _discovery_propfind(session: DavSession, url: str, body: bytes) -> Multistatus:
+    try:
+        return session.propfind(url, body)
+    except (Forbidden, RefusedTarget, NotCalDAV):
+        raise
+    except NotFound as exc:
+        raise NoCalendarHome(
+            "this address is not a CalDAV server: no calendar home there (404)", status=404
+        ) from exc
+    except Permanent as exc:
+        raise NotCalDAV("this address is not a CalDAV server (no WebDAV answer)") from exc
 
 
 class CalDAVProvider(Provider):
@@ -356,9 +450,7 @@ class CalDAVProvider(Provider):
         return bool((self.connection.field_mapping or {}).get("sync_todos"))
 
     def list_containers(self) -> list[Container]:
-        session = self.session
-        home = find_calendar_home(session, find_principal(session))
-        return calendar_containers(session.propfind(home, PROPFIND_CALENDARS, depth="1"), home)
+        return account_calendars(self.session)
 
     def calendars(self) -> list[str]:
         chosen = (self.connection.field_mapping or {}).get("calendars") or []
@@ -398,12 +490,12 @@ class CalDAVProvider(Provider):
             items = [
                 item
                 for href, (etag, data) in changes.received.items()
-                for item in self.items_of(absolute(calendar, href), data, etag, calendar)
+                for item in self.items_of(self._member(calendar, href), data, etag, calendar)
             ]
             missing = [href for href in changes.changed if href not in changes.received]
             items += self._fetch(calendar, missing)
-            gone = [absolute(calendar, href) for href in changes.deleted]
-            fetched = [absolute(calendar, href) for href in changes.changed]
+            gone = [self._member(calendar, href) for href in changes.deleted]
+            fetched = [self._member(calendar, href) for href in changes.changed]
             new_state = changes.state
             new_state["series"], dropped = _track_series(
                 state.get("series", {}), items, fetched, gone
@@ -441,7 +533,7 @@ class CalDAVProvider(Provider):
                 return self._sync_collection(calendar, "", with_data=True)
             except SyncUnsupported:
                 pass
-            except NotFound:
+            except (NotFound, RefusedTarget):
                 raise
             except Permanent:
                 if self._offers_sync_tokens(calendar):
@@ -467,7 +559,7 @@ class CalDAVProvider(Provider):
         try:
             return self._sync_rounds(calendar, token, with_data=True)
         except Permanent as exc:
-            if isinstance(exc, NotFound | SyncUnsupported):
+            if isinstance(exc, NotFound | SyncUnsupported | RefusedTarget):
                 raise
             logger.info("caldav: sync-collection refused with calendar-data, asking without")
             return self._sync_collection(calendar, token, with_data=False)
@@ -545,10 +637,17 @@ class CalDAVProvider(Provider):
         for resource in parse_multistatus(reply.body).resources:
             data = resource.text(f"{{{CALDAV}}}calendar-data")
             if resource.status == 200 and data:
-                url = absolute(calendar, resource.href)
+                url = self._member(calendar, resource.href)
                 etag = resource.text(f"{{{DAV}}}getetag")
                 items += self.items_of(url, data, etag, calendar)
         return items
+
+    def _member(self, calendar: str, href: str) -> str:
+        """A member's URL from the href the server sent: refused unless the guard would let
+        us request it, so no remote id ever points elsewhere."""
+        url = absolute(calendar, href)
+        self.session.check(url)
+        return url
 
     def items_of(self, url: str, data: str | bytes, etag: str, calendar: str) -> list[RemoteItem]:
         """The normalized items one calendar object resource holds.

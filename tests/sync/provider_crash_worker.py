@@ -23,6 +23,8 @@ PHASE, VAR_DIR = sys.argv[1], Path(sys.argv[2])
 os.environ["DAYFLOW_VAR_DIR"] = str(VAR_DIR)
 os.environ.pop("DATABASE_URL", None)
 os.environ["DJANGO_SETTINGS_MODULE"] = "dayflow.settings"
+# Radicale listens on 127.0.0.1: allowed here as tests/conftest.py allows it in-process.
+os.environ["DAYFLOW_ALLOW_PRIVATE_SERVERS"] = "1"
 
 import django  # noqa: E402
 

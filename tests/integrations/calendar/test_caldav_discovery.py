@@ -17,6 +17,7 @@ from integrations.providers.base import ItemType
 from integrations.providers.caldav import (
     CalDAVProvider,
     DavReply,
+    Forbidden,
     calendar_containers,
     discover,
     parse_multistatus,
@@ -136,12 +137,13 @@ def test_icloud_recorded_sync_collection_reply_parses() -> None:
     }
 
 
-def test_discover_where_the_server_refuses_the_account_is_auth_expired(
+def test_discover_where_the_server_forbids_the_path_says_so(
     radicale_server: RadicaleServer, radicale_account: RadicaleAccount
 ) -> None:
-    # given a URL inside another user's space, which Radicale forbids (403) to this account
+    # given a URL inside another user's space, which Radicale forbids (403) to this account:
+    # the credentials are fine, so the answer is not "wrong password"
     stranger = radicale_server.add_account()
-    with pytest.raises(AuthExpired, match="refused this account"):
+    with pytest.raises(Forbidden, match="forbidden"):
         discover(stranger.principal_url, radicale_account.username, radicale_account.password)
 
 
@@ -156,6 +158,9 @@ class _RecordedSession:
         self.sent.append((method, url))
         reply = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
         return DavReply(207, {"content-type": "text/xml"}, reply)
+
+    def check(self, url: str) -> None:
+        """Every recorded href is on the recorded server."""
 
 
 @pytest.mark.parametrize(
