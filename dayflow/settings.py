@@ -146,7 +146,8 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message to be
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# sync.beat: a schedule row with an absurd interval is disabled, not fatal to beat.
+CELERY_BEAT_SCHEDULER = "sync.beat:SafeDatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "dayflow.heartbeat",

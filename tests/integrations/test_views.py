@@ -107,6 +107,9 @@ def test_actions_need_a_post(logged_in, make_connection):
     ("data", "field", "message"),
     [
         ({"sync_interval": "1"}, "sync_interval", "at least 5 minutes"),
+        # Stored, it made beat raise OverflowError and stop the app.
+        ({"sync_interval": "4611686018427387904"}, "sync_interval", "at most 10080 minutes"),
+        ({"sync_interval": "10081"}, "sync_interval", "at most 10080 minutes"),
         ({"field_mapping": '{"calendars": ["x"]}'}, "field_mapping", "calendars: unknown"),
         ({"field_mapping": "[1, 2"}, "field_mapping", "Enter a valid JSON"),
         ({"sync_direction": "sideways"}, "sync_direction", "not one of the available"),
