@@ -148,11 +148,11 @@ class TestRetry:
         mocked.post(f"{GRAPH}/subscriptions", json={"id": "gs-9"}, status=201)
         with time_machine.travel(NOW + dt.timedelta(minutes=11), tick=False):
             assert subscriptions.maintain()["retried"] == 1
-        failed.refresh_from_db()
-        assert (failed.status, failed.remote_id, failed.failures) == (Status.ACTIVE, "gs-9", 0)
-        assert failed.retry_at is None
-        assert WebhookSubscription.objects.count() == 1  # retried in place, not duplicated
-        assert subscriptions.delivery_mode(failed.connection) == "push"
+            failed.refresh_from_db()
+            assert (failed.status, failed.remote_id, failed.failures) == (Status.ACTIVE, "gs-9", 0)
+            assert failed.retry_at is None
+            assert WebhookSubscription.objects.count() == 1  # retried in place, not duplicated
+            assert subscriptions.delivery_mode(failed.connection) == "push"
 
     def test_each_failure_doubles_the_wait(self, failed, mocked):
         mocked.post(f"{GRAPH}/subscriptions", status=503, json={"error": {"code": "busy"}})
