@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
+from integrations.crypto import DecryptionError
 from webhooks import conf, handshakes, inbox, lookup, safe_json
 from webhooks.enqueue import enqueue
 from webhooks.inbound import INBOUND, Inbound, stored_headers
@@ -48,6 +49,12 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
     except Rejected as rejected:
         _audit_rejection(request, service, sub, rejected)
         return HttpResponse(status=rejected.status)
+    except DecryptionError:
+        # The subscription's secret was written under a key DAYFLOW_ENCRYPTION_KEYS no longer
+        # holds: the operator's to fix. 503, so the service retries once the key is back.
+        logger.error("webhooks: %s subscription secret cannot be decrypted", service[:40])
+        _audit_rejection(request, service, sub, Rejected(503, "secret_unreadable"))
+        return HttpResponse("cannot verify: secret unreadable with the configured keys", status=503)
     if sub is not None and sub.status == WebhookSubscription.Status.REMOVED:
         return _removed(service, sub)
     event_type = spec.event_type(request.headers, payload)
