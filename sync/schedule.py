@@ -9,6 +9,7 @@ from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from integrations.models import MAX_SYNC_INTERVAL, UserIntegration, sync_interval_problem
+from integrations.tokens import set_status
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,7 @@ def _refuse(connection: UserIntegration, problem: str) -> None:
     )
     remove_schedule(connection.pk)
     error = f"Not synced on a schedule: the sync interval {problem}."
-    UserIntegration.objects.filter(pk=connection.pk).update(
-        status=UserIntegration.Status.ERROR, last_error=error
-    )
-    connection.status, connection.last_error = UserIntegration.Status.ERROR, error
+    set_status(connection, UserIntegration.Status.ERROR, last_error=error)
 
 
 def remove_schedule(connection_id: int) -> None:

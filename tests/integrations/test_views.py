@@ -133,6 +133,13 @@ def test_settings_errors_name_the_field(logged_in, make_connection, data, field,
     assert not AuditEvent.objects.filter(action="connection.settings_changed").exists()
 
 
+def test_the_interval_field_says_its_bounds(logged_in, make_connection):
+    connection = make_connection("todoist")
+    page = logged_in.get(f"/integrations/connections/{connection.pk}/settings/").content.decode()
+    assert 'max="10080"' in page
+    assert 'min="5"' in page
+
+
 def test_settings_are_saved_and_audited(logged_in, make_connection):
     connection = make_connection("todoist")
     response = logged_in.post(

@@ -6,6 +6,8 @@ timedelta(minutes=2**62), raised OverflowError on every start, and run.py stoppe
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.db import connection as db
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -98,3 +100,17 @@ def test_an_interval_below_the_minimum_is_scheduled_at_the_minimum(connection):
     connection.sync_interval = 1  # in memory only, as a row older than the minimum
 
     assert update_schedule(connection).interval.every == 5
+
+
+def test_the_migration_brings_stored_intervals_within_the_bound(connection, unchecked_constraints):
+    from django.apps import apps
+
+    migration = importlib.import_module("integrations.migrations.0002_sync_interval_bounds")
+    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+
+    migration.bound_intervals(apps, None)
+
+    connection.refresh_from_db()
+    assert connection.sync_interval == 10080
+    assert connection.status == UserIntegration.Status.ERROR
+    assert f"({HUGE} minutes) was out of range" in connection.last_error
