@@ -142,11 +142,14 @@ CELERY_TASK_ROUTES = {
     "dayflow.*": {"queue": "maintenance"},
 }
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message to be redelivered
+# Acknowledged late: a dead pool child's message goes back to the queue. A whole worker killed
+# on the filesystem broker loses it; sync jobs come back by their lease (docs/architecture.md).
+CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# sync.beat: a schedule row with an absurd interval is disabled, not fatal to beat.
+CELERY_BEAT_SCHEDULER = "sync.beat:SafeDatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "dayflow.heartbeat",

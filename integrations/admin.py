@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from integrations.crypto import UNREADABLE, ciphertext, readable
 from integrations.models import Credential, Service, UserIntegration
 
 
@@ -47,6 +50,7 @@ class CredentialAdmin(admin.ModelAdmin):
         "has_access_token",
         "has_refresh_token",
         "has_app_password",
+        "keys",
         "expires_at",
         "updated_at",
     ]
@@ -57,22 +61,38 @@ class CredentialAdmin(admin.ModelAdmin):
         "has_access_token",
         "has_refresh_token",
         "has_app_password",
+        "keys",
         "expires_at",
         "updated_at",
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
+        # The secrets are never decrypted here, so a wrong DAYFLOW_ENCRYPTION_KEYS still
+        # renders the pages (and says so) instead of a 500.
+        stored = {f"stored_{name}": ciphertext(name) for name in Credential.SECRET_FIELDS}
+        return super().get_queryset(request).defer(*Credential.SECRET_FIELDS).annotate(**stored)
+
     @admin.display(boolean=True)
     def has_access_token(self, credential: Credential) -> bool:
-        return bool(credential.access_token)
+        return bool(credential.stored_access_token)
 
     @admin.display(boolean=True)
     def has_refresh_token(self, credential: Credential) -> bool:
-        return bool(credential.refresh_token)
+        return bool(credential.stored_refresh_token)
 
     @admin.display(boolean=True)
     def has_app_password(self, credential: Credential) -> bool:
-        return bool(credential.app_password)
+        return bool(credential.stored_app_password)
+
+    @admin.display(description="encryption keys")
+    def keys(self, credential: Credential) -> str:
+        unreadable = [
+            name
+            for name in Credential.SECRET_FIELDS
+            if not readable(getattr(credential, f"stored_{name}"))
+        ]
+        return f"{UNREADABLE}: {', '.join(unreadable)}" if unreadable else "readable"
 
     def has_add_permission(self, request) -> bool:
         return False

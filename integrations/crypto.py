@@ -13,6 +13,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.functions import Cast
+
+# What staff pages show for a secret no configured key can read (a wrong or lost key).
+UNREADABLE = "cannot decrypt with the configured keys"
 
 
 class DecryptionError(Exception):
@@ -48,6 +52,23 @@ def decrypt(token: str) -> str:
             "A stored secret could not be decrypted: none of DAYFLOW_ENCRYPTION_KEYS matches it. "
             "Restore the key it was written with (keys are listed newest first)."
         ) from exc
+
+
+def ciphertext(field: str) -> Cast:
+    """The column as stored, not decrypted: annotate a queryset with it (and defer the field)
+    where a page or a command must go on when a row cannot be read."""
+    return Cast(field, models.TextField())
+
+
+def readable(token: str | None) -> bool:
+    """Whether stored ciphertext (from `ciphertext()`) decrypts with the configured keys."""
+    if not token:
+        return True
+    try:
+        decrypt(token)
+    except DecryptionError:
+        return False
+    return True
 
 
 def rotate(token: str) -> str:

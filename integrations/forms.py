@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from integrations import netguard
-from integrations.models import UserIntegration
+from integrations.models import MAX_SYNC_INTERVAL, UserIntegration
 from integrations.providers import caldav
 from integrations.providers.base import AuthStyle, Container
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
@@ -130,6 +131,13 @@ class ConnectionSettingsForm(forms.ModelForm):
             "conflict_resolution",
             "field_mapping",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The browser's hint; the model's validators give the message (integrations/models.py).
+        self.fields["sync_interval"].widget.attrs.update(
+            min=settings.DAYFLOW_MIN_SYNC_INTERVAL, max=MAX_SYNC_INTERVAL
+        )
 
     def clean_field_mapping(self) -> Any:
         value = self.cleaned_data.get("field_mapping")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from integrations.crypto import EncryptedTextField
@@ -44,6 +45,23 @@ class Service(models.Model):
             return False
 
 
+# A week, in minutes. Beat turns the interval into timedelta(minutes=...), which overflows
+# (OverflowError in beat, which then stops run.py) long before an integer column does.
+MAX_SYNC_INTERVAL = 7 * 24 * 60
+
+
+def sync_interval_problem(minutes: object) -> str:
+    """Why `minutes` cannot be a connection's sync interval ('' when it can)."""
+    low = settings.DAYFLOW_MIN_SYNC_INTERVAL
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        return "must be a whole number of minutes"
+    if minutes < low:
+        return f"must be at least {low} minutes"
+    if minutes > MAX_SYNC_INTERVAL:
+        return f"must be at most {MAX_SYNC_INTERVAL} minutes (7 days)"
+    return ""
+
+
 class UserIntegration(models.Model):
     """A DayFlow user's connection to one account at one service."""
 
@@ -81,7 +99,13 @@ class UserIntegration(models.Model):
     sync_interval = models.PositiveIntegerField(
         "sync interval (minutes)",
         default=15,
-        help_text="At least DAYFLOW_MIN_SYNC_INTERVAL minutes (5 by default).",
+        help_text="At least DAYFLOW_MIN_SYNC_INTERVAL minutes (5 by default), at most 7 days.",
+        validators=[
+            MinValueValidator(1),
+            MaxValueValidator(
+                MAX_SYNC_INTERVAL, f"must be at most {MAX_SYNC_INTERVAL} minutes (7 days)"
+            ),
+        ],
     )
     sync_direction = models.CharField(
         max_length=10, choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
@@ -110,7 +134,13 @@ class UserIntegration(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "service", "external_account_id"], name="one_connection_per_account"
-            )
+            ),
+            # DAYFLOW_MIN_SYNC_INTERVAL is configurable, so the floor here is 1 and clean()
+            # checks the configured one.
+            models.CheckConstraint(
+                condition=models.Q(sync_interval__gte=1, sync_interval__lte=MAX_SYNC_INTERVAL),
+                name="sync_interval_within_bounds",
+            ),
         ]
         indexes = [models.Index(fields=["status", "auto_sync"])]
 
@@ -140,13 +170,10 @@ class UserIntegration(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if (
-            self.sync_interval is not None
-            and self.sync_interval < settings.DAYFLOW_MIN_SYNC_INTERVAL
+        if self.sync_interval is not None and (
+            problem := sync_interval_problem(self.sync_interval)
         ):
-            raise ValidationError(
-                {"sync_interval": f"must be at least {settings.DAYFLOW_MIN_SYNC_INTERVAL} minutes"}
-            )
+            raise ValidationError({"sync_interval": problem})
         if self.service_id and self.service.key in PROVIDERS:
             errors = validate_field_mapping(self.service.provider, self.field_mapping)
             if self.service.provider.auth is AuthStyle.APP_PASSWORD:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 
+from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from integrations.models import UserIntegration
+from integrations.models import MAX_SYNC_INTERVAL, UserIntegration, sync_interval_problem
+from integrations.tokens import set_status
+
+logger = logging.getLogger(__name__)
 
 TASK = "sync.scheduled"
 
@@ -22,8 +27,14 @@ def update_schedule(connection: UserIntegration) -> PeriodicTask | None:
     if not connection.is_scheduled:
         remove_schedule(connection.pk)
         return None
+    every = connection.sync_interval
+    if _too_long(every):
+        # Beat builds timedelta(minutes=every): an absurd interval raises OverflowError there
+        # and stops beat, so such a connection is not scheduled at all.
+        _refuse(connection, sync_interval_problem(every))
+        return None
     interval, _ = IntervalSchedule.objects.get_or_create(
-        every=connection.sync_interval, period=IntervalSchedule.MINUTES
+        every=max(every, settings.DAYFLOW_MIN_SYNC_INTERVAL), period=IntervalSchedule.MINUTES
     )
     task, _ = PeriodicTask.objects.update_or_create(
         name=task_name(connection.pk),
@@ -36,6 +47,23 @@ def update_schedule(connection: UserIntegration) -> PeriodicTask | None:
         },
     )
     return task
+
+
+def _too_long(every: object) -> bool:
+    """Not a schedule beat can hold; a short one (a row older than the minimum) is clamped."""
+    return not isinstance(every, int) or every > MAX_SYNC_INTERVAL
+
+
+def _refuse(connection: UserIntegration, problem: str) -> None:
+    logger.error(
+        "sync: connection %s not scheduled: sync interval %r %s",
+        connection.pk,
+        connection.sync_interval,
+        problem,
+    )
+    remove_schedule(connection.pk)
+    error = f"Not synced on a schedule: the sync interval {problem}."
+    set_status(connection, UserIntegration.Status.ERROR, last_error=error)
 
 
 def remove_schedule(connection_id: int) -> None:

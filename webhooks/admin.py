@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.writer import record
+from integrations.crypto import UNREADABLE, DecryptionError, ciphertext, decrypt, readable
 from webhooks.models import Delivery, WebhookSubscription
 from webhooks.subscriptions import endpoint_url
 from webhooks.tasks import process_delivery
@@ -36,6 +37,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # deliveries come from the services
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        # The subscription is shown by name: its secret is not needed, nor decrypted.
+        queryset = super().get_queryset(request).select_related("subscription__service")
+        return queryset.defer("subscription__secret")
 
     @admin.action(description="Replay the selected deliveries")
     def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
@@ -64,6 +70,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "failures",
         "retry_at",
         "has_secret",
+        "keys",
     ]
     list_filter = ["service", "status"]
     search_fields = ["public_id", "remote_id", "resource"]
@@ -101,9 +108,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             readonly += ["service", "remote_id", "resource_id", "expires_at", "last_error"]
         return readonly
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookSubscription]:
+        # The secret is decrypted only for Notion's token, and never for the list, so a
+        # wrong DAYFLOW_ENCRYPTION_KEYS still renders the pages (and says so).
+        queryset = super().get_queryset(request).defer("secret")
+        return queryset.annotate(stored_secret=ciphertext("secret"))
+
     @admin.display(boolean=True, description="secret stored")
     def has_secret(self, sub: WebhookSubscription) -> bool:
-        return bool(sub.secret)
+        return bool(sub.stored_secret)
+
+    @admin.display(description="encryption keys")
+    def keys(self, sub: WebhookSubscription) -> str:
+        return "readable" if readable(sub.stored_secret) else UNREADABLE
 
     @admin.display(description="notification URL")
     def notification_url(self, sub: WebhookSubscription) -> str:
@@ -111,7 +128,12 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="verification token (paste into Notion)")
     def verification_token(self, sub: WebhookSubscription) -> str:
-        return sub.secret or "(waiting for Notion's verification request)"
+        if not sub.stored_secret:
+            return "(waiting for Notion's verification request)"
+        try:
+            return decrypt(sub.stored_secret)
+        except DecryptionError:
+            return UNREADABLE
 
     @admin.action(description="Forget Notion's verification token (to capture a new one)")
     def reset_notion_token(self, request: HttpRequest, queryset: QuerySet) -> None:

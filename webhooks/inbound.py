@@ -73,8 +73,10 @@ class Inbound:
     def delivery_id(
         self, headers: Mapping[str, str], payload: Any, body: bytes, sub: WebhookSubscription | None
     ) -> str:
-        # No id from the service: the body's hash, scoped to the subscription so two
-        # subscriptions receiving the same event do not swallow each other's delivery.
+        # The id must come from what the signature covers, or a replay with a fresh header
+        # is stored and processed again. No signed id from the service: the body's hash,
+        # scoped to the subscription so two subscriptions receiving the same event do not
+        # swallow each other's delivery.
         scope = sub.public_id if sub else self.key
         return f"{scope}:sha256:{body_hash(body)}"
 
@@ -141,10 +143,13 @@ class LinearInbound(Inbound):
         return f"{payload.get('type') or ''}.{payload.get('action') or ''}"
 
     def delivery_id(self, headers, payload, body, sub):
-        delivery = verify.header(headers, "Linear-Delivery")
-        return (
-            f"delivery:{delivery}" if delivery else super().delivery_id(headers, payload, body, sub)
-        )
+        # Linear-Delivery is not signed, so a captured delivery sent again with a new one
+        # would pass as new. The signed body names the event; webhookTimestamp is left out
+        # because a retry (1 min, 1 h, 6 h later) must carry a fresh one to pass the window.
+        event = {name: value for name, value in payload.items() if name != "webhookTimestamp"}
+        canonical = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+        scope = sub.public_id if sub else self.key
+        return f"{scope}:sha256:{body_hash(canonical)}"
 
 
 class TodoistInbound(Inbound):
@@ -163,12 +168,9 @@ class TodoistInbound(Inbound):
     def event_type(self, headers, payload):
         return str(payload.get("event_name") or "")
 
-    def delivery_id(self, headers, payload, body, sub):
-        # X-Todoist-Delivery-ID is reused when Todoist retries the same notification.
-        delivery = verify.header(headers, "X-Todoist-Delivery-ID")
-        return (
-            f"delivery:{delivery}" if delivery else super().delivery_id(headers, payload, body, sub)
-        )
+    # X-Todoist-Delivery-ID is not signed: a captured delivery sent again with a new one
+    # would pass as new. The inherited id is the hash of the signed body, which Todoist's
+    # retries of one notification repeat.
 
 
 class GoogleCalendarInbound(Inbound):

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -25,6 +26,8 @@ class Reason(StrEnum):
     MISSING_SECRET = "missing_secret"
     BAD_SIGNATURE = "bad_signature"
     STALE_TIMESTAMP = "stale_timestamp"
+    # Signed, but the timestamp is not a time (Infinity, NaN, a word, an absurd number): 400.
+    BAD_TIMESTAMP = "bad_timestamp"
     MALFORMED = "malformed"
     UNKNOWN_CHANNEL = "unknown_channel"
 
@@ -109,14 +112,37 @@ def verify_linear(
 def _linear_timestamp(headers: Mapping[str, str], body: bytes, now_ms: int | None) -> Verification:
     try:
         payload = json.loads(body)
-        stamp = payload.get("webhookTimestamp") if isinstance(payload, dict) else None
-        stamp = int(stamp if stamp is not None else header(headers, "Linear-Timestamp"))
-    except (ValueError, TypeError):
-        return Verification.reject(Reason.STALE_TIMESTAMP)
+    except (ValueError, RecursionError):
+        return Verification.reject(Reason.MALFORMED)
+    stamp = payload.get("webhookTimestamp") if isinstance(payload, dict) else None
+    if stamp is None:
+        stamp = header(headers, "Linear-Timestamp")
+        if not stamp:
+            return Verification.reject(Reason.STALE_TIMESTAMP)
+    stamp = _milliseconds(stamp)
+    if stamp is None:
+        return Verification.reject(Reason.BAD_TIMESTAMP)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if abs(now_ms - stamp) > LINEAR_TOLERANCE_MS:
         return Verification.reject(Reason.STALE_TIMESTAMP)
     return VERIFIED
+
+
+# Year 33658 in milliseconds: anything larger (or negative) is not a delivery time.
+_LATEST_MS = 10**15
+
+
+def _milliseconds(stamp: object) -> int | None:
+    """A Unix time in ms from the body (a JSON number) or the header (digits); None when it
+    is not one. json.loads reads `Infinity` and `1e400` as float('inf'), which int() refuses
+    with OverflowError."""
+    if isinstance(stamp, str) and stamp.strip().isdigit() and len(stamp.strip()) <= 16:
+        stamp = int(stamp.strip())
+    if isinstance(stamp, float) and math.isfinite(stamp):
+        stamp = int(stamp)
+    if isinstance(stamp, bool) or not isinstance(stamp, int):
+        return None
+    return stamp if 0 <= stamp < _LATEST_MS else None
 
 
 def verify_todoist(headers: Mapping[str, str], body: bytes, secret: str) -> Verification:

@@ -1,12 +1,12 @@
 """The webhook receiver: guards in a fixed order, the delivery stored once, 2xx at once.
 
-known service/subscription (404) → size (413) → JSON body (400) → handshake → authenticity
-(401) → handled event? (else 2xx and a log line) → inbox, deduplicated → 2xx → Celery.
+known service/subscription (404) → size (413) → JSON body, nesting bounded (400) → handshake →
+authenticity (401; 400 for a signed but unreadable timestamp) → handled event? (else 2xx and a
+log line) → inbox, deduplicated on what the signature covers → 2xx → Celery.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,11 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
-from webhooks import conf, handshakes, inbox, lookup
+from integrations.crypto import DecryptionError
+from webhooks import conf, handshakes, inbox, lookup, safe_json
 from webhooks.enqueue import enqueue
 from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription
-from webhooks.verify import Verification
+from webhooks.verify import Reason, Verification
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
     except Rejected as rejected:
         _audit_rejection(request, service, sub, rejected)
         return HttpResponse(status=rejected.status)
+    except DecryptionError:
+        # The subscription's secret was written under a key DAYFLOW_ENCRYPTION_KEYS no longer
+        # holds: the operator's to fix. 503, so the service retries once the key is back.
+        logger.error("webhooks: %s subscription secret cannot be decrypted", service[:40])
+        _audit_rejection(request, service, sub, Rejected(503, "secret_unreadable"))
+        return HttpResponse("cannot verify: secret unreadable with the configured keys", status=503)
     if sub is not None and sub.status == WebhookSubscription.Status.REMOVED:
         return _removed(service, sub)
     event_type = spec.event_type(request.headers, payload)
@@ -102,9 +109,9 @@ def _payload(spec: Inbound, request: HttpRequest, body: bytes) -> Any:
     if not body:
         raise Rejected(400, "empty_body")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected(400, "not_json") from None
+        payload = safe_json.loads(body)
+    except safe_json.UnsafeJSON as refused:
+        raise Rejected(400, refused.reason) from None
     if not isinstance(payload, dict):
         raise Rejected(400, "not_json_object")
     return payload
@@ -113,6 +120,8 @@ def _payload(spec: Inbound, request: HttpRequest, body: bytes) -> Any:
 def _authentic(verdict: Verification, request: HttpRequest, service: str) -> None:
     if verdict.ok:
         return
+    if verdict.reason == Reason.BAD_TIMESTAMP:
+        raise Rejected(400, str(verdict.reason))  # signed: the sender's bug, not a forgery
     _count_signature_failure(request, service)
     raise Rejected(401, str(verdict.reason))
 

@@ -77,3 +77,22 @@ def test_task_and_event_admin_pages_render(staff_client, user):
 
     assert "Pay rent" in staff_client.get("/admin/dayflow/task/").content.decode()
     assert "Standup" in staff_client.get("/admin/dayflow/event/").content.decode()
+
+
+def test_the_admin_refuses_an_absurd_sync_interval(staff_client, connection):
+    page = staff_client.get(f"/admin/integrations/userintegration/{connection.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {"user": connection.user_id, "service": connection.service_id}
+    data |= {"field_mapping": "{}", "sync_interval": "4611686018427387904"}
+
+    response = staff_client.post(
+        f"/admin/integrations/userintegration/{connection.pk}/change/", data
+    )
+
+    assert response.status_code == 200
+    assert "at most 10080 minutes" in " ".join(
+        response.context["adminform"].form.errors["sync_interval"]
+    )
+    connection.refresh_from_db()
+    assert connection.sync_interval == 15

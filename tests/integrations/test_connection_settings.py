@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
     ("service_key", "changes", "field", "message"),
     [
         ("todoist", {"sync_interval": 1}, "sync_interval", "at least 5 minutes"),
+        ("todoist", {"sync_interval": 2**62}, "sync_interval", "at most 10080 minutes"),
         ("todoist", {"sync_direction": "sideways"}, "sync_direction", "not a valid choice"),
         ("todoist", {"conflict_resolution": "coin"}, "conflict_resolution", "not a valid choice"),
         ("todoist", {"field_mapping": {"calendars": ["a"]}}, "field_mapping", "calendars: unknown"),
@@ -100,3 +101,13 @@ def test_unconfigured_oauth_services_say_so(settings):
     assert not Service.objects.get(key="todoist").is_configured
     assert Service.objects.get(key="notion").is_configured
     assert Service.objects.get(key="fastmail").is_configured  # app passwords need no client
+
+
+def test_the_database_refuses_an_interval_beyond_a_week(connection):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=2**62)
+
+    connection.refresh_from_db()
+    assert connection.sync_interval == 15

@@ -107,6 +107,9 @@ def test_actions_need_a_post(logged_in, make_connection):
     ("data", "field", "message"),
     [
         ({"sync_interval": "1"}, "sync_interval", "at least 5 minutes"),
+        # Stored, it made beat raise OverflowError and stop the app.
+        ({"sync_interval": "4611686018427387904"}, "sync_interval", "at most 10080 minutes"),
+        ({"sync_interval": "10081"}, "sync_interval", "at most 10080 minutes"),
         ({"field_mapping": '{"calendars": ["x"]}'}, "field_mapping", "calendars: unknown"),
         ({"field_mapping": "[1, 2"}, "field_mapping", "Enter a valid JSON"),
         ({"sync_direction": "sideways"}, "sync_direction", "not one of the available"),
@@ -128,6 +131,13 @@ def test_settings_errors_name_the_field(logged_in, make_connection, data, field,
     assert field in errors
     assert message in " ".join(errors[field])
     assert not AuditEvent.objects.filter(action="connection.settings_changed").exists()
+
+
+def test_the_interval_field_says_its_bounds(logged_in, make_connection):
+    connection = make_connection("todoist")
+    page = logged_in.get(f"/integrations/connections/{connection.pk}/settings/").content.decode()
+    assert 'max="10080"' in page
+    assert 'min="5"' in page
 
 
 def test_settings_are_saved_and_audited(logged_in, make_connection):

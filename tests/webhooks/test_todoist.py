@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from webhooks.inbound import body_hash
 from webhooks.models import Delivery
 
 from .helpers import b64_hmac, deliveries, fixture, hex_hmac, jobs, meta, raw, rejections
@@ -38,7 +39,11 @@ def test_a_valid_delivery_is_stored_once_and_triggers_one_sync(client, todoist, 
     assert post(client, body, b64_hmac(CLIENT_SECRET, body)).status_code == 200
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.event_type) == (Delivery.Status.PROCESSED, "item:updated")
-    assert (delivery.delivery_id, delivery.connection) == ("delivery:del-1", todoist)
+    # X-Todoist-Delivery-ID is not signed: the id is the signed body's hash.
+    assert (delivery.delivery_id, delivery.connection) == (
+        f"todoist:sha256:{body_hash(body)}",
+        todoist,
+    )
     assert "X-Todoist-Hmac-Sha256" not in delivery.headers
     assert sync_calls == [todoist.pk]
     assert jobs(todoist) == 1

@@ -106,7 +106,6 @@ LINEAR_NOW = 1_764_028_212_345
         (LINEAR_NOW + 59_999, True),
         (LINEAR_NOW - 60_001, False),
         (LINEAR_NOW + 60_001, False),
-        ("yesterday", False),
     ],
 )
 def test_linear_timestamp_window(stamp, ok):
@@ -119,6 +118,17 @@ def test_linear_timestamp_window(stamp, ok):
     assert result.ok is ok
     if not ok:
         assert result.reason == Reason.STALE_TIMESTAMP
+
+
+@pytest.mark.parametrize("stamp", [float("inf"), float("nan"), "yesterday", True, 10**30, -1])
+def test_linear_timestamps_that_are_not_times_are_refused_as_such(stamp):
+    # given a correctly signed Linear body whose timestamp is not a Unix time in ms
+    body = json.dumps({"type": "Issue", "webhookTimestamp": stamp}).encode()
+    headers = {"Linear-Signature": hex_hmac(SECRET, body)}
+    # when verified
+    result = verify.verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
+    # then it is refused as malformed, not raised
+    assert result.reason == Reason.BAD_TIMESTAMP
 
 
 def test_linear_falls_back_to_the_timestamp_header():

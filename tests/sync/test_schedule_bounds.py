@@ -1,0 +1,116 @@
+"""An absurd sync interval never reaches beat, and beat survives one that is already stored.
+
+The incident: a settings POST stored sync_interval=2**62; beat built
+timedelta(minutes=2**62), raised OverflowError on every start, and run.py stopped the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import connection as db
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from dayflow.celery import app as celery_app
+from integrations.models import UserIntegration
+from sync.beat import SafeDatabaseScheduler
+from sync.schedule import reconcile_schedules, task_name, update_schedule
+
+pytestmark = pytest.mark.django_db
+
+HUGE = 4611686018427387904
+
+
+@pytest.fixture
+def unchecked_constraints():
+    """Rows written before the check constraint existed (SQLite can switch it off)."""
+    if db.vendor != "sqlite":
+        pytest.skip("only SQLite can switch check constraints off")
+    with db.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints = ON")
+    yield
+    with db.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints = OFF")
+
+
+def test_a_stored_absurd_interval_is_not_scheduled_and_puts_the_connection_in_error(
+    connection, unchecked_constraints
+):
+    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+
+    reconcile_schedules()
+
+    connection.refresh_from_db()
+    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
+    assert not IntervalSchedule.objects.filter(every=HUGE).exists()
+    assert connection.status == UserIntegration.Status.ERROR
+    assert "at most 10080 minutes" in connection.last_error
+
+
+def test_reconcile_keeps_scheduling_the_other_connections(
+    connection, user, service, unchecked_constraints
+):
+    healthy = UserIntegration.objects.create(user=user, service=service, external_account_id="2")
+    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+
+    reconcile_schedules()
+
+    assert PeriodicTask.objects.get(name=task_name(healthy.pk)).interval.every == 15
+
+
+def test_update_schedule_refuses_an_interval_beyond_a_week(connection):
+    connection.sync_interval = 10081  # in memory only, as a row written before the bound
+
+    assert update_schedule(connection) is None
+    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
+
+
+@pytest.mark.parametrize("every", [HUGE, 10**9])
+def test_beat_loads_its_schedules_with_an_absurd_interval_row_present(every):
+    absurd = IntervalSchedule.objects.create(every=every, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.create(name="absurd", task="sync.scheduled", interval=absurd)
+    sane = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.create(name="sane", task="sync.recover_jobs", interval=sane)
+    scheduler = SafeDatabaseScheduler(app=celery_app, lazy=True)
+
+    entries = scheduler.all_as_schedule()
+
+    assert "sane" in entries
+    assert "absurd" not in entries
+    assert not PeriodicTask.objects.get(name="absurd").enabled
+    assert all(entry.is_due() is not None for entry in entries.values())
+
+
+def test_the_stock_scheduler_dies_on_such_a_row():
+    """Where the OverflowError came from: timedelta(minutes=2**62) in the row's schedule."""
+    absurd = IntervalSchedule.objects.create(every=HUGE, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.create(name="absurd", task="sync.scheduled", interval=absurd)
+
+    with pytest.raises(OverflowError):
+        DatabaseScheduler(app=celery_app, lazy=True).all_as_schedule()
+
+
+def test_celery_uses_the_safe_scheduler():
+    assert celery_app.conf.beat_scheduler == "sync.beat:SafeDatabaseScheduler"
+
+
+def test_an_interval_below_the_minimum_is_scheduled_at_the_minimum(connection):
+    connection.sync_interval = 1  # in memory only, as a row older than the minimum
+
+    assert update_schedule(connection).interval.every == 5
+
+
+def test_the_migration_brings_stored_intervals_within_the_bound(connection, unchecked_constraints):
+    from django.apps import apps
+
+    migration = importlib.import_module("integrations.migrations.0002_sync_interval_bounds")
+    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+
+    migration.bound_intervals(apps, None)
+
+    connection.refresh_from_db()
+    assert connection.sync_interval == 10080
+    assert connection.status == UserIntegration.Status.ERROR
+    assert f"({HUGE} minutes) was out of range" in connection.last_error
