@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from integrations.crypto import UNREADABLE, ciphertext, readable
+from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
 from integrations.models import Credential, Service, UserIntegration
 
 
@@ -39,6 +39,20 @@ class UserIntegrationAdmin(admin.ModelAdmin):
     list_select_related = ["user", "service"]
     readonly_fields = ["created_at", "updated_at", "last_sync_at", "last_error"]
     raw_id_fields = ["user"]
+
+    # Deleting a connection loads its credential and subscriptions only to delete them: a lost
+    # key must not stop staff from removing it.
+    def get_deleted_objects(self, objs, request):
+        with unreadable_allowed():
+            return super().get_deleted_objects(objs, request)
+
+    def delete_model(self, request, obj) -> None:
+        with unreadable_allowed():
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with unreadable_allowed():
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(Credential)

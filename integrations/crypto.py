@@ -7,6 +7,9 @@ django-fernet-fields would be the off-the-shelf choice, but it no longer imports
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -21,6 +24,26 @@ UNREADABLE = "cannot decrypt with the configured keys"
 
 class DecryptionError(Exception):
     """A stored secret cannot be read with the configured keys."""
+
+
+class Unreadable(str):
+    """What a secret reads as inside `unreadable_allowed()`: never written back, never a secret."""
+
+
+_reading = threading.local()
+
+
+@contextlib.contextmanager
+def unreadable_allowed() -> Iterator[None]:
+    """Rows whose secrets no configured key can read load with `Unreadable` values instead of
+    raising: for code that must go on without the secrets, such as deleting a connection (its
+    credential and subscriptions are loaded only to be deleted with it)."""
+    before = getattr(_reading, "tolerant", False)
+    _reading.tolerant = True
+    try:
+        yield
+    finally:
+        _reading.tolerant = before
 
 
 @cache
@@ -90,9 +113,16 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):
             return value
-        return decrypt(value)
+        try:
+            return decrypt(value)
+        except DecryptionError:
+            if getattr(_reading, "tolerant", False):
+                return Unreadable(UNREADABLE)
+            raise
 
     def get_prep_value(self, value):
+        if isinstance(value, Unreadable):
+            raise DecryptionError("An unreadable secret is never saved over the stored one.")
         value = super().get_prep_value(value)
         if value in (None, ""):
             return value

@@ -89,3 +89,32 @@ def test_rotation_names_each_unreadable_value_rotates_the_rest_and_fails(lost, u
     assert {"model": "integrations.Credential", "pk": lost.pk, "field": "access_token"} in (
         event.details["unreadable"]
     )
+
+
+def test_a_connection_whose_credential_cannot_be_read_can_still_be_deleted(
+    staff_client, lost, connection
+):
+    url = f"/admin/integrations/userintegration/{connection.pk}/delete/"
+
+    confirm = staff_client.get(url)
+    done = staff_client.post(url, {"post": "yes"})
+
+    assert confirm.status_code == 200
+    assert "at-lost-secret" not in confirm.content.decode()
+    assert done.status_code == 302
+    assert not Credential.objects.filter(pk=lost.pk).exists()
+
+
+def test_a_secret_read_as_unreadable_is_never_saved_over_the_stored_one(lost):
+    from integrations.crypto import DecryptionError, unreadable_allowed
+
+    stored = raw_column(lost, "access_token")
+    with unreadable_allowed():
+        credential = Credential.objects.get(pk=lost.pk)
+    assert credential.access_token == UNREADABLE
+
+    with pytest.raises(DecryptionError):
+        credential.save()
+    assert raw_column(lost, "access_token") == stored
+    with pytest.raises(DecryptionError):
+        Credential.objects.get(pk=lost.pk)  # outside the block, reading still refuses
