@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection as db
+from django.db import transaction
 
 from audit.models import AuditEvent
 from integrations.crypto import UNREADABLE
@@ -113,7 +114,7 @@ def test_a_secret_read_as_unreadable_is_never_saved_over_the_stored_one(lost):
         credential = Credential.objects.get(pk=lost.pk)
     assert credential.access_token == UNREADABLE
 
-    with pytest.raises(DecryptionError):
+    with pytest.raises(DecryptionError), transaction.atomic():
         credential.save()
     assert raw_column(lost, "access_token") == stored
     with pytest.raises(DecryptionError):
