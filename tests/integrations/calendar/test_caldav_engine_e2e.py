@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dayflow.models import Event
-from sync import engine
 from sync.models import SyncJob
+from tests.integrations.calendar.runs import run
 from tests.radicale import RadicaleCalendar, request
 
 pytestmark = pytest.mark.django_db
@@ -26,13 +26,6 @@ SERIES = (
     "DTSTART;TZID=Europe/Berlin:20260331T100000\r\nDTEND;TZID=Europe/Berlin:20260331T103000\r\n"
     "SUMMARY:Weekly sync (moved)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-def run(connection) -> SyncJob:
-    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def test_two_way_sync_of_a_series_and_a_local_event_then_nothing_to_do(

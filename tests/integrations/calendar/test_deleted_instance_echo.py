@@ -11,9 +11,9 @@ import pytest
 
 from dayflow.models import Event
 from integrations.providers import caldav
-from sync import engine
-from sync.models import Conflict, JournalEntry, SyncJob
+from sync.models import Conflict, JournalEntry
 from sync.repair import undo_job
+from tests.integrations.calendar.runs import run_ok as run
 from tests.radicale import RadicaleCalendar, request
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +29,6 @@ SERIES = (
     "DTSTART;TZID=Europe/Berlin:20260331T100000\r\nDTEND;TZID=Europe/Berlin:20260331T103000\r\n"
     "SUMMARY:Weekly sync (moved)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-def run(connection) -> SyncJob:
-    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
-    job.refresh_from_db()
-    assert job.status == SyncJob.Status.SUCCEEDED, job.error
-    return job
 
 
 def delete_the_moved_instance() -> Event:

@@ -11,16 +11,10 @@ import pytest
 from dayflow.models import Event
 from sync import engine
 from sync.models import SyncJob
+from tests.integrations.calendar.runs import run
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def run(connection) -> SyncJob:
-    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def test_two_way_sync_with_a_series_then_edits_then_nothing_to_do(google_engine, user) -> None:

@@ -10,18 +10,11 @@ import pytest
 
 from dayflow.models import Event
 from integrations.providers.outlook import DAYFLOW_ID
-from sync import engine
 from sync.models import SyncJob
+from tests.integrations.calendar.runs import run
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def run(connection) -> SyncJob:
-    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
-    job.refresh_from_db()
-    return job
 
 
 WEEKLY = {

@@ -8,20 +8,13 @@ import pytest
 
 from dayflow.models import Event
 from integrations.providers.outlook import DAYFLOW_ID
-from sync import engine, repair
-from sync.models import ItemLink, SyncJob
+from sync import repair
+from sync.models import ItemLink
+from tests.integrations.calendar.runs import run_ok as run
 from tests.radicale import RadicaleCalendar, request
 
 pytestmark = pytest.mark.django_db
 WHERE = ["deleted in DayFlow", "deleted at the service"]
-
-
-def run(connection) -> SyncJob:
-    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
-    job.refresh_from_db()
-    assert job.status == SyncJob.Status.SUCCEEDED, job.error
-    return job
 
 
 def vevent(uid: str, title: str, day: int) -> str:
