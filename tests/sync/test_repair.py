@@ -138,7 +138,7 @@ def test_undo_of_a_push_lists_the_items_it_left_unsynced_until_sent_again(
     assert (report.reverted, report.unlinked) == (2, 2)
     assert remote.items == {}
     assert set(Task.objects.values_list("title", flat=True)) == {"first", "second"}
-    links = ItemLink.objects.filter(task__in=[first, second])
+    links = ItemLink.objects.filter(task__in=[first, second]).order_by("pk")
     assert [(link.remote_id, link.undone_at is not None) for link in links] == [("", True)] * 2
     # and the job's page lists them, with the action that sends them again
     client.force_login(user)
