@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db.models import JSONField
 
+from integrations.forms import JSONObjectField
 from integrations.models import Credential, Service, UserIntegration
 
 
@@ -21,6 +23,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(UserIntegration)
 class UserIntegrationAdmin(admin.ModelAdmin):
+    # The settings form's field: JSON text is measured before it is parsed.
+    formfield_overrides = {JSONField: {"form_class": JSONObjectField}}
     list_display = [
         "__str__",
         "user",
