@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 
 from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
+from integrations.forms import JSONObjectField
 from integrations.models import Credential, Service, UserIntegration
 
 
@@ -24,6 +25,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(UserIntegration)
 class UserIntegrationAdmin(admin.ModelAdmin):
+    # The settings form's field: JSON text is measured before it is parsed.
+    formfield_overrides = {JSONField: {"form_class": JSONObjectField}}
     list_display = [
         "__str__",
         "user",

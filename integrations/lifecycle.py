@@ -36,6 +36,13 @@ def resume(connection: UserIntegration, *, request: Any = None) -> None:
     record("connection.resumed", request=request, connection=connection, details=_base(connection))
 
 
+def settings_saved(connection: UserIntegration) -> None:
+    """A sync stopped by an error no retry fixes (bad settings) starts again once the user has
+    saved new settings; if they are still wrong, the next sync stops it again."""
+    if connection.status == Status.ERROR:
+        set_status(connection, Status.CONNECTED, last_error="")
+
+
 def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = None) -> bool:
     """Disconnect: tell the followers first (while the token still works, so they can remove
     webhook subscriptions and schedules, and synced items unless `keep_items`), revoke the

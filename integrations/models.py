@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -176,10 +179,21 @@ class UserIntegration(models.Model):
             raise ValidationError({"sync_interval": problem})
         if self.service_id and self.service.key in PROVIDERS:
             errors = validate_field_mapping(self.service.provider, self.field_mapping)
-            if self.service.provider.auth is AuthStyle.APP_PASSWORD:
-                errors += calendar_url_errors(self.field_mapping)
+            if not errors and self.service.provider.auth is AuthStyle.APP_PASSWORD:
+                errors = calendar_url_errors(self.field_mapping)
             if errors:
                 raise ValidationError({"field_mapping": errors})
+
+
+# Bounds of a connection's settings: every id a service hands out fits in 255 characters, an
+# address in 2048 (what browsers and servers accept); beyond them a value is a mistake or an
+# attack, and would only fail later, at every sync.
+MAX_ID_CHARS = 255
+MAX_URL_CHARS = 2048
+MAX_LIST_ITEMS = 100
+MAX_MAPPING_CHARS = 64 * 1024  # the settings as compact JSON
+MAX_ERRORS_SHOWN = 10
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_field_mapping(provider: type[Provider], mapping: object) -> list[str]:
@@ -191,12 +205,47 @@ def validate_field_mapping(provider: type[Provider], mapping: object) -> list[st
         expected = provider.mapping_schema.get(name)
         if expected is None:
             allowed = ", ".join(sorted(provider.mapping_schema)) or "none"
-            errors.append(f"{name}: unknown setting for {provider.name} (allowed: {allowed})")
+            errors.append(
+                f"{_shown(name)}: unknown setting for {provider.name} (allowed: {allowed})"
+            )
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             errors.append(f"{name}: must be a {expected.__name__}")
         elif expected is list and not all(isinstance(item, str) and item for item in value):
             errors.append(f"{name}: must be a list of ids")
+        else:
+            errors += _bound_errors(name, value, url=name in provider.mapping_urls)
+    if not errors and len(json.dumps(mapping)) > MAX_MAPPING_CHARS:
+        errors.append(f"the settings are too large (at most {MAX_MAPPING_CHARS // 1024} KB)")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        errors[MAX_ERRORS_SHOWN:] = [f"and {len(errors) - MAX_ERRORS_SHOWN} more problems"]
     return errors
+
+
+def _bound_errors(name: str, value: object, *, url: bool) -> list[str]:
+    """Lengths and shapes of one setting's value, in the user's words."""
+    words = name.replace("_", " ")
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            return [f"{name}: choose at most {MAX_LIST_ITEMS} {words} (there are {len(value)})"]
+        problems = (_text_problem(item, url=url, it="one") for item in value)
+        first = next((problem for problem in problems if problem), "")
+        return [f"{name}: each of the {words} {first}"] if first else []
+    problem = _text_problem(value, url=url, it="it") if isinstance(value, str) else ""
+    return [f"{name}: the {words} {problem}"] if problem else []
+
+
+def _text_problem(text: str, *, url: bool, it: str) -> str:
+    limit = MAX_URL_CHARS if url else MAX_ID_CHARS
+    if len(text) > limit:
+        return f"may be at most {limit} characters long ({it} has {len(text)})"
+    if CONTROL_CHARS.search(text):
+        return "may not contain line breaks or control characters"
+    return ""
+
+
+def _shown(name: str) -> str:
+    """A key the user typed, cut short enough to show in a message."""
+    return name if len(name) <= 60 else f"{name[:60]}…"
 
 
 def calendar_url_errors(mapping: object) -> list[str]:

@@ -203,6 +203,7 @@ def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConnectionSettingsForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
         form.save()
+        lifecycle.settings_saved(connection)
         record(
             "connection.settings_changed",
             request=request,

@@ -47,7 +47,7 @@ from integrations.providers.errors import (
     Transient,
 )
 from integrations.providers.http import api_calls as http_api_calls
-from integrations.tokens import mark_needs_reauth
+from integrations.tokens import mark_needs_reauth, set_status
 from sync import bulk
 from sync import fields as codec
 from sync.decisions import (
@@ -185,7 +185,9 @@ def _run_claimed(job: SyncJob, provider_factory: ProviderFactory) -> Outcome:
         log.exception("sync job %s failed", job.pk)
         engine.save_progress()
         _finish(job, Status.FAILED, error=f"{type(error).__name__}: {error}")
-        if isinstance(error, ProviderError):  # the service's answer, worded by the provider
+        if isinstance(error, Permanent):  # the next run would fail the same way
+            _stop_on_error(job.connection, str(error))
+        elif isinstance(error, ProviderError):  # the service's answer, worded by the provider
             _note_error(job.connection_id, str(error))
         return Outcome(Status.FAILED)
     engine.save_progress()
@@ -227,6 +229,14 @@ def _requeue(job: SyncJob, wait: float, reason: str) -> Outcome:
 def _note_error(connection_id: int, error: str) -> None:
     """What stopped the last sync, on the connection's row (its page shows it)."""
     UserIntegration.objects.filter(pk=connection_id).update(last_error=error[:2000])
+
+
+def _stop_on_error(connection: UserIntegration, error: str) -> None:
+    """No retry can fix it (settings the service refuses, an address that is not one): the
+    connection stops syncing, its page shows why, and saving its settings starts it again."""
+    connection.refresh_from_db(fields=["status"])  # paused or disconnected meanwhile: stays so
+    if connection.status == UserIntegration.Status.CONNECTED:
+        set_status(connection, UserIntegration.Status.ERROR, last_error=error[:2000])
 
 
 def _retry_transient(job: SyncJob, error: Transient) -> Outcome:

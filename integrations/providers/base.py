@@ -133,6 +133,8 @@ class Provider:
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.
     mapping_schema: ClassVar[dict[str, type]] = {}
+    # Which of those settings hold addresses (bounded as URLs, not as ids).
+    mapping_urls: ClassVar[frozenset[str]] = frozenset()
     # Which of those settings names the container to sync (list, data source, team, project).
     collection_setting: ClassVar[str] = ""
 

@@ -429,6 +429,7 @@ class CalDAVProvider(Provider):
     item_types = (ItemType.EVENT, ItemType.TASK)
     change_feed = "sync-collection (RFC 6578), ctag/etag fallback"
     mapping_schema = {"calendars": list, "sync_todos": bool}
+    mapping_urls = frozenset({"calendars"})
 
     def __init__(self, connection: Any, *, session: DavSession | None = None) -> None:
         super().__init__(connection)

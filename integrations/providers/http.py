@@ -323,6 +323,10 @@ class HttpClient:
                 headers=headers,
                 timeout=self.timeout,
             )
+        except UNUSABLE_URL as exc:
+            # An address no retry can fix (settings that are not an id or not a URL).
+            what = f"{method} {_path(url)}: not a usable address ({type(exc).__name__})"
+            raise Permanent(what, service=self.service) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._log(method, url, type(exc).__name__, begin)
             never_sent = isinstance(exc, requests.ConnectTimeout)
@@ -403,6 +407,13 @@ RESET_HEADERS = (
     "RateLimit-Reset",
 )
 
+UNUSABLE_URL = (
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.URLRequired,
+)
+
 ERRORS_BY_STATUS: dict[int, type[Permanent]] = {
     404: NotFound,
     409: PreconditionFailed,
@@ -413,7 +424,10 @@ ERRORS_BY_STATUS: dict[int, type[Permanent]] = {
 
 def _path(url: str) -> str:
     """The URL without query string or credentials: safe to log."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": requests refused it already, say so without it
+        return "(not a valid address)"
     return f"{parts.hostname or ''}{parts.path}"
 
 

@@ -424,6 +424,62 @@ def test_auth_expired_after_the_refresh_already_flipped_the_status_is_audited_on
     assert AuditEvent.objects.filter(action="connection.needs_reauth").count() == 1
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        Permanent("GET /calendars/x: 400 invalid calendar id", status=400),
+        Permanent("GET calendars/x: not a usable address (MissingSchema)"),
+    ],
+)
+def test_a_permanent_error_stops_the_connection_instead_of_retrying(
+    connection, remote, fake_provider, error
+):
+    from django_celery_beat.models import PeriodicTask
+
+    from sync.schedule import task_name
+    from sync.services import request_sync
+
+    # given a connection whose settings the service refuses
+    remote.fail_next("pull", error)
+    job = SyncJob.objects.create(connection=connection)
+    # when it syncs
+    outcome = engine.run_job(job.pk)
+    # then the job fails once, without a retry, and the connection shows why and stops
+    job.refresh_from_db()
+    connection.refresh_from_db()
+    assert (outcome.status, outcome.retry_in, job.status) == (Status.FAILED, None, Status.FAILED)
+    assert connection.status == UserIntegration.Status.ERROR
+    assert connection.last_error == str(error)
+    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
+    assert request_sync(connection.pk, trigger=SyncJob.Trigger.SCHEDULE) is None
+
+
+def test_an_unexpected_error_fails_the_job_and_leaves_the_connection_connected(
+    connection, remote, fake_provider
+):
+    remote.fail_next("pull", RuntimeError("a bug of ours"))
+
+    engine.run_job(SyncJob.objects.create(connection=connection).pk)
+
+    connection.refresh_from_db()
+    assert connection.status == UserIntegration.Status.CONNECTED
+
+
+def test_a_permanent_error_leaves_a_connection_paused_meanwhile_paused(
+    connection, remote, fake_provider
+):
+    from integrations.tokens import set_status
+
+    job = engine.claim(SyncJob.objects.create(connection=connection).pk)  # the job runs…
+    set_status(UserIntegration.objects.get(pk=connection.pk), UserIntegration.Status.PAUSED)
+    remote.fail_next("pull", Permanent("400 invalid", status=400))  # …the user paused meanwhile
+
+    engine._run_claimed(job, engine.PROVIDER_FACTORY)
+
+    connection.refresh_from_db()
+    assert connection.status == UserIntegration.Status.PAUSED
+
+
 def test_a_permanent_error_on_one_item_is_recorded_and_the_job_goes_on(
     connection, remote, run_sync, user
 ):

@@ -22,7 +22,9 @@ def server() -> Iterator[ScriptedServer]:
         yield scripted
 
 
-def sync(user, server_url: str, calendar: str) -> tuple[SyncJob, UserIntegration]:
+def sync(
+    user, server_url: str, calendar: str, *, run: bool = True
+) -> tuple[SyncJob, UserIntegration]:
     connection = UserIntegration.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
@@ -33,7 +35,8 @@ def sync(user, server_url: str, calendar: str) -> tuple[SyncJob, UserIntegration
         connection=connection, server_url=server_url, username="me", app_password="pw"
     )
     job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
-    engine.run_job(job.pk)
+    if run:
+        engine.run_job(job.pk)
     job.refresh_from_db()
     connection.refresh_from_db()
     return job, connection
@@ -48,7 +51,7 @@ def test_a_forbidden_calendar_is_reported_as_forbidden(user, server: ScriptedSer
     assert job.status == SyncJob.Status.FAILED
     assert "forbidden (403)" in job.error
     assert "forbidden (403)" in connection.last_error
-    assert connection.status == UserIntegration.Status.CONNECTED
+    assert connection.status == UserIntegration.Status.ERROR  # not needs_reauth; no retry helps
 
 
 def test_a_tls_failure_at_sync_is_named_on_the_connection(user, server: ScriptedServer):
@@ -59,3 +62,19 @@ def test_a_tls_failure_at_sync_is_named_on_the_connection(user, server: Scripted
     # then it is retried later, and the connection says why
     assert job.status == SyncJob.Status.QUEUED
     assert "TLS" in connection.last_error
+
+
+@pytest.mark.parametrize("calendar", ["c" * 200_000, "calendars/work/"])
+def test_a_calendar_that_is_not_an_address_stops_the_connection(user, server, calendar):
+    # given settings saved before they were bounded: a calendar that is not an address
+    job, connection = sync(user, server.url, server.url + "cal/", run=False)
+    UserIntegration.objects.filter(pk=connection.pk).update(field_mapping={"calendars": [calendar]})
+    # when the connection syncs
+    engine.run_job(job.pk)
+    # then the job fails once, and the connection shows why and stops syncing
+    job.refresh_from_db()
+    connection.refresh_from_db()
+    assert job.status == SyncJob.Status.FAILED
+    assert connection.status == UserIntegration.Status.ERROR
+    assert "use an http:// or https:// address" in connection.last_error
+    assert len(connection.last_error) <= 2000

@@ -225,6 +225,17 @@ def test_4xx_are_permanent_and_typed(mocked, make_client, status, error):
     assert len(mocked.calls) == 1  # never retried
 
 
+@pytest.mark.parametrize(
+    "url", ["calendars/primary/events", "ftp://api.example.test/v1", "https://", "http://[::1"]
+)
+def test_an_address_no_retry_can_fix_is_permanent_and_never_retried(mocked, make_client, url):
+    # settings that are not an id end up in an address requests refuses before sending
+    with pytest.raises(errors.Permanent, match="not a usable address") as caught:
+        make_client("notion").request("GET", url)
+    assert type(caught.value) is errors.Permanent
+    assert len(mocked.calls) == 0
+
+
 def test_malformed_json_is_an_unexpected_payload_naming_the_service(mocked, make_client):
     mocked.get(URL, body="{not json", content_type="application/json")
     with pytest.raises(errors.UnexpectedPayload) as caught:
