@@ -147,12 +147,14 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-job leaves the message to be
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "dayflow.beat:Scheduler"  # django-celery-beat's, noting beat's heartbeat
+DAYFLOW_HEARTBEAT_SECONDS = float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60))
+# /healthz says "degraded" when the worker's or beat's last heartbeat is older than this.
+DAYFLOW_HEARTBEAT_STALE_SECONDS = float(
+    os.environ.get("DAYFLOW_HEARTBEAT_STALE_SECONDS", max(300, 3 * DAYFLOW_HEARTBEAT_SECONDS))
+)
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {
-        "task": "dayflow.heartbeat",
-        "schedule": float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60)),
-    },
+    "heartbeat": {"task": "dayflow.heartbeat", "schedule": DAYFLOW_HEARTBEAT_SECONDS},
 }
 CELERY_BEAT_SCHEDULE |= {
     "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},
