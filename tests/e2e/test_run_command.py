@@ -41,6 +41,16 @@ def test_serves_the_login_page_within_a_minute(running_app):
     assert css.status_code == 200  # static files through whitenoise under gunicorn
 
 
+def test_the_api_docs_are_served_with_their_assets(running_app):
+    session = login(running_app)
+    html = session.get(f"{running_app.url}/api/docs/", timeout=5).text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+
+    assert any("swagger-ui" in asset for asset in assets), html
+    for asset in assets:  # collected, hashed and served by whitenoise, not from a CDN
+        assert session.get(f"{running_app.url}{asset}", timeout=5).status_code == 200, asset
+
+
 def test_demo_login_and_admin_lists_the_eight_services(running_app):
     session = login(running_app)
 
