@@ -51,6 +51,13 @@ def test_the_api_docs_are_served_with_their_assets(running_app):
         assert session.get(f"{running_app.url}{asset}", timeout=5).status_code == 200, asset
 
 
+def test_favicon_ico_is_served(running_app):
+    response = requests.get(f"{running_app.url}/favicon.ico", timeout=5)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+
+
 def test_demo_login_and_admin_lists_the_eight_services(running_app):
     session = login(running_app)
 
