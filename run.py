@@ -1,9 +1,6 @@
 #!/usr/bin/env python3
 """The two commands of the README, on a machine with only Python 3.11+.
 
-    python3 run.py          install, migrate, and serve the app with a Celery worker and beat
-    python3 run.py test     install the test dependencies and run the whole suite
-
 Dependencies come from the hash-pinned lock files into `.venv/`; an install is redone only when
 a lock file changes. Only the standard library is used here, since nothing else exists yet.
 """
@@ -16,8 +13,20 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
+
+USAGE = """usage: python3 run.py [serve | test [pytest args...] | help]
+
+    python3 run.py          install, migrate, and serve the app with a Celery worker and beat
+    python3 run.py test     install the test dependencies and run the whole suite
+                            (extra arguments go to pytest: python3 run.py test tests/sync -x)
+    python3 run.py help     show this message (also -h, --help)
+"""
+HELP = {"help", "-h", "--help"}
+STARTUP_WAIT = 90  # seconds to wait for the web server before printing the login anyway
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("DAYFLOW_VENV", ROOT / ".venv"))
@@ -69,6 +78,31 @@ def manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([PYTHON, ROOT / "manage.py", *args], check=True, cwd=ROOT, env=env)
 
 
+def bootstrap(env: dict) -> str:
+    """The demo login, kept to be printed once the servers are up, not lost in their logs."""
+    done = subprocess.run(
+        [PYTHON, ROOT / "manage.py", "bootstrap"],
+        check=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+def web_answers(host: str, port: str) -> bool:
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104 - we probe the server, we do not bind here
+        host = "127.0.0.1"
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=1):
+            return True
+    except urllib.error.HTTPError:  # 503 (broker down) or 400 (host not allowed) still answers
+        return True
+    except OSError:
+        return False
+
+
 def serve() -> int:
     ensure_environment("requirements.lock")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dayflow.settings"}
@@ -78,7 +112,7 @@ def serve() -> int:
     compile_bytecode()
     manage("migrate", "--noinput", "-v0", env=env)
     manage("collectstatic", "--noinput", "-v0", env=env)
-    manage("bootstrap", env=env)
+    login = bootstrap(env)
     bin_dir = VENV / "bin"
     processes = {
         "web": [
@@ -111,11 +145,8 @@ def serve() -> int:
         name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
         for name, cmd in processes.items()
     }
-    print(
-        f"\nDayFlow is running: open {env['PUBLIC_URL']}/accounts/login/  (Ctrl-C stops it)\n",
-        flush=True,
-    )
-    stopping = False
+    started = time.monotonic()
+    announced = stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
@@ -129,7 +160,13 @@ def serve() -> int:
             if child.poll() is not None and not stopping:
                 print(f"{name} exited with {child.returncode}; stopping the others.", flush=True)
                 exit_code, stopping = child.returncode or 1, True
+        waited_enough = time.monotonic() - started > STARTUP_WAIT
+        if not (announced or stopping) and (waited_enough or web_answers(host, port)):
+            announce(login, env["PUBLIC_URL"])
+            announced = True
         time.sleep(0.5)
+    if not announced:  # stopped early: a first run's password must not be lost all the same
+        print(f"\n{login}\n", flush=True)
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -140,6 +177,13 @@ def serve() -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     return exit_code
+
+
+def announce(login: str, public_url: str) -> None:
+    print(
+        f"\nDayFlow is running: open {public_url}/accounts/login/  (Ctrl-C stops it)\n{login}\n",
+        flush=True,
+    )
 
 
 def test(pytest_args: list[str]) -> int:
@@ -164,11 +208,15 @@ def test(pytest_args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "serve"
+    if command in HELP:
+        print(USAGE, end="")
+        return 0
     if command == "serve":
         return serve()
     if command == "test":
         return test(argv[1:])
-    sys.exit(f"usage: python3 run.py [serve | test [pytest args...]]  (got {command!r})")
+    print(f"run.py: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

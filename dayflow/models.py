@@ -7,6 +7,8 @@ are soft (`deleted_at`), so a deletion can be synced and undone.
 
 from __future__ import annotations
 
+import socket
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -136,7 +138,11 @@ class Event(PlannerItem):
 
 
 class Heartbeat(models.Model):
-    """Last run of a periodic liveness task: proves the worker and beat are alive."""
+    """When a process last proved it is alive: beat when it sent the heartbeat task, the worker
+    when it ran it. One row per process kind."""
+
+    WORKER = "worker"
+    BEAT = "beat"
 
     name = models.CharField(max_length=50, unique=True)
     last_seen_at = models.DateTimeField()
@@ -144,3 +150,9 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def record(cls, name: str) -> None:
+        cls.objects.update_or_create(
+            name=name, defaults={"last_seen_at": timezone.now(), "hostname": socket.gethostname()}
+        )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "social_django",
     "auditlog",
@@ -148,13 +149,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-# sync.beat: a schedule row with an absurd interval is disabled, not fatal to beat.
-CELERY_BEAT_SCHEDULER = "sync.beat:SafeDatabaseScheduler"
+# django-celery-beat's, noting beat's heartbeat and disabling a schedule row it cannot run.
+CELERY_BEAT_SCHEDULER = "dayflow.beat:Scheduler"
+DAYFLOW_HEARTBEAT_SECONDS = float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60))
+# /healthz says "degraded" when the worker's or beat's last heartbeat is older than this.
+DAYFLOW_HEARTBEAT_STALE_SECONDS = float(
+    os.environ.get("DAYFLOW_HEARTBEAT_STALE_SECONDS", max(300, 3 * DAYFLOW_HEARTBEAT_SECONDS))
+)
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {
-        "task": "dayflow.heartbeat",
-        "schedule": float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60)),
-    },
+    "heartbeat": {"task": "dayflow.heartbeat", "schedule": DAYFLOW_HEARTBEAT_SECONDS},
 }
 CELERY_BEAT_SCHEDULE |= {
     "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},
@@ -223,7 +226,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "DayFlow Integrations API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DayFlow Integrations API",
+    "VERSION": "0.1.0",
+    # Swagger UI's assets are served from our static files, not a CDN: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Integrations: per-service OAuth client credentials ------------------------------------
 # Each service's credentials come from <PREFIX>_CLIENT_ID / <PREFIX>_CLIENT_SECRET, where the

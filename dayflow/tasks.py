@@ -1,14 +1,12 @@
-import socket
-
 from celery import shared_task
-from django.utils import timezone
 
 from dayflow.models import Heartbeat
 
+HEARTBEAT_TASK = "dayflow.heartbeat"
 
-@shared_task(name="dayflow.heartbeat")
+
+@shared_task(name=HEARTBEAT_TASK)
 def heartbeat() -> None:
-    """Run every minute by beat: its last run proves the worker and beat are alive."""
-    Heartbeat.objects.update_or_create(
-        name="beat", defaults={"last_seen_at": timezone.now(), "hostname": socket.gethostname()}
-    )
+    """Sent by beat every DAYFLOW_HEARTBEAT_SECONDS: that it ran proves a worker is alive (beat
+    notes its own heartbeat when it sends this, in `dayflow.beat`)."""
+    Heartbeat.record(Heartbeat.WORKER)

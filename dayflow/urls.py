@@ -9,6 +9,7 @@ urlpatterns = [
     path("tasks/", views.task_list, name="task-list"),
     path("events/", views.event_list, name="event-list"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("integrations/", include("integrations.urls")),

@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
 
 from dayflow.models import Event, Task
 
@@ -27,3 +29,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
 def event_list(request: HttpRequest) -> HttpResponse:
     events = Event.objects.for_user(request.user).select_related("series")
     return render(request, "dayflow/event_list.html", {"events": events})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Browsers ask for /favicon.ico on every page (the admin's included), whatever we link.
+    return redirect(static("favicon.svg"))

@@ -32,13 +32,12 @@ class RunningApp:
     process: subprocess.Popen
     log: Path
     started_in: float
+    var_dir: Path
 
 
-@pytest.fixture(scope="session")
-def running_app(tmp_path_factory) -> RunningApp:
-    var_dir = tmp_path_factory.mktemp("run-var")
+def run_py(var_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`python3 run.py` on the embedded defaults in var_dir, on a free port, output to log."""
     port = free_port()
-    log = var_dir / "run.log"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -50,7 +49,6 @@ def running_app(tmp_path_factory) -> RunningApp:
         "DAYFLOW_HEARTBEAT_SECONDS": "3",
         "PYTHONUNBUFFERED": "1",
     }
-    started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "run.py"],
         cwd=ROOT,
@@ -59,19 +57,33 @@ def running_app(tmp_path_factory) -> RunningApp:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory) -> RunningApp:
+    var_dir = tmp_path_factory.mktemp("run-var")
+    log = var_dir / "run.log"
+    started = time.monotonic()
+    process, url = run_py(var_dir, log)
     try:
         wait_until(lambda: requests.get(f"{url}/accounts/login/", timeout=2).ok, 90, log)
-        match = re.search(r"Demo account created: (\S+) / (\S+)", log.read_text())
-        assert match, log.read_text()
-        yield RunningApp(url, match[1], match[2], process, log, time.monotonic() - started)
+        # Printed once the web server answers: a moment after the login page first does.
+        login = re.compile(r"Demo account created: (\S+) / (\S+)")
+        wait_until(lambda: login.search(log.read_text()), 10, log)
+        match = login.search(log.read_text())
+        yield RunningApp(url, match[1], match[2], process, log, time.monotonic() - started, var_dir)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
 
 
 def wait_until(probe, seconds: float, log: Path) -> None:

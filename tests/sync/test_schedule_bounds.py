@@ -13,9 +13,9 @@ from django.db import connection as db
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from dayflow.beat import Scheduler
 from dayflow.celery import app as celery_app
 from integrations.models import UserIntegration
-from sync.beat import SafeDatabaseScheduler
 from sync.schedule import reconcile_schedules, task_name, update_schedule
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_beat_loads_its_schedules_with_an_absurd_interval_row_present(every):
     PeriodicTask.objects.create(name="absurd", task="sync.scheduled", interval=absurd)
     sane = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
     PeriodicTask.objects.create(name="sane", task="sync.recover_jobs", interval=sane)
-    scheduler = SafeDatabaseScheduler(app=celery_app, lazy=True)
+    scheduler = Scheduler(app=celery_app, lazy=True)
 
     entries = scheduler.all_as_schedule()
 
@@ -93,7 +93,7 @@ def test_the_stock_scheduler_dies_on_such_a_row():
 
 
 def test_celery_uses_the_safe_scheduler():
-    assert celery_app.conf.beat_scheduler == "sync.beat:SafeDatabaseScheduler"
+    assert celery_app.conf.beat_scheduler == "dayflow.beat:Scheduler"
 
 
 def test_an_interval_below_the_minimum_is_scheduled_at_the_minimum(connection):

@@ -1,4 +1,5 @@
-"""Beat's database scheduler, made to survive a schedule row it cannot turn into a timedelta.
+"""Beat's scheduler: django-celery-beat's database scheduler, plus beat's own heartbeat, made to
+survive a schedule row it cannot turn into a timedelta.
 
 django-celery-beat builds each interval row's schedule as `timedelta(**{period: every})`;
 `every` is an unbounded integer, so one absurd row raises OverflowError (or, a little below
@@ -13,7 +14,11 @@ import datetime as dt
 import logging
 
 from celery import schedules
+from django.db import DatabaseError
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
+
+from dayflow.models import Heartbeat
+from dayflow.tasks import HEARTBEAT_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -37,5 +42,19 @@ def _check_interval(schedule: object) -> None:
         raise ValueError(f"interval {schedule.run_every} is longer than {LONGEST_INTERVAL}")
 
 
-class SafeDatabaseScheduler(DatabaseScheduler):
+class Scheduler(DatabaseScheduler):
     Entry = SafeModelEntry
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        result = super().apply_async(entry, producer, advance, **kwargs)
+        # Noted here, in beat's own process, so a dead worker cannot make beat look dead too.
+        if entry.task == HEARTBEAT_TASK:
+            note_beat_alive()
+        return result
+
+
+def note_beat_alive() -> None:
+    try:
+        Heartbeat.record(Heartbeat.BEAT)
+    except DatabaseError:
+        logger.warning("beat sent the heartbeat task but could not record its own heartbeat")
