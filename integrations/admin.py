@@ -3,7 +3,7 @@ from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 
 from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
-from integrations.forms import JSONObjectField
+from integrations.mapping_field import JSONObjectField
 from integrations.models import Credential, Service, UserIntegration
 
 

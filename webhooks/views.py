@@ -16,8 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.writer import client_ip, record
+from dayflow import safe_json
 from integrations.crypto import DecryptionError
-from webhooks import conf, handshakes, inbox, lookup, safe_json
+from webhooks import conf, handshakes, inbox, lookup
 from webhooks.enqueue import enqueue
 from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription

@@ -8,7 +8,7 @@ import json
 import pytest
 import time_machine
 
-from webhooks import safe_json
+from dayflow import safe_json
 from webhooks.inbound import INBOUND
 
 from .helpers import deliveries, fixture, hex_hmac, meta, rejections, url
