@@ -51,7 +51,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     context = {
         "job": job,
-        "counters": job.counters(),
+        "counters": counter_rows(job),
         "preview": job.report.get("preview"),
         "undone": repair.undone_links(job).select_related("task", "event"),
     }
@@ -122,3 +122,21 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sync:conflict", pk=conflict.pk)
     messages.success(request, "Conflict resolved on both sides.")
     return redirect("sync:conflicts")
+
+
+def counter_rows(job: SyncJob) -> list[tuple[str, int]]:
+    """The job's counters in a person's words, the service named."""
+    service = str(job.connection.service)
+    labels = {
+        "processed": "Items looked at",
+        "local_created": "Added in DayFlow",
+        "local_updated": "Changed in DayFlow",
+        "local_deleted": "Deleted in DayFlow",
+        "remote_created": f"Added in {service}",
+        "remote_updated": f"Changed in {service}",
+        "remote_deleted": f"Deleted in {service}",
+        "conflicts": "Conflicts",
+        "errors": "Errors",
+        "api_calls": f"Requests to {service}",
+    }
+    return [(labels[name], value) for name, value in job.counters().items()]

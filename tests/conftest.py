@@ -8,7 +8,7 @@ import os
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.radicale"]
+pytest_plugins = ["tests.browser", "tests.radicale"]
 
 REQUIRE_SERVICES = os.environ.get("DAYFLOW_REQUIRE_SERVICES") == "1"
 
