@@ -130,9 +130,9 @@ class ConnectionSettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The browser's hint; the model's validators give the message (integrations/models.py).
-        self.fields["sync_interval"].widget.attrs.update(
-            min=settings.DAYFLOW_MIN_SYNC_INTERVAL, max=MAX_SYNC_INTERVAL
-        )
+        low = settings.DAYFLOW_MIN_SYNC_INTERVAL
+        self.fields["sync_interval"].widget.attrs.update(min=low, max=MAX_SYNC_INTERVAL)
+        self.fields["sync_interval"].help_text = f"At least {low} minutes, at most 7 days."
 
     def clean_field_mapping(self) -> Any:
         value = self.cleaned_data.get("field_mapping")

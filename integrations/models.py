@@ -173,10 +173,11 @@ class UserIntegration(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.sync_interval is not None and (
-            problem := sync_interval_problem(self.sync_interval)
-        ):
-            raise ValidationError({"sync_interval": problem})
+        # The field's validators give the fixed bounds; the floor is a setting, checked here
+        # (once: a value over the top is already the field's error).
+        low = settings.DAYFLOW_MIN_SYNC_INTERVAL
+        if isinstance(self.sync_interval, int) and 1 <= self.sync_interval < low:
+            raise ValidationError({"sync_interval": sync_interval_problem(self.sync_interval)})
         if self.service_id and self.service.key in PROVIDERS:
             errors = validate_field_mapping(self.service.provider, self.field_mapping)
             if not errors and self.service.provider.auth is AuthStyle.APP_PASSWORD:
