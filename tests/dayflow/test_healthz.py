@@ -140,7 +140,9 @@ def test_the_heartbeat_task_proves_the_worker_alive_not_beat(client):
 
 
 @pytest.fixture
-def scheduler(settings):
+def scheduler(settings, transactional_db):
+    """Beat's scheduler as beat runs it: its set-up closes old database connections, which
+    on PostgreSQL would end a test's enclosing transaction, so these tests commit for real."""
     from dayflow.beat import Scheduler
 
     scheduler = Scheduler(app=celery_app)

@@ -107,7 +107,7 @@ def test_the_database_refuses_an_interval_beyond_a_week(connection):
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=2**62)
+        UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=7 * 24 * 60 + 1)
 
     connection.refresh_from_db()
     assert connection.sync_interval == 15
