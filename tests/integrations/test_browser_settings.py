@@ -8,7 +8,7 @@ import json
 import pytest
 
 from integrations.models import Service, UserIntegration
-from tests.browser import screenshot
+from tests.browser import assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +40,7 @@ def test_oversized_settings_are_refused_on_the_page(
     assert text.count("must be at most 10080 minutes (7 days)") == 1  # named once
     assert "DAYFLOW_" not in text  # a person reads words, not setting names
     screenshot(page, "settings-refused")
+    assert_accessible(page)
     calendar_connection.refresh_from_db()
     assert calendar_connection.field_mapping == {"calendars": ["primary"]}
     assert calendar_connection.sync_interval != 4611686018427387904

@@ -7,7 +7,7 @@ import pytest
 
 from dayflow.models import Task
 from sync.models import ItemLink
-from tests.browser import screenshot
+from tests.browser import assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +33,7 @@ def test_undo_then_send_again_from_the_job_page(
     assert "Call the dentist" in listed
     assert remote.items == {}
     screenshot(page, "job-undone")
+    assert_accessible(page)
 
     # when they send them again
     page.click("button:has-text('Send these again')")
@@ -46,3 +47,4 @@ def test_undo_then_send_again_from_the_job_page(
     ]
     assert not ItemLink.objects.filter(undone_at__isnull=False).exists()
     screenshot(page, "job-sent-again")
+    assert_accessible(page)
