@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,6 +66,12 @@ def sync_interval_problem(minutes: object) -> str:
     return ""
 
 
+class ConnectionQuerySet(models.QuerySet):
+    def for_user(self, user: Any) -> ConnectionQuerySet:
+        """The connections `user` owns: the one ownership rule of pages, admin and API."""
+        return self.filter(user=user)
+
+
 class UserIntegration(models.Model):
     """A DayFlow user's connection to one account at one service."""
 
@@ -119,6 +126,8 @@ class UserIntegration(models.Model):
         max_length=10, choices=ConflictResolution.choices, default=ConflictResolution.MANUAL
     )
     field_mapping = models.JSONField(default=dict, blank=True)
+
+    objects = ConnectionQuerySet.as_manager()
 
     SETTINGS_FIELDS = frozenset(
         {

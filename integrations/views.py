@@ -29,7 +29,7 @@ def _service(key: str) -> Service:
 
 def _connection(request: HttpRequest, pk: int) -> UserIntegration:
     return get_object_or_404(
-        UserIntegration.objects.select_related("service"), pk=pk, user=request.user
+        UserIntegration.objects.for_user(request.user).select_related("service"), pk=pk
     )
 
 
@@ -37,7 +37,7 @@ def _connection(request: HttpRequest, pk: int) -> UserIntegration:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     connections = (
-        UserIntegration.objects.filter(user=request.user)
+        UserIntegration.objects.for_user(request.user)
         .select_related("service")
         .order_by("service__display_name", "label")
     )
@@ -138,7 +138,9 @@ def _reconnected_server_url(request: HttpRequest, service: Service) -> str:
     pk = request.GET.get("connection", "")
     if not pk.isdigit():
         return ""
-    connection = UserIntegration.objects.filter(pk=pk, user=request.user, service=service).first()
+    connection = (
+        UserIntegration.objects.for_user(request.user).filter(pk=pk, service=service).first()
+    )
     credential = getattr(connection, "credential", None) if connection else None
     return credential.server_url if credential else ""
 

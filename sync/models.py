@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -93,6 +95,18 @@ class SyncCursor(models.Model):
         return f"cursor of {self.connection_id}/{self.collection or '-'}"
 
 
+class JobQuerySet(models.QuerySet):
+    def for_user(self, user: Any) -> JobQuerySet:
+        """The jobs of connections `user` owns."""
+        return self.filter(connection__user=user)
+
+
+class ConflictQuerySet(models.QuerySet):
+    def for_user(self, user: Any) -> ConflictQuerySet:
+        """The conflicts on links of connections `user` owns."""
+        return self.filter(link__connection__user=user)
+
+
 class SyncJob(models.Model):
     class Kind(models.TextChoices):
         FULL = "full", "Full"
@@ -159,6 +173,8 @@ class SyncJob(models.Model):
     # A running job's lease: a worker killed mid-job stops renewing it, so a rerun may take over.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
+    objects = JobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -217,6 +233,8 @@ class Conflict(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConflictQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,16 +23,14 @@ CONTROLS = {
 
 def _job(request: HttpRequest, pk: int) -> SyncJob:
     return get_object_or_404(
-        SyncJob.objects.select_related("connection__service"),
-        pk=pk,
-        connection__user=request.user,
+        SyncJob.objects.for_user(request.user).select_related("connection__service"), pk=pk
     )
 
 
 @login_required
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = get_object_or_404(UserIntegration, pk=connection_id, user=request.user)
+    connection = get_object_or_404(UserIntegration.objects.for_user(request.user), pk=connection_id)
     if request.POST.get("preview"):
         job = services.preview_sync(connection.pk, trigger=SyncJob.Trigger.USER)
     else:
@@ -80,9 +78,11 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @require_GET
 def conflict_list(request: HttpRequest) -> HttpResponse:
-    conflicts = Conflict.objects.filter(
-        link__connection__user=request.user, status=Conflict.Status.OPEN
-    ).select_related("link__connection__service")
+    conflicts = (
+        Conflict.objects.for_user(request.user)
+        .filter(status=Conflict.Status.OPEN)
+        .select_related("link__connection__service")
+    )
     return render(request, "sync/conflicts.html", {"conflicts": conflicts})
 
 
@@ -90,9 +90,8 @@ def conflict_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def conflict_detail(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = get_object_or_404(
-        Conflict.objects.select_related("link__connection__service"),
+        Conflict.objects.for_user(request.user).select_related("link__connection__service"),
         pk=pk,
-        link__connection__user=request.user,
     )
     names = sorted(set(conflict.local or {}) | set(conflict.remote or {}))
     rows = [
@@ -112,7 +111,7 @@ def conflict_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     conflict = get_object_or_404(
-        Conflict, pk=pk, link__connection__user=request.user, status=Conflict.Status.OPEN
+        Conflict.objects.for_user(request.user), pk=pk, status=Conflict.Status.OPEN
     )
     choice = request.POST.get("resolution", "")
     try:
