@@ -1,6 +1,7 @@
 """Connection lifecycle actions shared by the pages (and any API): pause, resume, disconnect,
 and storing a CalDAV account. Each one is audited and signalled to the apps that follow
-connections (sync schedules, webhook subscriptions)."""
+connections (sync schedules, webhook subscriptions). An action the connection's status does not
+allow raises `integrations.actions.ConnectionActionRefused`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from social_django.models import UserSocialAuth
 
 from audit.writer import record
+from integrations.actions import DISCONNECT, PAUSE, RESUME, require
 from integrations.models import Credential, Service, UserIntegration
 from integrations.signals import connection_connected, connection_disconnecting
 from integrations.tokens import revoke, set_status
@@ -18,20 +20,14 @@ from integrations.tokens import revoke, set_status
 Status = UserIntegration.Status
 
 
-class NotAllowed(Exception):
-    """The action does not apply to the connection in its current status."""
-
-
 def pause(connection: UserIntegration, *, request: Any = None) -> None:
-    if connection.status != Status.CONNECTED:
-        raise NotAllowed("only a connected account can be paused")
+    require(connection, PAUSE)
     set_status(connection, Status.PAUSED)
     record("connection.paused", request=request, connection=connection, details=_base(connection))
 
 
 def resume(connection: UserIntegration, *, request: Any = None) -> None:
-    if connection.status != Status.PAUSED:
-        raise NotAllowed("only a paused account can be resumed")
+    require(connection, RESUME)
     set_status(connection, Status.CONNECTED)
     record("connection.resumed", request=request, connection=connection, details=_base(connection))
 
@@ -52,8 +48,7 @@ def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = 
     meaningful; connecting the same account again reuses it. Returns whether the service
     confirmed the revocation.
     """
-    if connection.status == Status.DISCONNECTED:
-        raise NotAllowed("the account is already disconnected")
+    require(connection, DISCONNECT)
     connection_disconnecting.send(
         sender=UserIntegration, connection=connection, keep_items=keep_items
     )

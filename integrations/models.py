@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from integrations.actions import connection_actions
 from integrations.crypto import EncryptedTextField
 from integrations.netguard import url_problem, without_userinfo
 from integrations.providers import PROVIDERS, UnknownService, provider_class
@@ -176,6 +177,11 @@ class UserIntegration(models.Model):
     def is_scheduled(self) -> bool:
         """Synced by beat: connected, auto_sync on, and not a manual-only connection."""
         return self.is_active and self.auto_sync and self.sync_direction != "manual"
+
+    @property
+    def allowed_actions(self) -> frozenset[str]:
+        """What the user may do with this connection now (integrations/actions.py)."""
+        return connection_actions(self.status)
 
     def provider(self) -> Provider:
         return self.service.provider(self)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.writer import record
 from integrations import lifecycle
+from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
 from integrations.models import Service, UserIntegration
@@ -172,7 +173,7 @@ def _lifecycle_action(request: HttpRequest, pk: int, action, done: str) -> HttpR
     connection = _connection(request, pk)
     try:
         action(connection, request=request)
-    except lifecycle.NotAllowed as exc:
+    except ActionRefused as exc:
         messages.error(request, f"{connection}: {exc}.")
     else:
         messages.success(request, f"{connection} is {done}.")
@@ -189,7 +190,7 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
             revoked = lifecycle.disconnect(
                 connection, keep_items=form.cleaned_data["keep_items"], request=request
             )
-        except lifecycle.NotAllowed as exc:
+        except ActionRefused as exc:
             messages.error(request, f"{connection}: {exc}.")
         else:
             note = "" if revoked else f" Remove DayFlow's access in {connection.service} too."

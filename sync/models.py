@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from dayflow.models import Event, Task
 from integrations.models import UserIntegration
+from sync.actions import job_actions
 
 
 class ItemType(models.TextChoices):
@@ -203,6 +204,11 @@ class SyncJob(models.Model):
             self.Status.FAILED,
             self.Status.CANCELLED,
         )
+
+    @property
+    def allowed_actions(self) -> frozenset[str]:
+        """What the user may do with this job now (sync/actions.py)."""
+        return job_actions(self.status, dry_run=self.dry_run)
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTERS}

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.writer import record
 from dayflow.models import Event, Task
+from integrations.actions import ActionRefused
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
 from sync import engine
@@ -21,8 +22,13 @@ from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob
 MODELS = {ItemType.TASK: Task, ItemType.EVENT: Event}
 
 
-class CannotResolve(Exception):
-    pass
+class CannotResolve(ActionRefused):
+    """A conflict that cannot be settled as asked: the service changed the item again since
+    (409), or the resolution itself is not valid for this conflict (400)."""
+
+    def __init__(self, reason: str, *, status: int = 409) -> None:
+        super().__init__("resolve", reason)
+        self.status = status
 
 
 def _provider(connection: Any, factory: engine.ProviderFactory | None) -> Provider:
@@ -91,9 +97,9 @@ def _target(conflict: Conflict, resolution: str, fields: dict | None) -> dict[st
         allowed = set(conflict.local or {}) | set(conflict.remote or {})
         unknown = set(fields) - allowed
         if unknown:
-            raise CannotResolve(f"unknown fields: {', '.join(sorted(unknown))}")
+            raise CannotResolve(f"unknown fields: {', '.join(sorted(unknown))}", status=400)
         return {**(conflict.remote or {}), **fields}
-    raise CannotResolve(f"cannot resolve with {resolution!r}")
+    raise CannotResolve(f"cannot resolve with {resolution!r}", status=400)
 
 
 def _local(link: ItemLink) -> Task | Event | None:

@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations.actions import SYNC, ActionRefused
 from integrations.models import UserIntegration
-from sync import repair, services
+from sync import actions, repair, services
 from sync.models import Conflict, SyncJob
 
 CONTROLS = {
@@ -31,6 +32,11 @@ def _job(request: HttpRequest, pk: int) -> SyncJob:
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = get_object_or_404(UserIntegration.objects.for_user(request.user), pk=connection_id)
+    if SYNC not in connection.allowed_actions:
+        messages.error(
+            request, f"{connection} cannot sync now ({connection.get_status_display()})."
+        )
+        return redirect("integrations:index")
     if request.POST.get("preview"):
         job = services.preview_sync(connection.pk, trigger=SyncJob.Trigger.USER)
     else:
@@ -68,11 +74,23 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     elif action == "send-again":
         sent = repair.send_again(job.pk, user=request.user)
         messages.info(request, f"Sent again {sent.sent}, failed {len(sent.failed)}.")
-    elif action in CONTROLS and CONTROLS[action](job.pk):
-        messages.info(request, f"Job {job.pk}: {action} requested.")
     else:
-        messages.error(request, f"Job {job.pk} cannot {action} now.")
+        try:
+            _control(job, action)
+        except ActionRefused as refused:
+            messages.error(request, f"{refused}.")
+        else:
+            messages.info(request, f"Job {job.pk}: {action} requested.")
     return redirect("sync:job", pk=job.pk)
+
+
+def _control(job: SyncJob, action: str) -> None:
+    if action not in CONTROLS:
+        raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
+    actions.require(job, action)
+    if not CONTROLS[action](job.pk):
+        # The job moved on between the page's look and the atomic transition.
+        raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
 
 
 @login_required
@@ -116,7 +134,7 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     choice = request.POST.get("resolution", "")
     try:
         repair.resolve_conflict(conflict.pk, choice, user=request.user)
-    except repair.CannotResolve as error:
+    except ActionRefused as error:
         messages.error(request, f"Could not resolve: {error}")
         return redirect("sync:conflict", pk=conflict.pk)
     messages.success(request, "Conflict resolved on both sides.")
