@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from audit.writer import record
 from integrations.models import UserIntegration
+from integrations.providers import provider_class
 from integrations.providers.errors import NotFound, ProviderError
 from integrations.providers.http import HttpClient, client_for
 from webhooks import conf
@@ -534,10 +535,10 @@ def delivery_mode(connection: UserIntegration) -> str:
     key = connection.service.key
     if not connection.is_active:
         return "polling"
-    if key == "todoist":
-        # One app-wide webhook from Todoist's console, signed with the client secret.
-        configured = bool(settings.DAYFLOW_OAUTH_CLIENTS.get("todoist", {}).get("client_secret"))
-        return "push" if configured else "polling"
+    provider = provider_class(key)
+    if provider.webhook_signed_with_client_secret:
+        # One app-wide webhook from the service's console: no subscription rows to look at.
+        return "push" if provider.client_secret() else "polling"
     subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
     subs = (
         subs.filter(connection=connection)
