@@ -133,6 +133,9 @@ class Provider:
     webhook_removed_status: ClassVar[int] = 200
     # True when one app-wide webhook is signed with the OAuth client secret (no subscription rows).
     webhook_signed_with_client_secret: ClassVar[bool] = False
+    # The prefix of a subscription resource that stands for a whole account reached by an
+    # app-wide webhook (the delivery names the account); "" when the service has none.
+    webhook_account_prefix: ClassVar[str] = ""
     supports_delete: ClassVar[bool] = True
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.

@@ -95,3 +95,13 @@ def test_a_webhook_signed_with_the_client_secret_is_app_wide_and_needs_oauth(key
 @pytest.mark.parametrize("key", SERVICES)
 def test_a_removed_subscription_is_acknowledged_or_gone(key):
     assert PROVIDERS[key].webhook_removed_status in {200, 410}
+
+
+@pytest.mark.parametrize("key", SERVICES)
+def test_an_account_resource_prefix_comes_with_an_app_wide_webhook_naming_the_account(key):
+    prefix = PROVIDERS[key].webhook_account_prefix
+    if not prefix:
+        return
+    spec = INBOUND[key]
+    assert spec.account_field, key
+    assert spec.app_wide_too or not spec.per_subscription, key
