@@ -357,7 +357,7 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
 
     from dayflow.models import Task
     from integrations.providers.http import client_for
-    from integrations.providers.todoist import TodoistProvider
+    from integrations.providers.todoist.provider import TodoistProvider
 
     folder = Path(os.environ["DAYFLOW_VAR_DIR"])
     server = load_server(folder)

@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from dayflow.config import env_bool, env_list, new_fernet_key, new_secret_key, persistent_secret
+from integrations.providers import REGISTRY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DAYFLOW_VAR_DIR", BASE_DIR / "var"))
@@ -238,12 +239,14 @@ SPECTACULAR_SETTINGS = {
 # --- Integrations: per-service OAuth client credentials ------------------------------------
 # Each service's credentials come from <PREFIX>_CLIENT_ID / <PREFIX>_CLIENT_SECRET, where the
 # prefix is the service key in upper case with dashes as underscores (GOOGLE_CALENDAR_CLIENT_ID).
+# The keys come from the registry, so a new service cannot be left out here and stay "not
+# configured" with no error; services that connect without OAuth (CalDAV) simply get no values.
 DAYFLOW_OAUTH_CLIENTS = {
     key: {
         "client_id": os.environ.get(f"{key.upper().replace('-', '_')}_CLIENT_ID", ""),
         "client_secret": os.environ.get(f"{key.upper().replace('-', '_')}_CLIENT_SECRET", ""),
     }
-    for key in ("notion", "clickup", "linear", "todoist", "google-calendar", "outlook")
+    for key in REGISTRY
 }
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
 # CalDAV servers on private or loopback addresses, or over plain http (integrations/netguard.py).

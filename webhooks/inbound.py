@@ -12,8 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.conf import settings
-
+from integrations.providers import provider_class
 from webhooks import conf, verify
 from webhooks.models import WebhookSubscription
 from webhooks.verify import Verification
@@ -162,8 +161,7 @@ class TodoistInbound(Inbound):
     account_field = "user_id"
 
     def verify(self, headers, body, payload, sub):
-        secret = settings.DAYFLOW_OAUTH_CLIENTS.get("todoist", {}).get("client_secret", "")
-        return verify.verify_todoist(headers, body, secret)
+        return verify.verify_todoist(headers, body, provider_class(self.key).client_secret())
 
     def event_type(self, headers, payload):
         return str(payload.get("event_name") or "")

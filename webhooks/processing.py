@@ -13,11 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import UserIntegration
+from integrations.providers import provider_class
 from sync.models import SyncJob
 from sync.services import request_sync
 from webhooks.inbound import INBOUND
 from webhooks.models import Delivery, WebhookSubscription
-from webhooks.subscriptions import ORGANIZATION_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +55,27 @@ def connections_for(delivery: Delivery) -> list[UserIntegration]:
         account = ""
     if not account:
         return []
-    # Linear's app webhook names the organization, which our subscription row records.
-    by_organization = Q(
-        webhook_subscriptions__resource=f"{ORGANIZATION_PREFIX}{account}",
-        webhook_subscriptions__status=WebhookSubscription.Status.ACTIVE,
-    )
     found = list(
         UserIntegration.objects.filter(service_id=delivery.service_id)
-        .filter(Q(external_account_id=account) | by_organization)
+        .filter(Q(external_account_id=account) | _by_account_resource(delivery, account))
         .distinct()
         .order_by("pk")
     )
     if found:
         delivery.connection = found[0]
     return found
+
+
+def _by_account_resource(delivery: Delivery, account: str) -> Q:
+    """Connections whose live subscription records the account (Linear's app webhook names
+    the organization); nothing for services that declare no such resource prefix."""
+    prefix = provider_class(delivery.service.key).webhook_account_prefix
+    if not prefix:
+        return Q(pk__in=[])
+    return Q(
+        webhook_subscriptions__resource=f"{prefix}{account}",
+        webhook_subscriptions__status=WebhookSubscription.Status.ACTIVE,
+    )
 
 
 def _lifecycle(sub: WebhookSubscription, event: str) -> None:

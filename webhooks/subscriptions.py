@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from audit.writer import record
 from integrations.models import UserIntegration
+from integrations.providers import provider_class
+from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
 from integrations.providers.http import HttpClient, client_for
 from webhooks import conf
@@ -30,10 +32,6 @@ from webhooks.models import WebhookSubscription
 logger = logging.getLogger(__name__)
 
 Status = WebhookSubscription.Status
-
-
-# A subscription's resource for a Linear organization reached by the OAuth app's webhook.
-ORGANIZATION_PREFIX = "organization:"
 
 
 def has_scope(connection: UserIntegration, scope: str) -> bool:
@@ -77,12 +75,19 @@ class Registrar:
     def remove(self, client: HttpClient, sub: WebhookSubscription) -> None:
         raise NotImplementedError
 
+    @property
+    def provider(self) -> type[Provider]:
+        return provider_class(self.key)
+
+    @property
+    def api(self) -> str:
+        return self.provider.api_base
+
 
 class ClickUpRegistrar(Registrar):
     """https://developer.clickup.com/reference/createwebhook"""
 
     key = "clickup"
-    api = "https://api.clickup.com/api/v2"
     events = ("taskCreated", "taskUpdated", "taskDeleted", "taskStatusUpdated", "taskMoved")
 
     def wanted(self, connection):
@@ -137,7 +142,6 @@ class LinearRegistrar(Registrar):
     """
 
     key = "linear"
-    api = "https://api.linear.app/graphql"
     events = ("Issue",)
     CREATE = (
         "mutation($input: WebhookCreateInput!) "
@@ -157,11 +161,11 @@ class LinearRegistrar(Registrar):
             return self.wanted(connection) or []
         if not conf.get("WEBHOOKS_LINEAR_APP_SECRET"):
             return []  # no app webhook configured: polling
-        organization = self._graphql(client, self.ORGANIZATION, {})["organization"]["id"]
-        return [f"{ORGANIZATION_PREFIX}{organization}"]
+        reply = self._graphql(client, connection, self.ORGANIZATION, {})
+        return [f"{self.provider.webhook_account_prefix}{reply['organization']['id']}"]
 
     def create(self, client, sub):
-        if sub.resource.startswith(ORGANIZATION_PREFIX):
+        if sub.resource.startswith(self.provider.webhook_account_prefix):
             # Linear made the app webhook when the organization authorized us: nothing to
             # register, and deliveries are signed with the app secret, not a secret of ours.
             sub.secret = ""
@@ -180,21 +184,19 @@ class LinearRegistrar(Registrar):
                 **scope,
             }
         }
-        data = self._graphql(client, self.CREATE, variables)["webhookCreate"]
+        data = self._graphql(client, sub.connection, self.CREATE, variables)["webhookCreate"]
         if not data.get("success"):
             raise ProviderError("webhookCreate did not succeed", service=self.key)
         sub.remote_id = data["webhook"]["id"]
 
     def remove(self, client, sub):
-        self._graphql(client, self.DELETE, {"id": sub.remote_id})
+        self._graphql(client, sub.connection, self.DELETE, {"id": sub.remote_id})
 
-    def _graphql(self, client: HttpClient, query: str, variables: dict) -> dict:
-        reply = client.request_json("POST", self.api, json={"query": query, "variables": variables})
-        if reply.get("errors"):
-            # GraphQL reports failures with 200 and an `errors` list.
-            message = str(reply["errors"][0].get("message", "GraphQL error"))
-            raise ProviderError(message, service=self.key)
-        return reply["data"]
+    def _graphql(
+        self, client: HttpClient, connection: UserIntegration, query: str, variables: dict
+    ) -> dict:
+        # The provider's GraphQL call: its typed errors, its token refresh on a 400.
+        return self.provider(connection, http=client).graphql(query, variables)
 
 
 class GoogleCalendarRegistrar(Registrar):
@@ -203,7 +205,6 @@ class GoogleCalendarRegistrar(Registrar):
     https://developers.google.com/calendar/api/guides/push"""
 
     key = "google-calendar"
-    api = "https://www.googleapis.com/calendar/v3"
     expires = True
 
     def wanted(self, connection):
@@ -236,7 +237,6 @@ class OutlookRegistrar(Registrar):
     https://learn.microsoft.com/graph/api/subscription-post-subscriptions"""
 
     key = "outlook"
-    api = "https://graph.microsoft.com/v1.0"
     events = ("created", "updated", "deleted")
     expires = True
 
@@ -534,10 +534,10 @@ def delivery_mode(connection: UserIntegration) -> str:
     key = connection.service.key
     if not connection.is_active:
         return "polling"
-    if key == "todoist":
-        # One app-wide webhook from Todoist's console, signed with the client secret.
-        configured = bool(settings.DAYFLOW_OAUTH_CLIENTS.get("todoist", {}).get("client_secret"))
-        return "push" if configured else "polling"
+    provider = provider_class(key)
+    if provider.webhook_signed_with_client_secret:
+        # One app-wide webhook from the service's console: no subscription rows to look at.
+        return "push" if provider.client_secret() else "polling"
     subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
     subs = (
         subs.filter(connection=connection)
@@ -550,9 +550,10 @@ def delivery_mode(connection: UserIntegration) -> str:
             "resource", flat=True
         )
     )
-    if not conf.get("WEBHOOKS_LINEAR_APP_SECRET"):
+    prefix = provider.webhook_account_prefix
+    if prefix and not conf.get("WEBHOOKS_LINEAR_APP_SECRET"):
         # Without the app secret, the app webhook's deliveries cannot be verified.
-        live = {r for r in live if not r.startswith(ORGANIZATION_PREFIX)}
+        live = {r for r in live if not r.startswith(prefix)}
     registrar = REGISTRARS.get(key)
     wanted = registrar.wanted(connection) if registrar else None
     if wanted is None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from audit.writer import client_ip, record
 from dayflow import safe_json
 from integrations.crypto import DecryptionError
+from integrations.providers import provider_class
 from webhooks import conf, handshakes, inbox, lookup
 from webhooks.enqueue import enqueue
 from webhooks.inbound import INBOUND, Inbound, stored_headers
@@ -129,10 +130,9 @@ def _authentic(verdict: Verification, request: HttpRequest, service: str) -> Non
 
 def _removed(service: str, sub: WebhookSubscription) -> HttpResponse:
     """A late or retried delivery for a subscription we removed (disconnect, replacement):
-    acknowledged, not stored. ClickUp gets 410, which makes it suspend the webhook in case our
-    removal call failed. https://developer.clickup.com/docs/webhooks"""
+    acknowledged, not stored, with the status the provider declares (ClickUp: 410)."""
     logger.info("webhooks: %s delivery for removed %s acknowledged", service, sub.public_id)
-    return HttpResponse(status=410 if service == "clickup" else 200)
+    return HttpResponse(status=provider_class(service).webhook_removed_status)
 
 
 def _per_ip(request: HttpRequest, counter: str) -> tuple[str, int]:

@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 
 # service key -> "module:Class"
 REGISTRY: dict[str, str] = {
-    "notion": "integrations.providers.notion:NotionProvider",
-    "clickup": "integrations.providers.clickup:ClickUpProvider",
-    "linear": "integrations.providers.linear:LinearProvider",
-    "todoist": "integrations.providers.todoist:TodoistProvider",
-    "google-calendar": "integrations.providers.google_calendar:GoogleCalendarProvider",
-    "outlook": "integrations.providers.outlook:OutlookProvider",
+    "notion": "integrations.providers.notion.provider:NotionProvider",
+    "clickup": "integrations.providers.clickup.provider:ClickUpProvider",
+    "linear": "integrations.providers.linear.provider:LinearProvider",
+    "todoist": "integrations.providers.todoist.provider:TodoistProvider",
+    "google-calendar": "integrations.providers.google_calendar.provider:GoogleCalendarProvider",
+    "outlook": "integrations.providers.outlook.provider:OutlookProvider",
     "apple-calendar": "integrations.providers.caldav:AppleCalendarProvider",
     "fastmail": "integrations.providers.caldav:FastmailProvider",
 }

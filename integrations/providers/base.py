@@ -129,6 +129,13 @@ class Provider:
     change_feed: ClassVar[str] = ""
     supports_webhooks: ClassVar[bool] = False
     webhook_registration: ClassVar[str] = ""  # "api", "console" or ""
+    # The status answered to a late delivery for a subscription we removed.
+    webhook_removed_status: ClassVar[int] = 200
+    # True when one app-wide webhook is signed with the OAuth client secret (no subscription rows).
+    webhook_signed_with_client_secret: ClassVar[bool] = False
+    # The prefix of a subscription resource that stands for a whole account reached by an
+    # app-wide webhook (the delivery names the account); "" when the service has none.
+    webhook_account_prefix: ClassVar[str] = ""
     supports_delete: ClassVar[bool] = True
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.
@@ -264,6 +271,10 @@ class Provider:
 
         client = settings.DAYFLOW_OAUTH_CLIENTS.get(cls.key, {})
         return client.get("client_id", ""), client.get("client_secret", "")
+
+    @classmethod
+    def client_secret(cls) -> str:
+        return cls.client_credentials()[1]
 
     @classmethod
     def is_configured(cls) -> bool:

@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROVIDER_MODULES = [
     "integrations.providers.caldav",
-    "integrations.providers.clickup",
-    "integrations.providers.google_calendar",
-    "integrations.providers.linear",
-    "integrations.providers.notion",
-    "integrations.providers.outlook",
-    "integrations.providers.todoist",
+    "integrations.providers.clickup.provider",
+    "integrations.providers.google_calendar.provider",
+    "integrations.providers.linear.provider",
+    "integrations.providers.notion.provider",
+    "integrations.providers.outlook.provider",
+    "integrations.providers.todoist.provider",
 ]
 # Loaded only by the processes that use them (the web process, the worker, other services).
 NOT_IN_A_SYNC_PROCESS = [

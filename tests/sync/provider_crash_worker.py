@@ -37,7 +37,7 @@ from django.core.management import call_command  # noqa: E402
 from dayflow.models import Event, Task  # noqa: E402
 from integrations.models import Credential, Service, UserIntegration  # noqa: E402
 from integrations.providers.http import client_for  # noqa: E402
-from integrations.providers.todoist import TodoistProvider  # noqa: E402
+from integrations.providers.todoist.provider import TodoistProvider  # noqa: E402
 from sync import engine  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
 

@@ -12,7 +12,7 @@ import responses
 from dayflow.models import Task
 from integrations.models import Credential
 from integrations.providers.http import client_for
-from integrations.providers.todoist import TodoistProvider
+from integrations.providers.todoist.provider import TodoistProvider
 from sync import engine, services
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.sync.todoist_server import PROJECT, TodoistServer

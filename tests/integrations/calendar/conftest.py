@@ -60,7 +60,7 @@ def google_engine(monkeypatch, http_for, user):
     import responses
 
     from integrations.models import Credential, Service, UserIntegration
-    from integrations.providers.google_calendar import GoogleCalendarProvider
+    from integrations.providers.google_calendar.provider import GoogleCalendarProvider
     from sync import engine
     from tests.integrations.calendar.fake_google import FakeGoogleCalendar
 
@@ -87,7 +87,7 @@ def graph_engine(monkeypatch, http_for, user):
     import responses
 
     from integrations.models import Credential, Service, UserIntegration
-    from integrations.providers.outlook import OutlookProvider
+    from integrations.providers.outlook.provider import OutlookProvider
     from sync import engine
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 

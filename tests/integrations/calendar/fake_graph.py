@@ -17,7 +17,7 @@ import responses
 from dateutil import rrule as dateutil_rrule
 
 from integrations.providers import events
-from integrations.providers.outlook import iana
+from integrations.providers.outlook.provider import iana
 
 API = "https://graph.microsoft.com/v1.0"
 DELTA = re.compile(re.escape(API) + r"/me/(calendar/)?calendarView/delta(\?.*)?$")

@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from integrations.providers.errors import CursorExpired, PreconditionFailed
-from integrations.providers.google_calendar import GoogleCalendarProvider
+from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "google"
 API = "https://www.googleapis.com/calendar/v3"

@@ -11,7 +11,7 @@ import responses
 
 from integrations.models import Credential, Service, UserIntegration
 from integrations.providers.errors import Permanent, RateLimited
-from integrations.providers.google_calendar import GoogleCalendarProvider
+from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from sync import engine
 from sync.models import SyncJob
 

@@ -15,7 +15,7 @@ import responses
 
 from integrations.providers.errors import CursorExpired, PreconditionFailed, UnexpectedPayload
 from integrations.providers.events import UnsupportedRecurrence
-from integrations.providers.outlook import DAYFLOW_ID, FLOATING, OutlookProvider
+from integrations.providers.outlook.provider import DAYFLOW_ID, FLOATING, OutlookProvider
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "msgraph"
 API = "https://graph.microsoft.com/v1.0"

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dayflow.models import Event
-from integrations.providers.outlook import DAYFLOW_ID
+from integrations.providers.outlook.provider import DAYFLOW_ID
 from sync.models import SyncJob
 from tests.integrations.calendar.runs import run
 

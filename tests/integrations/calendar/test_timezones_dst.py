@@ -20,9 +20,10 @@ import icalendar
 import pytest
 from dateutil import rrule as dateutil_rrule
 
-from integrations.providers import events, outlook
-from integrations.providers import google_calendar as google
+from integrations.providers import events
 from integrations.providers.caldav import CalDAVProvider
+from integrations.providers.google_calendar import provider as google
+from integrations.providers.outlook import provider as outlook
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Event
-from integrations.providers.outlook import DAYFLOW_ID
+from integrations.providers.outlook.provider import DAYFLOW_ID
 from sync import repair
 from sync.models import ItemLink
 from tests.integrations.calendar.runs import run_ok as run

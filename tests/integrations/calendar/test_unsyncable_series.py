@@ -112,7 +112,7 @@ def test_caldav_series_with_exceptions_that_gains_an_rdate_is_kept(
 
 @pytest.fixture
 def graph(monkeypatch, http_for, user):
-    from integrations.providers.outlook import OutlookProvider
+    from integrations.providers.outlook.provider import OutlookProvider
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
     connection = UserIntegration.objects.create(

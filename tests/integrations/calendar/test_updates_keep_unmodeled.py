@@ -13,8 +13,8 @@ import pytest
 import responses
 
 from integrations.providers.caldav import CalDAVProvider, DavSession
-from integrations.providers.google_calendar import GoogleCalendarProvider
-from integrations.providers.outlook import OutlookProvider
+from integrations.providers.google_calendar.provider import GoogleCalendarProvider
+from integrations.providers.outlook.provider import OutlookProvider
 from tests.radicale import RadicaleCalendar, request
 
 GOOGLE_EVENTS = "https://www.googleapis.com/calendar/v3/calendars/primary/events"

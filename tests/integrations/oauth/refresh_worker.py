@@ -20,7 +20,7 @@ def main(connection_id: str, token_url: str, failed_token: str, start_at: str) -
 
     django.setup()
     from integrations.models import UserIntegration
-    from integrations.providers.todoist import TodoistProvider
+    from integrations.providers.todoist.provider import TodoistProvider
     from integrations.tokens import refresh_access_token
 
     TodoistProvider.token_url = token_url

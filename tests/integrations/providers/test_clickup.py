@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from integrations.providers import errors
-from integrations.providers.clickup import ClickUpProvider
+from integrations.providers.clickup.provider import ClickUpProvider
 from tests.integrations.providers.support import (
     ERROR_CASES,
     arrange_error_case,

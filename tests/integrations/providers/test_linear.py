@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from integrations.providers import errors
-from integrations.providers.linear import LinearProvider
+from integrations.providers.linear.provider import LinearProvider
 from tests.integrations.providers.support import (
     ERROR_CASES,
     arrange_error_case,

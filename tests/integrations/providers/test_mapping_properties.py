@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from integrations.providers.clickup import ClickUpProvider
-from integrations.providers.linear import LinearProvider
-from integrations.providers.notion import NotionProvider
-from integrations.providers.todoist import TodoistProvider
+from integrations.providers.clickup.provider import ClickUpProvider
+from integrations.providers.linear.provider import LinearProvider
+from integrations.providers.notion.provider import NotionProvider
+from integrations.providers.todoist.provider import TodoistProvider
 
 ZONES = [
     ZoneInfo(name)

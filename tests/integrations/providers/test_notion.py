@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from integrations.providers import errors
-from integrations.providers.notion import NotionProvider
+from integrations.providers.notion.provider import NotionProvider
 from tests.integrations.providers.support import (
     ERROR_CASES,
     FIXTURES,

@@ -17,7 +17,7 @@ import pytest
 import time_machine
 
 from integrations.providers import errors
-from integrations.providers.todoist import TodoistProvider
+from integrations.providers.todoist.provider import TodoistProvider
 from tests.integrations.providers.support import (
     ERROR_CASES,
     arrange_error_case,

@@ -83,6 +83,8 @@ class LinearProvider(Provider):
     change_feed = "GraphQL issues filtered on updatedAt"
     supports_webhooks = True
     webhook_registration = "api"
+    # The OAuth app's webhook reaches a whole organization: its subscription row records it.
+    webhook_account_prefix = "organization:"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
     collection_setting = "team_id"
 

@@ -43,6 +43,9 @@ class ClickUpProvider(Provider):
     change_feed = "tasks filtered by date_updated_gt"
     supports_webhooks = True
     webhook_registration = "api"
+    # 410 makes ClickUp suspend the webhook in case our removal call failed.
+    # https://developer.clickup.com/docs/webhooks
+    webhook_removed_status = 410
     mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str, "timezone": str}
     collection_setting = "list_id"
 

@@ -55,6 +55,9 @@ class TodoistProvider(Provider):
     change_feed = "Sync API sync_token"
     supports_webhooks = True
     webhook_registration = "console"
+    # One webhook in Todoist's App Management Console, signed with the app's client secret.
+    # https://developer.todoist.com/api/v1/#tag/Webhooks
+    webhook_signed_with_client_secret = True
     mapping_schema = {"project_id": str, "write_id_marker": bool, "timezone": str}
     collection_setting = "project_id"
 

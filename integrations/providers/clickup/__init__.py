@@ -1,0 +1,1 @@
+"""ClickUp: everything DayFlow knows about the service lives in this package."""

@@ -1,0 +1,1 @@
+"""Google Calendar: everything DayFlow knows about the service lives in this package."""

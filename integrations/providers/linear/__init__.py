@@ -1,0 +1,1 @@
+"""Linear: everything DayFlow knows about the service lives in this package."""

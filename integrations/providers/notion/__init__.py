@@ -1,0 +1,1 @@
+"""Notion: everything DayFlow knows about the service lives in this package."""

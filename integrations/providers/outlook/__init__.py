@@ -1,0 +1,1 @@
+"""Outlook (Microsoft Graph): everything DayFlow knows about the service lives in this package."""

@@ -1,0 +1,1 @@
+"""Todoist: everything DayFlow knows about the service lives in this package."""
