@@ -7,20 +7,9 @@ import json
 
 import pytest
 
-from integrations.models import Service, UserIntegration
 from tests.browser import assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def calendar_connection(user) -> UserIntegration:
-    return UserIntegration.objects.create(
-        user=user,
-        service=Service.objects.get(key="google-calendar"),
-        external_account_id="acct",
-        field_mapping={"calendars": ["primary"]},
-    )
 
 
 def test_oversized_settings_are_refused_on_the_page(

@@ -112,16 +112,6 @@ def post_settings(client, connection: UserIntegration, field_mapping: str):
     )
 
 
-@pytest.fixture
-def calendar_connection(user) -> UserIntegration:
-    return UserIntegration.objects.create(
-        user=user,
-        service=Service.objects.get(key="google-calendar"),
-        external_account_id="acct",
-        field_mapping={"calendars": ["primary"]},
-    )
-
-
 @pytest.mark.parametrize(
     ("field_mapping", "message"),
     [
