@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.writer import record
+from dayflow import backoff
 from integrations import locks
 from integrations.models import Credential, UserIntegration
 from integrations.oauth.backends import BACKENDS, TIMEOUT, ProviderOAuth2
@@ -31,7 +32,8 @@ from integrations.signals import connection_status_changed
 logger = logging.getLogger(__name__)
 
 REFRESH_WINDOW = dt.timedelta(minutes=10)
-RETRY_DELAYS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt on 5xx / network errors
+# Seconds before the 2nd and 3rd attempt on 5xx / network errors.
+RETRY_DELAYS = (backoff.exponential(1, base=0.5), backoff.exponential(2, base=0.5))
 LOCK_TTL = 120  # seconds; longer than the worst refresh (3 attempts x TIMEOUT + delays)
 LOCK_WAIT = 60.0  # seconds a second caller waits for the first one's refresh
 LOCK_POLL = 0.1

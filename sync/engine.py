@@ -33,6 +33,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from audit.writer import record
+from dayflow import backoff
 from dayflow.models import Event, Task
 from integrations.models import UserIntegration
 from integrations.providers.base import Provider, RemoteItem
@@ -246,7 +247,7 @@ def _retry_transient(job: SyncJob, error: Transient) -> Outcome:
         _finish(job, Status.FAILED, error=f"gave up after {attempts - 1} retries: {error}")
         return Outcome(Status.FAILED)
     SyncJob.objects.filter(pk=job.pk).update(report={**job.report, "attempts": attempts})
-    return _requeue(job, 30 * 2 ** (attempts - 1), f"transient: {error}")
+    return _requeue(job, backoff.exponential(attempts, base=30), f"transient: {error}")
 
 
 def _needs_reauth(connection: UserIntegration, error: AuthExpired) -> None:

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.writer import record
+from dayflow import backoff
 from integrations.models import UserIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import Provider
@@ -448,8 +449,11 @@ def _defer(sub: WebhookSubscription, error: str) -> None:
     """Count a failure and push the next attempt back exponentially."""
     sub.last_error = error[:2000]
     sub.failures += 1
-    base = conf.get("WEBHOOKS_RETRY_BASE_SECONDS")
-    delay = min(base * 2 ** (sub.failures - 1), conf.get("WEBHOOKS_RETRY_MAX_SECONDS"))
+    delay = backoff.exponential(
+        sub.failures,
+        base=conf.get("WEBHOOKS_RETRY_BASE_SECONDS"),
+        cap=conf.get("WEBHOOKS_RETRY_MAX_SECONDS"),
+    )
     sub.retry_at = timezone.now() + dt.timedelta(seconds=delay)
 
 

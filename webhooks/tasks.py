@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from dayflow.backoff import delay, spread_jitter
 from integrations.providers.errors import Permanent
 from webhooks import conf
 from webhooks.models import Delivery
@@ -22,7 +22,7 @@ RECONCILE_LOCK_SECONDS = 600
 
 def backoff(retries: int) -> float:
     """Exponential, capped at an hour, with jitter so retried bursts spread out."""
-    return min(30 * 2**retries, 3600) * (0.5 + random.random())
+    return delay(retries + 1, base=30, cap=3600, jitter=spread_jitter())
 
 
 @shared_task(name="webhooks.process_delivery", bind=True, acks_late=True)

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 
+from dayflow import backoff
 from integrations.locks import LockTimeout, exclusive
 from integrations.providers.errors import (
     AuthExpired,
@@ -361,8 +362,9 @@ class HttpClient:
         return self.max_total_wait - (self.clock() - started)
 
     def _backoff(self, attempt: int, started: float, what: str, *, retry: bool = True) -> None:
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-        delay = delay / 2 + self.rng() * delay / 2  # "equal jitter": spread, never zero
+        delay = backoff.delay(
+            attempt, base=BACKOFF_BASE, cap=BACKOFF_CAP, jitter=backoff.equal_jitter(self.rng)
+        )
         if not retry:
             raise Transient(f"{what} (not resent: it may have been applied)", service=self.service)
         if attempt >= self.max_attempts or delay > self._budget_left(started):
