@@ -356,7 +356,7 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
     import responses
 
     from dayflow.models import Task
-    from integrations.providers.http import client_for
+    from integrations.clients import client_for
     from integrations.providers.todoist.provider import TodoistProvider
 
     folder = Path(os.environ["DAYFLOW_VAR_DIR"])

@@ -5,10 +5,10 @@ Credential is not registered at all: auditlog's masking keeps half of a secret v
 
 from auditlog.registry import auditlog
 
+from integrations.models import Service, UserIntegration
+
 
 def register_models() -> None:
-    from integrations.models import Service, UserIntegration
-
     for model in (UserIntegration, Service):
         if not auditlog.contains(model):
             auditlog.register(model)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.models import Service
 from integrations.providers import PROVIDERS
 
 
 def sync_services(**kwargs: Any) -> None:
     """Create or refresh one Service row per registered provider (staff's `enabled` is kept)."""
-    from integrations.models import Service
-
     for key, provider in PROVIDERS.items():
         Service.objects.update_or_create(
             key=key,
@@ -24,6 +23,4 @@ def sync_services(**kwargs: Any) -> None:
 
 
 def enabled_services():
-    from integrations.models import Service
-
     return Service.objects.filter(enabled=True, key__in=list(PROVIDERS))

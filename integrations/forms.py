@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from integrations import netguard
+from integrations.clients import provider_for
 from integrations.mapping_field import JSONObjectField
 from integrations.models import (
     MAX_SYNC_INTERVAL,
@@ -165,7 +166,7 @@ def foreign_calendars(connection: UserIntegration, mapping: Any) -> list[str]:
     if not elsewhere:
         return []
     try:
-        found = {netguard.origin(c.id) for c in connection.provider().list_containers()}
+        found = {netguard.origin(c.id) for c in provider_for(connection).list_containers()}
     except ProviderError:
         found = set()
     return [

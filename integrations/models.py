@@ -183,9 +183,6 @@ class UserIntegration(models.Model):
         """What the user may do with this connection now (integrations/actions.py)."""
         return connection_actions(self.status)
 
-    def provider(self) -> Provider:
-        return self.service.provider(self)
-
     def clean(self) -> None:
         super().clean()
         # The field's validators give the fixed bounds; the floor is a setting, checked here

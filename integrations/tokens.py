@@ -26,6 +26,7 @@ from dayflow import backoff
 from integrations import locks
 from integrations.models import Credential, UserIntegration
 from integrations.oauth.backends import BACKENDS, TIMEOUT, ProviderOAuth2
+from integrations.oauth.strategy import load_strategy
 from integrations.providers.errors import AuthExpired, Permanent, Transient, UnexpectedPayload
 from integrations.signals import connection_status_changed
 
@@ -68,8 +69,6 @@ def apply_token_response(credential: Credential, payload: dict[str, Any]) -> Non
 
 def backend_for(service_key: str) -> ProviderOAuth2:
     """A social-core backend without a request, for server-side token calls."""
-    from integrations.oauth.strategy import load_strategy
-
     return BACKENDS[service_key](load_strategy(None))
 
 

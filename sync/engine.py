@@ -35,6 +35,7 @@ from django.utils import timezone
 from audit.writer import record
 from dayflow import backoff
 from dayflow.models import Event, Task
+from integrations.clients import provider_for
 from integrations.models import UserIntegration
 from integrations.providers.base import Provider, RemoteItem
 from integrations.providers.errors import (
@@ -90,7 +91,7 @@ def parse_dayflow_id(value: str) -> tuple[str, int] | None:
 
 
 def default_provider(connection: UserIntegration) -> Provider:
-    return connection.provider()
+    return provider_for(connection)
 
 
 PROVIDER_FACTORY: ProviderFactory = default_provider

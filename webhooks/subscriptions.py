@@ -22,11 +22,12 @@ from django.utils import timezone
 
 from audit.writer import record
 from dayflow import backoff
+from integrations.clients import client_for
 from integrations.models import UserIntegration
 from integrations.providers import provider_class
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
-from integrations.providers.http import HttpClient, client_for
+from integrations.providers.http import HttpClient
 from webhooks import conf
 from webhooks.models import WebhookSubscription
 

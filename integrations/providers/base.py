@@ -23,8 +23,11 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
 
 from integrations.providers.errors import CursorExpired, Permanent, UnexpectedPayload
 
@@ -145,17 +148,28 @@ class Provider:
     # Which of those settings names the container to sync (list, data source, team, project).
     collection_setting: ClassVar[str] = ""
 
-    def __init__(self, connection: Any, *, http: HttpClient | None = None) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        *,
+        http: HttpClient | None = None,
+        client_factory: Callable[[], HttpClient] | None = None,
+    ) -> None:
         self.connection = connection
         self._http = http
+        self._client_factory = client_factory
 
     @property
     def http(self) -> HttpClient:
-        """The connection's HTTP client, built on first use (tests pass their own)."""
+        """The connection's HTTP client: the one given, or built on first use by the factory
+        `integrations.clients.provider_for` passes (the token is read then, not before)."""
         if self._http is None:
-            from integrations.providers.http import client_for
-
-            self._http = client_for(self.connection)
+            if self._client_factory is None:
+                raise TypeError(
+                    f"{type(self).__name__} has no HTTP client: build it with "
+                    "integrations.clients.provider_for(connection)"
+                )
+            self._http = self._client_factory()
         return self._http
 
     @property
@@ -267,8 +281,6 @@ class Provider:
 
     @classmethod
     def client_credentials(cls) -> tuple[str, str]:
-        from django.conf import settings
-
         client = settings.DAYFLOW_OAUTH_CLIENTS.get(cls.key, {})
         return client.get("client_id", ""), client.get("client_secret", "")
 

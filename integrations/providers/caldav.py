@@ -48,10 +48,14 @@ from integrations.providers.errors import (
     Transient,
     UnexpectedPayload,
 )
+from integrations.providers.http import CallGate
 
 logger = logging.getLogger("integrations.caldav")
 
-SERVICE = "caldav"
+# The longest a CalDAV request waits for its connection's rate-limit slot; a slot further away
+# is RateLimited, which requeues the sync job instead of holding the worker.
+RATE_WAIT = 120.0
+
 MAX_SYNC_ROUNDS = 50  # truncated sync-collection answers followed in one pull
 # Answers that say "no such REPORT here" whatever else the server does (RFC 3253 §3.6 asks for
 # 403 with DAV:supported-report, handled with the other 403s).
@@ -113,14 +117,14 @@ def _status_code(line: str) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-def parse_multistatus(body: bytes) -> Multistatus:
+def parse_multistatus(body: bytes, service: str) -> Multistatus:
     """Read a 207 body; raises Permanent when it is not a WebDAV multistatus."""
     try:
         root = etree.fromstring(body.strip(), parser=XML_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise Permanent("the server did not answer with WebDAV XML", service=SERVICE) from exc
+        raise Permanent("the server did not answer with WebDAV XML", service=service) from exc
     if root.tag != f"{{{DAV}}}multistatus":
-        raise Permanent("the server did not answer with a WebDAV multistatus", service=SERVICE)
+        raise Permanent("the server did not answer with a WebDAV multistatus", service=service)
     resources = [_parse_response(r) for r in root.findall(f"{{{DAV}}}response")]
     token = root.findtext(f"{{{DAV}}}sync-token") or ""
     return Multistatus(resources, token.strip())
@@ -165,8 +169,8 @@ def _item_types(resource: DavResource) -> tuple[ItemType, ...]:
 class SyncUnsupported(Permanent):
     """The server does not offer the sync-collection REPORT: compare ctag and etags instead."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message, status=status, service=SERVICE)
+    def __init__(self, message: str, *, service: str, status: int | None = None) -> None:
+        super().__init__(message, status=status, service=service)
 
 
 class Forbidden(Permanent):
@@ -176,8 +180,8 @@ class Forbidden(Permanent):
 class NotCalDAV(Permanent):
     """The address answers, but not as a CalDAV server."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message, status=status, service=SERVICE)
+    def __init__(self, message: str, *, service: str, status: int | None = None) -> None:
+        super().__init__(message, status=status, service=service)
 
 
 class NoCalendarHome(NotCalDAV):
@@ -188,15 +192,15 @@ class RefusedTarget(Permanent):
     """A request the guard refused before it was sent: another server, a private address,
     a password in the URL. Nothing was sent, so there is no answer to report."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(f"refused: {message}", service=SERVICE)
+    def __init__(self, message: str, *, service: str) -> None:
+        super().__init__(f"refused: {message}", service=service)
 
 
 class ServerUnreachable(Transient):
     """No HTTP answer: `reason` is "tls", "timeout" or "network" (refused, no route, DNS)."""
 
-    def __init__(self, message: str, *, reason: str = "network") -> None:
-        super().__init__(message, service=SERVICE)
+    def __init__(self, message: str, *, service: str, reason: str = "network") -> None:
+        super().__init__(message, service=service)
         self.reason = reason
 
 
@@ -229,10 +233,21 @@ class DavSession:
     DAYFLOW_ALLOW_PRIVATE_SERVERS is on.
     """
 
-    def __init__(self, server_url: str, username: str, password: str) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        username: str,
+        password: str,
+        *,
+        service: str,
+        gate: CallGate | None = None,
+    ) -> None:
         problem = netguard.url_problem(server_url)
         if problem:
-            raise Permanent(f"not a server address: {problem}", service=SERVICE)
+            raise Permanent(f"not a server address: {problem}", service=service)
+        self.service = service
+        # The connection's rate limit and call counter, shared with REST (http.CallGate).
+        self.gate = gate or CallGate(service)
         self.server_url = server_url
         self.guard = netguard.Guard(server_url)
         self._home_trusted = False
@@ -251,19 +266,23 @@ class DavSession:
         self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> DavReply:
         self.check(url)
+        self.gate.admit(max_wait=RATE_WAIT)
         try:
             response = self.client.request(url, method, body, headers or {})
         except netguard.UnsafeServer as exc:  # a redirect the guard refused
-            raise RefusedTarget(f"refused a redirect: {exc}") from exc
+            raise RefusedTarget(f"refused a redirect: {exc}", service=self.service) from exc
         except dav_error.AuthorizationError as exc:
-            raise _authorization_error(exc) from exc
+            self.gate.count()
+            raise _authorization_error(exc, self.service) from exc
         except dav_error.RateLimitError as exc:
+            self.gate.count()
             wait = float(getattr(exc, "retry_after_seconds", None) or 60)
             raise RateLimited(
-                "the server asks to slow down", retry_after=wait, service=SERVICE
+                "the server asks to slow down", retry_after=wait, service=self.service
             ) from exc
         except (OSError, etree.XMLSyntaxError) as exc:
-            raise _network_error(exc) from exc
+            raise _network_error(exc, self.service) from exc
+        self.gate.count()
         return _reply(response)
 
     def check(self, url: str) -> None:
@@ -273,14 +292,18 @@ class DavSession:
             self.guard.check(url)
         except netguard.ForeignOrigin:
             if self._home_trusted:
-                raise RefusedTarget(f"{_host(url)} is not this account's server") from None
+                raise RefusedTarget(
+                    f"{_host(url)} is not this account's server", service=self.service
+                ) from None
             self._home_trusted = True  # once: discovery's own requests come back here
             self.trust_home(find_calendar_home(self, find_principal(self)))
             self.check(url)
         except netguard.UnsafeServer as exc:
-            raise RefusedTarget(str(exc)) from exc
+            raise RefusedTarget(str(exc), service=self.service) from exc
         except OSError as exc:  # the name does not resolve
-            raise ServerUnreachable("could not reach the server (unknown name)") from exc
+            raise ServerUnreachable(
+                "could not reach the server (unknown name)", service=self.service
+            ) from exc
 
     def allows(self, url: str) -> bool:
         try:
@@ -294,15 +317,19 @@ class DavSession:
         try:
             self.guard.trust(home_url)
         except netguard.UnsafeServer as exc:
-            raise RefusedTarget(f"the calendar home is refused: {exc}") from exc
+            raise RefusedTarget(
+                f"the calendar home is refused: {exc}", service=self.service
+            ) from exc
         except OSError as exc:
-            raise ServerUnreachable("could not reach the calendar home (unknown name)") from exc
+            raise ServerUnreachable(
+                "could not reach the calendar home (unknown name)", service=self.service
+            ) from exc
 
     def propfind(self, url: str, body: bytes, depth: str = "0") -> Multistatus:
         reply = self.request("PROPFIND", url, body, {"Depth": depth, **XML_HEADERS})
         if reply.status != 207:
-            raise status_error(reply.status, f"PROPFIND {_path(url)}")
-        return parse_multistatus(reply.body)
+            raise status_error(reply.status, f"PROPFIND {_path(url)}", self.service)
+        return parse_multistatus(reply.body, self.service)
 
 
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
@@ -320,37 +347,43 @@ def _reply(response: Any) -> DavReply:
     return DavReply(int(response.status), headers, raw)
 
 
-def _authorization_error(exc: dav_error.DAVError) -> Exception:
+def _authorization_error(exc: dav_error.DAVError, service: str) -> Exception:
     if f"{{{DAV}}}valid-sync-token" in exc.preconditions:
-        return CursorExpired("the server no longer accepts the sync token", service=SERVICE)
+        return CursorExpired("the server no longer accepts the sync token", service=service)
     if exc.status == 403:
         if f"{{{DAV}}}supported-report" in exc.preconditions:
-            return SyncUnsupported("the server does not offer this REPORT", status=403)
+            return SyncUnsupported(
+                "the server does not offer this REPORT", status=403, service=service
+            )
         # Forbidden is about this resource (a read-only calendar, another user's path), not
         # the credentials: asking the user to reconnect would not help.
-        return Forbidden("access to this path is forbidden (403)", status=403, service=SERVICE)
-    return AuthExpired("wrong username or app password (401)", service=SERVICE)
+        return Forbidden("access to this path is forbidden (403)", status=403, service=service)
+    return AuthExpired("wrong username or app password (401)", service=service)
 
 
-def _network_error(exc: Exception) -> Exception:
+def _network_error(exc: Exception, service: str) -> Exception:
     if isinstance(exc, etree.XMLSyntaxError):
-        return Permanent("the server sent XML that cannot be read", service=SERVICE)
+        return Permanent("the server sent XML that cannot be read", service=service)
     if isinstance(exc, niquests.exceptions.SSLError):
-        return ServerUnreachable("could not reach the server: TLS error", reason="tls")
+        return ServerUnreachable(
+            "could not reach the server: TLS error", service=service, reason="tls"
+        )
     if isinstance(exc, niquests.exceptions.Timeout | TimeoutError):
-        return ServerUnreachable("could not reach the server: no answer in time", reason="timeout")
+        return ServerUnreachable(
+            "could not reach the server: no answer in time", service=service, reason="timeout"
+        )
     if isinstance(exc, niquests.exceptions.InvalidURL):  # an address it cannot use
-        return Permanent(f"not a server address ({type(exc).__name__})", service=SERVICE)
-    return ServerUnreachable(f"could not reach the server ({type(exc).__name__})")
+        return Permanent(f"not a server address ({type(exc).__name__})", service=service)
+    return ServerUnreachable(f"could not reach the server ({type(exc).__name__})", service=service)
 
 
-def status_error(status: int, what: str) -> Exception:
+def status_error(status: int, what: str, service: str) -> Exception:
     """An unexpected HTTP status as a typed error."""
     if status == 404:
-        return NotFound(f"{what}: not found", status=status, service=SERVICE)
+        return NotFound(f"{what}: not found", status=status, service=service)
     if status >= 500:
-        return Transient(f"{what}: server error {status}", service=SERVICE)
-    return Permanent(f"{what}: unexpected status {status}", status=status, service=SERVICE)
+        return Transient(f"{what}: server error {status}", service=service)
+    return Permanent(f"{what}: unexpected status {status}", status=status, service=service)
 
 
 def _host(url: str) -> str:
@@ -364,14 +397,17 @@ def _path(url: str) -> str:
 
 
 # --- discovery --------------------------------------------------------------------------
-def discover(server_url: str, username: str, password: str) -> list[Container]:
+def discover(
+    server_url: str, username: str, password: str, *, service: str = "caldav"
+) -> list[Container]:
     """Principal -> calendar home -> calendars (RFC 4791 §6.2.1, RFC 5397).
 
     Raises AuthExpired when the server refuses the credentials (401), Forbidden for a 403,
     NoCalendarHome for a 404, NotCalDAV when the address answers as something else,
     RefusedTarget when the guard stops a request and ServerUnreachable without an answer.
+    Before a connection exists the errors name the generic "caldav" unless told the service.
     """
-    return account_calendars(DavSession(server_url, username, password))
+    return account_calendars(DavSession(server_url, username, password, service=service))
 
 
 def account_calendars(session: DavSession) -> list[Container]:
@@ -386,7 +422,9 @@ def find_principal(session: DavSession) -> str:
     found = _discovery_propfind(session, session.server_url, PROPFIND_PRINCIPAL)
     hrefs = [h for r in found.resources for h in r.hrefs(f"{{{DAV}}}current-user-principal")]
     if not hrefs:
-        raise NotCalDAV("this address is not a CalDAV server (no principal)")
+        raise NotCalDAV(
+            "this address is not a CalDAV server (no principal)", service=session.service
+        )
     return urljoin(session.server_url, hrefs[0])
 
 
@@ -394,7 +432,7 @@ def find_calendar_home(session: DavSession, principal_url: str) -> str:
     found = _discovery_propfind(session, principal_url, PROPFIND_HOME)
     hrefs = [h for r in found.resources for h in r.hrefs(f"{{{CALDAV}}}calendar-home-set")]
     if not hrefs:
-        raise NotCalDAV("the account has no calendar home (not CalDAV)")
+        raise NotCalDAV("the account has no calendar home (not CalDAV)", service=session.service)
     return urljoin(principal_url, hrefs[0])
 
 
@@ -405,10 +443,14 @@ def _discovery_propfind(session: DavSession, url: str, body: bytes) -> Multistat
         raise
     except NotFound as exc:
         raise NoCalendarHome(
-            "this address is not a CalDAV server: no calendar home there (404)", status=404
+            "this address is not a CalDAV server: no calendar home there (404)",
+            status=404,
+            service=session.service,
         ) from exc
     except Permanent as exc:
-        raise NotCalDAV("this address is not a CalDAV server (no WebDAV answer)") from exc
+        raise NotCalDAV(
+            "this address is not a CalDAV server (no WebDAV answer)", service=session.service
+        ) from exc
 
 
 class CalDAVProvider(Provider):
@@ -431,9 +473,12 @@ class CalDAVProvider(Provider):
     mapping_schema = {"calendars": list, "sync_todos": bool}
     mapping_urls = frozenset({"calendars"})
 
-    def __init__(self, connection: Any, *, session: DavSession | None = None) -> None:
+    def __init__(
+        self, connection: Any, *, session: DavSession | None = None, gate: CallGate | None = None
+    ) -> None:
         super().__init__(connection)
         self._session = session
+        self._gate = gate
         self._containers: list[Container] | None = None
         # Resources read that we cannot represent (url -> why), for the page being pulled.
         self.unsyncable: dict[str, str] = {}
@@ -443,7 +488,13 @@ class CalDAVProvider(Provider):
         if self._session is None:
             credential = self.connection.credential
             url = credential.server_url or self.server_url
-            self._session = DavSession(url, credential.username, credential.app_password)
+            self._session = DavSession(
+                url,
+                credential.username,
+                credential.app_password,
+                service=self.key,
+                gate=self._gate,
+            )
         return self._session
 
     @property
@@ -597,14 +648,16 @@ class CalDAVProvider(Provider):
         body = SYNC_COLLECTION.format(token=escape(token), data=data).encode()
         reply = self.session.request("REPORT", calendar, body, {"Depth": "1", **XML_HEADERS})
         if reply.status in (403, 409) and b"valid-sync-token" in reply.body:
-            raise CursorExpired("the server no longer accepts the sync token", service=SERVICE)
+            raise CursorExpired("the server no longer accepts the sync token", service=self.key)
         if reply.status in UNSUPPORTED_REPORT:
-            raise SyncUnsupported(f"sync-collection: status {reply.status}", status=reply.status)
+            raise SyncUnsupported(
+                f"sync-collection: status {reply.status}", status=reply.status, service=self.key
+            )
         if reply.status != 207:
-            raise status_error(reply.status, f"sync-collection {_path(calendar)}")
-        found = parse_multistatus(reply.body)
+            raise status_error(reply.status, f"sync-collection {_path(calendar)}", self.key)
+        found = parse_multistatus(reply.body, self.key)
         if not found.sync_token:  # nothing to go on from next time: not RFC 6578
-            raise SyncUnsupported("sync-collection answered without a sync-token")
+            raise SyncUnsupported("sync-collection answered without a sync-token", service=self.key)
         return found
 
     def _etag_changes(self, calendar: str, state: dict[str, Any]) -> Changes:
@@ -633,9 +686,9 @@ class CalDAVProvider(Provider):
             "REPORT", calendar, body.encode(), {"Depth": "1", **XML_HEADERS}
         )
         if reply.status != 207:
-            raise status_error(reply.status, f"calendar-multiget {_path(calendar)}")
+            raise status_error(reply.status, f"calendar-multiget {_path(calendar)}", self.key)
         items = []
-        for resource in parse_multistatus(reply.body).resources:
+        for resource in parse_multistatus(reply.body, self.key).resources:
             data = resource.text(f"{{{CALDAV}}}calendar-data")
             if resource.status == 200 and data:
                 url = self._member(calendar, resource.href)
@@ -697,7 +750,7 @@ class CalDAVProvider(Provider):
         items += [_task_item(url, c, resource.etag, _parent(url)) for c in resource.todos()]
         found = next((item for item in items if item.remote_id == remote_id), None)
         if found is None:
-            raise NotFound(f"{_path(url)} holds no such item", service=SERVICE)
+            raise NotFound(f"{_path(url)} holds no such item", service=self.key)
         return found
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
@@ -777,9 +830,9 @@ class CalDAVProvider(Provider):
         headers = {"If-Match": etag} if etag else {}
         reply = self.session.request("DELETE", remote_id, b"", headers)
         if reply.status == 412:
-            raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+            raise PreconditionFailed("the item changed on the server", status=412, service=self.key)
         if reply.status not in (200, 204, 404):
-            raise status_error(reply.status, f"DELETE {_path(remote_id)}")
+            raise status_error(reply.status, f"DELETE {_path(remote_id)}", self.key)
 
     def _write_exception(self, url: str, fields: dict[str, Any], version: str) -> RemoteItem:
         resource = self._get(url)
@@ -829,25 +882,25 @@ class CalDAVProvider(Provider):
         headers = {"Content-Type": "text/calendar; charset=utf-8", **headers}
         reply = self.session.request("PUT", url, body, headers)
         if reply.status == 412 and "If-Match" in headers:
-            raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+            raise PreconditionFailed("the item changed on the server", status=412, service=self.key)
         if reply.status not in (200, 201, 204, 412):
-            raise status_error(reply.status, f"PUT {_path(url)}")
+            raise status_error(reply.status, f"PUT {_path(url)}", self.key)
         return reply
 
     def _get(self, url: str) -> Resource:
         reply = self.session.request("GET", url)
         if reply.status != 200:
-            raise status_error(reply.status, f"GET {_path(url)}")
+            raise status_error(reply.status, f"GET {_path(url)}", self.key)
         parsed = events.parse_calendar(reply.body)
         components = [c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO")]
         if not components:
-            raise UnexpectedPayload(SERVICE, "VEVENT", "the resource holds no event or task")
-        return Resource(reply.header("etag"), components)
+            raise UnexpectedPayload(self.key, "VEVENT", "the resource holds no event or task")
+        return Resource(reply.header("etag"), components, self.key)
 
     def _existing(self, url: str, calendar: str, uid: str) -> RemoteItem:
         resource = self._get(url)
         if resource.uid != uid:
-            raise Permanent(f"{_path(url)} holds another item", status=412, service=SERVICE)
+            raise Permanent(f"{_path(url)} holds another item", status=412, service=self.key)
         return self._item_after_write(url, DavReply(200, {"etag": resource.etag}, b""), calendar)
 
     def _item_after_write(
@@ -863,16 +916,17 @@ class CalDAVProvider(Provider):
         wanted = f"{url}#{recurrence_id}" if recurrence_id else url
         found = next((item for item in items if item.remote_id == wanted), None)
         if found is None:
-            raise UnexpectedPayload(SERVICE, "VEVENT", f"{_path(url)} lost the item we wrote")
+            raise UnexpectedPayload(self.key, "VEVENT", f"{_path(url)} lost the item we wrote")
         return found
 
 
 @dataclasses.dataclass
 class Resource:
-    """A calendar object resource as we read it: its etag and its components."""
+    """A calendar object resource as we read it: its etag, its components, whose server."""
 
     etag: str
     components: list[Any]
+    service: str
 
     @property
     def uid(self) -> str:
@@ -897,7 +951,7 @@ class Resource:
         mine = [c for c in self.components if _recurrence_key(c, tzname) == recurrence_id]
         if digest and mine and _digest(mine[0]) == digest:
             return
-        raise PreconditionFailed("the item changed on the server", status=412, service=SERVICE)
+        raise PreconditionFailed("the item changed on the server", status=412, service=self.service)
 
     def todos(self) -> list[Any]:
         return [c for c in self.components if c.name == "VTODO"]

@@ -6,6 +6,10 @@ network errors, 5xx and overload codes, 429 honouring the server's wait, a token
 by every worker process through Django's cache, one token refresh on 401, and typed errors
 (`integrations.providers.errors`). Every call is logged without tokens or bodies and counted
 per connection (`api_calls`).
+
+The token bucket and the call counter are one `CallGate`, which the CalDAV transport passes
+too. Which rate a connection gets and whose token it sends are decided above this module,
+in `integrations.clients`: this one knows no connections, credentials or providers.
 """
 
 from __future__ import annotations
@@ -23,9 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ObjectDoesNotExist
 
 from dayflow import backoff
 from integrations.locks import LockTimeout, exclusive
@@ -54,18 +56,6 @@ LOCK_TTL = 5.0
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-
-
-def rate_for(service: str) -> tuple[int, float] | None:
-    """The request rate for `service`: DAYFLOW_RATE_LIMITS overrides the provider's own."""
-    overrides: Mapping[str, Any] = getattr(settings, "DAYFLOW_RATE_LIMITS", {})
-    if service in overrides:
-        limit, per = overrides[service]
-        return int(limit), float(per)
-    from integrations.providers import PROVIDERS
-
-    provider = PROVIDERS.get(service)
-    return provider.rate_limit if provider else None
 
 
 def api_calls(connection_id: int) -> int:
@@ -187,13 +177,53 @@ class TokenBucket:
             raise Transient("rate-limit lock is busy", service=self.service) from exc
 
 
+class CallGate:
+    """What every call of one connection to its service passes: the shared token bucket before
+    it, the call counter after it. REST calls pass it in `HttpClient`, CalDAV calls in
+    `caldav.DavSession`, so a connection's quota is one, whatever the transport.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        connection_id: int | None = None,
+        rate: tuple[int, float] | None = None,
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.service = service
+        self.connection_id = connection_id
+        self.bucket = (
+            TokenBucket(
+                f"{service}:{connection_id or 'app'}",
+                *rate,
+                service=service,
+                clock=clock,
+                sleep=sleep,
+            )
+            if rate and rate[0] > 0
+            else None
+        )
+
+    def admit(self, max_wait: float | None = None) -> None:
+        """Wait for the bucket's slot; RateLimited when it is further away than `max_wait`."""
+        if self.bucket:
+            self.bucket.acquire(max_wait=max_wait)
+
+    def count(self) -> None:
+        """One call was answered (whatever its status): it used up quota."""
+        _count_call(self.connection_id)
+
+
 class HttpClient:
     """REST calls to one service on behalf of one connection.
 
     `auth_headers()` is called before every attempt, so a refreshed token is picked up.
     `refresh(failed_authorization_value)` is called once on a 401; the request is then retried
-    once, and a second 401 raises `AuthExpired`. `clock`, `sleep` and `rng` are injectable so
-    tests assert on waits without waiting.
+    once, and a second 401 raises `AuthExpired`. `rate` (requests, seconds) turns the token
+    bucket on: a connection's client (`integrations.clients.client_for`) always has one. `clock`,
+    `sleep` and `rng` are injectable so tests assert on waits without waiting.
     """
 
     def __init__(
@@ -225,18 +255,8 @@ class HttpClient:
         self.rng = rng
         self.wall_clock = wall_clock
         self.session = session or requests.Session()
-        rate = rate if rate is not None else rate_for(service)
-        self.bucket = (
-            TokenBucket(
-                f"{service}:{connection_id or 'app'}",
-                *rate,
-                service=service,
-                clock=wall_clock,
-                sleep=sleep,
-            )
-            if rate and rate[0] > 0
-            else None
-        )
+        self.gate = CallGate(service, connection_id, rate, clock=wall_clock, sleep=sleep)
+        self.bucket = self.gate.bucket
 
     # --- public ---------------------------------------------------------------------------
     def request(
@@ -311,8 +331,7 @@ class HttpClient:
         safe: bool,
     ) -> requests.Response | None:
         params, json, data = payload
-        if self.bucket:
-            self.bucket.acquire(max_wait=max(self._budget_left(started), 0.0))
+        self.gate.admit(max_wait=max(self._budget_left(started), 0.0))
         begin = time.monotonic()
         try:
             response = self.session.request(
@@ -335,7 +354,7 @@ class HttpClient:
             self._backoff(attempt, started, what, retry=safe or never_sent)
             return None
         self._log(method, url, response.status_code, begin)
-        _count_call(self.connection_id)
+        self.gate.count()
         return response
 
     def _log(self, method: str, url: str, status: int | str, begin: float) -> None:
@@ -481,31 +500,3 @@ def _body_retry_after(response: requests.Response) -> float | None:
     extra = body.get("error_extra") if isinstance(body, dict) else None
     value = extra.get("retry_after") if isinstance(extra, dict) else None
     return float(value) if isinstance(value, int | float) else None
-
-
-def client_for(connection: Any, **options: Any) -> HttpClient:
-    """The HttpClient of one connection: its token, its provider's rate and headers, refresh."""
-    provider = connection.service.provider
-    try:
-        token = {"value": connection.credential.access_token}
-    except ObjectDoesNotExist:
-        raise AuthExpired("the connection has no credentials", service=provider.key) from None
-
-    def auth_headers() -> dict[str, str]:
-        value = token["value"] if provider.raw_token_header else f"Bearer {token['value']}"
-        return {**provider.default_headers, "Authorization": value}
-
-    def refresh(failed_authorization: str) -> None:
-        from integrations.tokens import refresh_access_token
-
-        failed = failed_authorization.removeprefix("Bearer ")
-        token["value"] = refresh_access_token(connection, failed_token=failed)
-
-    options.setdefault("rate", rate_for(provider.key))
-    return HttpClient(
-        provider.key,
-        connection_id=connection.pk,
-        auth_headers=auth_headers,
-        refresh=refresh,
-        **options,
-    )

@@ -35,8 +35,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from dayflow.models import Event, Task  # noqa: E402
+from integrations.clients import client_for, provider_for  # noqa: E402
 from integrations.models import Credential, Service, UserIntegration  # noqa: E402
-from integrations.providers.http import client_for  # noqa: E402
 from integrations.providers.todoist.provider import TodoistProvider  # noqa: E402
 from sync import engine  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
@@ -51,7 +51,7 @@ def provider(connection: UserIntegration) -> Any:
         # The test's hook into the provider: Todoist's API served on 127.0.0.1.
         TodoistProvider.api_base = CONFIG["api_base"]
         return TodoistProvider(connection, http=client_for(connection, rate=(0, 1.0)))
-    return connection.provider()
+    return provider_for(connection)
 
 
 def connect(user: Any) -> UserIntegration:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from integrations.clients import provider_for
 from integrations.models import Credential, Service, UserIntegration
 from tests.radicale import RadicaleCalendar
 from tests.sync import todoist_http
@@ -95,7 +96,7 @@ def remote_events(calendar: RadicaleCalendar, user: Any) -> dict[str, tuple[str,
         username=calendar.username,
         app_password=calendar.password,
     )
-    items = connection.provider().pull(None).items
+    items = provider_for(connection).pull(None).items
     return {item.remote_id: (item.dayflow_id, item.fields["title"]) for item in items}
 
 
@@ -128,4 +129,4 @@ def test_caldav_worker_killed_after_the_put_reruns_without_a_duplicate(
 
 def etags_of(user: Any) -> dict[str, str]:
     connection = UserIntegration.objects.get(user=user)
-    return {item.remote_id: item.version for item in connection.provider().pull(None).items}
+    return {item.remote_id: item.version for item in provider_for(connection).pull(None).items}

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dayflow.models import Event
+from integrations.clients import provider_for
 from integrations.models import Credential, Service, UserIntegration
 from sync import engine, services
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
@@ -57,7 +58,7 @@ class Server:
 
     def events(self) -> dict[str, dict]:
         """Every event on the server, by remote id, as the provider reads it."""
-        page = self.connection.provider().pull(None)
+        page = provider_for(self.connection).pull(None)
         return {item.remote_id: {**item.fields, "_etag": item.version} for item in page.items}
 
     def titles(self) -> list[str]:

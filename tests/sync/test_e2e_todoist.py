@@ -10,8 +10,8 @@ import pytest
 import responses
 
 from dayflow.models import Task
+from integrations.clients import client_for
 from integrations.models import Credential
-from integrations.providers.http import client_for
 from integrations.providers.todoist.provider import TodoistProvider
 from sync import engine, services
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob

@@ -106,10 +106,14 @@ def test_discover_a_path_radicale_does_not_know_is_permanent(
 def test_icloud_recorded_discovery_replies_parse() -> None:
     # given the real iCloud answers of each discovery step
     principal = parse_multistatus(
-        (ICLOUD / "icloud_propfind_current-user-principal.xml").read_bytes()
+        (ICLOUD / "icloud_propfind_current-user-principal.xml").read_bytes(), "apple-calendar"
     )
-    home = parse_multistatus((ICLOUD / "icloud_propfind_calendar-home-set.xml").read_bytes())
-    listing = parse_multistatus((ICLOUD / "icloud_propfind_calendars_depth1.xml").read_bytes())
+    home = parse_multistatus(
+        (ICLOUD / "icloud_propfind_calendar-home-set.xml").read_bytes(), "apple-calendar"
+    )
+    listing = parse_multistatus(
+        (ICLOUD / "icloud_propfind_calendars_depth1.xml").read_bytes(), "apple-calendar"
+    )
     # when they are read
     home_url = home.resources[0].hrefs("{urn:ietf:params:xml:ns:caldav}calendar-home-set")[0]
     calendars = calendar_containers(listing, home_url)
@@ -124,7 +128,7 @@ def test_icloud_recorded_discovery_replies_parse() -> None:
 
 def test_icloud_recorded_sync_collection_reply_parses() -> None:
     reply = parse_multistatus(
-        (ICLOUD / "icloud_sync-collection_getetag_sync-token.xml").read_bytes()
+        (ICLOUD / "icloud_sync-collection_getetag_sync-token.xml").read_bytes(), "apple-calendar"
     )
 
     etags = {r.href.rsplit("/", 1)[-1]: r.text("{DAV:}getetag") for r in reply.resources}

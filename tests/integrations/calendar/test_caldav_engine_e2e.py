@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dayflow.models import Event
+from integrations.clients import provider_for
 from sync.models import SyncJob
 from tests.integrations.calendar.runs import run
 from tests.radicale import RadicaleCalendar, request
@@ -60,7 +61,7 @@ def test_two_way_sync_of_a_series_and_a_local_event_then_nothing_to_do(
     moved = Event.objects.get(title="Weekly sync (moved)")
     assert moved.recurrence_id == "2026-03-30T09:00:00+02:00"
     assert moved.series_id == master.pk
-    provider = caldav_connection.provider()
+    provider = provider_for(caldav_connection)
     pulled = {i.fields["title"]: i for i in provider.pull(None).items}
     assert pulled["Dentist"].dayflow_id == f"dayflow-event-{local.pk}"
     assert pulled["Dentist"].fields["start"] == dt.datetime(2026, 3, 25, 14, tzinfo=BERLIN)
@@ -89,7 +90,7 @@ def test_edits_on_each_side_reach_the_other_and_the_series_stays_whole(
     job = run(caldav_connection)
     # then the server's resource has the new master and still the moved instance
     assert job.status == SyncJob.Status.SUCCEEDED, job.error
-    items = {i.remote_id: i.fields for i in caldav_connection.provider().pull(None).items}
+    items = {i.remote_id: i.fields for i in provider_for(caldav_connection).pull(None).items}
     titles = sorted(f["title"] for f in items.values())
     assert titles == ["Weekly sync (moved)", "Weekly sync (renamed)"]
     (got_master,) = [f for f in items.values() if f["rrule"]]
@@ -97,10 +98,10 @@ def test_edits_on_each_side_reach_the_other_and_the_series_stays_whole(
     # and our own write is not echoed back: the next sync writes nothing on either side (it
     # only records the exception's new etag, which it shares with the rewritten resource)
     versions = sorted(Event.objects.values_list("version", flat=True))
-    etags = sorted(i.version for i in caldav_connection.provider().pull(None).items)
+    etags = sorted(i.version for i in provider_for(caldav_connection).pull(None).items)
     assert run(caldav_connection).status == SyncJob.Status.SUCCEEDED
     assert sorted(Event.objects.values_list("version", flat=True)) == versions
-    assert sorted(i.version for i in caldav_connection.provider().pull(None).items) == etags
+    assert sorted(i.version for i in provider_for(caldav_connection).pull(None).items) == etags
     assert run(caldav_connection).processed == 0
 
 
@@ -131,7 +132,7 @@ def test_a_series_made_in_dayflow_reaches_the_server_as_one_resource(
     jobs = [run(caldav_connection) for _ in range(4)]
     # then the server holds one resource: the master with its EXDATE and the moved instance
     assert all(job.status == SyncJob.Status.SUCCEEDED for job in jobs)
-    items = caldav_connection.provider().pull(None).items
+    items = provider_for(caldav_connection).pull(None).items
     resources = {i.remote_id.split("#")[0] for i in items}
     assert len(resources) == 1
     by_title = {i.fields["title"]: i for i in items}

@@ -166,7 +166,7 @@ def test_the_checked_address_is_used_with_the_server_name_kept(
 ):
     # given a public name leading to the scripted server
     server.answers["/"] = principal_answer("/p/")
-    session = caldav.DavSession(f"http://dav.test:{server.port}/", "me", "pw")
+    session = caldav.DavSession(f"http://dav.test:{server.port}/", "me", "pw", service="caldav")
     # when the session sends three requests
     for _ in range(3):
         session.propfind(session.server_url, caldav.PROPFIND_PRINCIPAL)
@@ -239,7 +239,7 @@ def test_a_calendar_on_the_calendar_home_server_is_reached(
     home = f"http://dav2.test:{server.port}/home/"
     server.answers["/"] = principal_answer("/p/")
     server.answers["/p/"] = home_answer(home)
-    session = caldav.DavSession(base, "me", "pw")
+    session = caldav.DavSession(base, "me", "pw", service="caldav")
     # when a request goes to a calendar in that home
     session.check(home + "work/")
     # then it is allowed once discovery vouched for that host, and another host still is not

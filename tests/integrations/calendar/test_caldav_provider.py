@@ -12,6 +12,7 @@ import icalendar
 import pytest
 from caldav.lib import error as dav_error
 
+from integrations.clients import provider_for
 from integrations.providers import caldav as caldav_module
 from integrations.providers.base import ItemType, Page
 from integrations.providers.caldav import CalDAVProvider
@@ -42,7 +43,7 @@ def event(title: str, start: dt.datetime, hours: int = 1, **extra) -> dict:
 
 @pytest.fixture
 def provider(caldav_connection) -> CalDAVProvider:
-    return caldav_connection.provider()
+    return provider_for(caldav_connection)
 
 
 @pytest.fixture
@@ -180,7 +181,10 @@ def test_a_recurring_series_with_an_edited_and_a_deleted_instance(
     parsed = icalendar.Calendar.from_ical(resource.raw())
     assert len(parsed.walk("VEVENT")) == 2
     stored = caldav_module.DavSession(
-        radicale_calendar.server_url, radicale_calendar.username, radicale_calendar.password
+        radicale_calendar.server_url,
+        radicale_calendar.username,
+        radicale_calendar.password,
+        service="fastmail",
     ).request("GET", master.remote_id)
     assert b"BEGIN:VTIMEZONE" in stored.body
     assert b"TZID:Europe/Berlin" in stored.body

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Event
+from integrations.clients import provider_for
 from integrations.providers import caldav
 from sync.models import Conflict, JournalEntry
 from sync.repair import undo_job
@@ -86,7 +87,7 @@ def synced_caldav_series(connection, calendar: RadicaleCalendar) -> str:
 
 
 def caldav_master(connection, url: str) -> dict:
-    return connection.provider().get(url).fields
+    return provider_for(connection).get(url).fields
 
 
 def test_caldav_deleting_an_instance_then_syncing_again_writes_nothing(
@@ -101,7 +102,7 @@ def test_caldav_deleting_an_instance_then_syncing_again_writes_nothing(
     # then the server's master excludes that date, with a higher SEQUENCE
     exdates = [DELETED, "2026-04-06T09:00:00+02:00"]
     assert caldav_master(caldav_connection, url)["exdates"] == exdates
-    master_text = caldav_connection.provider().session.request("GET", url).body.decode()
+    master_text = provider_for(caldav_connection).session.request("GET", url).body.decode()
     assert "SEQUENCE:3" in master_text.split("BEGIN:VEVENT")[1]
     # and the local master learnt it without counting as a local change
     master.refresh_from_db()
@@ -163,7 +164,7 @@ def test_caldav_undoing_the_deletion_brings_the_instance_back_without_the_exdate
 
     # then the master's new exception date is reverted on both sides with the instance
     assert (report.reverted, report.skipped) == (2, [])
-    items = {i.fields["title"]: i.fields for i in caldav_connection.provider().pull(None).items}
+    items = {i.fields["title"]: i.fields for i in provider_for(caldav_connection).pull(None).items}
     assert items["Weekly sync"]["exdates"] == ["2026-04-06T09:00:00+02:00"]
     assert items["Weekly sync (moved)"]["recurrence_id"] == DELETED
     master = Event.objects.get(title="Weekly sync")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Event
+from integrations.clients import provider_for
 from integrations.providers.outlook.provider import DAYFLOW_ID
 from sync import repair
 from sync.models import ItemLink
@@ -73,7 +74,7 @@ def test_caldav_undo_puts_the_event_back_at_its_href_with_its_uid(
     # when a sync deletes it on one side and that sync is undone
     event = delete_and_undo(caldav_connection, where, lambda: request(account, "DELETE", href))
     # then it is back on the server under the same href and UID, linked to the same event
-    provider = caldav_connection.provider()
+    provider = provider_for(caldav_connection)
     assert b"UID:7f3a9c-planning\r\n" in provider.session.request("GET", href).body
     assert provider.get(href).fields["title"] == "Planning"
     assert ItemLink.objects.get(event=event).remote_id == href

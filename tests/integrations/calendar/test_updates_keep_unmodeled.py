@@ -12,6 +12,7 @@ import icalendar
 import pytest
 import responses
 
+from integrations.clients import provider_for
 from integrations.providers.caldav import CalDAVProvider, DavSession
 from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from integrations.providers.outlook.provider import OutlookProvider
@@ -114,7 +115,7 @@ def caldav(caldav_connection, radicale_calendar: RadicaleCalendar) -> tuple[CalD
     headers = {"Content-Type": "text/calendar"}
     status = request(radicale_calendar.account, "PUT", url, CALDAV_SERIES, headers)
     assert status == 201
-    return caldav_connection.provider(), url
+    return provider_for(caldav_connection), url
 
 
 def stored_vevents(caldav: CalDAVProvider, url: str) -> dict[str, icalendar.Event]:

@@ -59,8 +59,8 @@ def connect(user):
 @pytest.fixture
 def wired(clock: FakeClock) -> Callable[..., HttpClient]:
     """The real client_for wiring (token from the encrypted credential), on the fake clock."""
+    from integrations.clients import client_for
     from integrations.models import Credential
-    from integrations.providers.http import client_for
 
     def make(connection: Any, token: str) -> HttpClient:
         Credential.objects.create(connection=connection, access_token=token)

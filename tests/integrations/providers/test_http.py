@@ -7,16 +7,17 @@ import logging
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 import requests
 from django.test import override_settings
 
+from integrations import clients
+from integrations.clients import client_for, provider_for, rate_for
 from integrations.models import Credential, Service, UserIntegration
 from integrations.providers import errors
-from integrations.providers.http import HttpClient, TokenBucket, api_calls, client_for, rate_for
+from integrations.providers.http import HttpClient, TokenBucket, api_calls
 
 URL = "https://api.example.test/v1/things"
 
@@ -402,16 +403,14 @@ def test_two_worker_processes_share_one_bucket(tmp_path):
 # --- client_for -------------------------------------------------------------------------
 @pytest.fixture
 def tokens_module(monkeypatch):
-    """Stands in for integrations.tokens, to see exactly what the 401 hook passes it."""
+    """Stands in for integrations.tokens' refresh, to see exactly what the 401 hook passes it."""
     calls: list[tuple[int, str | None]] = []
 
     def refresh_access_token(connection, *, failed_token=None):
         calls.append((connection.pk, failed_token))
         return "fresh-token"
 
-    module = types.ModuleType("integrations.tokens")
-    module.refresh_access_token = refresh_access_token
-    monkeypatch.setitem(sys.modules, "integrations.tokens", module)
+    monkeypatch.setattr(clients, "refresh_access_token", refresh_access_token)
     return calls
 
 
@@ -455,7 +454,7 @@ def test_client_for_refreshes_through_the_oauth_hook(user, mocked, tokens_module
 
 def test_provider_builds_its_client_lazily_or_takes_one(user, make_client):
     connection = _connection(user, "todoist", "t0k")
-    provider = connection.provider()
+    provider = provider_for(connection)
     assert provider.http.connection_id == connection.pk
     given = make_client("todoist")
     assert connection.service.provider(connection, http=given).http is given

@@ -328,8 +328,8 @@ LINEAR_TOKEN_URL = "https://api.linear.app/oauth/token"
 @pytest.fixture
 def refreshable(connect, settings, monkeypatch, clock):
     """A Linear connection whose access token expired but whose refresh token still works."""
+    from integrations.clients import client_for
     from integrations.models import Credential
-    from integrations.providers.http import client_for
 
     settings.DAYFLOW_OAUTH_CLIENTS = {
         "linear": {"client_id": "linear-client-id", "client_secret": "linear-client-secret"}

@@ -1,0 +1,78 @@
+"""What talks to a service on behalf of one connection: its provider, its HTTP client, its rate.
+
+This module sits above the HTTP client (`integrations.providers.http`), the token lifecycle
+(`integrations.tokens`) and the models, and wires them together: the client sends the
+connection's token, refreshes it on a 401 and shares the connection's rate limit and call
+counter. Nothing below imports it, so the layers under it stay free of cycles
+(`tests/dayflow/test_import_graph.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+
+from integrations.models import UserIntegration
+from integrations.providers import PROVIDERS
+from integrations.providers.base import AuthStyle, Provider
+from integrations.providers.errors import AuthExpired
+from integrations.providers.http import CallGate, HttpClient
+from integrations.tokens import refresh_access_token
+
+
+def rate_for(service: str) -> tuple[int, float] | None:
+    """The request rate for `service`: DAYFLOW_RATE_LIMITS overrides the provider's own."""
+    overrides: Mapping[str, Any] = getattr(settings, "DAYFLOW_RATE_LIMITS", {})
+    if service in overrides:
+        limit, per = overrides[service]
+        return int(limit), float(per)
+    return PROVIDERS[service].rate_limit if service in PROVIDERS else None
+
+
+def client_for(connection: UserIntegration, **options: Any) -> HttpClient:
+    """The HttpClient of one connection: its token, its provider's rate and headers, refresh."""
+    provider = connection.service.provider
+    try:
+        token = {"value": connection.credential.access_token}
+    except ObjectDoesNotExist:
+        raise AuthExpired("the connection has no credentials", service=provider.key) from None
+
+    def auth_headers() -> dict[str, str]:
+        value = token["value"] if provider.raw_token_header else f"Bearer {token['value']}"
+        return {**provider.default_headers, "Authorization": value}
+
+    def refresh(failed_authorization: str) -> None:
+        failed = failed_authorization.removeprefix("Bearer ")
+        token["value"] = refresh_access_token(connection, failed_token=failed)
+
+    options.setdefault("rate", rate_for(provider.key))
+    return HttpClient(
+        provider.key,
+        connection_id=connection.pk,
+        auth_headers=auth_headers,
+        refresh=refresh,
+        **options,
+    )
+
+
+def gate_for(connection: UserIntegration) -> CallGate:
+    """The connection's rate limit and call counter, for a transport other than HttpClient."""
+    key = connection.service.key
+    return CallGate(key, connection.pk, rate_for(key))
+
+
+def provider_for(connection: UserIntegration) -> Provider:
+    """The connection's provider, every call it makes metered as the connection's.
+
+    The HTTP client is built on first use, so a connection without credentials fails at its
+    first call (as AuthExpired, inside the sync job), not here.
+    """
+    provider = connection.service.provider
+    if provider.auth is AuthStyle.APP_PASSWORD:
+        # CalDAV talks through python-caldav, not HttpClient; the same gate meters it.
+        return provider(connection, gate=gate_for(connection))
+    return provider(connection, client_factory=functools.partial(client_for, connection))
