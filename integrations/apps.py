@@ -5,6 +5,7 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        # Here, not at the top: apps.py is loaded before the models may be imported.
         from django.db.models.signals import post_migrate
 
         from integrations import audit_registry, catalog, signals  # noqa: F401
