@@ -709,16 +709,18 @@ class CalDAVProvider(Provider):
         `ical_reader` reads most resources at a fraction of icalendar's cost; what it refuses,
         icalendar reads as before. Both give the same items (tests/.../test_ical_reader.py).
         """
-        read = ical_reader.read(data)
+        read = ical_reader.read(data, service=self.key)
         if read is None:
-            return self.items_in(events.parse_for_reading(data), url, etag, calendar)
+            parsed = events.parse_for_reading(data, service=self.key)
+            return self.items_in(parsed, url, etag, calendar)
         return self._items(url, etag, calendar, *read)
 
     def items_in(self, parsed: Any, url: str, etag: str, calendar: str) -> list[RemoteItem]:
         """`items_of` for a calendar already parsed."""
         todos = parsed.walk("VTODO") if self.sync_todos else []
-        vevents = [_read_item(c) for c in parsed.walk("VEVENT")]
-        return self._items(url, etag, calendar, vevents, [_read_item(c) for c in todos])
+        vevents = [_read_item(c, self.key) for c in parsed.walk("VEVENT")]
+        todos = [_read_item(c, self.key) for c in todos]
+        return self._items(url, etag, calendar, vevents, todos)
 
     def _items(
         self,
@@ -747,7 +749,10 @@ class CalDAVProvider(Provider):
         url = remote_id.split("#", 1)[0]
         resource = self._get(url)
         items = self.items_in(resource.calendar(), url, resource.etag, _parent(url))
-        items += [_task_item(url, c, resource.etag, _parent(url)) for c in resource.todos()]
+        items += [
+            _task_item(url, _read_item(c, self.key), resource.etag, _parent(url))
+            for c in resource.todos()
+        ]
         found = next((item for item in items if item.remote_id == remote_id), None)
         if found is None:
             raise NotFound(f"{_path(url)} holds no such item", service=self.key)
@@ -891,7 +896,7 @@ class CalDAVProvider(Provider):
         reply = self.session.request("GET", url)
         if reply.status != 200:
             raise status_error(reply.status, f"GET {_path(url)}", self.key)
-        parsed = events.parse_calendar(reply.body)
+        parsed = events.parse_calendar(reply.body, service=self.key)
         components = [c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO")]
         if not components:
             raise UnexpectedPayload(self.key, "VEVENT", "the resource holds no event or task")
@@ -912,7 +917,10 @@ class CalDAVProvider(Provider):
             logger.info("caldav: the server changed the item after our write")
         items = self.items_in(resource.calendar(), url, resource.etag, calendar)
         if not self.sync_todos:
-            items += [_task_item(url, c, resource.etag, calendar) for c in resource.todos()]
+            items += [
+                _task_item(url, _read_item(c, self.key), resource.etag, calendar)
+                for c in resource.todos()
+            ]
         wanted = f"{url}#{recurrence_id}" if recurrence_id else url
         found = next((item for item in items if item.remote_id == wanted), None)
         if found is None:
@@ -949,7 +957,7 @@ class Resource:
             return
         tzname = self.master_timezone()
         mine = [c for c in self.components if _recurrence_key(c, tzname) == recurrence_id]
-        if digest and mine and _digest(mine[0]) == digest:
+        if digest and mine and _digest(mine[0], self.service) == digest:
             return
         raise PreconditionFailed("the item changed on the server", status=412, service=self.service)
 
@@ -1072,10 +1080,10 @@ def component_version(etag: str, fields: dict[str, Any], series: bool) -> str:
     return f"{etag}{VERSION_SEPARATOR}{_fields_digest(fields)}" if series else etag
 
 
-def _digest(component: Any) -> str:
+def _digest(component: Any, service: str) -> str:
     """`component_version`'s digest of an icalendar component."""
     try:
-        return _fields_digest(_read_item(component).fields())
+        return _fields_digest(_read_item(component, service).fields())
     except (Permanent, ValueError, AttributeError):
         return ""  # unreadable now: it cannot be the version we read
 
@@ -1111,9 +1119,14 @@ def _calendar_with(fields: dict[str, Any], uid: str, task: bool | None = None) -
     return calendar
 
 
-def _read_item(component: Any) -> ical_reader.Item:
-    """An icalendar VEVENT or VTODO as the fast reader hands them over."""
-    to_fields = events.vtodo_to_fields if component.name == "VTODO" else events.vevent_to_fields
+def _read_item(component: Any, service: str) -> ical_reader.Item:
+    """An icalendar VEVENT or VTODO (of `service`) as the fast reader hands them over."""
+
+    def to_fields() -> dict[str, Any]:
+        if component.name == "VTODO":
+            return events.vtodo_to_fields(component)
+        return events.vevent_to_fields(component, service=service)
+
     return ical_reader.Item(
         component.name,
         str(component.get("UID", "")),
@@ -1121,7 +1134,7 @@ def _read_item(component: Any) -> ical_reader.Item:
         component.get("RECURRENCE-ID") is not None,
         component.get("RDATE") is not None,
         _last_modified(component),
-        lambda: to_fields(component),
+        to_fields,
     )
 
 
@@ -1145,8 +1158,7 @@ def _event_item(
     )
 
 
-def _task_item(url: str, component: Any, etag: str, calendar: str) -> RemoteItem:
-    item = component if isinstance(component, ical_reader.Item) else _read_item(component)
+def _task_item(url: str, item: ical_reader.Item, etag: str, calendar: str) -> RemoteItem:
     return RemoteItem(
         url,
         ItemType.TASK,

@@ -12,6 +12,8 @@ compare as strings across providers:
 
 This module holds what more than one provider needs: the iCalendar side (VEVENT/VTODO with
 VTIMEZONE, used by CalDAV and by Google's recurrence lines) and Graph's patternedRecurrence.
+Being shared, it does not know whose data it reads: the readers take `service`, the
+connection's key (`apple-calendar`, `outlook`, ...), and their errors name it.
 """
 
 from __future__ import annotations
@@ -201,8 +203,8 @@ def _end(props: dict[str, Any], start: Instant) -> Instant:
     return start + dt.timedelta(days=1) if not isinstance(start, dt.datetime) else start
 
 
-def vevent_to_fields(component: icalendar.cal.Component) -> dict[str, Any]:
-    """One VEVENT as normalized event fields."""
+def vevent_to_fields(component: icalendar.cal.Component, *, service: str = "") -> dict[str, Any]:
+    """One VEVENT of `service` (the connection's key, named by errors) as normalized fields."""
     rrule = component.get("RRULE")
     props = {name: _dt(component, name) for name in ("DTSTART", "DTEND", "DURATION")}
     props |= {name: _text(component, name) for name in ("SUMMARY", "DESCRIPTION", "LOCATION")}
@@ -213,17 +215,18 @@ def vevent_to_fields(component: icalendar.cal.Component) -> dict[str, Any]:
             "RRULE": rrule.to_ical().decode() if rrule is not None else "",
             "EXDATE": _exdate_values(component),
             "RECURRENCE-ID": _dt(component, "RECURRENCE-ID"),
-        }
+        },
+        service=service,
     )
 
 
-def event_fields(props: dict[str, Any]) -> dict[str, Any]:
+def event_fields(props: dict[str, Any], *, service: str = "") -> dict[str, Any]:
     """Normalized event fields from a VEVENT's values by property name: instants, DURATION a
     timedelta, texts unescaped, RRULE as `vRecur.to_ical` writes it, EXDATE a list of instants.
     Both readers of CalDAV resources (icalendar, `ical_reader`) go through here."""
     start = props.get("DTSTART")
     if start is None:
-        raise UnexpectedPayload("icalendar", "DTSTART", "missing")
+        raise UnexpectedPayload(service, "DTSTART", "missing")
     tzname = zone_name(start)
     status = props.get("STATUS", "").lower()
     recurrence_id = props.get("RECURRENCE-ID")
@@ -342,11 +345,12 @@ def _vtimezone(tzid: str) -> bytes | None:
         return None
 
 
-def parse_calendar(data: bytes | str) -> icalendar.Calendar:
+def parse_calendar(data: bytes | str, *, service: str = "") -> icalendar.Calendar:
+    """A calendar `service` sent (the connection's key, named by errors)."""
     try:
         return icalendar.Calendar.from_ical(data)
     except ValueError as exc:
-        raise UnexpectedPayload("icalendar", "VCALENDAR", str(exc)) from exc
+        raise UnexpectedPayload(service, "VCALENDAR", str(exc)) from exc
 
 
 # A VTIMEZONE is ended by its own END line; its TZID property precedes its sub-components.
@@ -356,7 +360,7 @@ VTIMEZONE_BLOCK = re.compile(
 TZID_LINE = re.compile(r"^TZID:([^\r\n]*)\r?$", re.M | re.I)
 
 
-def parse_for_reading(data: bytes | str) -> icalendar.Calendar:
+def parse_for_reading(data: bytes | str, *, service: str = "") -> icalendar.Calendar:
     """`parse_calendar` without the VTIMEZONEs of zones in the IANA database.
 
     icalendar resolves a TZID it finds in the IANA database from the database and ignores
@@ -369,10 +373,10 @@ def parse_for_reading(data: bytes | str) -> icalendar.Calendar:
         try:
             text = data.decode()
         except UnicodeDecodeError:
-            return parse_calendar(data)
+            return parse_calendar(data, service=service)
     else:
         text = data
-    return parse_calendar(VTIMEZONE_BLOCK.sub(_unless_known_zone, text))
+    return parse_calendar(VTIMEZONE_BLOCK.sub(_unless_known_zone, text), service=service)
 
 
 def _unless_known_zone(block: re.Match[str]) -> str:
@@ -451,16 +455,20 @@ def recurrence_lines(fields: dict[str, Any]) -> list[str]:
     return [line for line in text.split("\r\n") if line.startswith(("RRULE", "EXDATE"))]
 
 
-def parse_recurrence_lines(lines: list[str], tzname: str) -> tuple[str, list[str]]:
-    """Google's `recurrence` lines as (rrule, exdates); RDATE/EXRULE are not supported."""
+def parse_recurrence_lines(
+    lines: list[str], tzname: str, *, service: str = ""
+) -> tuple[str, list[str]]:
+    """`recurrence` lines (Google's) as (rrule, exdates); RDATE/EXRULE are not supported."""
     unsupported = [line for line in lines if line.startswith(("RDATE", "EXRULE"))]
     if unsupported:
-        raise UnsupportedRecurrence(f"unsupported recurrence line {unsupported[0]!r}")
+        raise UnsupportedRecurrence(
+            f"unsupported recurrence line {unsupported[0]!r}", service=service
+        )
     text = "BEGIN:VEVENT\r\n" + "\r\n".join(lines) + "\r\nEND:VEVENT\r\n"
     try:
         event = icalendar.Event.from_ical(text)
     except ValueError as exc:
-        raise UnexpectedPayload("google-calendar", "recurrence", str(exc)) from exc
+        raise UnexpectedPayload(service, "recurrence", str(exc)) from exc
     rrule = event.get("RRULE")
     rule = canonical_rrule(rrule.to_ical().decode()) if rrule is not None else ""
     return rule, _exdates(event, tzname)
@@ -489,72 +497,81 @@ PATTERN_PARTS = {
 }
 
 
-def _one(recur: icalendar.vRecur, part: str) -> Any:
+def _one(recur: icalendar.vRecur, part: str, service: str) -> Any:
     values = recur.get(part) or []
     if len(values) > 1:
-        raise UnsupportedRecurrence(f"{part} with several values cannot be expressed in Graph")
+        raise UnsupportedRecurrence(
+            f"{part} with several values cannot be expressed in Graph", service=service
+        )
     return values[0] if values else None
 
 
-def _weekday(day: Any) -> tuple[int | None, str]:
+def _weekday(day: Any, service: str) -> tuple[int | None, str]:
     # "2TU" -> (2, "TU"); "MO" -> (None, "MO")
     text = str(day)
     code, prefix = text[-2:], text[:-2]
     if code not in GRAPH_DAYS:
-        raise UnsupportedRecurrence(f"weekday {text!r}")
+        raise UnsupportedRecurrence(f"weekday {text!r}", service=service)
     return (int(prefix) if prefix else None), code
 
 
-def rrule_to_graph(rrule: str, start: Instant, tzname: str) -> dict[str, Any]:
-    """A canonical RRULE as Graph's patternedRecurrence; UnsupportedRecurrence otherwise."""
+def rrule_to_graph(rrule: str, start: Instant, tzname: str, *, service: str = "") -> dict[str, Any]:
+    """A canonical RRULE as Graph's patternedRecurrence; UnsupportedRecurrence otherwise,
+    naming `service` (the connection's key)."""
     recur = icalendar.vRecur.from_ical(canonical_rrule(rrule))
-    freq = _one(recur, "FREQ")
+    freq = _one(recur, "FREQ", service)
     if freq not in PATTERN_PARTS or set(recur) - SIMPLE_PARTS - PATTERN_PARTS[freq]:
-        raise UnsupportedRecurrence(f"the rule {rrule!r} has no Graph pattern")
+        raise UnsupportedRecurrence(f"the rule {rrule!r} has no Graph pattern", service=service)
     local = in_zone(start, tzname)
-    pattern = {"interval": int(_one(recur, "INTERVAL") or 1)}
-    pattern |= _graph_pattern(freq, recur, local)
-    first_day = _one(recur, "WKST")
+    pattern = {"interval": int(_one(recur, "INTERVAL", service) or 1)}
+    pattern |= _graph_pattern(freq, recur, local, service)
+    first_day = _one(recur, "WKST", service)
     pattern["firstDayOfWeek"] = GRAPH_DAYS[str(first_day)] if first_day else "monday"
-    return {"pattern": pattern, "range": _graph_range(recur, local, tzname)}
+    return {"pattern": pattern, "range": _graph_range(recur, local, tzname, service)}
 
 
-def _graph_pattern(freq: str, recur: icalendar.vRecur, local: Instant) -> dict[str, Any]:
+def _graph_pattern(
+    freq: str, recur: icalendar.vRecur, local: Instant, service: str
+) -> dict[str, Any]:
     if freq == "DAILY":
         return {"type": "daily"}
     if freq == "WEEKLY":
-        days = [_weekday(d) for d in recur.get("BYDAY") or []]
+        days = [_weekday(d, service) for d in recur.get("BYDAY") or []]
         if any(n is not None for n, _ in days):
-            raise UnsupportedRecurrence("weekly rules with ordinal weekdays")
+            raise UnsupportedRecurrence("weekly rules with ordinal weekdays", service=service)
         codes = [c for _, c in days] or [list(GRAPH_DAYS)[local.weekday()]]
         return {"type": "weekly", "daysOfWeek": [GRAPH_DAYS[c] for c in codes]}
     prefix = "absolute" if recur.get("BYMONTHDAY") or not recur.get("BYDAY") else "relative"
     kind = "Monthly" if freq == "MONTHLY" else "Yearly"
     body: dict[str, Any] = {"type": prefix + kind}
     if kind == "Yearly":
-        body["month"] = int(_one(recur, "BYMONTH") or local.month)
+        body["month"] = int(_one(recur, "BYMONTH", service) or local.month)
     if prefix == "absolute":
-        body["dayOfMonth"] = int(_one(recur, "BYMONTHDAY") or local.day)
+        body["dayOfMonth"] = int(_one(recur, "BYMONTHDAY", service) or local.day)
         if recur.get("BYDAY") or recur.get("BYSETPOS"):
-            raise UnsupportedRecurrence("a day of month combined with weekdays")
+            raise UnsupportedRecurrence("a day of month combined with weekdays", service=service)
         return body
-    return body | _relative(recur)
+    return body | _relative(recur, service)
 
 
-def _relative(recur: icalendar.vRecur) -> dict[str, Any]:
-    days = [_weekday(d) for d in recur["BYDAY"]]
-    position = _one(recur, "BYSETPOS")
+def _relative(recur: icalendar.vRecur, service: str) -> dict[str, Any]:
+    days = [_weekday(d, service) for d in recur["BYDAY"]]
+    position = _one(recur, "BYSETPOS", service)
     ordinals = {n for n, _ in days}
     ordinal = position if position is not None else ordinals.pop() if len(ordinals) == 1 else 0
     if ordinal not in GRAPH_INDEX or (position is not None and ordinals != {None}):
-        raise UnsupportedRecurrence("only first..fourth or last weekdays have a Graph pattern")
+        raise UnsupportedRecurrence(
+            "only first..fourth or last weekdays have a Graph pattern", service=service
+        )
     return {"index": GRAPH_INDEX[ordinal], "daysOfWeek": [GRAPH_DAYS[c] for _, c in days]}
 
 
-def _graph_range(recur: icalendar.vRecur, local: Instant, tzname: str) -> dict[str, Any]:
+def _graph_range(
+    recur: icalendar.vRecur, local: Instant, tzname: str, service: str
+) -> dict[str, Any]:
     start_date = local.date() if isinstance(local, dt.datetime) else local
     body: dict[str, Any] = {"startDate": start_date.isoformat(), "recurrenceTimeZone": tzname}
-    count, until = _one(recur, "COUNT"), _one(recur, "UNTIL")
+    count, until = _one(recur, "COUNT", service), _one(recur, "UNTIL", service)
     if count:
         return body | {"type": "numbered", "numberOfOccurrences": int(count)}
     if until is not None:
@@ -564,8 +581,11 @@ def _graph_range(recur: icalendar.vRecur, local: Instant, tzname: str) -> dict[s
     return body | {"type": "noEnd"}
 
 
-def graph_to_rrule(recurrence: dict[str, Any], tzname: str, all_day: bool) -> str:
-    """Graph's patternedRecurrence as a canonical RRULE.
+def graph_to_rrule(
+    recurrence: dict[str, Any], tzname: str, all_day: bool, *, service: str = ""
+) -> str:
+    """Graph's patternedRecurrence as a canonical RRULE; UnsupportedRecurrence naming `service`
+    (the connection's key) for a pattern it cannot express.
 
     Graph ends a series on a date; it becomes UNTIL at the last second of that day in the
     event's zone (a date for all-day series), which `rrule_to_graph` maps back to the same day.
@@ -576,7 +596,7 @@ def graph_to_rrule(recurrence: dict[str, Any], tzname: str, all_day: bool) -> st
         "MONTHLY" if kind.endswith("Monthly") else "YEARLY" if kind.endswith("Yearly") else ""
     )
     if not freq:
-        raise UnsupportedRecurrence(f"Graph pattern {kind!r}")
+        raise UnsupportedRecurrence(f"Graph pattern {kind!r}", service=service)
     parts: dict[str, Any] = {"FREQ": freq}
     if int(pattern.get("interval") or 1) > 1:
         parts["INTERVAL"] = int(pattern["interval"])

@@ -112,17 +112,18 @@ class Read:
     calendars: int = 0
 
 
-def read(data: str | bytes) -> tuple[list[Item], list[Item]] | None:
-    """The VEVENTs and VTODOs of one resource, or None when icalendar must read it."""
+def read(data: str | bytes, *, service: str = "") -> tuple[list[Item], list[Item]] | None:
+    """The VEVENTs and VTODOs of one resource of `service` (the connection's key), or None
+    when icalendar must read it."""
     try:
         found = _read(data)
-        return [_event(c) for c in found.events], [_task(c) for c in found.todos]
+        return [_event(c, service) for c in found.events], [_task(c) for c in found.todos]
     except (CannotRead, ValueError, OverflowError, ProviderError):
         return None
 
 
-def _event(component: Component) -> Item:
-    fields = events.event_fields(event_properties(component))
+def _event(component: Component, service: str) -> Item:
+    fields = events.event_fields(event_properties(component), service=service)
     return _item(component, has_rdate(component), fields)
 
 

@@ -350,7 +350,9 @@ def to_fields(event: dict[str, Any], default_tz: str = "") -> dict[str, Any]:
     all_day = "date" in start_when
     start = _when(start_when, tzname, floating)
     own_tz = "" if floating or all_day else tzname
-    rrule, exdates = events.parse_recurrence_lines(event.get("recurrence") or [], own_tz)
+    rrule, exdates = events.parse_recurrence_lines(
+        event.get("recurrence") or [], own_tz, service=SERVICE
+    )
     original = event.get("originalStartTime")
     status = event.get("status", "confirmed")
     return {

@@ -449,7 +449,9 @@ def to_fields(event: dict[str, Any]) -> dict[str, Any]:
         "end": _graph_time(field(SERVICE, event, "end", dict), zone_tz, **options),
         "timezone": own,
         "rrule": (
-            events.explicit_rrule(events.graph_to_rrule(recurrence, own, all_day), start)
+            events.explicit_rrule(
+                events.graph_to_rrule(recurrence, own, all_day, service=SERVICE), start
+            )
             if is_master
             else ""
         ),
@@ -543,7 +545,7 @@ def to_remote(fields: dict[str, Any], dayflow_id: str = "") -> dict[str, Any]:
     }
     if fields.get("rrule"):
         zone_name = settings.TIME_ZONE if floating else (tzname or "UTC")
-        body["recurrence"] = events.rrule_to_graph(fields["rrule"], start, tzname)
+        body["recurrence"] = events.rrule_to_graph(fields["rrule"], start, tzname, service=SERVICE)
         body["recurrence"]["range"]["recurrenceTimeZone"] = zone_name
     # The floating flag is always sent, so an event that stops floating is read back zoned.
     properties = [{"id": DAYFLOW_ID, "value": dayflow_id}] if dayflow_id else []

@@ -396,7 +396,9 @@ def test_what_the_fast_reader_does_not_understand_goes_to_icalendar(
     # when the provider reads it, then icalendar does, with today's result
     calls = []
     parse = events.parse_for_reading
-    monkeypatch.setattr(events, "parse_for_reading", lambda data: calls.append(1) or parse(data))
+    monkeypatch.setattr(
+        events, "parse_for_reading", lambda data, **kw: calls.append(1) or parse(data, **kw)
+    )
     assert fast(text) == icalendar_path(text)
     assert calls
 
