@@ -27,13 +27,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.writer import record
-from dayflow import backoff
 from dayflow.models import Event, Task
 from integrations.models import UserIntegration
 from integrations.providers.base import Provider, RemoteItem
@@ -49,7 +47,7 @@ from integrations.providers.errors import (
 )
 from integrations.providers.http import api_calls as http_api_calls
 from integrations.tokens import mark_needs_reauth, set_status
-from sync import bulk
+from sync import bulk, conf, jobs
 from sync import fields as codec
 from sync.decisions import (
     Action,
@@ -62,7 +60,6 @@ from sync.decisions import (
     same,
 )
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncCursor, SyncJob
-from sync.services import enqueue, lease_expired_before, stale_running
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +70,6 @@ CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
 _DAYFLOW_ID = re.compile(r"^dayflow-(task|event)-(\d+)$")
 
 ProviderFactory = Callable[[UserIntegration], Provider]
-
-
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 
 def dayflow_id(item_type: str, pk: int) -> str:
@@ -105,20 +98,14 @@ class Stop(Exception):
         self.status = status
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    status: str
-    retry_in: float | None = None
-
-
-def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> Outcome:
+def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> jobs.Outcome:
     """Claim and run one job. Returns its final status, or a wait for the task to retry after.
 
     `provider_factory` builds the provider for the job's connection (the connection's own
     provider by default).
     """
-    job = claim(job_id)
-    if isinstance(job, Outcome):
+    job = jobs.claim(job_id)
+    if isinstance(job, jobs.Outcome):
         return job
     connection = job.connection
     record(
@@ -128,103 +115,46 @@ def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> 
         details={"kind": job.kind, "trigger": job.trigger, "dry_run": job.dry_run},
     )
     outcome = _run_claimed(job, provider_factory or PROVIDER_FACTORY)
-    _enqueue_trailing(connection.pk, job.pk)
+    jobs.enqueue_trailing(connection.pk, job.pk)
     return outcome
 
 
-def claim(job_id: int) -> SyncJob | Outcome:
-    """Take a queued job (or one whose worker died: its lease ran out) for this worker."""
-    job = SyncJob.objects.select_related("connection__service").filter(pk=job_id).first()
-    if job is None or job.status not in (Status.QUEUED, Status.RUNNING):
-        return Outcome(job.status if job else "gone")
-    if not job.connection.is_active:
-        _finish(job, Status.CANCELLED, error=f"connection is {job.connection.status}")
-        return Outcome(Status.CANCELLED)
-    now = timezone.now()
-    claimable = Q(status=Status.QUEUED) | Q(
-        status=Status.RUNNING, heartbeat_at__lt=lease_expired_before()
-    )
-    try:
-        with transaction.atomic():
-            # A job whose worker died blocks the connection until its lease runs out.
-            SyncJob.objects.filter(stale_running(job.connection_id)).exclude(pk=job.pk).update(
-                status=Status.FAILED, error="worker lost", finished_at=now
-            )
-            taken = (
-                SyncJob.objects.filter(pk=job.pk)
-                .filter(claimable)
-                .update(status=Status.RUNNING, heartbeat_at=now, started_at=job.started_at or now)
-            )
-    except IntegrityError:
-        taken = 0
-    if not taken:
-        return Outcome("busy", retry_in=float(setting("DAYFLOW_SYNC_BUSY_RETRY", 15)))
-    job.refresh_from_db()
-    return job
-
-
-def _run_claimed(job: SyncJob, provider_factory: ProviderFactory) -> Outcome:
+def _run_claimed(job: SyncJob, provider_factory: ProviderFactory) -> jobs.Outcome:
     engine = Engine(job, provider_factory(job.connection))
     try:
         engine.run()
     except Stop as stop:
         engine.save_progress()
-        _finish(job, stop.status, final=stop.status != Status.PAUSED)
-        return Outcome(stop.status)
+        jobs.finish(job, stop.status, final=stop.status != Status.PAUSED)
+        return jobs.Outcome(stop.status)
     except RateLimited as error:
         engine.save_progress()
-        return _requeue(job, error.retry_after, f"rate limited: {error}")
+        return jobs.requeue(job, error.retry_after, f"rate limited: {error}")
     except Transient as error:
         engine.save_progress()
-        return _retry_transient(job, error)
+        _note_error(job.connection_id, str(error))
+        return jobs.retry(job, str(error))
     except AuthExpired as error:
         engine.save_progress()
         _needs_reauth(job.connection, error)
-        _finish(job, Status.FAILED, error=str(error))
-        return Outcome(Status.FAILED)
+        jobs.finish(job, Status.FAILED, error=str(error))
+        return jobs.Outcome(Status.FAILED)
     except Exception as error:
         log.exception("sync job %s failed", job.pk)
         engine.save_progress()
-        _finish(job, Status.FAILED, error=f"{type(error).__name__}: {error}")
+        jobs.finish(job, Status.FAILED, error=f"{type(error).__name__}: {error}")
         if isinstance(error, Permanent):  # the next run would fail the same way
             _stop_on_error(job.connection, str(error))
         elif isinstance(error, ProviderError):  # the service's answer, worded by the provider
             _note_error(job.connection_id, str(error))
-        return Outcome(Status.FAILED)
+        return jobs.Outcome(Status.FAILED)
     engine.save_progress()
-    _finish(job, Status.SUCCEEDED)
+    jobs.finish(job, Status.SUCCEEDED)
     if not job.dry_run:
         UserIntegration.objects.filter(pk=job.connection_id).update(
             last_sync_at=timezone.now(), last_error=""
         )
-    return Outcome(Status.SUCCEEDED)
-
-
-def _finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) -> None:
-    now = timezone.now()
-    SyncJob.objects.filter(pk=job.pk).update(
-        status=status, error=error[:2000], control="", finished_at=now if final else None
-    )
-    job.refresh_from_db()
-    if status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NEEDS_CONFIRMATION):
-        record(
-            f"sync.job.{status}",
-            connection=job.connection,
-            resource=f"sync job {job.pk}",
-            details={"kind": job.kind, "counters": job.counters(), "error": error[:500]},
-            success=status != Status.FAILED,
-        )
-
-
-def _requeue(job: SyncJob, wait: float, reason: str) -> Outcome:
-    try:
-        with transaction.atomic():
-            SyncJob.objects.filter(pk=job.pk).update(status=Status.QUEUED, error=reason[:2000])
-    except IntegrityError:
-        # A trailing job is already queued: it will do this job's remaining work.
-        _finish(job, Status.CANCELLED, error=f"{reason}; superseded by the queued job")
-        return Outcome(Status.CANCELLED)
-    return Outcome(Status.QUEUED, retry_in=max(float(wait), 1.0))
+    return jobs.Outcome(Status.SUCCEEDED)
 
 
 def _note_error(connection_id: int, error: str) -> None:
@@ -240,30 +170,9 @@ def _stop_on_error(connection: UserIntegration, error: str) -> None:
         set_status(connection, UserIntegration.Status.ERROR, last_error=error[:2000])
 
 
-def _retry_transient(job: SyncJob, error: Transient) -> Outcome:
-    _note_error(job.connection_id, str(error))
-    attempts = int(job.report.get("attempts", 0)) + 1
-    if attempts > int(setting("DAYFLOW_SYNC_MAX_ATTEMPTS", 5)):
-        _finish(job, Status.FAILED, error=f"gave up after {attempts - 1} retries: {error}")
-        return Outcome(Status.FAILED)
-    SyncJob.objects.filter(pk=job.pk).update(report={**job.report, "attempts": attempts})
-    return _requeue(job, backoff.exponential(attempts, base=30), f"transient: {error}")
-
-
 def _needs_reauth(connection: UserIntegration, error: AuthExpired) -> None:
     connection.refresh_from_db(fields=["status"])  # the token refresh may have flipped it already
     mark_needs_reauth(connection, str(error)[:2000])
-
-
-def _enqueue_trailing(connection_id: int, job_id: int) -> None:
-    trailing = (
-        SyncJob.objects.filter(connection_id=connection_id, status=Status.QUEUED, dry_run=False)
-        .exclude(pk=job_id)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if trailing:
-        enqueue(trailing)
 
 
 # --- the plan ----------------------------------------------------------------------------------
@@ -304,7 +213,7 @@ class Engine:
         self.http_calls_before = http_api_calls(job.connection_id)
         self.calls_before = job.api_calls
         self.types = self._item_types()
-        self.batch_size = int(setting("DAYFLOW_SYNC_BATCH", 200))
+        self.batch_size = int(conf.get("DAYFLOW_SYNC_BATCH"))
         self.masters_written: list[RemoteItem] = []  # by deletions of instances, per batch
 
     def _item_types(self) -> tuple[str, ...]:
@@ -428,7 +337,7 @@ class Engine:
                 pairs[_key(link)] = Pair(link.item_type, link=link, remote_deleted=True)
 
     def _add_local_changes(self, pairs: dict[tuple, Pair], watermark: Any) -> None:
-        skew = dt.timedelta(seconds=int(setting("DAYFLOW_SYNC_CLOCK_SKEW", 2)))
+        skew = dt.timedelta(seconds=int(conf.get("DAYFLOW_SYNC_CLOCK_SKEW")))
         for item_type in self.types:
             model = MODELS[item_type]
             candidates = model.all_objects.filter(user_id=self.connection.user_id)
@@ -676,8 +585,8 @@ class Engine:
         if not deletions:
             return
         linked = ItemLink.objects.filter(connection=self.connection).exclude(remote_id="").count()
-        share = float(setting("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))
-        minimum = int(setting("DAYFLOW_SYNC_MASS_DELETE_MIN", 3))
+        share = float(conf.get("DAYFLOW_SYNC_MASS_DELETE_SHARE"))
+        minimum = int(conf.get("DAYFLOW_SYNC_MASS_DELETE_MIN"))
         # Every linked item gone from one side at once looks like a broken account or a wrong
         # calendar more than like the user's intent: always ask, whatever the size.
         remote_empty = (pulled.full and not pulled.items) or deleted_remotely >= linked

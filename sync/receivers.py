@@ -10,7 +10,8 @@ from django.utils import timezone
 from dayflow.models import Event, Task
 from integrations.models import UserIntegration
 from integrations.signals import connection_disconnecting, connection_status_changed
-from sync.models import ItemLink, SyncJob
+from sync.jobs import stop_jobs
+from sync.models import ItemLink
 from sync.schedule import remove_schedule, update_schedule
 
 
@@ -39,15 +40,6 @@ def unschedule_on_disconnect(
 @receiver(post_delete, sender=UserIntegration, dispatch_uid="sync.unschedule_on_delete")
 def unschedule_on_delete(sender, instance: UserIntegration, **kwargs) -> None:
     remove_schedule(instance.pk)
-
-
-def stop_jobs(connection_id: int) -> None:
-    """Waiting jobs are cancelled now; a running one stops at its next checkpoint."""
-    jobs = SyncJob.objects.filter(connection_id=connection_id)
-    jobs.filter(
-        status__in=[SyncJob.Status.QUEUED, SyncJob.Status.PAUSED, SyncJob.Status.NEEDS_CONFIRMATION]
-    ).update(status=SyncJob.Status.CANCELLED, finished_at=timezone.now())
-    jobs.filter(status=SyncJob.Status.RUNNING).update(control=SyncJob.Control.CANCEL)
 
 
 def remove_linked_items(connection: UserIntegration) -> int:

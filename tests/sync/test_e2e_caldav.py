@@ -12,7 +12,7 @@ import pytest
 
 from dayflow.models import Event
 from integrations.models import Credential, Service, UserIntegration
-from sync import engine, services
+from sync import engine, jobs
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.radicale import RadicaleCalendar, request
 
@@ -180,7 +180,7 @@ def test_the_mass_deletion_guard(caldav):
 
     assert job.status == "needs_confirmation"
     assert Event.objects.count() == 5
-    services.confirm_job(job.pk)
+    jobs.confirm_job(job.pk)
     engine.run_job(job.pk)
     assert Event.objects.count() == 2
 

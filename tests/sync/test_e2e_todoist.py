@@ -13,7 +13,7 @@ from dayflow.models import Task
 from integrations.models import Credential
 from integrations.providers.http import client_for
 from integrations.providers.todoist.provider import TodoistProvider
-from sync import engine, services
+from sync import engine, jobs
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.sync.todoist_server import PROJECT, TodoistServer
 
@@ -149,7 +149,7 @@ def test_the_mass_deletion_guard(sync, todoist):
 
     assert job.status == "needs_confirmation"
     assert Task.objects.count() == 6
-    services.confirm_job(job.pk)
+    jobs.confirm_job(job.pk)
     engine.run_job(job.pk)
     assert Task.objects.count() == 2
 
@@ -208,7 +208,7 @@ def test_pause_and_cancel_stop_at_the_next_batch_and_resume_finishes(
 
     monkeypatch.setattr(engine, "Engine", AskedDuringTheRun.__mro__[1])
     if control == "pause":
-        assert services.resume_job(job.pk)
+        assert jobs.resume_job(job.pk)
         engine.run_job(job.pk)
         job.refresh_from_db()
         assert (job.status, Task.objects.count()) == ("succeeded", 12)
