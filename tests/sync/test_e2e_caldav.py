@@ -13,6 +13,7 @@ import pytest
 from dayflow.models import Event
 from integrations.models import Credential, Service, UserIntegration
 from sync import engine, jobs
+from sync.engine.crash import CRASH_HOOKS
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.radicale import RadicaleCalendar, request
 
@@ -196,12 +197,12 @@ def test_a_crash_between_the_put_and_the_link_save_leaves_no_duplicate(caldav, u
     def die() -> None:
         raise Killed
 
-    engine.CRASH_HOOKS["after_remote_create"] = die
+    CRASH_HOOKS["after_remote_create"] = die
     try:
         with pytest.raises(Killed):
             engine.run_job(job.pk)
     finally:
-        engine.CRASH_HOOKS.clear()
+        CRASH_HOOKS.clear()
     assert caldav.titles() == ["Pushed once"]
     settings.DAYFLOW_SYNC_JOB_LEASE = 0
 
