@@ -72,11 +72,11 @@ def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
 def apply_batch(run: Run, batch: list[Pair]) -> None:
     """Remote writes one by one, then the batch's local writes in bulk; then the series
     masters our deletions of instances changed on the service."""
-    remote.prepare_creates(run, batch)
-    masters = [master for pair in batch if (master := remote.write(run, pair)) is not None]
-    LocalWriter(run).write(batch)
-    for master in masters:
-        remote.settle_master(run, master)
+    written = [remote.write(run, pair) for pair in remote.prepare_creates(run, batch)]
+    LocalWriter(run).write([pair for pair, _master in written])
+    for _pair, master in written:
+        if master is not None:
+            remote.settle_master(run, master)
 
 
 def preview(pairs: list[Pair]) -> dict[str, dict[str, int]]:

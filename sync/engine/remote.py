@@ -4,7 +4,9 @@ transaction, so a crash loses at most the link of one write, which the next run 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+from typing import NamedTuple
 
 from django.db import transaction
 
@@ -24,59 +26,73 @@ from sync.models import ItemLink, ItemType, JournalEntry
 log = logging.getLogger(__name__)
 
 
-def prepare_creates(run: Run, batch: list[Pair]) -> None:
+class Written(NamedTuple):
+    """A pair once its remote write is done (what the local writes then record), and the
+    series master the service changed when the write deleted one of its instances."""
+
+    pair: Pair
+    master: RemoteItem | None = None
+
+
+def prepare_creates(run: Run, batch: list[Pair]) -> list[Pair]:
     """Save an intent (a link without a remote id) before creating remote items, so a
-    rerun after a crash looks for the item it may have created instead of copying it."""
-    new_links = []
+    rerun after a crash looks for the item it may have created instead of copying it.
+    Returns the batch, the pairs to create with their intent."""
+    prepared, new_links = [], []
     for pair in batch:
-        if Op.CREATE_REMOTE not in pair.decision.ops or pair.local is None:
-            continue
-        if pair.link is None:
-            pair.link = ItemLink(
-                connection=run.connection,
-                item_type=pair.item_type,
-                dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
-                base=dict(pair.decision.base or {}),
-                **{FK[pair.item_type]: pair.local},
-            )
-            new_links.append(pair.link)
-        elif pair.link.remote_id:
-            pair.link.remote_id = ""  # recreating an item the service deleted
-            pair.link.save(update_fields=["remote_id"])
+        if Op.CREATE_REMOTE in pair.decision.ops and pair.local is not None:
+            if pair.link is None:
+                pair = dataclasses.replace(pair, link=_intent(run, pair))
+                new_links.append(pair.link)
+            elif pair.link.remote_id:
+                pair.link.remote_id = ""  # recreating an item the service deleted
+                pair.link.save(update_fields=["remote_id"])
+        prepared.append(pair)
     bulk.create(new_links)
+    return prepared
 
 
-def write(run: Run, pair: Pair) -> RemoteItem | None:
-    """Apply the pair's remote write, if any. Returns the series master the service changed
-    when the write deleted one of its instances (`settle_master` takes it in)."""
+def _intent(run: Run, pair: Pair) -> ItemLink:
+    return ItemLink(
+        connection=run.connection,
+        item_type=pair.item_type,
+        dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
+        base=dict(pair.decision.base or {}),
+        **{FK[pair.item_type]: pair.local},
+    )
+
+
+def write(run: Run, pair: Pair) -> Written:
+    """Apply the pair's remote write, if any."""
     ops = pair.decision.ops
     try:
         if Op.CREATE_REMOTE in ops:
-            _create(run, pair)
-        elif Op.UPDATE_REMOTE in ops:
-            _update(run, pair)
-        elif Op.DELETE_REMOTE in ops:
+            return Written(_create(run, pair))
+        if Op.UPDATE_REMOTE in ops:
+            return Written(_update(run, pair))
+        if Op.DELETE_REMOTE in ops:
             return _delete(run, pair)
     except PreconditionFailed:
-        pair.decision = decisions.after_precondition_failed(pair.link.base if pair.link else None)
-        pair.local = pair.remote = None
         run.counts["conflicts"] += 1
+        base = pair.link.base if pair.link else None
+        decision = decisions.after_precondition_failed(base)
+        return Written(dataclasses.replace(pair, decision=decision, local=None, remote=None))
     except Permanent as error:
-        _item_failed(run, pair, error)
-    return None
+        return Written(_item_failed(run, pair, error))
+    return Written(pair)
 
 
-def _item_failed(run: Run, pair: Pair, error: Exception) -> None:
+def _item_failed(run: Run, pair: Pair, error: Exception) -> Pair:
+    """The error on the item's link; nothing more to save for it in this run."""
     run.counts["errors"] += 1
     log.warning("sync job %s: item failed: %s", run.job.pk, error)
     if pair.link is not None and pair.link.pk:
         ItemLink.objects.filter(pk=pair.link.pk).update(last_error=str(error)[:2000])
-    pair.decision = Decision(base=pair.link.base if pair.link else None)
-    pair.local = pair.remote = None
-    pair.link = None  # nothing more to save for it in this run
+    decision = Decision(base=pair.link.base if pair.link else None)
+    return dataclasses.replace(pair, decision=decision, local=None, remote=None, link=None)
 
 
-def _create(run: Run, pair: Pair) -> None:
+def _create(run: Run, pair: Pair) -> Pair:
     link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
     item = run.provider.create(
         codec.decode(action.fields),
@@ -84,20 +100,22 @@ def _create(run: Run, pair: Pair) -> None:
     )
     run.counts["api_calls"] += 1
     crash_point("after_remote_create")
-    _save_write(run, pair, item, JournalEntry.Op.CREATE, before=None)
+    written = _save_write(run, pair, item, JournalEntry.Op.CREATE, before=None)
     run.counts["remote_created"] += 1
+    return written
 
 
-def _update(run: Run, pair: Pair) -> None:
+def _update(run: Run, pair: Pair) -> Pair:
     link, action = pair.link, _action(pair, Op.UPDATE_REMOTE)
     before = pair.remote_json if pair.remote_json is not None else link.base
     item = run.provider.update(link.remote_id, codec.decode(action.fields), _seen(pair))
     run.counts["api_calls"] += 1
-    _save_write(run, pair, item, JournalEntry.Op.UPDATE, before=before)
+    written = _save_write(run, pair, item, JournalEntry.Op.UPDATE, before=before)
     run.counts["remote_updated"] += 1
+    return written
 
 
-def _delete(run: Run, pair: Pair) -> RemoteItem | None:
+def _delete(run: Run, pair: Pair) -> Written:
     link = pair.link
     master = None
     with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
@@ -106,9 +124,8 @@ def _delete(run: Run, pair: Pair) -> RemoteItem | None:
     with transaction.atomic():
         journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
         link.delete()
-    pair.link = None
     run.counts["remote_deleted"] += 1
-    return master
+    return Written(dataclasses.replace(pair, link=None), master)
 
 
 def _delete_on_service(run: Run, link: ItemLink, version: str) -> RemoteItem | None:
@@ -120,7 +137,7 @@ def _delete_on_service(run: Run, link: ItemLink, version: str) -> RemoteItem | N
     return run.provider.delete_instance(link.remote_id, series_remote_id, version)
 
 
-def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict | None) -> None:
+def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict | None) -> Pair:
     link = pair.link
     link.remote_id = item.remote_id
     link.remote_version = item.version
@@ -128,10 +145,11 @@ def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict
     link.last_error = ""
     if pair.local is not None and Op.UPDATE_LOCAL not in pair.decision.ops:
         link.local_version = pair.local.version
-    pair.remote = item
+    pair = dataclasses.replace(pair, remote=item)
     with transaction.atomic():
         link.save()
         journal(run, pair, JournalEntry.Side.REMOTE, op, before, link.base, version=item.version)
+    return pair
 
 
 def settle_master(run: Run, item: RemoteItem) -> None:
