@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from integrations.models import UserIntegration
 from sync import jobs, services
+from sync.actions import JobActionRefused
 from sync.models import SyncJob
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,31 @@ def test_a_manual_connection_syncs_only_on_demand(connection, sent, trigger, que
     job = services.request_sync(connection.pk, trigger=trigger)
 
     assert (job is not None) is queued
+
+
+def test_control_job_moves_the_job_an_allowed_action_asks_for(connection, sent):
+    job = services.request_sync(connection.pk, trigger="user")
+
+    services.control_job(job, "pause")
+
+    job.refresh_from_db()
+    assert job.status == Status.PAUSED
+
+
+@pytest.mark.parametrize("action", ["resume", "confirm", "undo", "explode"])
+def test_control_job_refuses_what_the_status_does_not_allow(connection, sent, action):
+    job = services.request_sync(connection.pk, trigger="user")
+
+    with pytest.raises(JobActionRefused):
+        services.control_job(job, action)
+
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+
+
+def test_control_job_refuses_a_job_that_moved_on_since_it_was_read(connection, sent):
+    job = services.request_sync(connection.pk, trigger="user")
+    SyncJob.objects.filter(pk=job.pk).update(status=Status.SUCCEEDED)  # meanwhile, elsewhere
+
+    with pytest.raises(JobActionRefused):
+        services.control_job(job, "cancel")  # the page still showed it queued
