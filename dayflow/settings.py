@@ -260,7 +260,7 @@ for _item in env_list("DAYFLOW_RATE_LIMITS"):
     _limit, _, _per = _rate.partition("/")
     DAYFLOW_RATE_LIMITS[_service.strip()] = (int(_limit), float(_per or 1))
 
-# --- Sync engine (sync/engine.py) -----------------------------------------------------------
+# --- Sync engine (sync/engine/; defaults in sync/conf.py) --------------------------------------
 # A run that would delete more than this share of a connection's linked items (and at least
 # DAYFLOW_SYNC_MASS_DELETE_MIN of them) waits for the user's confirmation.
 DAYFLOW_SYNC_MASS_DELETE_SHARE = float(os.environ.get("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from integrations.models import UserIntegration
 from sync import repair, services
+from sync.actions import CANCEL, CONFIRM, PAUSE, RESUME, JobActionRefused
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 
 
@@ -38,25 +39,31 @@ class SyncJobAdmin(ReadOnlyAdmin):
     search_fields = ["connection__label", "connection__user__username"]
     actions = ["pause", "resume", "cancel", "confirm", "undo", "send_again"]
 
-    def _each(self, request, jobs: QuerySet, act, verb: str) -> None:
-        done = sum(1 for job in jobs if act(job.pk))
+    def _each(self, request, jobs: QuerySet, action: str, verb: str) -> None:
+        done = 0
+        for job in jobs:
+            try:
+                services.control_job(job, action)
+            except JobActionRefused:
+                continue
+            done += 1
         self.message_user(request, f"{verb} {done} of {jobs.count()} job(s).", messages.INFO)
 
     @admin.action(description="Pause at the next checkpoint")
     def pause(self, request, jobs: QuerySet) -> None:
-        self._each(request, jobs, services.pause_job, "Paused")
+        self._each(request, jobs, PAUSE, "Paused")
 
     @admin.action(description="Resume")
     def resume(self, request, jobs: QuerySet) -> None:
-        self._each(request, jobs, services.resume_job, "Resumed")
+        self._each(request, jobs, RESUME, "Resumed")
 
     @admin.action(description="Cancel")
     def cancel(self, request, jobs: QuerySet) -> None:
-        self._each(request, jobs, services.cancel_job, "Cancelled")
+        self._each(request, jobs, CANCEL, "Cancelled")
 
     @admin.action(description="Confirm the deletions and run")
     def confirm(self, request, jobs: QuerySet) -> None:
-        self._each(request, jobs, services.confirm_job, "Confirmed")
+        self._each(request, jobs, CONFIRM, "Confirmed")
 
     @admin.action(description="Undo (revert what the job wrote)")
     def undo(self, request, jobs: QuerySet) -> None:

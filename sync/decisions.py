@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -242,6 +242,124 @@ def master_after_write(base: Fields, local_exdates: list[str], remote: Fields) -
         local = after
     new_base = {**base, "exdates": after}
     return MasterAfterWrite(local, new_base, same(remote, new_base))
+
+
+# --- the sides, as the engine reads them -----------------------------------------------------
+def local_side(
+    base: Fields | None,
+    fields: Fields | None,
+    *,
+    version: int | None,
+    synced_version: int | None,
+    modified_at: dt.datetime | None = None,
+) -> Side:
+    """DayFlow's side of a linked item: `fields` None when it is deleted or gone, `version`
+    None when the row is gone. A new version whose fields equal the base is no change (a save
+    that changed nothing we sync, or our own write coming back)."""
+    if base is None:
+        return Side(fields)
+    changed = version is None or version != synced_version
+    if changed and fields is not None and same(fields, base):
+        changed = False
+    return Side(fields, changed=changed, modified_at=modified_at)
+
+
+def remote_side(
+    base: Fields | None,
+    pulled: Fields | None,
+    *,
+    pending: bool = False,
+    deleted: bool = False,
+    version: str = "",
+    synced_version: str = "",
+    modified_at: dt.datetime | None = None,
+) -> Side:
+    """The service's side: `pulled` None when this run did not pull the item (unchanged there,
+    or `deleted`); `pending` while our create of it is not recorded yet. Echo suppression: a
+    pulled version that is the one our write returned, or fields equal to the base, is no
+    change."""
+    if pending or (base is None and pulled is None):
+        return Side(None)
+    if base is None:
+        return Side(pulled, modified_at=modified_at)
+    if deleted:
+        return Side(None, changed=True)
+    if pulled is None:
+        return Side(base)
+    changed = version != synced_version and not same(pulled, base)
+    return Side(pulled, changed=changed, modified_at=modified_at)
+
+
+# --- rules around `decide` -----------------------------------------------------------------------
+def frozen_by_conflict(
+    base: Fields, local: Fields | None, remote: Fields | None, conflict_remote: Fields | None
+) -> Decision:
+    """An item with an open conflict waits for the user: neither side is written, whatever
+    changed since; the conflict is refreshed with it (the service's side as last recorded when
+    this run did not pull it)."""
+    remote = remote if remote is not None else conflict_remote
+    clash = differing(local or {}, remote or {})
+    return Decision((Action(Op.CONFLICT, clash=clash),), base=base)
+
+
+def syncs_local_change(
+    *, linked_here: bool, linked_elsewhere: bool, deleted: bool, in_step: bool
+) -> bool:
+    """Whether a DayFlow item changed since the last sync is this connection's to push.
+
+    An item linked only through another connection came from (or goes to) that service, not
+    this one; an unlinked deleted item was never synced; a linked item whose version its link
+    holds is in step."""
+    if linked_here:
+        return not in_step
+    return not (linked_elsewhere or deleted)
+
+
+def adopts_by_dayflow_id(*, linked_here: bool, linked_elsewhere: bool) -> bool:
+    """Whether a remote item carrying DayFlow's id pairs with that DayFlow item: not when the
+    item is linked through another connection only (a copy made there, not ours)."""
+    return linked_here or not linked_elsewhere
+
+
+@dataclasses.dataclass(frozen=True)
+class MassDeletion:
+    """Why a run waits for confirmation before deleting."""
+
+    deletions: int
+    linked: int
+    side_empty: bool
+
+
+def mass_deletion(
+    ops: Sequence[Op],
+    *,
+    linked: int,
+    listed_empty: bool,
+    share: float,
+    minimum: int,
+) -> MassDeletion | None:
+    """The mass-deletion guard: None lets the run go on.
+
+    More than `share` of the `linked` items and at least `minimum` deletions, or every linked
+    item gone from one side at once whatever the size (`listed_empty`: a full listing found
+    nothing), which looks like a broken account or a wrong calendar more than the user's intent.
+    """
+    deleted_remotely, deleted_locally = ops.count(Op.DELETE_LOCAL), ops.count(Op.DELETE_REMOTE)
+    deletions = deleted_remotely + deleted_locally
+    if not deletions:
+        return None
+    remote_empty = listed_empty or deleted_remotely >= linked
+    side_empty = linked > 0 and (remote_empty or deleted_locally >= linked)
+    if side_empty or (deletions >= minimum and deletions > share * linked):
+        return MassDeletion(deletions, linked, side_empty)
+    return None
+
+
+def after_precondition_failed(base: Fields | None) -> Decision:
+    """A write the service refused with 412 (the item changed there since our pull): nothing
+    is written on either side now and the link keeps its base, so the next run pulls the new
+    version and decides with both changes. The job counts it as a conflict."""
+    return Decision(base=base)
 
 
 def same(a: Fields | None, b: Fields | None) -> bool:

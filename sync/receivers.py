@@ -7,10 +7,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from dayflow.models import Event, Task
 from integrations.models import UserIntegration
 from integrations.signals import connection_disconnecting, connection_status_changed
-from sync.models import ItemLink, SyncJob
+from sync.jobs import stop_jobs
+from sync.mapping import MODELS, fk_column
+from sync.models import ItemLink
 from sync.schedule import remove_schedule, update_schedule
 
 
@@ -41,21 +42,13 @@ def unschedule_on_delete(sender, instance: UserIntegration, **kwargs) -> None:
     remove_schedule(instance.pk)
 
 
-def stop_jobs(connection_id: int) -> None:
-    """Waiting jobs are cancelled now; a running one stops at its next checkpoint."""
-    jobs = SyncJob.objects.filter(connection_id=connection_id)
-    jobs.filter(
-        status__in=[SyncJob.Status.QUEUED, SyncJob.Status.PAUSED, SyncJob.Status.NEEDS_CONFIRMATION]
-    ).update(status=SyncJob.Status.CANCELLED, finished_at=timezone.now())
-    jobs.filter(status=SyncJob.Status.RUNNING).update(control=SyncJob.Control.CANCEL)
-
-
 def remove_linked_items(connection: UserIntegration) -> int:
     """Soft-delete the DayFlow items linked to this connection, and only those."""
     links = ItemLink.objects.filter(connection=connection)
     now = timezone.now()
     removed = 0
-    for model, column in ((Task, "task_id"), (Event, "event_id")):
+    for item_type, model in MODELS.items():
+        column = fk_column(item_type)
         ids = links.exclude(**{f"{column}__isnull": True}).values(column)
         removed += model.objects.filter(pk__in=ids, user_id=connection.user_id).update(
             deleted_at=now, version=F("version") + 1, updated_at=now

@@ -14,12 +14,11 @@ from dayflow.models import Event, Task
 from integrations.actions import ActionRefused
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
-from sync import engine
 from sync import fields as codec
 from sync.decisions import same
-from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob
-
-MODELS = {ItemType.TASK: Task, ItemType.EVENT: Event}
+from sync.engine.providers import ProviderFactory, provider_for
+from sync.mapping import FK, dayflow_id, model_for
+from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 
 
 class CannotResolve(ActionRefused):
@@ -31,10 +30,6 @@ class CannotResolve(ActionRefused):
         self.status = status
 
 
-def _provider(connection: Any, factory: engine.ProviderFactory | None) -> Provider:
-    return (factory or engine.PROVIDER_FACTORY)(connection)
-
-
 # --- conflicts ---------------------------------------------------------------------------------
 def resolve_conflict(
     conflict_id: int,
@@ -42,7 +37,7 @@ def resolve_conflict(
     *,
     user: Any = None,
     fields: dict[str, Any] | None = None,
-    provider_factory: engine.ProviderFactory | None = None,
+    provider_factory: ProviderFactory | None = None,
 ) -> Conflict:
     """Settle an open conflict: keep DayFlow's version, the service's, or merged `fields`.
 
@@ -58,7 +53,7 @@ def resolve_conflict(
     target = _target(conflict, resolution, fields)
     current_local = codec.local_fields(obj) if obj is not None and not obj.is_deleted else None
     if not same(target, conflict.remote):
-        provider = _provider(link.connection, provider_factory)
+        provider = provider_for(link.connection, provider_factory)
         try:
             item = provider.update(link.remote_id, codec.decode(target), conflict.remote_version)
         except ProviderError as error:
@@ -103,7 +98,7 @@ def _target(conflict: Conflict, resolution: str, fields: dict | None) -> dict[st
 
 
 def _local(link: ItemLink) -> Task | Event | None:
-    model = MODELS[ItemType(link.item_type)]
+    model = model_for(link.item_type)
     return model.all_objects.filter(pk=link.local_id).first() if link.local_id else None
 
 
@@ -144,7 +139,7 @@ class UndoReport:
 
 
 def undo_job(
-    job_id: int, *, user: Any = None, provider_factory: engine.ProviderFactory | None = None
+    job_id: int, *, user: Any = None, provider_factory: ProviderFactory | None = None
 ) -> UndoReport:
     """Revert a job's journal, newest entry first, where both sides still hold what it wrote.
 
@@ -155,7 +150,7 @@ def undo_job(
     since are skipped and reported, never forced. docs/architecture.md, "What undo does".
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = _provider(job.connection, provider_factory)
+    provider = provider_for(job.connection, provider_factory)
     report = UndoReport()
     entries = job.journal.filter(reverted_at__isnull=True).order_by("-id")
     for entry in entries.select_related("link"):
@@ -181,7 +176,7 @@ def undo_job(
 
 
 def _undo_entry(entry: JournalEntry, provider: Provider) -> str:
-    model = MODELS[ItemType(entry.item_type)]
+    model = model_for(entry.item_type)
     obj = model.all_objects.filter(pk=entry.local_id).first() if entry.local_id else None
     link = entry.link
     try:
@@ -220,12 +215,12 @@ def _undo_delete(entry: JournalEntry, obj, provider: Provider) -> str:
     links = ItemLink.objects.filter(connection=entry.connection, remote_id=entry.remote_id)
     if entry.remote_id and links.exists():
         return "linked again since the job"
-    model = MODELS[ItemType(entry.item_type)]
+    model = model_for(entry.item_type)
     if obj is None:  # removed for good: a new row, deleted until the service has it back
         obj = model(user_id=entry.connection.user_id, deleted_at=timezone.now())
         codec.apply_local(obj, entry.before)
         obj.save()
-    flow_id = engine.dayflow_id(entry.item_type, obj.pk)
+    flow_id = dayflow_id(entry.item_type, obj.pk)
     # The service first: if it refuses, DayFlow's copy stays deleted and both sides agree.
     item = provider.restore(entry.remote_id, codec.decode(entry.before), dayflow_id=flow_id)
     with transaction.atomic():
@@ -241,7 +236,7 @@ def _undo_delete(entry: JournalEntry, obj, provider: Provider) -> str:
             local_version=obj.version,
             base=entry.before,
             dayflow_id=flow_id,
-            **{engine.FK[entry.item_type]: obj},
+            **{FK[entry.item_type]: obj},
         )
     return ""
 
@@ -296,7 +291,7 @@ def undone_links(job: SyncJob):
 
 
 def send_again(
-    job_id: int, *, user: Any = None, provider_factory: engine.ProviderFactory | None = None
+    job_id: int, *, user: Any = None, provider_factory: ProviderFactory | None = None
 ) -> SendReport:
     """Sync once more what undoing `job_id` left apart, so both sides agree again.
 
@@ -306,7 +301,7 @@ def send_again(
     well, both sides already agree: the link is dropped.
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = _provider(job.connection, provider_factory)
+    provider = provider_for(job.connection, provider_factory)
     report = SendReport()
     for link in undone_links(job):
         try:
@@ -339,7 +334,7 @@ def _create_remote_again(link: ItemLink, obj, provider: Provider) -> None:
         link.delete()  # gone from DayFlow too: nothing is left to sync
         return
     fields = codec.local_fields(obj, _series_remote_id(link, obj))
-    flow_id = link.dayflow_id or engine.dayflow_id(link.item_type, obj.pk)
+    flow_id = link.dayflow_id or dayflow_id(link.item_type, obj.pk)
     item = provider.create(codec.decode(fields), dayflow_id=flow_id, collection=link.collection)
     with transaction.atomic():
         _relink(link, item, fields, obj.version)
@@ -353,13 +348,13 @@ def _bring_back_local(link: ItemLink, obj, provider: Provider) -> None:
         link.delete()  # gone from the service too: nothing is left to sync
         return
     fields = codec.encode(link.item_type, item.fields)
-    model = MODELS[ItemType(link.item_type)]
+    model = model_for(link.item_type)
     obj = obj or model(user_id=link.connection.user_id)
     with transaction.atomic():
         codec.apply_local(obj, fields)
         obj.deleted_at = None
         obj.save()
-        setattr(link, engine.FK[link.item_type], obj)
+        setattr(link, FK[link.item_type], obj)
         _relink(link, item, fields, obj.version)
         _entry(link, "local", "update", None, fields, str(obj.version), "sent again").save()
 

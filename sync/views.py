@@ -11,15 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from integrations.actions import SYNC, ActionRefused
 from integrations.models import UserIntegration
-from sync import actions, repair, services
+from sync import repair, services
 from sync.models import Conflict, SyncJob
-
-CONTROLS = {
-    "pause": services.pause_job,
-    "resume": services.resume_job,
-    "cancel": services.cancel_job,
-    "confirm": services.confirm_job,
-}
 
 
 def _job(request: HttpRequest, pk: int) -> SyncJob:
@@ -76,21 +69,12 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.info(request, f"Sent again {sent.sent}, failed {len(sent.failed)}.")
     else:
         try:
-            _control(job, action)
+            services.control_job(job, action)
         except ActionRefused as refused:
             messages.error(request, f"{refused}.")
         else:
             messages.info(request, f"Job {job.pk}: {action} requested.")
     return redirect("sync:job", pk=job.pk)
-
-
-def _control(job: SyncJob, action: str) -> None:
-    if action not in CONTROLS:
-        raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
-    actions.require(job, action)
-    if not CONTROLS[action](job.pk):
-        # The job moved on between the page's look and the atomic transition.
-        raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
 
 
 @login_required

@@ -76,3 +76,15 @@ def connection(user, service):
     return UserIntegration.objects.create(
         user=user, service=service, external_account_id="acct-1", label="alice@todoist"
     )
+
+
+@pytest.fixture
+def use_provider():
+    """`use_provider(factory)`: every sync run in the test that is given no provider factory
+    builds its provider with `factory` (`sync.engine.providers.install`); undone afterwards."""
+    from sync.engine import providers
+
+    replaced = []
+    yield lambda factory: replaced.append(providers.install(factory))
+    if replaced:
+        providers.install(replaced[0])

@@ -24,14 +24,6 @@ APPS = ("dayflow", "integrations", "sync", "webhooks", "audit")
 
 Graph = Mapping[str, set[str]]
 
-# Cycles that live entirely inside `sync/` or `webhooks/`, each as the set of its modules:
-# the sync engine split (engine -> services -> tasks -> engine) and the webhooks reorganisation
-# remove them on their branches; this list goes when they are merged. A cycle that touches
-# `integrations`, `dayflow` or `audit` may never be listed here.
-KNOWN_CYCLES_BEING_REMOVED: list[frozenset[str]] = [
-    frozenset({"sync.engine", "sync.services", "sync.tasks"}),
-]
-
 
 # --- reading the graph -------------------------------------------------------------------
 def module_name(path: Path) -> str:
@@ -177,30 +169,11 @@ def cycles(graph: Graph) -> list[list[str]]:
     return [cycle_path(graph, component) for component in strongly_connected(graph)]
 
 
-def unexpected_cycles(graph: Graph) -> list[str]:
-    """Each cycle not in KNOWN_CYCLES_BEING_REMOVED, as `a -> b -> a`."""
-    known = set(KNOWN_CYCLES_BEING_REMOVED)
-    return [
-        " -> ".join(cycle_path(graph, component))
-        for component in strongly_connected(graph)
-        if frozenset(component) not in known
-    ]
-
-
 # --- the tests ---------------------------------------------------------------------------
 def test_the_project_has_no_import_cycles():
-    found = unexpected_cycles(import_graph())
+    found = [" -> ".join(cycle) for cycle in cycles(import_graph())]
 
     assert found == [], "import cycles:\n" + "\n".join(found)
-
-
-def test_known_cycles_are_only_inside_sync_or_webhooks_and_still_there():
-    # given the cycles the other branches are removing
-    present = {frozenset(c) for c in strongly_connected(import_graph())}
-    for component in KNOWN_CYCLES_BEING_REMOVED:
-        # then each lives inside one of those two apps, and is listed only while it exists
-        assert {m.split(".")[0] for m in component} <= {"sync", "webhooks"}, sorted(component)
-        assert component in present, f"{sorted(component)} is gone: remove it from the list"
 
 
 def test_the_finder_reports_a_cycle_with_its_path():

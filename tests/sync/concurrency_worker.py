@@ -35,7 +35,8 @@ from django.db import connection as db  # noqa: E402
 
 from dayflow.models import Task  # noqa: E402
 from integrations.models import Service, UserIntegration  # noqa: E402
-from sync import engine, services, tasks  # noqa: E402
+from sync import services, tasks  # noqa: E402
+from sync.engine import providers  # noqa: E402
 from sync.models import SyncJob  # noqa: E402
 from tests.sync.fakes import FakeProvider, FakeService  # noqa: E402
 
@@ -67,7 +68,7 @@ def setup(queue: bool) -> dict[str, Any]:
 
 def race(name: str, job_id: str) -> dict[str, Any]:
     remote = FakeService.load(REMOTE)
-    engine.PROVIDER_FACTORY = lambda connection: SlowProvider(connection, remote)
+    providers.install(lambda connection: SlowProvider(connection, remote))
     # This test runs the task itself; nothing goes to a broker other workers may read.
     tasks.run_job.apply_async = lambda *args, **kwargs: None
     connection_id = json.loads((VAR_DIR / "state.json").read_text())["connection"]

@@ -16,11 +16,9 @@ def remote() -> FakeService:
 
 
 @pytest.fixture
-def fake_provider(monkeypatch, remote):
+def fake_provider(use_provider, remote):
     """Every engine run in the test talks to `remote`."""
-    monkeypatch.setattr(
-        engine, "PROVIDER_FACTORY", lambda connection: FakeProvider(connection, remote)
-    )
+    use_provider(lambda connection: FakeProvider(connection, remote))
     return remote
 
 

@@ -30,6 +30,7 @@ from django.core.management import call_command  # noqa: E402
 from dayflow.models import Task  # noqa: E402
 from integrations.models import Service, UserIntegration  # noqa: E402
 from sync import engine  # noqa: E402
+from sync.engine.crash import CRASH_HOOKS  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
 from tests.sync.fakes import FakeProvider, FakeService  # noqa: E402
 
@@ -63,7 +64,7 @@ def run(job_id: int) -> None:
         if len(creates) == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    engine.CRASH_HOOKS["after_remote_create"] = die_on_second_create
+    CRASH_HOOKS["after_remote_create"] = die_on_second_create
     engine.run_job(job_id, provider_factory=provider)
 
 

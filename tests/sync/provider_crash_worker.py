@@ -39,6 +39,8 @@ from integrations.clients import client_for, provider_for  # noqa: E402
 from integrations.models import Credential, Service, UserIntegration  # noqa: E402
 from integrations.providers.todoist.provider import TodoistProvider  # noqa: E402
 from sync import engine  # noqa: E402
+from sync.engine.crash import CRASH_HOOKS  # noqa: E402
+from sync.mapping import dayflow_id  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
 
 CONFIG: dict[str, Any] = json.loads((VAR_DIR / "config.json").read_text())
@@ -116,7 +118,7 @@ def run(state: dict[str, Any]) -> dict[str, Any]:
         if len(creates) == 2:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    engine.CRASH_HOOKS["after_remote_create"] = die_on_second_create
+    CRASH_HOOKS["after_remote_create"] = die_on_second_create
     outcome = engine.run_job(state["job"], provider_factory=provider)
     return {"status": outcome.status}  # only reached if the kill did not happen
 
@@ -133,7 +135,7 @@ def rerun(state: dict[str, Any]) -> dict[str, Any]:
         "links": dict(links),
         "intents": ItemLink.objects.filter(remote_id="").count(),
         "local": {
-            engine.dayflow_id(model.__name__.lower(), pk): title
+            dayflow_id(model.__name__.lower(), pk): title
             for pk, title in model.objects.values_list("pk", "title")
         },
     }

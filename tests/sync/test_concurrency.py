@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import connections
 
-from sync import engine, services
+from sync import engine, jobs, services
 from sync.models import SyncJob
 from tests.sync.conftest import task_fields
 from tests.sync.fakes import FakeProvider, FakeService
@@ -22,8 +22,8 @@ class SlowProvider(FakeProvider):
         return super().pull(cursor, collection)
 
 
-def run_in_workers(job_ids: list[int], remote: FakeService) -> list[engine.Outcome]:
-    outcomes: list[engine.Outcome] = []
+def run_in_workers(job_ids: list[int], remote: FakeService) -> list[jobs.Outcome]:
+    outcomes: list[jobs.Outcome] = []
     start = threading.Barrier(len(job_ids))
 
     def worker(job_id: int) -> None:
@@ -68,7 +68,7 @@ def test_a_second_job_of_the_connection_waits_for_the_first(connection):
     running = run_in_workers([first.pk], remote)  # warm-up: sync once
     assert running[0].status == "succeeded"
     a = SyncJob.objects.create(connection=connection)
-    a_outcome: list[engine.Outcome] = []
+    a_outcome: list[jobs.Outcome] = []
     thread = threading.Thread(target=lambda: a_outcome.extend(run_in_workers([a.pk], remote)))
     thread.start()
     time.sleep(0.1)  # a is running now

@@ -13,7 +13,8 @@ import pytest
 from dayflow.models import Event
 from integrations.clients import provider_for
 from integrations.models import Credential, Service, UserIntegration
-from sync import engine, services
+from sync import engine, jobs
+from sync.engine.crash import CRASH_HOOKS
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.radicale import RadicaleCalendar, request
 
@@ -181,7 +182,7 @@ def test_the_mass_deletion_guard(caldav):
 
     assert job.status == "needs_confirmation"
     assert Event.objects.count() == 5
-    services.confirm_job(job.pk)
+    jobs.confirm_job(job.pk)
     engine.run_job(job.pk)
     assert Event.objects.count() == 2
 
@@ -197,12 +198,12 @@ def test_a_crash_between_the_put_and_the_link_save_leaves_no_duplicate(caldav, u
     def die() -> None:
         raise Killed
 
-    engine.CRASH_HOOKS["after_remote_create"] = die
+    CRASH_HOOKS["after_remote_create"] = die
     try:
         with pytest.raises(Killed):
             engine.run_job(job.pk)
     finally:
-        engine.CRASH_HOOKS.clear()
+        CRASH_HOOKS.clear()
     assert caldav.titles() == ["Pushed once"]
     settings.DAYFLOW_SYNC_JOB_LEASE = 0
 

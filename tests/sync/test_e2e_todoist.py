@@ -13,7 +13,9 @@ from dayflow.models import Task
 from integrations.clients import client_for
 from integrations.models import Credential
 from integrations.providers.todoist.provider import TodoistProvider
-from sync import engine, services
+from sync import engine, jobs
+from sync.engine import phases
+from sync.engine.crash import CRASH_HOOKS
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 from tests.sync.todoist_server import PROJECT, TodoistServer
 
@@ -21,16 +23,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def todoist(connection, monkeypatch):
+def todoist(connection, use_provider):
     connection.field_mapping = {"project_id": PROJECT, "write_id_marker": True, "timezone": "UTC"}
     connection.save()
     Credential.objects.create(connection=connection, access_token="todo-live-token")
     server = TodoistServer()
-    monkeypatch.setattr(
-        engine,
-        "PROVIDER_FACTORY",
-        lambda c: TodoistProvider(c, http=client_for(c, rate=(0, 1.0))),
-    )
+    use_provider(lambda c: TodoistProvider(c, http=client_for(c, rate=(0, 1.0))))
     with responses.RequestsMock() as mocked:
         server.install(mocked)
         yield server
@@ -149,7 +147,7 @@ def test_the_mass_deletion_guard(sync, todoist):
 
     assert job.status == "needs_confirmation"
     assert Task.objects.count() == 6
-    services.confirm_job(job.pk)
+    jobs.confirm_job(job.pk)
     engine.run_job(job.pk)
     assert Task.objects.count() == 2
 
@@ -168,12 +166,12 @@ def test_a_crash_between_the_create_and_the_link_save_leaves_no_duplicate(
     def die() -> None:
         raise Killed
 
-    engine.CRASH_HOOKS["after_remote_create"] = die
+    CRASH_HOOKS["after_remote_create"] = die
     try:
         with pytest.raises(Killed):
             engine.run_job(job.pk)
     finally:
-        engine.CRASH_HOOKS.clear()
+        CRASH_HOOKS.clear()
     assert len(todoist.alive()) == 1
     assert ItemLink.objects.get().remote_id == ""  # the intent, not yet the link
 
@@ -196,19 +194,20 @@ def test_pause_and_cancel_stop_at_the_next_batch_and_resume_finishes(
         todoist.add(f"t{i}")
     job = SyncJob.objects.create(connection=connection)
 
-    class AskedDuringTheRun(engine.Engine):
-        def apply(self, batch, collection):
-            super().apply(batch, collection)
-            SyncJob.objects.filter(pk=job.pk).update(control=control)
+    apply_batch = phases.apply_batch
 
-    monkeypatch.setattr(engine, "Engine", AskedDuringTheRun)
+    def asked_during_the_run(run, batch):
+        apply_batch(run, batch)
+        SyncJob.objects.filter(pk=job.pk).update(control=control)
+
+    monkeypatch.setattr(phases, "apply_batch", asked_during_the_run)
     engine.run_job(job.pk)
     job.refresh_from_db()
     assert (job.status, Task.objects.count(), job.processed) == (status, 4, 4)
 
-    monkeypatch.setattr(engine, "Engine", AskedDuringTheRun.__mro__[1])
+    monkeypatch.setattr(phases, "apply_batch", apply_batch)
     if control == "pause":
-        assert services.resume_job(job.pk)
+        assert jobs.resume_job(job.pk)
         engine.run_job(job.pk)
         job.refresh_from_db()
         assert (job.status, Task.objects.count()) == ("succeeded", 12)

@@ -10,7 +10,8 @@ from audit.models import AuditEvent
 from dayflow.models import Event, Task
 from integrations.models import UserIntegration
 from integrations.providers.errors import AuthExpired, Permanent, RateLimited, Transient
-from sync import engine
+from sync import engine, jobs
+from sync.engine import phases, providers
 from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob
 from tests.sync.conftest import task_fields
 
@@ -301,7 +302,7 @@ def test_mass_deletion_waits_for_confirmation_and_changes_nothing(connection, re
     assert Task.objects.count() == 4
     assert AuditEvent.objects.filter(action="sync.job.needs_confirmation").exists()
 
-    from sync.services import confirm_job
+    from sync.jobs import confirm_job
 
     confirm_job(job.pk)
     engine.run_job(job.pk)
@@ -346,13 +347,14 @@ def test_pause_and_cancel_take_effect_at_the_next_checkpoint(
         remote.add(**task_fields(f"t{i}"))
     job = SyncJob.objects.create(connection=connection, kind="full")
 
-    class Asking(engine.Engine):  # the user asks during the run, as from another process
-        def apply(self, batch, collection):
-            super().apply(batch, collection)
-            SyncJob.objects.filter(pk=job.pk).update(control=control)
+    apply_batch = phases.apply_batch
+
+    def asking(run, batch):  # the user asks during the run, as from another process
+        apply_batch(run, batch)
+        SyncJob.objects.filter(pk=job.pk).update(control=control)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "Engine", Asking)
+        patch.setattr(phases, "apply_batch", asking)
         engine.run_job(job.pk)
     job.refresh_from_db()
 
@@ -360,7 +362,7 @@ def test_pause_and_cancel_take_effect_at_the_next_checkpoint(
     assert Task.objects.count() == 5
     assert job.processed == 5
     if control == "pause":
-        from sync.services import resume_job
+        from sync.jobs import resume_job
 
         assert resume_job(job.pk)
         engine.run_job(job.pk)
@@ -470,11 +472,11 @@ def test_a_permanent_error_leaves_a_connection_paused_meanwhile_paused(
 ):
     from integrations.tokens import set_status
 
-    job = engine.claim(SyncJob.objects.create(connection=connection).pk)  # the job runs…
+    job = jobs.claim(SyncJob.objects.create(connection=connection).pk)  # the job runs…
     set_status(UserIntegration.objects.get(pk=connection.pk), UserIntegration.Status.PAUSED)
     remote.fail_next("pull", Permanent("400 invalid", status=400))  # …the user paused meanwhile
 
-    engine._run_claimed(job, engine.PROVIDER_FACTORY)
+    engine.run_claimed(job, providers.provider_for(job.connection))
 
     connection.refresh_from_db()
     assert connection.status == UserIntegration.Status.PAUSED

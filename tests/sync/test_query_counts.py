@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from dayflow.models import Task
 from sync import engine
+from sync import fields as codec
+from sync.engine import plan
 from sync.models import ItemLink, SyncCursor, SyncJob
 from tests.sync.conftest import task_fields
 from tests.sync.fakes import FakeProvider, FakeService, Stored
@@ -29,7 +31,7 @@ def linked_account(connection, size: int) -> FakeService:
     links = []
     for i, task in enumerate(tasks):
         remote_id = f"r{i + 1}"
-        fields = engine.codec.task_fields(task)
+        fields = codec.task_fields(task)
         remote.items[remote_id] = Stored(
             "task", task_fields(task.title), 1, LONG_AGO, f"dayflow-task-{task.pk}", 0
         )
@@ -103,13 +105,13 @@ def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(connecti
     edited.title = "edited locally"
     edited.save()
     read: list[int] = []
-    original = engine.Engine._links_of_locals
+    original = plan.links_of_locals
 
-    def spy(self, item_type, pks):
+    def spy(run, item_type, pks):
         read.extend(pks)
-        return original(self, item_type, pks)
+        return original(run, item_type, pks)
 
-    monkeypatch.setattr(engine.Engine, "_links_of_locals", spy)
+    monkeypatch.setattr(plan, "links_of_locals", spy)
     # when the next incremental sync runs
     job = SyncJob.objects.create(connection=connection)
     engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from integrations.models import UserIntegration
-from sync import engine, services
+from sync import jobs, services
+from sync.actions import JobActionRefused
 from sync.models import SyncJob
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +24,7 @@ def sent(monkeypatch):
     monkeypatch.setattr(
         tasks.run_job,
         "apply_async",
-        lambda args, countdown=None: messages.append((args, countdown)),
+        lambda args, kwargs=None, countdown=None, **options: messages.append((args, countdown)),
     )
     return messages
 
@@ -77,12 +79,12 @@ def test_connections_that_must_not_sync_get_none(connection, sent, status):
 def test_a_second_job_cannot_run_while_one_runs(connection):
     SyncJob.objects.create(connection=connection, status=Status.RUNNING, heartbeat_at=None)
     # A running job with a fresh lease blocks the queued one, which waits in the broker.
-    SyncJob.objects.filter(status=Status.RUNNING).update(heartbeat_at=engine.timezone.now())
+    SyncJob.objects.filter(status=Status.RUNNING).update(heartbeat_at=timezone.now())
     queued = SyncJob.objects.create(connection=connection)
 
-    outcome = engine.claim(queued.pk)
+    outcome = jobs.claim(queued.pk)
 
-    assert outcome == engine.Outcome("busy", retry_in=15.0)
+    assert outcome == jobs.Outcome("busy", retry_in=15.0)
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
 
@@ -90,11 +92,11 @@ def test_a_second_job_cannot_run_while_one_runs(connection):
 def test_a_job_whose_worker_died_gives_way_after_its_lease(connection, settings):
     settings.DAYFLOW_SYNC_JOB_LEASE = 0
     dead = SyncJob.objects.create(
-        connection=connection, status=Status.RUNNING, heartbeat_at=engine.timezone.now()
+        connection=connection, status=Status.RUNNING, heartbeat_at=timezone.now()
     )
     queued = SyncJob.objects.create(connection=connection)
 
-    claimed = engine.claim(queued.pk)
+    claimed = jobs.claim(queued.pk)
 
     assert isinstance(claimed, SyncJob)
     assert claimed.status == Status.RUNNING
@@ -105,25 +107,25 @@ def test_a_job_whose_worker_died_gives_way_after_its_lease(connection, settings)
 def test_pause_resume_and_cancel_a_waiting_job(connection, sent):
     job = services.request_sync(connection.pk, trigger="user")
 
-    assert services.pause_job(job.pk)
+    assert jobs.pause_job(job.pk)
     job.refresh_from_db()
     assert job.status == Status.PAUSED
-    assert services.resume_job(job.pk)
+    assert jobs.resume_job(job.pk)
     job.refresh_from_db()
     assert job.status == Status.QUEUED
-    assert services.cancel_job(job.pk)
+    assert jobs.cancel_job(job.pk)
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
-    assert not services.resume_job(job.pk)
+    assert not jobs.resume_job(job.pk)
 
 
 def test_pause_and_cancel_of_a_running_job_are_requests_for_its_next_checkpoint(connection):
     job = SyncJob.objects.create(connection=connection, status=Status.RUNNING)
 
-    assert services.pause_job(job.pk)
+    assert jobs.pause_job(job.pk)
     job.refresh_from_db()
     assert (job.status, job.control) == (Status.RUNNING, "pause")
-    assert services.cancel_job(job.pk)
+    assert jobs.cancel_job(job.pk)
     job.refresh_from_db()
     assert job.control == "cancel"
 
@@ -147,3 +149,31 @@ def test_a_manual_connection_syncs_only_on_demand(connection, sent, trigger, que
     job = services.request_sync(connection.pk, trigger=trigger)
 
     assert (job is not None) is queued
+
+
+def test_control_job_moves_the_job_an_allowed_action_asks_for(connection, sent):
+    job = services.request_sync(connection.pk, trigger="user")
+
+    services.control_job(job, "pause")
+
+    job.refresh_from_db()
+    assert job.status == Status.PAUSED
+
+
+@pytest.mark.parametrize("action", ["resume", "confirm", "undo", "explode"])
+def test_control_job_refuses_what_the_status_does_not_allow(connection, sent, action):
+    job = services.request_sync(connection.pk, trigger="user")
+
+    with pytest.raises(JobActionRefused):
+        services.control_job(job, action)
+
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+
+
+def test_control_job_refuses_a_job_that_moved_on_since_it_was_read(connection, sent):
+    job = services.request_sync(connection.pk, trigger="user")
+    SyncJob.objects.filter(pk=job.pk).update(status=Status.SUCCEEDED)  # meanwhile, elsewhere
+
+    with pytest.raises(JobActionRefused):
+        services.control_job(job, "cancel")  # the page still showed it queued

@@ -63,7 +63,9 @@ def test_recover_jobs_resends_dead_and_lost_jobs_only(
 
     sent = []
     monkeypatch.setattr(
-        tasks.run_job, "apply_async", lambda args, countdown=None: sent.append(args[0])
+        tasks.run_job,
+        "apply_async",
+        lambda args, kwargs=None, countdown=None, **options: sent.append(args[0]),
     )
     other = UserIntegration.objects.create(user=user, service=service, external_account_id="b")
     third = UserIntegration.objects.create(user=user, service=service, external_account_id="c")

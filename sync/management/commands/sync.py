@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync import services
+from sync import engine, services
 from sync.models import SyncJob
 
 
@@ -34,8 +34,6 @@ class Command(BaseCommand):
         if not inline:
             self.stdout.write(f"queued sync job {job.pk} ({job.kind})")
             return
-        from sync import engine  # only --inline runs the engine here
-
         outcome = engine.run_job(job.pk)
         job.refresh_from_db()
         self.stdout.write(f"sync job {job.pk}: {outcome.status}")

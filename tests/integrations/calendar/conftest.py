@@ -54,14 +54,13 @@ def http_for(db):
 
 
 @pytest.fixture
-def google_engine(monkeypatch, http_for, user):
+def google_engine(use_provider, http_for, user):
     """A Google Calendar connection the sync engine reaches through `GoogleCalendarProvider`,
     and the fake of the events API behind it (`fake_google.py`): (connection, fake)."""
     import responses
 
     from integrations.models import Credential, Service, UserIntegration
     from integrations.providers.google_calendar.provider import GoogleCalendarProvider
-    from sync import engine
     from tests.integrations.calendar.fake_google import FakeGoogleCalendar
 
     connection = UserIntegration.objects.create(
@@ -71,24 +70,19 @@ def google_engine(monkeypatch, http_for, user):
         field_mapping={"calendars": ["primary"]},
     )
     Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine,
-        "PROVIDER_FACTORY",
-        lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")),
-    )
+    use_provider(lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield connection, FakeGoogleCalendar(mocked)
 
 
 @pytest.fixture
-def graph_engine(monkeypatch, http_for, user):
+def graph_engine(use_provider, http_for, user):
     """An Outlook connection the sync engine reaches through `OutlookProvider`, and the fake
     of Graph's calendar API behind it (`fake_graph.py`): (connection, fake)."""
     import responses
 
     from integrations.models import Credential, Service, UserIntegration
     from integrations.providers.outlook.provider import OutlookProvider
-    from sync import engine
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
     connection = UserIntegration.objects.create(
@@ -97,8 +91,6 @@ def graph_engine(monkeypatch, http_for, user):
         external_account_id="alice@example.com",
     )
     Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine, "PROVIDER_FACTORY", lambda conn: OutlookProvider(conn, http=http_for("outlook"))
-    )
+    use_provider(lambda conn: OutlookProvider(conn, http=http_for("outlook")))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield connection, FakeGraphCalendar(mocked)

@@ -85,7 +85,7 @@ def test_a_write_answered_with_a_rate_limit_403_is_rate_limited(
 
 
 @pytest.mark.django_db
-def test_the_sync_job_is_requeued_not_failed(monkeypatch, http_for, user, mocked) -> None:
+def test_the_sync_job_is_requeued_not_failed(use_provider, http_for, user, mocked) -> None:
     # given a Google connection whose first listing meets a rate-limit 403
     connection = UserIntegration.objects.create(
         user=user,
@@ -94,11 +94,7 @@ def test_the_sync_job_is_requeued_not_failed(monkeypatch, http_for, user, mocked
         field_mapping={"calendars": ["primary"]},
     )
     Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine,
-        "PROVIDER_FACTORY",
-        lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")),
-    )
+    use_provider(lambda conn: GoogleCalendarProvider(conn, http=http_for("google-calendar")))
     body = json.dumps(google_403("userRateLimitExceeded", "User Rate Limit Exceeded"))
     mocked.get(EVENTS, status=403, body=body, headers={"Retry-After": "30"})
     job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)

@@ -58,10 +58,10 @@ def test_google_series_that_becomes_unrepresentable_is_kept_and_reported(
 
 
 def test_caldav_series_with_exceptions_that_gains_an_rdate_is_kept(
-    caldav_connection, radicale_calendar: RadicaleCalendar, monkeypatch
+    caldav_connection, radicale_calendar: RadicaleCalendar, use_provider
 ) -> None:
     # given a linked CalDAV series with one moved instance, pulled fully once
-    monkeypatch.setattr(engine, "PROVIDER_FACTORY", lambda conn: CalDAVProvider(conn))
+    use_provider(lambda conn: CalDAVProvider(conn))
     provider = CalDAVProvider(caldav_connection)
     start = dt.datetime(2026, 3, 23, 9, tzinfo=BERLIN)
     master = provider.create(
@@ -111,7 +111,7 @@ def test_caldav_series_with_exceptions_that_gains_an_rdate_is_kept(
 
 
 @pytest.fixture
-def graph(monkeypatch, http_for, user):
+def graph(use_provider, http_for, user):
     from integrations.providers.outlook.provider import OutlookProvider
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
@@ -119,9 +119,7 @@ def graph(monkeypatch, http_for, user):
         user=user, service=Service.objects.get(key="outlook"), external_account_id="alice"
     )
     Credential.objects.create(connection=connection, access_token="tok-live")
-    monkeypatch.setattr(
-        engine, "PROVIDER_FACTORY", lambda conn: OutlookProvider(conn, http=http_for("outlook"))
-    )
+    use_provider(lambda conn: OutlookProvider(conn, http=http_for("outlook")))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield connection, FakeGraphCalendar(mocked)
 

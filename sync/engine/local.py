@@ -1,0 +1,242 @@
+"""Local writes: the DayFlow half of one batch, in bulk and in one transaction.
+
+Items, links and journal entries go in as plain rows (`sync.bulk`: no signals, as
+`bulk_create`); open conflicts are recorded or refreshed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dayflow.models import Event
+from sync import bulk
+from sync import fields as codec
+from sync.decisions import Action, Op
+from sync.engine.journal import journal_row
+from sync.engine.plan import Pair
+from sync.engine.run import Run
+from sync.mapping import COLUMNS, FK, fk_column, model_for
+from sync.models import Conflict, ItemLink, ItemType, JournalEntry
+
+
+class LocalWriter:
+    """The local half of one batch, in bulk and in one transaction."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.connection = run.connection
+        self.now = timezone.now()
+        self.created: list[Pair] = []
+        self.updated: list[Pair] = []
+        self.deleted: list[Pair] = []
+        self.links_to_save: list[ItemLink] = []
+        self.links_to_create: list[ItemLink] = []
+        self.links_to_delete: list[int] = []
+        self.conflicts: list[Pair] = []
+        self.journal: list[tuple[dict[str, Any], Pair]] = []
+
+    def write(self, batch: list[Pair]) -> None:
+        for pair in batch:
+            self._sort(pair)
+        with transaction.atomic():
+            self._create_locals()
+            self._update_locals()
+            self._link_series()
+            self._save_links()
+            self._record_conflicts()
+            bulk.insert(JournalEntry, [row for row, _pair in self.journal])
+        counts = self.run.counts
+        counts["processed"] += len(batch)
+        counts["local_created"] += len(self.created)
+        counts["local_updated"] += len(self.updated) - len(self.deleted)
+        counts["local_deleted"] += len(self.deleted)
+
+    def _sort(self, pair: Pair) -> None:
+        ops = pair.decision.ops
+        if Op.CONFLICT in ops:
+            self.conflicts.append(pair)
+        elif Op.CREATE_LOCAL in ops or (Op.UPDATE_LOCAL in ops and pair.local is None):
+            self.created.append(pair)
+        elif Op.UPDATE_LOCAL in ops:
+            self.updated.append(pair)
+        elif Op.DELETE_LOCAL in ops and pair.local is not None:
+            self.updated.append(pair)
+            self.deleted.append(pair)
+        elif pair.link is not None or (pair.local is not None and pair.remote is not None):
+            self._bookkeep(pair)
+
+    def _bookkeep(self, pair: Pair) -> None:
+        """No local write: record agreement, new versions, or drop the link."""
+        link = pair.link
+        if Op.DELETE_LOCAL in pair.decision.ops or pair.decision.base is None:
+            if link is not None and link.pk:
+                self.links_to_delete.append(link.pk)
+            return
+        if link is None:
+            link = pair.link = self._new_link(pair)
+            self.links_to_create.append(link)
+        else:
+            self.links_to_save.append(link)
+        link.base = dict(pair.decision.base)
+        if pair.local is not None:
+            link.local_version = pair.local.version
+        if pair.remote is not None:
+            link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+
+    def _new_link(self, pair: Pair) -> ItemLink:
+        remote = pair.remote
+        link = ItemLink(
+            connection_id=self.connection.pk,
+            item_type=pair.item_type,
+            remote_id=remote.remote_id,
+            collection=remote.collection,
+            remote_version=remote.version,
+            dayflow_id=remote.dayflow_id,
+        )
+        if pair.local is not None and pair.local.pk:
+            setattr(link, fk_column(pair.item_type), pair.local.pk)
+        return link
+
+    def _create_locals(self) -> None:
+        by_type: dict[str, list[Pair]] = {}
+        for pair in self.created:
+            by_type.setdefault(pair.item_type, []).append(pair)
+        for item_type, pairs in by_type.items():
+            model = model_for(item_type)
+            objs = []
+            for pair in pairs:
+                obj = model(user_id=self.connection.user_id, version=1)
+                codec.apply_local(obj, _write_fields(pair))
+                obj.created_at = obj.updated_at = self.now
+                objs.append(obj)
+            bulk.create(objs)
+            for pair, obj in zip(pairs, objs, strict=True):
+                pair.local = obj
+                self._link_after_local_write(pair, JournalEntry.Op.CREATE, before=None)
+
+    def _update_locals(self) -> None:
+        by_type: dict[str, list[Pair]] = {}
+        for pair in self.updated:
+            by_type.setdefault(pair.item_type, []).append(pair)
+        for item_type, pairs in by_type.items():
+            model = model_for(item_type)
+            columns: set[str] = {"version", "updated_at", "deleted_at"}
+            for pair in pairs:
+                obj = pair.local
+                before = pair.local_json if not obj.is_deleted else None
+                deleting = Op.DELETE_LOCAL in pair.decision.ops
+                if deleting:
+                    obj.deleted_at = self.now
+                else:
+                    codec.apply_local(obj, _write_fields(pair))
+                    obj.deleted_at = None
+                    columns |= set(COLUMNS[item_type])
+                obj.version += 1
+                obj.updated_at = self.now
+                op = JournalEntry.Op.DELETE if deleting else JournalEntry.Op.UPDATE
+                self._link_after_local_write(pair, op, before=before)
+            model.all_objects.bulk_update([p.local for p in pairs], sorted(columns))
+
+    def _link_after_local_write(self, pair: Pair, op: str, *, before: dict | None) -> None:
+        deleting = op == JournalEntry.Op.DELETE
+        after = None if deleting else dict(pair.decision.base or {})
+        version = str(pair.local.version)
+        row = journal_row(self.run, pair, JournalEntry.Side.LOCAL, op, before, after, version)
+        self.journal.append((row, pair))
+        if deleting:
+            if pair.link is not None and pair.link.pk:
+                self.links_to_delete.append(pair.link.pk)
+            return
+        link = pair.link
+        if link is None:
+            link = pair.link = self._new_link(pair)
+            self.links_to_create.append(link)
+        elif link.pk:
+            self.links_to_save.append(link)
+        setattr(link, fk_column(pair.item_type), pair.local.pk)
+        link.base = dict(pair.decision.base or {})
+        link.local_version = pair.local.version
+        if pair.remote is not None:
+            link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+
+    def _link_series(self) -> None:
+        """Overridden instances point at their series master, found by its remote id."""
+        wanted = {
+            p.decision.base.get("series_remote_id"): p
+            for p in self.created + self.updated
+            if p.item_type == ItemType.EVENT and (p.decision.base or {}).get("series_remote_id")
+        }
+        if not wanted:
+            return
+        masters = dict(
+            ItemLink.objects.filter(
+                connection=self.connection, remote_id__in=list(wanted)
+            ).values_list("remote_id", "event_id")
+        )
+        for link in self.links_to_create:
+            if link.item_type == ItemType.EVENT and link.remote_id in wanted:
+                masters.setdefault(link.remote_id, link.event_id)
+        changed = []
+        for pair in self.created + self.updated:
+            series_remote_id = (pair.decision.base or {}).get("series_remote_id")
+            if pair.item_type == ItemType.EVENT and series_remote_id in masters:
+                pair.local.series_id = masters[series_remote_id]
+                changed.append(pair.local)
+        Event.all_objects.bulk_update(changed, ["series"])
+
+    def _save_links(self) -> None:
+        if self.links_to_delete:
+            ItemLink.objects.filter(pk__in=self.links_to_delete).delete()
+        bulk.create(self.links_to_create)
+        ItemLink.objects.bulk_update(
+            [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
+            ["remote_id", "remote_version", "local_version", "base", "task", "event", "last_error"],
+        )
+        deleted = set(self.links_to_delete)
+        for row, pair in self.journal:
+            # The pair's link, created above if it is new, unless this batch deleted it.
+            link = pair.link
+            row["link_id"] = link.pk if link is not None and link.pk not in deleted else None
+
+    def _record_conflicts(self) -> None:
+        for pair in self.conflicts:
+            link = pair.link
+            if link is None:
+                link = pair.link = self._new_link(pair)
+                setattr(link, FK[pair.item_type], pair.local)
+                link.local_version = 0  # both sides stay "changed" until resolved
+                link.remote_version = ""
+                link.save()
+            action = _action(pair, Op.CONFLICT)
+            values = {
+                "job": self.run.job,
+                "base": link.base,
+                "local": pair.local_json,
+                "remote": pair.remote_json if pair.remote_json is not None else link.base,
+                "remote_version": _remote_version(pair),
+                "fields": list(action.clash),
+            }
+            Conflict.objects.update_or_create(
+                link=link, status=Conflict.Status.OPEN, defaults=values
+            )
+            self.run.counts["conflicts"] += 1
+
+
+def _remote_version(pair: Pair) -> str:
+    if pair.remote is not None:
+        return pair.remote.version
+    if pair.conflict is not None:
+        return pair.conflict.remote_version
+    return pair.link.remote_version
+
+
+def _action(pair: Pair, op: Op) -> Action:
+    return next(action for action in pair.decision.actions if action.op == op)
+
+
+def _write_fields(pair: Pair) -> dict[str, Any]:
+    action = next(a for a in pair.decision.actions if a.op in (Op.CREATE_LOCAL, Op.UPDATE_LOCAL))
+    return dict(action.fields or {})

@@ -1,0 +1,102 @@
+"""A run's phases in order, each passing its value to the next: pull → plan → guard → apply.
+
+The cursor and the local watermark move only when a run completes, so a run killed at any
+point is simply run again: what it already applied is recognised by the links' versions, and a
+create whose link was not saved is found by DayFlow's id on the remote item.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from sync import conf, decisions
+from sync.decisions import Op
+from sync.engine import remote
+from sync.engine.local import LocalWriter
+from sync.engine.plan import Pair, chunks, plan
+from sync.engine.pull import Pulled, pull
+from sync.engine.run import Run, Stop, checkpoint, report_unsyncable
+from sync.models import ItemLink, SyncCursor, SyncJob
+
+
+def sync(run: Run) -> None:
+    """Everything the connection's pull covers, behind its one cursor."""
+    cursor_row, _ = SyncCursor.objects.get_or_create(connection=run.connection, collection="")
+    started = timezone.now()
+    incremental = run.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
+    pulled = pull(run, cursor_row.value if incremental else None)
+    report_unsyncable(run, pulled.unsyncable)
+    watermark = cursor_row.local_watermark if incremental else None
+    pairs = plan(run, pulled, watermark)
+    guard(run, pairs, pulled)
+    if run.job.dry_run:
+        run.note_report(preview=preview(pairs))
+        return
+    for batch in chunks(pairs, run.batch_size):
+        checkpoint(run)
+        apply_batch(run, batch)
+    checkpoint(run)
+    cursor_row.value = pulled.cursor or ""
+    cursor_row.local_watermark = started
+    cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+
+def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
+    """The mass-deletion guard (`decisions.mass_deletion`): stop, changing nothing, and wait
+    for the user's confirmation."""
+    if run.job.confirmed or run.job.dry_run:
+        return
+    ops = [op for pair in pairs for op in pair.decision.ops]
+    if Op.DELETE_LOCAL not in ops and Op.DELETE_REMOTE not in ops:
+        return
+    linked = ItemLink.objects.filter(connection=run.connection).exclude(remote_id="").count()
+    found = decisions.mass_deletion(
+        ops,
+        linked=linked,
+        listed_empty=pulled.listed_empty,
+        share=float(conf.get("DAYFLOW_SYNC_MASS_DELETE_SHARE")),
+        minimum=int(conf.get("DAYFLOW_SYNC_MASS_DELETE_MIN")),
+    )
+    if found is not None:
+        run.note_report(
+            preview=preview(pairs),
+            guard={
+                "deletions": found.deletions,
+                "linked": found.linked,
+                "side_empty": found.side_empty,
+            },
+        )
+        raise Stop(SyncJob.Status.NEEDS_CONFIRMATION)
+
+
+def apply_batch(run: Run, batch: list[Pair]) -> None:
+    """Remote writes one by one, then the batch's local writes in bulk; then the series
+    masters our deletions of instances changed on the service."""
+    written = [remote.write(run, pair) for pair in remote.prepare_creates(run, batch)]
+    LocalWriter(run).write([pair for pair, _master in written])
+    for _pair, master in written:
+        if master is not None:
+            remote.settle_master(run, master)
+
+
+def preview(pairs: list[Pair]) -> dict[str, dict[str, int]]:
+    """What a run would do, per side: the report of a dry run and of the mass-deletion guard."""
+    names = {
+        Op.CREATE_LOCAL: ("local", "create"),
+        Op.UPDATE_LOCAL: ("local", "update"),
+        Op.DELETE_LOCAL: ("local", "delete"),
+        Op.CREATE_REMOTE: ("remote", "create"),
+        Op.UPDATE_REMOTE: ("remote", "update"),
+        Op.DELETE_REMOTE: ("remote", "delete"),
+        Op.CONFLICT: ("both", "conflict"),
+    }
+    report: dict[str, dict[str, int]] = {
+        "local": {"create": 0, "update": 0, "delete": 0},
+        "remote": {"create": 0, "update": 0, "delete": 0},
+        "both": {"conflict": 0},
+    }
+    for pair in pairs:
+        for op in pair.decision.ops:
+            side, what = names[op]
+            report[side][what] += 1
+    return report

@@ -1,0 +1,388 @@
+"""Plan: pair what was pulled with the local changes and their links, and decide each pair.
+
+`plan(run, pulled, watermark)` returns the pairs to apply, each with its `Decision` (from
+`sync.decisions`, pure). Pairs are keyed while they are gathered by what identifies them so
+far: their link, else the remote item, else the local item (`LinkKey`, `RemoteKey`,
+`LocalKey`); a pair found twice (a remote item carrying DayFlow's id, a link whose create a
+crash lost) is merged under its link.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+
+from dayflow.models import Event, Task
+from integrations.providers.base import RemoteItem
+from sync import conf, decisions
+from sync import fields as codec
+from sync.decisions import Decision, Op, decide
+from sync.engine.pull import Pulled
+from sync.engine.run import Run
+from sync.mapping import FK, fk_column, model_for, parse_dayflow_id
+from sync.models import Conflict, ItemLink, ItemType
+
+CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkKey:
+    link_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteKey:
+    remote_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalKey:
+    item_type: str
+    local_id: int
+
+
+Key = LinkKey | RemoteKey | LocalKey
+
+
+@dataclasses.dataclass
+class Pair:
+    """One item touched on either side, with everything `decide` and the writes need."""
+
+    item_type: str
+    link: ItemLink | None = None
+    local: Task | Event | None = None
+    remote: RemoteItem | None = None
+    remote_deleted: bool = False
+    decision: Decision = dataclasses.field(default_factory=Decision)
+    local_json: dict[str, Any] | None = None
+    remote_json: dict[str, Any] | None = None
+    conflict: Conflict | None = None
+
+
+Pairs = dict[Key, Pair]
+
+
+def key(link: ItemLink | None, item: RemoteItem | None = None) -> LinkKey | RemoteKey:
+    if link is not None:
+        return LinkKey(link.pk)
+    return RemoteKey(item.remote_id if item else "")
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- the plan ------------------------------------------------------------------------------------
+def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
+    pairs: Pairs = {}
+    links = links_for_remote(run, pulled)
+    add_remote(pairs, pulled, links)
+    add_local_changes(run, pairs, watermark)
+    load_locals(run, pairs)
+    match_by_dayflow_id(run, pairs)
+    drop_deleted_instances(run, pairs)
+    settle_intents(run, pairs)
+    leave_undone(pairs)
+    series = series_remote_ids(run, pairs)
+    open_conflicts = find_open_conflicts(pairs)
+    for pair in pairs.values():
+        decide_pair(run, pair, series)
+        if pair.link is not None and pair.link.pk in open_conflicts:
+            keep_conflict(pair, open_conflicts[pair.link.pk])
+    planned = [p for p in pairs.values() if p.decision.actions or touches(p)]
+    # An instance's deletion rewrites its master on the service: after the master's own
+    # writes, so the master's link is settled once (see `remote.settle_master`).
+    return sorted(planned, key=deletes_an_instance)
+
+
+def links_for_remote(run: Run, pulled: Pulled) -> dict[str, ItemLink]:
+    links = ItemLink.objects.filter(connection=run.connection, item_type__in=run.types)
+    if pulled.full:
+        # A full listing covers everything the provider's pull reaches (several calendars
+        # behind one cursor): its links carry their own calendar.
+        return {link.remote_id: link for link in links.exclude(remote_id="")}
+    ids = [*pulled.items, *pulled.deleted]
+    return {
+        link.remote_id: link
+        for chunk in chunks(ids, CHUNK)
+        for link in links.filter(remote_id__in=chunk)
+    }
+
+
+def add_remote(pairs: Pairs, pulled: Pulled, links: dict[str, ItemLink]) -> None:
+    for remote_id, item in pulled.items.items():
+        link = links.get(remote_id)
+        pairs[key(link, item)] = Pair(str(item.item_type), link=link, remote=item)
+    gone = set(pulled.deleted)
+    if pulled.full:
+        gone |= set(links) - set(pulled.items) - set(pulled.unsyncable)
+    for remote_id in gone:
+        link = links.get(remote_id)
+        if link is not None:
+            pairs[key(link)] = Pair(link.item_type, link=link, remote_deleted=True)
+
+
+def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> None:
+    skew = dt.timedelta(seconds=int(conf.get("DAYFLOW_SYNC_CLOCK_SKEW")))
+    for item_type in run.types:
+        candidates = model_for(item_type).all_objects.filter(user_id=run.connection.user_id)
+        if watermark is not None:
+            candidates = candidates.filter(updated_at__gte=watermark - skew)
+        # Items whose own link already holds their version are not changes: leave them in
+        # the database (after a first sync that is every item it wrote, since they were
+        # written after the watermark), so the cost follows the changes, not the account.
+        in_step = ItemLink.objects.filter(
+            connection=run.connection,
+            **{FK[item_type]: OuterRef("pk")},
+            local_version=OuterRef("version"),
+        )
+        objs = {obj.pk: obj for obj in candidates.exclude(Exists(in_step))}
+        own, elsewhere = links_of_locals(run, item_type, list(objs))
+        for pk, obj in objs.items():
+            link = own.get(pk)
+            if not decisions.syncs_local_change(
+                linked_here=link is not None,
+                linked_elsewhere=pk in elsewhere,
+                deleted=obj.is_deleted,
+                in_step=link is not None and obj.version == link.local_version,
+            ):
+                continue
+            k = key(link) if link else LocalKey(item_type, pk)
+            pairs.setdefault(k, Pair(item_type, link=link)).local = obj
+
+
+def links_of_locals(
+    run: Run, item_type: str, pks: list[int]
+) -> tuple[dict[int, ItemLink], set[int]]:
+    """The links of these local items: this connection's by item, and the items linked
+    through another connection."""
+    column = fk_column(item_type)
+    own: dict[int, ItemLink] = {}
+    elsewhere: set[int] = set()
+    for chunk in chunks(pks, CHUNK):
+        for link in ItemLink.objects.filter(**{f"{column}__in": chunk}):
+            local_id = getattr(link, column)
+            if link.connection_id == run.connection.pk:
+                own[local_id] = link
+            else:
+                elsewhere.add(local_id)
+    return own, elsewhere
+
+
+def load_locals(run: Run, pairs: Pairs) -> None:
+    for item_type in run.types:
+        wanted = [
+            p.link.local_id
+            for p in pairs.values()
+            if p.item_type == item_type and p.local is None and p.link and p.link.local_id
+        ]
+        objs = fetch_locals(run, item_type, wanted)
+        for pair in pairs.values():
+            if pair.item_type == item_type and pair.local is None and pair.link:
+                pair.local = objs.get(pair.link.local_id)
+
+
+def fetch_locals(run: Run, item_type: str, pks: Iterable[int]) -> dict[int, Task | Event]:
+    model = model_for(item_type)
+    found: dict[int, Task | Event] = {}
+    for chunk in chunks(list(pks), CHUNK):
+        query = model.all_objects.filter(pk__in=chunk, user_id=run.connection.user_id)
+        found.update({obj.pk: obj for obj in query})
+    return found
+
+
+def match_by_dayflow_id(run: Run, pairs: Pairs) -> None:
+    """Unlinked remote items that carry DayFlow's id pair with that local item (first sync
+    and creates whose link a crash lost), instead of being imported as copies."""
+    unlinked = [p for p in pairs.values() if p.link is None and p.remote is not None]
+    wanted: dict[str, list[int]] = {t: [] for t in run.types}
+    for pair in unlinked:
+        ref = parse_dayflow_id(pair.remote.dayflow_id)
+        if ref and ref.item_type in wanted:
+            wanted[ref.item_type].append(ref.pk)
+    for item_type, pks in wanted.items():
+        if not pks:
+            continue
+        objs = fetch_locals(run, item_type, pks)
+        own, elsewhere = links_of_locals(run, item_type, list(objs))
+        for pair in unlinked:
+            ref = parse_dayflow_id(pair.remote.dayflow_id)
+            if not ref or ref.item_type != item_type or ref.pk not in objs:
+                continue
+            if decisions.adopts_by_dayflow_id(
+                linked_here=ref.pk in own, linked_elsewhere=ref.pk in elsewhere
+            ):
+                adopt(pairs, pair, objs[ref.pk], own.get(ref.pk))
+
+
+def adopt(pairs: Pairs, pair: Pair, obj: Task | Event, link: ItemLink | None) -> None:
+    pairs.pop(LocalKey(pair.item_type, obj.pk), None)
+    if link is not None:
+        pairs.pop(key(link), None)
+        if link.remote_id and link.remote_id != pair.remote.remote_id:
+            return  # linked to another remote item already: this one is a stray copy
+        link.remote_id = pair.remote.remote_id
+        pair.link = link
+    pair.local = obj
+
+
+def drop_deleted_instances(run: Run, pairs: Pairs) -> None:
+    """Unlinked cancelled instances whose DayFlow copy is deleted are in step already:
+    Google keeps an instance DayFlow deleted as a cancelled exception of its series, which
+    the next pull would otherwise import as a new item."""
+    cancelled = {
+        k: (p.remote.fields["series_remote_id"], p.remote.fields["recurrence_id"])
+        for k, p in pairs.items()
+        if p.link is None and p.local is None and is_cancelled_instance(p.remote)
+    }
+    if not cancelled:
+        return
+    masters = dict(
+        ItemLink.objects.filter(
+            connection=run.connection, remote_id__in={s for s, _ in cancelled.values()}
+        )
+        .exclude(event=None)
+        .values_list("remote_id", "event_id")
+    )
+    deleted = set(
+        Event.all_objects.filter(
+            user_id=run.connection.user_id,
+            series_id__in=list(masters.values()),
+            deleted_at__isnull=False,
+        ).values_list("series_id", "recurrence_id")
+    )
+    for k, (series_remote_id, recurrence_id) in cancelled.items():
+        if (masters.get(series_remote_id), recurrence_id) in deleted:
+            del pairs[k]
+
+
+def settle_intents(run: Run, pairs: Pairs) -> None:
+    """Links whose remote create an earlier run began but did not record (a crash between
+    the write and the link save): find the item by DayFlow's id, or create it now."""
+    pending = ItemLink.objects.filter(
+        connection=run.connection, remote_id="", item_type__in=run.types, undone_at=None
+    )
+    matched = {p.link.pk for p in pairs.values() if p.link is not None and p.remote}
+    for link in pending:
+        if link.pk in matched:
+            continue  # the pull brought the item back with DayFlow's id: already matched
+        pair = pairs.get(key(link)) or Pair(link.item_type, link=link)
+        found = find_by_dayflow_id(run, link.dayflow_id)
+        if found is not None:
+            pairs.pop(RemoteKey(found.remote_id), None)
+            pair.link.remote_id = found.remote_id
+            pair.remote = found
+        pairs[key(link)] = pair
+    load_locals(run, pairs)
+
+
+def find_by_dayflow_id(run: Run, value: str) -> RemoteItem | None:
+    find = getattr(run.provider, "find_by_dayflow_id", None)
+    if find is None or not value:
+        return None
+    try:
+        found = find(value)
+    except NotImplementedError:
+        return None
+    run.counts["api_calls"] += 1
+    return found
+
+
+def leave_undone(pairs: Pairs) -> None:
+    """Pairs an undo left apart wait for the user's "send again" (sync.repair): syncing them
+    now would delete the side undo kept, or import again the copy it removed."""
+    for k in [k for k, p in pairs.items() if p.link is not None and p.link.undone_at]:
+        del pairs[k]
+
+
+def series_remote_ids(run: Run, pairs: Pairs) -> dict[int, str]:
+    series_ids = {
+        p.local.series_id
+        for p in pairs.values()
+        if isinstance(p.local, Event) and p.local.series_id
+    }
+    if not series_ids:
+        return {}
+    links = ItemLink.objects.filter(connection=run.connection, event_id__in=series_ids)
+    return {link.event_id: link.remote_id for link in links}
+
+
+def find_open_conflicts(pairs: Pairs) -> dict[int, Conflict]:
+    link_ids = [p.link.pk for p in pairs.values() if p.link is not None and p.link.pk]
+    return {
+        conflict.link_id: conflict
+        for chunk in chunks(link_ids, CHUNK)
+        for conflict in Conflict.objects.filter(link_id__in=chunk, status=Conflict.Status.OPEN)
+    }
+
+
+def keep_conflict(pair: Pair, conflict: Conflict) -> None:
+    """An item with an open conflict waits for the user (`decisions.frozen_by_conflict`)."""
+    if pair.remote_json is None:
+        pair.remote_json = conflict.remote
+    pair.decision = decisions.frozen_by_conflict(
+        pair.link.base, pair.local_json, pair.remote_json, conflict.remote
+    )
+    pair.conflict = conflict
+
+
+def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
+    link, obj, item = pair.link, pair.local, pair.remote
+    pending = link is not None and not link.remote_id
+    base = None if link is None or pending else link.base
+    if obj is not None:
+        pair.local_json = codec.local_fields(obj, series.get(getattr(obj, "series_id", None), ""))
+    if item is not None:
+        pair.remote_json = codec.encode(pair.item_type, item.fields)
+    alive = obj is not None and not obj.is_deleted
+    local = decisions.local_side(
+        base,
+        pair.local_json if alive else None,
+        version=obj.version if obj is not None else None,
+        synced_version=link.local_version if link is not None else None,
+        modified_at=obj.updated_at if obj is not None else None,
+    )
+    remote = decisions.remote_side(
+        base,
+        pair.remote_json,
+        pending=pending,
+        deleted=pair.remote_deleted,
+        version=item.version if item is not None else "",
+        synced_version=link.remote_version if link is not None else "",
+        modified_at=item.updated_at if item is not None else None,
+    )
+    connection = run.connection
+    pair.decision = decide(
+        base, local, remote, connection.conflict_resolution, connection.sync_direction
+    )
+
+
+def touches(pair: Pair) -> bool:
+    """Pairs without writes that still move a link (agreement, new versions, unlink)."""
+    link = pair.link
+    if link is None:
+        return pair.local is not None and pair.remote is not None
+    if pair.decision.base is None:
+        return True
+    if pair.decision.base != link.base or not link.remote_id:
+        return True
+    if pair.remote is not None and pair.remote.version != link.remote_version:
+        return True
+    return pair.local is not None and pair.local.version != link.local_version
+
+
+def is_cancelled_instance(item: RemoteItem | None) -> bool:
+    if item is None or item.item_type != ItemType.EVENT:
+        return False
+    fields = item.fields
+    return fields.get("status") == "cancelled" and bool(fields.get("series_remote_id"))
+
+
+def deletes_an_instance(pair: Pair) -> bool:
+    base = pair.link.base if pair.link is not None else None
+    return Op.DELETE_REMOTE in pair.decision.ops and bool((base or {}).get("series_remote_id"))

@@ -1,0 +1,192 @@
+"""Remote writes: one by one, each followed by its link (and journal entry) in a small
+transaction, so a crash loses at most the link of one write, which the next run recovers."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from typing import NamedTuple
+
+from django.db import transaction
+
+from dayflow.models import Event
+from integrations.providers.base import RemoteItem
+from integrations.providers.errors import NotFound, Permanent, PreconditionFailed
+from sync import bulk, decisions
+from sync import fields as codec
+from sync.decisions import Action, Decision, Op, master_after_write
+from sync.engine.crash import crash_point
+from sync.engine.journal import journal
+from sync.engine.plan import Pair
+from sync.engine.run import Run
+from sync.mapping import FK, dayflow_id
+from sync.models import ItemLink, ItemType, JournalEntry
+
+log = logging.getLogger(__name__)
+
+
+class Written(NamedTuple):
+    """A pair once its remote write is done (what the local writes then record), and the
+    series master the service changed when the write deleted one of its instances."""
+
+    pair: Pair
+    master: RemoteItem | None = None
+
+
+def prepare_creates(run: Run, batch: list[Pair]) -> list[Pair]:
+    """Save an intent (a link without a remote id) before creating remote items, so a
+    rerun after a crash looks for the item it may have created instead of copying it.
+    Returns the batch, the pairs to create with their intent."""
+    prepared, new_links = [], []
+    for pair in batch:
+        if Op.CREATE_REMOTE in pair.decision.ops and pair.local is not None:
+            if pair.link is None:
+                pair = dataclasses.replace(pair, link=_intent(run, pair))
+                new_links.append(pair.link)
+            elif pair.link.remote_id:
+                pair.link.remote_id = ""  # recreating an item the service deleted
+                pair.link.save(update_fields=["remote_id"])
+        prepared.append(pair)
+    bulk.create(new_links)
+    return prepared
+
+
+def _intent(run: Run, pair: Pair) -> ItemLink:
+    return ItemLink(
+        connection=run.connection,
+        item_type=pair.item_type,
+        dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
+        base=dict(pair.decision.base or {}),
+        **{FK[pair.item_type]: pair.local},
+    )
+
+
+def write(run: Run, pair: Pair) -> Written:
+    """Apply the pair's remote write, if any."""
+    ops = pair.decision.ops
+    try:
+        if Op.CREATE_REMOTE in ops:
+            return Written(_create(run, pair))
+        if Op.UPDATE_REMOTE in ops:
+            return Written(_update(run, pair))
+        if Op.DELETE_REMOTE in ops:
+            return _delete(run, pair)
+    except PreconditionFailed:
+        run.counts["conflicts"] += 1
+        base = pair.link.base if pair.link else None
+        decision = decisions.after_precondition_failed(base)
+        return Written(dataclasses.replace(pair, decision=decision, local=None, remote=None))
+    except Permanent as error:
+        return Written(_item_failed(run, pair, error))
+    return Written(pair)
+
+
+def _item_failed(run: Run, pair: Pair, error: Exception) -> Pair:
+    """The error on the item's link; nothing more to save for it in this run."""
+    run.counts["errors"] += 1
+    log.warning("sync job %s: item failed: %s", run.job.pk, error)
+    if pair.link is not None and pair.link.pk:
+        ItemLink.objects.filter(pk=pair.link.pk).update(last_error=str(error)[:2000])
+    decision = Decision(base=pair.link.base if pair.link else None)
+    return dataclasses.replace(pair, decision=decision, local=None, remote=None, link=None)
+
+
+def _create(run: Run, pair: Pair) -> Pair:
+    link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
+    item = run.provider.create(
+        codec.decode(action.fields),
+        dayflow_id=link.dayflow_id or dayflow_id(pair.item_type, pair.local.pk),
+    )
+    run.counts["api_calls"] += 1
+    crash_point("after_remote_create")
+    written = _save_write(run, pair, item, JournalEntry.Op.CREATE, before=None)
+    run.counts["remote_created"] += 1
+    return written
+
+
+def _update(run: Run, pair: Pair) -> Pair:
+    link, action = pair.link, _action(pair, Op.UPDATE_REMOTE)
+    before = pair.remote_json if pair.remote_json is not None else link.base
+    item = run.provider.update(link.remote_id, codec.decode(action.fields), _seen(pair))
+    run.counts["api_calls"] += 1
+    written = _save_write(run, pair, item, JournalEntry.Op.UPDATE, before=before)
+    run.counts["remote_updated"] += 1
+    return written
+
+
+def _delete(run: Run, pair: Pair) -> Written:
+    link = pair.link
+    master = None
+    with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
+        master = _delete_on_service(run, link, _seen(pair))
+    run.counts["api_calls"] += 1
+    with transaction.atomic():
+        journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
+        link.delete()
+    run.counts["remote_deleted"] += 1
+    return Written(dataclasses.replace(pair, link=None), master)
+
+
+def _delete_on_service(run: Run, link: ItemLink, version: str) -> RemoteItem | None:
+    """Delete the item; for an instance of a series, its master as the service now holds it."""
+    series_remote_id = (link.base or {}).get("series_remote_id") or ""
+    if not series_remote_id:
+        run.provider.delete(link.remote_id, version)
+        return None
+    return run.provider.delete_instance(link.remote_id, series_remote_id, version)
+
+
+def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict | None) -> Pair:
+    link = pair.link
+    link.remote_id = item.remote_id
+    link.remote_version = item.version
+    link.base = dict(pair.decision.base or {})
+    link.last_error = ""
+    if pair.local is not None and Op.UPDATE_LOCAL not in pair.decision.ops:
+        link.local_version = pair.local.version
+    pair = dataclasses.replace(pair, remote=item)
+    with transaction.atomic():
+        link.save()
+        journal(run, pair, JournalEntry.Side.REMOTE, op, before, link.base, version=item.version)
+    return pair
+
+
+def settle_master(run: Run, item: RemoteItem) -> None:
+    """Our delete of an instance changed its master on the service (its exception dates):
+    the local master and its link learn them now, so the next pull does not bring our own
+    write back as a change made elsewhere, nor a later edit of the series as a conflict.
+    Runs after the batch's local writes, which may have saved the same link."""
+    link = (
+        ItemLink.objects.filter(connection=run.connection, remote_id=item.remote_id)
+        .exclude(event=None)
+        .first()
+    )
+    master = link and Event.all_objects.filter(pk=link.event_id).first()
+    if master is None:
+        return
+    remote = codec.encode(ItemType.EVENT, item.fields)
+    settled = master_after_write(link.base or {}, master.exdates or [], remote)
+    before = codec.local_fields(master)
+    with transaction.atomic():
+        if settled.local_exdates != list(master.exdates or []):
+            master.exdates = settled.local_exdates
+            master.save(update_fields=["exdates"], keep_version=True)
+        link.base = settled.base
+        if settled.in_step:
+            link.remote_version = item.version
+        link.save(update_fields=["base", "remote_version"])
+        # Journaled like any local write, so undoing the deletion reverts the date too.
+        pair, op = Pair(ItemType.EVENT, link=link, local=master), JournalEntry.Op.UPDATE
+        version = str(master.version)
+        journal(run, pair, JournalEntry.Side.LOCAL, op, before, settled.base, version=version)
+
+
+def _seen(pair: Pair) -> str:
+    """The remote version a write may overwrite: the one we just pulled (we decided against
+    it knowingly), else the one we last synced."""
+    return pair.remote.version if pair.remote is not None else pair.link.remote_version
+
+
+def _action(pair: Pair, op: Op) -> Action:
+    return next(action for action in pair.decision.actions if action.op == op)

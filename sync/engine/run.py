@@ -1,0 +1,101 @@
+"""One run's values, shared by its phases: the job, the provider, the counters; checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from django.utils import timezone
+
+from integrations.models import UserIntegration
+from integrations.providers.base import Provider
+from integrations.providers.http import api_calls as http_api_calls
+from sync import conf
+from sync.models import ItemLink, ItemType, SyncJob
+
+log = logging.getLogger(__name__)
+
+
+class Stop(Exception):
+    """The job must stop at this checkpoint with this status."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclasses.dataclass
+class Run:
+    """One run of one job over one connection."""
+
+    job: SyncJob
+    provider: Provider
+    types: tuple[str, ...]
+    counts: dict[str, int]
+    batch_size: int
+    # The HTTP client counts every request of a REST provider (retries, refreshes and
+    # read-backs included); CalDAV's own session does not, so the engine counts too.
+    http_calls_before: int
+    calls_before: int
+
+    @classmethod
+    def start(cls, job: SyncJob, provider: Provider) -> Run:
+        return cls(
+            job=job,
+            provider=provider,
+            types=item_types(job.connection, provider),
+            counts={name: getattr(job, name) for name in SyncJob.COUNTERS},
+            batch_size=int(conf.get("DAYFLOW_SYNC_BATCH")),
+            http_calls_before=http_api_calls(job.connection_id),
+            calls_before=job.api_calls,
+        )
+
+    @property
+    def connection(self) -> UserIntegration:
+        return self.job.connection
+
+    def note_report(self, **entries: object) -> None:
+        self.job.report = {**self.job.report, **entries}
+        SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
+
+
+def item_types(connection: UserIntegration, provider: Provider) -> tuple[str, ...]:
+    offered = {str(t) for t in provider.item_types} or {ItemType.TASK, ItemType.EVENT}
+    wanted = []
+    if connection.sync_tasks and ItemType.TASK in offered:
+        wanted.append(ItemType.TASK)
+    if connection.sync_events and ItemType.EVENT in offered:
+        wanted.append(ItemType.EVENT)
+    return tuple(wanted)
+
+
+def checkpoint(run: Run) -> None:
+    """Between pages and batches: save progress, renew the lease, honour pause/cancel."""
+    save_progress(run)
+    job = run.job
+    control = SyncJob.objects.filter(pk=job.pk).values_list("control", flat=True).first()
+    if control == SyncJob.Control.PAUSE:
+        raise Stop(SyncJob.Status.PAUSED)
+    if control == SyncJob.Control.CANCEL:
+        raise Stop(SyncJob.Status.CANCELLED)
+
+
+def save_progress(run: Run) -> None:
+    http_calls = run.calls_before + http_api_calls(run.connection.pk) - run.http_calls_before
+    run.counts["api_calls"] = max(run.counts["api_calls"], http_calls)
+    SyncJob.objects.filter(pk=run.job.pk).update(heartbeat_at=timezone.now(), **run.counts)
+    for name, value in run.counts.items():
+        setattr(run.job, name, value)
+
+
+def report_unsyncable(run: Run, unsyncable: dict[str, str]) -> None:
+    """Remote items we cannot represent: an error each, on the job and on their link."""
+    for remote_id, reason in unsyncable.items():
+        run.counts["errors"] += 1
+        log.warning("sync job %s: %s left unsynced: %s", run.job.pk, remote_id, reason)
+        ItemLink.objects.filter(connection=run.connection, remote_id=remote_id).update(
+            last_error=reason[:2000]
+        )
+    if unsyncable:
+        errors = [{"remote_id": r, "error": e[:500]} for r, e in unsyncable.items()]
+        run.note_report(unsyncable=errors[:100])
