@@ -168,8 +168,9 @@ CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
     "task": "integrations.refresh_expiring_tokens",
     "schedule": 300.0,  # tokens expiring within 10 minutes get two chances
 }
-# Webhooks: webhooks/conf.py lists every setting with its default. Graph's maximum subscription
-# lifetime differs between doc versions (4230 or 10,080 minutes for Outlook events).
+# Webhooks: webhooks/conf.py lists every setting with its default (a service's own, with its
+# hooks). Graph's maximum subscription lifetime differs between doc versions (4230 or 10,080
+# minutes for Outlook events).
 WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 

@@ -4,13 +4,13 @@ provider's declarations promise exists. A new service that forgets one fails her
 from __future__ import annotations
 
 import pytest
+from webhooks.inbound import INBOUND, Inbound
 
 from dayflow import settings as project_settings
 from integrations.oauth.backends import BACKENDS
 from integrations.providers import PROVIDERS, REGISTRY
 from integrations.providers.base import AuthStyle, Provider
 from webhooks.handshakes import HANDSHAKES
-from webhooks.inbound import INBOUND, Inbound
 from webhooks.subscriptions import REGISTRARS, Registrar
 
 SERVICES = sorted(REGISTRY)
