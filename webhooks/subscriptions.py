@@ -43,6 +43,9 @@ def endpoint_url(sub: WebhookSubscription) -> str:
 
 
 def _registration(sub: WebhookSubscription, secret: str = "") -> Registration:
+    """`sub`'s plain values for its registrar. The secret is passed (and so decrypted) only to
+    `create`, the one call that sends it: a row whose secret no configured key can read can
+    still be renewed and removed."""
     return Registration(
         resource=sub.resource,
         url=endpoint_url(sub),
