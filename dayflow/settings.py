@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
 # hooks). Graph's maximum subscription lifetime differs between doc versions (4230 or 10,080
 # minutes for Outlook events).
 WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
+# The signing secret of the Linear OAuth app's own webhook (LinearProvider.app_webhook_secret).
+WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 
 # --- Auth, sessions, security ------------------------------------------------------------

@@ -3,7 +3,7 @@
 A service's own webhook settings live with its webhook hooks: WEBHOOKS_GRAPH_MAX_MINUTES in
 integrations/providers/graph_webhook.py, WEBHOOKS_GOOGLE_CHANNEL_TTL_SECONDS in
 integrations/providers/google_calendar/webhook.py, WEBHOOKS_LINEAR_APP_SECRET (from
-LINEAR_WEBHOOK_SECRET) in LinearProvider.app_webhook_secret().
+LINEAR_WEBHOOK_SECRET in dayflow/settings.py) read by LinearProvider.app_webhook_secret().
 """
 
 from __future__ import annotations

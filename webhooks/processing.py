@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 def process(delivery: Delivery) -> str:
     """Handle one inbox row; returns (and stores) its new status. Safe to run twice."""
     spec = INBOUND.get(delivery.service.key)
-    if spec is not None and delivery.subscription is not None:
-        _lifecycle(delivery.subscription, spec.lifecycle(delivery.event_type))
+    action = spec.lifecycle(delivery.event_type) if spec else Lifecycle.NONE
+    if action and delivery.subscription is not None:
+        _lifecycle(delivery.subscription, action)
     connections = connections_for(delivery)
     if not connections:
         return _finish(delivery, Delivery.Status.IGNORED, "no connection for this delivery")
@@ -83,8 +84,6 @@ def _lifecycle(sub: WebhookSubscription, action: Lifecycle) -> None:
     """What a lifecycle notification asks of its subscription (Graph's): keep it alive."""
     from webhooks import subscriptions
 
-    if not action:
-        return
     if sub.status == WebhookSubscription.Status.REMOVED or sub.connection_id is None:
         return  # already replaced (a retried or replayed delivery): do not replace it twice
     if action == Lifecycle.RECREATE:

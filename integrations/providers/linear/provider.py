@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import Any
 
 from django.conf import settings
@@ -99,9 +98,8 @@ class LinearProvider(Provider):
     def app_webhook_secret(cls) -> str:
         """The signing secret of the OAuth app's own webhook (Linear's console → the app →
         Webhooks), which posts to /api/webhooks/linear/ for every organization that authorized
-        us: setting WEBHOOKS_LINEAR_APP_SECRET, from LINEAR_WEBHOOK_SECRET by default."""
-        default = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
-        return getattr(settings, "WEBHOOKS_LINEAR_APP_SECRET", default)
+        us: setting WEBHOOKS_LINEAR_APP_SECRET, from LINEAR_WEBHOOK_SECRET."""
+        return getattr(settings, "WEBHOOKS_LINEAR_APP_SECRET", "")
 
     # --- GraphQL ----------------------------------------------------------------------------
     def graphql(
