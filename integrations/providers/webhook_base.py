@@ -252,8 +252,10 @@ class ServiceHooks(Mapping[str, Hook], Generic[Hook]):
         if key not in self._loaded:
             if key not in PROVIDERS or not self._promised(PROVIDERS[key]):
                 raise KeyError(key)
-            module = import_module(package_module(key, "webhook"))
-            self._loaded[key] = getattr(module, self._name)
+            module = package_module(key, "webhook")
+            if not module:
+                raise ImportError(f"{key} promises webhook hooks but has no package of its own")
+            self._loaded[key] = getattr(import_module(module), self._name)
         return self._loaded[key]
 
     def __contains__(self, key: object) -> bool:

@@ -24,6 +24,7 @@ from integrations.providers.webhook_base import (
     Handshake,
     Inbound,
     Registrar,
+    ServiceHooks,
 )
 
 SERVICES = sorted(REGISTRY)
@@ -409,3 +410,18 @@ def test_each_check_fails_on_a_service_lacking_what_it_promises(check, provider,
 )
 def test_each_check_passes_on_a_fake_service_that_promises_nothing(check):
     check(fake(), tables())
+
+
+def test_a_promised_hook_in_no_package_of_its_own_fails_by_name():
+    # given a declaration promising hooks for every service, CalDAV presets included
+    everything = ServiceHooks("INBOUND", lambda provider: True)
+    # when a preset of the shared CalDAV provider is asked for / then it is named
+    with pytest.raises(ImportError, match="fastmail"):
+        everything["fastmail"]
+
+
+def test_a_promised_hook_missing_from_the_webhook_module_fails_by_name():
+    misnamed = ServiceHooks("NO_SUCH_HOOK", lambda provider: provider.supports_webhooks)
+    with pytest.raises(AttributeError, match="NO_SUCH_HOOK"):
+        misnamed["notion"]
+    assert "fastmail" not in misnamed  # nothing promised, nothing imported
