@@ -168,9 +168,12 @@ CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
     "task": "integrations.refresh_expiring_tokens",
     "schedule": 300.0,  # tokens expiring within 10 minutes get two chances
 }
-# Webhooks: webhooks/conf.py lists every setting with its default. Graph's maximum subscription
-# lifetime differs between doc versions (4230 or 10,080 minutes for Outlook events).
+# Webhooks: webhooks/conf.py lists every setting with its default (a service's own, with its
+# hooks). Graph's maximum subscription lifetime differs between doc versions (4230 or 10,080
+# minutes for Outlook events).
 WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
+# The signing secret of the Linear OAuth app's own webhook (LinearProvider.app_webhook_secret).
+WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 
 # --- Auth, sessions, security ------------------------------------------------------------

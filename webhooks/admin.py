@@ -1,7 +1,8 @@
 """The inbox (with a replay action) and the subscriptions, for staff.
 
-Secrets are never listed. The one exception is Notion's verification token, shown on the
-subscription's own page because staff must paste it back into Notion to finish the setup.
+Secrets are never listed. The one exception is a secret the service hands us in its handshake
+(Notion's verification token), shown on the subscription's own page because staff must paste it
+back into the service's console to finish the setup (`webhook_secret_from_handshake`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 
 from audit.writer import record
 from integrations.crypto import UNREADABLE, DecryptionError, ciphertext, decrypt, readable
+from integrations.providers import PROVIDERS
 from webhooks.models import Delivery, WebhookSubscription
 from webhooks.subscriptions import endpoint_url
 from webhooks.tasks import process_delivery
@@ -76,11 +78,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["public_id", "remote_id", "resource"]
     list_select_related = ["service", "connection__service"]
     raw_id_fields = ["connection"]
-    actions = ["reset_notion_token"]
+    actions = ["reset_handshake_secret"]
 
     def get_fields(self, request, obj=None) -> list[str]:
         fields = ["service", "connection", "status", "notification_url", "resource"]
-        if obj is not None and obj.service.key == "notion":
+        if obj is not None and obj.service.provider.webhook_secret_from_handshake:
             fields.append("verification_token")
         return [
             *fields,
@@ -109,7 +111,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return readonly
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookSubscription]:
-        # The secret is decrypted only for Notion's token, and never for the list, so a
+        # The secret is decrypted only for a handshake's token, and never for the list, so a
         # wrong DAYFLOW_ENCRYPTION_KEYS still renders the pages (and says so).
         queryset = super().get_queryset(request).defer("secret")
         return queryset.annotate(stored_secret=ciphertext("secret"))
@@ -126,26 +128,29 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def notification_url(self, sub: WebhookSubscription) -> str:
         return endpoint_url(sub) if sub.pk else "(shown once saved)"
 
-    @admin.display(description="verification token (paste into Notion)")
+    @admin.display(description="verification token (paste into the service's console)")
     def verification_token(self, sub: WebhookSubscription) -> str:
         if not sub.stored_secret:
-            return "(waiting for Notion's verification request)"
+            return f"(waiting for {sub.service.display_name}'s verification request)"
         try:
             return decrypt(sub.stored_secret)
         except DecryptionError:
             return UNREADABLE
 
-    @admin.action(description="Forget Notion's verification token (to capture a new one)")
-    def reset_notion_token(self, request: HttpRequest, queryset: QuerySet) -> None:
-        subs = queryset.filter(service__key="notion")
+    @admin.action(description="Forget the verification token (to capture a new one)")
+    def reset_handshake_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        keys = [
+            key for key, provider in PROVIDERS.items() if provider.webhook_secret_from_handshake
+        ]
+        subs = queryset.filter(service__key__in=keys).select_related("service")
         for sub in subs:
             sub.secret, sub.status = "", WebhookSubscription.Status.PENDING
             sub.save(update_fields=["secret", "status", "updated_at"])
             record(
                 "webhook.subscription.reset",
                 connection=sub.connection,
-                resource=f"webhooks/notion/{sub.public_id}",
-                details={"service": "notion"},
+                resource=f"webhooks/{sub.service.key}/{sub.public_id}",
+                details={"service": sub.service.key},
                 request=request,
             )
-        self.message_user(request, f"{subs.count()} Notion subscriptions reset.")
+        self.message_user(request, f"{subs.count()} subscriptions reset.")

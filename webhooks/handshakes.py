@@ -1,26 +1,62 @@
 """Setup handshakes: answered before any signature check, because the service has not (or
-cannot have) signed them with a secret we already hold."""
+cannot have) signed them with a secret we already hold. The service's `Inbound.handshake` says
+what the message is; this module answers it, updates the subscription and audits."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from audit.writer import record
-from webhooks import verify
-from webhooks.inbound import Inbound
+from integrations.providers.webhook_base import Handshake, Inbound
+from webhooks import authenticity
 from webhooks.models import WebhookSubscription
+
+Status = WebhookSubscription.Status
 
 
 def answer(
-    spec: Inbound, request: HttpRequest, payload: Any, sub: WebhookSubscription | None
+    spec: Inbound, request: HttpRequest, body: bytes, payload: Any, sub: WebhookSubscription
 ) -> HttpResponse | None:
     """The handshake's response, or None when the delivery is not a handshake."""
-    handler = HANDSHAKES.get(spec.key)
-    return handler(spec, request, payload, sub) if handler else None
+    handshake = spec.handshake(request.GET, request.headers, payload)
+    if handshake is None:
+        return None
+    if handshake.offered_secret:
+        return _offered_secret(handshake, request, sub)
+    if handshake.signed:
+        if not authenticity.verify(spec, request, body, payload, sub).ok:
+            return None  # the signature guard rejects it
+        _activate(sub)
+    _audit(request, sub, handshake.kind)
+    if handshake.echo is not None:
+        return HttpResponse(handshake.echo, content_type="text/plain; charset=utf-8", status=200)
+    return HttpResponse(status=200)
+
+
+def _offered_secret(
+    handshake: Handshake, request: HttpRequest, sub: WebhookSubscription
+) -> HttpResponse:
+    offered = handshake.offered_secret
+    if sub.secret and not hmac.compare_digest(sub.secret.encode(), offered.encode()):
+        # A second, different secret would silently re-key a working subscription: staff
+        # clear the stored one in the admin first if the service really issued a new one.
+        _audit(request, sub, f"{handshake.kind}_conflict", ok=False)
+        return HttpResponse(status=409)
+    if not sub.secret:
+        sub.secret = offered
+        sub.status = Status.ACTIVE
+        sub.save(update_fields=["secret", "status", "updated_at"])
+        _audit(request, sub, handshake.kind)
+    return HttpResponse(status=200)
+
+
+def _activate(sub: WebhookSubscription) -> None:
+    if sub.status == Status.PENDING:
+        sub.status = Status.ACTIVE
+        sub.save(update_fields=["status", "updated_at"])
 
 
 def _audit(request: HttpRequest, sub: WebhookSubscription, kind: str, ok: bool = True) -> None:
@@ -32,50 +68,3 @@ def _audit(request: HttpRequest, sub: WebhookSubscription, kind: str, ok: bool =
         success=ok,
         request=request,
     )
-
-
-def notion(spec: Inbound, request: HttpRequest, payload: Any, sub: Any) -> HttpResponse | None:
-    """Notion posts `{"verification_token": …}` once; staff paste it back into Notion, and it
-    becomes the signing key. https://developers.notion.com/reference/webhooks#step-2"""
-    token = payload.get("verification_token") if isinstance(payload, dict) else None
-    if not isinstance(token, str) or not token:
-        return None
-    if sub.secret and not hmac.compare_digest(sub.secret.encode(), token.encode()):
-        # A second, different token would silently re-key a working subscription: staff
-        # clear the stored token in the admin first if Notion really issued a new one.
-        _audit(request, sub, "notion_verification_token_conflict", ok=False)
-        return HttpResponse(status=409)
-    if not sub.secret:
-        sub.secret = token
-        sub.status = WebhookSubscription.Status.ACTIVE
-        sub.save(update_fields=["secret", "status", "updated_at"])
-        _audit(request, sub, "notion_verification_token")
-    return HttpResponse(status=200)
-
-
-def outlook(spec: Inbound, request: HttpRequest, payload: Any, sub: Any) -> HttpResponse | None:
-    """Graph validates a notification URL by posting `?validationToken=…`: echo it, decoded,
-    as text/plain within 10 seconds.
-    https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#notificationurl-validation
-    """
-    token = request.GET.get("validationToken")
-    if token is None:
-        return None
-    _audit(request, sub, "graph_validation")
-    return HttpResponse(token, content_type="text/plain; charset=utf-8", status=200)
-
-
-def google(spec: Inbound, request: HttpRequest, payload: Any, sub: Any) -> HttpResponse | None:
-    """The first message on a new channel has resource state `sync`: nothing changed yet."""
-    if verify.header(request.headers, "X-Goog-Resource-State") != "sync":
-        return None
-    if not spec.verify(request.headers, b"", payload, sub).ok:
-        return None  # the signature guard rejects it
-    if sub.status == WebhookSubscription.Status.PENDING:
-        sub.status = WebhookSubscription.Status.ACTIVE
-        sub.save(update_fields=["status", "updated_at"])
-    _audit(request, sub, "google_channel_sync")
-    return HttpResponse(status=200)
-
-
-HANDSHAKES: Mapping[str, Any] = {"notion": notion, "outlook": outlook, "google-calendar": google}

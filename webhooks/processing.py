@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from integrations.models import UserIntegration
 from integrations.providers import provider_class
+from integrations.providers.webhook_base import INBOUND, Lifecycle
 from sync.models import SyncJob
 from sync.services import request_sync
-from webhooks.inbound import INBOUND
 from webhooks.models import Delivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 
 def process(delivery: Delivery) -> str:
     """Handle one inbox row; returns (and stores) its new status. Safe to run twice."""
-    if delivery.event_type.startswith("lifecycle:") and delivery.subscription is not None:
-        _lifecycle(delivery.subscription, delivery.event_type.removeprefix("lifecycle:"))
+    spec = INBOUND.get(delivery.service.key)
+    action = spec.lifecycle(delivery.event_type) if spec else Lifecycle.NONE
+    if action and delivery.subscription is not None:
+        _lifecycle(delivery.subscription, action)
     connections = connections_for(delivery)
     if not connections:
         return _finish(delivery, Delivery.Status.IGNORED, "no connection for this delivery")
@@ -78,16 +80,15 @@ def _by_account_resource(delivery: Delivery, account: str) -> Q:
     )
 
 
-def _lifecycle(sub: WebhookSubscription, event: str) -> None:
-    """Graph lifecycle notifications: keep the subscription alive; `missed` only means sync.
-    https://learn.microsoft.com/graph/change-notifications-lifecycle-events"""
+def _lifecycle(sub: WebhookSubscription, action: Lifecycle) -> None:
+    """What a lifecycle notification asks of its subscription (Graph's): keep it alive."""
     from webhooks import subscriptions
 
     if sub.status == WebhookSubscription.Status.REMOVED or sub.connection_id is None:
         return  # already replaced (a retried or replayed delivery): do not replace it twice
-    if event == "subscriptionRemoved":
+    if action == Lifecycle.RECREATE:
         subscriptions.recreate(sub)
-    elif event == "reauthorizationRequired":
+    elif action == Lifecycle.RENEW:
         subscriptions.renew(sub)
 
 

@@ -7,7 +7,9 @@ log line) → inbox, deduplicated on what the signature covers → 2xx → Celer
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.cache import cache
@@ -19,11 +21,10 @@ from audit.writer import client_ip, record
 from dayflow import safe_json
 from integrations.crypto import DecryptionError
 from integrations.providers import provider_class
-from webhooks import conf, handshakes, inbox, lookup
+from integrations.providers.webhook_base import INBOUND, Inbound, Reason, Verification
+from webhooks import authenticity, conf, handshakes, inbox, lookup
 from webhooks.enqueue import enqueue
-from webhooks.inbound import INBOUND, Inbound, stored_headers
 from webhooks.models import Delivery, WebhookSubscription
-from webhooks.verify import Reason, Verification
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,9 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
         spec, sub, service_id = _known(spec, service, public_id)
         body = _body(request)
         payload = _payload(spec, request, body)
-        if response := handshakes.answer(spec, request, payload, sub):
+        if response := handshakes.answer(spec, request, body, payload, sub):
             return response
-        _authentic(spec.verify(request.headers, body, payload, sub), request, service)
+        _authentic(authenticity.verify(spec, request, body, payload, sub), request, service)
     except Rejected as rejected:
         _audit_rejection(request, service, sub, rejected)
         return HttpResponse(status=rejected.status)
@@ -202,9 +203,9 @@ def _store(
         service_id=service_id,
         subscription=sub,
         connection_id=sub.connection_id if sub else None,
-        delivery_id=spec.delivery_id(request.headers, payload, body, sub)[:255],
+        delivery_id=spec.delivery_id(request.headers, payload, body, _scope(spec, sub))[:255],
         event_type=event_type[:100],
-        headers=stored_headers(request.headers),
+        headers=_stored_headers(request.headers),
         body=spec.stored_body(body, payload),
     )
     if not inbox.insert_once(delivery):
@@ -213,6 +214,23 @@ def _store(
         )
         return None
     return delivery
+
+
+def _scope(spec: Inbound, sub: WebhookSubscription | None) -> str:
+    return sub.public_id if sub else spec.key
+
+
+@functools.cache
+def _secret_headers() -> frozenset[str]:
+    """Headers never stored in the inbox: they carry signatures, tokens or session data."""
+    signatures = {name.lower() for spec in INBOUND.values() for name in spec.signature_headers}
+    return frozenset({"authorization", "cookie", *signatures})
+
+
+def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The delivery's headers as kept in the inbox, secrets left out."""
+    left_out = _secret_headers() | {"content-length", "host"}
+    return {name: value for name, value in headers.items() if name.lower() not in left_out}
 
 
 def _enqueue(delivery_pk: int) -> None:

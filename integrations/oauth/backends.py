@@ -17,7 +17,7 @@ from integrations.oauth.base import (
     id_token_claims,
     redirect_uri,
 )
-from integrations.providers import REGISTRY
+from integrations.providers import REGISTRY, package_module
 
 __all__ = [
     "BACKENDS",
@@ -30,9 +30,8 @@ __all__ = [
 
 
 def _oauth_module(key: str) -> str:
-    package, _, leaf = REGISTRY[key].partition(":")[0].rpartition(".")
-    module = f"{package}.oauth"
-    return module if leaf == "provider" and find_spec(module) is not None else ""
+    module = package_module(key, "oauth")
+    return module if module and find_spec(module) is not None else ""
 
 
 BACKENDS: dict[str, type[ProviderOAuth2]] = {

@@ -57,6 +57,13 @@ class Providers(Mapping[str, "type[Provider]"]):
 PROVIDERS = Providers(REGISTRY)
 
 
+def package_module(key: str, name: str) -> str:
+    """The module `name` (oauth, webhook) of a service whose provider has a package of its own
+    (`integrations/providers/<package>/provider.py`); "" for a preset of a shared provider."""
+    package, _, leaf = REGISTRY[key].partition(":")[0].rpartition(".")
+    return f"{package}.{name}" if leaf == "provider" else ""
+
+
 def provider_class(key: str) -> type[Provider]:
     try:
         return PROVIDERS[key]

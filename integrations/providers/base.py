@@ -139,6 +139,11 @@ class Provider:
     # The prefix of a subscription resource that stands for a whole account reached by an
     # app-wide webhook (the delivery names the account); "" when the service has none.
     webhook_account_prefix: ClassVar[str] = ""
+    # True when the service sends a setup message before signed events (its `Inbound.handshake`).
+    webhook_handshake: ClassVar[bool] = False
+    # True when that message carries the signing secret, which staff paste back into the
+    # service's console: the admin shows it, and can forget it to capture a new one.
+    webhook_secret_from_handshake: ClassVar[bool] = False
     supports_delete: ClassVar[bool] = True
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.
@@ -287,6 +292,12 @@ class Provider:
     @classmethod
     def client_secret(cls) -> str:
         return cls.client_credentials()[1]
+
+    @classmethod
+    def app_webhook_secret(cls) -> str:
+        """The secret signing deliveries to the service-wide webhook URL (no subscription in
+        it): the OAuth client secret where the service signs with it, else none."""
+        return cls.client_secret() if cls.webhook_signed_with_client_secret else ""
 
     @classmethod
     def is_configured(cls) -> bool:

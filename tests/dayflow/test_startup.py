@@ -20,11 +20,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_MODULES = [
     "integrations.providers.caldav",
     "integrations.providers.clickup.provider",
+    "integrations.providers.clickup.webhook",
     "integrations.providers.google_calendar.provider",
+    "integrations.providers.google_calendar.webhook",
+    "integrations.providers.graph_webhook",
     "integrations.providers.linear.provider",
+    "integrations.providers.linear.webhook",
     "integrations.providers.notion.provider",
+    "integrations.providers.notion.webhook",
     "integrations.providers.outlook.provider",
+    "integrations.providers.outlook.webhook",
     "integrations.providers.todoist.provider",
+    "integrations.providers.todoist.webhook",
 ]
 # Loaded only by the processes that use them (the web process, the worker, other services).
 NOT_IN_A_SYNC_PROCESS = [
@@ -90,6 +97,29 @@ def test_a_provider_is_imported_on_first_use_and_only_its_module(tmp_path):
         "class": "FastmailProvider",
         "key": "fastmail",
         "loaded": ["integrations.providers.caldav"],
+    }
+
+
+def test_a_service_s_webhook_hooks_are_imported_on_first_use_and_only_its_own(tmp_path):
+    loaded = run_python(
+        f"""
+        from integrations.providers.webhook_base import INBOUND
+        known = "todoist" in INBOUND and "fastmail" not in INBOUND
+        spec = INBOUND["todoist"]
+        print(json.dumps({{"known": known, "class": type(spec).__name__,
+                          "loaded": [m for m in {PROVIDER_MODULES!r} if m in sys.modules]}}))
+        """,
+        tmp_path,
+    )
+
+    assert loaded == {
+        "known": True,
+        "class": "TodoistInbound",
+        "loaded": [
+            "integrations.providers.caldav",  # asked whether fastmail has webhooks
+            "integrations.providers.todoist.provider",
+            "integrations.providers.todoist.webhook",
+        ],
     }
 
 

@@ -32,7 +32,7 @@ def test_staff_can_reset_notion_s_token(admin_client, make_subscription):
     sub = make_subscription(None, service="notion", secret="secret_old")
     admin_client.post(
         "/admin/webhooks/webhooksubscription/",
-        {"action": "reset_notion_token", "_selected_action": [sub.pk]},
+        {"action": "reset_handshake_secret", "_selected_action": [sub.pk]},
     )
     sub.refresh_from_db()
     assert (sub.secret, sub.status) == ("", WebhookSubscription.Status.PENDING)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks.inbound import body_hash
+from integrations.providers.webhook_base import body_hash
 from webhooks.models import Delivery
 
 from .helpers import b64_hmac, deliveries, fixture, hex_hmac, jobs, meta, raw, rejections

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from webhooks import verify
-from webhooks.verify import Reason
+from integrations.providers.clickup.webhook import verify_clickup
+from integrations.providers.google_calendar.webhook import verify_google
+from integrations.providers.graph_webhook import verify_graph
+from integrations.providers.linear.webhook import verify_linear
+from integrations.providers.notion.webhook import verify_notion
+from integrations.providers.todoist.webhook import verify_todoist
+from integrations.providers.webhook_base import Reason, hmac_sha256
 
 from .helpers import b64_hmac, hex_hmac
 
@@ -37,7 +42,7 @@ def test_hmac_helper_passes_the_published_vectors(vector):
     # given a published (key, message, digest) triple
     key, message = _bytes(vector, "key"), _bytes(vector, "message")
     # when the helper digests it / then the digest is the published one
-    digest = verify.hmac_sha256(key, message).hex()
+    digest = hmac_sha256(key, message).hex()
     expected = vector["hmac_sha256_hex"]
     assert digest[: len(expected)] == expected
     assert len(expected) >= 32
@@ -50,24 +55,24 @@ def test_the_vector_file_has_the_rfc_cases():
 
 HEX_CASES = [
     # (function, header name, header value, expected reason)
-    (verify.verify_clickup, "X-Signature", hex_hmac(SECRET, BODY), None),
-    (verify.verify_clickup, "X-Signature", hex_hmac(SECRET, BODY).upper(), None),
-    (verify.verify_clickup, "X-Signature", hex_hmac("other", BODY), Reason.BAD_SIGNATURE),
-    (verify.verify_clickup, "X-Signature", hex_hmac(SECRET, BODY + b" "), Reason.BAD_SIGNATURE),
-    (verify.verify_clickup, "X-Signature", b64_hmac(SECRET, BODY), Reason.BAD_SIGNATURE),
-    (verify.verify_clickup, "X-Other", hex_hmac(SECRET, BODY), Reason.MISSING_HEADER),
-    (verify.verify_notion, "X-Notion-Signature", "sha256=" + hex_hmac(SECRET, BODY), None),
+    (verify_clickup, "X-Signature", hex_hmac(SECRET, BODY), None),
+    (verify_clickup, "X-Signature", hex_hmac(SECRET, BODY).upper(), None),
+    (verify_clickup, "X-Signature", hex_hmac("other", BODY), Reason.BAD_SIGNATURE),
+    (verify_clickup, "X-Signature", hex_hmac(SECRET, BODY + b" "), Reason.BAD_SIGNATURE),
+    (verify_clickup, "X-Signature", b64_hmac(SECRET, BODY), Reason.BAD_SIGNATURE),
+    (verify_clickup, "X-Other", hex_hmac(SECRET, BODY), Reason.MISSING_HEADER),
+    (verify_notion, "X-Notion-Signature", "sha256=" + hex_hmac(SECRET, BODY), None),
     (
-        verify.verify_notion,
+        verify_notion,
         "X-Notion-Signature",
         hex_hmac(SECRET, BODY),
         Reason.BAD_SIGNATURE,
     ),
-    (verify.verify_notion, "X-Notion-Signature", "sha1=" + hex_hmac(SECRET, BODY), "bad"),
-    (verify.verify_todoist, "X-Todoist-Hmac-SHA256", b64_hmac(SECRET, BODY), None),
-    (verify.verify_todoist, "X-Todoist-Hmac-SHA256", hex_hmac(SECRET, BODY), "bad"),
-    (verify.verify_todoist, "X-Todoist-Hmac-SHA256", "not base64!", Reason.BAD_SIGNATURE),
-    (verify.verify_todoist, "X-Todoist-Hmac-SHA256", "", Reason.MISSING_HEADER),
+    (verify_notion, "X-Notion-Signature", "sha1=" + hex_hmac(SECRET, BODY), "bad"),
+    (verify_todoist, "X-Todoist-Hmac-SHA256", b64_hmac(SECRET, BODY), None),
+    (verify_todoist, "X-Todoist-Hmac-SHA256", hex_hmac(SECRET, BODY), "bad"),
+    (verify_todoist, "X-Todoist-Hmac-SHA256", "not base64!", Reason.BAD_SIGNATURE),
+    (verify_todoist, "X-Todoist-Hmac-SHA256", "", Reason.MISSING_HEADER),
 ]
 
 
@@ -87,12 +92,12 @@ def test_signature_checks(check, name, value, reason):
 
 def test_header_names_are_case_insensitive():
     headers = {"x-todoist-hmac-sha256": b64_hmac(SECRET, BODY)}
-    assert verify.verify_todoist(headers, BODY, SECRET).ok
+    assert verify_todoist(headers, BODY, SECRET).ok
 
 
 def test_no_secret_never_verifies():
     headers = {"X-Signature": hex_hmac("", BODY)}
-    assert verify.verify_clickup(headers, BODY, "").reason == Reason.MISSING_SECRET
+    assert verify_clickup(headers, BODY, "").reason == Reason.MISSING_SECRET
 
 
 LINEAR_NOW = 1_764_028_212_345
@@ -113,7 +118,7 @@ def test_linear_timestamp_window(stamp, ok):
     body = json.dumps({"type": "Issue", "webhookTimestamp": stamp}).encode()
     headers = {"Linear-Signature": hex_hmac(SECRET, body)}
     # when verified at LINEAR_NOW
-    result = verify.verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
+    result = verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
     # then only a timestamp within 60 seconds passes
     assert result.ok is ok
     if not ok:
@@ -126,7 +131,7 @@ def test_linear_timestamps_that_are_not_times_are_refused_as_such(stamp):
     body = json.dumps({"type": "Issue", "webhookTimestamp": stamp}).encode()
     headers = {"Linear-Signature": hex_hmac(SECRET, body)}
     # when verified
-    result = verify.verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
+    result = verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
     # then it is refused as malformed, not raised
     assert result.reason == Reason.BAD_TIMESTAMP
 
@@ -134,13 +139,13 @@ def test_linear_timestamps_that_are_not_times_are_refused_as_such(stamp):
 def test_linear_falls_back_to_the_timestamp_header():
     body = b'{"type": "Issue"}'
     headers = {"Linear-Signature": hex_hmac(SECRET, body), "Linear-Timestamp": str(LINEAR_NOW)}
-    assert verify.verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW).ok
+    assert verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW).ok
 
 
 def test_linear_bad_signature_is_reported_before_the_timestamp():
     body = json.dumps({"webhookTimestamp": 1}).encode()
     headers = {"Linear-Signature": hex_hmac("wrong", body)}
-    result = verify.verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
+    result = verify_linear(headers, body, SECRET, now_ms=LINEAR_NOW)
     assert result.reason == Reason.BAD_SIGNATURE
 
 
@@ -154,7 +159,7 @@ def test_linear_bad_signature_is_reported_before_the_timestamp():
     ],
 )
 def test_google_channel_token(headers, reason):
-    result = verify.verify_google(headers, "chan-1", SECRET)
+    result = verify_google(headers, "chan-1", SECRET)
     assert result.ok is (reason is None)
     assert result.reason == reason
 
@@ -171,6 +176,6 @@ def test_google_channel_token(headers, reason):
 )
 def test_graph_client_state_in_every_notification(states, reason):
     notifications = [{"clientState": s} if s else {"changeType": "created"} for s in states]
-    result = verify.verify_graph(notifications, SECRET)
+    result = verify_graph(notifications, SECRET)
     assert result.ok is (reason is None)
     assert result.reason == reason

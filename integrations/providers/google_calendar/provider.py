@@ -79,6 +79,8 @@ class GoogleCalendarProvider(Provider):
     change_feed = "events.list syncToken (410 Gone: full resync)"
     supports_webhooks = True
     webhook_registration = "api"
+    # A new channel's first message (`sync`) says nothing changed yet.
+    webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
 

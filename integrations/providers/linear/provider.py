@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.conf import settings
+
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -91,6 +93,13 @@ class LinearProvider(Provider):
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self._states: dict[str, str] | None = None
+
+    @classmethod
+    def app_webhook_secret(cls) -> str:
+        """The signing secret of the OAuth app's own webhook (Linear's console → the app →
+        Webhooks), which posts to /api/webhooks/linear/ for every organization that authorized
+        us: setting WEBHOOKS_LINEAR_APP_SECRET, from LINEAR_WEBHOOK_SECRET."""
+        return getattr(settings, "WEBHOOKS_LINEAR_APP_SECRET", "")
 
     # --- GraphQL ----------------------------------------------------------------------------
     def graphql(

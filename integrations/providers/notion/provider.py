@@ -48,6 +48,9 @@ class NotionProvider(Provider):
     change_feed = "data source query filtered on last_edited_time"
     supports_webhooks = True
     webhook_registration = "console"
+    # Notion posts a verification token once, before any signed event.
+    webhook_handshake = True
+    webhook_secret_from_handshake = True
     mapping_schema = {
         "database_id": str,
         "data_source_id": str,

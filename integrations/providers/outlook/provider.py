@@ -84,6 +84,8 @@ class OutlookProvider(Provider):
     change_feed = "calendarView delta (deltaLink)"
     supports_webhooks = True
     webhook_registration = "api"
+    # Graph validates a notification URL (`validationToken`) before it uses it.
+    webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
 
