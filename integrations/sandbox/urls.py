@@ -1,0 +1,11 @@
+"""/sandbox/<service>/…: one emulator per service, each with its own URL module."""
+
+from django.urls import include, path
+
+from integrations.sandbox import todoist
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("todoist/", include(todoist)),
+]
