@@ -235,6 +235,7 @@ def sync(request: HttpRequest, account: Account) -> HttpResponse:
         body.update(_resources(account, since, resources))
     account.refresh_from_db(fields=["seq"])
     body.setdefault("full_sync", False)
+    body.setdefault("temp_id_mapping", {})  # present even without commands, as recorded
     body["sync_token"] = _token(account.seq)
     return JsonResponse(body)
 
