@@ -265,5 +265,11 @@ def revoke(request: HttpRequest, service: OAuthService) -> HttpResponse:
     return HttpResponse(status=200)
 
 
+def known_token(request: HttpRequest, service_key: str) -> bool:
+    """Whether the request's `token` is one the service issued and has not revoked."""
+    value = _form(request).get("token", "")
+    return Grant.objects.filter(value=value, account__service=service_key, revoked_at=None).exists()
+
+
 def revoke_family(family: str) -> None:
     Grant.objects.filter(family=family, revoked_at=None).update(revoked_at=store.now())

@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 
-from integrations.sandbox import todoist
+from integrations.sandbox import google_calendar, todoist
 
 app_name = "sandbox"
 
 urlpatterns = [
     path("todoist/", include(todoist)),
+    path("google-calendar/", include(google_calendar)),
 ]

@@ -15,6 +15,7 @@ from django.test import Client as Browser
 from integrations.sandbox.models import Account, Client
 
 REDIRECT = "http://127.0.0.1:8000/integrations/{key}/callback/"
+AUTHORIZE = {"todoist": "oauth/authorize", "google-calendar": "o/oauth2/v2/auth"}
 VERIFIER = "a-code-verifier-that-is-long-enough-for-rfc-7636-0123456789"
 
 
@@ -62,9 +63,10 @@ def authorize(db, sandbox_on) -> Callable[..., dict[str, str]]:
             "state": "state-123",
             **params,
         }
-        page = browser.get(f"/sandbox/{key}/oauth/authorize", params)
+        url = f"/sandbox/{key}/{AUTHORIZE[key]}"
+        page = browser.get(url, params)
         assert page.status_code == 200, page.content
-        response = browser.post(f"/sandbox/{key}/oauth/authorize", {**params, button: "1"})
+        response = browser.post(url, {**params, button: "1"})
         assert response.status_code == 302
         assert response["Location"].startswith(client.redirect_uri)
         return query(response["Location"])
