@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from integrations.sandbox import google_calendar, todoist
+from integrations.sandbox import google_calendar, notion, todoist
 
 app_name = "sandbox"
 
 urlpatterns = [
     path("todoist/", include(todoist)),
     path("google-calendar/", include(google_calendar)),
+    path("notion/", include(notion)),
 ]

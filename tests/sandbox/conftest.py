@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 from django.test import Client as Browser
 
 from integrations.sandbox.models import Account, Client
 
 REDIRECT = "http://127.0.0.1:8000/integrations/{key}/callback/"
-AUTHORIZE = {"todoist": "oauth/authorize", "google-calendar": "o/oauth2/v2/auth"}
+AUTHORIZE = {
+    "todoist": "oauth/authorize",
+    "google-calendar": "o/oauth2/v2/auth",
+    "notion": "v1/oauth/authorize",
+}
 VERIFIER = "a-code-verifier-that-is-long-enough-for-rfc-7636-0123456789"
 
 
@@ -124,3 +131,16 @@ def same_shape(recorded: Any, emulated: Any, where: str = "$") -> list[str]:
             )
             return [] if ok else [f"{where}: {type(recorded).__name__} expected"]
     return []
+
+
+def cassette(path: Path) -> list[tuple[str, str, int, Any]]:
+    """A vcrpy cassette's interactions: (method, uri, status, JSON body or None)."""
+    found = []
+    for interaction in yaml.safe_load(path.read_text())["interactions"]:
+        request, response = interaction["request"], interaction["response"]
+        try:
+            body = json.loads(response["body"]["string"])
+        except ValueError:
+            body = None
+        found.append((request["method"], request["uri"], response["status"]["code"], body))
+    return found
