@@ -107,10 +107,16 @@ def changed_since(account: Account, kind: str, seq: int) -> Iterable[Item]:
 
 def bearer(request: HttpRequest, service: str, *, raw: bool = False) -> Account | None:
     """The account whose live access token the request carries (`raw`: without "Bearer")."""
+    grant = bearer_grant(request, service, raw=raw)
+    return grant.account if grant else None
+
+
+def bearer_grant(request: HttpRequest, service: str, *, raw: bool = False) -> Grant | None:
+    """The live access token the request carries, with its scope and account."""
     value = request.headers.get("Authorization", "")
     token = value if raw and not value.startswith("Bearer ") else value.removeprefix("Bearer ")
     grant = (
-        Grant.objects.select_related("account")
+        Grant.objects.select_related("account", "client")
         .filter(kind=Grant.Kind.ACCESS, value=token, revoked_at=None, account__service=service)
         .first()
     )
@@ -118,7 +124,7 @@ def bearer(request: HttpRequest, service: str, *, raw: bool = False) -> Account 
         return None
     if grant.expires_at and grant.expires_at <= now():
         return None
-    return grant.account
+    return grant
 
 
 def throttled(account: Account) -> bool:

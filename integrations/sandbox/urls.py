@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from integrations.sandbox import google_calendar, notion, todoist
+from integrations.sandbox import google_calendar, linear, notion, todoist
 
 app_name = "sandbox"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("todoist/", include(todoist)),
     path("google-calendar/", include(google_calendar)),
     path("notion/", include(notion)),
+    path("linear/", include(linear)),
 ]

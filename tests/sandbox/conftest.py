@@ -22,6 +22,9 @@ AUTHORIZE = {
     "todoist": "oauth/authorize",
     "google-calendar": "o/oauth2/v2/auth",
     "notion": "v1/oauth/authorize",
+    "linear": "oauth/authorize",
+    "clickup": "api",
+    "outlook": "common/oauth2/v2.0/authorize",
 }
 VERIFIER = "a-code-verifier-that-is-long-enough-for-rfc-7636-0123456789"
 
