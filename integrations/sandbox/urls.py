@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from integrations.sandbox import google_calendar, linear, notion, todoist
+from integrations.sandbox import clickup, google_calendar, linear, notion, todoist
 
 app_name = "sandbox"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("google-calendar/", include(google_calendar)),
     path("notion/", include(notion)),
     path("linear/", include(linear)),
+    path("clickup/", include(clickup)),
 ]
