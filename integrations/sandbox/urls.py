@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from integrations.sandbox import clickup, google_calendar, linear, notion, todoist
+from integrations.sandbox import clickup, google_calendar, linear, notion, outlook, todoist
 
 app_name = "sandbox"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("notion/", include(notion)),
     path("linear/", include(linear)),
     path("clickup/", include(clickup)),
+    path("outlook/", include(outlook)),
 ]
