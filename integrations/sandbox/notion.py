@@ -11,6 +11,7 @@ import json
 import secrets
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
@@ -368,8 +369,6 @@ def _date_value(given: Any) -> dict[str, Any] | None:
         return None
     start, zone = given.get("start"), given.get("time_zone")
     if zone and "T" in start:
-        from zoneinfo import ZoneInfo
-
         wall = dt.datetime.fromisoformat(start).replace(tzinfo=ZoneInfo(zone))
         start = wall.isoformat(timespec="milliseconds")
     return {"start": start, "end": given.get("end"), "time_zone": None}

@@ -11,6 +11,7 @@ import hmac
 import json
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
@@ -117,8 +118,6 @@ def _seed_due(
     local = dt.datetime.combine(day, dt.time.fromisoformat(at))
     if recurring:  # a floating time: the user's local time wherever they are
         return _due_object(local.isoformat(), None, f"every week at {at}", True)
-    from zoneinfo import ZoneInfo
-
     fixed = local.replace(tzinfo=ZoneInfo(ZONE)).astimezone(dt.UTC)
     return _due_object(fixed.strftime("%Y-%m-%dT%H:%M:%SZ"), ZONE, f"{day:%b %d} {at}", False)
 
