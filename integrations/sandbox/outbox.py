@@ -45,17 +45,20 @@ def _send_in_thread() -> None:
 
 
 def deliver_pending() -> int:
-    """Send every stored delivery not sent yet, oldest first; how many were sent."""
+    """Send every stored delivery not sent yet, oldest first; how many were sent. Each is
+    claimed first, so two senders running at once never post the same one twice."""
     sent = 0
     for delivery in Delivery.objects.filter(sent_at=None).order_by("pk"):
-        send(delivery)
-        sent += 1
+        claimed = Delivery.objects.filter(pk=delivery.pk, sent_at=None).update(sent_at=store.now())
+        if claimed:
+            send(delivery)
+            sent += 1
     return sent
 
 
 def send(delivery: Delivery) -> None:
     host = urlsplit(delivery.url).hostname or ""
-    delivery.sent_at = store.now()
+    delivery.sent_at = delivery.sent_at or store.now()
     if host not in LOCAL_HOSTS:
         delivery.error = f"not sent: {host} is not this machine"
     else:

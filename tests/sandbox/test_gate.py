@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings
 
 from integrations.sandbox.gate import enabled
 
@@ -36,3 +41,30 @@ def test_an_https_public_url_forces_it_off(client, registered, settings):
     assert not enabled()
     assert client.get(PAGE, {"client_id": registered.client_id}).status_code == 404
     assert client.post("/sandbox/todoist/oauth/access_token").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("environment", "on"),
+    [
+        ({}, False),
+        ({"DAYFLOW_SANDBOX": "1"}, True),
+        ({"DAYFLOW_SANDBOX": "1", "PUBLIC_URL": "https://dayflow.example.com"}, False),
+    ],
+)
+def test_the_settings_read_the_switch_from_the_environment(environment, on, tmp_path):
+    script = (
+        "import django; django.setup(); "
+        "from integrations.sandbox.gate import enabled; print(enabled())"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DAYFLOW_SANDBOX", "PUBLIC_URL")}
+    env |= {"DJANGO_SETTINGS_MODULE": "dayflow.settings", "DAYFLOW_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.BASE_DIR,
+    )
+
+    assert result.stdout.strip() == str(on)
