@@ -41,11 +41,9 @@ class OAuthService:
     name: str
     seed: store.Seeder
     pkce: bool = False  # verify code_verifier against an S256 code_challenge when one was sent
-    pkce_required: bool = False
     access_lifetime: dt.timedelta | None = None  # None: access tokens do not expire
     refresh: bool = True
     rotates: bool = False  # a refresh answers with a new refresh token, the old one ends
-    token_fields: dict[str, Any] = dataclasses.field(default_factory=dict)
     error: Callable[[str, int, str], HttpResponse] = oauth_error
     # Extra token-response fields computed from the grant (Notion's workspace and owner).
     describe: Callable[[Grant], dict[str, Any]] | None = None
@@ -99,8 +97,6 @@ def _authorize_problem(client: Client | None, params: Any, service: OAuthService
     method = params.get("code_challenge_method", "S256" if params.get("code_challenge") else "")
     if service.pkce and method not in ("", "S256"):
         return "Only the S256 code challenge method is supported."
-    if service.pkce_required and not params.get("code_challenge"):
-        return "This app must send a PKCE code challenge."
     return ""
 
 
@@ -219,11 +215,7 @@ def _refresh(params: dict[str, str], client: Client, service: OAuthService) -> H
 def _issue(source: Grant, service: OAuthService, *, with_refresh: bool) -> HttpResponse:
     expires = service.access_lifetime
     access = _grant(source, Grant.Kind.ACCESS, store.now() + expires if expires else None)
-    body: dict[str, Any] = {
-        "access_token": access.value,
-        "token_type": "Bearer",
-        **service.token_fields,
-    }
+    body: dict[str, Any] = {"access_token": access.value, "token_type": "Bearer"}
     if expires:
         body["expires_in"] = int(expires.total_seconds())
     if source.scope:
