@@ -11,51 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from integrations.models import Credential, UserIntegration
-from integrations.oauth.backends import BACKENDS
-from integrations.providers import PROVIDERS
-from integrations.sandbox import clients
 from integrations.sandbox.models import Grant
-
-# key: (authorize, token, revoke or "", identity or "") under /sandbox/<key>/
-ENDPOINTS = {
-    "todoist": ("oauth/authorize", "oauth/access_token", "api/v1/revoke", "api/v1/sync"),
-    "google-calendar": ("o/oauth2/v2/auth", "token", "revoke", "v1/userinfo"),
-    "notion": ("v1/oauth/authorize", "v1/oauth/token", "v1/oauth/revoke", ""),
-    "linear": ("oauth/authorize", "oauth/token", "oauth/revoke", "graphql"),
-    "clickup": ("api", "api/v2/oauth/token", "", "api/v2/user"),
-    "outlook": ("common/oauth2/v2.0/authorize", "common/oauth2/v2.0/token", "", "v1.0/me"),
-}
-
-
-@pytest.fixture
-def sandboxed(transactional_db, live_server, sandbox_on, monkeypatch):
-    """Every provider's OAuth endpoints pointed at the emulators, DayFlow registered there."""
-    for key, (authorize, token, revoke, identity) in ENDPOINTS.items():
-        base = f"{live_server.url}/sandbox/{key}"
-        provider = PROVIDERS[key]
-        monkeypatch.setattr(provider, "authorization_url", f"{base}/{authorize}")
-        monkeypatch.setattr(provider, "token_url", f"{base}/{token}")
-        monkeypatch.setattr(provider, "revoke_url", f"{base}/{revoke}" if revoke else "")
-        if identity:
-            monkeypatch.setattr(BACKENDS[key], "identity_url", f"{base}/{identity}")
-    sandbox_on.DAYFLOW_OAUTH_CLIENTS = {
-        key: dict(zip(("client_id", "client_secret"), clients.credentials(key), strict=True))
-        for key in ENDPOINTS
-    }
-    clients.register(sandbox_on.PUBLIC_URL)
-    return live_server
-
-
-def go_through_consent(client, key: str, button: str) -> str:
-    """Start the connect flow, click a button on the sandbox page; the callback URL."""
-    started = client.post(f"/integrations/{key}/connect/")
-    assert started.status_code == 302
-    consent = urlsplit(started["Location"])
-    params = {k: v[0] for k, v in parse_qs(consent.query).items()}
-    assert client.get(consent.path, params).status_code == 200
-    answered = client.post(consent.path, {**params, button: "1"})
-    assert answered.status_code == 302
-    return answered["Location"]
+from tests.sandbox.conftest import ENDPOINTS, go_through_consent
 
 
 @pytest.mark.parametrize("key", list(ENDPOINTS))
