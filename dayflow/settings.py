@@ -28,6 +28,8 @@ DAYFLOW_ENCRYPTION_KEYS = env_list("DAYFLOW_ENCRYPTION_KEYS") or [
 ]
 
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The sandbox of emulated services (integrations/sandbox/gate.py): never behind https.
+DAYFLOW_SANDBOX = env_bool("DAYFLOW_SANDBOX")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", PUBLIC_URL)
 
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
     "integrations",
     "sync",
     "webhooks",
+    # The emulated services (integrations/sandbox/): tables only; its URLs 404 unless enabled.
+    "integrations.sandbox",
 ]
 
 MIDDLEWARE = [

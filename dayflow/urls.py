@@ -15,6 +15,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("sync/", include("sync.urls")),
     path("api/webhooks/", include("webhooks.urls")),
+    path("sandbox/", include("integrations.sandbox.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

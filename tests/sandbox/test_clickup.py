@@ -1,0 +1,166 @@
+"""ClickUp's emulator: the hand-built fixtures (tests/fixtures/clickup, webhooks/clickup), the
+bare-token header, 429 with X-RateLimit-*, team webhooks signed with X-Signature, and the real
+ClickUpProvider through it over HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client as Browser
+
+from integrations.providers.clickup.provider import ClickUpProvider
+from integrations.providers.http import HttpClient
+from integrations.sandbox.models import Account, Delivery, Item
+from tests.integrations.providers.support import load
+from tests.sandbox.conftest import same_shape
+from webhooks import verify
+
+KEY = "clickup"
+API = "/sandbox/clickup/api/v2"
+
+
+@pytest.fixture
+def app(register):
+    return register(KEY)
+
+
+@pytest.fixture
+def token(app, connect) -> str:
+    return connect(KEY, app, "api/v2/oauth/token")["access_token"]
+
+
+def api(token: str, method: str, path: str, data: Any = None):
+    call = getattr(Browser(), method)
+    if method in ("post", "put"):
+        return call(
+            f"{API}/{path}", data, content_type="application/json", HTTP_AUTHORIZATION=token
+        )
+    return call(f"{API}/{path}", data or {}, HTTP_AUTHORIZATION=token)
+
+
+def a_list(token: str, name: str = "Marketing") -> str:
+    return Item.objects.get(kind="list", data__name=name).remote_id
+
+
+def test_tokens_have_no_refresh_token_and_do_not_expire(app, connect):
+    body = connect(KEY, app, "api/v2/oauth/token")
+
+    assert "refresh_token" not in body
+    assert "expires_in" not in body
+
+
+def test_a_task_and_a_list_have_the_fixtures_fields(token):
+    list_id = a_list(token)
+    tasks = api(token, "get", f"list/{list_id}/task", {"include_closed": "true"}).json()
+    listed = api(token, "get", f"list/{list_id}").json()
+    one = api(token, "get", f"task/{tasks['tasks'][0]['id']}").json()
+
+    assert same_shape(load("clickup", "task.json"), one) == []
+    assert same_shape(load("clickup", "list.json"), listed) == []
+    assert tasks["last_page"] is True
+
+
+def test_a_bad_token_is_the_fixtures_oauth_error(token):
+    response = api("pk_nope", "get", "team")
+
+    assert response.status_code == 401
+    assert response.json() == load("clickup", "error_oauth.json")
+
+
+def test_a_storm_has_the_rate_limit_headers(token):
+    Account.objects.update(throttled=1)
+
+    response = api(token, "get", "team")
+
+    assert response.status_code == 429
+    assert response["X-RateLimit-Remaining"] == "0"
+    assert int(response["X-RateLimit-Reset"]) > 0
+
+
+def test_date_updated_gt_filters_on_milliseconds(token):
+    list_id = a_list(token)
+    everything = api(
+        token, "get", f"list/{list_id}/task", {"include_closed": "true", "order_by": "updated"}
+    ).json()["tasks"]
+    newest = everything[0]["date_updated"]
+
+    later = api(
+        token, "get", f"list/{list_id}/task", {"include_closed": "true", "date_updated_gt": newest}
+    )
+
+    assert later.json()["tasks"] == []
+    assert int(everything[0]["date_updated"]) >= int(everything[-1]["date_updated"])
+
+
+def test_a_team_webhook_gets_signed_task_events(token):
+    team_id = api(token, "get", "team").json()["teams"][0]["id"]
+    created = api(
+        token,
+        "post",
+        f"team/{team_id}/webhook",
+        {"endpoint": "http://127.0.0.1:8000/h", "events": ["taskUpdated"]},
+    ).json()
+    task = api(token, "get", f"list/{a_list(token)}/task").json()["tasks"][0]
+    api(token, "put", f"task/{task['id']}", {"name": "Write the quarterly report"})
+
+    sent = Delivery.objects.get()
+    body = bytes(sent.body)
+    assert same_shape(load("webhooks/clickup", "taskUpdated.json"), json.loads(body)) == []
+    assert json.loads(body)["history_items"][0]["after"] == "Write the quarterly report"
+    assert verify.verify_clickup(sent.headers, body, created["webhook"]["secret"]).ok
+
+
+# --- the real provider, over HTTP -------------------------------------------------------------
+@pytest.fixture
+def provider(transactional_db, live_server, app, connect, connection, monkeypatch):
+    tokens = connect(KEY, app, "api/v2/oauth/token")
+    monkeypatch.setattr(ClickUpProvider, "api_base", f"{live_server.url}/sandbox/clickup/api/v2")
+    marketing = Item.objects.get(kind="list", data__name="Marketing")
+    id_field = marketing.data["custom_fields"][0]["id"]
+    connection.field_mapping = {"list_id": marketing.remote_id, "dayflow_id_field": id_field}
+    http = HttpClient(
+        KEY,
+        auth_headers=lambda: {"Authorization": tokens["access_token"]},
+        rate=(0, 1.0),
+        sleep=lambda seconds: None,
+    )
+    yield ClickUpProvider(connection, http=http)
+    http.session.close()
+
+
+def pull_all(provider, cursor=None):
+    items = []
+    while True:
+        page = provider.pull(cursor)
+        items += page.items
+        cursor = page.next_cursor
+        if not page.has_more:
+            return items, cursor
+
+
+def test_the_provider_pulls_creates_updates_deletes_and_pulls_just_the_changes(provider):
+    items, cursor = pull_all(provider)
+    assert len(items) == 7
+    assert {c.kind for c in provider.list_containers()} == {"workspace", "space", "folder", "list"}
+
+    created = provider.create(
+        {"title": "Try the sandbox", "status": "open", "priority": 2}, dayflow_id="df-5"
+    )
+    items, cursor = pull_all(provider, cursor)
+    assert [i.remote_id for i in items] == [created.remote_id]
+    assert items[0].dayflow_id == "df-5"
+
+    updated = provider.update(
+        created.remote_id, {"title": "Tried it", "status": "done"}, created.version
+    )
+    assert updated.fields["status"] == "done"
+    items, cursor = pull_all(provider, cursor)
+    assert [(i.remote_id, i.fields["title"]) for i in items] == [(created.remote_id, "Tried it")]
+
+    provider.delete(created.remote_id, updated.version)
+    # ClickUp's filters never show a deleted task: a full listing finds it by difference.
+    assert pull_all(provider, cursor)[0] == []
+    full, _ = pull_all(provider)
+    assert created.remote_id not in {i.remote_id for i in full}

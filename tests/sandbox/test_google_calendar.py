@@ -1,0 +1,252 @@
+"""Google Calendar's emulator: the recorded shapes (tests/fixtures/google), PKCE, the sync
+token and its 410, push channels, and the real GoogleCalendarProvider through it over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client as Browser
+
+from integrations.providers.google_calendar.provider import GoogleCalendarProvider
+from integrations.providers.http import HttpClient
+from integrations.sandbox.models import Account, Delivery
+from tests.integrations.providers.support import load
+from tests.sandbox.conftest import VERIFIER, account, challenge, same_shape
+from webhooks import verify
+
+KEY = "google-calendar"
+API = "/sandbox/google-calendar/calendar/v3"
+
+
+@pytest.fixture
+def app(register):
+    return register(KEY)
+
+
+@pytest.fixture
+def token(app, connect) -> str:
+    return connect(KEY, app, "token", code_challenge=challenge(), code_challenge_method="S256")[
+        "access_token"
+    ]
+
+
+def api(token: str, method: str, path: str, data: Any = None, **headers: str):
+    call = getattr(Browser(), method)
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    if method in ("post", "put"):
+        return call(
+            f"{API}/{path}",
+            data,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            **extra,
+        )
+    return call(f"{API}/{path}", data or {}, HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+
+
+def everything(token: str, calendar: str = "primary", **params: Any) -> list[dict[str, Any]]:
+    items, query = [], {"singleEvents": "false", "showDeleted": "true", **params}
+    while True:
+        body = api(token, "get", f"calendars/{calendar}/events", query).json()
+        items += body["items"]
+        if "nextPageToken" not in body:
+            return items
+        query = {**query, "pageToken": body["nextPageToken"]}
+
+
+def without(event: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in names}
+
+
+# --- OAuth: PKCE, no rotation, Google's revoke ----------------------------------------------
+def exchange(app, code: str, verifier: str):
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    form |= {
+        "redirect_uri": app.redirect_uri,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+    }
+    return Browser().post("/sandbox/google-calendar/token", form)
+
+
+def test_a_wrong_code_verifier_is_invalid_grant(app, authorize):
+    code = authorize(KEY, app, code_challenge=challenge(), code_challenge_method="S256")["code"]
+
+    assert exchange(app, code, "another-verifier").json()["error"] == "invalid_grant"
+
+
+def test_the_right_code_verifier_buys_tokens_and_the_refresh_token_stays(app, authorize):
+    code = authorize(KEY, app, code_challenge=challenge(), code_challenge_method="S256")["code"]
+    body = exchange(app, code, VERIFIER).json()
+    form = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    form |= {"client_id": app.client_id, "client_secret": app.client_secret}
+
+    refreshed = Browser().post("/sandbox/google-calendar/token", form).json()
+
+    assert body["expires_in"] == 3599
+    assert "refresh_token" not in refreshed  # Google's refresh tokens do not rotate
+    assert Browser().post("/sandbox/google-calendar/token", form).status_code == 200
+
+
+def test_revoking_an_unknown_token_is_invalid_token(app, token):
+    assert Browser().post("/sandbox/google-calendar/revoke", {"token": "nope"}).json() == {
+        "error": "invalid_token",
+        "error_description": "Token expired or revoked",
+    }
+    assert Browser().post("/sandbox/google-calendar/revoke", {"token": token}).status_code == 200
+    assert api(token, "get", "users/me/calendarList").status_code == 401
+
+
+# --- contract: the recordings win -------------------------------------------------------------
+def test_the_calendar_list_has_the_recorded_fields(token):
+    body = api(token, "get", "users/me/calendarList").json()
+
+    assert same_shape(load("google", "calendar_list.json"), body) == []
+    assert {c["timeZone"] for c in body["items"]} == {"Europe/Berlin", "America/New_York"}
+
+
+def test_events_have_the_recorded_fields_kind_by_kind(token):
+    recorded = load("google", "events_full_page1.json")["items"]
+    recorded += load("google", "events_full_page2.json")["items"]
+    events = everything(token)
+    master = next(e for e in events if e["summary"] == "Weekly sync")
+    moved = next(e for e in events if e.get("summary") == "Weekly sync (moved)")
+    cancelled = next(e for e in events if e["status"] == "cancelled")
+    all_day = next(e for e in events if "date" in e["start"] and "recurrence" not in e)
+
+    # extendedProperties is there only on events that have some (DayFlow's id).
+    assert same_shape(without(recorded[0], "extendedProperties"), master) == []
+    assert same_shape(recorded[1], moved) == []
+    assert same_shape(recorded[2], cancelled) == []
+    assert cancelled.keys() == recorded[2].keys()
+    assert same_shape(without(recorded[3], "transparency"), all_day) == []
+
+
+def test_pages_carry_a_page_token_and_only_the_last_a_sync_token(token):
+    first = api(token, "get", "calendars/primary/events", {"maxResults": 3}).json()
+    body = load("google", "events_full_page1.json")
+
+    assert same_shape(without(body, "items"), without(first, "items")) == []
+    assert "nextSyncToken" not in first
+    assert len(everything(token, maxResults=3)) == len(everything(token))
+
+
+def test_an_expired_sync_token_is_410_as_recorded(token):
+    sync_token = api(token, "get", "calendars/primary/events").json()["nextSyncToken"]
+    Account.objects.update(cursor_floor=10**9)
+
+    response = api(token, "get", "calendars/primary/events", {"syncToken": sync_token})
+
+    assert response.status_code == 410
+    assert response.json() == load("google", "error_410_gone.json")
+
+
+def test_a_stale_if_match_is_412_as_recorded(token):
+    event = everything(token)[0]
+
+    response = api(
+        token, "delete", f"calendars/primary/events/{event['id']}", **{"If-Match": '"1"'}
+    )
+
+    assert response.status_code == 412
+    assert response.json() == load("google", "error_412.json")
+
+
+def test_an_unknown_token_is_401_and_a_storm_is_429(token):
+    assert api("nope", "get", "users/me/calendarList").json()["error"]["code"] == 401
+    account(KEY).__class__.objects.update(throttled=1)
+
+    response = api(token, "get", "users/me/calendarList")
+
+    assert response.status_code == 429
+    assert response.json()["error"]["errors"][0]["reason"] == "rateLimitExceeded"
+
+
+def test_a_channel_says_sync_then_exists_with_its_token(token):
+    watch = {
+        "id": "chan-1",
+        "type": "web_hook",
+        "address": "http://127.0.0.1:8000/hook",
+        "token": "tok-1",
+    }
+    channel = api(token, "post", "calendars/primary/events/watch", watch).json()
+    event = everything(token)[0]
+    api(token, "put", f"calendars/primary/events/{event['id']}", {**event, "summary": "Changed"})
+
+    states = [d.headers["X-Goog-Resource-State"] for d in Delivery.objects.order_by("pk")]
+    last = Delivery.objects.last()
+    assert set(channel) == {"kind", "id", "resourceId", "resourceUri", "token", "expiration"}
+    assert states == ["sync", "exists"]
+    assert bytes(last.body) == b""
+    assert verify.verify_google(last.headers, "chan-1", "tok-1").ok
+    recorded = without(load("webhooks/google-calendar", "exists.json"), "_comment")
+    assert recorded.keys() <= last.headers.keys()
+
+
+# --- the real provider, over HTTP -------------------------------------------------------------
+@pytest.fixture
+def provider(transactional_db, live_server, app, connect, connection, monkeypatch):
+    tokens = connect(KEY, app, "token", code_challenge=challenge(), code_challenge_method="S256")
+    base = f"{live_server.url}/sandbox/google-calendar/calendar/v3"
+    monkeypatch.setattr(GoogleCalendarProvider, "api_base", base)
+    connection.field_mapping = {"calendars": ["primary"]}
+    http = HttpClient(
+        KEY,
+        auth_headers=lambda: {"Authorization": f"Bearer {tokens['access_token']}"},
+        rate=(0, 1.0),
+        sleep=lambda seconds: None,
+    )
+    yield GoogleCalendarProvider(connection, http=http)
+    http.session.close()
+
+
+def pull_all(provider, cursor=None):
+    items, deleted = [], []
+    while True:
+        page = provider.pull(cursor)
+        items += page.items
+        deleted += page.deleted_ids
+        cursor = page.next_cursor
+        if not page.has_more:
+            return items, deleted, cursor
+
+
+def test_the_provider_pulls_creates_updates_deletes_and_pulls_just_the_changes(provider):
+    items, _, cursor = pull_all(provider)
+    titles = {i.fields["title"] for i in items}
+    assert {"Weekly sync", "Weekly sync (moved)", "Team offsite", "Flight to New York"} <= titles
+    flight = next(i for i in items if i.fields["title"] == "Flight to New York")
+    day = flight.fields["start"].date()
+    arrival = dt.datetime.combine(day, dt.time(13, 5), ZoneInfo("America/New_York"))
+    assert flight.fields["end"] == arrival  # it ends in another zone than it starts
+
+    start = dt.datetime(2026, 12, 10, 15, 0, tzinfo=dt.UTC)
+    fields = {"title": "Sandbox demo", "start": start, "end": start + dt.timedelta(hours=1)}
+    created = provider.create({**fields, "timezone": "UTC", "all_day": False}, dayflow_id="df-1")
+    items, deleted, cursor = pull_all(provider, cursor)
+    assert ([i.remote_id for i in items], deleted) == ([created.remote_id], [])
+    assert items[0].dayflow_id == "df-1"
+
+    updated = provider.update(
+        created.remote_id, {**created.fields, "title": "Demo"}, created.version
+    )
+    assert updated.version != created.version
+    items, _, cursor = pull_all(provider, cursor)
+    assert [(i.remote_id, i.fields["title"]) for i in items] == [(created.remote_id, "Demo")]
+
+    provider.delete(created.remote_id, updated.version)
+    items, deleted, cursor = pull_all(provider, cursor)
+    assert (items, deleted) == ([], [created.remote_id])
+
+
+def test_the_provider_starts_over_when_the_sync_token_expires(provider):
+    _, _, cursor = pull_all(provider)
+    Account.objects.update(cursor_floor=10**9)
+
+    page = provider.pull(cursor)
+
+    assert page.full
+    assert page.items
