@@ -11,11 +11,11 @@ import pytest
 from django.test import Client as Browser
 
 from integrations.providers.clickup.provider import ClickUpProvider
+from integrations.providers.clickup.webhook import verify_clickup
 from integrations.providers.http import HttpClient
 from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import same_shape
-from webhooks import verify
 
 KEY = "clickup"
 API = "/sandbox/clickup/api/v2"
@@ -109,7 +109,7 @@ def test_a_team_webhook_gets_signed_task_events(token):
     body = bytes(sent.body)
     assert same_shape(load("webhooks/clickup", "taskUpdated.json"), json.loads(body)) == []
     assert json.loads(body)["history_items"][0]["after"] == "Write the quarterly report"
-    assert verify.verify_clickup(sent.headers, body, created["webhook"]["secret"]).ok
+    assert verify_clickup(sent.headers, body, created["webhook"]["secret"]).ok
 
 
 # --- the real provider, over HTTP -------------------------------------------------------------

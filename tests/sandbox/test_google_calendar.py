@@ -11,11 +11,11 @@ import pytest
 from django.test import Client as Browser
 
 from integrations.providers.google_calendar.provider import GoogleCalendarProvider
+from integrations.providers.google_calendar.webhook import verify_google
 from integrations.providers.http import HttpClient
 from integrations.sandbox.models import Account, Delivery
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import VERIFIER, account, challenge, same_shape
-from webhooks import verify
 
 KEY = "google-calendar"
 API = "/sandbox/google-calendar/calendar/v3"
@@ -181,7 +181,7 @@ def test_a_channel_says_sync_then_exists_with_its_token(token):
     assert set(channel) == {"kind", "id", "resourceId", "resourceUri", "token", "expiration"}
     assert states == ["sync", "exists"]
     assert bytes(last.body) == b""
-    assert verify.verify_google(last.headers, "chan-1", "tok-1").ok
+    assert verify_google(last.headers, "chan-1", "tok-1").ok
     recorded = without(load("webhooks/google-calendar", "exists.json"), "_comment")
     assert recorded.keys() <= last.headers.keys()
 

@@ -14,11 +14,10 @@ from integrations.providers import errors
 from integrations.providers.http import HttpClient
 from integrations.providers.linear import provider as linear_provider
 from integrations.providers.linear.provider import LinearProvider
+from integrations.providers.linear.webhook import LinearRegistrar, verify_linear
 from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import VERIFIER, challenge, same_shape
-from webhooks import verify
-from webhooks.subscriptions import LinearRegistrar
 
 KEY = "linear"
 URL = "/sandbox/linear/graphql"
@@ -149,7 +148,7 @@ def test_a_change_is_sent_to_the_app_webhook_signed_and_timestamped(token):
     body = bytes(sent.body)
     assert same_shape(load("webhooks/linear", "Issue.update.json"), json.loads(body)) == []
     assert json.loads(body)["updatedFrom"]["title"] != "Ship the webhooks"
-    assert verify.verify_linear(sent.headers, body, "lin-app-secret").ok
+    assert verify_linear(sent.headers, body, "lin-app-secret").ok
 
 
 # --- the real provider, over HTTP -------------------------------------------------------------

@@ -13,11 +13,11 @@ from django.test import Client as Browser
 
 from integrations.providers.http import HttpClient
 from integrations.providers.notion.provider import NotionProvider
+from integrations.providers.notion.webhook import verify_notion
 from integrations.sandbox import notion
 from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import FIXTURES
 from tests.sandbox.conftest import cassette, same_shape
-from webhooks import verify
 
 KEY = "notion"
 API = "/sandbox/notion/v1"
@@ -170,7 +170,7 @@ def test_the_verification_token_then_signed_events(app, token):
     )
     assert same_shape(recorded_event, json.loads(body)) == []
     assert json.loads(body)["entity"] == {"id": page_id, "type": "page"}
-    assert verify.verify_notion(event.headers, body, secret).ok
+    assert verify_notion(event.headers, body, secret).ok
 
 
 # --- the real provider, over HTTP -------------------------------------------------------------

@@ -11,13 +11,13 @@ import pytest
 from django.test import Client as Browser
 
 from integrations.oauth.base import id_token_claims
+from integrations.providers.graph_webhook import verify_graph
 from integrations.providers.http import HttpClient
 from integrations.providers.outlook import provider as outlook_provider
 from integrations.providers.outlook.provider import OutlookProvider
 from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import challenge, same_shape
-from webhooks import verify
 
 KEY = "outlook"
 API = "/sandbox/outlook/v1.0"
@@ -193,7 +193,7 @@ def test_a_subscription_needs_the_validation_echo_and_then_notifies_with_client_
     sent = json.loads(bytes(Delivery.objects.get().body))
     assert same_shape(load("webhooks/outlook", "event.created.json"), sent) == []
     assert sent["value"][0]["changeType"] == "updated"
-    assert verify.verify_graph(sent["value"], "state-1").ok
+    assert verify_graph(sent["value"], "state-1").ok
 
 
 def soon() -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client as Browser
 
+from integrations import clients
 from integrations.sandbox import outbox
 from integrations.sandbox.models import Delivery, Grant, Item
 from tests.sandbox.conftest import connect_through_consent
@@ -30,8 +31,8 @@ def closed_sessions(monkeypatch):
         made.append(real(connection, **options))
         return made[-1]
 
-    real = subscriptions.client_for
-    monkeypatch.setattr(subscriptions, "client_for", recording)
+    real = clients.client_for
+    monkeypatch.setattr(clients, "client_for", recording)
     yield
     for http in made:
         http.session.close()

@@ -10,11 +10,11 @@ from django.test import Client as Browser
 
 from integrations.providers.http import HttpClient
 from integrations.providers.todoist.provider import TodoistProvider
+from integrations.providers.todoist.webhook import verify_todoist
 from integrations.sandbox import outbox
 from integrations.sandbox.models import Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import account, same_shape
-from webhooks import verify
 from webhooks.models import Delivery as ReceivedDelivery
 
 SECRET = "todoist-secret"
@@ -90,7 +90,7 @@ def test_a_change_sends_the_recorded_webhook_signed_with_the_client_secret(token
     body = bytes(sent.body)
     assert same_shape(load("webhooks/todoist", "item_updated.json"), json.loads(body)) == []
     assert json.loads(body)["event_data_extra"]["old_item"]["content"] == task["content"]
-    assert verify.verify_todoist(sent.headers, body, SECRET).ok
+    assert verify_todoist(sent.headers, body, SECRET).ok
 
 
 # --- the real provider, over HTTP -------------------------------------------------------------
