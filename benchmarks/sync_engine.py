@@ -305,19 +305,19 @@ def setup(state: dict[str, Any], state_path: Path) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from integrations.models import Credential, Service, UserIntegration
+    from integrations.models import Connection, Credential, Service
     from tests.sync.todoist_server import PROJECT, TodoistServer
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", "bench@example.com", "pw-bench-123")
-    todoist = UserIntegration.objects.create(
+    todoist = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="todoist"),
         external_account_id="bench",
         field_mapping={"project_id": PROJECT, "write_id_marker": True, "timezone": "UTC"},
     )
     Credential.objects.create(connection=todoist, access_token="bench-token")
-    caldav = UserIntegration.objects.create(
+    caldav = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=state["username"],

@@ -100,12 +100,12 @@ def prepare_database() -> str:
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
 
-    from integrations.models import Service, UserIntegration
+    from integrations.models import Connection, Service
     from webhooks.models import Delivery, WebhookSubscription
 
     user, _ = get_user_model().objects.get_or_create(username="webhook-bench")
     clickup = Service.objects.get(key="clickup")
-    connection, _ = UserIntegration.objects.get_or_create(
+    connection, _ = Connection.objects.get_or_create(
         user=user, service=clickup, external_account_id="bench-team"
     )
     Delivery.objects.filter(service=clickup).delete()

@@ -3,8 +3,8 @@
 The one place pages, the admin and the coming API ask: templates show a button when its action
 is in `connection_actions(connection)`, and `lifecycle` refuses the others with
 `ConnectionActionRefused`. Built from the status alone, so it is a pure table; keyed by the
-status values so the model can import it (`UserIntegration.allowed_actions`), and a test checks
-that it covers every `UserIntegration.Status`.
+status values so the model can import it (`Connection.allowed_actions`), and a test checks
+that it covers every `Connection.Status`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
 from integrations.mapping_field import JSONObjectField
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 
 
 @admin.register(Service)
@@ -23,8 +23,8 @@ class ServiceAdmin(admin.ModelAdmin):
         return False  # services come from the provider registry
 
 
-@admin.register(UserIntegration)
-class UserIntegrationAdmin(admin.ModelAdmin):
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
     # The settings form's field: JSON text is measured before it is parsed.
     formfield_overrides = {JSONField: {"form_class": JSONObjectField}}
     list_display = [

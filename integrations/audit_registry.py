@@ -5,10 +5,10 @@ Credential is not registered at all: auditlog's masking keeps half of a secret v
 
 from auditlog.registry import auditlog
 
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 
 
 def register_models() -> None:
-    for model in (UserIntegration, Service):
+    for model in (Connection, Service):
         if not auditlog.contains(model):
             auditlog.register(model)

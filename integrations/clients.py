@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers import PROVIDERS
 from integrations.providers.base import AuthStyle, Provider
 from integrations.providers.errors import AuthExpired
@@ -33,7 +33,7 @@ def rate_for(service: str) -> tuple[int, float] | None:
     return PROVIDERS[service].rate_limit if service in PROVIDERS else None
 
 
-def client_for(connection: UserIntegration, **options: Any) -> HttpClient:
+def client_for(connection: Connection, **options: Any) -> HttpClient:
     """The HttpClient of one connection: its token, its provider's rate and headers, refresh."""
     provider = connection.service.provider
     try:
@@ -59,13 +59,13 @@ def client_for(connection: UserIntegration, **options: Any) -> HttpClient:
     )
 
 
-def gate_for(connection: UserIntegration) -> CallGate:
+def gate_for(connection: Connection) -> CallGate:
     """The connection's rate limit and call counter, for a transport other than HttpClient."""
     key = connection.service.key
     return CallGate(key, connection.pk, rate_for(key))
 
 
-def provider_for(connection: UserIntegration) -> Provider:
+def provider_for(connection: Connection) -> Provider:
     """The connection's provider, every call it makes metered as the connection's.
 
     The HTTP client is built on first use, so a connection without credentials fails at its

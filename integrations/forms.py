@@ -12,7 +12,7 @@ from integrations.clients import provider_for
 from integrations.mapping_field import JSONObjectField
 from integrations.models import (
     MAX_SYNC_INTERVAL,
-    UserIntegration,
+    Connection,
     validate_field_mapping,
 )
 from integrations.providers import caldav
@@ -117,7 +117,7 @@ class ConnectionSettingsForm(forms.ModelForm):
     field_mapping = JSONObjectField(required=False, label="Service settings (JSON)")
 
     class Meta:
-        model = UserIntegration
+        model = Connection
         fields = [
             "auto_sync",
             "sync_interval",
@@ -149,7 +149,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         return value
 
 
-def foreign_calendars(connection: UserIntegration, mapping: Any) -> list[str]:
+def foreign_calendars(connection: Connection, mapping: Any) -> list[str]:
     """The chosen calendars that are not on the account's server, nor where its calendars
     are (iCloud's calendar home is on another host): a sync would refuse them anyway."""
     chosen = mapping.get("calendars") if isinstance(mapping, dict) else None

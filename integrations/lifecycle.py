@@ -13,33 +13,33 @@ from social_django.models import UserSocialAuth
 
 from audit.writer import record
 from integrations.actions import DISCONNECT, PAUSE, RESUME, require
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.signals import connection_connected, connection_disconnecting
 from integrations.tokens import revoke, set_status
 
-Status = UserIntegration.Status
+Status = Connection.Status
 
 
-def pause(connection: UserIntegration, *, request: Any = None) -> None:
+def pause(connection: Connection, *, request: Any = None) -> None:
     require(connection, PAUSE)
     set_status(connection, Status.PAUSED)
     record("connection.paused", request=request, connection=connection, details=_base(connection))
 
 
-def resume(connection: UserIntegration, *, request: Any = None) -> None:
+def resume(connection: Connection, *, request: Any = None) -> None:
     require(connection, RESUME)
     set_status(connection, Status.CONNECTED)
     record("connection.resumed", request=request, connection=connection, details=_base(connection))
 
 
-def settings_saved(connection: UserIntegration) -> None:
+def settings_saved(connection: Connection) -> None:
     """A sync stopped by an error no retry fixes (bad settings) starts again once the user has
     saved new settings; if they are still wrong, the next sync stops it again."""
     if connection.status == Status.ERROR:
         set_status(connection, Status.CONNECTED, last_error="")
 
 
-def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = None) -> bool:
+def disconnect(connection: Connection, *, keep_items: bool, request: Any = None) -> bool:
     """Disconnect: tell the followers first (while the token still works, so they can remove
     webhook subscriptions and schedules, and synced items unless `keep_items`), revoke the
     grant where the service offers it, delete the credentials and the social association.
@@ -49,9 +49,7 @@ def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = 
     confirmed the revocation.
     """
     require(connection, DISCONNECT)
-    connection_disconnecting.send(
-        sender=UserIntegration, connection=connection, keep_items=keep_items
-    )
+    connection_disconnecting.send(sender=Connection, connection=connection, keep_items=keep_items)
     revoked = revoke(connection)
     with transaction.atomic():
         Credential.objects.filter(connection=connection).delete()
@@ -72,10 +70,10 @@ def disconnect(connection: UserIntegration, *, keep_items: bool, request: Any = 
 
 def connect_caldav(
     user: Any, service: Service, *, server_url: str, username: str, password: str, request: Any
-) -> tuple[UserIntegration, bool]:
+) -> tuple[Connection, bool]:
     """Store a CalDAV account whose credentials discovery already accepted."""
     with transaction.atomic():
-        connection, created = UserIntegration.objects.get_or_create(
+        connection, created = Connection.objects.get_or_create(
             user=user,
             service=service,
             external_account_id=caldav_account_id(server_url, username),
@@ -98,11 +96,11 @@ def caldav_account_id(server_url: str, username: str) -> str:
     return "caldav-" + hashlib.sha256(normalized.encode()).hexdigest()[:40]
 
 
-def announce_connected(connection: UserIntegration, created: bool, *, request: Any) -> None:
-    connection_connected.send(sender=UserIntegration, connection=connection, created=created)
+def announce_connected(connection: Connection, created: bool, *, request: Any) -> None:
+    connection_connected.send(sender=Connection, connection=connection, created=created)
     action = "connection.connected" if created else "connection.reconnected"
     record(action, request=request, connection=connection, details=_base(connection))
 
 
-def _base(connection: UserIntegration) -> dict[str, Any]:
+def _base(connection: Connection) -> dict[str, Any]:
     return {"service": connection.service.key}

@@ -73,7 +73,7 @@ class ConnectionQuerySet(models.QuerySet):
         return self.filter(user=user)
 
 
-class UserIntegration(models.Model):
+class Connection(models.Model):
     """A DayFlow user's connection to one account at one service."""
 
     class Status(models.TextChoices):
@@ -276,7 +276,7 @@ class Credential(models.Model):
     """A connection's secrets, encrypted at rest. Never rendered, logged or serialized."""
 
     connection = models.OneToOneField(
-        UserIntegration, on_delete=models.CASCADE, related_name="credential"
+        Connection, on_delete=models.CASCADE, related_name="credential"
     )
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)

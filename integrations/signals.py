@@ -4,7 +4,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from audit.writer import record
-from integrations.models import UserIntegration
+from integrations.models import Connection
 
 # Lifecycle signals, so the apps that build on integrations (sync, webhooks) can react without
 # integrations importing them (imports only go one way: see docs/architecture.md).
@@ -22,10 +22,8 @@ connection_status_changed = Signal()
 BOOKKEEPING_FIELDS = {"last_sync_at", "last_error", "updated_at"}
 
 
-@receiver(post_save, sender=UserIntegration)
-def connection_saved(
-    sender, instance: UserIntegration, created: bool, update_fields=None, **kwargs
-):
+@receiver(post_save, sender=Connection)
+def connection_saved(sender, instance: Connection, created: bool, update_fields=None, **kwargs):
     if not created and update_fields and set(update_fields) <= BOOKKEEPING_FIELDS:
         return
     action = "connection.created" if created else "connection.updated"
@@ -35,8 +33,8 @@ def connection_saved(
     record(action, actor=instance.user, connection=instance, details=details)
 
 
-@receiver(post_delete, sender=UserIntegration)
-def connection_deleted(sender, instance: UserIntegration, **kwargs):
+@receiver(post_delete, sender=Connection)
+def connection_deleted(sender, instance: Connection, **kwargs):
     record(
         "connection.deleted",
         actor=instance.user,

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers.errors import ProviderError
 from integrations.tokens import REFRESH_WINDOW, expiring_credentials, refresh_access_token
 
@@ -31,7 +31,7 @@ def refresh_connection_token(connection_id: int) -> bool:
     """
     if not expiring_credentials(REFRESH_WINDOW).filter(connection_id=connection_id).exists():
         return False
-    connection = UserIntegration.objects.select_related("service", "user").get(pk=connection_id)
+    connection = Connection.objects.select_related("service", "user").get(pk=connection_id)
     try:
         refresh_access_token(connection)
     except ProviderError as exc:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from audit.writer import record
 from dayflow import backoff
 from integrations import locks
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.oauth.backends import BACKENDS, TIMEOUT, ProviderOAuth2
 from integrations.oauth.strategy import load_strategy
 from integrations.providers.errors import AuthExpired, Permanent, Transient, UnexpectedPayload
@@ -39,7 +39,7 @@ LOCK_TTL = 120  # seconds; longer than the worst refresh (3 attempts x TIMEOUT +
 LOCK_WAIT = 60.0  # seconds a second caller waits for the first one's refresh
 LOCK_POLL = 0.1
 # Connections whose grant is gone: refreshing again would only repeat a refused request.
-GONE = {UserIntegration.Status.NEEDS_REAUTH, UserIntegration.Status.DISCONNECTED}
+GONE = {Connection.Status.NEEDS_REAUTH, Connection.Status.DISCONNECTED}
 
 _sleep = time.sleep  # tests replace it to skip the backoff
 
@@ -133,7 +133,7 @@ def _raise_token_error(service: str, status: int, payload: dict[str, Any]) -> No
 
 
 # --- refresh ------------------------------------------------------------------------------------
-def refresh_access_token(connection: UserIntegration, *, failed_token: str | None = None) -> str:
+def refresh_access_token(connection: Connection, *, failed_token: str | None = None) -> str:
     """Renew the access token of `connection` and return the token to use now.
 
     One refresh per connection at a time across processes; a caller whose `failed_token` (or,
@@ -145,7 +145,7 @@ def refresh_access_token(connection: UserIntegration, *, failed_token: str | Non
     seen = failed_token if failed_token is not None else _stored_access_token(connection)
     with refresh_lock(connection.pk):
         credential = Credential.objects.filter(connection_id=connection.pk).first()
-        status = UserIntegration.objects.filter(pk=connection.pk).values_list("status", flat=True)
+        status = Connection.objects.filter(pk=connection.pk).values_list("status", flat=True)
         if credential is None or status.first() in GONE:
             raise AuthExpired("the connection must be connected again", service=_key(connection))
         if credential.access_token and credential.access_token != seen:
@@ -153,16 +153,16 @@ def refresh_access_token(connection: UserIntegration, *, failed_token: str | Non
         return _refresh(connection, credential)
 
 
-def _key(connection: UserIntegration) -> str:
+def _key(connection: Connection) -> str:
     return connection.service.key
 
 
-def _stored_access_token(connection: UserIntegration) -> str:
+def _stored_access_token(connection: Connection) -> str:
     credential = Credential.objects.filter(connection_id=connection.pk).first()
     return credential.access_token if credential else ""
 
 
-def _refresh(connection: UserIntegration, credential: Credential) -> str:
+def _refresh(connection: Connection, credential: Credential) -> str:
     service = connection.service.key
     if not credential.refresh_token:
         # ClickUp and older Notion/Todoist apps issue long-lived tokens without a refresh
@@ -188,11 +188,11 @@ def _refresh(connection: UserIntegration, credential: Credential) -> str:
     return credential.access_token
 
 
-def mark_needs_reauth(connection: UserIntegration, reason: str) -> None:
+def mark_needs_reauth(connection: Connection, reason: str) -> None:
     """The user must connect again: status, signal and one audit event (not one per caller)."""
-    if connection.status == UserIntegration.Status.NEEDS_REAUTH:
+    if connection.status == Connection.Status.NEEDS_REAUTH:
         return
-    set_status(connection, UserIntegration.Status.NEEDS_REAUTH, last_error=reason)
+    set_status(connection, Connection.Status.NEEDS_REAUTH, last_error=reason)
     record(
         "connection.needs_reauth",
         actor=connection.user,
@@ -202,7 +202,7 @@ def mark_needs_reauth(connection: UserIntegration, reason: str) -> None:
     )
 
 
-def set_status(connection: UserIntegration, new: str, *, last_error: str | None = None) -> None:
+def set_status(connection: Connection, new: str, *, last_error: str | None = None) -> None:
     """Change the connection's status and tell the apps that keep schedules in step."""
     old = connection.status
     connection.status = new
@@ -212,9 +212,7 @@ def set_status(connection: UserIntegration, new: str, *, last_error: str | None 
         fields.append("last_error")
     connection.save(update_fields=fields)
     if old != new:
-        connection_status_changed.send(
-            sender=UserIntegration, connection=connection, old=old, new=new
-        )
+        connection_status_changed.send(sender=Connection, connection=connection, old=old, new=new)
 
 
 @contextlib.contextmanager
@@ -235,13 +233,13 @@ def refresh_lock(connection_id: int) -> Iterator[None]:
 def expiring_credentials(within: dt.timedelta = REFRESH_WINDOW):
     """Credentials of active connections whose access token expires within `within`."""
     return Credential.objects.filter(
-        connection__status=UserIntegration.Status.CONNECTED,
+        connection__status=Connection.Status.CONNECTED,
         expires_at__lte=timezone.now() + within,
     ).exclude(refresh_token="")
 
 
 # --- revocation -----------------------------------------------------------------------------
-def revoke(connection: UserIntegration) -> bool:
+def revoke(connection: Connection) -> bool:
     """Revoke the connection's grant at the service, where it offers revocation.
 
     Returns True when the service confirmed it; False when it has no revocation endpoint

@@ -16,7 +16,7 @@ from integrations import lifecycle
 from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 from integrations.oauth import flow
 from integrations.oauth.backends import BACKENDS
 from integrations.providers.base import AuthStyle
@@ -28,9 +28,9 @@ def _service(key: str) -> Service:
     return get_object_or_404(enabled_services(), key=key)
 
 
-def _connection(request: HttpRequest, pk: int) -> UserIntegration:
+def _connection(request: HttpRequest, pk: int) -> Connection:
     return get_object_or_404(
-        UserIntegration.objects.for_user(request.user).select_related("service"), pk=pk
+        Connection.objects.for_user(request.user).select_related("service"), pk=pk
     )
 
 
@@ -38,7 +38,7 @@ def _connection(request: HttpRequest, pk: int) -> UserIntegration:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     connections = (
-        UserIntegration.objects.for_user(request.user)
+        Connection.objects.for_user(request.user)
         .select_related("service")
         .order_by("service__display_name", "label")
     )
@@ -139,9 +139,7 @@ def _reconnected_server_url(request: HttpRequest, service: Service) -> str:
     pk = request.GET.get("connection", "")
     if not pk.isdigit():
         return ""
-    connection = (
-        UserIntegration.objects.for_user(request.user).filter(pk=pk, service=service).first()
-    )
+    connection = Connection.objects.for_user(request.user).filter(pk=pk, service=service).first()
     credential = getattr(connection, "credential", None) if connection else None
     return credential.server_url if credential else ""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import repair, services
 from sync.actions import CANCEL, CONFIRM, PAUSE, RESUME, JobActionRefused
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
@@ -146,7 +146,7 @@ def sync_now(modeladmin: admin.ModelAdmin, request, connections: QuerySet) -> No
 
 def _add_sync_now_to_connections() -> None:
     # Added from here so integrations/admin.py need not know the sync app (imports go one way).
-    connection_admin = admin.site._registry.get(UserIntegration)
+    connection_admin = admin.site._registry.get(Connection)
     if connection_admin is not None and sync_now not in (connection_admin.actions or []):
         connection_admin.actions = [*(connection_admin.actions or []), sync_now]
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from audit.writer import record
 from dayflow import backoff
 from dayflow.celery import app as celery_app
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import conf
 from sync.models import SyncJob
 
@@ -85,7 +85,7 @@ def resend_lost() -> list[int]:
 
 
 # --- → queued -----------------------------------------------------------------------------------
-def queue(connection: UserIntegration, *, kind: str, trigger: str) -> tuple[SyncJob | None, bool]:
+def queue(connection: Connection, *, kind: str, trigger: str) -> tuple[SyncJob | None, bool]:
     """The connection's waiting job (upgraded to a full sync if `kind` asks for one), or a new
     queued job: (job, created). None when races kept both from happening five times over."""
     for _attempt in range(5):
@@ -101,7 +101,7 @@ def queue(connection: UserIntegration, *, kind: str, trigger: str) -> tuple[Sync
     return waiting_job(connection.pk), False
 
 
-def queue_preview(connection: UserIntegration, *, trigger: str) -> SyncJob:
+def queue_preview(connection: Connection, *, trigger: str) -> SyncJob:
     """A dry run: the one-queued-job constraint leaves previews out, so it never joins."""
     return SyncJob.objects.create(
         connection=connection, kind=SyncJob.Kind.FULL, trigger=trigger, dry_run=True

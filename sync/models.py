@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from dayflow.models import Event, Task
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.actions import job_actions
 
 
@@ -25,7 +25,7 @@ class ItemLink(models.Model):
     merging compares against, and what makes our own writes recognisable when they come back.
     """
 
-    connection = models.ForeignKey(UserIntegration, on_delete=models.CASCADE, related_name="links")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="links")
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     task = models.ForeignKey(
         Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_links"
@@ -76,9 +76,7 @@ class ItemLink(models.Model):
 class SyncCursor(models.Model):
     """Where the change feed of one collection of a connection was last read up to."""
 
-    connection = models.ForeignKey(
-        UserIntegration, on_delete=models.CASCADE, related_name="cursors"
-    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
     collection = models.CharField(max_length=255, blank=True)
     value = models.TextField(blank=True)
     # Local changes are looked for from here on (the start of the last complete sync).
@@ -149,7 +147,7 @@ class SyncJob(models.Model):
         "api_calls",
     )
 
-    connection = models.ForeignKey(UserIntegration, on_delete=models.CASCADE, related_name="jobs")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCREMENTAL)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.USER)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -267,9 +265,7 @@ class JournalEntry(models.Model):
         DELETE = "delete", "Delete"
 
     job = models.ForeignKey(SyncJob, null=True, on_delete=models.SET_NULL, related_name="journal")
-    connection = models.ForeignKey(
-        UserIntegration, on_delete=models.CASCADE, related_name="journal"
-    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="journal")
     link = models.ForeignKey(
         ItemLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="journal"
     )

@@ -7,7 +7,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.signals import connection_disconnecting, connection_status_changed
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
@@ -15,13 +15,13 @@ from sync.models import ItemLink
 from sync.schedule import remove_schedule, update_schedule
 
 
-@receiver(post_save, sender=UserIntegration, dispatch_uid="sync.schedule_on_save")
-def schedule_on_save(sender, instance: UserIntegration, **kwargs) -> None:
+@receiver(post_save, sender=Connection, dispatch_uid="sync.schedule_on_save")
+def schedule_on_save(sender, instance: Connection, **kwargs) -> None:
     update_schedule(instance)
 
 
 @receiver(connection_status_changed, dispatch_uid="sync.schedule_on_status")
-def schedule_on_status(sender, connection: UserIntegration, **kwargs) -> None:
+def schedule_on_status(sender, connection: Connection, **kwargs) -> None:
     update_schedule(connection)
     if not connection.is_active:
         stop_jobs(connection.pk)
@@ -29,7 +29,7 @@ def schedule_on_status(sender, connection: UserIntegration, **kwargs) -> None:
 
 @receiver(connection_disconnecting, dispatch_uid="sync.unschedule_on_disconnect")
 def unschedule_on_disconnect(
-    sender, connection: UserIntegration, keep_items: bool = True, **kwargs
+    sender, connection: Connection, keep_items: bool = True, **kwargs
 ) -> None:
     remove_schedule(connection.pk)
     stop_jobs(connection.pk)
@@ -37,12 +37,12 @@ def unschedule_on_disconnect(
         remove_linked_items(connection)
 
 
-@receiver(post_delete, sender=UserIntegration, dispatch_uid="sync.unschedule_on_delete")
-def unschedule_on_delete(sender, instance: UserIntegration, **kwargs) -> None:
+@receiver(post_delete, sender=Connection, dispatch_uid="sync.unschedule_on_delete")
+def unschedule_on_delete(sender, instance: Connection, **kwargs) -> None:
     remove_schedule(instance.pk)
 
 
-def remove_linked_items(connection: UserIntegration) -> int:
+def remove_linked_items(connection: Connection) -> int:
     """Soft-delete the DayFlow items linked to this connection, and only those."""
     links = ItemLink.objects.filter(connection=connection)
     now = timezone.now()

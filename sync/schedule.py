@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from integrations.models import MAX_SYNC_INTERVAL, UserIntegration, sync_interval_problem
+from integrations.models import MAX_SYNC_INTERVAL, Connection, sync_interval_problem
 from integrations.tokens import set_status
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def task_name(connection_id: int) -> str:
     return f"sync connection {connection_id}"
 
 
-def update_schedule(connection: UserIntegration) -> PeriodicTask | None:
+def update_schedule(connection: Connection) -> PeriodicTask | None:
     """Create or retime the connection's incremental sync schedule, or remove it when the
     connection is not scheduled (paused, needing reauth, manual, auto_sync off, disconnected).
     """
@@ -54,7 +54,7 @@ def _too_long(every: object) -> bool:
     return not isinstance(every, int) or every > MAX_SYNC_INTERVAL
 
 
-def _refuse(connection: UserIntegration, problem: str) -> None:
+def _refuse(connection: Connection, problem: str) -> None:
     logger.error(
         "sync: connection %s not scheduled: sync interval %r %s",
         connection.pk,
@@ -63,7 +63,7 @@ def _refuse(connection: UserIntegration, problem: str) -> None:
     )
     remove_schedule(connection.pk)
     error = f"Not synced on a schedule: the sync interval {problem}."
-    set_status(connection, UserIntegration.Status.ERROR, last_error=error)
+    set_status(connection, Connection.Status.ERROR, last_error=error)
 
 
 def remove_schedule(connection_id: int) -> None:
@@ -73,7 +73,7 @@ def remove_schedule(connection_id: int) -> None:
 def reconcile_schedules(**kwargs) -> None:
     """Bring every connection's schedule in step (after migrations, e.g. on deploy)."""
     scheduled = set()
-    for connection in UserIntegration.objects.select_related("service"):
+    for connection in Connection.objects.select_related("service"):
         if update_schedule(connection) is not None:
             scheduled.add(task_name(connection.pk))
     stale = PeriodicTask.objects.filter(task=TASK).exclude(name__in=scheduled)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import actions
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
 from sync.models import SyncJob
@@ -34,10 +34,10 @@ def request_sync(
     A request while a job runs queues exactly one trailing job behind it; further requests join
     that trailing job. The Celery task is sent once the caller's transaction commits.
     """
-    connection = UserIntegration.objects.filter(pk=connection_id).first()
+    connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.is_active:
         return None
-    if trigger in AUTOMATIC and connection.sync_direction == UserIntegration.SyncDirection.MANUAL:
+    if trigger in AUTOMATIC and connection.sync_direction == Connection.SyncDirection.MANUAL:
         return None  # a manual connection syncs only when someone asks
     job, created = queue(connection, kind=kind, trigger=trigger)
     if created:
@@ -47,7 +47,7 @@ def request_sync(
 
 def preview_sync(connection_id: int, *, trigger: str = SyncJob.Trigger.USER) -> SyncJob | None:
     """Queue a dry run: what a full sync would create, update and delete on each side."""
-    connection = UserIntegration.objects.filter(pk=connection_id).first()
+    connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None or not connection.is_active:
         return None
     job = queue_preview(connection, trigger=trigger)

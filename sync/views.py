@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.actions import SYNC, ActionRefused
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import repair, services
 from sync.models import Conflict, SyncJob
 
@@ -24,7 +24,7 @@ def _job(request: HttpRequest, pk: int) -> SyncJob:
 @login_required
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = get_object_or_404(UserIntegration.objects.for_user(request.user), pk=connection_id)
+    connection = get_object_or_404(Connection.objects.for_user(request.user), pk=connection_id)
     if SYNC not in connection.allowed_actions:
         messages.error(
             request, f"{connection} cannot sync now ({connection.get_status_display()})."

@@ -71,9 +71,9 @@ def service(db):
 
 @pytest.fixture
 def connection(user, service):
-    from integrations.models import UserIntegration
+    from integrations.models import Connection
 
-    return UserIntegration.objects.create(
+    return Connection.objects.create(
         user=user, service=service, external_account_id="acct-1", label="alice@todoist"
     )
 

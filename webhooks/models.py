@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from integrations.crypto import EncryptedTextField
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 
 
 def new_public_id() -> str:
@@ -36,7 +36,7 @@ class WebhookSubscription(models.Model):
     # Null for an app-wide subscription (Notion's is per integration): the delivery's
     # workspace id then names the connection.
     connection = models.ForeignKey(
-        UserIntegration,
+        Connection,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -94,7 +94,7 @@ class Delivery(models.Model):
         related_name="deliveries",
     )
     connection = models.ForeignKey(
-        UserIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     delivery_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100, blank=True)

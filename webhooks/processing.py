@@ -12,7 +12,7 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers import provider_class
 from integrations.providers.webhook_base import INBOUND, Lifecycle
 from sync.models import SyncJob
@@ -39,7 +39,7 @@ def process(delivery: Delivery) -> str:
     return _finish(delivery, Delivery.Status.PROCESSED, "")
 
 
-def connections_for(delivery: Delivery) -> list[UserIntegration]:
+def connections_for(delivery: Delivery) -> list[Connection]:
     """The connection named by the subscription, else by the account id in the payload.
 
     An app-wide subscription (Notion, Todoist, Linear's app webhook) names the account
@@ -58,7 +58,7 @@ def connections_for(delivery: Delivery) -> list[UserIntegration]:
     if not account:
         return []
     found = list(
-        UserIntegration.objects.filter(service_id=delivery.service_id)
+        Connection.objects.filter(service_id=delivery.service_id)
         .filter(Q(external_account_id=account) | _by_account_resource(delivery, account))
         .distinct()
         .order_by("pk")

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.signals import (
     connection_connected,
     connection_disconnecting,
@@ -25,7 +25,7 @@ _BEFORE = "_webhook_settings_before"
 
 
 @receiver(connection_connected, dispatch_uid="webhooks.register_on_connect")
-def register_on_connect(sender: Any, connection: UserIntegration, **kwargs: Any) -> None:
+def register_on_connect(sender: Any, connection: Connection, **kwargs: Any) -> None:
     """Registration calls the service (and Graph calls us back to validate the URL), so it
     runs in the background once the connection is committed."""
     if not subscriptions.wants_push(connection):
@@ -33,7 +33,7 @@ def register_on_connect(sender: Any, connection: UserIntegration, **kwargs: Any)
     _reconcile_later(connection)
 
 
-def _reconcile_later(connection: UserIntegration) -> None:
+def _reconcile_later(connection: Connection) -> None:
     from webhooks.tasks import register_subscriptions
 
     pk = connection.pk
@@ -41,16 +41,14 @@ def _reconcile_later(connection: UserIntegration) -> None:
 
 
 @receiver(connection_status_changed, dispatch_uid="webhooks.register_on_resume")
-def register_on_resume(
-    sender: Any, connection: UserIntegration, new: str = "", **kwargs: Any
-) -> None:
+def register_on_resume(sender: Any, connection: Connection, new: str = "", **kwargs: Any) -> None:
     """A connection back in service (resumed, reauthorized) gets the subscriptions it lacks."""
-    if new == UserIntegration.Status.CONNECTED:
+    if new == Connection.Status.CONNECTED:
         register_on_connect(sender, connection)
 
 
 @receiver(connection_disconnecting, dispatch_uid="webhooks.remove_on_disconnect")
-def remove_on_disconnect(sender: Any, connection: UserIntegration, **kwargs: Any) -> None:
+def remove_on_disconnect(sender: Any, connection: Connection, **kwargs: Any) -> None:
     """Runs before the credentials are revoked, while the token can still unsubscribe."""
     has_credential = hasattr(connection, "credential")
     if not has_credential:
@@ -58,21 +56,21 @@ def remove_on_disconnect(sender: Any, connection: UserIntegration, **kwargs: Any
     subscriptions.remove_all(connection, remote=has_credential)
 
 
-@receiver(pre_save, sender=UserIntegration, dispatch_uid="webhooks.remember_settings")
+@receiver(pre_save, sender=Connection, dispatch_uid="webhooks.remember_settings")
 def remember_settings(
-    sender: Any, instance: UserIntegration, raw: bool = False, update_fields: Any = None, **kw: Any
+    sender: Any, instance: Connection, raw: bool = False, update_fields: Any = None, **kw: Any
 ) -> None:
     """post_save does not say what changed: keep the stored settings to compare with."""
     touched = update_fields is None or bool(set(update_fields) & set(SETTINGS_FIELDS))
     if raw or instance.pk is None or not touched:
         return
-    before = UserIntegration.objects.filter(pk=instance.pk).values(*SETTINGS_FIELDS).first()
+    before = Connection.objects.filter(pk=instance.pk).values(*SETTINGS_FIELDS).first()
     setattr(instance, _BEFORE, before)
 
 
-@receiver(post_save, sender=UserIntegration, dispatch_uid="webhooks.reconcile_on_settings")
+@receiver(post_save, sender=Connection, dispatch_uid="webhooks.reconcile_on_settings")
 def reconcile_on_settings(
-    sender: Any, instance: UserIntegration, created: bool = False, **kwargs: Any
+    sender: Any, instance: Connection, created: bool = False, **kwargs: Any
 ) -> None:
     """Calendars picked after connecting get watched, dropped ones unwatched, and switching
     to manual sync removes the subscriptions."""

@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.writer import record
 from dayflow import backoff
 from integrations.clients import provider_for
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers import provider_class
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
@@ -68,7 +68,7 @@ def _register(registrar: Registrar, provider: Provider, sub: WebhookSubscription
         sub.resource_id, sub.expires_at = registration.resource_id, registration.expires_at
 
 
-def wants_push(connection: UserIntegration) -> bool:
+def wants_push(connection: Connection) -> bool:
     """Registered only for connections that sync on their own, and only when the services
     can reach us: every one of them refuses a non-HTTPS notification URL."""
     return (
@@ -78,7 +78,7 @@ def wants_push(connection: UserIntegration) -> bool:
     )
 
 
-def reconcile(connection: UserIntegration) -> list[WebhookSubscription]:
+def reconcile(connection: Connection) -> list[WebhookSubscription]:
     """Bring a connection's subscriptions in line with its settings: create the missing ones,
     retry failed ones at once, remove the ones no longer wanted. Returns those (re)tried.
 
@@ -184,7 +184,7 @@ def recreate(sub: WebhookSubscription) -> WebhookSubscription:
     return fresh
 
 
-def remove_all(connection: UserIntegration, *, remote: bool = True) -> int:
+def remove_all(connection: Connection, *, remote: bool = True) -> int:
     """Unsubscribe a connection everywhere (called while its token still works)."""
     subs = list(connection.webhook_subscriptions.exclude(status=Status.REMOVED))
     registrar = REGISTRARS.get(connection.service.key)
@@ -255,7 +255,7 @@ def maintain(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     margin = dt.timedelta(seconds=conf.get("WEBHOOKS_RENEW_MARGIN_SECONDS"))
     live = WebhookSubscription.objects.select_related("service", "connection__service").filter(
-        connection__status=UserIntegration.Status.CONNECTED,
+        connection__status=Connection.Status.CONNECTED,
         service__key__in=list(REGISTRARS),
     )
     due = live.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
@@ -278,15 +278,15 @@ def maintain(now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _unsubscribed() -> list[UserIntegration]:
+def _unsubscribed() -> list[Connection]:
     """Connections that want push but hold no subscription at all: working out what to watch
     failed (ClickUp's GET /team, Linear's organization query), so no row was left to retry."""
     if not settings.PUBLIC_URL.startswith("https://"):
         return []
     return list(
-        UserIntegration.objects.select_related("service")
+        Connection.objects.select_related("service")
         .filter(
-            status=UserIntegration.Status.CONNECTED,
+            status=Connection.Status.CONNECTED,
             auto_sync=True,
             service__key__in=list(REGISTRARS),
         )
@@ -313,7 +313,7 @@ def _check_health(sub: WebhookSubscription) -> int:
     return 1
 
 
-def delivery_mode(connection: UserIntegration) -> str:
+def delivery_mode(connection: Connection) -> str:
     """'push' while every resource the connection wants watched has a live subscription,
     otherwise 'polling' (its schedule)."""
     if not connection.is_active:
@@ -332,7 +332,7 @@ def delivery_mode(connection: UserIntegration) -> str:
     return "push" if wanted and set(wanted) <= live else "polling"
 
 
-def _live_resources(connection: UserIntegration, provider: type[Provider]) -> set[str]:
+def _live_resources(connection: Connection, provider: type[Provider]) -> set[str]:
     subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
     mine = Q(connection=connection)
     if provider.webhook_registration == "console":

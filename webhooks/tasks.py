@@ -86,7 +86,7 @@ def renew_subscriptions() -> dict[str, int]:
 def register_subscriptions(self, connection_pk: int) -> int:
     """Bring a connection's subscriptions at its service (ClickUp, Linear, Google, Graph) in
     line with its settings: on connect, on resume and after a settings change."""
-    from integrations.models import UserIntegration
+    from integrations.models import Connection
     from webhooks.subscriptions import register
 
     # One at a time per connection (a reconnect also saves new settings): two at once would
@@ -96,9 +96,7 @@ def register_subscriptions(self, connection_pk: int) -> int:
     if not cache.add(key, 1, timeout=RECONCILE_LOCK_SECONDS):
         raise self.retry(countdown=30)
     try:
-        connection = (
-            UserIntegration.objects.select_related("service").filter(pk=connection_pk).first()
-        )
+        connection = Connection.objects.select_related("service").filter(pk=connection_pk).first()
         return len(register(connection)) if connection is not None else 0
     finally:
         cache.delete(key)

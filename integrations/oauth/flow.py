@@ -19,7 +19,7 @@ from social_core.exceptions import (
     SocialAuthBaseException,
 )
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.oauth.backends import BACKENDS, ProviderOAuth2, redirect_uri
 from integrations.oauth.strategy import load_strategy
 
@@ -34,7 +34,7 @@ class ConnectError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Connected:
-    connection: UserIntegration
+    connection: Connection
     created: bool
     previous_status: str
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from social_core.exceptions import AuthSessionError
 
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.tokens import apply_token_response
 
 
@@ -36,7 +36,7 @@ def store_connection(
             social = backend.strategy.storage.user.create_social_auth(
                 user, uid, backend.name, id_key=id_key
             )
-        connection, created = UserIntegration.objects.get_or_create(
+        connection, created = Connection.objects.get_or_create(
             user=user,
             service=service,
             external_account_id=uid,
@@ -45,7 +45,7 @@ def store_connection(
         previous_status = connection.status
         if not created:
             connection.label = details.get("label", "")[:255] or connection.label
-            connection.status = UserIntegration.Status.CONNECTED
+            connection.status = Connection.Status.CONNECTED
             connection.last_error = ""
             connection.save(update_fields=["label", "status", "last_error", "updated_at"])
         credential, _ = Credential.objects.get_or_create(connection=connection)

@@ -24,7 +24,7 @@ import logging
 from django.utils import timezone
 
 from audit.writer import record
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.errors import (
     AuthExpired,
@@ -99,7 +99,7 @@ def run_claimed(job: SyncJob, provider: Provider) -> jobs.Outcome:
     save_progress(run)
     jobs.finish(job, Status.SUCCEEDED)
     if not job.dry_run:
-        UserIntegration.objects.filter(pk=job.connection_id).update(
+        Connection.objects.filter(pk=job.connection_id).update(
             last_sync_at=timezone.now(), last_error=""
         )
     return jobs.Outcome(Status.SUCCEEDED)
@@ -107,17 +107,17 @@ def run_claimed(job: SyncJob, provider: Provider) -> jobs.Outcome:
 
 def _note_error(connection_id: int, error: str) -> None:
     """What stopped the last sync, on the connection's row (its page shows it)."""
-    UserIntegration.objects.filter(pk=connection_id).update(last_error=error[:2000])
+    Connection.objects.filter(pk=connection_id).update(last_error=error[:2000])
 
 
-def _stop_on_error(connection: UserIntegration, error: str) -> None:
+def _stop_on_error(connection: Connection, error: str) -> None:
     """No retry can fix it (settings the service refuses, an address that is not one): the
     connection stops syncing, its page shows why, and saving its settings starts it again."""
     connection.refresh_from_db(fields=["status"])  # paused or disconnected meanwhile: stays so
-    if connection.status == UserIntegration.Status.CONNECTED:
-        set_status(connection, UserIntegration.Status.ERROR, last_error=error[:2000])
+    if connection.status == Connection.Status.CONNECTED:
+        set_status(connection, Connection.Status.ERROR, last_error=error[:2000])
 
 
-def _needs_reauth(connection: UserIntegration, error: AuthExpired) -> None:
+def _needs_reauth(connection: Connection, error: AuthExpired) -> None:
     connection.refresh_from_db(fields=["status"])  # the token refresh may have flipped it already
     mark_needs_reauth(connection, str(error)[:2000])

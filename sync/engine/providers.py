@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from integrations import clients
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers.base import Provider
 
-ProviderFactory = Callable[[UserIntegration], Provider]
+ProviderFactory = Callable[[Connection], Provider]
 
 
-def connection_provider(connection: UserIntegration) -> Provider:
+def connection_provider(connection: Connection) -> Provider:
     return clients.provider_for(connection)
 
 
@@ -35,5 +35,5 @@ def install(replacement: ProviderFactory) -> ProviderFactory:
     return previous
 
 
-def provider_for(connection: UserIntegration, given: ProviderFactory | None = None) -> Provider:
+def provider_for(connection: Connection, given: ProviderFactory | None = None) -> Provider:
     return (given or factory())(connection)

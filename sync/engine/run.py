@@ -7,7 +7,7 @@ import logging
 
 from django.utils import timezone
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
 from sync import conf
@@ -51,7 +51,7 @@ class Run:
         )
 
     @property
-    def connection(self) -> UserIntegration:
+    def connection(self) -> Connection:
         return self.job.connection
 
     def note_report(self, **entries: object) -> None:
@@ -59,7 +59,7 @@ class Run:
         SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
 
 
-def item_types(connection: UserIntegration, provider: Provider) -> tuple[str, ...]:
+def item_types(connection: Connection, provider: Provider) -> tuple[str, ...]:
     offered = {str(t) for t in provider.item_types} or {ItemType.TASK, ItemType.EVENT}
     wanted = []
     if connection.sync_tasks and ItemType.TASK in offered:

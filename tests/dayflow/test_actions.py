@@ -9,7 +9,7 @@ from django.urls import reverse
 from integrations import actions as connection_actions
 from integrations import lifecycle
 from integrations.actions import ActionRefused, ConnectionActionRefused
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import actions as job_actions
 from sync import repair
 from sync.models import Conflict, ItemLink, SyncJob
@@ -46,14 +46,14 @@ def _cases(table, names):
 
 
 def test_the_tables_cover_every_status():
-    assert set(CONNECTION_TABLE) == set(UserIntegration.Status.values) == set(C.ALLOWED)
+    assert set(CONNECTION_TABLE) == set(Connection.Status.values) == set(C.ALLOWED)
     assert set(JOB_TABLE) == set(SyncJob.Status.values) == set(J.ALLOWED)
 
 
 @pytest.mark.parametrize(("status", "action", "allowed"), _cases(CONNECTION_TABLE, C.ACTIONS))
 def test_connection_actions(status, action, allowed):
     assert (action in C.connection_actions(status)) is allowed
-    assert (action in UserIntegration(status=status).allowed_actions) is allowed
+    assert (action in Connection(status=status).allowed_actions) is allowed
 
 
 @pytest.mark.parametrize(("status", "action", "allowed"), _cases(JOB_TABLE, J.ACTIONS))
@@ -69,9 +69,9 @@ def test_a_preview_has_nothing_to_undo(status):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("status", UserIntegration.Status.values)
+@pytest.mark.parametrize("status", Connection.Status.values)
 def test_the_connection_list_offers_exactly_the_allowed_actions(client, user, connection, status):
-    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    Connection.objects.filter(pk=connection.pk).update(status=status)
     client.force_login(user)
     page = client.get(reverse("integrations:index")).content.decode()
     allowed = C.connection_actions(status)
@@ -104,7 +104,7 @@ def test_the_job_page_offers_exactly_the_allowed_actions(client, user, connectio
     ],
 )
 def test_a_refused_connection_action_is_typed_and_changes_nothing(connection, status, act):
-    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    Connection.objects.filter(pk=connection.pk).update(status=status)
     connection.refresh_from_db()
     with pytest.raises(ConnectionActionRefused) as refused:
         act(connection)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.models import Conflict, ItemLink, SyncJob
 
 pytestmark = pytest.mark.django_db
@@ -70,10 +70,10 @@ def test_the_table_covers_every_page_that_takes_an_id():
 
 
 def test_for_user_keeps_only_the_users_own(user, other_user, owned):
-    assert list(UserIntegration.objects.for_user(user)) == [owned["connection"]]
+    assert list(Connection.objects.for_user(user)) == [owned["connection"]]
     assert list(SyncJob.objects.for_user(user)) == [owned["job"]]
     assert list(Conflict.objects.for_user(user)) == [owned["conflict"]]
-    assert not UserIntegration.objects.for_user(other_user).exists()
+    assert not Connection.objects.for_user(other_user).exists()
     assert not SyncJob.objects.for_user(other_user).exists()
     assert not Conflict.objects.for_user(other_user).exists()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 
 
 @pytest.fixture
-def calendar_connection(user) -> UserIntegration:
+def calendar_connection(user) -> Connection:
     """A Google Calendar connection of `user` syncing its primary calendar."""
-    return UserIntegration.objects.create(
+    return Connection.objects.create(
         user=user,
         service=Service.objects.get(key="google-calendar"),
         external_account_id="acct",

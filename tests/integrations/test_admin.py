@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_credential_pages_never_show_a_secret(staff_client, connection):
     pages = [
         staff_client.get("/admin/integrations/credential/"),
         staff_client.get(f"/admin/integrations/credential/{credential.pk}/change/"),
-        staff_client.get(f"/admin/integrations/userintegration/{connection.pk}/change/"),
+        staff_client.get(f"/admin/integrations/connection/{connection.pk}/change/"),
         staff_client.get("/admin/auditlog/logentry/"),
     ]
 
@@ -59,12 +59,12 @@ def test_connection_list_query_count_does_not_grow_with_rows(
 ):
     services = list(Service.objects.all())
     for i in range(count):
-        UserIntegration.objects.create(
+        Connection.objects.create(
             user=user, service=services[i % len(services)], external_account_id=f"acct-{i}"
         )
 
     with django_assert_max_num_queries(12):
-        response = staff_client.get("/admin/integrations/userintegration/")
+        response = staff_client.get("/admin/integrations/connection/")
 
     assert response.status_code == 200
 
@@ -80,15 +80,13 @@ def test_task_and_event_admin_pages_render(staff_client, user):
 
 
 def test_the_admin_refuses_an_absurd_sync_interval(staff_client, connection):
-    page = staff_client.get(f"/admin/integrations/userintegration/{connection.pk}/change/")
+    page = staff_client.get(f"/admin/integrations/connection/{connection.pk}/change/")
     form = page.context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
     data |= {"user": connection.user_id, "service": connection.service_id}
     data |= {"field_mapping": "{}", "sync_interval": "4611686018427387904"}
 
-    response = staff_client.post(
-        f"/admin/integrations/userintegration/{connection.pk}/change/", data
-    )
+    response = staff_client.post(f"/admin/integrations/connection/{connection.pk}/change/", data)
 
     assert response.status_code == 200
     assert "at most 10080 minutes" in " ".join(

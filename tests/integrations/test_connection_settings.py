@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_invalid_settings_are_rejected_naming_the_field(user, service_key, changes, field, message):
-    connection = UserIntegration(
+    connection = Connection(
         user=user, service=Service.objects.get(key=service_key), external_account_id="x", **changes
     )
 
@@ -37,11 +37,11 @@ def test_invalid_settings_are_rejected_naming_the_field(user, service_key, chang
 
     assert field in excinfo.value.message_dict
     assert message in " ".join(excinfo.value.message_dict[field])
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
 
 
 def test_valid_settings_are_saved(user):
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="notion"),
         external_account_id="ws-1",
@@ -65,17 +65,17 @@ def test_one_connection_per_external_account(user, service, connection):
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        UserIntegration.objects.create(user=user, service=service, external_account_id="acct-1")
+        Connection.objects.create(user=user, service=service, external_account_id="acct-1")
 
 
 def test_bookkeeping_saves_skip_settings_validation(connection):
-    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=1)  # legacy bad row
+    Connection.objects.filter(pk=connection.pk).update(sync_interval=1)  # legacy bad row
     connection.refresh_from_db()
 
     connection.last_error = "boom"
     connection.save(update_fields=["last_error"])
 
-    assert UserIntegration.objects.get(pk=connection.pk).last_error == "boom"
+    assert Connection.objects.get(pk=connection.pk).last_error == "boom"
 
 
 def test_catalog_has_the_eight_services():
@@ -107,7 +107,7 @@ def test_the_database_refuses_an_interval_beyond_a_week(connection):
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=7 * 24 * 60 + 1)
+        Connection.objects.filter(pk=connection.pk).update(sync_interval=7 * 24 * 60 + 1)
 
     connection.refresh_from_db()
     assert connection.sync_interval == 15

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.netguard import UnsafeServer, check_server_url
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_the_connect_form_refuses_an_internal_address_and_saves_nothing(client, 
 
     assert response.status_code == 200
     assert "private network" in response.content.decode()
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
     assert not Credential.objects.exists()
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,8 @@ def calendar_url(length: int) -> str:
     return prefix + "c" * (length - len(prefix) - 1) + "/"
 
 
-def new_connection(user, service_key: str, mapping: object) -> UserIntegration:
-    return UserIntegration(
+def new_connection(user, service_key: str, mapping: object) -> Connection:
+    return Connection(
         user=user,
         service=Service.objects.get(key=service_key),
         external_account_id="acct",
@@ -59,7 +59,7 @@ def test_settings_out_of_bounds_are_refused_naming_the_setting(user, service_key
     errors = " ".join(excinfo.value.message_dict["field_mapping"])
     assert message in errors
     assert len(errors) < 500  # the value itself is never echoed back
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_settings_at_the_bounds_are_saved(user, service_key, mapping):
 
     connection.save()
 
-    assert UserIntegration.objects.get(pk=connection.pk).field_mapping == mapping
+    assert Connection.objects.get(pk=connection.pk).field_mapping == mapping
 
 
 def test_many_unknown_settings_are_summed_up(user):
@@ -97,7 +97,7 @@ def logged_in(client, user):
     return client
 
 
-def post_settings(client, connection: UserIntegration, field_mapping: str):
+def post_settings(client, connection: Connection, field_mapping: str):
     return client.post(
         f"/integrations/connections/{connection.pk}/settings/",
         {
@@ -179,9 +179,9 @@ def staff_client(client, django_user_model):
     return client
 
 
-def post_admin(client, connection: UserIntegration, field_mapping: str):
+def post_admin(client, connection: Connection, field_mapping: str):
     return client.post(
-        f"/admin/integrations/userintegration/{connection.pk}/change/",
+        f"/admin/integrations/connection/{connection.pk}/change/",
         {
             "user": connection.user_id,
             "service": connection.service_id,

@@ -11,7 +11,7 @@ import requests
 import responses
 
 from audit.models import AuditEvent
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.providers.errors import AuthExpired, Permanent, Transient, UnexpectedPayload
 from integrations.signals import connection_status_changed
 from integrations.tokens import refresh_access_token
@@ -105,7 +105,7 @@ def test_invalid_grant_marks_the_connection_needs_reauth(make_connection):
         connection_status_changed.disconnect(dispatch_uid="t1")
     # then the connection needs reconnecting, the change is signalled and audited
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.NEEDS_REAUTH
+    assert connection.status == Connection.Status.NEEDS_REAUTH
     assert changes == [("connected", "needs_reauth")]
     event = AuditEvent.objects.get(action="connection.needs_reauth")
     assert event.success is False
@@ -142,7 +142,7 @@ def test_persistent_5xx_raises_transient_and_keeps_the_status(make_connection):
     with pytest.raises(Transient):
         refresh_access_token(connection, failed_token="at-old")
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.CONNECTED
+    assert connection.status == Connection.Status.CONNECTED
     assert len(responses.calls) == 3
     assert Credential.objects.get(connection=connection).refresh_token == "rt-old"
 
@@ -154,7 +154,7 @@ def test_fastmail_style_temporary_invalid_grant_is_transient(make_connection):
     with pytest.raises(Transient):
         refresh_access_token(connection, failed_token="at-old")
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.CONNECTED
+    assert connection.status == Connection.Status.CONNECTED
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_garbage_or_client_errors_raise_without_flipping_status(
     with pytest.raises(error):
         refresh_access_token(connection, failed_token="at-old")
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.CONNECTED
+    assert connection.status == Connection.Status.CONNECTED
     assert Credential.objects.get(connection=connection).access_token == "at-old"
 
 
@@ -183,7 +183,7 @@ def test_a_connection_without_refresh_token_needs_reauth(make_connection):
     with pytest.raises(AuthExpired):
         refresh_access_token(connection, failed_token="at-old")
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.NEEDS_REAUTH
+    assert connection.status == Connection.Status.NEEDS_REAUTH
 
 
 @responses.activate
@@ -209,7 +209,7 @@ def test_tokens_are_encrypted_in_the_database(make_connection):
 @responses.activate
 def test_a_connection_that_must_reconnect_is_not_refreshed(make_connection, status):
     connection = make_connection("todoist")
-    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    Connection.objects.filter(pk=connection.pk).update(status=status)
     with pytest.raises(AuthExpired):
         refresh_access_token(connection, failed_token="at-old")
     assert len(responses.calls) == 0

@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from dayflow.celery import app
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.tasks import refresh_connection_token, refresh_expiring_tokens
 from tests.integrations.oauth.fixtures import make_connection, no_backoff, oauth_clients
 
@@ -30,7 +30,7 @@ def test_only_tokens_expiring_within_ten_minutes_are_refreshed(make_connection, 
     soon = make_connection("todoist", expires_in=300)
     later = make_connection("linear", expires_in=1800)
     paused = make_connection("google-calendar", expires_in=300)
-    UserIntegration.objects.filter(pk=paused.pk).update(status="paused")
+    Connection.objects.filter(pk=paused.pk).update(status="paused")
     responses.post(TODOIST_TOKEN, json={"access_token": "at-new", "refresh_token": "rt-new"})
     # when beat runs
     queued = refresh_expiring_tokens()

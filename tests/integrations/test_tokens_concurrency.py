@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection as db
 
 from integrations.crypto import decrypt
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 
 ROOT = Path(__file__).resolve().parents[2]
 IS_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
@@ -87,8 +87,8 @@ def token_endpoint() -> Iterator[RotatingTokenEndpoint]:
 
 
 @pytest.fixture
-def stale_connection(user) -> UserIntegration:
-    connection = UserIntegration.objects.create(
+def stale_connection(user) -> Connection:
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="todoist"), external_account_id="td-1"
     )
     Credential.objects.create(connection=connection, access_token="at-0", refresh_token="rt-0")
@@ -165,7 +165,7 @@ def test_two_processes_refresh_once_on_sqlite(tmp_path, token_endpoint, stale_co
             [stale_connection.pk],
         ).fetchone()
         (status,) = stored.execute(
-            "SELECT status FROM integrations_userintegration WHERE id = ?",
+            "SELECT status FROM integrations_connection WHERE id = ?",
             [stale_connection.pk],
         ).fetchone()
     assert (decrypt(access), decrypt(refresh), status) == ("at-1", "rt-1", "connected")

@@ -8,7 +8,7 @@ import responses
 from django.contrib.messages import get_messages
 
 from audit.models import AuditEvent
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.signals import connection_disconnecting, connection_status_changed
 from tests.integrations.oauth.fixtures import make_connection, no_backoff, oauth_clients
 
@@ -46,7 +46,7 @@ def messages_of(response) -> list[str]:
 
 def test_the_page_lists_services_and_the_users_connections(logged_in, make_connection):
     mine = make_connection("todoist")
-    UserIntegration.objects.filter(pk=mine.pk).update(status="needs_reauth")
+    Connection.objects.filter(pk=mine.pk).update(status="needs_reauth")
     page = logged_in.get("/integrations/").content.decode()
     assert "alice@todoist" in page
     assert "Needs reconnecting" in page
@@ -222,7 +222,7 @@ def test_disconnect_goes_on_when_the_service_has_no_revocation_or_refuses(
 @responses.activate
 def test_reconnect_starts_a_new_flow_for_the_service(logged_in, make_connection):
     connection = make_connection("linear")
-    UserIntegration.objects.filter(pk=connection.pk).update(status="needs_reauth")
+    Connection.objects.filter(pk=connection.pk).update(status="needs_reauth")
     response = logged_in.post(f"/integrations/connections/{connection.pk}/reconnect/")
     assert response.status_code == 302
     assert response["Location"].startswith("https://linear.app/oauth/authorize?")

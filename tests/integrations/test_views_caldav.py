@@ -12,7 +12,7 @@ import pytest
 from django.db import connection as db
 
 from audit.models import AuditEvent
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.signals import connection_connected
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_a_valid_account_is_connected_after_discovery(logged_in, user, radicale_
     finally:
         connection_connected.disconnect(dispatch_uid="caldav")
     assert response.status_code == 302
-    connection = UserIntegration.objects.get(user=user, service__key="fastmail")
+    connection = Connection.objects.get(user=user, service__key="fastmail")
     assert connection.label == radicale_calendar.username
     assert connection.status == "connected"
     assert radicale_calendar.username not in connection.external_account_id
@@ -110,10 +110,10 @@ def test_connecting_the_same_account_again_updates_it(logged_in, user, radicale_
         "password": radicale_account.password,
     }
     logged_in.post(CONNECT, data)
-    connection = UserIntegration.objects.get(user=user)
-    UserIntegration.objects.filter(pk=connection.pk).update(status="needs_reauth")
+    connection = Connection.objects.get(user=user)
+    Connection.objects.filter(pk=connection.pk).update(status="needs_reauth")
     logged_in.post(CONNECT, data)
-    assert UserIntegration.objects.filter(user=user).count() == 1
+    assert Connection.objects.filter(user=user).count() == 1
     connection.refresh_from_db()
     assert connection.status == "connected"
 
@@ -143,7 +143,7 @@ def test_failures_get_their_own_message_and_save_nothing(
     errors = response.context["form"].errors
     assert list(errors) == [field]
     assert message in errors[field][0]
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
     assert not Credential.objects.exists()
     event = AuditEvent.objects.get(action="connection.connect_failed")
     assert event.success is False

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from audit.models import AuditEvent
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers import caldav
 from tests.integrations.calendar.scripted_dav import ScriptedServer, scripted_server
 
@@ -65,7 +65,7 @@ def only_error(response, field: str) -> str:
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert list(errors) == [field]
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
     assert not Credential.objects.exists()
     return errors[field][0]
 
@@ -147,7 +147,7 @@ def test_a_credential_never_stores_a_server_url_with_a_password(connection):
 
 
 def test_calendar_addresses_with_a_password_are_refused_in_the_settings(user):
-    connection = UserIntegration(
+    connection = Connection(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id="acct",
@@ -156,4 +156,4 @@ def test_calendar_addresses_with_a_password_are_refused_in_the_settings(user):
     with pytest.raises(ValidationError) as refused:
         connection.save()
     assert "pw@" not in str(refused.value)
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers.base import Container, ItemType
 from integrations.providers.caldav import CalDAVProvider
 
@@ -32,8 +32,8 @@ def public_dns(monkeypatch):
 
 
 @pytest.fixture
-def caldav_connection(user) -> UserIntegration:
-    connection = UserIntegration.objects.create(
+def caldav_connection(user) -> Connection:
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id="acct",
@@ -45,7 +45,7 @@ def caldav_connection(user) -> UserIntegration:
     return connection
 
 
-def save_calendars(client, connection: UserIntegration, calendars: list[str]):
+def save_calendars(client, connection: Connection, calendars: list[str]):
     return client.post(
         f"/integrations/connections/{connection.pk}/settings/",
         {
@@ -103,8 +103,8 @@ def test_reconnecting_keeps_the_connections_own_server(logged_in, user, radicale
         "password": radicale_account.password,
     }
     logged_in.post("/integrations/fastmail/connect/", data)
-    connection = UserIntegration.objects.get(user=user)
-    UserIntegration.objects.filter(pk=connection.pk).update(status="needs_reauth")
+    connection = Connection.objects.get(user=user)
+    Connection.objects.filter(pk=connection.pk).update(status="needs_reauth")
     # when the user reconnects it
     page = logged_in.post(f"/integrations/connections/{connection.pk}/reconnect/", follow=True)
     # then the form offers the connection's own server, not Fastmail's
@@ -115,7 +115,7 @@ def test_reconnecting_keeps_the_connections_own_server(logged_in, user, radicale
     reconnect_url = page.redirect_chain[-1][0]
     response = logged_in.post(reconnect_url, {**data, "server_url": form["server_url"].value()})
     assert response.status_code == 302
-    assert UserIntegration.objects.filter(user=user).count() == 1
+    assert Connection.objects.filter(user=user).count() == 1
     connection.refresh_from_db()
     assert connection.status == "connected"
     assert connection.credential.server_url == radicale_account.server_url
@@ -123,7 +123,7 @@ def test_reconnecting_keeps_the_connections_own_server(logged_in, user, radicale
 
 def test_reconnect_does_not_show_another_users_server(logged_in, other_user):
     # given someone else's connection to a private server
-    theirs = UserIntegration.objects.create(
+    theirs = Connection.objects.create(
         user=other_user, service=Service.objects.get(key="fastmail"), external_account_id="x"
     )
     Credential.objects.create(connection=theirs, server_url="https://their.example.com/")

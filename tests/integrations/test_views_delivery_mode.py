@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from integrations.models import Service, UserIntegration
+from integrations.models import Connection, Service
 from webhooks.models import WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def mode_cell(client, connection) -> str:
 
 
 def test_polling_until_a_live_subscription_exists_then_push(client, user):
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="clickup"), external_account_id="team-1"
     )
     client.force_login(user)
@@ -33,6 +33,6 @@ def test_polling_until_a_live_subscription_exists_then_push(client, user):
     )
     assert mode_cell(client, connection) == "push"
 
-    connection.status = UserIntegration.Status.PAUSED
+    connection.status = Connection.Status.PAUSED
     connection.save(update_fields=["status"])
     assert mode_cell(client, connection) == "polling"

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from audit.models import AuditEvent
 from integrations.crypto import UNREADABLE
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_readable_credentials_are_listed_as_readable(staff_client, connection):
 
 
 def test_rotation_names_each_unreadable_value_rotates_the_rest_and_fails(lost, user, settings):
-    other = UserIntegration.objects.create(
+    other = Connection.objects.create(
         user=user, service=Service.objects.get(key="linear"), external_account_id="acct-2"
     )
     settings.DAYFLOW_ENCRYPTION_KEYS = [KEY]
@@ -95,7 +95,7 @@ def test_rotation_names_each_unreadable_value_rotates_the_rest_and_fails(lost, u
 def test_a_connection_whose_credential_cannot_be_read_can_still_be_deleted(
     staff_client, lost, connection
 ):
-    url = f"/admin/integrations/userintegration/{connection.pk}/delete/"
+    url = f"/admin/integrations/connection/{connection.pk}/delete/"
 
     confirm = staff_client.get(url)
     done = staff_client.post(url, {"post": "yes"})

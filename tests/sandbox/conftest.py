@@ -207,8 +207,8 @@ def go_through_consent(client, key: str, button: str) -> str:
 
 def connect_through_consent(client, key: str):
     """ "Allow" on the sandbox page and the product's callback: the new connection."""
-    from integrations.models import UserIntegration
+    from integrations.models import Connection
 
     back = urlsplit(go_through_consent(client, key, "allow"))
     client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
-    return UserIntegration.objects.get(service__key=key)
+    return Connection.objects.get(service__key=key)

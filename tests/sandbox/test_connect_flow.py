@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.sandbox.models import Grant
 from tests.sandbox.conftest import ENDPOINTS, go_through_consent
 
@@ -23,7 +23,7 @@ def test_allow_connects_the_sandbox_account_and_disconnect_revokes(sandboxed, cl
     done = client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
 
     assert done.status_code == 302
-    connection = UserIntegration.objects.get(service__key=key)
+    connection = Connection.objects.get(service__key=key)
     assert connection.external_account_id
     assert Credential.objects.get(connection=connection).access_token
     client.post(f"/integrations/connections/{connection.pk}/disconnect/", {"keep_items": "keep"})
@@ -39,4 +39,4 @@ def test_deny_connects_nothing(sandboxed, client, user, key):
     client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
 
     assert parse_qs(back.query)["error"] == ["access_denied"]
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()

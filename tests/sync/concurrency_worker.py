@@ -34,7 +34,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection as db  # noqa: E402
 
 from dayflow.models import Task  # noqa: E402
-from integrations.models import Service, UserIntegration  # noqa: E402
+from integrations.models import Connection, Service  # noqa: E402
 from sync import services, tasks  # noqa: E402
 from sync.engine import providers  # noqa: E402
 from sync.models import SyncJob  # noqa: E402
@@ -55,7 +55,7 @@ def setup(queue: bool) -> dict[str, Any]:
     if db.vendor == "sqlite":
         call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("racer", "r@example.com", "pw-racer-123")
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="todoist"), external_account_id="race"
     )
     remote = FakeService(path=REMOTE)

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from dayflow.models import Task  # noqa: E402
-from integrations.models import Service, UserIntegration  # noqa: E402
+from integrations.models import Connection, Service  # noqa: E402
 from sync import engine  # noqa: E402
 from sync.engine.crash import CRASH_HOOKS  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
@@ -47,7 +47,7 @@ def provider(connection):
 def setup() -> dict:
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("crash", "c@example.com", "pw-crash-123")
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="todoist"), external_account_id="x"
     )
     for title in ("one", "two", "three"):

@@ -36,7 +36,7 @@ from django.core.management import call_command  # noqa: E402
 
 from dayflow.models import Event, Task  # noqa: E402
 from integrations.clients import client_for, provider_for  # noqa: E402
-from integrations.models import Credential, Service, UserIntegration  # noqa: E402
+from integrations.models import Connection, Credential, Service  # noqa: E402
 from integrations.providers.todoist.provider import TodoistProvider  # noqa: E402
 from sync import engine  # noqa: E402
 from sync.engine.crash import CRASH_HOOKS  # noqa: E402
@@ -48,7 +48,7 @@ STATE = VAR_DIR / "state.json"
 TITLES = ("one", "two", "three")
 
 
-def provider(connection: UserIntegration) -> Any:
+def provider(connection: Connection) -> Any:
     if CONFIG["provider"] == "todoist":
         # The test's hook into the provider: Todoist's API served on 127.0.0.1.
         TodoistProvider.api_base = CONFIG["api_base"]
@@ -56,9 +56,9 @@ def provider(connection: UserIntegration) -> Any:
     return provider_for(connection)
 
 
-def connect(user: Any) -> UserIntegration:
+def connect(user: Any) -> Connection:
     if CONFIG["provider"] == "todoist":
-        connection = UserIntegration.objects.create(
+        connection = Connection.objects.create(
             user=user,
             service=Service.objects.get(key="todoist"),
             external_account_id="crash",
@@ -70,7 +70,7 @@ def connect(user: Any) -> UserIntegration:
         )
         Credential.objects.create(connection=connection, access_token="todo-crash-token")
         return connection
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=CONFIG["username"],

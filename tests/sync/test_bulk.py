@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dayflow.models import Event, Task
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from sync import bulk
 from sync.models import ItemLink, JournalEntry
 
@@ -199,7 +199,7 @@ def test_postgresql_copies_many_rows_with_ids_from_the_sequence_and_one_row_by_v
 
 
 def test_custom_fields_are_prepared_by_their_own_field(connection, service, user):
-    other = UserIntegration.objects.create(user=user, service=service, external_account_id="b")
+    other = Connection.objects.create(user=user, service=service, external_account_id="b")
     rows = [
         {"connection_id": c.pk, "access_token": f"secret-{c.pk}", "scopes": ""}
         for c in (connection, other)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.decisions import Direction, Strategy
 
 
 @pytest.mark.parametrize(
     ("choices", "enum"),
     [
-        (UserIntegration.ConflictResolution, Strategy),
-        (UserIntegration.SyncDirection, Direction),
+        (Connection.ConflictResolution, Strategy),
+        (Connection.SyncDirection, Direction),
     ],
 )
 def test_every_choice_is_a_decision_value_and_back(choices, enum):

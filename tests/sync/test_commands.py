@@ -63,7 +63,7 @@ def test_admin_sync_now_action_queues_a_job(staff_client, connection, monkeypatc
 
     monkeypatch.setattr(tasks.run_job, "apply_async", lambda *a, **k: None)
     response = staff_client.post(
-        reverse("admin:integrations_userintegration_changelist"),
+        reverse("admin:integrations_connection_changelist"),
         {"action": "sync_now", "_selected_action": [connection.pk]},
         follow=True,
     )

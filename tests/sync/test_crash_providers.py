@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from integrations.clients import provider_for
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from tests.radicale import RadicaleCalendar
 from tests.sync import todoist_http
 from tests.sync.todoist_server import PROJECT, TodoistServer
@@ -84,7 +84,7 @@ def test_todoist_worker_killed_after_the_create_reruns_without_a_duplicate(tmp_p
 def remote_events(calendar: RadicaleCalendar, user: Any) -> dict[str, tuple[str, str]]:
     """Every event on the Radicale calendar, read in this process: remote id -> (DayFlow's id
     on the item, title)."""
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=calendar.username,
@@ -128,5 +128,5 @@ def test_caldav_worker_killed_after_the_put_reruns_without_a_duplicate(
 
 
 def etags_of(user: Any) -> dict[str, str]:
-    connection = UserIntegration.objects.get(user=user)
+    connection = Connection.objects.get(user=user)
     return {item.remote_id: item.version for item in provider_for(connection).pull(None).items}

@@ -12,7 +12,7 @@ import pytest
 
 from dayflow.models import Event
 from integrations.clients import provider_for
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from sync import engine, jobs
 from sync.engine.crash import CRASH_HOOKS
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
@@ -36,7 +36,7 @@ def ics(uid: str, title: str, day: int = 10) -> str:
 class Server:
     """What another CalDAV client does to the calendar."""
 
-    def __init__(self, calendar: RadicaleCalendar, connection: UserIntegration) -> None:
+    def __init__(self, calendar: RadicaleCalendar, connection: Connection) -> None:
         self.calendar = calendar
         self.connection = connection
 
@@ -68,7 +68,7 @@ class Server:
 
 @pytest.fixture
 def caldav(user, radicale_calendar: RadicaleCalendar) -> Server:
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=radicale_calendar.username,

@@ -8,7 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from dayflow.models import Event, Task
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.providers.errors import AuthExpired, Permanent, RateLimited, Transient
 from sync import engine, jobs
 from sync.engine import phases, providers
@@ -404,7 +404,7 @@ def test_auth_expired_marks_the_connection_for_reauth(connection, remote, fake_p
 
     connection.refresh_from_db()
     job.refresh_from_db()
-    assert connection.status == UserIntegration.Status.NEEDS_REAUTH
+    assert connection.status == Connection.Status.NEEDS_REAUTH
     assert job.status == Status.FAILED
     audited = AuditEvent.objects.filter(
         connection_id=connection.pk, action="connection.needs_reauth"
@@ -450,7 +450,7 @@ def test_a_permanent_error_stops_the_connection_instead_of_retrying(
     job.refresh_from_db()
     connection.refresh_from_db()
     assert (outcome.status, outcome.retry_in, job.status) == (Status.FAILED, None, Status.FAILED)
-    assert connection.status == UserIntegration.Status.ERROR
+    assert connection.status == Connection.Status.ERROR
     assert connection.last_error == str(error)
     assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
     assert request_sync(connection.pk, trigger=SyncJob.Trigger.SCHEDULE) is None
@@ -464,7 +464,7 @@ def test_an_unexpected_error_fails_the_job_and_leaves_the_connection_connected(
     engine.run_job(SyncJob.objects.create(connection=connection).pk)
 
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.CONNECTED
+    assert connection.status == Connection.Status.CONNECTED
 
 
 def test_a_permanent_error_leaves_a_connection_paused_meanwhile_paused(
@@ -473,13 +473,13 @@ def test_a_permanent_error_leaves_a_connection_paused_meanwhile_paused(
     from integrations.tokens import set_status
 
     job = jobs.claim(SyncJob.objects.create(connection=connection).pk)  # the job runs…
-    set_status(UserIntegration.objects.get(pk=connection.pk), UserIntegration.Status.PAUSED)
+    set_status(Connection.objects.get(pk=connection.pk), Connection.Status.PAUSED)
     remote.fail_next("pull", Permanent("400 invalid", status=400))  # …the user paused meanwhile
 
     engine.run_claimed(job, providers.provider_for(job.connection))
 
     connection.refresh_from_db()
-    assert connection.status == UserIntegration.Status.PAUSED
+    assert connection.status == Connection.Status.PAUSED
 
 
 def test_a_permanent_error_on_one_item_is_recorded_and_the_job_goes_on(

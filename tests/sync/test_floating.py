@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from dayflow.models import Event
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from sync import engine
 from sync.models import ItemLink, SyncJob
 from tests.radicale import RadicaleCalendar, request
@@ -33,7 +33,7 @@ def floating_ics(uid: str, title: str, start: dt.datetime) -> str:
 
 @pytest.fixture
 def caldav(user, radicale_calendar: RadicaleCalendar) -> Server:
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=radicale_calendar.username,

@@ -8,7 +8,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from dayflow.models import Event, Task
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from integrations.signals import connection_disconnecting, connection_status_changed
 from sync.models import ItemLink, SyncJob
 from sync.schedule import task_name
@@ -55,16 +55,14 @@ def test_settings_add_or_remove_the_schedule(connection, changes, scheduled):
 @pytest.mark.parametrize("status", ["paused", "needs_reauth", "error"])
 def test_a_status_change_removes_the_schedule_and_resuming_restores_it(connection, status):
     old = connection.status
-    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    Connection.objects.filter(pk=connection.pk).update(status=status)
     connection.refresh_from_db()
-    connection_status_changed.send(UserIntegration, connection=connection, old=old, new=status)
+    connection_status_changed.send(Connection, connection=connection, old=old, new=status)
     assert schedule_of(connection) is None
 
-    UserIntegration.objects.filter(pk=connection.pk).update(status="connected")
+    Connection.objects.filter(pk=connection.pk).update(status="connected")
     connection.refresh_from_db()
-    connection_status_changed.send(
-        UserIntegration, connection=connection, old=status, new="connected"
-    )
+    connection_status_changed.send(Connection, connection=connection, old=status, new="connected")
     assert schedule_of(connection).enabled is True
     assert schedule_of(connection).interval.every == connection.sync_interval
 
@@ -72,12 +70,10 @@ def test_a_status_change_removes_the_schedule_and_resuming_restores_it(connectio
 def test_pausing_cancels_waiting_jobs_and_stops_the_running_one(connection):
     waiting = SyncJob.objects.create(connection=connection)
     running = SyncJob.objects.create(connection=connection, status="running")
-    UserIntegration.objects.filter(pk=connection.pk).update(status="paused")
+    Connection.objects.filter(pk=connection.pk).update(status="paused")
     connection.refresh_from_db()
 
-    connection_status_changed.send(
-        UserIntegration, connection=connection, old="connected", new="paused"
-    )
+    connection_status_changed.send(Connection, connection=connection, old="connected", new="paused")
 
     waiting.refresh_from_db()
     running.refresh_from_db()
@@ -92,7 +88,7 @@ def test_pausing_cancels_waiting_jobs_and_stops_the_running_one(connection):
 def test_disconnect_removes_the_schedule_and_optionally_the_linked_items(
     connection, user, service, keep_items, left
 ):
-    other = UserIntegration.objects.create(user=user, service=service, external_account_id="acct-2")
+    other = Connection.objects.create(user=user, service=service, external_account_id="acct-2")
     linked = Task.objects.create(user=user, title="linked")
     Task.objects.create(user=user, title="unlinked")
     elsewhere = Task.objects.create(user=user, title="linked elsewhere")
@@ -101,7 +97,7 @@ def test_disconnect_removes_the_schedule_and_optionally_the_linked_items(
     ItemLink.objects.create(connection=connection, item_type="event", event=event, remote_id="r2")
     ItemLink.objects.create(connection=other, item_type="task", task=elsewhere, remote_id="r1")
 
-    connection_disconnecting.send(UserIntegration, connection=connection, keep_items=keep_items)
+    connection_disconnecting.send(Connection, connection=connection, keep_items=keep_items)
 
     assert schedule_of(connection) is None
     assert schedule_of(other) is not None
@@ -117,9 +113,9 @@ def test_deleting_a_connection_removes_its_schedule(connection):
 def test_reconcile_brings_every_schedule_in_step(connection, user, service):
     from sync.schedule import reconcile_schedules
 
-    paused = UserIntegration.objects.create(user=user, service=service, external_account_id="p")
+    paused = Connection.objects.create(user=user, service=service, external_account_id="p")
     PeriodicTask.objects.all().delete()
-    UserIntegration.objects.filter(pk=paused.pk).update(status="paused")
+    Connection.objects.filter(pk=paused.pk).update(status="paused")
 
     reconcile_schedules()
 

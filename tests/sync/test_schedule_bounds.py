@@ -15,7 +15,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from dayflow.beat import Scheduler
 from dayflow.celery import app as celery_app
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.schedule import reconcile_schedules, task_name, update_schedule
 
 pytestmark = pytest.mark.django_db
@@ -38,22 +38,22 @@ def unchecked_constraints():
 def test_a_stored_absurd_interval_is_not_scheduled_and_puts_the_connection_in_error(
     connection, unchecked_constraints
 ):
-    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+    Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
     reconcile_schedules()
 
     connection.refresh_from_db()
     assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
     assert not IntervalSchedule.objects.filter(every=HUGE).exists()
-    assert connection.status == UserIntegration.Status.ERROR
+    assert connection.status == Connection.Status.ERROR
     assert "at most 10080 minutes" in connection.last_error
 
 
 def test_reconcile_keeps_scheduling_the_other_connections(
     connection, user, service, unchecked_constraints
 ):
-    healthy = UserIntegration.objects.create(user=user, service=service, external_account_id="2")
-    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+    healthy = Connection.objects.create(user=user, service=service, external_account_id="2")
+    Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
     reconcile_schedules()
 
@@ -114,11 +114,11 @@ def test_the_migration_brings_stored_intervals_within_the_bound(connection, unch
     from django.apps import apps
 
     migration = importlib.import_module("integrations.migrations.0002_sync_interval_bounds")
-    UserIntegration.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
+    Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
     migration.bound_intervals(apps, None)
 
     connection.refresh_from_db()
     assert connection.sync_interval == 10080
-    assert connection.status == UserIntegration.Status.ERROR
+    assert connection.status == Connection.Status.ERROR
     assert f"({HUGE} minutes) was out of range" in connection.last_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync import jobs, services
 from sync.actions import JobActionRefused
 from sync.models import SyncJob
@@ -70,7 +70,7 @@ def test_a_full_request_upgrades_the_waiting_job(connection, sent):
 
 @pytest.mark.parametrize("status", ["paused", "needs_reauth", "disconnected", "error"])
 def test_connections_that_must_not_sync_get_none(connection, sent, status):
-    UserIntegration.objects.filter(pk=connection.pk).update(status=status)
+    Connection.objects.filter(pk=connection.pk).update(status=status)
     assert services.request_sync(connection.pk, trigger="webhook") is None
     assert services.request_sync(999_999, trigger="webhook") is None
     assert not SyncJob.objects.exists()

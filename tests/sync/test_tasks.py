@@ -59,7 +59,7 @@ def test_tasks_are_routed_to_the_sync_queue(settings):
 def test_recover_jobs_resends_dead_and_lost_jobs_only(
     connection, user, service, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from integrations.models import UserIntegration
+    from integrations.models import Connection
 
     sent = []
     monkeypatch.setattr(
@@ -67,8 +67,8 @@ def test_recover_jobs_resends_dead_and_lost_jobs_only(
         "apply_async",
         lambda args, kwargs=None, countdown=None, **options: sent.append(args[0]),
     )
-    other = UserIntegration.objects.create(user=user, service=service, external_account_id="b")
-    third = UserIntegration.objects.create(user=user, service=service, external_account_id="c")
+    other = Connection.objects.create(user=user, service=service, external_account_id="b")
+    third = Connection.objects.create(user=user, service=service, external_account_id="c")
     long_ago = timezone.now() - timezone.timedelta(hours=1)
     dead = SyncJob.objects.create(connection=connection, status="running", heartbeat_at=long_ago)
     behind_dead = SyncJob.objects.create(connection=connection)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from dayflow.celery import app as celery_app
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from webhooks.models import WebhookSubscription
 
 
@@ -40,9 +40,9 @@ def fresh_cache(db):
 
 
 @pytest.fixture
-def make_connection(user) -> Callable[..., UserIntegration]:
-    def make(key: str, account: str = "acct-1", **fields) -> UserIntegration:
-        connection = UserIntegration.objects.create(
+def make_connection(user) -> Callable[..., Connection]:
+    def make(key: str, account: str = "acct-1", **fields) -> Connection:
+        connection = Connection.objects.create(
             user=user,
             service=Service.objects.get(key=key),
             external_account_id=account,
@@ -57,9 +57,7 @@ def make_connection(user) -> Callable[..., UserIntegration]:
 
 @pytest.fixture
 def make_subscription() -> Callable[..., WebhookSubscription]:
-    def make(
-        connection: UserIntegration | None, service: str = "", **fields
-    ) -> WebhookSubscription:
+    def make(connection: Connection | None, service: str = "", **fields) -> WebhookSubscription:
         fields.setdefault("status", WebhookSubscription.Status.ACTIVE)
         return WebhookSubscription.objects.create(
             service=Service.objects.get(key=service or connection.service.key),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.models import AuditEvent
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.models import SyncJob
 from webhooks.models import Delivery, WebhookSubscription
 
@@ -44,7 +44,7 @@ def url(service: str, sub: WebhookSubscription | None = None) -> str:
     return f"/api/webhooks/{service}/" + (f"{sub.public_id}/" if sub else "")
 
 
-def jobs(connection: UserIntegration) -> int:
+def jobs(connection: Connection) -> int:
     return SyncJob.objects.filter(connection=connection).count()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from sync.models import SyncJob
 from webhooks.models import Delivery
 
@@ -83,11 +83,9 @@ def test_an_event_we_do_not_sync_is_acknowledged_and_not_stored(client, sub, syn
     assert sync_calls == []
 
 
-@pytest.mark.parametrize(
-    "status", [UserIntegration.Status.PAUSED, UserIntegration.Status.DISCONNECTED]
-)
+@pytest.mark.parametrize("status", [Connection.Status.PAUSED, Connection.Status.DISCONNECTED])
 def test_an_event_for_an_inactive_connection_is_acknowledged_not_synced(client, sub, status):
-    UserIntegration.objects.filter(pk=sub.connection.pk).update(status=status)
+    Connection.objects.filter(pk=sub.connection.pk).update(status=status)
     body = raw(fixture("clickup", "taskUpdated"))
     assert post(client, sub, body, hex_hmac(SECRET, body)).status_code == 200
     assert Delivery.objects.get().status == Delivery.Status.IGNORED

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection as db_connection
 
 from audit.models import AuditEvent
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from webhooks.models import Delivery, WebhookSubscription
 
 from .helpers import deliveries, fixture, hex_hmac, jobs, meta, raw, rejections, url
@@ -131,7 +131,7 @@ def test_comment_events_are_acknowledged_and_not_stored(client, sub, sync_calls)
 
 
 def test_an_event_for_a_paused_connection_is_not_synced(client, sub):
-    UserIntegration.objects.filter(pk=sub.connection.pk).update(status="paused")
+    Connection.objects.filter(pk=sub.connection.pk).update(status="paused")
     assert signed(client, sub, fixture("notion", "page.properties_updated")).status_code == 200
     assert Delivery.objects.get().status == Delivery.Status.IGNORED
     assert jobs(sub.connection) == 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django import template
 
-from integrations.models import UserIntegration
+from integrations.models import Connection
 from webhooks.subscriptions import delivery_mode as mode_of
 
 register = template.Library()
 
 
 @register.filter
-def delivery_mode(connection: UserIntegration) -> str:
+def delivery_mode(connection: Connection) -> str:
     return mode_of(connection)

@@ -10,9 +10,9 @@ from tests.radicale import RadicaleCalendar
 @pytest.fixture
 def caldav_connection(user, radicale_calendar: RadicaleCalendar):
     """A Fastmail-preset connection pointed at the test Radicale, one calendar, VTODO on."""
-    from integrations.models import Credential, Service, UserIntegration
+    from integrations.models import Connection, Credential, Service
 
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id=radicale_calendar.username,
@@ -59,11 +59,11 @@ def google_engine(use_provider, http_for, user):
     and the fake of the events API behind it (`fake_google.py`): (connection, fake)."""
     import responses
 
-    from integrations.models import Credential, Service, UserIntegration
+    from integrations.models import Connection, Credential, Service
     from integrations.providers.google_calendar.provider import GoogleCalendarProvider
     from tests.integrations.calendar.fake_google import FakeGoogleCalendar
 
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="google-calendar"),
         external_account_id="alice@example.com",
@@ -81,11 +81,11 @@ def graph_engine(use_provider, http_for, user):
     of Graph's calendar API behind it (`fake_graph.py`): (connection, fake)."""
     import responses
 
-    from integrations.models import Credential, Service, UserIntegration
+    from integrations.models import Connection, Credential, Service
     from integrations.providers.outlook.provider import OutlookProvider
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="outlook"),
         external_account_id="alice@example.com",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from integrations import netguard
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers import caldav
 from sync import engine
 from sync.models import SyncJob
@@ -73,8 +73,8 @@ def public_test_server(monkeypatch, server: ScriptedServer) -> dict[str, int]:
     return counts
 
 
-def caldav_connection(user, server_url: str, calendars: list[str]) -> UserIntegration:
-    connection = UserIntegration.objects.create(
+def caldav_connection(user, server_url: str, calendars: list[str]) -> Connection:
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id="someone",
@@ -86,7 +86,7 @@ def caldav_connection(user, server_url: str, calendars: list[str]) -> UserIntegr
     return connection
 
 
-def run(connection: UserIntegration) -> SyncJob:
+def run(connection: Connection) -> SyncJob:
     job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
     engine.run_job(job.pk)
     job.refresh_from_db()
@@ -158,7 +158,7 @@ def test_a_second_dns_answer_cannot_lead_the_connect_flow_to_loopback(
     assert response.status_code == 200
     assert response.context["form"].errors["server_url"]
     assert accepted == []
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
 
 
 def test_the_checked_address_is_used_with_the_server_name_kept(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from sync import engine
 from sync.models import SyncJob
 from tests.integrations.calendar.scripted_dav import ScriptedServer, scripted_server
@@ -22,10 +22,8 @@ def server() -> Iterator[ScriptedServer]:
         yield scripted
 
 
-def sync(
-    user, server_url: str, calendar: str, *, run: bool = True
-) -> tuple[SyncJob, UserIntegration]:
-    connection = UserIntegration.objects.create(
+def sync(user, server_url: str, calendar: str, *, run: bool = True) -> tuple[SyncJob, Connection]:
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="fastmail"),
         external_account_id="me",
@@ -51,7 +49,7 @@ def test_a_forbidden_calendar_is_reported_as_forbidden(user, server: ScriptedSer
     assert job.status == SyncJob.Status.FAILED
     assert "forbidden (403)" in job.error
     assert "forbidden (403)" in connection.last_error
-    assert connection.status == UserIntegration.Status.ERROR  # not needs_reauth; no retry helps
+    assert connection.status == Connection.Status.ERROR  # not needs_reauth; no retry helps
 
 
 def test_a_tls_failure_at_sync_is_named_on_the_connection(user, server: ScriptedServer):
@@ -68,13 +66,13 @@ def test_a_tls_failure_at_sync_is_named_on_the_connection(user, server: Scripted
 def test_a_calendar_that_is_not_an_address_stops_the_connection(user, server, calendar):
     # given settings saved before they were bounded: a calendar that is not an address
     job, connection = sync(user, server.url, server.url + "cal/", run=False)
-    UserIntegration.objects.filter(pk=connection.pk).update(field_mapping={"calendars": [calendar]})
+    Connection.objects.filter(pk=connection.pk).update(field_mapping={"calendars": [calendar]})
     # when the connection syncs
     engine.run_job(job.pk)
     # then the job fails once, and the connection shows why and stops syncing
     job.refresh_from_db()
     connection.refresh_from_db()
     assert job.status == SyncJob.Status.FAILED
-    assert connection.status == UserIntegration.Status.ERROR
+    assert connection.status == Connection.Status.ERROR
     assert "use an http:// or https:// address" in connection.last_error
     assert len(connection.last_error) <= 2000

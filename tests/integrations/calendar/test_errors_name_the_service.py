@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from integrations.clients import provider_for
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers.errors import AuthExpired, NotFound
 from integrations.providers.events import UnsupportedRecurrence
 from integrations.providers.google_calendar import provider as google
@@ -29,9 +29,9 @@ GRAPH = Path(__file__).resolve().parents[2] / "fixtures" / "msgraph"
 
 
 @pytest.fixture
-def apple_connection(user, radicale_calendar: RadicaleCalendar) -> UserIntegration:
+def apple_connection(user, radicale_calendar: RadicaleCalendar) -> Connection:
     """An Apple Calendar connection whose server is the test Radicale."""
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="apple-calendar"),
         external_account_id=radicale_calendar.username,

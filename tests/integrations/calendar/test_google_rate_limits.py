@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import responses
 
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers.errors import Permanent, RateLimited
 from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from sync import engine
@@ -87,7 +87,7 @@ def test_a_write_answered_with_a_rate_limit_403_is_rate_limited(
 @pytest.mark.django_db
 def test_the_sync_job_is_requeued_not_failed(use_provider, http_for, user, mocked) -> None:
     # given a Google connection whose first listing meets a rate-limit 403
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user,
         service=Service.objects.get(key="google-calendar"),
         external_account_id="alice@example.com",

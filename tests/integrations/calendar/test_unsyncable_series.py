@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from dayflow.models import Event
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers.caldav import CalDAVProvider
 from sync import engine
 from sync.models import ItemLink, SyncJob
@@ -115,7 +115,7 @@ def graph(use_provider, http_for, user):
     from integrations.providers.outlook.provider import OutlookProvider
     from tests.integrations.calendar.fake_graph import FakeGraphCalendar
 
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="outlook"), external_account_id="alice"
     )
     Credential.objects.create(connection=connection, access_token="tok-live")

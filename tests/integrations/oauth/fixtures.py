@@ -29,10 +29,10 @@ def no_backoff(monkeypatch):
 
 @pytest.fixture
 def make_connection(user):
-    from integrations.models import Credential, Service, UserIntegration
+    from integrations.models import Connection, Credential, Service
 
     def make(key: str = "todoist", *, access="at-old", refresh="rt-old", expires_in=3600):
-        connection = UserIntegration.objects.create(
+        connection = Connection.objects.create(
             user=user,
             service=Service.objects.get(key=key),
             external_account_id=f"{key}-acct",

@@ -19,14 +19,12 @@ def main(connection_id: str, token_url: str, failed_token: str, start_at: str) -
     import django
 
     django.setup()
-    from integrations.models import UserIntegration
+    from integrations.models import Connection
     from integrations.providers.todoist.provider import TodoistProvider
     from integrations.tokens import refresh_access_token
 
     TodoistProvider.token_url = token_url
-    connection = UserIntegration.objects.select_related("service", "user").get(
-        pk=int(connection_id)
-    )
+    connection = Connection.objects.select_related("service", "user").get(pk=int(connection_id))
     # CLOCK_MONOTONIC is one clock for every process on the machine and no wall-clock change
     # moves it, so the barrier holds whatever day the suite runs on.
     late = time.monotonic() > float(start_at)

@@ -14,7 +14,7 @@ from django.contrib.messages import get_messages
 from social_django.models import UserSocialAuth
 
 from audit.models import AuditEvent
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def assert_refused(response, user, *, says: str, reason: str) -> None:
     assert event.actor == user
     assert reason in event.details["reason"]
     assert event.details["service"] == KEY
-    assert not UserIntegration.objects.exists()
+    assert not Connection.objects.exists()
     assert not Credential.objects.exists()
     assert not UserSocialAuth.objects.exists()
 
@@ -94,8 +94,8 @@ def test_a_state_is_single_use(logged_in, user):
     state = start(logged_in)
     fake_google()
     logged_in.get(CALLBACK, {"code": "c1", "state": state})
-    assert UserIntegration.objects.count() == 1
-    UserIntegration.objects.all().delete()
+    assert Connection.objects.count() == 1
+    Connection.objects.all().delete()
     UserSocialAuth.objects.all().delete()
     calls = len(responses.calls)
     # when the same callback is replayed
@@ -123,7 +123,7 @@ def test_a_state_nine_minutes_old_is_still_accepted(logged_in, user):
     fake_google()
     with time_machine.travel(dt.datetime(2026, 11, 25, 9, 9, tzinfo=dt.UTC), tick=False):
         logged_in.get(CALLBACK, {"code": "c", "state": state})
-    assert UserIntegration.objects.filter(user=user).count() == 1
+    assert Connection.objects.filter(user=user).count() == 1
 
 
 @responses.activate
@@ -201,7 +201,7 @@ def test_an_account_connected_by_another_user_is_refused(logged_in, user, other_
     assert response.status_code == 302
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("another DayFlow user" in text for text in texts)
-    assert not UserIntegration.objects.filter(service=Service.objects.get(key=KEY)).exists()
+    assert not Connection.objects.filter(service=Service.objects.get(key=KEY)).exists()
     assert not Credential.objects.exists()
 
 
@@ -213,7 +213,7 @@ def test_connecting_the_same_account_again_updates_it(logged_in, user):
         responses.post(TOKEN, json={**GOOD_TOKEN, "access_token": f"ya29.{code}"})
         responses.get(USERINFO, json={"sub": "g-1", "email": "alice@gmail.test"})
         logged_in.get(CALLBACK, {"code": code, "state": state})
-    connection = UserIntegration.objects.get(user=user)
+    connection = Connection.objects.get(user=user)
     assert Credential.objects.get(connection=connection).access_token == "ya29.c2"
     assert AuditEvent.objects.filter(action="connection.reconnected").count() == 1
 

@@ -18,7 +18,7 @@ from django.db import connection as db
 from social_django.models import UserSocialAuth
 
 from audit.models import AuditEvent
-from integrations.models import Credential, UserIntegration
+from integrations.models import Connection, Credential
 from integrations.signals import connection_connected, connection_disconnecting
 from integrations.tokens import refresh_access_token
 
@@ -286,7 +286,7 @@ def test_the_full_flow_of_each_service(client, user, spec: Spec, caplog):
             assert "code_verifier" not in sent
 
         # and the account is connected with its tokens stored encrypted, nowhere in plain text
-        connection = UserIntegration.objects.get(user=user, service__key=spec.key)
+        connection = Connection.objects.get(user=user, service__key=spec.key)
         assert (connection.external_account_id, connection.label) == (spec.account_id, spec.label)
         assert connection.status == "connected"
         assert connected == [True]
@@ -379,6 +379,6 @@ def test_outlook_takes_the_account_from_the_id_token_without_calling_graph(clien
     # when the callback completes
     client.get("/integrations/outlook/callback/", {"code": "c", "state": state})
     # then the account is the id_token's oid, and Graph was not asked
-    connection = UserIntegration.objects.get(user=user, service__key="outlook")
+    connection = Connection.objects.get(user=user, service__key="outlook")
     assert (connection.external_account_id, connection.label) == ("ms-oid-5", "bob@contoso.test")
     assert me.call_count == 0

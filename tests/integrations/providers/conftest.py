@@ -43,10 +43,10 @@ def make_client(clock: FakeClock, db) -> Callable[..., HttpClient]:
 @pytest.fixture
 def connect(user):
     """A saved connection to `key` with the given settings (validated like any save)."""
-    from integrations.models import Service, UserIntegration
+    from integrations.models import Connection, Service
 
-    def make(key: str, **mapping: Any) -> UserIntegration:
-        return UserIntegration.objects.create(
+    def make(key: str, **mapping: Any) -> Connection:
+        return Connection.objects.create(
             user=user,
             service=Service.objects.get(key=key),
             external_account_id=f"{key}-account",

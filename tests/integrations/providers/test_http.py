@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from integrations import clients
 from integrations.clients import client_for, provider_for, rate_for
-from integrations.models import Credential, Service, UserIntegration
+from integrations.models import Connection, Credential, Service
 from integrations.providers import errors
 from integrations.providers.http import HttpClient, TokenBucket, api_calls
 
@@ -414,8 +414,8 @@ def tokens_module(monkeypatch):
     return calls
 
 
-def _connection(user, key: str, token: str) -> UserIntegration:
-    connection = UserIntegration.objects.create(
+def _connection(user, key: str, token: str) -> Connection:
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key=key), external_account_id=f"{key}-acct"
     )
     Credential.objects.create(connection=connection, access_token=token)
@@ -474,7 +474,7 @@ def linear_with_refresh(user, settings, monkeypatch):
         "linear": {"client_id": "linear-client-id", "client_secret": "linear-client-secret"}
     }
     monkeypatch.setattr("integrations.tokens._sleep", lambda seconds: None)
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="linear"), external_account_id="lin-acct"
     )
     Credential.objects.create(connection=connection, access_token="at-old", refresh_token="rt-old")
@@ -501,12 +501,12 @@ def test_a_revoked_grant_is_auth_expired_and_the_connection_needs_reauth(
     with pytest.raises(errors.AuthExpired):
         client_for(linear_with_refresh, sleep=lambda s: None).request("POST", URL, json={})
     linear_with_refresh.refresh_from_db()
-    assert linear_with_refresh.status == UserIntegration.Status.NEEDS_REAUTH
+    assert linear_with_refresh.status == Connection.Status.NEEDS_REAUTH
     assert len([c for c in mocked.calls if c.request.url == URL]) == 1
 
 
 def test_a_connection_without_credentials_is_auth_expired(user):
-    connection = UserIntegration.objects.create(
+    connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="notion"), external_account_id="bare"
     )
     with pytest.raises(errors.AuthExpired, match="no credentials"):

@@ -346,7 +346,7 @@ def graphql_calls(mocked) -> list[Any]:
 
 
 def test_a_400_authentication_error_refreshes_the_token_once_and_retries(refreshable, mocked):
-    from integrations.models import Credential, UserIntegration
+    from integrations.models import Connection, Credential
 
     # given Linear refuses the expired token with 400 + AUTHENTICATION_ERROR, not a 401
     mocked.post(API, status=400, json=load("linear", "error_auth.json"))
@@ -361,7 +361,7 @@ def test_a_400_authentication_error_refreshes_the_token_once_and_retries(refresh
     assert len([c for c in mocked.calls if c.request.url == LINEAR_TOKEN_URL]) == 1
     assert Credential.objects.get(connection=refreshable.connection).access_token == "at-new"
     refreshable.connection.refresh_from_db()
-    assert refreshable.connection.status != UserIntegration.Status.NEEDS_REAUTH
+    assert refreshable.connection.status != Connection.Status.NEEDS_REAUTH
 
 
 def test_a_second_authentication_error_after_the_refresh_is_auth_expired(refreshable, mocked):
