@@ -204,6 +204,11 @@ class SyncJob(models.Model):
         )
 
     @property
+    def is_active(self) -> bool:
+        """Queued or running: its page follows it until it stops."""
+        return self.status in self.ACTIVE
+
+    @property
     def allowed_actions(self) -> frozenset[str]:
         """What the user may do with this job now (sync/actions.py)."""
         return job_actions(self.status, dry_run=self.dry_run)

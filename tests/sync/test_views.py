@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -90,3 +93,29 @@ def test_pages_need_a_login(client, connection):
     response = client.get(reverse("sync:conflicts"))
     assert response.status_code == 302
     assert "/accounts/login/" in response.url
+
+
+@pytest.mark.parametrize(
+    ("status", "follows"),
+    [("queued", True), ("running", True), ("paused", False), ("succeeded", False)],
+)
+def test_the_job_page_follows_a_job_only_while_it_is_active(logged_in, connection, status, follows):
+    job = SyncJob.objects.create(connection=connection, status=status)
+
+    page = logged_in.get(reverse("sync:job", args=[job.pk])).content.decode()
+
+    assert ('http-equiv="refresh"' in page) is follows
+
+
+def test_templates_ask_the_job_not_its_status_string():
+    # The allowed-actions table (sync/actions.py) and the model's properties are the one source;
+    # a template comparing a status string would be a second one.
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    compared = [
+        f"{path.name}: {line.strip()}"
+        for path in templates.rglob("*.html")
+        for line in path.read_text().splitlines()
+        if re.search(r"status\s*(==|!=)|status\s+(not\s+)?in\s", line)
+    ]
+
+    assert compared == []
