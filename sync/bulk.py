@@ -187,7 +187,7 @@ def _without_rows() -> Iterator[None]:
     """A failed COPY's message quotes the whole offending row (`CONTEXT: COPY t, line 3:
     "..."`): titles, notes, journal JSON. Keep the server's primary message and the
     constraint, as a failed INSERT would tell, and nothing of the row."""
-    import psycopg
+    import psycopg  # only on PostgreSQL: a SQLite process never loads the driver
 
     try:
         yield

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from integrations.models import Connection
 from integrations.providers import provider_class
-from integrations.providers.webhook_base import INBOUND, Lifecycle
+from integrations.providers.hooks import INBOUND
+from integrations.providers.webhook_base import Lifecycle
 from sync.models import SyncJob
 from sync.services import request_sync
+from webhooks import subscriptions
 from webhooks.models import Delivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -82,8 +84,6 @@ def _by_account_resource(delivery: Delivery, account: str) -> Q:
 
 def _lifecycle(sub: WebhookSubscription, action: Lifecycle) -> None:
     """What a lifecycle notification asks of its subscription (Graph's): keep it alive."""
-    from webhooks import subscriptions
-
     if sub.status == WebhookSubscription.Status.REMOVED or sub.connection_id is None:
         return  # already replaced (a retried or replayed delivery): do not replace it twice
     if action == Lifecycle.RECREATE:

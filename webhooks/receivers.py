@@ -16,6 +16,7 @@ from integrations.signals import (
     connection_status_changed,
 )
 from webhooks import subscriptions
+from webhooks.tasks import register_subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ def register_on_connect(sender: Any, connection: Connection, **kwargs: Any) -> N
 
 
 def _reconcile_later(connection: Connection) -> None:
-    from webhooks.tasks import register_subscriptions
-
     pk = connection.pk
     transaction.on_commit(lambda: register_subscriptions.delay(pk))
 

@@ -25,7 +25,8 @@ from integrations.models import Connection
 from integrations.providers import provider_class
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
-from integrations.providers.webhook_base import REGISTRARS, Registrar, Registration
+from integrations.providers.hooks import REGISTRARS
+from integrations.providers.webhook_base import Registrar, Registration
 from webhooks import conf
 from webhooks.models import WebhookSubscription
 

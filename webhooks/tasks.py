@@ -11,9 +11,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from dayflow.backoff import delay, spread_jitter
+from integrations.models import Connection
 from integrations.providers.errors import Permanent
 from webhooks import conf
 from webhooks.models import Delivery
+from webhooks.processing import process
+from webhooks.subscriptions import maintain, register
 
 logger = logging.getLogger(__name__)
 # Longer than any registration takes (a few HTTP calls, each with the client's timeouts).
@@ -28,8 +31,6 @@ def backoff(retries: int) -> float:
 @shared_task(name="webhooks.process_delivery", bind=True, acks_late=True)
 def process_delivery(self, delivery_pk: int) -> str:
     """Process one inbox row: trigger a (coalesced) incremental sync of its connection."""
-    from webhooks.processing import process
-
     delivery = (
         Delivery.objects.select_related("service", "subscription__connection", "connection")
         .filter(pk=delivery_pk)
@@ -77,8 +78,6 @@ def requeue_stale_deliveries() -> int:
 @shared_task(name="webhooks.renew_subscriptions")
 def renew_subscriptions() -> dict[str, int]:
     """Renew subscriptions before they expire and recreate ones the service dropped."""
-    from webhooks.subscriptions import maintain
-
     return maintain()
 
 
@@ -86,9 +85,6 @@ def renew_subscriptions() -> dict[str, int]:
 def register_subscriptions(self, connection_pk: int) -> int:
     """Bring a connection's subscriptions at its service (ClickUp, Linear, Google, Graph) in
     line with its settings: on connect, on resume and after a settings change."""
-    from integrations.models import Connection
-    from webhooks.subscriptions import register
-
     # One at a time per connection (a reconnect also saves new settings): two at once would
     # both see a resource unwatched and subscribe it twice. Not a DB lock: Graph calls us back
     # during its create request and must see the new row.

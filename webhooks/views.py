@@ -21,7 +21,8 @@ from audit.writer import client_ip, record
 from dayflow import safe_json
 from integrations.crypto import DecryptionError
 from integrations.providers import provider_class
-from integrations.providers.webhook_base import INBOUND, Inbound, Reason, Verification
+from integrations.providers.hooks import INBOUND
+from integrations.providers.webhook_base import Inbound, Reason, Verification
 from webhooks import authenticity, conf, handshakes, inbox, lookup
 from webhooks.enqueue import enqueue
 from webhooks.models import Delivery, WebhookSubscription

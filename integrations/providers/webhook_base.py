@@ -5,8 +5,7 @@ Each service that pushes changes has `integrations/providers/<key>/webhook.py` w
 when its subscriptions are made through its API, a `REGISTRAR` (create, renew, remove). The
 hooks take plain values (headers, body bytes, secrets as str, ids) and a provider bound to the
 connection: the `webhooks` app keeps the guard order, the inbox and the lifecycle, and calls
-them. `INBOUND` and `REGISTRARS` below find them through the registry, each module imported on
-first use.
+them. `integrations/providers/hooks.py` finds them through the registry.
 """
 
 from __future__ import annotations
@@ -15,12 +14,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
-from importlib import import_module
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar
 
-from integrations.providers import PROVIDERS, package_module
 from integrations.providers.base import Provider
 
 
@@ -231,44 +228,3 @@ class Registrar:
         """What is wrong with the subscription, in the service's words ('suspended',
         'missing'), or '' while it works."""
         raise NotImplementedError
-
-
-Hook = TypeVar("Hook")
-
-
-class ServiceHooks(Mapping[str, Hook], Generic[Hook]):
-    """Service key -> the object `name` in the service's `webhook` module, for the services
-    whose declarations promise one; a module is imported when its service is first asked for.
-
-    A promised piece that is missing raises (the registry contract test names it).
-    """
-
-    def __init__(self, name: str, promised: Callable[[type[Provider]], bool]) -> None:
-        self._name = name
-        self._promised = promised
-        self._loaded: dict[str, Hook] = {}
-
-    def __getitem__(self, key: str) -> Hook:
-        if key not in self._loaded:
-            if key not in PROVIDERS or not self._promised(PROVIDERS[key]):
-                raise KeyError(key)
-            module = package_module(key, "webhook")
-            if not module:
-                raise ImportError(f"{key} promises webhook hooks but has no package of its own")
-            self._loaded[key] = getattr(import_module(module), self._name)
-        return self._loaded[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in PROVIDERS and self._promised(PROVIDERS[key])  # the webhook module unread
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key in PROVIDERS if self._promised(PROVIDERS[key]))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-INBOUND: Mapping[str, Inbound] = ServiceHooks("INBOUND", lambda p: p.supports_webhooks)
-REGISTRARS: Mapping[str, Registrar] = ServiceHooks(
-    "REGISTRAR", lambda p: p.webhook_registration == "api"
-)

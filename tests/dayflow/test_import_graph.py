@@ -88,12 +88,18 @@ def _with_packages(name: str, known: set[str]) -> set[str]:
 
 
 def imported_by_name() -> dict[str, set[str]]:
-    """The imports `import_module` makes: the registry's providers and their OAuth backends."""
+    """The imports `import_module` makes: the registry's providers, their OAuth backends and
+    their webhook hooks."""
     providers = {path.partition(":")[0] for path in REGISTRY.values()}
     packages = {m.rpartition(".")[0] for m in providers if m.endswith(".provider")}
+
+    def present(module: str) -> set[str]:
+        return {f"{p}.{module}" for p in packages if find_spec(f"{p}.{module}")}
+
     return {
         "integrations.providers": providers,
-        "integrations.oauth.backends": {f"{p}.oauth" for p in packages if find_spec(f"{p}.oauth")},
+        "integrations.oauth.backends": present("oauth"),
+        "integrations.providers.hooks": present("webhook"),
     }
 
 

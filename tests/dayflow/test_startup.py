@@ -103,7 +103,7 @@ def test_a_provider_is_imported_on_first_use_and_only_its_module(tmp_path):
 def test_a_service_s_webhook_hooks_are_imported_on_first_use_and_only_its_own(tmp_path):
     loaded = run_python(
         f"""
-        from integrations.providers.webhook_base import INBOUND
+        from integrations.providers.hooks import INBOUND
         known = "todoist" in INBOUND and "fastmail" not in INBOUND
         spec = INBOUND["todoist"]
         print(json.dumps({{"known": known, "class": type(spec).__name__,

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from dayflow import safe_json
-from integrations.providers.webhook_base import INBOUND
+from integrations.providers.hooks import INBOUND
 
 from .helpers import deliveries, fixture, hex_hmac, meta, rejections, url
 

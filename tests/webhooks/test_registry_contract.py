@@ -17,15 +17,8 @@ from dayflow import settings as project_settings
 from integrations.oauth.backends import BACKENDS
 from integrations.providers import PROVIDERS, REGISTRY
 from integrations.providers.base import AuthStyle, Kind, Provider
-from integrations.providers.webhook_base import (
-    INBOUND,
-    REGISTRARS,
-    VERIFIED,
-    Handshake,
-    Inbound,
-    Registrar,
-    ServiceHooks,
-)
+from integrations.providers.hooks import INBOUND, REGISTRARS, ServiceHooks
+from integrations.providers.webhook_base import VERIFIED, Handshake, Inbound, Registrar
 
 SERVICES = sorted(REGISTRY)
 TABLES = {

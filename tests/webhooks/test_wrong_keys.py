@@ -7,7 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from integrations.crypto import UNREADABLE
-from integrations.providers.webhook_base import INBOUND
+from integrations.providers.hooks import INBOUND
 from webhooks.models import Delivery
 
 from .helpers import deliveries, fixture, raw, rejections, url
