@@ -394,6 +394,7 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
     from django.db import connection as db
 
     from sync import engine
+    from sync.engine import providers
     from sync.models import SyncJob
 
     queries = [0]
@@ -405,8 +406,8 @@ def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any
     kind = SyncJob.Kind.FULL if full else SyncJob.Kind.INCREMENTAL
     job = SyncJob.objects.create(connection_id=connection_id, kind=kind, trigger="command")
     started, cpu_started = time.perf_counter(), time.process_time()
-    with db.execute_wrapper(count):
-        outcome = engine.run_job(job.pk, provider_factory=factory)
+    with db.execute_wrapper(count), providers.installed(factory or providers.connection_provider):
+        outcome = engine.run_job(job.pk)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     job.refresh_from_db()

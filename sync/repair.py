@@ -16,7 +16,7 @@ from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
 from sync import fields as codec
 from sync.decisions import same
-from sync.engine.providers import ProviderFactory, provider_for
+from sync.engine.providers import provider_for
 from sync.mapping import FK, dayflow_id, model_for
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 
@@ -37,7 +37,6 @@ def resolve_conflict(
     *,
     user: Any = None,
     fields: dict[str, Any] | None = None,
-    provider_factory: ProviderFactory | None = None,
 ) -> Conflict:
     """Settle an open conflict: keep DayFlow's version, the service's, or merged `fields`.
 
@@ -53,7 +52,7 @@ def resolve_conflict(
     target = _target(conflict, resolution, fields)
     current_local = codec.local_fields(obj) if obj is not None and not obj.is_deleted else None
     if not same(target, conflict.remote):
-        provider = provider_for(link.connection, provider_factory)
+        provider = provider_for(link.connection)
         try:
             item = provider.update(link.remote_id, codec.decode(target), conflict.remote_version)
         except ProviderError as error:
@@ -138,9 +137,7 @@ class UndoReport:
     unlinked: int = 0
 
 
-def undo_job(
-    job_id: int, *, user: Any = None, provider_factory: ProviderFactory | None = None
-) -> UndoReport:
+def undo_job(job_id: int, *, user: Any = None) -> UndoReport:
     """Revert a job's journal, newest entry first, where both sides still hold what it wrote.
 
     An update goes back to its `before` on both sides; a deletion is restored on both sides,
@@ -150,7 +147,7 @@ def undo_job(
     since are skipped and reported, never forced. docs/architecture.md, "What undo does".
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = provider_for(job.connection, provider_factory)
+    provider = provider_for(job.connection)
     report = UndoReport()
     entries = job.journal.filter(reverted_at__isnull=True).order_by("-id")
     for entry in entries.select_related("link"):
@@ -290,9 +287,7 @@ def undone_links(job: SyncJob):
     )
 
 
-def send_again(
-    job_id: int, *, user: Any = None, provider_factory: ProviderFactory | None = None
-) -> SendReport:
+def send_again(job_id: int, *, user: Any = None) -> SendReport:
     """Sync once more what undoing `job_id` left apart, so both sides agree again.
 
     An item DayFlow had pushed (and undo removed from the service) is created at the service
@@ -301,7 +296,7 @@ def send_again(
     well, both sides already agree: the link is dropped.
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = provider_for(job.connection, provider_factory)
+    provider = provider_for(job.connection)
     report = SendReport()
     for link in undone_links(job):
         try:

@@ -80,8 +80,8 @@ def connection(user, service):
 
 @pytest.fixture
 def use_provider():
-    """`use_provider(factory)`: every sync run in the test that is given no provider factory
-    builds its provider with `factory` (`sync.engine.providers.install`); undone afterwards."""
+    """`use_provider(factory)`: every sync run in the test builds its provider with `factory`
+    (`sync.engine.providers.install`, the engine's one seam); undone afterwards."""
     from sync.engine import providers
 
     replaced = []

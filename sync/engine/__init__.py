@@ -36,7 +36,7 @@ from integrations.providers.errors import (
 from integrations.tokens import mark_needs_reauth, set_status
 from sync import jobs
 from sync.engine import phases
-from sync.engine.providers import ProviderFactory, provider_for
+from sync.engine.providers import provider_for
 from sync.engine.run import Run, Stop, save_progress
 from sync.models import SyncJob
 
@@ -45,11 +45,11 @@ log = logging.getLogger(__name__)
 Status = SyncJob.Status
 
 
-def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> jobs.Outcome:
+def run_job(job_id: int) -> jobs.Outcome:
     """Claim and run one job. Returns its final status, or a wait for the task to retry after.
 
-    `provider_factory` builds the provider for the job's connection; without one,
-    `providers.factory()` does (the connection's own provider unless one was installed).
+    The provider comes from `providers.factory()` (the connection's own unless one was
+    installed).
     """
     job = jobs.claim(job_id)
     if isinstance(job, jobs.Outcome):
@@ -61,7 +61,7 @@ def run_job(job_id: int, *, provider_factory: ProviderFactory | None = None) -> 
         resource=f"sync job {job.pk}",
         details={"kind": job.kind, "trigger": job.trigger, "dry_run": job.dry_run},
     )
-    outcome = run_claimed(job, provider_for(connection, provider_factory))
+    outcome = run_claimed(job, provider_for(connection))
     jobs.enqueue_trailing(connection.pk, job.pk)
     return outcome
 

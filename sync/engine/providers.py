@@ -1,14 +1,16 @@
 """How the engine reaches a connection's service: the one seam for replacing it.
 
-`run_job(job_id, provider_factory=...)` takes the factory for one run, and so do `sync.repair`'s
-entry points. Without one they ask `factory()`: the connection's own provider, unless `install`
-put another in place for the whole process (the tests' fake services, a worker script driving
-a fake, a benchmark's recorder).
+Every run (`run_job`, and `sync.repair`'s entry points) builds its provider with `factory()`:
+the connection's own provider, unless `install` put another in place for the process (the
+tests' fake services through the `use_provider` fixture, a worker script driving a fake, a
+benchmark's recorder). One way in, so a run started by a Celery task and one started in a test
+build their provider the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 from integrations import clients
 from integrations.models import Connection
@@ -25,15 +27,25 @@ _installed: list[ProviderFactory] = [connection_provider]
 
 
 def factory() -> ProviderFactory:
-    """The factory runs use when their caller passes none."""
+    """The factory every run builds its provider with."""
     return _installed[0]
 
 
 def install(replacement: ProviderFactory) -> ProviderFactory:
-    """Use `replacement` for every run that passes no factory; returns the one it replaced."""
+    """Use `replacement` for every run from now on; returns the one it replaced."""
     previous, _installed[0] = _installed[0], replacement
     return previous
 
 
-def provider_for(connection: Connection, given: ProviderFactory | None = None) -> Provider:
-    return (given or factory())(connection)
+@contextlib.contextmanager
+def installed(replacement: ProviderFactory) -> Iterator[None]:
+    """`install` for the length of a block."""
+    previous = install(replacement)
+    try:
+        yield
+    finally:
+        install(previous)
+
+
+def provider_for(connection: Connection) -> Provider:
+    return factory()(connection)

@@ -30,6 +30,7 @@ from django.core.management import call_command  # noqa: E402
 from dayflow.models import Task  # noqa: E402
 from integrations.models import Connection, Service  # noqa: E402
 from sync import engine  # noqa: E402
+from sync.engine import providers  # noqa: E402
 from sync.engine.crash import CRASH_HOOKS  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
 from tests.sync.fakes import FakeProvider, FakeService  # noqa: E402
@@ -65,15 +66,15 @@ def run(job_id: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     CRASH_HOOKS["after_remote_create"] = die_on_second_create
-    engine.run_job(job_id, provider_factory=provider)
+    engine.run_job(job_id)
 
 
 def rerun(job_id: int) -> dict:
     settings.DAYFLOW_SYNC_JOB_LEASE = 0  # the dead worker's lease has run out
-    outcome = engine.run_job(job_id, provider_factory=provider)
+    outcome = engine.run_job(job_id)
     after_rerun = FakeService.load(REMOTE)
     again = SyncJob.objects.create(connection=SyncJob.objects.get(pk=job_id).connection)
-    engine.run_job(again.pk, provider_factory=provider)
+    engine.run_job(again.pk)
     final = FakeService.load(REMOTE)
     return {
         "status": outcome.status,
@@ -88,6 +89,7 @@ def rerun(job_id: int) -> dict:
 
 
 if __name__ == "__main__":
+    providers.install(provider)
     state = json.loads((VAR_DIR / "state.json").read_text()) if PHASE != "setup" else {}
     if PHASE == "setup":
         (VAR_DIR / "state.json").write_text(json.dumps(setup()))

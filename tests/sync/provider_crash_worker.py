@@ -39,6 +39,7 @@ from integrations.clients import client_for, provider_for  # noqa: E402
 from integrations.models import Connection, Credential, Service  # noqa: E402
 from integrations.providers.todoist.provider import TodoistProvider  # noqa: E402
 from sync import engine  # noqa: E402
+from sync.engine import providers  # noqa: E402
 from sync.engine.crash import CRASH_HOOKS  # noqa: E402
 from sync.mapping import dayflow_id  # noqa: E402
 from sync.models import ItemLink, SyncJob  # noqa: E402
@@ -119,13 +120,13 @@ def run(state: dict[str, Any]) -> dict[str, Any]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     CRASH_HOOKS["after_remote_create"] = die_on_second_create
-    outcome = engine.run_job(state["job"], provider_factory=provider)
+    outcome = engine.run_job(state["job"])
     return {"status": outcome.status}  # only reached if the kill did not happen
 
 
 def rerun(state: dict[str, Any]) -> dict[str, Any]:
     settings.DAYFLOW_SYNC_JOB_LEASE = 0  # the dead worker's lease has run out
-    outcome = engine.run_job(state["job"], provider_factory=provider)
+    outcome = engine.run_job(state["job"])
     job = SyncJob.objects.get(pk=state["job"])
     links = ItemLink.objects.exclude(remote_id="").values_list("dayflow_id", "remote_id")
     model = Task if CONFIG["provider"] == "todoist" else Event
@@ -143,12 +144,13 @@ def rerun(state: dict[str, Any]) -> dict[str, Any]:
 
 def again(state: dict[str, Any]) -> dict[str, Any]:
     job = SyncJob.objects.create(connection_id=state["connection"])
-    engine.run_job(job.pk, provider_factory=provider)
+    engine.run_job(job.pk)
     job.refresh_from_db()
     return {"status": job.status, "error": job.error, "processed": job.processed}
 
 
 if __name__ == "__main__":
+    providers.install(provider)
     phases = {"run": run, "rerun": rerun, "again": again}
     result = setup() if PHASE == "setup" else phases[PHASE](json.loads(STATE.read_text()))
     print(json.dumps(result))

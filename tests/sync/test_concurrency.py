@@ -22,16 +22,15 @@ class SlowProvider(FakeProvider):
         return super().pull(cursor, collection)
 
 
-def run_in_workers(job_ids: list[int], remote: FakeService) -> list[jobs.Outcome]:
+def run_in_workers(job_ids: list[int]) -> list[jobs.Outcome]:
+    """Each job in a thread of its own, all started at once (the caller installs SlowProvider)."""
     outcomes: list[jobs.Outcome] = []
     start = threading.Barrier(len(job_ids))
 
     def worker(job_id: int) -> None:
         try:
             start.wait()
-            outcomes.append(
-                engine.run_job(job_id, provider_factory=lambda c: SlowProvider(c, remote))
-            )
+            outcomes.append(engine.run_job(job_id))
         finally:
             connections.close_all()
 
@@ -45,14 +44,15 @@ def run_in_workers(job_ids: list[int], remote: FakeService) -> list[jobs.Outcome
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_with_the_same_message_run_the_job_once(connection, monkeypatch):
+def test_two_workers_with_the_same_message_run_the_job_once(connection, monkeypatch, use_provider):
     monkeypatch.setattr("sync.tasks.run_job.apply_async", lambda *a, **k: None)
     remote = FakeService()
+    use_provider(lambda c: SlowProvider(c, remote))
     remote.add(**task_fields("imported once"))
     job = services.request_sync(connection.pk, trigger="webhook")
     assert services.request_sync(connection.pk, trigger="webhook").pk == job.pk
 
-    outcomes = run_in_workers([job.pk, job.pk], remote)
+    outcomes = run_in_workers([job.pk, job.pk])
 
     assert sorted(outcome.status for outcome in outcomes) == ["busy", "succeeded"]
     assert remote.calls["pull"] == 1
@@ -61,23 +61,22 @@ def test_two_workers_with_the_same_message_run_the_job_once(connection, monkeypa
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_a_second_job_of_the_connection_waits_for_the_first(connection):
+def test_a_second_job_of_the_connection_waits_for_the_first(connection, use_provider):
     remote = FakeService()
+    use_provider(lambda c: SlowProvider(c, remote))
     remote.add(**task_fields("imported once"))
     first = SyncJob.objects.create(connection=connection)
-    running = run_in_workers([first.pk], remote)  # warm-up: sync once
+    running = run_in_workers([first.pk])  # warm-up: sync once
     assert running[0].status == "succeeded"
     a = SyncJob.objects.create(connection=connection)
     a_outcome: list[jobs.Outcome] = []
-    thread = threading.Thread(target=lambda: a_outcome.extend(run_in_workers([a.pk], remote)))
+    thread = threading.Thread(target=lambda: a_outcome.extend(run_in_workers([a.pk])))
     thread.start()
     time.sleep(0.1)  # a is running now
     b = SyncJob.objects.create(connection=connection)
-    b_outcome = engine.run_job(b.pk, provider_factory=lambda c: SlowProvider(c, remote))
+    b_outcome = engine.run_job(b.pk)
     thread.join()
 
     assert b_outcome.status == "busy"
     assert a_outcome[0].status == "succeeded"
-    assert engine.run_job(b.pk, provider_factory=lambda c: SlowProvider(c, remote)).status == (
-        "succeeded"
-    )
+    assert engine.run_job(b.pk).status == ("succeeded")

@@ -30,9 +30,10 @@ OPERATIONS = st.one_of(
 class World:
     """Both sides of one connection, driven by the operations hypothesis draws."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, use_provider) -> None:
         self.connection = connection
         self.remote = FakeService(page_size=3)
+        use_provider(lambda c: FakeProvider(c, self.remote))
         self.names = itertools.count()
         self.seen: set[str] = set()  # every value either side held when a sync looked
 
@@ -83,7 +84,7 @@ class World:
         self.seen |= {s.fields["title"] for s in self.remote.items.values()}
         # Deletions are confirmed up front: the mass-deletion guard has its own tests.
         job = SyncJob.objects.create(connection=self.connection, confirmed=True)
-        engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, self.remote))
+        engine.run_job(job.pk)
         job.refresh_from_db()
         assert job.status == SyncJob.Status.SUCCEEDED, job.error
         return job
@@ -105,7 +106,9 @@ def reset() -> None:
 
 
 @pytest.mark.parametrize("strategy", ["latest", "source", "merge", "manual"])
-def test_random_edits_converge_without_losing_anything(connection, strategy, settings_override):
+def test_random_edits_converge_without_losing_anything(
+    connection, strategy, settings_override, use_provider
+):
     connection.conflict_resolution = strategy
     connection.save()
 
@@ -117,7 +120,7 @@ def test_random_edits_converge_without_losing_anything(connection, strategy, set
     @given(st.lists(OPERATIONS, min_size=1, max_size=25))
     def check(operations):
         reset()
-        world = World(connection)
+        world = World(connection, use_provider)
         for operation in operations:
             world.do(operation)
         world.sync()

@@ -54,8 +54,9 @@ def linked_account(connection, size: int) -> FakeService:
     return remote
 
 
-def queries_for_ten_changes(connection, size: int) -> int:
+def queries_for_ten_changes(connection, size: int, use_provider) -> int:
     remote = linked_account(connection, size)
+    use_provider(lambda c: FakeProvider(c, remote))
     for remote_id in ("r1", "r2", "r3", "r4"):
         remote.edit(remote_id, title=f"{remote_id} edited remotely")
     remote.remove("r5")
@@ -66,7 +67,7 @@ def queries_for_ten_changes(connection, size: int) -> int:
     job = SyncJob.objects.create(connection=connection)
 
     with CaptureQueriesContext(db) as queries:
-        engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+        engine.run_job(job.pk)
 
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
@@ -79,26 +80,31 @@ def queries_for_ten_changes(connection, size: int) -> int:
     return len(queries)
 
 
-def test_ten_changes_cost_the_same_queries_over_1000_and_10000_linked_items(connection):
-    small = queries_for_ten_changes(connection, 1_000)
+def test_ten_changes_cost_the_same_queries_over_1000_and_10000_linked_items(
+    connection, use_provider
+):
+    small = queries_for_ten_changes(connection, 1_000, use_provider)
     Task.all_objects.all().delete()
     ItemLink.objects.all().delete()
     SyncCursor.objects.all().delete()
 
-    large = queries_for_ten_changes(connection, 10_000)
+    large = queries_for_ten_changes(connection, 10_000, use_provider)
 
     assert small == large
     assert small < 80  # about six per change (link, journal, transaction) plus a fixed cost
 
 
-def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(connection, monkeypatch):
+def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(
+    connection, monkeypatch, use_provider
+):
     # given a first sync that imported 300 tasks: DayFlow wrote them after the run's start, so
     # they all lie past the local watermark the next run starts from
     remote = FakeService(page_size=100)
+    use_provider(lambda c: FakeProvider(c, remote))
     for i in range(300):
         remote.add("task", **task_fields(f"t{i}"))
     job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.FULL)
-    engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+    engine.run_job(job.pk)
     assert Task.objects.count() == 300
     # and one of them edited in DayFlow since
     edited = Task.objects.order_by("pk").first()
@@ -114,7 +120,7 @@ def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(connecti
     monkeypatch.setattr(plan, "links_of_locals", spy)
     # when the next incremental sync runs
     job = SyncJob.objects.create(connection=connection)
-    engine.run_job(job.pk, provider_factory=lambda c: FakeProvider(c, remote))
+    engine.run_job(job.pk)
     # then only the edited task was loaded as a local change, not the 299 in step with their links
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
