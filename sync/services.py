@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
 from sync import actions
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
@@ -52,6 +53,28 @@ def preview_sync(connection_id: int, *, trigger: str = SyncJob.Trigger.USER) -> 
         return None
     job = queue_preview(connection, trigger=trigger)
     enqueue(job.pk)
+    return job
+
+
+def sync_now(
+    connection: Connection,
+    *,
+    trigger: str,
+    preview: bool = False,
+    kind: str = SyncJob.Kind.INCREMENTAL,
+) -> SyncJob:
+    """A person's "Sync now" (or "Preview"): the job, or ConnectionActionRefused saying why the
+    connection cannot sync now. The pages, the admin and manage.py ask this; beat and webhooks
+    use `request_sync`, for which "not now" is no error."""
+    require(connection, SYNC)
+    if preview:
+        job = preview_sync(connection.pk, trigger=trigger)
+    else:
+        job = request_sync(connection.pk, trigger=trigger, kind=kind)
+    if job is None:  # its status changed between the look and the queueing
+        connection.refresh_from_db(fields=["status"])
+        require(connection, SYNC)
+        raise ConnectionActionRefused(SYNC, f"cannot sync while {connection.status}")
     return job
 
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.actions import SYNC, ActionRefused
+from integrations.actions import ActionRefused
 from integrations.models import Connection
 from sync import repair, services
 from sync.models import Conflict, SyncJob
@@ -25,16 +25,11 @@ def _job(request: HttpRequest, pk: int) -> SyncJob:
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = get_object_or_404(Connection.objects.for_user(request.user), pk=connection_id)
-    if SYNC not in connection.allowed_actions:
-        messages.error(
-            request, f"{connection} cannot sync now ({connection.get_status_display()})."
+    try:
+        job = services.sync_now(
+            connection, trigger=SyncJob.Trigger.USER, preview=bool(request.POST.get("preview"))
         )
-        return redirect("integrations:index")
-    if request.POST.get("preview"):
-        job = services.preview_sync(connection.pk, trigger=SyncJob.Trigger.USER)
-    else:
-        job = services.request_sync(connection.pk, trigger=SyncJob.Trigger.USER)
-    if job is None:
+    except ActionRefused:
         messages.error(
             request, f"{connection} cannot sync now ({connection.get_status_display()})."
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from integrations.actions import ConnectionActionRefused
 from integrations.models import Connection
 from sync import jobs, services
 from sync.actions import JobActionRefused
@@ -73,6 +74,38 @@ def test_connections_that_must_not_sync_get_none(connection, sent, status):
     Connection.objects.filter(pk=connection.pk).update(status=status)
     assert services.request_sync(connection.pk, trigger="webhook") is None
     assert services.request_sync(999_999, trigger="webhook") is None
+    assert not SyncJob.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["paused", "needs_reauth", "disconnected", "error"])
+def test_a_person_asking_a_connection_that_must_not_sync_is_told_why(connection, sent, status):
+    Connection.objects.filter(pk=connection.pk).update(status=status)
+    connection.refresh_from_db()
+
+    with pytest.raises(ConnectionActionRefused) as refused:
+        services.sync_now(connection, trigger="user")
+
+    assert refused.value.action == "sync"
+    assert refused.value.reason == "only a connected account can sync"
+    assert not SyncJob.objects.exists()
+
+
+def test_a_person_gets_the_job_or_its_preview(connection, sent):
+    job = services.sync_now(connection, trigger="user", kind="full")
+    preview = services.sync_now(connection, trigger="user", preview=True)
+
+    assert (job.kind, job.dry_run, job.trigger) == ("full", False, "user")
+    assert preview.dry_run is True
+    assert SyncJob.objects.count() == 2
+
+
+def test_a_connection_paused_between_the_look_and_the_queueing_is_refused(connection, sent):
+    # given the page saw it connected, and it was paused since
+    Connection.objects.filter(pk=connection.pk).update(status="paused")
+
+    with pytest.raises(ConnectionActionRefused):
+        services.sync_now(connection, trigger="user")
+
     assert not SyncJob.objects.exists()
 
 

@@ -6,6 +6,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from integrations.actions import ActionRefused
+from integrations.models import Connection
 from sync import engine, services
 from sync.models import SyncJob
 
@@ -25,12 +27,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, connection: int, full: bool, dry_run: bool, inline: bool, **options):
         kind = SyncJob.Kind.FULL if full else SyncJob.Kind.INCREMENTAL
-        if dry_run:
-            job = services.preview_sync(connection, trigger=SyncJob.Trigger.COMMAND)
-        else:
-            job = services.request_sync(connection, trigger=SyncJob.Trigger.COMMAND, kind=kind)
-        if job is None:
-            raise CommandError(f"connection {connection} does not exist or must not sync now")
+        found = Connection.objects.filter(pk=connection).first()
+        if found is None:
+            raise CommandError(f"connection {connection} does not exist")
+        try:
+            job = services.sync_now(
+                found, trigger=SyncJob.Trigger.COMMAND, preview=dry_run, kind=kind
+            )
+        except ActionRefused as refused:
+            raise CommandError(f"connection {connection} must not sync now: {refused}") from None
         if not inline:
             self.stdout.write(f"queued sync job {job.pk} ({job.kind})")
             return
