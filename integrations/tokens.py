@@ -25,7 +25,8 @@ from audit.writer import record
 from dayflow import backoff
 from integrations import locks
 from integrations.models import Connection, Credential
-from integrations.oauth.backends import BACKENDS, TIMEOUT, ProviderOAuth2
+from integrations.oauth.backends import BACKENDS
+from integrations.oauth.base import TIMEOUT, ProviderOAuth2
 from integrations.oauth.strategy import load_strategy
 from integrations.providers.errors import AuthExpired, Permanent, Transient, UnexpectedPayload
 from integrations.signals import connection_status_changed

@@ -10,23 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from importlib.util import find_spec
 
-from integrations.oauth.base import (
-    STATE_LIFETIME,
-    TIMEOUT,
-    ProviderOAuth2,
-    id_token_claims,
-    redirect_uri,
-)
+from integrations.oauth.base import ProviderOAuth2
 from integrations.providers import REGISTRY, package_module
-
-__all__ = [
-    "BACKENDS",
-    "STATE_LIFETIME",
-    "TIMEOUT",
-    "ProviderOAuth2",
-    "id_token_claims",
-    "redirect_uri",
-]
 
 
 def _oauth_module(key: str) -> str:

@@ -20,7 +20,8 @@ from social_core.exceptions import (
 )
 
 from integrations.models import Connection
-from integrations.oauth.backends import BACKENDS, ProviderOAuth2, redirect_uri
+from integrations.oauth.backends import BACKENDS
+from integrations.oauth.base import ProviderOAuth2, redirect_uri
 from integrations.oauth.strategy import load_strategy
 
 
