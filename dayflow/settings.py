@@ -267,13 +267,16 @@ for _item in env_list("DAYFLOW_RATE_LIMITS"):
     _limit, _, _per = _rate.partition("/")
     DAYFLOW_RATE_LIMITS[_service.strip()] = (int(_limit), float(_per or 1))
 
-# --- Sync engine (sync/engine/; defaults in sync/conf.py) --------------------------------------
-# A run that would delete more than this share of a connection's linked items (and at least
-# DAYFLOW_SYNC_MASS_DELETE_MIN of them) waits for the user's confirmation.
-DAYFLOW_SYNC_MASS_DELETE_SHARE = float(os.environ.get("DAYFLOW_SYNC_MASS_DELETE_SHARE", 0.5))
-DAYFLOW_SYNC_MASS_DELETE_MIN = int(os.environ.get("DAYFLOW_SYNC_MASS_DELETE_MIN", 3))
-DAYFLOW_SYNC_BATCH = int(os.environ.get("DAYFLOW_SYNC_BATCH", 200))  # items per checkpoint
-DAYFLOW_SYNC_JOB_LEASE = int(os.environ.get("DAYFLOW_SYNC_JOB_LEASE", 300))  # seconds
+# --- Sync engine: each setting's default and meaning are in sync/conf.py ----------------------
+# The environment may override any of them (a number; the type is the default's).
+for _name, _type in (
+    ("DAYFLOW_SYNC_MASS_DELETE_SHARE", float),
+    ("DAYFLOW_SYNC_MASS_DELETE_MIN", int),
+    ("DAYFLOW_SYNC_BATCH", int),
+    ("DAYFLOW_SYNC_JOB_LEASE", int),
+):
+    if _name in os.environ:
+        globals()[_name] = _type(os.environ[_name])
 
 # --- Audit log: django-auditlog must never see secret fields --------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -4,7 +4,10 @@ included), and every sync setting is read through `sync.conf`, its default there
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from sync import conf
@@ -76,3 +79,20 @@ def test_every_sync_setting_has_its_default_in_sync_conf():
     assert "getattr(settings" not in "".join(
         p.read_text() for p in modules().values() if p != Path(conf.__file__).resolve()
     )
+
+
+def test_the_environment_overrides_a_sync_default(tmp_path):
+    # given a deployment that sets one in the environment and leaves the others alone
+    env = {**os.environ, "DAYFLOW_SYNC_BATCH": "7", "DAYFLOW_VAR_DIR": str(tmp_path)}
+    env |= {"DJANGO_SETTINGS_MODULE": "dayflow.settings"}
+    code = (
+        "import django; django.setup()\n"
+        "from sync import conf\n"
+        "print(conf.get('DAYFLOW_SYNC_BATCH'), conf.get('DAYFLOW_SYNC_JOB_LEASE'))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert done.stdout.split() == ["7", str(conf.DEFAULTS["DAYFLOW_SYNC_JOB_LEASE"])], done.stderr
