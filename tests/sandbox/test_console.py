@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 
+from integrations.providers.http import HttpClient
+from integrations.providers.todoist.provider import TodoistProvider
 from integrations.sandbox.desks import DESKS
 from integrations.sandbox.models import Delivery, Item
 from tests.sandbox.console_fixtures import LINES, connector
@@ -149,3 +151,28 @@ def test_a_due_time_is_kept(at_service, client, user):
 
     item.refresh_from_db()
     assert (desk.read(item).due, desk.read(item).due_time) == (DAY, dt.time(17, 45))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_real_todoist_provider_pulls_a_console_change(
+    live_server, at_service, connection, client, user, monkeypatch
+):
+    account, token = at_service("todoist")
+    monkeypatch.setattr(TodoistProvider, "api_base", f"{live_server.url}/sandbox/todoist/api/v1")
+    work = Item.objects.get(account=account, kind="project", data__name="Work")
+    connection.field_mapping = {"project_id": work.remote_id}
+    http = HttpClient(
+        "todoist", auth_headers=lambda: {"Authorization": f"Bearer {token}"}, rate=(0, 1.0)
+    )
+    provider = TodoistProvider(connection, http=http)
+    cursor = provider.pull(None).next_cursor
+    task = Item.objects.filter(account=account, container=work.remote_id, kind="task").first()
+    client.force_login(user)
+
+    client.post(f"{console('todoist', account)}{task.pk}/", task_form("Renamed at Todoist"))
+    pulled = provider.pull(cursor)
+    http.session.close()  # no kept-alive connection outlives the live server's database
+
+    assert [(i.remote_id, i.fields["title"]) for i in pulled.items] == [
+        (task.remote_id, "Renamed at Todoist")
+    ]
