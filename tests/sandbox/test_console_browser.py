@@ -28,6 +28,8 @@ def test_editing_a_todoist_task_at_the_service(signed_in_page, live_server, at_s
 
     # when they open it from the console's list of their accounts
     page.goto(f"{live_server.url}/sandbox/console/")
+    screenshot(page, "sandbox-console-index")
+    assert_accessible(page)
     page.click(f"a:has-text('{account.login}')")
     page.wait_for_selector("text=Sandbox — you are acting as Todoist, not DayFlow")
     screenshot(page, "sandbox-console-todoist")
