@@ -363,10 +363,9 @@ def _create_view(request: HttpRequest, account: Account, list_item: Item) -> Htt
     if not isinstance(body, dict) or not body.get("name"):
         return error(400, "Task name invalid", "INPUT_005")
     try:
-        task = _create(account, list_item, body, store.now())
+        task = create_task(account, list_item, body)
     except Invalid as exc:
         return error(400, str(exc), exc.code)
-    _notify(account, task, "taskCreated", [("status", None, task.data["status"])])
     return JsonResponse(task.data)
 
 
@@ -379,26 +378,38 @@ def task(request: HttpRequest, account: Account, task_id: str) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse(found.data)
     if request.method == "DELETE":
-        found.deleted = True
-        store.save(found)
-        _notify(account, found, "taskDeleted", [])
+        delete_task(found)
         return HttpResponse(status=204)
     if request.method != "PUT":
         return HttpResponse(status=405)
     body = _json(request)
     try:
-        changes = _edit(
-            found.data,
-            store.find(account, LIST, found.container),
-            body if isinstance(body, dict) else {},
-            store.now(),
-        )
+        update_task(found, body if isinstance(body, dict) else {})
     except Invalid as exc:
         return error(400, str(exc), exc.code)
+    return JsonResponse(found.data)
+
+
+def create_task(account: Account, list_item: Item, body: dict[str, Any]) -> Item:
+    """A new task in a list, and its taskCreated webhook (Invalid if the body is)."""
+    task = _create(account, list_item, body, store.now())
+    _notify(account, task, "taskCreated", [("status", None, task.data["status"])])
+    return task
+
+
+def update_task(found: Item, body: dict[str, Any]) -> None:
+    """A task PUT, and taskStatusUpdated or taskUpdated with what changed."""
+    list_item = store.find(found.account, LIST, found.container)
+    changes = _edit(found.data, list_item, body, store.now())
     store.save(found)
     status_changed = any(name == "status" for name, _, _ in changes)
-    _notify(account, found, "taskStatusUpdated" if status_changed else "taskUpdated", changes)
-    return JsonResponse(found.data)
+    _notify(found.account, found, "taskStatusUpdated" if status_changed else "taskUpdated", changes)
+
+
+def delete_task(found: Item) -> None:
+    found.deleted = True
+    store.save(found)
+    _notify(found.account, found, "taskDeleted", [])
 
 
 @api_view

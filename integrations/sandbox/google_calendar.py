@@ -438,13 +438,18 @@ def _insert(request: HttpRequest, account: Account, calendar: Item) -> HttpRespo
     body = _json(request)
     if problem := _invalid(body):
         return problem
+    return JsonResponse(insert_event(account, calendar, body).data)
+
+
+def insert_event(account: Account, calendar: Item, body: dict[str, Any]) -> Item:
+    """events.insert with a checked body, and the calendar's channel notifications."""
     now = _stamp(store.now())
     event_id = body.get("id") or _hex(str(uuid.uuid4()))
     fresh = _event(account, event_id, body.get("summary", ""), body["start"], body["end"], now)
     event = {**fresh, **body, "id": event_id, "created": now, "updated": now}
     item = store.put(account, EVENT, event_id, _etagged(event, account), calendar.remote_id)
     _notify(account, calendar.remote_id)
-    return JsonResponse(item.data)
+    return item
 
 
 @api_view
@@ -502,6 +507,11 @@ def _replace(request: HttpRequest, account: Account, found: Item) -> HttpRespons
     body = _json(request)
     if problem := _invalid(body):
         return problem
+    return JsonResponse(replace_event(account, found, body).data)
+
+
+def replace_event(account: Account, found: Item, body: dict[str, Any]) -> Item:
+    """events.update with a checked body: the event replaced, the channels notified."""
     kept = {
         k: found.data[k]
         for k in (
@@ -528,7 +538,7 @@ def _replace(request: HttpRequest, account: Account, found: Item) -> HttpRespons
     found.deleted = event["status"] == "cancelled" and "recurringEventId" not in event
     store.save(found)
     _notify(account, found.container)
-    return JsonResponse(found.data)
+    return found
 
 
 def _delete(account: Account, found: Item) -> HttpResponse:
@@ -536,6 +546,12 @@ def _delete(account: Account, found: Item) -> HttpResponse:
     a series takes its exceptions with it. Deleting twice is 410."""
     if found.data.get("status") == "cancelled":
         return error(410, "deleted", "Resource has been deleted")
+    delete_event(account, found)
+    return HttpResponse(status=204)
+
+
+def delete_event(account: Account, found: Item) -> None:
+    """Cancel a live event (and a series' exceptions), and notify the channels."""
     found.data = _etagged(
         {**found.data, "status": "cancelled", "updated": _stamp(store.now())}, account
     )
@@ -549,7 +565,6 @@ def _delete(account: Account, found: Item) -> HttpResponse:
             instance.deleted = True
             store.save(instance)
     _notify(account, found.container)
-    return HttpResponse(status=204)
 
 
 @api_view

@@ -336,18 +336,18 @@ def _roots(grant: Grant) -> dict[str, dict[str, graphql.Resolver]]:
             "issue": issue,
         },
         "mutation": {
-            "issueCreate": lambda args: _issue_create(account, args.get("input") or {}),
-            "issueUpdate": lambda args: _issue_update(
+            "issueCreate": lambda args: issue_create(account, args.get("input") or {}),
+            "issueUpdate": lambda args: issue_update(
                 account, str(args.get("id")), args.get("input") or {}
             ),
-            "issueDelete": lambda args: _issue_delete(account, str(args.get("id"))),
+            "issueDelete": lambda args: issue_delete(account, str(args.get("id"))),
             "webhookCreate": lambda args: _webhook_create(grant, args.get("input") or {}),
             "webhookDelete": lambda args: _webhook_delete(account, str(args.get("id"))),
         },
     }
 
 
-def _issue_create(account: Account, issue_input: dict[str, Any]) -> dict[str, Any]:
+def issue_create(account: Account, issue_input: dict[str, Any]) -> dict[str, Any]:
     team = store.find(account, TEAM, str(issue_input.get("teamId")))
     if team is None:
         raise not_found("Team")
@@ -362,7 +362,7 @@ def _issue_create(account: Account, issue_input: dict[str, Any]) -> dict[str, An
     return {"success": True, "lastSyncId": account.seq, "issue": created.data}
 
 
-def _issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -> dict[str, Any]:
+def issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -> dict[str, Any]:
     found = store.find(account, ISSUE, issue_id)
     if found is None:
         raise not_found("Issue")
@@ -374,7 +374,7 @@ def _issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) 
     return {"success": True, "lastSyncId": account.seq, "issue": found.data}
 
 
-def _issue_delete(account: Account, issue_id: str) -> dict[str, Any]:
+def issue_delete(account: Account, issue_id: str) -> dict[str, Any]:
     """To the trash: `trashed` and `archivedAt` set; it stays readable with includeArchived."""
     found = store.find(account, ISSUE, issue_id)
     if found is None:

@@ -6,6 +6,7 @@ within an account, so each service's change feed is "items with a seq above the 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -41,6 +42,14 @@ class Account(models.Model):
     cursor_floor = models.BigIntegerField(default=0)
     throttled = models.IntegerField(default=0)  # the next N API calls are answered with 429
     created_at = models.DateTimeField()
+    # The DayFlow user who connected it on the authorize page: the console shows them only theirs.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sandbox_accounts",
+    )
 
     class Meta:
         constraints = [

@@ -554,10 +554,9 @@ def create_page(request: HttpRequest, account: Account) -> HttpResponse:
         source = store.find(account, SOURCE, str(parent.get("data_source_id", "")))
         if source is None:
             return not_found("data_source", str(parent.get("data_source_id", "")))
-        page = _new_page(account, source, body.get("properties") or {}, store.now())
+        page = create_page_in(account, source, body.get("properties") or {})
     except Invalid as exc:
         return _invalid(exc)
-    _notify(account, "page.created", page)
     return JsonResponse({**page.data, "request_id": str(uuid.uuid4())})
 
 
@@ -570,12 +569,24 @@ def page(request: HttpRequest, account: Account, page_id: str) -> HttpResponse:
         return not_found("page", page_id)
     if request.method == "PATCH":
         try:
-            event = _patch(found, _body(request))
+            patch_page(found, _body(request))
         except Invalid as exc:
             return _invalid(exc)
-        if event:
-            _notify(account, event, found)
     return JsonResponse({**found.data, "request_id": str(uuid.uuid4())})
+
+
+def create_page_in(account: Account, source: Item, properties: dict[str, Any]) -> Item:
+    """A new page in a data source, and its page.created webhook (Invalid if a value is)."""
+    page = _new_page(account, source, properties, store.now())
+    _notify(account, "page.created", page)
+    return page
+
+
+def patch_page(found: Item, body: dict[str, Any]) -> None:
+    """A page PATCH (properties, in_trash) and the webhook its change makes, if any."""
+    event = _patch(found, body)
+    if event:
+        _notify(found.account, event, found)
 
 
 def _patch(found: Item, body: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import store
-from integrations.sandbox.models import Client, Grant
+from integrations.sandbox.models import Account, Client, Grant
 
 CODE_LIFETIME = dt.timedelta(minutes=10)  # RFC 6749 4.1.2: "a maximum ... of 10 minutes"
 DEFAULT_LOGIN = "alice@sandbox.test"
@@ -73,6 +73,7 @@ def authorize(request: HttpRequest, service: OAuthService) -> HttpResponse:
         return _back(client, params, {"error": "access_denied"})
     login = (request.POST.get("login") or DEFAULT_LOGIN).strip()
     account = store.account_for(service.key, login, service.seed)
+    _link(account, request)
     code = Grant.objects.create(
         kind=Grant.Kind.CODE,
         value=store.new_token(),
@@ -85,6 +86,14 @@ def authorize(request: HttpRequest, service: OAuthService) -> HttpResponse:
         expires_at=store.now() + CODE_LIFETIME,
     )
     return _back(client, params, {"code": code.value})
+
+
+def _link(account: Account, request: HttpRequest) -> None:
+    """The DayFlow user signed in while clicking "Allow" is the person behind the account;
+    the first one to connect it keeps it (the console shows each person only theirs)."""
+    if account.user_id is None and request.user.is_authenticated:
+        account.user = request.user
+        account.save(update_fields=["user"])
 
 
 def _authorize_problem(client: Client | None, params: Any, service: OAuthService) -> str:

@@ -128,7 +128,7 @@ def seed(account: Account, clock: dt.datetime) -> None:
         body = _seed_body(subject, first, at, length, zone_name)
         if pattern:
             body["recurrence"] = _seed_recurrence(pattern, first, zone_name)
-        masters[subject] = _create(
+        masters[subject] = create_event(
             account,
             calendars[calendar],
             body,
@@ -143,7 +143,7 @@ def seed(account: Account, clock: dt.datetime) -> None:
             dt.datetime.combine(flight_day, dt.time(13, 5), zone(NEW_YORK)), NEW_YORK
         ),
     }
-    _create(
+    create_event(
         account,
         calendars["Calendar"],
         flight,
@@ -240,7 +240,7 @@ def _calendar(account: Account, calendar_id: str, name: str, default: bool) -> d
 
 
 # --- events ---------------------------------------------------------------------------------
-def _create(
+def create_event(
     account: Account, calendar: Item, body: dict[str, Any], when: dt.datetime, event_id: str = ""
 ) -> Item:
     event_id = event_id or _id(str(uuid.uuid4()))
@@ -340,6 +340,12 @@ def _apply(event: dict[str, Any], body: dict[str, Any]) -> None:
             *kept,
             {"id": prop["id"], "value": prop.get("value")},
         ]
+
+
+def update_event(account: Account, stored: Item, body: dict[str, Any]) -> Item:
+    """A PATCH of a stored event (single, master or exception) and its notifications."""
+    _apply(stored.data, body)
+    return _save(account, stored)
 
 
 def _save(account: Account, item: Item) -> Item:
@@ -580,7 +586,7 @@ def calendar_events(request: HttpRequest, account: Account, calendar_id: str = "
             "ErrorInvalidRequest",
             "Your request can't be completed. The start and end times are required.",
         )
-    created = _create(account, calendar, body, store.now())
+    created = create_event(account, calendar, body, store.now())
     return JsonResponse(render(request, account, created.data), status=201)
 
 
@@ -651,15 +657,14 @@ def event(request: HttpRequest, account: Account, event_id: str) -> HttpResponse
             return JsonResponse(
                 render(request, account, _patch_instance(account, stored, occurrence, body).data)
             )
-        _apply(stored.data, body)
-        return JsonResponse(render(request, account, _save(account, stored).data))
+        return JsonResponse(render(request, account, update_event(account, stored, body).data))
     if request.method == "DELETE":
-        _delete(account, stored, occurrence)
+        delete_event(account, stored, occurrence)
         return HttpResponse(status=204)
     return error(405, "ErrorInvalidRequest", "The OData request is not supported.")
 
 
-def _delete(account: Account, stored: Item, occurrence: dict[str, Any] | None) -> None:
+def delete_event(account: Account, stored: Item, occurrence: dict[str, Any] | None) -> None:
     """A series takes its exceptions with it; an occurrence or exception becomes one of the
     master's cancelledOccurrences."""
     if occurrence is not None:

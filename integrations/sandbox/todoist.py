@@ -314,12 +314,14 @@ def _run_commands(account: Account, commands: Any) -> dict[str, Any]:
         if store.find(account, COMMAND, command_uuid):
             statuses[command_uuid] = "ok"  # applied before: not again, and no temp id mapped
             continue
-        statuses[command_uuid] = _apply(account, command, mapping)
+        statuses[command_uuid] = apply_command(account, command, mapping)
         Item.objects.create(account=account, kind=COMMAND, remote_id=command_uuid)
     return {"sync_status": statuses, "temp_id_mapping": mapping}
 
 
-def _apply(account: Account, command: dict[str, Any], mapping: dict[str, str]) -> Any:
+def apply_command(account: Account, command: dict[str, Any], mapping: dict[str, str]) -> Any:
+    """One Sync command (item_add, item_update, item_close, item_uncomplete, item_delete):
+    "ok" or Todoist's error object. The console changes tasks through it too."""
     kind, args = command.get("type"), dict(command.get("args") or {})
     if kind == "item_add":
         return _add(account, args, str(command.get("temp_id", "")), mapping)

@@ -1,12 +1,21 @@
-"""/sandbox/<service>/…: one emulator per service, each with its own URL module."""
+"""/sandbox/<service>/…: one emulator per service, each with its own URL module; the console."""
 
 from django.urls import include, path
 
-from integrations.sandbox import clickup, google_calendar, linear, notion, outlook, todoist
+from integrations.sandbox import (
+    clickup,
+    console,
+    google_calendar,
+    linear,
+    notion,
+    outlook,
+    todoist,
+)
 
 app_name = "sandbox"
 
 urlpatterns = [
+    path("", include(console)),  # /sandbox/console/ and /sandbox/<service>/console/…
     path("todoist/", include(todoist)),
     path("google-calendar/", include(google_calendar)),
     path("notion/", include(notion)),
