@@ -285,7 +285,10 @@ if "linear" in DAYFLOW_SERVICE_URLS and not WEBHOOKS_LINEAR_APP_SECRET:
     WEBHOOKS_LINEAR_APP_SECRET = sandbox_client(SECRET_KEY, "linear-webhook")["client_secret"]
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
 # CalDAV servers on private or loopback addresses, or over plain http (integrations/netguard.py).
-DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool("DAYFLOW_ALLOW_PRIVATE_SERVERS")
+# On by default when the sandbox's CalDAV server (127.0.0.1, plain http) is in use.
+DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool(
+    "DAYFLOW_ALLOW_PRIVATE_SERVERS", any(k in DAYFLOW_SERVICE_URLS for k in SANDBOX_CALDAV_SERVICES)
+)
 
 # Outbound requests per connection, "clickup=1000/60,notion=3/1" (requests/seconds), overriding
 # a provider's documented rate (integrations.providers.http), e.g. for ClickUp Business Plus.
