@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 
 import pytest
+import requests
 
 from tests.browser import screenshot
 
@@ -49,6 +51,29 @@ def sandbox_project(app, name: str) -> str:
     return row[0]
 
 
+def change_at_todoist(app, title: str, new_title: str) -> None:
+    """Rename a task at the sandbox's Todoist through its Sync API, as another app would."""
+    with sqlite3.connect(app.var_dir / "dayflow.sqlite3") as db:
+        token = db.execute(
+            "SELECT value FROM sandbox_grant WHERE kind = 'access' AND revoked_at IS NULL "
+            "ORDER BY id DESC"
+        ).fetchone()[0]
+        task = db.execute(
+            "SELECT remote_id FROM sandbox_item WHERE kind = 'task' "
+            "AND json_extract(data, '$.content') = ?",
+            (title,),
+        ).fetchone()[0]
+    command = {"type": "item_update", "uuid": str(uuid.uuid4()), "args": {"id": task}}
+    command["args"]["content"] = new_title
+    response = requests.post(
+        f"{app.url}/sandbox/todoist/api/v1/sync",
+        data={"commands": json.dumps([command])},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.ok, response.text
+
+
 def choose(page, url: str, mapping: dict) -> None:
     """The connection's settings: which project or calendar it syncs."""
     page.goto(f"{url}/integrations/")
@@ -68,13 +93,19 @@ def wait_for_text(page, url: str, text: str) -> None:
     raise AssertionError(f"{text!r} not on {url} after {FIRST_SYNC}s:\n{page.inner_text('main')}")
 
 
-def test_todoist_connects_through_the_sandbox_and_its_tasks_are_imported(demo_page, running_app):
+def test_todoist_connects_through_the_sandbox_its_tasks_are_imported_and_follow_changes(
+    demo_page, running_app
+):
     connect_through_the_sandbox(demo_page, running_app.url, "todoist")
     choose(demo_page, running_app.url, {"project_id": sandbox_project(running_app, "Inbox")})
     demo_page.click("table.connections button:has-text('Sync now')")
 
     wait_for_text(demo_page, f"{running_app.url}/tasks/", "Call the dentist")
     screenshot(demo_page, "e2e-sandbox-todoist-tasks")
+
+    # a change at the service: Todoist's signed webhook reaches DayFlow, which syncs again
+    change_at_todoist(running_app, "Call the dentist", "Call the dentist about Friday")
+    wait_for_text(demo_page, f"{running_app.url}/tasks/", "Call the dentist about Friday")
 
 
 def test_the_sandbox_caldav_server_connects_apple_calendar(demo_page, running_app):
