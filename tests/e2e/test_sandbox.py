@@ -13,9 +13,17 @@ import pytest
 import requests
 
 from tests.browser import screenshot
+from tests.e2e.conftest import started_app
 
 pytestmark = pytest.mark.browser
 FIRST_SYNC = 60  # seconds for the worker to run the first sync
+
+
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory):
+    """An app of these tests' own: the session's is stopped by test_run_command."""
+    with started_app(tmp_path_factory.mktemp("sandbox-run-var")) as app:
+        yield app
 
 
 @pytest.fixture
