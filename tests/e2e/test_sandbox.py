@@ -91,6 +91,10 @@ def choose(page, url: str, mapping: dict) -> None:
     page.wait_for_url(f"{url}/integrations/")
 
 
+def sync_now(page, service: str) -> None:
+    page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
+
+
 def wait_for_text(page, url: str, text: str) -> None:
     deadline = time.monotonic() + FIRST_SYNC
     while time.monotonic() < deadline:
@@ -106,7 +110,7 @@ def test_todoist_connects_through_the_sandbox_its_tasks_are_imported_and_follow_
 ):
     connect_through_the_sandbox(demo_page, running_app.url, "todoist")
     choose(demo_page, running_app.url, {"project_id": sandbox_project(running_app, "Inbox")})
-    demo_page.click("table.connections button:has-text('Sync now')")
+    sync_now(demo_page, "Todoist")
 
     wait_for_text(demo_page, f"{running_app.url}/tasks/", "Call the dentist")
     screenshot(demo_page, "e2e-sandbox-todoist-tasks")
@@ -125,3 +129,13 @@ def test_the_sandbox_caldav_server_connects_apple_calendar(demo_page, running_ap
 
     demo_page.wait_for_url(f"{running_app.url}/integrations/")
     assert "1 calendar(s) found" in demo_page.inner_text("main")
+
+
+def test_google_calendar_connects_through_the_sandbox_and_its_events_are_imported(
+    demo_page, running_app
+):
+    connect_through_the_sandbox(demo_page, running_app.url, "google-calendar")
+    sync_now(demo_page, "Google Calendar")  # the primary calendar, when none is chosen
+
+    wait_for_text(demo_page, f"{running_app.url}/events/", "Lunch with Sam")
+    screenshot(demo_page, "e2e-sandbox-google-events")
