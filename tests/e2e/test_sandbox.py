@@ -120,7 +120,9 @@ def test_todoist_connects_through_the_sandbox_its_tasks_are_imported_and_follow_
     wait_for_text(demo_page, f"{running_app.url}/tasks/", "Call the dentist about Friday")
 
 
-def test_the_sandbox_caldav_server_connects_apple_calendar(demo_page, running_app):
+def test_apple_calendar_connects_at_the_sandbox_server_and_its_events_are_imported(
+    demo_page, running_app
+):
     demo_page.goto(f"{running_app.url}/integrations/")
     demo_page.click("#service-apple-calendar a:has-text('Connect (sandbox server)')")
     assert "not the real Apple Calendar" in demo_page.inner_text("main")
@@ -129,6 +131,9 @@ def test_the_sandbox_caldav_server_connects_apple_calendar(demo_page, running_ap
 
     demo_page.wait_for_url(f"{running_app.url}/integrations/")
     assert "1 calendar(s) found" in demo_page.inner_text("main")
+    sync_now(demo_page, "Apple Calendar")
+
+    wait_for_text(demo_page, f"{running_app.url}/events/", "Call with the Berlin office")
 
 
 def test_google_calendar_connects_through_the_sandbox_and_its_events_are_imported(
