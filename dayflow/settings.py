@@ -280,7 +280,6 @@ if DAYFLOW_SANDBOX:
             DAYFLOW_OAUTH_CLIENTS[_key] = sandbox_client(SECRET_KEY, _key)
     if DAYFLOW_SANDBOX_CALDAV_URL:
         DAYFLOW_SERVICE_URLS |= dict.fromkeys(SANDBOX_CALDAV_SERVICES, DAYFLOW_SANDBOX_CALDAV_URL)
-if DAYFLOW_SANDBOX:
     # The emulators send each webhook on a thread after the change commits; beat sends any
     # left behind (integrations/sandbox/tasks.py).
     CELERY_BEAT_SCHEDULE["sandbox-deliver-webhooks"] = {

@@ -64,7 +64,7 @@ def settings_in(environment: dict[str, str], tmp_path) -> dict:
     script = (
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.DAYFLOW_SERVICE_URLS, s.DAYFLOW_OAUTH_CLIENTS, "
-        "s.WEBHOOKS_LINEAR_APP_SECRET]))"
+        "s.WEBHOOKS_LINEAR_APP_SECRET, list(s.CELERY_BEAT_SCHEDULE)]))"
     )
     names = ("DAYFLOW_SANDBOX", "PUBLIC_URL", "DAYFLOW_SANDBOX_CALDAV_URL", "LINEAR_WEBHOOK_SECRET")
     env = {k: v for k, v in os.environ.items() if k not in names and "_CLIENT_" not in k}
@@ -77,8 +77,8 @@ def settings_in(environment: dict[str, str], tmp_path) -> dict:
         check=True,
         cwd=django_settings.BASE_DIR,
     )
-    urls, oauth_clients, linear_secret = json.loads(result.stdout)
-    return {"urls": urls, "clients": oauth_clients, "linear_secret": linear_secret}
+    urls, oauth_clients, linear_secret, beat = json.loads(result.stdout)
+    return {"urls": urls, "clients": oauth_clients, "linear_secret": linear_secret, "beat": beat}
 
 
 def test_the_sandbox_takes_every_service_without_a_real_client(tmp_path):
@@ -98,6 +98,7 @@ def test_the_sandbox_takes_every_service_without_a_real_client(tmp_path):
     assert found["clients"]["todoist"]["client_id"] == "sandbox-todoist"
     assert found["urls"]["fastmail"] == found["urls"]["apple-calendar"] == "http://127.0.0.1:5232/"
     assert found["linear_secret"]
+    assert "sandbox-deliver-webhooks" in found["beat"]
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,4 @@ def test_no_service_is_sandboxed_when_the_sandbox_is_off(environment, tmp_path):
 
     assert found["urls"] == {}
     assert found["clients"]["todoist"] == {"client_id": "", "client_secret": ""}
+    assert "sandbox-deliver-webhooks" not in found["beat"]
