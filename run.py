@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import venv
 from pathlib import Path
 
 USAGE = """usage: python3 run.py [serve | test [pytest args...] | help]
 
-    python3 run.py          install, migrate, and serve the app with a Celery worker and beat
+    python3 run.py          install, migrate, and serve the app with a Celery worker and beat;
+                            with the sandbox of emulated services on (DAYFLOW_SANDBOX=0: off)
     python3 run.py test     install the test dependencies and run the whole suite
                             (extra arguments go to pytest: python3 run.py test tests/sync -x)
     python3 run.py help     show this message (also -h, --help)
@@ -39,11 +42,11 @@ def ensure_environment(lock: str) -> None:
     if not PYTHON.exists():
         print(f"Creating the environment in {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    lock_path = ROOT / lock
-    stamp = VENV / f".installed-{lock}"
-    digest = hashlib.sha256(lock_path.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
+    # The test lock pins all the app's lock does, at the same versions (both are compiled from
+    # pyproject.toml): an environment installed from it serves as it is.
+    if installed(lock) or (lock == "requirements.lock" and installed("requirements-test.lock")):
         return
+    lock_path = ROOT / lock
     print(f"Installing dependencies from {lock} ...", flush=True)
     subprocess.run(
         [
@@ -59,7 +62,19 @@ def ensure_environment(lock: str) -> None:
         ],
         check=True,
     )
-    stamp.write_text(digest)
+    stamp(lock).write_text(digest(lock))
+
+
+def stamp(lock: str) -> Path:
+    return VENV / f".installed-{lock}"
+
+
+def digest(lock: str) -> str:
+    return hashlib.sha256((ROOT / lock).read_bytes()).hexdigest()
+
+
+def installed(lock: str) -> bool:
+    return stamp(lock).exists() and stamp(lock).read_text() == digest(lock)
 
 
 def compile_bytecode() -> None:
@@ -91,6 +106,52 @@ def bootstrap(env: dict) -> str:
     return done.stdout.strip()
 
 
+RADICALE_CONFIG = """\
+[server]
+hosts = 127.0.0.1:{port}
+
+[auth]
+# Any password: each username is an account of its own (the sandbox, on this machine only).
+type = none
+
+[rights]
+type = owner_only
+
+[storage]
+filesystem_folder = {folder}
+
+[web]
+type = none
+
+[logging]
+level = warning
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sandbox_on(env: dict) -> bool:
+    """The embedded defaults switch the sandbox on; an https PUBLIC_URL always keeps it off."""
+    on = env.setdefault("DAYFLOW_SANDBOX", "1").strip().lower() in {"1", "true", "yes", "on"}
+    return on and not env["PUBLIC_URL"].startswith("https://")
+
+
+def sandbox_setup(env: dict) -> list:
+    """Register DayFlow at the emulators, seed the CalDAV accounts; Radicale's command."""
+    manage("sandbox_clients", env=env)
+    var_dir = Path(env.get("DAYFLOW_VAR_DIR", ROOT / "var")) / "radicale"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    manage("sandbox_caldav", str(var_dir / "collections"), env=env)
+    port = urllib.parse.urlsplit(env["DAYFLOW_SANDBOX_CALDAV_URL"]).port
+    config = var_dir / "config"
+    config.write_text(RADICALE_CONFIG.format(port=port, folder=var_dir / "collections"))
+    return [PYTHON, "-m", "radicale", "--config", config]
+
+
 def web_answers(host: str, port: str) -> bool:
     if host in {"0.0.0.0", "::", ""}:  # noqa: S104 - we probe the server, we do not bind here
         host = "127.0.0.1"
@@ -109,6 +170,9 @@ def serve() -> int:
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     env.setdefault("PUBLIC_URL", f"http://{host}:{port}")
+    sandbox = sandbox_on(env)
+    if sandbox:
+        env.setdefault("DAYFLOW_SANDBOX_CALDAV_URL", f"http://127.0.0.1:{free_port()}")
     compile_bytecode()
     manage("migrate", "--noinput", "-v0", env=env)
     manage("collectstatic", "--noinput", "-v0", env=env)
@@ -139,6 +203,8 @@ def serve() -> int:
         ],
         "beat": [bin_dir / "celery", "-A", "dayflow", "beat", "--loglevel", "INFO"],
     }
+    if sandbox:
+        processes["sandbox CalDAV server"] = sandbox_setup(env)
     # Each child gets its own session, so a terminal's Ctrl-C reaches only us and we stop the
     # children with SIGTERM: a graceful shutdown (gunicorn treats SIGINT as a quick one).
     children = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -43,3 +44,10 @@ def new_secret_key() -> str:
 
 def new_fernet_key() -> str:
     return Fernet.generate_key().decode()
+
+
+def sandbox_client(secret_key: str, service: str) -> dict[str, str]:
+    """DayFlow's client at a sandbox service: stable for one SECRET_KEY, so every process (web,
+    worker, beat, `manage.py sandbox_clients`) agrees on it without storing it anywhere."""
+    secret = hashlib.sha256(f"{secret_key}:sandbox:{service}".encode()).hexdigest()[:32]
+    return {"client_id": f"sandbox-{service}", "client_secret": secret}

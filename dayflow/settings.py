@@ -12,7 +12,14 @@ from pathlib import Path
 
 import dj_database_url
 
-from dayflow.config import env_bool, env_list, new_fernet_key, new_secret_key, persistent_secret
+from dayflow.config import (
+    env_bool,
+    env_list,
+    new_fernet_key,
+    new_secret_key,
+    persistent_secret,
+    sandbox_client,
+)
 from integrations.providers import REGISTRY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,8 +35,9 @@ DAYFLOW_ENCRYPTION_KEYS = env_list("DAYFLOW_ENCRYPTION_KEYS") or [
 ]
 
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-# The sandbox of emulated services (integrations/sandbox/gate.py): never behind https.
-DAYFLOW_SANDBOX = env_bool("DAYFLOW_SANDBOX")
+# The sandbox of emulated services: never behind https (integrations.service_urls.sandbox_on,
+# which the sandbox's own gate reads too). run.py switches it on for its embedded defaults.
+DAYFLOW_SANDBOX = env_bool("DAYFLOW_SANDBOX") and not PUBLIC_URL.startswith("https://")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", PUBLIC_URL)
 
@@ -255,9 +263,38 @@ DAYFLOW_OAUTH_CLIENTS = {
     }
     for key in REGISTRY
 }
+
+# --- The sandbox: which services are reached at an emulator (integrations/service_urls.py) ---
+# A service is sandboxed when the sandbox is on and its real OAuth client is not configured; it
+# then gets the emulator's base URL and a sandbox client, the one `manage.py sandbox_clients`
+# registers there. A service with real client credentials uses the real service.
+SANDBOX_OAUTH_SERVICES = ("todoist", "google-calendar", "notion", "linear", "clickup", "outlook")
+SANDBOX_CALDAV_SERVICES = ("apple-calendar", "fastmail")
+# The Radicale server run.py starts for the CalDAV services, "" when none runs.
+DAYFLOW_SANDBOX_CALDAV_URL = os.environ.get("DAYFLOW_SANDBOX_CALDAV_URL", "")
+DAYFLOW_SERVICE_URLS: dict[str, str] = {}
+if DAYFLOW_SANDBOX:
+    for _key in SANDBOX_OAUTH_SERVICES:
+        if not DAYFLOW_OAUTH_CLIENTS[_key]["client_id"]:
+            DAYFLOW_SERVICE_URLS[_key] = f"{PUBLIC_URL}/sandbox/{_key}"
+            DAYFLOW_OAUTH_CLIENTS[_key] = sandbox_client(SECRET_KEY, _key)
+    if DAYFLOW_SANDBOX_CALDAV_URL:
+        DAYFLOW_SERVICE_URLS |= dict.fromkeys(SANDBOX_CALDAV_SERVICES, DAYFLOW_SANDBOX_CALDAV_URL)
+    # The emulators send each webhook on a thread after the change commits; beat sends any
+    # left behind (integrations/sandbox/tasks.py).
+    CELERY_BEAT_SCHEDULE["sandbox-deliver-webhooks"] = {
+        "task": "sandbox.deliver_webhooks",
+        "schedule": 10.0,
+    }
+if "linear" in DAYFLOW_SERVICE_URLS and not WEBHOOKS_LINEAR_APP_SECRET:
+    # The sandbox's Linear signs its app webhook with this; sandbox_clients registers it.
+    WEBHOOKS_LINEAR_APP_SECRET = sandbox_client(SECRET_KEY, "linear-webhook")["client_secret"]
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
 # CalDAV servers on private or loopback addresses, or over plain http (integrations/netguard.py).
-DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool("DAYFLOW_ALLOW_PRIVATE_SERVERS")
+# On by default when the sandbox's CalDAV server (127.0.0.1, plain http) is in use.
+DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool(
+    "DAYFLOW_ALLOW_PRIVATE_SERVERS", any(k in DAYFLOW_SERVICE_URLS for k in SANDBOX_CALDAV_SERVICES)
+)
 
 # Outbound requests per connection, "clickup=1000/60,notion=3/1" (requests/seconds), overriding
 # a provider's documented rate (integrations.providers.http), e.g. for ClickUp Business Plus.

@@ -3,6 +3,8 @@ pause/resume, settings and disconnect. Plain function views; every action is aud
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.writer import record
-from integrations import lifecycle
+from integrations import lifecycle, service_urls
 from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
@@ -42,11 +44,17 @@ def index(request: HttpRequest) -> HttpResponse:
         .select_related("service")
         .order_by("service__display_name", "label")
     )
+    services = enabled_services()
     return render(
         request,
         "integrations/index.html",
-        {"services": enabled_services(), "connections": connections},
+        {"services": services, "connections": connections, "sandboxed": _sandboxed(services)},
     )
+
+
+def _sandboxed(services: Iterable[Service]) -> set[str]:
+    """The services reached at an emulator on this machine: their buttons say so."""
+    return {service.key for service in services if service_urls.sandboxed(service.key)}
 
 
 @login_required
@@ -102,9 +110,12 @@ def callback(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
+    sandbox = service_urls.base_url(service.key)
     initial = {
-        "server_url": _reconnected_server_url(request, service) or service.provider.server_url,
-        "username": request.GET.get("username"),
+        "server_url": _reconnected_server_url(request, service)
+        or (sandbox and f"{sandbox}/")
+        or service.provider.server_url,
+        "username": request.GET.get("username") or (request.user.get_username() if sandbox else ""),
     }
     form = CalDAVConnectForm(request.POST or None, initial=initial)
     if request.method == "POST":
@@ -130,7 +141,8 @@ def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
             details={"service": service.key, "reason": "caldav:" + ",".join(sorted(form.errors))},
             success=False,
         )
-    return render(request, "integrations/caldav_connect.html", {"service": service, "form": form})
+    context = {"service": service, "form": form, "sandbox": sandbox}
+    return render(request, "integrations/caldav_connect.html", context)
 
 
 def _reconnected_server_url(request: HttpRequest, service: Service) -> str:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.writer import record
 from dayflow import backoff
+from integrations import service_urls
 from integrations.clients import provider_for
 from integrations.models import Connection
 from integrations.providers import provider_class
@@ -70,13 +71,16 @@ def _register(registrar: Registrar, provider: Provider, sub: WebhookSubscription
 
 
 def wants_push(connection: Connection) -> bool:
-    """Registered only for connections that sync on their own, and only when the services
-    can reach us: every one of them refuses a non-HTTPS notification URL."""
-    return (
-        connection.service.key in REGISTRARS
-        and connection.is_scheduled
-        and settings.PUBLIC_URL.startswith("https://")
-    )
+    """Registered only for connections that sync on their own, and only when the service can
+    reach us."""
+    key = connection.service.key
+    return key in REGISTRARS and connection.is_scheduled and can_notify(key)
+
+
+def can_notify(key: str) -> bool:
+    """Every real service refuses a non-HTTPS notification URL; a sandboxed one is an emulator
+    on this machine, which posts to 127.0.0.1 over plain http (integrations/sandbox/outbox.py)."""
+    return settings.PUBLIC_URL.startswith("https://") or service_urls.sandboxed(key)
 
 
 def reconcile(connection: Connection) -> list[WebhookSubscription]:
@@ -282,14 +286,15 @@ def maintain(now: dt.datetime | None = None) -> dict[str, int]:
 def _unsubscribed() -> list[Connection]:
     """Connections that want push but hold no subscription at all: working out what to watch
     failed (ClickUp's GET /team, Linear's organization query), so no row was left to retry."""
-    if not settings.PUBLIC_URL.startswith("https://"):
+    reachable = [key for key in REGISTRARS if can_notify(key)]
+    if not reachable:
         return []
     return list(
         Connection.objects.select_related("service")
         .filter(
             status=Connection.Status.CONNECTED,
             auto_sync=True,
-            service__key__in=list(REGISTRARS),
+            service__key__in=reachable,
         )
         .exclude(sync_direction="manual")
         .exclude(webhook_subscriptions__status__in=[s for s in Status if s != Status.REMOVED])

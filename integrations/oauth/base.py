@@ -12,6 +12,7 @@ from django.conf import settings
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthInputError
 
+from integrations import service_urls
 from integrations.providers import PROVIDERS
 from integrations.providers.base import Provider
 
@@ -30,6 +31,11 @@ class ProviderOAuth2(BaseOAuth2PKCE):
     REDIRECT_STATE = False  # the redirect URI must match the registered one exactly
     STATE_LIFETIME = STATE_LIFETIME
     SEND_USER_AGENT = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The provider's endpoints come rebased from the registry; the identity one is ours.
+        self.identity_url = service_urls.rebase(self.service_key, type(self).identity_url)
 
     @property
     def provider(self) -> type[Provider]:

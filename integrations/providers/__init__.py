@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+from integrations import service_urls
+
 if TYPE_CHECKING:
     from integrations.providers.base import Provider
 
@@ -39,10 +41,11 @@ class Providers(Mapping[str, "type[Provider]"]):
         self._loaded: dict[str, type[Provider]] = {}
 
     def __getitem__(self, key: str) -> type[Provider]:
+        """The provider class; a sandboxed service's declares the emulator's URLs."""
         if key not in self._loaded:
             module, _, name = self._paths[key].partition(":")
             self._loaded[key] = getattr(import_module(module), name)
-        return self._loaded[key]
+        return service_urls.for_service(self._loaded[key])
 
     def __contains__(self, key: object) -> bool:
         return key in self._paths  # without importing the provider

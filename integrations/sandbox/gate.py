@@ -6,16 +6,15 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations import service_urls
+
 
 def enabled() -> bool:
-    """On with DAYFLOW_SANDBOX, never behind an https PUBLIC_URL: a deployment reachable from
-    the internet must not hand out tokens to anyone who clicks "Allow"."""
-    public = str(getattr(settings, "PUBLIC_URL", ""))
-    return bool(getattr(settings, "DAYFLOW_SANDBOX", False)) and not public.startswith("https://")
+    """The product's decision (`integrations.service_urls.sandbox_on`), read here too."""
+    return service_urls.sandbox_on()
 
 
 View = Callable[..., HttpResponse]

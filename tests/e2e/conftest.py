@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +72,14 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def running_app(tmp_path_factory) -> RunningApp:
-    var_dir = tmp_path_factory.mktemp("run-var")
+def running_app(tmp_path_factory) -> Iterator[RunningApp]:
+    with started_app(tmp_path_factory.mktemp("run-var")) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def started_app(var_dir: Path) -> Iterator[RunningApp]:
+    """`python3 run.py` in var_dir, up and with its demo login printed; stopped after."""
     log = var_dir / "run.log"
     started = time.monotonic()
     process, url = run_py(var_dir, log)

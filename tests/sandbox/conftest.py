@@ -15,8 +15,6 @@ import pytest
 import yaml
 from django.test import Client as Browser
 
-from integrations.oauth.backends import BACKENDS
-from integrations.providers import PROVIDERS
 from integrations.sandbox import clients
 from integrations.sandbox.models import Account, Client
 
@@ -152,7 +150,8 @@ def cassette(path: Path) -> list[tuple[str, str, int, Any]]:
     return found
 
 
-# key: (authorize, token, revoke or "", identity or "") under /sandbox/<key>/
+# key: (authorize, token, revoke or "", identity or "") under /sandbox/<key>/; the providers
+# reach them through DAYFLOW_SERVICE_URLS (integrations/service_urls.py)
 ENDPOINTS = {
     "todoist": ("oauth/authorize", "oauth/access_token", "api/v1/revoke", "api/v1/sync"),
     "google-calendar": ("o/oauth2/v2/auth", "token", "revoke", "v1/userinfo"),
@@ -162,33 +161,16 @@ ENDPOINTS = {
     "outlook": ("common/oauth2/v2.0/authorize", "common/oauth2/v2.0/token", "", "v1.0/me"),
 }
 
-API_BASES = {
-    "todoist": "api/v1",
-    "google-calendar": "calendar/v3",
-    "notion": "v1",
-    "linear": "graphql",
-    "clickup": "api/v2",
-    "outlook": "v1.0",
-}
-
 
 @pytest.fixture
-def sandboxed(transactional_db, live_server, sandbox_on, monkeypatch):
-    """Every provider's OAuth endpoints pointed at the emulators, DayFlow registered there."""
-    for key, (authorize, token, revoke, identity) in ENDPOINTS.items():
-        base = f"{live_server.url}/sandbox/{key}"
-        provider = PROVIDERS[key]
-        monkeypatch.setattr(provider, "authorization_url", f"{base}/{authorize}")
-        monkeypatch.setattr(provider, "token_url", f"{base}/{token}")
-        monkeypatch.setattr(provider, "revoke_url", f"{base}/{revoke}" if revoke else "")
-        monkeypatch.setattr(provider, "api_base", f"{base}/{API_BASES[key]}")
-        if identity:
-            monkeypatch.setattr(BACKENDS[key], "identity_url", f"{base}/{identity}")
+def sandboxed(transactional_db, live_server, sandbox_on):
+    """Every OAuth service sandboxed at the live server's emulators, DayFlow registered there."""
+    sandbox_on.PUBLIC_URL = live_server.url  # the callback and webhook URLs
+    sandbox_on.DAYFLOW_SERVICE_URLS = {key: f"{live_server.url}/sandbox/{key}" for key in ENDPOINTS}
     sandbox_on.DAYFLOW_OAUTH_CLIENTS = {
         key: dict(zip(("client_id", "client_secret"), clients.credentials(key), strict=True))
         for key in ENDPOINTS
     }
-    sandbox_on.PUBLIC_URL = live_server.url  # the callback and webhook URLs
     clients.register(sandbox_on.PUBLIC_URL)
     return live_server
 

@@ -2,8 +2,8 @@
 reaching DayFlow's webhook endpoint, verified: Google channels, ClickUp team webhooks, Graph
 subscriptions (with the validationToken handshake during the create request).
 
-`wants_push` is forced on here: the product only registers behind an https PUBLIC_URL, and the
-sandbox only runs without one (the product wiring has to reconcile the two)."""
+The product registers behind a plain http PUBLIC_URL only because these services are sandboxed
+(`webhooks.subscriptions.can_notify`)."""
 
 from __future__ import annotations
 
@@ -85,10 +85,7 @@ CHANGES: dict[str, Callable[[], None]] = {
 
 
 @pytest.mark.parametrize("key", list(CHANGES))
-def test_registration_then_a_change_at_the_service_arrives_verified(
-    sandboxed, client, user, monkeypatch, key
-):
-    monkeypatch.setattr(subscriptions, "wants_push", lambda connection: True)
+def test_registration_then_a_change_at_the_service_arrives_verified(sandboxed, client, user, key):
     client.force_login(user)
     connection = connect_through_consent(client, key)
 

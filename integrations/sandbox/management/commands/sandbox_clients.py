@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--linear-webhook-secret",
-            default=os.environ.get("LINEAR_WEBHOOK_SECRET", ""),
+            default=settings.WEBHOOKS_LINEAR_APP_SECRET,
             help="the signing secret of Linear's app webhook (LINEAR_WEBHOOK_SECRET)",
         )
 
