@@ -291,9 +291,12 @@ if "linear" in DAYFLOW_SERVICE_URLS and not WEBHOOKS_LINEAR_APP_SECRET:
     WEBHOOKS_LINEAR_APP_SECRET = sandbox_client(SECRET_KEY, "linear-webhook")["client_secret"]
 DAYFLOW_MIN_SYNC_INTERVAL = int(os.environ.get("DAYFLOW_MIN_SYNC_INTERVAL", 5))
 # CalDAV servers on private or loopback addresses, or over plain http (integrations/netguard.py).
-# On by default when the sandbox's CalDAV server (127.0.0.1, plain http) is in use.
-DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool(
-    "DAYFLOW_ALLOW_PRIVATE_SERVERS", any(k in DAYFLOW_SERVICE_URLS for k in SANDBOX_CALDAV_SERVICES)
+DAYFLOW_ALLOW_PRIVATE_SERVERS = env_bool("DAYFLOW_ALLOW_PRIVATE_SERVERS", False)
+# The one exception to those rules without lifting them: the sandbox's own CalDAV server.
+DAYFLOW_TRUSTED_SERVERS = (
+    (DAYFLOW_SANDBOX_CALDAV_URL,)
+    if any(k in DAYFLOW_SERVICE_URLS for k in SANDBOX_CALDAV_SERVICES)
+    else ()
 )
 
 # Outbound requests per connection, "clickup=1000/60,notion=3/1" (requests/seconds), overriding

@@ -41,6 +41,23 @@ def private_servers_allowed() -> bool:
     return bool(getattr(settings, "DAYFLOW_ALLOW_PRIVATE_SERVERS", False))
 
 
+def trusted_servers() -> frozenset[tuple[str, int]]:
+    """(host, port) of the servers `DAYFLOW_TRUSTED_SERVERS` names: exempt from the private
+    address and https rules, and only they (the sandbox's CalDAV server on 127.0.0.1)."""
+    found = set()
+    for url in getattr(settings, "DAYFLOW_TRUSTED_SERVERS", ()):
+        parts = urlsplit(url)
+        found.add(((parts.hostname or "").lower(), parts.port or DEFAULT_PORTS[parts.scheme]))
+    return frozenset(found)
+
+
+def is_trusted(url: str) -> bool:
+    """Whether `url` (already free of url_problem) is on a trusted server."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return (host, parts.port or DEFAULT_PORTS[parts.scheme]) in trusted_servers()
+
+
 def url_problem(url: str) -> str:
     """What makes `url` unusable as a server address, in the user's words; "" when nothing."""
     try:
@@ -80,7 +97,7 @@ def check_server_url(url: str) -> None:
     problem = url_problem(url)
     if problem:
         raise UnsafeServer(problem[0].upper() + problem[1:] + ".")
-    if private_servers_allowed():
+    if private_servers_allowed() or is_trusted(url):
         return
     parts = urlsplit(url)
     if parts.scheme != "https":
@@ -127,7 +144,7 @@ class Guard:
         problem = url_problem(url)
         if problem:
             raise UnsafeServer(problem)
-        if self.private_ok:
+        if self.private_ok or is_trusted(url):
             return
         parts = urlsplit(url)
         if self.require_https and parts.scheme != "https":
@@ -138,7 +155,7 @@ class Guard:
         """The checked addresses of `host`: looked up once per session, then always these."""
         key = (host.lower().strip("[]"), int(port))
         if key not in self.pins:
-            if self.private_ok:
+            if self.private_ok or key in trusted_servers():
                 self.pins[key] = socket.getaddrinfo(key[0], port, proto=socket.IPPROTO_TCP)
             else:
                 try:

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from integrations.models import Connection, Credential
-from integrations.netguard import UnsafeServer, check_server_url
+from integrations.netguard import Guard, UnsafeServer, check_server_url
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +89,42 @@ def test_an_unresolvable_name_reads_as_unreachable(client, user, monkeypatch):
     )
 
     assert "could not be reached" in response.content.decode()
+
+
+SANDBOX_DAV = "http://127.0.0.1:5232/"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:5232/", "http://127.0.0.1:5232/alice/calendar/"],
+)
+def test_the_trusted_sandbox_server_is_accepted_over_plain_http(settings, url):
+    settings.DAYFLOW_TRUSTED_SERVERS = (SANDBOX_DAV,)
+
+    check_server_url(url)  # no UnsafeServer
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/",  # the app itself, another port on the same host
+        "http://localhost:5232/",  # the same server under another name is not what was named
+        "https://10.0.0.1:5232/",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
+def test_trusting_the_sandbox_server_trusts_nothing_else(settings, url):
+    settings.DAYFLOW_TRUSTED_SERVERS = (SANDBOX_DAV,)
+
+    with pytest.raises(UnsafeServer):
+        check_server_url(url)
+
+
+def test_a_session_on_the_trusted_server_still_may_not_leave_it(settings):
+    settings.DAYFLOW_TRUSTED_SERVERS = (SANDBOX_DAV,)
+    guard = Guard(SANDBOX_DAV)
+
+    guard.check("http://127.0.0.1:5232/alice/")
+    assert guard.addresses("127.0.0.1", 5232)
+    with pytest.raises(UnsafeServer):
+        guard.check("http://127.0.0.1:6379/")
