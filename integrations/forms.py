@@ -44,8 +44,9 @@ class CalDAVConnectForm(forms.Form):
         label="App-specific password", widget=forms.PasswordInput(render_value=False)
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, service: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.service = service  # the key its errors name (Apple Calendar, Fastmail, ...)
         self.calendars: list[Container] = []
 
     def clean(self) -> dict[str, Any]:
@@ -61,7 +62,9 @@ class CalDAVConnectForm(forms.Form):
             self.add_error("server_url", UNREACHABLE["network"])
             return data
         try:
-            self.calendars = caldav.discover(data["server_url"], data["username"], data["password"])
+            self.calendars = caldav.discover(
+                data["server_url"], data["username"], data["password"], service=self.service
+            )
         except AuthExpired:
             self.add_error(
                 "password",

@@ -117,7 +117,7 @@ def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
         or service.provider.server_url,
         "username": request.GET.get("username") or (request.user.get_username() if sandbox else ""),
     }
-    form = CalDAVConnectForm(request.POST or None, initial=initial)
+    form = CalDAVConnectForm(request.POST or None, initial=initial, service=service.key)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data

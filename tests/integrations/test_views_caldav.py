@@ -13,6 +13,7 @@ from django.db import connection as db
 
 from audit.models import AuditEvent
 from integrations.models import Connection, Credential
+from integrations.providers import caldav
 from integrations.signals import connection_connected
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +150,26 @@ def test_failures_get_their_own_message_and_save_nothing(
     assert event.success is False
     assert password not in str(event.details)
     assert 'value="wrong"' not in response.content.decode()  # the password is not echoed
+
+
+@pytest.mark.parametrize("key", ["fastmail", "apple-calendar"])
+def test_discovery_errors_name_the_service_being_connected(
+    logged_in, closed_port_url, monkeypatch, key
+):
+    # given discovery against a server that does not answer
+    asked = []
+    real = caldav.discover
+
+    def discover(*args, **kwargs):
+        asked.append(kwargs.get("service"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(caldav, "discover", discover)
+
+    logged_in.post(
+        f"/integrations/{key}/connect/",
+        {"server_url": closed_port_url, "username": "someone", "password": "secret"},
+    )
+
+    # then its errors are the connected service's, not a generic "caldav"
+    assert asked == [key]
