@@ -1,4 +1,4 @@
-"""Audit events: who did what to which integration, when, from where, and whether it worked."""
+"""Audit events: who did what to which connection, when, from where, and whether it worked."""
 
 from django.conf import settings
 from django.db import models
