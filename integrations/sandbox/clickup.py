@@ -19,7 +19,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "clickup"
@@ -641,19 +641,8 @@ def _history(account: Account, task: Item, change: tuple[str, Any, Any]) -> dict
 OAUTH = oauth.OAuthService(key=KEY, name="ClickUp", seed=seed, refresh=False)
 
 
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
 urlpatterns = [
-    path("api", authorize, name="clickup-authorize"),
-    path("api/v2/oauth/token", token, name="clickup-token"),
+    *oauth.routes(OAUTH, "clickup", authorize_at="api", token_at="api/v2/oauth/token"),
     path("api/v2/user", user, name="clickup-user"),
     path("api/v2/team", teams, name="clickup-teams"),
     path("api/v2/team/<str:team_id>/space", spaces, name="clickup-spaces"),

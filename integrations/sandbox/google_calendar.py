@@ -19,7 +19,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "google-calendar"
@@ -687,16 +687,6 @@ def _announce(channel: Item, state: str) -> None:
 
 
 # --- routes ---------------------------------------------------------------------------------
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
 @api_view
 def revoke(request: HttpRequest) -> HttpResponse:
     """Google's revoke answers 400 invalid_token for a token it does not know.
@@ -709,9 +699,14 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("o/oauth2/v2/auth", authorize, name="google-authorize"),
-    path("token", token, name="google-token"),
-    path("revoke", revoke, name="google-revoke"),
+    *oauth.routes(
+        OAUTH,
+        "google",
+        authorize_at="o/oauth2/v2/auth",
+        token_at="token",
+        revoke_at="revoke",
+        revoke_view=revoke,
+    ),
     path("v1/userinfo", userinfo, name="google-userinfo"),
     path("calendar/v3/users/me/calendarList", calendar_list, name="google-calendar-list"),
     path("calendar/v3/calendars/<str:calendar_id>/events", events, name="google-events"),

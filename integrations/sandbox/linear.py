@@ -19,7 +19,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import graphql, oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.graphql import GraphQLError
 from integrations.sandbox.models import Account, Client, Grant, Item
 
@@ -477,16 +477,6 @@ OAUTH = oauth.OAuthService(
 )
 
 
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
 @api_view
 @require_http_methods(["POST"])
 def revoke(request: HttpRequest) -> HttpResponse:
@@ -501,8 +491,13 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("oauth/authorize", authorize, name="linear-authorize"),
-    path("oauth/token", token, name="linear-token"),
-    path("oauth/revoke", revoke, name="linear-revoke"),
+    *oauth.routes(
+        OAUTH,
+        "linear",
+        authorize_at="oauth/authorize",
+        token_at="oauth/token",
+        revoke_at="oauth/revoke",
+        revoke_view=revoke,
+    ),
     path("graphql", endpoint, name="linear-graphql"),
 ]

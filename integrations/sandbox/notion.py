@@ -18,7 +18,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Client, Grant, Item
 
 KEY = "notion"
@@ -695,25 +695,14 @@ def _subscribed(account: Account) -> list[Client]:
 
 
 # --- routes ---------------------------------------------------------------------------------
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
-@api_view
-def revoke(request: HttpRequest) -> HttpResponse:
-    return oauth.revoke(request, OAUTH)
-
-
 urlpatterns = [
-    path("v1/oauth/authorize", authorize, name="notion-authorize"),
-    path("v1/oauth/token", token, name="notion-token"),
-    path("v1/oauth/revoke", revoke, name="notion-revoke"),
+    *oauth.routes(
+        OAUTH,
+        "notion",
+        authorize_at="v1/oauth/authorize",
+        token_at="v1/oauth/token",
+        revoke_at="v1/oauth/revoke",
+    ),
     path("v1/users/me", users_me, name="notion-users-me"),
     path("v1/search", search, name="notion-search"),
     path("v1/data_sources/<str:source_id>", data_source, name="notion-data-source"),

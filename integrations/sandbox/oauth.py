@@ -20,9 +20,11 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import URLPattern, path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import store
+from integrations.sandbox.gate import api_view, sandbox_view
 from integrations.sandbox.models import Account, Client, Grant
 
 CODE_LIFETIME = dt.timedelta(minutes=10)  # RFC 6749 4.1.2: "a maximum ... of 10 minutes"
@@ -274,3 +276,29 @@ def known_token(request: HttpRequest, service_key: str) -> bool:
 
 def revoke_family(family: str) -> None:
     Grant.objects.filter(family=family, revoked_at=None).update(revoked_at=store.now())
+
+
+def routes(
+    service: OAuthService,
+    name: str,
+    *,
+    authorize_at: str,
+    token_at: str,
+    revoke_at: str = "",
+    revoke_view: Callable[[HttpRequest], HttpResponse] | None = None,
+) -> list[URLPattern]:
+    """The service's authorize page, token endpoint and (when it has one) revocation, at its own
+    paths, named `<name>-authorize`, `<name>-token` and `<name>-revoke`. `revoke_view` stands in
+    for the generic revocation where the service revokes its own way."""
+    found = [
+        path(
+            authorize_at,
+            sandbox_view(lambda request: authorize(request, service)),
+            name=f"{name}-authorize",
+        ),
+        path(token_at, api_view(lambda request: token(request, service)), name=f"{name}-token"),
+    ]
+    if revoke_at:
+        view = revoke_view or api_view(lambda request: revoke(request, service))
+        found.append(path(revoke_at, view, name=f"{name}-revoke"))
+    return found

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from integrations.sandbox import oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "outlook"
@@ -1018,19 +1018,13 @@ OAUTH = oauth.OAuthService(
 )
 
 
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
 urlpatterns = [
-    path("common/oauth2/v2.0/authorize", authorize, name="outlook-authorize"),
-    path("common/oauth2/v2.0/token", token, name="outlook-token"),
+    *oauth.routes(
+        OAUTH,
+        "outlook",
+        authorize_at="common/oauth2/v2.0/authorize",
+        token_at="common/oauth2/v2.0/token",
+    ),
     path("v1.0/me", me, name="outlook-me"),
     path("v1.0/me/calendars", calendars, name="outlook-calendars"),
     path("v1.0/me/calendar/events", calendar_events, name="outlook-default-events"),

@@ -18,7 +18,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import oauth, outbox, store
-from integrations.sandbox.gate import api_view, sandbox_view
+from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Client, Grant, Item
 
 KEY = "todoist"
@@ -499,25 +499,14 @@ def _paginated(request: HttpRequest, results: list[dict[str, Any]]) -> HttpRespo
 
 
 # --- routes ---------------------------------------------------------------------------------
-@sandbox_view
-def authorize(request: HttpRequest) -> HttpResponse:
-    return oauth.authorize(request, OAUTH)
-
-
-@api_view
-def access_token(request: HttpRequest) -> HttpResponse:
-    return oauth.token(request, OAUTH)
-
-
-@api_view
-def revoke(request: HttpRequest) -> HttpResponse:
-    return oauth.revoke(request, OAUTH)
-
-
 urlpatterns = [
-    path("oauth/authorize", authorize, name="todoist-authorize"),
-    path("oauth/access_token", access_token, name="todoist-token"),
-    path("api/v1/revoke", revoke, name="todoist-revoke"),
+    *oauth.routes(
+        OAUTH,
+        "todoist",
+        authorize_at="oauth/authorize",
+        token_at="oauth/access_token",
+        revoke_at="api/v1/revoke",
+    ),
     path("api/v1/sync", sync, name="todoist-sync"),
     path("api/v1/tasks", task_list, name="todoist-tasks"),
     path("api/v1/tasks/<str:task_id>", task_detail, name="todoist-task"),
