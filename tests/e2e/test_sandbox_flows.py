@@ -5,16 +5,22 @@ where a person can read them."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
+import requests
 
 from tests.browser import screenshot
 from tests.e2e.conftest import started_app
 from tests.e2e.sandbox_helpers import (
     choose,
     connect_through_the_sandbox,
+    sandbox_project,
     sandbox_rows,
     sign_in,
     sync_now,
+    wait_for,
     wait_for_text,
 )
 
@@ -103,3 +109,148 @@ def test_fastmail_connects_at_the_sandbox_server_and_its_events_are_imported(
     sync_now(demo_page, "Fastmail")
 
     wait_for_text(demo_page, f"{running_app.url}/events/", "Call with the Berlin office")
+
+
+def access_token(app, service: str) -> str:
+    """The newest live access token the emulated service issued."""
+    return sandbox_rows(
+        app,
+        "SELECT g.value FROM sandbox_grant g JOIN sandbox_client c ON c.id = g.client_id "
+        "WHERE c.service = ? AND g.kind = 'access' AND g.revoked_at IS NULL ORDER BY g.id DESC",
+        service,
+    )[0][0]
+
+
+def at_service(app, service: str, kind: str, path: str, remote_id: str) -> str:
+    """A field of an item as the emulated service holds it now."""
+    return sandbox_rows(
+        app,
+        "SELECT json_extract(i.data, ?) FROM sandbox_item i "
+        "JOIN sandbox_account a ON a.id = i.account_id "
+        "WHERE a.service = ? AND i.kind = ? AND i.remote_id = ?",
+        path,
+        service,
+        kind,
+        remote_id,
+    )[0][0]
+
+
+def live_grants(app, service: str) -> int:
+    return sandbox_rows(
+        app,
+        "SELECT count(*) FROM sandbox_grant g JOIN sandbox_client c ON c.id = g.client_id "
+        "WHERE c.service = ? AND g.kind != 'code' AND g.revoked_at IS NULL",
+        service,
+    )[0][0]
+
+
+def rename_in_dayflow(page, url: str, model: str, title: str, new_title: str) -> None:
+    """A person renames a task or event in DayFlow (its admin pages)."""
+    page.goto(f"{url}/admin/dayflow/{model}/?q={title}")
+    page.click(f"#result_list a:text-is('{title}')")
+    page.fill("#id_title", new_title)
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+
+
+def rename_at_todoist(app, task: str, new_title: str) -> None:
+    command = {"type": "item_update", "uuid": str(uuid.uuid4()), "args": {"id": task}}
+    command["args"]["content"] = new_title
+    response = requests.post(
+        f"{app.url}/sandbox/todoist/api/v1/sync",
+        data={"commands": json.dumps([command])},
+        headers={"Authorization": f"Bearer {access_token(app, 'todoist')}"},
+        timeout=10,
+    )
+    assert response.ok, response.text
+    assert response.json()["sync_status"][command["uuid"]] == "ok", response.text
+
+
+def rename_at_google(app, event: str, new_title: str) -> None:
+    calendar = sandbox_rows(
+        app, "SELECT container FROM sandbox_item WHERE kind = 'event' AND remote_id = ?", event
+    )[0][0]
+    url = f"{app.url}/sandbox/google-calendar/calendar/v3/calendars/{calendar}/events/{event}"
+    headers = {"Authorization": f"Bearer {access_token(app, 'google-calendar')}"}
+    body = requests.get(url, headers=headers, timeout=10).json()
+    response = requests.put(url, json=body | {"summary": new_title}, headers=headers, timeout=10)
+    assert response.ok, response.text
+
+
+def disconnect(page, url: str, service: str) -> None:
+    page.goto(f"{url}/integrations/")
+    page.click(f"table.connections tr:has-text('{service}') a:has-text('Disconnect')")
+    page.check("input[value=keep]")
+    page.click("button:has-text('Disconnect')")
+    page.wait_for_url(f"{url}/integrations/")
+
+
+def a_conflict_is_shown(page, url: str, title: str) -> None:
+    wait_for_text(page, f"{url}/sync/conflicts/", title)
+    assert "title" in page.inner_text("main")
+
+
+def test_todoist_changes_travel_both_ways_conflict_and_disconnecting_revokes_the_grant(
+    demo_page, running_app
+):
+    url = running_app.url
+    connect_through_the_sandbox(demo_page, url, "todoist")
+    choose(demo_page, url, {"project_id": sandbox_project(running_app, "Inbox")}, "Todoist")
+    sync_now(demo_page, "Todoist")
+    wait_for_text(demo_page, f"{url}/tasks/", "Call the dentist")
+    task = item_id(running_app, "todoist", "task", "$.content", "Call the dentist")
+
+    # DayFlow -> the service
+    rename_in_dayflow(demo_page, url, "task", "Call the dentist", "Call the dentist at 9")
+    demo_page.goto(f"{url}/integrations/")
+    sync_now(demo_page, "Todoist")
+    wait_for(
+        lambda: (
+            at_service(running_app, "todoist", "task", "$.content", task) == "Call the dentist at 9"
+        ),
+        what="the rename at Todoist",
+    )
+
+    # both sides at once: a conflict for the person to settle
+    rename_in_dayflow(demo_page, url, "task", "Call the dentist at 9", "Dentist: DayFlow's")
+    rename_at_todoist(running_app, task, "Dentist: Todoist's")
+    demo_page.goto(f"{url}/integrations/")
+    sync_now(demo_page, "Todoist")
+    a_conflict_is_shown(demo_page, url, "Dentist: DayFlow's")
+    screenshot(demo_page, "e2e-sandbox-todoist-conflict")
+
+    assert live_grants(running_app, "todoist") > 0
+    disconnect(demo_page, url, "Todoist")
+    assert live_grants(running_app, "todoist") == 0
+
+
+def test_google_changes_travel_both_ways_conflict_and_disconnecting_revokes_the_grant(
+    demo_page, running_app
+):
+    url = running_app.url
+    connect_through_the_sandbox(demo_page, url, "google-calendar")
+    sync_now(demo_page, "Google Calendar")
+    wait_for_text(demo_page, f"{url}/events/", "Lunch with Sam")
+    event = item_id(running_app, "google-calendar", "event", "$.summary", "Lunch with Sam")
+
+    rename_in_dayflow(demo_page, url, "event", "Lunch with Sam", "Lunch with Sam and Kim")
+    demo_page.goto(f"{url}/integrations/")
+    sync_now(demo_page, "Google Calendar")
+    wait_for(
+        lambda: (
+            at_service(running_app, "google-calendar", "event", "$.summary", event)
+            == "Lunch with Sam and Kim"
+        ),
+        what="the rename at Google",
+    )
+
+    rename_in_dayflow(demo_page, url, "event", "Lunch with Sam and Kim", "Lunch: DayFlow's")
+    rename_at_google(running_app, event, "Lunch: Google's")
+    demo_page.goto(f"{url}/integrations/")
+    sync_now(demo_page, "Google Calendar")
+    a_conflict_is_shown(demo_page, url, "Lunch: DayFlow's")
+    screenshot(demo_page, "e2e-sandbox-google-conflict")
+
+    assert live_grants(running_app, "google-calendar") > 0
+    disconnect(demo_page, url, "Google Calendar")
+    assert live_grants(running_app, "google-calendar") == 0
