@@ -144,10 +144,21 @@ def live_grants(app, service: str) -> int:
     )[0][0]
 
 
-def rename_in_dayflow(page, url: str, model: str, title: str, new_title: str) -> None:
+def local_copy(app, model: str, remote_id: str) -> int:
+    """The DayFlow task or event synced with the remote item (titles repeat across services);
+    a calendar's links name the item `<calendar>/<id>`."""
+    rows = sandbox_rows(
+        app,
+        f"SELECT {model}_id FROM sync_itemlink WHERE remote_id = ? OR remote_id LIKE '%/' || ?",
+        remote_id,
+        remote_id,
+    )
+    return rows[0][0] if rows else 0
+
+
+def rename_in_dayflow(page, url: str, model: str, pk: int, new_title: str) -> None:
     """A person renames a task or event in DayFlow (its admin pages)."""
-    page.goto(f"{url}/admin/dayflow/{model}/?q={title}")
-    page.click(f"#result_list a:text-is('{title}')")
+    page.goto(f"{url}/admin/dayflow/{model}/{pk}/change/")
     page.fill("#id_title", new_title)
     page.click("input[name=_save]")
     page.wait_for_selector(".messagelist")
@@ -197,11 +208,12 @@ def test_todoist_changes_travel_both_ways_conflict_and_disconnecting_revokes_the
     connect_through_the_sandbox(demo_page, url, "todoist")
     choose(demo_page, url, {"project_id": sandbox_project(running_app, "Inbox")}, "Todoist")
     sync_now(demo_page, "Todoist")
-    wait_for_text(demo_page, f"{url}/tasks/", "Call the dentist")
     task = item_id(running_app, "todoist", "task", "$.content", "Call the dentist")
+    wait_for(lambda: local_copy(running_app, "task", task), what="the first sync")
+    mine = local_copy(running_app, "task", task)
 
     # DayFlow -> the service
-    rename_in_dayflow(demo_page, url, "task", "Call the dentist", "Call the dentist at 9")
+    rename_in_dayflow(demo_page, url, "task", mine, "Call the dentist at 9")
     demo_page.goto(f"{url}/integrations/")
     sync_now(demo_page, "Todoist")
     wait_for(
@@ -212,7 +224,7 @@ def test_todoist_changes_travel_both_ways_conflict_and_disconnecting_revokes_the
     )
 
     # both sides at once: a conflict for the person to settle
-    rename_in_dayflow(demo_page, url, "task", "Call the dentist at 9", "Dentist: DayFlow's")
+    rename_in_dayflow(demo_page, url, "task", mine, "Dentist: DayFlow's")
     rename_at_todoist(running_app, task, "Dentist: Todoist's")
     demo_page.goto(f"{url}/integrations/")
     sync_now(demo_page, "Todoist")
@@ -230,10 +242,11 @@ def test_google_changes_travel_both_ways_conflict_and_disconnecting_revokes_the_
     url = running_app.url
     connect_through_the_sandbox(demo_page, url, "google-calendar")
     sync_now(demo_page, "Google Calendar")
-    wait_for_text(demo_page, f"{url}/events/", "Lunch with Sam")
     event = item_id(running_app, "google-calendar", "event", "$.summary", "Lunch with Sam")
+    wait_for(lambda: local_copy(running_app, "event", event), what="the first sync")
+    mine = local_copy(running_app, "event", event)
 
-    rename_in_dayflow(demo_page, url, "event", "Lunch with Sam", "Lunch with Sam and Kim")
+    rename_in_dayflow(demo_page, url, "event", mine, "Lunch with Sam and Kim")
     demo_page.goto(f"{url}/integrations/")
     sync_now(demo_page, "Google Calendar")
     wait_for(
@@ -244,7 +257,7 @@ def test_google_changes_travel_both_ways_conflict_and_disconnecting_revokes_the_
         what="the rename at Google",
     )
 
-    rename_in_dayflow(demo_page, url, "event", "Lunch with Sam and Kim", "Lunch: DayFlow's")
+    rename_in_dayflow(demo_page, url, "event", mine, "Lunch: DayFlow's")
     rename_at_google(running_app, event, "Lunch: Google's")
     demo_page.goto(f"{url}/integrations/")
     sync_now(demo_page, "Google Calendar")
@@ -254,3 +267,124 @@ def test_google_changes_travel_both_ways_conflict_and_disconnecting_revokes_the_
     assert live_grants(running_app, "google-calendar") > 0
     disconnect(demo_page, url, "Google Calendar")
     assert live_grants(running_app, "google-calendar") == 0
+
+
+def connections(app, key: str) -> list[tuple[int, str]]:
+    """(id, status) of the demo user's connections to the service, as DayFlow holds them."""
+    return sandbox_rows(
+        app,
+        "SELECT c.id, c.status FROM integrations_connection c "
+        "JOIN integrations_service s ON s.id = c.service_id WHERE s.key = ? ORDER BY c.id",
+        key,
+    )
+
+
+def ensure_connected(page, app, key: str) -> int:
+    """The id of a live connection to the service, connecting first when there is none."""
+    live = [pk for pk, status in connections(app, key) if status == "connected"]
+    if not live:
+        connect_through_the_sandbox(page, app.url, key)
+        live = [pk for pk, status in connections(app, key) if status == "connected"]
+    return live[-1]
+
+
+def start_connecting(page, url: str, key: str) -> None:
+    page.goto(f"{url}/integrations/")
+    page.click(f"#service-{key} button:has-text('Connect (sandbox)')")
+    assert "Sandbox — not the real" in page.inner_text("body")
+
+
+def test_deny_at_the_service_connects_nothing_and_says_so(demo_page, running_app):
+    before = connections(running_app, "notion")
+    start_connecting(demo_page, running_app.url, "notion")
+    demo_page.click("button:has-text('Deny')")
+
+    demo_page.wait_for_url(f"{running_app.url}/integrations/")
+    assert "You declined access at Notion, so nothing was connected." in demo_page.inner_text(
+        "main"
+    )
+    assert connections(running_app, "notion") == before
+    screenshot(demo_page, "e2e-sandbox-deny")
+
+
+def test_an_expired_authorization_code_is_refused_and_connects_nothing(demo_page, running_app):
+    before = connections(running_app, "linear")
+    start_connecting(demo_page, running_app.url, "linear")
+
+    def expire_the_code_first(route):
+        # The person took longer than the code's ten minutes: "Allow" issues the code, the
+        # service lets it lapse, and only then does the browser follow the redirect back.
+        if route.request.method != "POST":
+            return route.continue_()
+        issued = route.fetch(max_redirects=0)
+        sandbox_rows(
+            running_app,
+            "UPDATE sandbox_grant SET expires_at = '2000-01-01 00:00:00' WHERE kind = 'code'",
+        )
+        return route.fulfill(response=issued)
+
+    demo_page.route("**/sandbox/linear/**", expire_the_code_first)
+    demo_page.click("button:has-text('Allow')")
+
+    demo_page.wait_for_url(f"{running_app.url}/integrations/")
+    message = demo_page.inner_text("main")
+    assert "Linear did not complete the connection" in message
+    assert "Nothing was saved" in message
+    assert connections(running_app, "linear") == before
+    screenshot(demo_page, "e2e-sandbox-expired-code")
+
+
+def latest_job(app, connection: int) -> tuple[int, str]:
+    return sandbox_rows(
+        app,
+        "SELECT id, status FROM sync_syncjob WHERE connection_id = ? ORDER BY id DESC",
+        connection,
+    )[0]
+
+
+def test_a_429_storm_backs_off_and_the_sync_succeeds(demo_page, running_app):
+    connection = ensure_connected(demo_page, running_app, "notion")
+    source = item_id(running_app, "notion", "data_source", "$.title[0].plain_text", "Tasks")
+    choose(demo_page, running_app.url, {"data_source_id": source}, service="Notion")
+    jobs_before = sandbox_rows(
+        running_app, "SELECT count(*) FROM sync_syncjob WHERE connection_id = ?", connection
+    )[0][0]
+    sandbox_rows(running_app, "UPDATE sandbox_account SET throttled = 3 WHERE service = 'notion'")
+
+    sync_now(demo_page, "Notion")
+    wait_for(
+        lambda: (
+            sandbox_rows(
+                running_app, "SELECT count(*) FROM sync_syncjob WHERE connection_id = ?", connection
+            )[0][0]
+            > jobs_before
+            and latest_job(running_app, connection)[1] in {"succeeded", "failed"}
+        ),
+        what="the sync's end",
+    )
+    assert latest_job(running_app, connection)[1] == "succeeded"
+    throttled = "SELECT throttled FROM sandbox_account WHERE service = 'notion'"
+    assert sandbox_rows(running_app, throttled) == [(0,)]  # every 429 was answered and waited out
+    assert dict(connections(running_app, "notion"))[connection] == "connected"
+
+
+def test_a_refresh_token_the_service_revoked_ends_in_needs_reconnecting(demo_page, running_app):
+    connection = ensure_connected(demo_page, running_app, "linear")
+    # The person removed DayFlow's access in Linear's settings: every token of it is revoked.
+    sandbox_rows(
+        running_app,
+        "UPDATE sandbox_grant SET revoked_at = '2000-01-01 00:00:00' WHERE client_id IN "
+        "(SELECT id FROM sandbox_client WHERE service = 'linear')",
+    )
+    team = item_id(running_app, "linear", "team", "$.key", "ENG")
+    choose(demo_page, running_app.url, {"team_id": team}, service="Linear")
+    sync_now(demo_page, "Linear")
+
+    wait_for(
+        lambda: dict(connections(running_app, "linear"))[connection] == "needs_reauth",
+        what="Needs reconnecting",
+    )
+    demo_page.goto(f"{running_app.url}/integrations/")
+    row = demo_page.inner_text(f"#connection-{connection}")
+    assert "Needs reconnecting" in row
+    screenshot(demo_page, "e2e-sandbox-needs-reconnecting")
