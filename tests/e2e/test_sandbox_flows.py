@@ -109,6 +109,7 @@ def test_fastmail_connects_at_the_sandbox_server_and_its_events_are_imported(
     sync_now(demo_page, "Fastmail")
 
     wait_for_text(demo_page, f"{running_app.url}/events/", "Call with the Berlin office")
+    screenshot(demo_page, "e2e-sandbox-fastmail-events")
 
 
 def access_token(app, service: str) -> str:
