@@ -53,7 +53,8 @@ def item_id(app, service: str, kind: str, path: str, value: str) -> str:
     )[0][0]
 
 
-# service key, its name on the page, what its settings choose, a seeded item's title, the page
+# key, name on the page, the collection its settings choose (setting, kind, JSON path, value at
+# the service), a seeded task's title
 TASK_SERVICES = [
     (
         "notion",
