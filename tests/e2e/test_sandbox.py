@@ -5,8 +5,6 @@ sync import the sandbox's data. Gunicorn, the worker and beat run as a user star
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 import uuid
 
 import pytest
@@ -14,9 +12,17 @@ import requests
 
 from tests.browser import screenshot
 from tests.e2e.conftest import started_app
+from tests.e2e.sandbox_helpers import (
+    choose,
+    connect_through_the_sandbox,
+    sandbox_project,
+    sandbox_rows,
+    sign_in,
+    sync_now,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
-FIRST_SYNC = 60  # seconds for the worker to run the first sync
 
 
 @pytest.fixture(scope="module")
@@ -28,49 +34,24 @@ def running_app(tmp_path_factory):
 
 @pytest.fixture
 def demo_page(browser, running_app):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{running_app.url}/accounts/login/")
-    page.fill("#id_username", running_app.username)
-    page.fill("#id_password", running_app.password)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:has-text('Today')")
+    page = sign_in(browser, running_app)
     yield page
-    context.close()
-
-
-def connect_through_the_sandbox(page, url: str, key: str) -> None:
-    page.goto(f"{url}/integrations/")
-    page.click(f"#service-{key} button:has-text('Connect (sandbox)')")
-    assert "Sandbox — not the real" in page.inner_text("body")
-    page.click("button:has-text('Allow')")
-    page.wait_for_url(f"{url}/integrations/")
-    assert "is connected" in page.inner_text("main")
-
-
-def sandbox_project(app, name: str) -> str:
-    """The id of a project at the sandbox's Todoist, as the person reads it there."""
-    with sqlite3.connect(app.var_dir / "dayflow.sqlite3") as db:
-        row = db.execute(
-            "SELECT remote_id FROM sandbox_item WHERE kind = 'project' "
-            "AND json_extract(data, '$.name') = ?",
-            (name,),
-        ).fetchone()
-    return row[0]
+    page.context.close()
 
 
 def change_at_todoist(app, title: str, new_title: str) -> None:
     """Rename a task at the sandbox's Todoist through its Sync API, as another app would."""
-    with sqlite3.connect(app.var_dir / "dayflow.sqlite3") as db:
-        token = db.execute(
-            "SELECT value FROM sandbox_grant WHERE kind = 'access' AND revoked_at IS NULL "
-            "ORDER BY id DESC"
-        ).fetchone()[0]
-        task = db.execute(
-            "SELECT remote_id FROM sandbox_item WHERE kind = 'task' "
-            "AND json_extract(data, '$.content') = ?",
-            (title,),
-        ).fetchone()[0]
+    token = sandbox_rows(
+        app,
+        "SELECT value FROM sandbox_grant WHERE kind = 'access' AND revoked_at IS NULL "
+        "ORDER BY id DESC",
+    )[0][0]
+    task = sandbox_rows(
+        app,
+        "SELECT remote_id FROM sandbox_item WHERE kind = 'task' "
+        "AND json_extract(data, '$.content') = ?",
+        title,
+    )[0][0]
     command = {"type": "item_update", "uuid": str(uuid.uuid4()), "args": {"id": task}}
     command["args"]["content"] = new_title
     response = requests.post(
@@ -80,29 +61,6 @@ def change_at_todoist(app, title: str, new_title: str) -> None:
         timeout=10,
     )
     assert response.ok, response.text
-
-
-def choose(page, url: str, mapping: dict) -> None:
-    """The connection's settings: which project or calendar it syncs."""
-    page.goto(f"{url}/integrations/")
-    page.click("table.connections a:has-text('Settings')")
-    page.fill("#id_field_mapping", json.dumps(mapping))
-    page.click("form:has(#id_field_mapping) button[type=submit]")
-    page.wait_for_url(f"{url}/integrations/")
-
-
-def sync_now(page, service: str) -> None:
-    page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
-
-
-def wait_for_text(page, url: str, text: str) -> None:
-    deadline = time.monotonic() + FIRST_SYNC
-    while time.monotonic() < deadline:
-        page.goto(url)
-        if text in page.inner_text("main"):
-            return
-        time.sleep(1)
-    raise AssertionError(f"{text!r} not on {url} after {FIRST_SYNC}s:\n{page.inner_text('main')}")
 
 
 def test_todoist_connects_through_the_sandbox_its_tasks_are_imported_and_follow_changes(
