@@ -9,12 +9,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         "created_at",
         "action",
         "actor",
+        "channel",
         "connection_label",
         "resource",
         "success",
         "ip_address",
     ]
-    list_filter = ["success", "action"]
+    list_filter = ["success", "action", "channel"]
     search_fields = ["action", "resource", "connection_label", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]

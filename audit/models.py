@@ -19,6 +19,10 @@ class AuditEvent(models.Model):
     success = models.BooleanField(default=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    # How the actor acted: "web" (the pages and the admin), "api: <token name>" (a personal API
+    # token), "api: session" (the pages' own scripts calling the API); empty for the system
+    # (beat, workers, webhooks).
+    channel = models.CharField(max_length=120, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

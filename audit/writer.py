@@ -61,7 +61,19 @@ def record(
         success=success,
         ip_address=client_ip(request),
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:500] if request else ""),
+        channel=channel_of(request),
     )
+
+
+def channel_of(request: Any) -> str:
+    """How the request's user acted: "web", "api: <token name>" or "api: session"; "" for none.
+    A DRF request carries what authenticated it (`auth`, a token with a name, for a token)."""
+    if request is None:
+        return ""
+    if not hasattr(request, "successful_authenticator"):
+        return "web"
+    name = getattr(getattr(request, "auth", None), "name", None)
+    return f"api: {name}"[:120] if name else "api: session"
 
 
 def client_ip(request: Any) -> str | None:

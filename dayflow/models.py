@@ -12,6 +12,8 @@ import socket
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from knox.models import AbstractAuthToken, AuthTokenManager
+from knox.settings import CONSTANTS
 
 
 class PlannerQuerySet(models.QuerySet):
@@ -156,3 +158,33 @@ class Heartbeat(models.Model):
         cls.objects.update_or_create(
             name=name, defaults={"last_seen_at": timezone.now(), "hostname": socket.gethostname()}
         )
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def for_user(self, user) -> ApiTokenQuerySet:
+        return self.filter(user=user)
+
+
+class ApiToken(AbstractAuthToken):
+    """A personal API token. Only its digest is stored (django-rest-knox hashes it): the token
+    itself is shown once, when it is made. It has a name the person chose, which the audit log
+    shows as the channel of every write made with it, an optional expiry, and the time it was
+    last used (to the minute). The id, not the digest, names it in pages and the API."""
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AuthTokenManager.from_queryset(ApiTokenQuerySet)()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry is not None and self.expiry <= timezone.now()

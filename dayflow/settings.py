@@ -50,7 +50,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Personal API tokens, stored hashed (dayflow.models.ApiToken), not DRF's plain-text ones.
+    "knox",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -233,18 +235,56 @@ STORAGES = {
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then answers 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "dayflow.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["dayflow.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "dayflow.api.pagination.CursorPage",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "dayflow.api.throttling.PerUser",
+        "dayflow.api.throttling.PerToken",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("DAYFLOW_API_RATE_USER", "1200/min"),
+        "token": os.environ.get("DAYFLOW_API_RATE_TOKEN", "600/min"),
+        "sync_start": os.environ.get("DAYFLOW_API_RATE_SYNC_START", "30/min"),
+    },
+    "EXCEPTION_HANDLER": "dayflow.api.errors.handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# django-rest-knox: our own token model (named, last used, its id in URLs); no expiry unless the
+# person sets one; a recognisable prefix, so secret scanners can spot a leaked token.
+KNOX_TOKEN_MODEL = "dayflow.ApiToken"
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": None,
+    "TOKEN_PREFIX": "dayflow_",
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DayFlow Integrations API",
-    "VERSION": "0.1.0",
+    "DESCRIPTION": (
+        "Everything a person can do in DayFlow's pages, for scripts and apps. Authenticate with "
+        "a personal API token (`Authorization: Token <token>`), made on the API tokens page or "
+        "at `/api/tokens`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
     # Swagger UI's assets are served from our static files, not a CDN: /api/docs/ works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

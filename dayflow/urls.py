@@ -16,6 +16,18 @@ urlpatterns = [
     path("sync/", include("sync.urls")),
     path("api/webhooks/", include("webhooks.urls")),
     path("sandbox/", include("integrations.sandbox.urls")),
+    # The REST API: each app's own `api/` package, then the schema and its offline docs.
+    path(
+        "api/",
+        include(
+            [
+                path("", include("dayflow.api.urls")),
+                path("", include("integrations.api.urls")),
+                path("", include("sync.api.urls")),
+                path("", include("audit.api.urls")),
+            ]
+        ),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,68 @@
+"""Personal API tokens (`dayflow.models.ApiToken`, hashed by django-rest-knox) on the
+`Authorization: Token <token>` header; the pages' own JavaScript uses the session, with CSRF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from hmac import compare_digest
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
+
+# knox tokens are the prefix and 64 hex characters; anything much longer is not one.
+MAX_TOKEN_LENGTH = 128
+# `last_used_at` is written at most this often per token, not on every request.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """knox's scheme and hashing, with one query per request: the token and its user together.
+    An expired token is refused but kept, so its owner sees it listed as expired (knox would
+    delete it, and every expired token of its user, on each request)."""
+
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        text = token.decode("ascii")
+        digest = hash_token(text)
+        candidates = get_token_model().objects.select_related("user")
+        for api_token in candidates.filter(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]):
+            if not compare_digest(digest, api_token.digest):
+                continue
+            if api_token.is_expired:
+                raise exceptions.AuthenticationFailed("The token has expired.")
+            if not api_token.user.is_active:
+                raise exceptions.AuthenticationFailed("User inactive or deleted.")
+            touch(api_token)
+            return api_token.user, api_token
+        raise exceptions.AuthenticationFailed("Invalid token.")
+
+
+def touch(api_token: Any) -> None:
+    """Record that the token was used now (to the minute)."""
+    now = timezone.now()
+    last = api_token.last_used_at
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        type(api_token).objects.filter(pk=api_token.pk).update(last_used_at=now)
+        api_token.last_used_at = now
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How the schema (and /api/docs/) describe the token: `Authorization: Token <token>`."""
+
+    target_class = ApiTokenAuthentication
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A personal API token, sent as `Token <token>`.",
+        }

@@ -1,0 +1,1 @@
+"""The integrations' REST endpoints (mounted under /api/ by dayflow/urls.py)."""

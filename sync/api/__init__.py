@@ -1,0 +1,1 @@
+"""The sync engine's REST endpoints (mounted under /api/ by dayflow/urls.py)."""
