@@ -312,6 +312,8 @@ SANDBOX_OAUTH_SERVICES = ("todoist", "google-calendar", "notion", "linear", "cli
 SANDBOX_CALDAV_SERVICES = ("apple-calendar", "fastmail")
 # The Radicale server run.py starts for the CalDAV services, "" when none runs.
 DAYFLOW_SANDBOX_CALDAV_URL = os.environ.get("DAYFLOW_SANDBOX_CALDAV_URL", "")
+# Where that server keeps its collections: a user made while it runs gets an account there.
+DAYFLOW_SANDBOX_CALDAV_FOLDER = os.environ.get("DAYFLOW_SANDBOX_CALDAV_FOLDER", "")
 DAYFLOW_SERVICE_URLS: dict[str, str] = {}
 if DAYFLOW_SANDBOX:
     for _key in SANDBOX_OAUTH_SERVICES:
