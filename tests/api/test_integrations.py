@@ -166,6 +166,20 @@ def test_a_token_client_gets_the_consent_page_and_the_start_is_audited(api):
     assert channel_of("connection.connect_started") == "api: script"
 
 
+def test_a_state_started_by_a_token_is_not_finished_in_another_session(api, client, user):
+    # The state lives in the session of the request that started the flow (as on the connect
+    # page): a person's browser session does not hold a token client's (docs/architecture.md).
+    state = api.post(URL, {"service": "todoist"}, format="json").json()["state"]
+    client.force_login(user)
+
+    with responses.RequestsMock():  # no call leaves
+        callback = client.get("/integrations/todoist/callback/", {"code": "c", "state": state})
+
+    assert callback.status_code == 302
+    assert not Connection.objects.exists()
+    assert AuditEvent.objects.filter(action="connection.connect_failed").exists()
+
+
 def test_a_caldav_account_is_checked_and_stored_as_the_connect_page_does(api, user, monkeypatch):
     calendars = [Container("https://caldav.icloud.com/1/calendars/home/", "Home", "calendar")]
     seen = {}
