@@ -451,3 +451,22 @@ def test_the_last_sync_time_is_shown_in_utc(api, connection):
     Connection.objects.filter(pk=connection.pk).update(last_sync_at=stamp)
     [mine] = api.get(URL).json()["connections"]
     assert mine["last_sync_at"] == "2030-06-01T12:00:00Z"
+
+
+def test_a_caldav_account_on_a_real_server_connects_and_lists_its_calendars(api, radicale_calendar):
+    body = {
+        "service": "fastmail",
+        "server_url": radicale_calendar.server_url,
+        "username": radicale_calendar.username,
+        "password": radicale_calendar.password,
+    }
+    created = api.post(URL, body, format="json")
+    assert created.status_code == 201, created.content
+    assert radicale_calendar.password not in created.content.decode()
+
+    response = api.get(f"/api/connections/{created.json()['id']}/containers")
+
+    assert response.status_code == 200, response.content
+    [calendar] = response.json()["containers"]
+    assert calendar["kind"] == "calendar"
+    assert calendar["id"].startswith(radicale_calendar.server_url.rstrip("/"))
