@@ -280,7 +280,9 @@ def field_changes(before: Any, after: Any) -> list[Change]:
     after = after if isinstance(after, dict) else {}
     names = sorted(set(before) | set(after), key=lambda name: (name != "title", name))
     return [
-        Change(name.replace("_", " ").capitalize(), _shown(before.get(name)), _shown(after.get(name)))
+        Change(
+            name.replace("_", " ").capitalize(), _shown(before.get(name)), _shown(after.get(name))
+        )
         for name in names
         if before.get(name) != after.get(name)
     ]
