@@ -207,7 +207,8 @@ def test_the_chart_has_its_numbers_as_a_table(logged_in, connection):
         make_job(connection, NOW, local_created=5)
         text = logged_in.get(JOBS).content.decode()
 
-    assert "<table" in text and "Fri 20 Mar" in text
+    assert "<table" in text
+    assert "Fri 20 Mar" in text
     assert 'aria-hidden="true"' in text  # the drawing; the table is what is read out
 
 
@@ -307,13 +308,16 @@ def test_the_job_page_says_what_happened_and_when(logged_in, connection):
     text = logged_in.get(reverse("sync:job", args=[job.pk])).content.decode()
 
     assert "Imported 12 tasks, sent 3 changes to Todoist" in text
-    assert "Queued" in text and "Started" in text and "Ended" in text
+    for moment in ("Queued", "Started", "Ended"):
+        assert moment in text
     assert "1 min 15 s" in text
     assert "Requests to Todoist" in text  # the numbers stay, in words
-    assert "api_calls" not in text and "local_created" not in text
+    assert "api_calls" not in text
+    assert "local_created" not in text
     assert "Changed in DayFlow" in text
     assert 'href="/tasks/#task-1"' in text
-    assert "old 0" in text and "new 0" in text
+    assert "old 0" in text
+    assert "new 0" in text
 
 
 def test_the_job_page_lists_at_most_200_changes_and_counts_the_rest(logged_in, connection):
