@@ -115,6 +115,8 @@ def duration_words(span: dt.timedelta | None) -> str:
     if span is None:
         return ""
     seconds = max(int(span.total_seconds()), 0)
+    if seconds < 1:
+        return "under 1 s"
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
@@ -447,7 +449,7 @@ def strips(chart: Chart) -> list[dict[str, Any]]:
             "name": "Time per sync",
             "kind": "duration",
             "bars": bars(seconds),
-            "note": f"longest {duration_words(dt.timedelta(seconds=most))}" if most else "",
+            "note": f"longest {duration_words(dt.timedelta(seconds=most))}" if any(seconds) else "",
         },
         {
             "name": "Failures",
