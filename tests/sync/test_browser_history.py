@@ -87,6 +87,8 @@ def test_the_second_sync_shows_its_before_and_after(signed_in_page, live_server,
     assert "Write the report" in diff
     assert "Write the quarterly report" in diff
     assert fits_the_width(page)
+    screenshot(page, "job-diff-phone")
+    assert_accessible(page)
 
 
 @pytest.mark.parametrize("path", ["/sync/jobs/", "job"])
