@@ -52,7 +52,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         filters.apply(jobs).select_related("connection__service").order_by("-created_at", "-pk"),
         JOBS_PER_PAGE,
     ).get_page(request.GET.get("page"))
-    charts = history.charts(jobs, connections)
+    # The charts follow the connection filter, not the result one: a day's failures need its
+    # other syncs beside them.
+    charts = history.charts(jobs, [filters.connection] if filters.connection else connections)
     context = {
         "page": page,
         "rows": [_job_row(job) for job in page],

@@ -92,10 +92,12 @@ def test_the_connection_filter(logged_in, user, connection):
     mine = make_job(fastmail, NOW)
     make_job(connection, NOW)
 
-    page = logged_in.get(JOBS, {"connection": fastmail.pk})
+    with time_machine.travel(NOW, tick=False):
+        page = logged_in.get(JOBS, {"connection": fastmail.pk})
 
     assert [row["job"] for row in page.context["rows"]] == [mine]
     assert f'<option value="{fastmail.pk}" selected>' in page.content.decode()
+    assert [item["chart"].connection for item in page.context["charts"]] == [fastmail]
 
 
 @pytest.mark.parametrize(
