@@ -39,7 +39,8 @@ UNFINISHED = (
     SyncJob.Status.PAUSED,
     SyncJob.Status.NEEDS_CONFIRMATION,
 )
-JOB_ORDERING = ["id", "created_at", "started_at", "finished_at"]
+# Cursor pages need an ordering without nulls: a null position cannot be encoded in a cursor.
+JOB_ORDERING = ["id", "created_at"]
 REFUSED = OpenApiResponse(description="The job's or conflict's state refuses it: the reason.")
 NOT_FOUND = OpenApiResponse(description="Not one of yours.")
 JOB_EXAMPLE = {
@@ -61,6 +62,30 @@ JOB_EXAMPLE = {
     "allowed_actions": ["cancel", "pause"],
     "preview": None,
     "held": None,
+}
+
+CONFLICT_EXAMPLE = {
+    "id": 5,
+    "connection": 7,
+    "service": "todoist",
+    "job": 41,
+    "item_type": "task",
+    "local_id": 12,
+    "remote_id": "r-345",
+    "fields": ["title"],
+    "status": "open",
+    "resolution": "",
+    "created_at": "2030-06-01T12:00:03Z",
+    "resolved_at": None,
+    "comparison": [
+        {
+            "name": "title",
+            "base": "Report",
+            "local": "Write the report",
+            "remote": "Report (draft)",
+            "clash": True,
+        }
+    ],
 }
 
 
@@ -245,36 +270,21 @@ class ControlJobView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Your conflicts"),
+    list=extend_schema(
+        summary="Your conflicts",
+        examples=[
+            OpenApiExample(
+                "An open conflict",
+                value={k: v for k, v in CONFLICT_EXAMPLE.items() if k != "comparison"},
+                response_only=True,
+            )
+        ],
+    ),
     retrieve=extend_schema(
         summary="One conflict, field by field",
         examples=[
             OpenApiExample(
-                "A title changed on both sides",
-                value={
-                    "id": 5,
-                    "connection": 7,
-                    "service": "todoist",
-                    "job": 41,
-                    "item_type": "task",
-                    "local_id": 12,
-                    "remote_id": "r-345",
-                    "fields": ["title"],
-                    "status": "open",
-                    "resolution": "",
-                    "created_at": "2030-06-01T12:00:03Z",
-                    "resolved_at": None,
-                    "comparison": [
-                        {
-                            "name": "title",
-                            "base": "Report",
-                            "local": "Write the report",
-                            "remote": "Report (draft)",
-                            "clash": True,
-                        }
-                    ],
-                },
-                response_only=True,
+                "A title changed on both sides", value=CONFLICT_EXAMPLE, response_only=True
             )
         ],
     ),
@@ -285,7 +295,7 @@ class ConflictViewSet(OwnedObjects, viewsets.ReadOnlyModelViewSet):
     model = Conflict
     serializer_class = s.ConflictSerializer
     filterset_class = ConflictFilter
-    ordering_fields = ["id", "created_at", "resolved_at"]
+    ordering_fields = ["id", "created_at"]
 
     def narrow(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("link__connection__service")

@@ -565,3 +565,16 @@ def test_jobs_are_read_only(api, connection, method):
     response = getattr(api, method)(f"/api/jobs/{done.pk}", {}, format="json")
     assert response.status_code == 405
     assert SyncJob.objects.filter(pk=done.pk).exists()
+
+
+def test_orderings_on_times_that_may_be_empty_are_not_offered(api, connection):
+    # A cursor cannot encode an empty (null) position: its next page would be a 400.
+    for day in (1, 2):
+        job(connection, "succeeded", started_at=dt.datetime(2030, 1, day, tzinfo=dt.UTC))
+        job(connection, "queued")
+    seen, page = [], api.get("/api/jobs?ordering=started_at&page_size=1").json()
+    seen += page["results"]
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += page["results"]
+    assert len(seen) == 4
