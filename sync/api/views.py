@@ -250,23 +250,30 @@ class ControlJobView(APIView):
         name = incoming.validated_data["action"]
         result: dict[str, Any] = {"action": name, "undo": None, "sent_again": None}
         if name == actions.UNDO:
-            actions.require(job, name)
-            report = repair.undo_job(job.pk, user=request.user, request=request)
-            result["undo"] = {
-                "reverted": report.reverted,
-                "skipped": s.without_secrets(report.skipped),
-                "unlinked": report.unlinked,
-            }
+            result["undo"] = undo(job, request)
         elif name == s.SEND_AGAIN:
-            if not repair.undone_links(job).exists():
-                raise actions.JobActionRefused(name, f"Job {job.pk} left nothing to send again")
-            sent = repair.send_again(job.pk, user=request.user, request=request)
-            result["sent_again"] = {"sent": sent.sent, "failed": s.without_secrets(sent.failed)}
+            result["sent_again"] = send_again(job, request)
         else:
             services.control_job(job, name, request=request)
         job.refresh_from_db()
         result["job"] = s.JobSerializer(job).data
         return Response(result)
+
+
+def undo(job: SyncJob, request: Request) -> dict[str, Any]:
+    """As the page's undo, once the job allows it: a preview or an unfinished job does not."""
+    actions.require(job, actions.UNDO)
+    report = repair.undo_job(job.pk, user=request.user, request=request)
+    skipped = s.without_secrets(report.skipped)
+    return {"reverted": report.reverted, "skipped": skipped, "unlinked": report.unlinked}
+
+
+def send_again(job: SyncJob, request: Request) -> dict[str, Any]:
+    """As the page's "send these again", when the job's undo left items apart."""
+    if not repair.undone_links(job).exists():
+        raise actions.JobActionRefused(s.SEND_AGAIN, f"Job {job.pk} left nothing to send again")
+    sent = repair.send_again(job.pk, user=request.user, request=request)
+    return {"sent": sent.sent, "failed": s.without_secrets(sent.failed)}
 
 
 @extend_schema_view(
