@@ -73,6 +73,7 @@ class JobSerializer(serializers.ModelSerializer):
     allowed_actions = serializers.SerializerMethodField()
     preview = serializers.SerializerMethodField()
     held = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="Why it failed, if it did.")
 
     class Meta:
         model = SyncJob
@@ -110,6 +111,10 @@ class JobSerializer(serializers.ModelSerializer):
             "finished": job.is_finished,
             "heartbeat_at": job.heartbeat_at if job.status == SyncJob.Status.RUNNING else None,
         }
+
+    def get_error(self, job: SyncJob) -> str:
+        # The services' error texts may quote a request: scrubbed as the audit log is.
+        return scrub(job.error)
 
     def get_duration(self, job: SyncJob) -> float | None:
         if job.started_at is None or job.finished_at is None:

@@ -405,6 +405,13 @@ def test_a_job_shows_its_counters_timings_and_allowed_actions(api, connection):
     assert (body["changes_count"], body["preview"], body["held"]) == (1, None, None)
 
 
+def test_a_jobs_error_is_shown_without_secrets(api, connection):
+    failed = job(connection, "failed", error="401 for Authorization: Bearer abc.def-123")
+    body = api.get(f"/api/jobs/{failed.pk}").json()
+    assert body["error"].startswith("401 for")
+    assert "abc.def-123" not in body["error"]
+
+
 def test_a_preview_shows_what_it_would_do(api, connection):
     preview = {
         "local": {"create": 1, "update": 0, "delete": 0},
