@@ -289,6 +289,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a `status` or `resolution`: each its own enum, named for it.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "sync.models.SyncJob.Status",
+        "ConflictStatusEnum": "sync.models.Conflict.Status",
+        "ConflictResolutionEnum": "sync.models.Conflict.Resolution",
+        "ResolutionSideEnum": ["local", "remote"],
+    },
 }
 
 # --- Integrations: per-service OAuth client credentials ------------------------------------

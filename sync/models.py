@@ -256,6 +256,21 @@ class Conflict(models.Model):
     def __str__(self) -> str:
         return f"conflict on {self.link_id} ({', '.join(self.fields)})"
 
+    def field_rows(self) -> list[dict[str, Any]]:
+        """Field by field: as it was (base), in DayFlow (local), at the service (remote), and
+        whether it clashes; what the conflict's page and the API show."""
+        base, local, remote = self.base or {}, self.local or {}, self.remote or {}
+        return [
+            {
+                "name": name,
+                "base": base.get(name),
+                "local": local.get(name),
+                "remote": remote.get(name),
+                "clash": name in self.fields,
+            }
+            for name in sorted(set(local) | set(remote))
+        ]
+
 
 class JournalEntry(models.Model):
     """One change the engine applied to one side: before and after, so nothing is lost."""

@@ -108,16 +108,16 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     job = _job(request, pk)
     if action == "undo":
-        report = repair.undo_job(job.pk, user=request.user)
+        report = repair.undo_job(job.pk, user=request.user, request=request)
         messages.info(request, f"Reverted {report.reverted}, skipped {len(report.skipped)}.")
         if report.unlinked:
             messages.warning(request, f"{report.unlinked} item(s) are not synced now: see below.")
     elif action == "send-again":
-        sent = repair.send_again(job.pk, user=request.user)
+        sent = repair.send_again(job.pk, user=request.user, request=request)
         messages.info(request, f"Sent again {sent.sent}, failed {len(sent.failed)}.")
     else:
         try:
-            services.control_job(job, action)
+            services.control_job(job, action, request=request)
         except ActionRefused as refused:
             messages.error(request, f"{refused}.")
         else:
@@ -143,17 +143,7 @@ def conflict_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Conflict.objects.for_user(request.user).select_related("link__connection__service"),
         pk=pk,
     )
-    names = sorted(set(conflict.local or {}) | set(conflict.remote or {}))
-    rows = [
-        {
-            "name": name,
-            "base": (conflict.base or {}).get(name),
-            "local": (conflict.local or {}).get(name),
-            "remote": (conflict.remote or {}).get(name),
-            "clash": name in conflict.fields,
-        }
-        for name in names
-    ]
+    rows = conflict.field_rows()
     return render(request, "sync/conflict.html", {"conflict": conflict, "rows": rows})
 
 
@@ -165,7 +155,7 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     )
     choice = request.POST.get("resolution", "")
     try:
-        repair.resolve_conflict(conflict.pk, choice, user=request.user)
+        repair.resolve_conflict(conflict.pk, choice, user=request.user, request=request)
     except ActionRefused as error:
         messages.error(request, f"Could not resolve: {error}")
         return redirect("sync:conflict", pk=conflict.pk)
