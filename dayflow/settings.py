@@ -295,6 +295,10 @@ SPECTACULAR_SETTINGS = {
         "ConflictStatusEnum": "sync.models.Conflict.Status",
         "ConflictResolutionEnum": "sync.models.Conflict.Resolution",
         "ResolutionSideEnum": ["local", "remote"],
+        "ConnectionStatusEnum": "integrations.models.Connection.Status",
+        "JobKindEnum": "sync.models.SyncJob.Kind",
+        "TaskStatusEnum": "dayflow.models.Task.Status",
+        "EventStatusEnum": "dayflow.models.Event.Status",
     },
 }
 
