@@ -268,6 +268,10 @@ REST_FRAMEWORK = {
 # django-rest-knox: our own token model (named, last used, its id in URLs); no expiry unless the
 # person sets one; a recognisable prefix, so secret scanners can spot a leaked token.
 KNOX_TOKEN_MODEL = "dayflow.ApiToken"
+# knox's own migrations create its `knox_authtoken` table whatever the swap says (they predate
+# its swappable model); an unused table with a key to auth_user then breaks every flush on
+# PostgreSQL. With no migrations, its swapped-out model gets no table at all.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_MODEL": KNOX_TOKEN_MODEL,
     "TOKEN_TTL": None,
