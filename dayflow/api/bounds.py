@@ -42,6 +42,27 @@ class DateTimeFilter(filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (`1`, `0`); anything else is an error, not "no filter"."""
+
+    widget = forms.TextInput
+    WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if str(value).lower() not in self.WORDS:
+            raise forms.ValidationError("Say true or false.")
+        return self.WORDS[str(value).lower()]
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 

@@ -118,7 +118,7 @@ class TaskFilter(django_filters.FilterSet):
 
 class EventFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Event.Status.choices)
-    all_day = django_filters.BooleanFilter()
+    all_day = bounds.BooleanFilter()
     starts_after = bounds.DateTimeFilter(
         method="filter_starts_after",
         help_text="Starting at this moment or later (an all-day event: on its day or later).",
