@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 
 from audit.api.serializers import ActivitySerializer
@@ -37,6 +43,9 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(action=action)
 
 
+BAD = OpenApiResponse(OpenApiTypes.OBJECT, description="A filter's value is not valid.")
+NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="Not one of yours.")
+BAD_CURSOR = OpenApiResponse(OpenApiTypes.OBJECT, description="The cursor is not one we gave.")
 EXAMPLE = {
     "id": 812,
     "created_at": "2026-03-02T09:15:04Z",
@@ -55,10 +64,12 @@ EXAMPLE = {
 @extend_schema_view(
     list=extend_schema(
         summary="Your activity",
+        responses={200: ActivitySerializer(many=True), 400: BAD, 404: BAD_CURSOR},
         examples=[OpenApiExample("A sync you started", value=EXAMPLE, response_only=True)],
     ),
     retrieve=extend_schema(
         summary="One event of your activity",
+        responses={200: ActivitySerializer, 404: NOT_FOUND},
         examples=[OpenApiExample("A sync you started", value=EXAMPLE, response_only=True)],
     ),
 )

@@ -156,6 +156,9 @@ ETAG = OpenApiParameter(
     response=[200, 201],
 )
 STALE = OpenApiResponse(StaleVersionSerializer, description="`If-Match` is not the version.")
+BAD = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: the messages, field by field.")
+NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="Not one of yours.")
+BAD_CURSOR = OpenApiResponse(OpenApiTypes.OBJECT, description="The cursor is not one we gave.")
 
 
 class NoBody(StrictSerializer):
@@ -212,31 +215,38 @@ class PlannerViewSet(OwnedObjects, viewsets.ModelViewSet):
 def planner_schema(noun: str, serializer: type, example: dict[str, Any]) -> Any:
     examples = [OpenApiExample(f"A {noun}", value=example)]
     return extend_schema_view(
-        list=extend_schema(summary=f"Your {noun}s"),
-        retrieve=extend_schema(summary=f"One of your {noun}s", parameters=[ETAG]),
+        list=extend_schema(
+            summary=f"Your {noun}s",
+            responses={200: serializer(many=True), 400: BAD, 404: BAD_CURSOR},
+        ),
+        retrieve=extend_schema(
+            summary=f"One of your {noun}s",
+            parameters=[ETAG],
+            responses={200: serializer, 404: NOT_FOUND},
+        ),
         create=extend_schema(
             summary=f"Add a {noun}",
             examples=examples,
-            responses={201: serializer},
+            responses={201: serializer, 400: BAD},
             parameters=[ETAG],
         ),
         update=extend_schema(
             summary=f"Replace a {noun}",
             examples=examples,
             parameters=[IF_MATCH, ETAG],
-            responses={200: serializer, 412: STALE},
+            responses={200: serializer, 400: BAD, 404: NOT_FOUND, 412: STALE},
         ),
         partial_update=extend_schema(
             summary=f"Change some of a {noun}'s fields",
             examples=examples,
             parameters=[IF_MATCH, ETAG],
-            responses={200: serializer, 412: STALE},
+            responses={200: serializer, 400: BAD, 404: NOT_FOUND, 412: STALE},
         ),
         destroy=extend_schema(
             summary=f"Delete a {noun}",
             description="A soft delete: the connected services see it as a deletion to sync.",
             parameters=[IF_MATCH],
-            responses={204: None, 412: STALE},
+            responses={204: None, 404: NOT_FOUND, 412: STALE},
         ),
     )
 
@@ -260,7 +270,7 @@ class TaskViewSet(PlannerViewSet):
         summary="Mark a task done",
         request=None,
         parameters=[IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 412: STALE},
+        responses={200: TaskSerializer, 400: BAD, 404: NOT_FOUND, 412: STALE},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
@@ -270,7 +280,7 @@ class TaskViewSet(PlannerViewSet):
         summary="Reopen a done task",
         request=None,
         parameters=[IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 412: STALE},
+        responses={200: TaskSerializer, 400: BAD, 404: NOT_FOUND, 412: STALE},
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str) -> Response:
