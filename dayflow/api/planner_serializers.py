@@ -223,6 +223,13 @@ def recurrence_errors(event: dict[str, Any], instance: Event | None) -> dict[str
     series = event.get("series")
     if event.get("exdates") and not event.get("rrule"):
         return {"exdates": ["Exception dates need a recurrence rule."]}
+    if (
+        instance is not None
+        and instance.rrule
+        and not event.get("rrule")
+        and has_instances(instance)
+    ):
+        return {"rrule": ["The series has overridden instances: delete them first."]}
     if series is None:
         if event.get("recurrence_id"):
             return {"recurrence_id": ["Only an instance of a series has a recurrence id."]}
@@ -236,6 +243,10 @@ def recurrence_errors(event: dict[str, Any], instance: Event | None) -> dict[str
     if not event.get("recurrence_id"):
         return {"recurrence_id": ["Give the instance's original start in ISO 8601."]}
     return {}
+
+
+def has_instances(master: Event) -> bool:
+    return Event.objects.filter(series=master).exists()
 
 
 @functools.cache

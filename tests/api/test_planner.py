@@ -419,6 +419,17 @@ def test_an_instance_names_a_series_of_your_own_that_recurs(api, user, other_use
     assert Event.objects.count() == 3
 
 
+def test_a_series_with_overridden_instances_keeps_its_rule(api, user):
+    master = make_event(user, rrule="FREQ=WEEKLY")
+    make_event(user, series=master, recurrence_id="2030-06-10T09:00:00+00:00")
+
+    response = api.patch(f"/api/events/{master.pk}", {"rrule": ""}, format="json")
+
+    assert response.status_code == 400
+    assert "rrule" in response.json()
+    assert Event.objects.get(pk=master.pk).rrule == "FREQ=WEEKLY"
+
+
 def test_the_series_field_offers_no_one_elses_events():
     assert not EventSerializer().fields["series"].queryset.exists()
 
