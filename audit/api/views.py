@@ -45,7 +45,6 @@ class ActivityFilter(django_filters.FilterSet):
 
 BAD = OpenApiResponse(OpenApiTypes.OBJECT, description="A filter's value is not valid.")
 NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="Not one of yours.")
-BAD_CURSOR = OpenApiResponse(OpenApiTypes.OBJECT, description="The cursor is not one we gave.")
 EXAMPLE = {
     "id": 812,
     "created_at": "2026-03-02T09:15:04Z",
@@ -64,7 +63,7 @@ EXAMPLE = {
 @extend_schema_view(
     list=extend_schema(
         summary="Your activity",
-        responses={200: ActivitySerializer(many=True), 400: BAD, 404: BAD_CURSOR},
+        responses={200: ActivitySerializer(many=True), 400: BAD},
         examples=[OpenApiExample("A sync you started", value=EXAMPLE, response_only=True)],
     ),
     retrieve=extend_schema(

@@ -158,7 +158,6 @@ ETAG = OpenApiParameter(
 STALE = OpenApiResponse(StaleVersionSerializer, description="`If-Match` is not the version.")
 BAD = OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: the messages, field by field.")
 NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="Not one of yours.")
-BAD_CURSOR = OpenApiResponse(OpenApiTypes.OBJECT, description="The cursor is not one we gave.")
 
 
 class NoBody(StrictSerializer):
@@ -217,7 +216,7 @@ def planner_schema(noun: str, serializer: type, example: dict[str, Any]) -> Any:
     return extend_schema_view(
         list=extend_schema(
             summary=f"Your {noun}s",
-            responses={200: serializer(many=True), 400: BAD, 404: BAD_CURSOR},
+            responses={200: serializer(many=True), 400: BAD},
         ),
         retrieve=extend_schema(
             summary=f"One of your {noun}s",

@@ -86,9 +86,11 @@ class ApiTokenViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Your personal API tokens: make one (its token is shown once), list, read, revoke."""
+
     model = ApiToken
     serializer_class = ApiTokenSerializer
-    ordering_fields = ["id", "created", "expiry", "last_used_at", "name"]
+    ordering_fields = ["id", "created", "name"]  # never null (dayflow/api/pagination.py)
 
     @extend_schema(
         summary="Make an API token",

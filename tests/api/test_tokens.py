@@ -181,3 +181,18 @@ def test_the_list_is_cursor_paginated_in_a_constant_number_of_queries(api, user)
     second = api.get(first["next"]).json()
     assert len(second["results"]) == 11
     assert not second["next"]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "bz0tNQ==", "cj1h"])  # junk, o=-5, r=a
+def test_a_mangled_cursor_is_a_400(api, cursor):
+    response = api.get(f"/api/tokens?cursor={cursor}")
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_tokens_order_only_by_fields_that_are_never_null(api, user):
+    response = api.get("/api/tokens?ordering=last_used_at")
+    assert response.status_code == 200  # ignored, as an unknown ordering is
+    assert [t["id"] for t in response.json()["results"]] == list(
+        ApiToken.objects.filter(user=user).order_by("-id").values_list("id", flat=True)
+    )
