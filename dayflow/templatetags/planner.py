@@ -21,7 +21,9 @@ def day_text(value: dt.date) -> str:
     return f"{value:%a} {value.day} {value:%b} {value.year}"
 
 
-def _range(start: dt.datetime, end: dt.datetime) -> str:
+def _range(start: dt.datetime, end: dt.datetime, short: bool = False) -> str:
+    if end.date() == start.date() and short:
+        return f"{start:%H:%M}{DASH}{end:%H:%M}"
     if end.date() == start.date():
         return f"{day_text(start)}, {start:%H:%M}{DASH}{end:%H:%M}"
     return f"{day_text(start)}, {start:%H:%M} {DASH} {day_text(end)}, {end:%H:%M}"
@@ -33,29 +35,32 @@ def _own_zone_text(start: dt.datetime, end: dt.datetime, tzname: str) -> str:
     return f"{start:%a} {start:%H:%M} {DASH} {end:%a} {end:%H:%M} {tzname}"
 
 
-def when_text(start, end, event: Event) -> str:
+def when_text(start, end, event: Event, short: bool = False) -> str:
     """Timed events in the person's zone, with the event's own zone beside them when it is
     another one; all-day ranges with their inclusive last day."""
     if start is None:
         return "No time set"
     if not isinstance(start, dt.datetime):
         last = end - dt.timedelta(days=1) if end and end > start else start
+        if short and last == start:
+            return "All day"
         whole = day_text(start) if last == start else f"{day_text(start)} {DASH} {day_text(last)}"
         return f"{whole} (all day)"
     end = end or start
     if start.tzinfo is None:
-        return f"{_range(start, end)} (floating time)"
-    words = _range(timezone.localtime(start), timezone.localtime(end))
+        return f"{_range(start, end, short)} (floating time)"
+    words = _range(timezone.localtime(start), timezone.localtime(end), short)
     if event.timezone and event.timezone != timezone.get_current_timezone_name():
         words += f" ({_own_zone_text(start, end, event.timezone)})"
     return words
 
 
 @register.simple_tag
-def when(item) -> str:
-    """When an event or an occurrence happens, in words."""
+def when(item, short: bool = False) -> str:
+    """When an event or an occurrence happens, in words; `short` leaves out the date of what
+    starts and ends on one day (the Today page)."""
     if isinstance(item, agenda.Occurrence):
-        return when_text(item.start, item.end, item.event)
+        return when_text(item.start, item.end, item.event, short)
     return when_text(*agenda.span(item), item)
 
 

@@ -425,7 +425,8 @@ def test_today_shows_todays_events_in_time_order_with_series_dates(signed_in, be
     titles = [o.event.title for o in response.context["todays_events"]]
     assert titles == ["Holiday", "Standup", "Lunch", "Call New York"]
     body = response.content.decode()
-    assert "Mon 30 Mar 2026, 09:00–09:15" in body
+    assert "09:00–09:15" in body
+    assert "All day" in body
     assert "14:00–15:00 (08:00–09:00 America/New_York)" in body
 
 
