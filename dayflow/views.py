@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dayflow import agenda, recurrence
@@ -143,9 +144,10 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _next(request: HttpRequest, default: str) -> str:
-    # Only our own pages: a path, never another host.
+    # Back to the page the button was on: only our own pages, never another host.
     target = request.POST.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    ours = url_has_allowed_host_and_scheme(target, allowed_hosts=None) and target.startswith("/")
+    return target if ours else default
 
 
 # --- events ----------------------------------------------------------------------------------
