@@ -10,6 +10,7 @@ import time_machine
 from django.conf import settings
 
 from dayflow.models import Event, Profile, Task
+from sync.models import ItemLink
 from tests.browser import PHONE, assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,7 +41,7 @@ def monday():
         yield
 
 
-def test_a_task_is_made_and_completed(signed_in_page, live_server, user, monday):
+def test_a_task_is_made_and_completed(signed_in_page, live_server, user, connection, monday):
     Profile.objects.create(user=user, timezone="Europe/Berlin")
     page = signed_in_page(user)
 
@@ -62,7 +63,9 @@ def test_a_task_is_made_and_completed(signed_in_page, live_server, user, monday)
     assert "Task “Buy milk” done." in page.inner_text("main")
     task = Task.objects.get(user=user)
     assert task.status == Task.Status.DONE
+    ItemLink.objects.create(connection=connection, item_type="task", remote_id="r1", task=task)
     page.goto(f"{live_server.url}/tasks/")
+    assert "Synced with Todoist (alice@todoist)" in page.inner_text("main")
     _check(page, "tasks")
     page.click(f"a[href='/tasks/{task.pk}/edit/']")
     _check(page, "task-form")
