@@ -19,6 +19,7 @@ from dayflow.models import Event, Profile, Task
 
 UPCOMING = dt.timedelta(weeks=8)
 UPCOMING_SHOWN = 20
+OPEN_TASKS_SHOWN = 20  # on Today; the tasks page lists them all
 
 
 # --- what the pages read ---------------------------------------------------------------------
@@ -67,6 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
     events = _events(request).prefetch_related("exceptions").filter(_around(start, end))
     tasks = sorted(_tasks(request).filter(status=Task.Status.OPEN), key=_due_key)
     due = [task for task in tasks if _is_due_by(task, end)]
+    later = [task for task in tasks if not _is_due_by(task, end)]
     return render(
         request,
         "dayflow/home.html",
@@ -74,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "today": start.date(),
             "todays_events": agenda.occurrences(events, start, end),
             "due_tasks": due,
-            "open_tasks": [task for task in tasks if task not in due],
+            "open_tasks": later[:OPEN_TASKS_SHOWN],
         },
     )
 
