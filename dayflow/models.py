@@ -91,6 +91,10 @@ class Task(PlannerItem):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
 
 class Event(PlannerItem):
     class Status(models.TextChoices):
