@@ -91,6 +91,10 @@ class Task(PlannerItem):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
 
 class Event(PlannerItem):
     class Status(models.TextChoices):
@@ -188,3 +192,15 @@ class ApiToken(AbstractAuthToken):
     @property
     def is_expired(self) -> bool:
         return self.expiry is not None and self.expiry <= timezone.now()
+
+
+class Profile(models.Model):
+    """A person's own settings for the planner pages: the time zone they read times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    timezone = models.CharField("time zone", max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.timezone or 'default zone'})"

@@ -1,34 +1,309 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dayflow.models import Event, Task
+from dayflow import agenda, recurrence
+from dayflow.forms import EventForm, ProfileForm, TaskForm
+from dayflow.models import Event, Profile, Task
+
+UPCOMING = dt.timedelta(weeks=8)
+UPCOMING_SHOWN = 20
+OPEN_TASKS_SHOWN = 20  # on Today; the tasks page lists them all
 
 
+# --- what the pages read ---------------------------------------------------------------------
+def _with_sync_links(items: QuerySet) -> QuerySet:
+    """Each item's links to services (`sync.ItemLink`, reached through its reverse relation so
+    the planner does not import the sync app), with their connection: one query in all."""
+    links = items.model._meta.get_field("sync_links").related_model
+    return items.prefetch_related(
+        Prefetch(
+            "sync_links",
+            queryset=links.objects.exclude(remote_id="").select_related("connection__service"),
+        )
+    )
+
+
+def _tasks(request: HttpRequest) -> QuerySet:
+    return _with_sync_links(Task.objects.for_user(request.user))
+
+
+def _events(request: HttpRequest) -> QuerySet:
+    return _with_sync_links(Event.objects.for_user(request.user).select_related("series"))
+
+
+def _due_key(task: Task) -> tuple:
+    """Open tasks first; then by when they are due (undated last), most urgent first."""
+    due = task.due_at or (agenda.in_reading_zone(task.due_date) if task.due_date else None)
+    return (task.status != Task.Status.OPEN, due is None, due, -task.priority, task.title.lower())
+
+
+def _today_window() -> tuple[dt.datetime, dt.datetime]:
+    today = timezone.localdate()
+    start = dt.datetime.combine(today, dt.time(), timezone.get_current_timezone())
+    return start, dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), start.tzinfo)
+
+
+def _is_due_by(task: Task, end: dt.datetime) -> bool:
+    if task.due_at:
+        return task.due_at < end
+    return task.due_date is not None and task.due_date < timezone.localtime(end).date()
+
+
+# --- today -----------------------------------------------------------------------------------
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    start, end = _today_window()
+    events = _events(request).prefetch_related("exceptions").filter(_around(start, end))
+    tasks = sorted(_tasks(request).filter(status=Task.Status.OPEN), key=_due_key)
+    due = [task for task in tasks if _is_due_by(task, end)]
+    later = [task for task in tasks if not _is_due_by(task, end)]
     return render(
         request,
         "dayflow/home.html",
         {
-            "open_tasks": Task.objects.for_user(request.user).filter(status=Task.Status.OPEN)[:10],
-            "upcoming_events": Event.objects.for_user(request.user)[:10],
+            "today": start.date(),
+            "todays_events": agenda.occurrences(events, start, end),
+            "due_tasks": due,
+            "open_tasks": later[:OPEN_TASKS_SHOWN],
         },
     )
 
 
+def _around(start: dt.datetime, end: dt.datetime) -> Q:
+    """Every series, and the events within a day of the window: a day either side leaves room
+    for all-day dates and floating times, read in the person's zone (`agenda` is exact)."""
+    low, high = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+    timed = Q(start__lt=high) & (Q(end__gt=low) | Q(end__isnull=True, start__gte=low))
+    days = Q(start_date__lt=high.date()) & (
+        Q(end_date__gt=low.date()) | Q(end_date__isnull=True, start_date__gte=low.date())
+    )
+    return Q(series__isnull=True) & ~Q(rrule="") | timed | days
+
+
+# --- tasks -----------------------------------------------------------------------------------
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    tasks = Task.objects.for_user(request.user)
+    tasks = sorted(_tasks(request), key=_due_key)
     return render(request, "dayflow/task_list.html", {"tasks": tasks})
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def task_new(request: HttpRequest) -> HttpResponse:
+    form = TaskForm(request.POST or None, instance=Task(user=request.user))
+    if request.method == "POST" and form.is_valid():
+        task = form.save()
+        messages.success(request, f"Task “{task.title}” added.")
+        return redirect("task-list")
+    return render(request, "dayflow/task_form.html", {"form": form, "task": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(Task.objects.for_user(request.user), pk=pk)
+    form = TaskForm(request.POST or None, instance=task)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Task “{task.title}” saved.")
+        return redirect("task-list")
+    return render(request, "dayflow/task_form.html", {"form": form, "task": task})
+
+
+@login_required
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(Task.objects.for_user(request.user), pk=pk)
+    done = request.POST.get("done") != "0"
+    task.status = Task.Status.DONE if done else Task.Status.OPEN
+    task.completed_at = timezone.now() if done else None
+    task.save(update_fields=["status", "completed_at"])
+    messages.success(request, f"Task “{task.title}” {'done' if done else 'open again'}.")
+    return redirect(_next(request, "task-list"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(Task.objects.for_user(request.user), pk=pk)
+    if request.method == "POST":
+        task.soft_delete()
+        messages.success(request, f"Task “{task.title}” deleted.")
+        return redirect("task-list")
+    return render(request, "dayflow/confirm_delete.html", {"item": task, "kind": "task"})
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    # Back to the page the button was on: only our own pages, never another host.
+    target = request.POST.get("next", "")
+    ours = url_has_allowed_host_and_scheme(target, allowed_hosts=None) and target.startswith("/")
+    return target if ours else default
+
+
+# --- events ----------------------------------------------------------------------------------
+@login_required
 def event_list(request: HttpRequest) -> HttpResponse:
-    events = Event.objects.for_user(request.user).select_related("series")
+    events = sorted(_events(request), key=_event_key)
     return render(request, "dayflow/event_list.html", {"events": events})
+
+
+def _event_key(event: Event) -> tuple:
+    start = agenda.span(event)[0]
+    return (start is None, agenda.in_reading_zone(start) if start else None, event.title)
+
+
+@login_required
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(_events(request).prefetch_related("exceptions"), pk=pk)
+    now = timezone.now()
+    upcoming = []
+    if event.rrule and not event.series_id:
+        found = agenda.occurrences([event, *event.exceptions.all()], now, now + UPCOMING)
+        upcoming = found[:UPCOMING_SHOWN]
+    return render(request, "dayflow/event_detail.html", {"event": event, "upcoming": upcoming})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_new(request: HttpRequest) -> HttpResponse:
+    form = EventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        event = form.apply(Event(user=request.user))
+        event.save()
+        messages.success(request, f"Event “{event.title}” added.")
+        return redirect("event-list")
+    return render(request, "dayflow/event_form.html", {"form": form, "event": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(Event.objects.for_user(request.user), pk=pk)
+    form = EventForm(request.POST or None, event=event, initial=EventForm.initial_for(event))
+    if request.method == "POST" and form.is_valid():
+        form.apply(event).save()
+        messages.success(request, f"Event “{event.title}” saved.")
+        return redirect("event-detail", pk=event.series_id or event.pk)
+    return render(request, "dayflow/event_form.html", {"form": form, "event": event})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(Event.objects.for_user(request.user), pk=pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            if event.series_id:
+                _skip(event.series, event.recurrence_id)
+            else:
+                for exception in event.exceptions.all():
+                    exception.soft_delete()
+            event.soft_delete()
+        messages.success(request, f"Event “{event.title}” deleted.")
+        return (
+            redirect("event-detail", pk=event.series_id)
+            if event.series_id
+            else redirect("event-list")
+        )
+    return render(request, "dayflow/confirm_delete.html", {"item": event, "kind": "event"})
+
+
+# --- one occurrence of a series --------------------------------------------------------------
+def _occurrence(request: HttpRequest, pk: int) -> tuple[Event, str, object]:
+    """The series master and one of its original starts, named by `at` (GET or POST); 404
+    when `at` is not a start of the series, or has been skipped or changed already."""
+    master = get_object_or_404(
+        Event.objects.for_user(request.user).filter(series__isnull=True).exclude(rrule=""), pk=pk
+    )
+    at = (request.POST.get("at") or request.GET.get("at") or "")[:40]
+    first = agenda.span(master)[0]
+    try:
+        original = _in_own_terms(recurrence.same_instant_key(at), first, master)
+    except (ValueError, TypeError):
+        raise Http404("no such occurrence") from None
+    taken = {recurrence.same_instant_key(t) for t in master.exdates or []} | {
+        recurrence.same_instant_key(e.recurrence_id) for e in master.exceptions.all()
+    }
+    if first is None or original in taken or not recurrence.is_start(master.rrule, first, original):
+        raise Http404("no such occurrence")
+    return master, recurrence.occurrence_id(original), original
+
+
+def _in_own_terms(value, first, master: Event):
+    if first is None or isinstance(first, dt.datetime) != isinstance(value, dt.datetime):
+        raise ValueError("not an occurrence of this series")
+    if isinstance(value, dt.datetime) and first.tzinfo is not None:
+        if value.tzinfo is None:
+            raise ValueError("a floating time for a zoned series")
+        return value.astimezone(first.tzinfo)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        raise ValueError("a zoned time for a floating series")
+    return value
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def occurrence_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    master, rid, original = _occurrence(request, pk)
+    first, end = agenda.span(master)
+    initial = EventForm.initial_for(master, original, original + (end - first))
+    form = EventForm(request.POST or None, event=master, occurrence=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        exception = Event(user=request.user, series=master, recurrence_id=rid)
+        exception.status = master.status
+        form.apply(exception).save()
+        messages.success(request, f"This occurrence of “{master.title}” changed.")
+        return redirect("event-detail", pk=master.pk)
+    context = {"form": form, "event": master, "occurrence": original, "at": rid}
+    return render(request, "dayflow/event_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def occurrence_skip(request: HttpRequest, pk: int) -> HttpResponse:
+    master, rid, original = _occurrence(request, pk)
+    if request.method == "POST":
+        _skip(master, rid)
+        messages.success(request, f"“{master.title}” skipped on that date.")
+        return redirect("event-detail", pk=master.pk)
+    context = {"item": master, "kind": "occurrence", "at": rid, "occurrence": original}
+    return render(request, "dayflow/confirm_delete.html", context)
+
+
+def _skip(master: Event, rid: str) -> None:
+    """The date joins the master's skipped dates (EXDATE), in the form providers write."""
+    if not rid:
+        return
+    keys = {recurrence.same_instant_key(t) for t in master.exdates or []}
+    if recurrence.same_instant_key(rid) not in keys:
+        master.exdates = sorted([*(master.exdates or []), rid])
+        master.save(update_fields=["exdates"])
+
+
+# --- profile ---------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    mine = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
+    initial = {} if mine.pk else {"timezone": timezone.get_current_timezone_name()}
+    form = ProfileForm(request.POST or None, instance=mine, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Times now show in {mine.timezone}.")
+        return redirect("profile")
+    return render(request, "dayflow/profile.html", {"form": form, "chosen": bool(mine.pk)})
 
 
 @require_GET
