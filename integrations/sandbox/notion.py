@@ -636,14 +636,14 @@ def users_me(request: HttpRequest, account: Account) -> HttpResponse:
 
 
 # --- webhooks -------------------------------------------------------------------------------
-def send_verification(client: Client) -> str:
+def send_verification(client: Client, *, send: bool = True) -> str:
     """What Notion does when a webhook URL is added in the integration's settings: post a
     verification token to it. Once pasted back, that token signs every event.
     https://developers.notion.com/reference/webhooks#step-2-verify-the-subscription"""
     client.webhook_secret = f"secret_{secrets.token_urlsafe(32)}"
     client.save(update_fields=["webhook_secret"])
     body = json.dumps({"verification_token": client.webhook_secret}).encode()
-    outbox.enqueue(KEY, client.webhook_url, body, _signed(client, body))
+    outbox.enqueue(KEY, client.webhook_url, body, _signed(client, body), send=send)
     return client.webhook_secret
 
 

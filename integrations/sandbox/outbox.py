@@ -23,12 +23,16 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT = 5.0
 
 
-def enqueue(service: str, url: str, body: bytes, headers: dict[str, str]) -> Delivery | None:
-    """Store one webhook for `url`, and send it once the change is committed."""
+def enqueue(
+    service: str, url: str, body: bytes, headers: dict[str, str], *, send: bool = True
+) -> Delivery | None:
+    """Store one webhook for `url`, and send it once the change is committed. `send=False`
+    leaves it for the next sender (a change's thread or beat's `sandbox.deliver_webhooks`),
+    for a webhook stored before the app answers, as `manage.py sandbox_clients` does."""
     if not url:
         return None
     delivery = Delivery.objects.create(service=service, url=url, body=body, headers=headers)
-    if getattr(settings, "DAYFLOW_SANDBOX_SEND_WEBHOOKS", True):
+    if send and getattr(settings, "DAYFLOW_SANDBOX_SEND_WEBHOOKS", True):
         transaction.on_commit(_send_soon)
     return delivery
 
