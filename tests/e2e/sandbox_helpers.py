@@ -93,6 +93,12 @@ def sync_now(page, service: str) -> None:
     page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
 
 
+def pause_or_resume(page, url: str, service: str, action: str) -> None:
+    page.goto(f"{url}/integrations/")
+    page.click(f"table.connections tr:has-text('{service}') button:has-text('{action}')")
+    page.wait_for_selector(".messages")
+
+
 def sync_now_from_integrations(page, url: str, service: str) -> None:
     page.goto(f"{url}/integrations/")
     sync_now(page, service)
@@ -106,19 +112,25 @@ def rename_in_dayflow(page, url: str, model: str, pk: int, new_title: str) -> No
     page.wait_for_selector(".messagelist")
 
 
-def rename_in_the_console(page, app, service: Sandboxed, remote_id: str, new_title: str) -> None:
-    """A person, acting as the service in the sandbox console, renames one of its items."""
-    page.goto(f"{app.url}/sandbox/console/")
-    page.click(f"li.card:has(h2:text-is('{service.name}')) a.button")
-    pk = sandbox_rows(
+def rename_in_the_console(
+    page, app, service: Sandboxed, remote_id: str, new_title: str, *, from_the_index: bool = True
+) -> None:
+    """A person, acting as the service in the sandbox console, renames one of its items: from
+    the console's index as a person finds it, or (`from_the_index=False`) at its edit page."""
+    account, pk = sandbox_rows(
         app,
-        "SELECT i.id FROM sandbox_item i JOIN sandbox_account a ON a.id = i.account_id "
+        "SELECT a.id, i.id FROM sandbox_item i JOIN sandbox_account a ON a.id = i.account_id "
         "WHERE a.service = ? AND i.kind = ? AND i.remote_id = ?",
         service.key,
         service.kind,
         remote_id,
-    )[0][0]
-    page.click(f"ul.items a[href$='/{pk}/']")
+    )[0]
+    if from_the_index:
+        page.goto(f"{app.url}/sandbox/console/")
+        page.click(f"li.card:has(h2:text-is('{service.name}')) a.button")
+        page.click(f"ul.items a[href$='/{pk}/']")
+    else:
+        page.goto(f"{app.url}/sandbox/{service.key}/console/{account}/{pk}/")
     page.fill("#id_title", new_title)
     page.click(f"button:has-text('Save at {service.name}')")
     page.wait_for_selector("ul.messages")

@@ -35,6 +35,7 @@ from tests.e2e.sandbox_helpers import (
     live_subscriptions,
     local_copy,
     newest_connection,
+    pause_or_resume,
     rename_at_caldav,
     rename_in_dayflow,
     rename_in_the_console,
@@ -134,7 +135,9 @@ def test_a_service_connects_imports_and_its_changes_travel_conflict_and_disconne
     # 1. at the service: its signed webhook is verified and DayFlow syncs, no "Sync now"
     webhooks_before = verified_webhooks(app, service.key)
     rename_in_the_console(demo_page, app, service, remote, f"{service.title} (at {name})")
-    wait_for_text(demo_page, f"{url}{service.page}", f"{service.title} (at {name})", WEBHOOK)
+    renamed = f"{service.title} (at {name})"
+    wait_for(lambda: title_in_dayflow(app, service.model, mine) == renamed, WEBHOOK, "the webhook")
+    wait_for_text(demo_page, f"{url}{service.page}", renamed, 5)
     assert verified_webhooks(app, service.key) > webhooks_before
 
     # 2. in DayFlow: after a sync the service holds the change
@@ -151,7 +154,9 @@ def test_a_service_connects_imports_and_its_changes_travel_conflict_and_disconne
     # 3. both sides: the service's webhook brings a change that meets DayFlow's
     wait_until_quiet(app, service.key, connection)
     rename_in_dayflow(demo_page, url, service.model, mine, "Both sides: DayFlow's")
-    rename_in_the_console(demo_page, app, service, remote, f"Both sides: {name}'s")
+    rename_in_the_console(
+        demo_page, app, service, remote, f"Both sides: {name}'s", from_the_index=False
+    )
     a_conflict_is_shown(demo_page, url, "Both sides: DayFlow's")
     screenshot(demo_page, f"e2e-sandbox-{service.key}-conflict")
 
@@ -167,51 +172,54 @@ def test_a_service_connects_imports_and_its_changes_travel_conflict_and_disconne
         assert f"Remove DayFlow's access in {name} too." in said
 
 
-@pytest.mark.parametrize(
-    ("key", "name", "href", "title"), CALDAV_SERVICES, ids=[row[0] for row in CALDAV_SERVICES]
-)
-def test_a_caldav_service_connects_imports_polls_changes_conflicts_and_disconnects(
-    demo_page, sandbox_app, key, name, href, title
-):
+def titled(app, event: int, title: str):
+    return lambda: title_in_dayflow(app, "event", event) == title
+
+
+def test_the_caldav_services_poll_changes_conflict_and_disconnect(demo_page, sandbox_app):
+    """Apple Calendar's and Fastmail's steps side by side: each change at the server waits for
+    a poll, and two polls waited for at once cost one wait."""
     app, url = sandbox_app, sandbox_app.url
-    connection = caldav_connection(demo_page, app, key, name)
-    wait_for(lambda: local_copy(app, "event", connection, title), what="the first sync")
-    mine = local_copy(app, "event", connection, title)
+    mine = {}
+    for key, name, _, title in CALDAV_SERVICES:
+        connection = caldav_connection(demo_page, app, key, name)
+        wait_for(lambda: local_copy(app, "event", connection, title), what="the first sync")
+        mine[key] = (connection, local_copy(app, "event", connection, title))
 
     # 1. at the server, by another CalDAV client: the scheduled poll brings it, no "Sync now"
-    rename_at_caldav(app, href, f"{title} (at the server)")
-    wait_for(
-        lambda: title_in_dayflow(app, "event", mine) == f"{title} (at the server)",
-        POLL,
-        "the poll",
-    )
-    wait_for_text(demo_page, f"{url}/events/", f"{title} (at the server)", WEBHOOK)
+    for _, _, href, title in CALDAV_SERVICES:
+        rename_at_caldav(app, href, f"{title} (at the server)")
+    for key, _, _, title in CALDAV_SERVICES:
+        wait_for(titled(app, mine[key][1], f"{title} (at the server)"), POLL, f"{key}'s poll")
+    wait_for_text(demo_page, f"{url}/events/", "Call with the Berlin office (at the server)", 5)
 
-    # 2. in DayFlow: after a sync the server holds the change. The next poll is a minute
-    # away, so neither this step nor the next races it.
-    rename_in_dayflow(demo_page, url, "event", mine, f"{title} (in DayFlow)")
-    sync_now_from_integrations(demo_page, url, name)
-    wait_for(
-        lambda: summary_at_caldav(app, href) == f"{title} (in DayFlow)",
-        what="the rename at the server",
-    )
+    for key, name, href, title in CALDAV_SERVICES:
+        connection, event = mine[key]
+        # 2. in DayFlow: after a sync the server holds the change
+        rename_in_dayflow(demo_page, url, "event", event, f"{title} (in DayFlow)")
+        sync_now_from_integrations(demo_page, url, name)
+        wait_for(
+            lambda: summary_at_caldav(app, href) == f"{title} (in DayFlow)",
+            what=f"the rename at the server ({name})",
+        )
 
-    # 3. both sides
-    wait_until_quiet(app, key, connection)
-    rename_in_dayflow(demo_page, url, "event", mine, f"{name}: DayFlow's")
-    rename_at_caldav(app, href, f"{name}: the server's")
-    sync_now_from_integrations(demo_page, url, name)
-    a_conflict_is_shown(demo_page, url, f"{name}: DayFlow's")
+        # 3. both sides, paused so that no poll comes between the two changes
+        wait_until_quiet(app, key, connection)
+        pause_or_resume(demo_page, url, name, "Pause")
+        rename_in_dayflow(demo_page, url, "event", event, f"{name}: DayFlow's")
+        rename_at_caldav(app, href, f"{name}: the server's")
+        pause_or_resume(demo_page, url, name, "Resume")
+        sync_now(demo_page, name)
+        a_conflict_is_shown(demo_page, url, f"{name}: DayFlow's")
 
-    # 4. no grant to revoke: disconnecting deletes the credentials and the schedule
-    assert credentials(app, connection) == 1
-    disconnect(demo_page, url, name)
-    assert credentials(app, connection) == 0
-    assert sandbox_rows(
-        app, "SELECT status FROM integrations_connection WHERE id = ?", connection
-    ) == [("disconnected",)]
-    scheduled = "SELECT count(*) FROM django_celery_beat_periodictask WHERE name = ?"
-    assert sandbox_rows(app, scheduled, f"sync connection {connection}") == [(0,)]
+        # 4. no grant to revoke: disconnecting deletes the credentials and the schedule
+        assert credentials(app, connection) == 1
+        disconnect(demo_page, url, name)
+        assert credentials(app, connection) == 0
+        status = "SELECT status FROM integrations_connection WHERE id = ?"
+        assert sandbox_rows(app, status, connection) == [("disconnected",)]
+        scheduled = "SELECT count(*) FROM django_celery_beat_periodictask WHERE name = ?"
+        assert sandbox_rows(app, scheduled, f"sync connection {connection}") == [(0,)]
 
 
 @pytest.mark.parametrize(
