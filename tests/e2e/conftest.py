@@ -92,6 +92,17 @@ def sandbox_app(tmp_path_factory) -> Iterator[RunningApp]:
         yield app
 
 
+@pytest.fixture(scope="session")
+def demo_page(browser, sandbox_app):
+    """One page of the sandbox's app, signed in as its demo user, for all the sandbox's tests
+    (signing in again for each test costs seconds a test on CI's two cores)."""
+    from tests.e2e.sandbox_helpers import sign_in
+
+    page = sign_in(browser, sandbox_app)
+    yield page
+    page.context.close()
+
+
 @contextlib.contextmanager
 def started_app(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningApp]:
     """`python3 run.py` in var_dir, up and with its demo login printed; stopped after."""

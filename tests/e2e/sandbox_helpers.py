@@ -137,6 +137,17 @@ def rename_in_the_console(
     assert "now sends its webhook" in page.inner_text("main")
 
 
+def rename_in_the_caldav_desk(page, url: str, name: str, new_title: str) -> None:
+    """A person renames an event at the sandbox's CalDAV server, in the console."""
+    page.goto(f"{url}/sandbox/console/")
+    page.click("li.card:has(h2:text-is('CalDAV server')) a.button")
+    page.click(f"ul.items a[href$='/{name}/']")
+    page.fill("#id_title", new_title)
+    page.click("button:has-text('Save at the CalDAV server')")
+    page.wait_for_selector("ul.messages")
+    assert "CalDAV servers send no webhooks" in page.inner_text("main")
+
+
 def disconnect(page, url: str, service: str) -> str:
     """Disconnect, keeping the items; what the page says then."""
     page.goto(f"{url}/integrations/")

@@ -13,20 +13,12 @@ from tests.e2e.sandbox_helpers import (
     connections,
     item_id,
     sandbox_rows,
-    sign_in,
     start_connecting,
     sync_now,
     wait_for,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_page(browser, sandbox_app):
-    page = sign_in(browser, sandbox_app)
-    yield page
-    page.context.close()
 
 
 def ensure_connected(page, app, key: str) -> int:
@@ -68,9 +60,12 @@ def test_an_expired_authorization_code_is_refused_and_connects_nothing(demo_page
         return route.fulfill(response=issued)
 
     demo_page.route("**/sandbox/linear/**", expire_the_code_first)
-    demo_page.click("button:has-text('Allow')")
+    try:
+        demo_page.click("button:has-text('Allow')")
+        demo_page.wait_for_url(f"{sandbox_app.url}/integrations/")
+    finally:
+        demo_page.unroute("**/sandbox/linear/**")  # the page serves the next tests too
 
-    demo_page.wait_for_url(f"{sandbox_app.url}/integrations/")
     message = demo_page.inner_text("main")
     assert "Linear did not complete the connection" in message
     assert "Nothing was saved" in message
@@ -122,7 +117,12 @@ def test_a_refresh_token_the_service_revoked_ends_in_needs_reconnecting(demo_pag
     )
     team = item_id(sandbox_app, "linear", "team", "$.key", "ENG")
     choose(demo_page, sandbox_app.url, {"team_id": team}, service="Linear")
-    sync_now(demo_page, "Linear")
+    # A reconnected connection registers its webhook in the background: that call may meet the
+    # revoked token first, and then there is no "Sync now" left to click.
+    if demo_page.locator(
+        "table.connections tr:has-text('Linear') button:has-text('Sync now')"
+    ).count():
+        sync_now(demo_page, "Linear")
 
     wait_for(
         lambda: dict(connections(sandbox_app, "linear"))[connection] == "needs_reauth",
