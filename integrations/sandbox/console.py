@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -239,9 +241,7 @@ def caldav_page(request: HttpRequest) -> HttpResponse:
     username = request.user.get_username()
     form = EventForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        caldav_desk.add(username, form.change())
-        messages.success(request, CALDAV_SENT.format(done="added"))
-        return redirect("sandbox:console-caldav")
+        return caldav_change(request, "added", partial(caldav_desk.add, username, form.change()))
     try:
         events = caldav_desk.events(username)
     except caldav_desk.CalDAVError as exc:
@@ -262,9 +262,10 @@ def caldav_item(request: HttpRequest, name: str) -> HttpResponse:
     form = EventForm(posted(request), initial=initial(event.now))
     if request.method == "POST" and form.is_valid():
         username = request.user.get_username()
-        caldav_desk.edit(username, event.name, event.etag, form.change(), event.zone)
-        messages.success(request, CALDAV_SENT.format(done="saved"))
-        return redirect("sandbox:console-caldav")
+        edit = partial(
+            caldav_desk.edit, username, event.name, event.etag, form.change(), event.zone
+        )
+        return caldav_change(request, "saved", edit)
     context = {"desk": CALDAV, "event": event, "form": form, "zone": event.zone}
     status = 400 if form.errors else 200
     return render(request, "sandbox/console/caldav_item.html", context, status=status)
@@ -275,8 +276,20 @@ def caldav_item(request: HttpRequest, name: str) -> HttpResponse:
 def caldav_delete(request: HttpRequest, name: str) -> HttpResponse:
     caldav_on()
     event = caldav_event(request, name)
-    caldav_desk.delete(request.user.get_username(), event.name, event.etag)
-    messages.success(request, CALDAV_SENT.format(done="deleted"))
+    username = request.user.get_username()
+    delete = partial(caldav_desk.delete, username, event.name, event.etag)
+    return caldav_change(request, "deleted", delete)
+
+
+def caldav_change(request: HttpRequest, done: str, change: Callable[[], Any]) -> HttpResponse:
+    """Make the change at the server, and say how it went: the server may refuse it (the
+    event changed there meanwhile: 412) or not answer."""
+    try:
+        change()
+    except caldav_desk.CalDAVError as exc:
+        messages.error(request, f"Nothing was changed: {exc}.")
+    else:
+        messages.success(request, CALDAV_SENT.format(done=done))
     return redirect("sandbox:console-caldav")
 
 

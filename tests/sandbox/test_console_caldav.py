@@ -102,3 +102,23 @@ def test_without_a_caldav_server_the_desk_is_404(person, client, settings):
 
     assert client.get("/sandbox/caldav/console/").status_code == 404
     assert "CalDAV server" not in client.get("/sandbox/console/").content.decode()
+
+
+def test_an_edit_with_a_stale_etag_is_refused_by_the_server(person):
+    stale = caldav_desk.event(person.username, "dentist.ics")
+    caldav_desk.edit(person.username, "dentist.ics", stale.etag, stale.now, stale.zone)
+
+    with pytest.raises(caldav_desk.CalDAVError, match="412"):
+        caldav_desk.edit(person.username, "dentist.ics", stale.etag, stale.now, stale.zone)
+
+
+def test_a_refusal_at_the_server_is_a_message_not_an_error_page(person, client, monkeypatch):
+    def refused(*args):
+        raise caldav_desk.CalDAVError("the sandbox CalDAV server answered 412")
+
+    monkeypatch.setattr(caldav_desk, "delete", refused)
+
+    answer = client.post("/sandbox/caldav/console/dentist.ics/delete", follow=True)
+
+    assert answer.status_code == 200
+    assert "Nothing was changed: the sandbox CalDAV server answered 412." in answer.content.decode()
