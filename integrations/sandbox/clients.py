@@ -7,11 +7,16 @@ import hashlib
 
 from django.conf import settings
 
-from integrations.sandbox.models import Client
+from integrations.models import Service
+from integrations.sandbox import notion
+from integrations.sandbox.models import Client, Delivery
+from webhooks.models import WebhookSubscription
 
 SERVICES = ("todoist", "google-calendar", "notion", "linear", "clickup", "outlook")
-# Services whose webhook is set once for the whole app (the others subscribe through the API).
-APP_WEBHOOKS = ("todoist", "notion", "linear")
+# Services whose webhook is set once for the whole app at DayFlow's service-wide URL (Notion's
+# is set once too, at a subscription's URL: `notion_webhook_url`; the others subscribe through
+# the API).
+APP_WEBHOOKS = ("todoist", "linear")
 
 
 def credentials(key: str) -> tuple[str, str]:
@@ -29,6 +34,8 @@ def register(public_url: str, linear_app_secret: str = "") -> list[Client]:
     for key in SERVICES:
         client_id, secret = credentials(key)
         webhook = f"{public_url}/api/webhooks/{key}/" if key in APP_WEBHOOKS else ""
+        if key == "notion":
+            webhook = notion_webhook_url(public_url)
         client, _ = Client.objects.update_or_create(
             service=key,
             client_id=client_id,
@@ -42,4 +49,32 @@ def register(public_url: str, linear_app_secret: str = "") -> list[Client]:
             },
         )
         registered.append(client)
+    verify_notion_webhook(registered[SERVICES.index("notion")])
     return registered
+
+
+def notion_subscription() -> WebhookSubscription:
+    """Notion's webhook is set up by hand on both sides: staff add a subscription with no
+    connection in DayFlow's admin (webhooks/admin.py), whose URL is pasted into the integration's
+    settings at Notion. This is that subscription, added once."""
+    service = Service.objects.get(key="notion")
+    live = WebhookSubscription.objects.filter(service=service, connection=None).exclude(
+        status=WebhookSubscription.Status.REMOVED
+    )
+    return live.order_by("pk").first() or WebhookSubscription.objects.create(
+        service=service, status=WebhookSubscription.Status.PENDING, resource="", events=[]
+    )
+
+
+def notion_webhook_url(public_url: str) -> str:
+    return f"{public_url}/api/webhooks/notion/{notion_subscription().public_id}/"
+
+
+def verify_notion_webhook(client: Client) -> None:
+    """Notion posts a verification token to a webhook URL once it is added; DayFlow keeps it
+    as the subscription's secret (webhooks/handshakes.py). Stored unsent: DayFlow may not
+    answer yet (run.py starts it after this), so it goes with the first webhook sent after
+    it, or beat's `sandbox.deliver_webhooks`, whichever is first; oldest first either way."""
+    waiting = Delivery.objects.filter(service=notion.KEY, url=client.webhook_url, sent_at=None)
+    if not notion_subscription().secret and not waiting.exists():
+        notion.send_verification(client, send=False)

@@ -5,7 +5,10 @@ own sandbox account's items there. Each change goes through the emulator's own c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -17,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
+from integrations.sandbox import caldav_desk
 from integrations.sandbox.desks import DESKS, Change, Desk
 from integrations.sandbox.gate import sandbox_view
 from integrations.sandbox.models import Account, Item
@@ -145,7 +149,8 @@ def console_view(view: Any) -> Any:
 def index(request: HttpRequest) -> HttpResponse:
     accounts = Account.objects.filter(user=request.user).order_by("login")
     services = [(desk, [a for a in accounts if a.service == desk.key]) for desk in DESKS.values()]
-    return render(request, "sandbox/console/index.html", {"services": services})
+    context = {"services": services, "caldav": bool(caldav_desk.server())}
+    return render(request, "sandbox/console/index.html", context)
 
 
 @console_view
@@ -198,6 +203,96 @@ def item_delete(request: HttpRequest, service: str, account_id: int, item_id: in
     return redirect("sandbox:console-account", service=service, account_id=account.pk)
 
 
+# --- the CalDAV server (Apple Calendar, Fastmail) ---------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CalDAVDesk:
+    """What the console's templates read of a desk."""
+
+    name: str = "the sandbox CalDAV server"
+    events: bool = True
+    item_word: str = "event"
+    container_word: str = "calendar"
+
+
+CALDAV = CalDAVDesk()
+CALDAV_SENT = (
+    "The event is {done} at the sandbox CalDAV server. CalDAV servers send no webhooks: "
+    "Apple Calendar and Fastmail connections see it at their next scheduled sync."
+)
+
+
+def caldav_on() -> None:
+    if not caldav_desk.server():
+        raise Http404("no sandbox CalDAV server runs")
+
+
+def caldav_event(request: HttpRequest, name: str) -> caldav_desk.Event:
+    try:
+        return caldav_desk.event(request.user.get_username(), name[:200])
+    except caldav_desk.CalDAVError as exc:
+        raise Http404("no such event") from exc
+
+
+@console_view
+@require_http_methods(["GET", "POST"])
+def caldav_page(request: HttpRequest) -> HttpResponse:
+    """The person's sandbox calendar, and a form that adds an event (POST)."""
+    caldav_on()
+    username = request.user.get_username()
+    form = EventForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        return caldav_change(request, "added", partial(caldav_desk.add, username, form.change()))
+    try:
+        events = caldav_desk.events(username)
+    except caldav_desk.CalDAVError as exc:
+        events, problem = [], str(exc)
+    else:
+        problem = ""
+    context = {"desk": CALDAV, "events": events, "form": form, "problem": problem}
+    status = 400 if form.errors else 200
+    return render(request, "sandbox/console/caldav.html", context, status=status)
+
+
+@console_view
+@require_http_methods(["GET", "POST"])
+def caldav_item(request: HttpRequest, name: str) -> HttpResponse:
+    """One event's edit form; POST saves it at the server."""
+    caldav_on()
+    event = caldav_event(request, name)
+    form = EventForm(posted(request), initial=initial(event.now))
+    if request.method == "POST" and form.is_valid():
+        username = request.user.get_username()
+        edit = partial(
+            caldav_desk.edit, username, event.name, event.etag, form.change(), event.zone
+        )
+        return caldav_change(request, "saved", edit)
+    context = {"desk": CALDAV, "event": event, "form": form, "zone": event.zone}
+    status = 400 if form.errors else 200
+    return render(request, "sandbox/console/caldav_item.html", context, status=status)
+
+
+@console_view
+@require_POST
+def caldav_delete(request: HttpRequest, name: str) -> HttpResponse:
+    caldav_on()
+    event = caldav_event(request, name)
+    username = request.user.get_username()
+    delete = partial(caldav_desk.delete, username, event.name, event.etag)
+    return caldav_change(request, "deleted", delete)
+
+
+def caldav_change(request: HttpRequest, done: str, change: Callable[[], Any]) -> HttpResponse:
+    """Make the change at the server, and say how it went: the server may refuse it (the
+    event changed there meanwhile: 412) or not answer."""
+    try:
+        change()
+    except caldav_desk.CalDAVError as exc:
+        messages.error(request, f"Nothing was changed: {exc}.")
+    else:
+        messages.success(request, CALDAV_SENT.format(done=done))
+    return redirect("sandbox:console-caldav")
+
+
 def sent(desk: Desk, done: str) -> str:
     return (
         f"The {desk.item_word} is {done} at {desk.name}. "
@@ -207,6 +302,9 @@ def sent(desk: Desk, done: str) -> str:
 
 urlpatterns = [
     path("console/", index, name="console"),
+    path("caldav/console/", caldav_page, name="console-caldav"),
+    path("caldav/console/<str:name>/", caldav_item, name="console-caldav-item"),
+    path("caldav/console/<str:name>/delete", caldav_delete, name="console-caldav-delete"),
     path("<slug:service>/console/<int:account_id>/", account_page, name="console-account"),
     path(
         "<slug:service>/console/<int:account_id>/<int:item_id>/",

@@ -24,6 +24,9 @@ from integrations.sandbox.models import Account, Client, Grant, Item
 KEY = "notion"
 # Notion: up to 8 attempts within about a day (the schedule itself is not published).
 WEBHOOK_RETRIES = outbox.Retries(waits=(60, 300, 900, 3600, 7200, 21600, 43200))
+# The verification token: a person can have Notion send it again from the settings; the sandbox
+# does so by itself, soon, since it is stored while the app is still starting (sandbox_clients).
+VERIFICATION_RETRIES = outbox.Retries(waits=(5, 15, 30, 60, 300))
 PAGE, SOURCE = "page", "data_source"
 API_VERSION = "2025-09-03"
 PAGE_DEFAULT, PAGE_MAX = 100, 100
@@ -638,14 +641,16 @@ def users_me(request: HttpRequest, account: Account) -> HttpResponse:
 
 
 # --- webhooks -------------------------------------------------------------------------------
-def send_verification(client: Client) -> str:
+def send_verification(client: Client, *, send: bool = True) -> str:
     """What Notion does when a webhook URL is added in the integration's settings: post a
     verification token to it. Once pasted back, that token signs every event.
     https://developers.notion.com/reference/webhooks#step-2-verify-the-subscription"""
     client.webhook_secret = f"secret_{secrets.token_urlsafe(32)}"
     client.save(update_fields=["webhook_secret"])
     body = json.dumps({"verification_token": client.webhook_secret}).encode()
-    outbox.enqueue(KEY, client.webhook_url, body, _signed(client, body))
+    outbox.enqueue(
+        KEY, client.webhook_url, body, _signed(client, body), VERIFICATION_RETRIES, send=send
+    )
     return client.webhook_secret
 
 

@@ -41,9 +41,17 @@ NONE = Retries()
 
 
 def enqueue(
-    service: str, url: str, body: bytes, headers: dict[str, str], retries: Retries = NONE
+    service: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    retries: Retries = NONE,
+    *,
+    send: bool = True,
 ) -> Delivery | None:
-    """Store one webhook for `url`, and send it once the change is committed."""
+    """Store one webhook for `url`, and send it once the change is committed. `send=False`
+    leaves it for the next sender (a change's thread or beat's `sandbox.deliver_webhooks`),
+    for a webhook stored before the app answers, as `manage.py sandbox_clients` does."""
     if not url:
         return None
     delivery = Delivery.objects.create(
@@ -55,7 +63,7 @@ def enqueue(
         retry_in=list(retries.waits),
         timeout=retries.timeout,
     )
-    if getattr(settings, "DAYFLOW_SANDBOX_SEND_WEBHOOKS", True):
+    if send and getattr(settings, "DAYFLOW_SANDBOX_SEND_WEBHOOKS", True):
         transaction.on_commit(_send_soon)
     return delivery
 

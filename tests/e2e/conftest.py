@@ -35,9 +35,12 @@ class RunningApp:
     log: Path
     started_in: float
     var_dir: Path
+    caldav_url: str = ""  # the sandbox's CalDAV server, when the test chose its address
 
 
-def run_py(var_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def run_py(
+    var_dir: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """`python3 run.py` on the embedded defaults in var_dir, on a free port, output to log."""
     port = free_port()
     env = {
@@ -51,6 +54,7 @@ def run_py(var_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
         "DAYFLOW_HEARTBEAT_SECONDS": "3",
         "PYTHONUNBUFFERED": "1",
     }
+    env |= extra_env or {}
     process = subprocess.Popen(
         [sys.executable, "run.py"],
         cwd=ROOT,
@@ -77,19 +81,43 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
         yield app
 
 
+@pytest.fixture(scope="session")
+def sandbox_app(tmp_path_factory) -> Iterator[RunningApp]:
+    """One app for all the sandbox's tests (the session's is stopped by test_run_command).
+    Its connections may poll every minute: the CalDAV services send no webhooks."""
+    var_dir = tmp_path_factory.mktemp("sandbox-run-var")
+    caldav = f"http://127.0.0.1:{free_port()}"
+    env = {"DAYFLOW_MIN_SYNC_INTERVAL": "1", "DAYFLOW_SANDBOX_CALDAV_URL": caldav}
+    with started_app(var_dir, env) as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def demo_page(browser, sandbox_app):
+    """One page of the sandbox's app, signed in as its demo user, for all the sandbox's tests
+    (signing in again for each test costs seconds a test on CI's two cores)."""
+    from tests.e2e.sandbox_helpers import sign_in
+
+    page = sign_in(browser, sandbox_app)
+    yield page
+    page.context.close()
+
+
 @contextlib.contextmanager
-def started_app(var_dir: Path) -> Iterator[RunningApp]:
+def started_app(var_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningApp]:
     """`python3 run.py` in var_dir, up and with its demo login printed; stopped after."""
     log = var_dir / "run.log"
     started = time.monotonic()
-    process, url = run_py(var_dir, log)
+    process, url = run_py(var_dir, log, extra_env)
     try:
         wait_until(lambda: requests.get(f"{url}/accounts/login/", timeout=2).ok, 90, log)
         # Printed once the web server answers: a moment after the login page first does.
         login = re.compile(r"Demo account created: (\S+) / (\S+)")
         wait_until(lambda: login.search(log.read_text()), 10, log)
         match = login.search(log.read_text())
-        yield RunningApp(url, match[1], match[2], process, log, time.monotonic() - started, var_dir)
+        took = time.monotonic() - started
+        caldav = (extra_env or {}).get("DAYFLOW_SANDBOX_CALDAV_URL", "")
+        yield RunningApp(url, match[1], match[2], process, log, took, var_dir, caldav)
     finally:
         stop(process)
 

@@ -74,3 +74,16 @@ def test_with_the_sandbox_off_nothing_says_sandbox(logged_in, sandbox):
     sandbox.DAYFLOW_SANDBOX = False
 
     assert "sandbox" not in logged_in.get("/integrations/").content.decode().lower()
+
+
+def test_the_page_links_to_the_sandbox_console_while_a_service_is_sandboxed(logged_in, sandbox):
+    page = logged_in.get("/integrations/").content.decode()
+
+    assert 'href="/sandbox/console/">Sandbox console</a>' in page
+
+
+def test_no_sandbox_console_link_when_the_sandbox_is_off(logged_in, settings):
+    settings.DAYFLOW_SANDBOX = False
+    settings.DAYFLOW_SERVICE_URLS = {}
+
+    assert "Sandbox console" not in logged_in.get("/integrations/").content.decode()
