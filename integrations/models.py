@@ -312,3 +312,19 @@ class Credential(models.Model):
         problem = url_problem(self.server_url) if self.server_url else ""
         if problem:
             raise ValidationError({"server_url": problem})
+
+
+class OAuthHandoff(models.Model):
+    """An OAuth connect a script started through the API, for its person to finish in their
+    own browser. The flow's state and PKCE verifier, which social-core keeps in the requester's
+    session, are kept here for the user instead (encrypted), until the callback claims them:
+    once, within ten minutes, by the same user signed in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    service_key = models.SlugField(max_length=40)
+    state_digest = models.CharField(max_length=64, unique=True)  # sha256 of the state
+    session = EncryptedTextField()  # JSON: the session entries the flow's start wrote
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.service_key} connect for {self.user_id}"

@@ -19,7 +19,7 @@ from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
 from integrations.models import Connection, Service
-from integrations.oauth import flow
+from integrations.oauth import flow, handoff
 from integrations.oauth.backends import BACKENDS
 from integrations.providers.base import AuthStyle
 
@@ -82,6 +82,7 @@ def callback(request: HttpRequest, key: str) -> HttpResponse:
     service = _service(key)
     if key not in BACKENDS:
         raise Http404("not an OAuth service")
+    handoff.claim(request, key)  # a connect its script started through the API
     try:
         result = flow.complete(request, key)
     except flow.ConnectError as exc:

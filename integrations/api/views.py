@@ -38,6 +38,7 @@ from integrations.catalog import enabled_services
 from integrations.clients import provider_for
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm
 from integrations.models import Connection, Service
+from integrations.oauth import handoff
 from integrations.providers.errors import AuthExpired, ProviderError, RateLimited
 from sync.api.starting import start_sync
 from sync.models import SyncJob
@@ -236,11 +237,17 @@ class IntegrationsView(APIView):
         if s.connects_with(service) == s.CALDAV:
             return self._connect_caldav(request, service)
         s.OAuthStartSerializer(data=data).is_valid(raise_exception=True)
+        before = handoff.flow_entries(request.session, service.key)
         try:
             url = lifecycle.start_oauth(request, service)
         except lifecycle.NotConfigured as exc:
             raise exceptions.ValidationError({"service": [str(exc)]}) from None
         state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+        if request.auth is not None:  # a token: its person finishes the flow in their browser
+            after = handoff.flow_entries(request.session, service.key)
+            handoff.hand_off(request.user, service.key, state, before, after)
+            for key in after.keys() - before.keys():
+                del request.session[key]
         return Response(s.AuthorizeSerializer({"authorize_url": url, "state": state}).data)
 
     def _connect_caldav(self, request: Request, service: Service) -> Response:

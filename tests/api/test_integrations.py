@@ -10,13 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+import time_machine
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from dayflow.api.throttling import SyncStart
-from integrations.models import Connection, Credential, Service
+from integrations.crypto import ciphertext
+from integrations.models import Connection, Credential, OAuthHandoff, Service
 from integrations.providers import caldav
 from integrations.providers.base import Container
 from integrations.providers.errors import AuthExpired
@@ -166,11 +168,36 @@ def test_a_token_client_gets_the_consent_page_and_the_start_is_audited(api):
     assert channel_of("connection.connect_started") == "api: script"
 
 
-def test_a_state_started_by_a_token_is_not_finished_in_another_session(api, client, user):
-    # The state lives in the session of the request that started the flow (as on the connect
-    # page): a person's browser session does not hold a token client's (docs/architecture.md).
+def todoist_answers(service) -> None:
+    service.post("https://todoist.com/oauth/access_token", json={"access_token": "t-1"})
+    service.post(
+        "https://api.todoist.com/api/v1/sync",
+        json={"user": {"id": "td-9", "email": "alice@todoist.test"}},
+    )
+
+
+def test_a_connect_a_script_started_is_finished_in_its_persons_browser(api, client, user):
+    # The script's session is not the browser's: the flow is handed off to the user
+    # (integrations/oauth/handoff.py), encrypted, and claimed once by the callback.
     state = api.post(URL, {"service": "todoist"}, format="json").json()["state"]
+    stored = OAuthHandoff.objects.get(user=user)
+    raw = OAuthHandoff.objects.filter(pk=stored.pk).values_list(ciphertext("session"), flat=True)
+    assert state in stored.session
+    assert state not in raw[0]  # encrypted at rest
     client.force_login(user)
+
+    with responses.RequestsMock() as service:
+        todoist_answers(service)
+        callback = client.get("/integrations/todoist/callback/", {"code": "c", "state": state})
+
+    assert callback.status_code == 302
+    assert Connection.objects.get(user=user, external_account_id="td-9").status == "connected"
+    assert not OAuthHandoff.objects.exists()  # used up
+
+
+def test_a_handed_off_connect_is_not_finished_by_another_user(api, client, other_user):
+    state = api.post(URL, {"service": "todoist"}, format="json").json()["state"]
+    client.force_login(other_user)
 
     with responses.RequestsMock():  # no call leaves
         callback = client.get("/integrations/todoist/callback/", {"code": "c", "state": state})
@@ -178,6 +205,19 @@ def test_a_state_started_by_a_token_is_not_finished_in_another_session(api, clie
     assert callback.status_code == 302
     assert not Connection.objects.exists()
     assert AuditEvent.objects.filter(action="connection.connect_failed").exists()
+    assert OAuthHandoff.objects.exists()  # still its owner's, until it expires
+
+
+def test_a_handed_off_connect_lapses_after_ten_minutes(api, client, user):
+    with time_machine.travel(dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        state = api.post(URL, {"service": "todoist"}, format="json").json()["state"]
+    client.force_login(user)
+
+    later = dt.datetime(2030, 6, 1, 12, 11, tzinfo=dt.UTC)
+    with time_machine.travel(later, tick=False), responses.RequestsMock():  # no call leaves
+        client.get("/integrations/todoist/callback/", {"code": "c", "state": state})
+
+    assert not Connection.objects.exists()
 
 
 def test_a_caldav_account_is_checked_and_stored_as_the_connect_page_does(api, user, monkeypatch):
