@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from integrations.sandbox import caldav_desk
-from integrations.sandbox.management.commands.sandbox_caldav import events
+from integrations.sandbox.caldav_accounts import events
 from tests.radicale import MKCALENDAR_BODY, request
 
 pytestmark = pytest.mark.django_db
