@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tasks/", views.task_list, name="task-list"),
     path("events/", views.event_list, name="event-list"),
+    path("account/tokens/", views.api_tokens, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke-api-token"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
