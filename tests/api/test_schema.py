@@ -1,0 +1,80 @@
+"""The schema is the contract: the committed `docs/openapi.yaml` is what the code generates (a
+change to the API shows in review as a change to that file), it is valid with no warning, and
+the schema and its docs page are served without the internet."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "docs" / "openapi.yaml"
+REGENERATE = (
+    "The API's schema changed: run `python3 run.py schema` (or `python manage.py spectacular "
+    "--validate --fail-on-warn --file docs/openapi.yaml`) and commit docs/openapi.yaml."
+)
+
+
+def test_the_committed_schema_is_the_generated_one(tmp_path):
+    generated = tmp_path / "openapi.yaml"
+    # --validate and --fail-on-warn: an invalid schema or one with a warning raises here.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))
+
+    assert COMMITTED.exists(), REGENERATE
+    assert generated.read_text() == COMMITTED.read_text(), REGENERATE
+
+
+def test_every_operation_has_a_summary_and_a_security_scheme():
+    schema = yaml.safe_load(COMMITTED.read_text())
+    operations = [
+        (path, method, operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+    assert operations
+    assert [(p, m) for p, m, op in operations if not op.get("summary")] == []
+    assert [(p, m) for p, m, op in operations if {"apiToken": []} not in op["security"]] == []
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection leaving this machine fails the test."""
+    real_connect = socket.socket.connect
+    local = {"127.0.0.1", "::1", "localhost"}
+
+    def local_only(sock, address):
+        host = address[0] if isinstance(address, tuple) else address  # a str: a Unix socket
+        if isinstance(address, tuple) and host not in local:
+            raise AssertionError(f"the API's schema reached out to {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"a DNS lookup of {a[0]!r}")
+    )
+
+
+def test_the_schema_is_served_without_the_network(no_network, client, user):
+    client.force_login(user)
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert (
+        yaml.safe_load(response.content)["paths"] == yaml.safe_load(COMMITTED.read_text())["paths"]
+    )
+
+
+def test_the_docs_page_is_served_without_the_network(no_network, client, user):
+    client.force_login(user)
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
