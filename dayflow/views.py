@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.defaults import page_not_found
 
 from dayflow.api.tokens import MAX_TOKENS_PER_USER, make_token, revoke_token
 from dayflow.forms import ApiTokenForm
@@ -33,6 +34,14 @@ def task_list(request: HttpRequest) -> HttpResponse:
 def event_list(request: HttpRequest) -> HttpResponse:
     events = Event.objects.for_user(request.user).select_related("series")
     return render(request, "dayflow/event_list.html", {"events": events})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path under /api/ that matches no route (`/api/tokens/0.5`) is a 404 in JSON, like the
+    API's own: a script parses every answer the same way. The pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 @require_GET

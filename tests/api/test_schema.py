@@ -81,3 +81,27 @@ def test_the_docs_page_is_served_without_the_network(no_network, client, user):
 
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/tokens/0.5", "/api/no-such-thing"])
+def test_a_path_under_api_that_matches_no_route_is_a_json_404(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_page_that_does_not_exist_is_still_a_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_every_operation_documents_its_errors():
+    schema = yaml.safe_load(COMMITTED.read_text())
+    tokens = schema["paths"]["/api/tokens/{id}"]
+
+    assert {"401", "404", "429"} <= set(tokens["get"]["responses"])
+    assert "400" in schema["paths"]["/api/tokens"]["post"]["responses"]
+    assert schema["components"]["schemas"]["Error"]["properties"]["detail"] == {"type": "string"}

@@ -37,6 +37,7 @@ EXAMPLES_PER_OPERATION = 12
 SERVICE_URLS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL")
 CHECKS = [
     schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.content_type_conformance,
 ]
