@@ -15,7 +15,10 @@ ERROR = {
 }
 UNAUTHORIZED = "No token, or one that is unknown, revoked or expired."
 BAD_INPUT = "Bad input: what is wrong, field by field."
-NOT_FOUND = "Not found: no such object of yours, or a page cursor that is not valid."
+NOT_FOUND = (
+    "Not found: an object named in the path, the query or the body that is not one of yours, "
+    "or a page cursor that is not valid."
+)
 THROTTLED = "Too many requests: try again after the seconds in `Retry-After`."
 
 
@@ -29,14 +32,10 @@ def document_errors(result: dict, generator: Any, request: Any, public: bool) ->
 
 
 def errors_of(operation: dict) -> list[tuple[str, str]]:
-    parameters = operation.get("parameters", [])
     errors = [("401", UNAUTHORIZED)]
-    if parameters or "requestBody" in operation:
-        errors.append(("400", BAD_INPUT))
-    if any(p["in"] == "path" or p["name"] == "cursor" for p in parameters):
-        errors.append(("404", NOT_FOUND))
-    errors.append(("429", THROTTLED))
-    return errors
+    if operation.get("parameters") or "requestBody" in operation:
+        errors += [("400", BAD_INPUT), ("404", NOT_FOUND)]
+    return [*errors, ("429", THROTTLED)]
 
 
 def answer(description: str) -> dict:
