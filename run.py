@@ -150,7 +150,8 @@ def sandbox_setup(env: dict) -> list:
     manage("sandbox_clients", env=env)
     var_dir = Path(env.get("DAYFLOW_VAR_DIR", ROOT / "var")) / "radicale"
     var_dir.mkdir(parents=True, exist_ok=True)
-    manage("sandbox_caldav", str(var_dir / "collections"), env=env)
+    env["DAYFLOW_SANDBOX_CALDAV_FOLDER"] = str(var_dir / "collections")  # for users made later
+    manage("sandbox_caldav", env["DAYFLOW_SANDBOX_CALDAV_FOLDER"], env=env)
     port = urllib.parse.urlsplit(env["DAYFLOW_SANDBOX_CALDAV_URL"]).port
     config = var_dir / "config"
     config.write_text(RADICALE_CONFIG.format(port=port, folder=var_dir / "collections"))

@@ -1,7 +1,15 @@
 """Audit events: who did what to which connection, when, from where, and whether it worked."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_user(self, user) -> AuditEventQuerySet:
+        """What this person did (the events they are the actor of): their own activity."""
+        return self.filter(actor=user)
 
 
 class AuditEvent(models.Model):
@@ -23,6 +31,8 @@ class AuditEvent(models.Model):
     # token), "api: session" (the pages' own scripts calling the API); empty for the system
     # (beat, workers, webhooks).
     channel = models.CharField(max_length=120, blank=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

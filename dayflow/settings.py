@@ -268,6 +268,10 @@ REST_FRAMEWORK = {
 # django-rest-knox: our own token model (named, last used, its id in URLs); no expiry unless the
 # person sets one; a recognisable prefix, so secret scanners can spot a leaked token.
 KNOX_TOKEN_MODEL = "dayflow.ApiToken"
+# knox's own migrations create its `knox_authtoken` table whatever the swap says (they predate
+# its swappable model); an unused table with a key to auth_user then breaks every flush on
+# PostgreSQL. With no migrations, its swapped-out model gets no table at all.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_MODEL": KNOX_TOKEN_MODEL,
     "TOKEN_TTL": None,
@@ -294,6 +298,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a `status` or `resolution`: each its own enum, named for it.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "sync.models.SyncJob.Status",
+        "ConflictStatusEnum": "sync.models.Conflict.Status",
+        "ConflictResolutionEnum": "sync.models.Conflict.Resolution",
+        "ResolutionSideEnum": ["local", "remote"],
+        "ConnectionStatusEnum": "integrations.models.Connection.Status",
+        "JobKindEnum": "sync.models.SyncJob.Kind",
+        "TaskStatusEnum": "dayflow.models.Task.Status",
+        "EventStatusEnum": "dayflow.models.Event.Status",
+    },
 }
 
 # --- Integrations: per-service OAuth client credentials ------------------------------------
@@ -317,6 +332,8 @@ SANDBOX_OAUTH_SERVICES = ("todoist", "google-calendar", "notion", "linear", "cli
 SANDBOX_CALDAV_SERVICES = ("apple-calendar", "fastmail")
 # The Radicale server run.py starts for the CalDAV services, "" when none runs.
 DAYFLOW_SANDBOX_CALDAV_URL = os.environ.get("DAYFLOW_SANDBOX_CALDAV_URL", "")
+# Where that server keeps its collections: a user made while it runs gets an account there.
+DAYFLOW_SANDBOX_CALDAV_FOLDER = os.environ.get("DAYFLOW_SANDBOX_CALDAV_FOLDER", "")
 DAYFLOW_SERVICE_URLS: dict[str, str] = {}
 if DAYFLOW_SANDBOX:
     for _key in SANDBOX_OAUTH_SERVICES:

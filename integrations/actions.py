@@ -32,6 +32,7 @@ REFUSALS = {
     PAUSE: "only a connected account can be paused",
     RESUME: "only a paused account can be resumed",
     DISCONNECT: "the account is already disconnected",
+    SETTINGS: "a disconnected account has no settings to change; connect it again first",
     SYNC: "only a connected account can sync",
 }
 

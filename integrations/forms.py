@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Self
 
 from django import forms
 from django.conf import settings
 
-from integrations import netguard
+from audit.writer import record
+from integrations import lifecycle, netguard
 from integrations.clients import provider_for
 from integrations.mapping_field import JSONObjectField
 from integrations.models import (
     MAX_SYNC_INTERVAL,
     Connection,
+    Service,
     validate_field_mapping,
 )
 from integrations.providers import caldav
@@ -74,6 +77,28 @@ class CalDAVConnectForm(forms.Form):
         except ProviderError as exc:
             self.add_error("server_url", discovery_error(exc))
         return data
+
+    def connect(self, service: Service, *, request: Any) -> tuple[Connection, bool] | None:
+        """(the connection, whether it is new) once discovery accepted the account, as the
+        connect page and the API store it; None, audited with the fields at fault, if not."""
+        if not self.is_valid():
+            reason = "caldav:" + ",".join(sorted(self.errors))
+            record(
+                "connection.connect_failed",
+                request=request,
+                details={"service": service.key, "reason": reason},
+                success=False,
+            )
+            return None
+        data = self.cleaned_data
+        return lifecycle.connect_caldav(
+            request.user,
+            service,
+            server_url=data["server_url"],
+            username=data["username"],
+            password=data["password"],
+            request=request,
+        )
 
 
 UNREACHABLE = {
@@ -137,6 +162,15 @@ class ConnectionSettingsForm(forms.ModelForm):
         low = settings.DAYFLOW_MIN_SYNC_INTERVAL
         self.fields["sync_interval"].widget.attrs.update(min=low, max=MAX_SYNC_INTERVAL)
         self.fields["sync_interval"].help_text = f"At least {low} minutes, at most 7 days."
+
+    @classmethod
+    def from_values(cls, connection: Connection, values: dict[str, Any]) -> Self:
+        """The form bound to typed values (the API's JSON) over the connection's current
+        settings, so that what is not given stays as it is."""
+        data = {name: getattr(connection, name) for name in cls.Meta.fields}
+        data.update(values)
+        data["field_mapping"] = json.dumps(data["field_mapping"])
+        return cls(data, instance=connection)
 
     def clean_field_mapping(self) -> Any:
         value = self.cleaned_data.get("field_mapping")

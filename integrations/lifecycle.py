@@ -1,12 +1,13 @@
-"""Connection lifecycle actions shared by the pages (and any API): pause, resume, disconnect,
-and storing a CalDAV account. Each one is audited and signalled to the apps that follow
-connections (sync schedules, webhook subscriptions). An action the connection's status does not
-allow raises `integrations.actions.ConnectionActionRefused`."""
+"""Connection lifecycle actions shared by the pages and the API: starting an OAuth connect,
+pause, resume, saving settings, disconnect, and storing a CalDAV account. Each one is audited
+and signalled to the apps that follow connections (sync schedules, webhook subscriptions).
+An action the connection's status does not allow raises
+`integrations.actions.ConnectionActionRefused`."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from social_django.models import UserSocialAuth
@@ -14,10 +15,40 @@ from social_django.models import UserSocialAuth
 from audit.writer import record
 from integrations.actions import DISCONNECT, PAUSE, RESUME, require
 from integrations.models import Connection, Credential, Service
+from integrations.oauth import flow
+from integrations.oauth.backends import BACKENDS
 from integrations.signals import connection_connected, connection_disconnecting
 from integrations.tokens import revoke, set_status
 
+if TYPE_CHECKING:
+    from django.forms import ModelForm
+
 Status = Connection.Status
+
+
+class NotConfigured(Exception):
+    """An OAuth service without a client id and secret on this server: it cannot be connected."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(
+            f"{service.display_name} is not configured on this server (no OAuth client id and "
+            "secret), so it cannot be connected yet."
+        )
+
+
+def start_oauth(request: Any, service: Service) -> str:
+    """The service's consent page, with a fresh state (and PKCE verifier) in the requester's
+    session, where the callback page finds them. NotConfigured (audited) when it cannot be."""
+    if service.key not in BACKENDS or not service.is_configured:
+        record(
+            "connection.connect_refused",
+            request=request,
+            details={"service": service.key, "reason": "not_configured"},
+            success=False,
+        )
+        raise NotConfigured(service)
+    record("connection.connect_started", request=request, details={"service": service.key})
+    return flow.authorization_url(request, service.key)
 
 
 def pause(connection: Connection, *, request: Any = None) -> None:
@@ -37,6 +68,20 @@ def settings_saved(connection: Connection) -> None:
     saved new settings; if they are still wrong, the next sync stops it again."""
     if connection.status == Status.ERROR:
         set_status(connection, Status.CONNECTED, last_error="")
+
+
+def save_settings(form: ModelForm, *, request: Any = None) -> Connection:
+    """Save a valid ConnectionSettingsForm: the saved connection's receivers reschedule its
+    syncs and re-register its webhooks; a connection stopped by bad settings starts again."""
+    connection = form.save()
+    settings_saved(connection)
+    record(
+        "connection.settings_changed",
+        request=request,
+        connection=connection,
+        details={"service": connection.service.key, "fields": sorted(form.changed_data)},
+    )
+    return connection
 
 
 def disconnect(connection: Connection, *, keep_items: bool, request: Any = None) -> bool:

@@ -69,21 +69,11 @@ def connect(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _start_oauth(request: HttpRequest, service: Service) -> HttpResponse:
-    if service.key not in BACKENDS or not service.is_configured:
-        messages.error(
-            request,
-            f"{service.display_name} is not configured on this server (no OAuth client id and "
-            "secret), so it cannot be connected yet.",
-        )
-        record(
-            "connection.connect_refused",
-            request=request,
-            details={"service": service.key, "reason": "not_configured"},
-            success=False,
-        )
+    try:
+        return redirect(lifecycle.start_oauth(request, service))
+    except lifecycle.NotConfigured as exc:
+        messages.error(request, str(exc))
         return redirect(INDEX)
-    record("connection.connect_started", request=request, details={"service": service.key})
-    return redirect(flow.authorization_url(request, service.key))
 
 
 @login_required
@@ -119,28 +109,14 @@ def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
     }
     form = CalDAVConnectForm(request.POST or None, initial=initial, service=service.key)
     if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            _, created = lifecycle.connect_caldav(
-                request.user,
-                service,
-                server_url=data["server_url"],
-                username=data["username"],
-                password=data["password"],
-                request=request,
-            )
+        connected = form.connect(service, request=request)
+        if connected is not None:
             found = len(form.calendars)
-            verb = "connected" if created else "reconnected"
+            verb = "connected" if connected[1] else "reconnected"
             messages.success(
                 request, f"{service.display_name} is {verb}: {found} calendar(s) found."
             )
             return redirect(INDEX)
-        record(
-            "connection.connect_failed",
-            request=request,
-            details={"service": service.key, "reason": "caldav:" + ",".join(sorted(form.errors))},
-            success=False,
-        )
     context = {"service": service, "form": form, "sandbox": sandbox}
     return render(request, "integrations/caldav_connect.html", context)
 
@@ -215,14 +191,7 @@ def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     form = ConnectionSettingsForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        lifecycle.settings_saved(connection)
-        record(
-            "connection.settings_changed",
-            request=request,
-            connection=connection,
-            details={"service": connection.service.key, "fields": sorted(form.changed_data)},
-        )
+        lifecycle.save_settings(form, request=request)
         messages.success(request, f"Settings of {connection} are saved.")
         return redirect(INDEX)
     return render(request, "integrations/settings.html", {"connection": connection, "form": form})

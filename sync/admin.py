@@ -43,7 +43,7 @@ class SyncJobAdmin(ReadOnlyAdmin):
         done = 0
         for job in jobs:
             try:
-                services.control_job(job, action)
+                services.control_job(job, action, request=request)
             except JobActionRefused:
                 continue
             done += 1
@@ -68,7 +68,7 @@ class SyncJobAdmin(ReadOnlyAdmin):
     @admin.action(description="Undo (revert what the job wrote)")
     def undo(self, request, jobs: QuerySet) -> None:
         for job in jobs:
-            report = repair.undo_job(job.pk, user=request.user)
+            report = repair.undo_job(job.pk, user=request.user, request=request)
             self.message_user(
                 request,
                 f"Job {job.pk}: reverted {report.reverted}, skipped {len(report.skipped)}."
@@ -79,7 +79,7 @@ class SyncJobAdmin(ReadOnlyAdmin):
     @admin.action(description="Send again what undo left not synced")
     def send_again(self, request, jobs: QuerySet) -> None:
         for job in jobs:
-            report = repair.send_again(job.pk, user=request.user)
+            report = repair.send_again(job.pk, user=request.user, request=request)
             self.message_user(
                 request,
                 f"Job {job.pk}: sent again {report.sent}, failed {len(report.failed)}.",
@@ -96,7 +96,7 @@ class ConflictAdmin(ReadOnlyAdmin):
     def _resolve(self, request, conflicts: QuerySet, resolution: str) -> None:
         for conflict in conflicts.filter(status=Conflict.Status.OPEN):
             try:
-                repair.resolve_conflict(conflict.pk, resolution, user=request.user)
+                repair.resolve_conflict(conflict.pk, resolution, user=request.user, request=request)
             except repair.CannotResolve as error:
                 self.message_user(request, f"Conflict {conflict.pk}: {error}", messages.ERROR)
 

@@ -256,6 +256,21 @@ class Conflict(models.Model):
     def __str__(self) -> str:
         return f"conflict on {self.link_id} ({', '.join(self.fields)})"
 
+    def field_rows(self) -> list[dict[str, Any]]:
+        """Field by field: as it was (base), in DayFlow (local), at the service (remote), and
+        whether it clashes; what the conflict's page and the API show."""
+        base, local, remote = self.base or {}, self.local or {}, self.remote or {}
+        return [
+            {
+                "name": name,
+                "base": base.get(name),
+                "local": local.get(name),
+                "remote": remote.get(name),
+                "clash": name in self.fields,
+            }
+            for name in sorted(set(local) | set(remote))
+        ]
+
 
 class JournalEntry(models.Model):
     """One change the engine applied to one side: before and after, so nothing is lost."""
@@ -293,3 +308,23 @@ class JournalEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op} {self.side} {self.item_type} ({self.reason})"
+
+
+class SyncStart(models.Model):
+    """An `Idempotency-Key` a client sent with a request that started a sync: the same key
+    from the same person, within a day, answers with the same job instead of starting another."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE)
+    mode = models.CharField(max_length=12)
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="sync_start_one_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> job {self.job_id}"

@@ -37,6 +37,7 @@ def resolve_conflict(
     *,
     user: Any = None,
     fields: dict[str, Any] | None = None,
+    request: Any = None,
 ) -> Conflict:
     """Settle an open conflict: keep DayFlow's version, the service's, or merged `fields`.
 
@@ -75,6 +76,7 @@ def resolve_conflict(
     record(
         "sync.conflict.resolved",
         actor=user,
+        request=request,
         connection=link.connection,
         resource=f"conflict {conflict.pk}",
         details={"resolution": resolution, "fields": conflict.fields},
@@ -137,7 +139,7 @@ class UndoReport:
     unlinked: int = 0
 
 
-def undo_job(job_id: int, *, user: Any = None) -> UndoReport:
+def undo_job(job_id: int, *, user: Any = None, request: Any = None) -> UndoReport:
     """Revert a job's journal, newest entry first, where both sides still hold what it wrote.
 
     An update goes back to its `before` on both sides; a deletion is restored on both sides,
@@ -161,6 +163,7 @@ def undo_job(job_id: int, *, user: Any = None) -> UndoReport:
     record(
         "sync.job.undone",
         actor=user,
+        request=request,
         connection=job.connection,
         resource=f"sync job {job.pk}",
         details={
@@ -287,7 +290,7 @@ def undone_links(job: SyncJob):
     )
 
 
-def send_again(job_id: int, *, user: Any = None) -> SendReport:
+def send_again(job_id: int, *, user: Any = None, request: Any = None) -> SendReport:
     """Sync once more what undoing `job_id` left apart, so both sides agree again.
 
     An item DayFlow had pushed (and undo removed from the service) is created at the service
@@ -309,6 +312,7 @@ def send_again(job_id: int, *, user: Any = None) -> SendReport:
     record(
         "sync.job.sent_again",
         actor=user,
+        request=request,
         connection=job.connection,
         resource=f"sync job {job.pk}",
         details={"sent": report.sent, "failed": len(report.failed)},

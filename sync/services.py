@@ -9,7 +9,9 @@ moves themselves are `sync.jobs`; `control_job` is how a person's action reaches
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
 from sync import actions
@@ -78,12 +80,19 @@ def sync_now(
     return job
 
 
-def control_job(job: SyncJob, action: str) -> None:
+def control_job(job: SyncJob, action: str, *, request: Any = None) -> None:
     """Pause, resume, cancel or confirm a job, or raise JobActionRefused: its status does not
-    allow `action`, or no longer did when the move was made (the job moved on meanwhile)."""
+    allow `action`, or no longer did when the move was made (the job moved on meanwhile).
+    Audited as `sync.job.<action>_requested` (a running job stops at its next checkpoint)."""
     move = CONTROLS.get(action)
     if move is None:
         raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
     actions.require(job, action)
     if not move(job.pk):
         raise actions.JobActionRefused(action, f"Job {job.pk} cannot {action} now")
+    record(
+        f"sync.job.{action}_requested",
+        request=request,
+        connection=job.connection,
+        resource=f"sync job {job.pk}",
+    )

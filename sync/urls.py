@@ -6,6 +6,7 @@ app_name = "sync"
 
 urlpatterns = [
     path("connections/<int:connection_id>/sync/", views.start, name="start"),
+    path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path(
         "jobs/<int:pk>/<slug:action>/",

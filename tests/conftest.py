@@ -88,3 +88,18 @@ def use_provider():
     yield lambda factory: replaced.append(providers.install(factory))
     if replaced:
         providers.install(replaced[0])
+
+
+@pytest.fixture
+def celery_sent(monkeypatch) -> list:
+    """The sync jobs' Celery messages (`sync.run_job`), kept here instead of sent: (args,
+    countdown) each, once the transaction commits."""
+    from sync import tasks
+
+    messages: list = []
+    monkeypatch.setattr(
+        tasks.run_job,
+        "apply_async",
+        lambda args, kwargs=None, countdown=None, **options: messages.append((args, countdown)),
+    )
+    return messages

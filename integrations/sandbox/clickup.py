@@ -23,6 +23,9 @@ from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "clickup"
+# ClickUp: a non-2xx answer or one slower than 7 s fails; each event is retried up to 5
+# times (the waits are not published), then dropped.
+WEBHOOK_RETRIES = outbox.Retries(waits=(60, 300, 900, 3600, 14400), timeout=7.0)
 TEAM, SPACE, FOLDER, LIST, TASK, WEBHOOK = "team", "space", "folder", "list", "task", "webhook"
 PAGE_SIZE = 100  # "Responses are limited to 100 tasks per page"
 RATE_LIMIT = 100  # requests per minute per token on the Free Forever, Unlimited and Business plans
@@ -616,6 +619,7 @@ def _notify(account: Account, task: Item, event: str, changes: list[tuple[str, A
             data["endpoint"],
             body,
             {"Content-Type": "application/json", "X-Signature": signature},
+            WEBHOOK_RETRIES,
         )
 
 

@@ -23,6 +23,8 @@ from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "google-calendar"
+# Google publishes no retry policy for push notifications: one attempt.
+WEBHOOK_RETRIES = outbox.NONE
 EVENT, CALENDAR, CHANNEL = "event", "calendar", "channel"
 PAGE_DEFAULT, PAGE_MAX = 250, 2500
 CHANNEL_TTL = dt.timedelta(days=7)  # the documented default when no expiration is asked for
@@ -683,7 +685,7 @@ def _announce(channel: Item, state: str) -> None:
     }
     if channel.data.get("token"):
         headers["X-Goog-Channel-Token"] = channel.data["token"]
-    outbox.enqueue(KEY, channel.data["address"], b"", headers)
+    outbox.enqueue(KEY, channel.data["address"], b"", headers, WEBHOOK_RETRIES)
 
 
 # --- routes ---------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ from integrations.sandbox.graphql import GraphQLError
 from integrations.sandbox.models import Account, Client, Grant, Item
 
 KEY = "linear"
+# Linear: a delivery not answered 200 within 5 s is retried 3 times, after 1 minute, 1 hour
+# and 6 hours.
+WEBHOOK_RETRIES = outbox.Retries(waits=(60, 3600, 21600), timeout=5.0)
 ISSUE, TEAM, WEBHOOK = "issue", "team", "webhook"
 PAGE_DEFAULT = 50  # `first` when not given
 RETRY_AFTER_MS = 1000
@@ -447,7 +450,7 @@ def _notify(account: Account, issue: Item, action: str, updated_from: dict[str, 
             "Linear-Event": "Issue",
             "Linear-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
         }
-        outbox.enqueue(KEY, url, body, headers)
+        outbox.enqueue(KEY, url, body, headers, WEBHOOK_RETRIES)
 
 
 def _subscribers(account: Account, team_id: str) -> list[tuple[str, str, str]]:

@@ -111,16 +111,23 @@ class Item(models.Model):
 
 
 class Delivery(models.Model):
-    """A webhook the service sends: stored first, then posted to the subscriber."""
+    """A webhook the service sends: stored first, then posted to the subscriber, and posted
+    again on the service's own schedule while the subscriber fails (`outbox.Retries`)."""
 
     service = models.SlugField(max_length=40)
     url = models.CharField(max_length=500)
     headers = models.JSONField(default=dict)
     body = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # the last attempt
     status = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt is due; None once delivered, given up, or while an attempt runs.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The service's waits before each retry, in seconds, and how long it waits for an answer.
+    retry_in = models.JSONField(default=list)
+    timeout = models.FloatField(default=5.0)
 
     def __str__(self) -> str:
         return f"{self.service} webhook to {self.url}"

@@ -22,6 +22,8 @@ from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Client, Grant, Item
 
 KEY = "notion"
+# Notion: up to 8 attempts within about a day (the schedule itself is not published).
+WEBHOOK_RETRIES = outbox.Retries(waits=(60, 300, 900, 3600, 7200, 21600, 43200))
 PAGE, SOURCE = "page", "data_source"
 API_VERSION = "2025-09-03"
 PAGE_DEFAULT, PAGE_MAX = 100, 100
@@ -684,7 +686,7 @@ def _notify(account: Account, event_type: str, page: Item) -> None:
             },
         }
         body = json.dumps(envelope).encode()
-        outbox.enqueue(KEY, client.webhook_url, body, _signed(client, body))
+        outbox.enqueue(KEY, client.webhook_url, body, _signed(client, body), WEBHOOK_RETRIES)
 
 
 def _subscribed(account: Account) -> list[Client]:

@@ -28,6 +28,8 @@ from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Item
 
 KEY = "outlook"
+# Graph wants a 2xx within 3 s and retries "for up to 4 hours" (the waits are not published).
+WEBHOOK_RETRIES = outbox.Retries(waits=(60, 300, 900, 1800, 3600, 7200), timeout=3.0)
 EVENT, CALENDAR, TOMBSTONE, SUBSCRIPTION = "event", "calendar", "tombstone", "subscription"
 PAGE_DEFAULT = 10  # delta pages without odata.maxpagesize
 MAX_SUBSCRIPTION = dt.timedelta(minutes=4230)  # events: under three days
@@ -955,7 +957,11 @@ def _notify(account: Account, item: Item, change: str) -> None:
         }
         body = json.dumps({"value": [notification]}).encode()
         outbox.enqueue(
-            KEY, data["notificationUrl"], body, {"Content-Type": "application/json; charset=utf-8"}
+            KEY,
+            data["notificationUrl"],
+            body,
+            {"Content-Type": "application/json; charset=utf-8"},
+            WEBHOOK_RETRIES,
         )
 
 

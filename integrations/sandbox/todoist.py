@@ -22,6 +22,8 @@ from integrations.sandbox.gate import api_view
 from integrations.sandbox.models import Account, Client, Grant, Item
 
 KEY = "todoist"
+# Todoist retries a webhook not answered 200 after 15 minutes, up to three attempts.
+WEBHOOK_RETRIES = outbox.Retries(waits=(900, 900))
 TASK, PROJECT, COMMAND = "task", "project", "command"
 PAGE_DEFAULT, PAGE_MAX = 50, 200  # `limit`: 1-200, default 50
 RETRY_AFTER = 1  # seconds, in `error_extra.retry_after` as Todoist sends it
@@ -444,7 +446,7 @@ def notify(
             "X-Todoist-Hmac-SHA256": base64.b64encode(digest).decode(),
             "X-Todoist-Delivery-ID": str(uuid.uuid4()),
         }
-        outbox.enqueue(KEY, client.webhook_url, body, headers)
+        outbox.enqueue(KEY, client.webhook_url, body, headers, WEBHOOK_RETRIES)
 
 
 def authorized_clients(account: Account) -> list[Client]:

@@ -1,3 +1,19 @@
+"""The sync app's API under /api/: the seed's exact paths, then the plain resources."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from sync.api import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("jobs", views.JobViewSet, basename="api-job")
+router.register("conflicts", views.ConflictViewSet, basename="api-conflict")
+
+urlpatterns = [
+    path("integrations/jobs", views.ActiveJobList.as_view(), name="api-active-jobs"),
+    path("integrations/sync", views.StartSyncView.as_view(), name="api-sync-start"),
+    path("integrations/sync/<int:jobId>", views.ControlJobView.as_view(), name="api-sync-control"),
+    *router.urls,
+]

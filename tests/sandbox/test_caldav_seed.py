@@ -1,4 +1,5 @@
-"""`manage.py sandbox_caldav`: one Radicale account per DayFlow user, with a seeded calendar."""
+"""One Radicale account per DayFlow user, with a seeded calendar: `manage.py sandbox_caldav`
+for the users run.py starts with, and each user made while the sandbox runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import icalendar
 import pytest
 from django.core.management import call_command
 
-from integrations.sandbox.management.commands.sandbox_caldav import events
+from integrations.sandbox.caldav_accounts import events, seed
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 12, 3)
@@ -40,3 +41,25 @@ def test_the_seed_has_single_all_day_recurring_and_zoned_events():
     assert type(offsite.decoded("DTSTART")) is dt.date
     berlin = parsed["berlin.ics"].walk("VEVENT")[0]
     assert berlin["DTSTART"].params["TZID"] == "Europe/Berlin"
+
+
+def test_a_user_made_while_the_sandbox_runs_gets_an_account(tmp_path, settings, django_user_model):
+    settings.DAYFLOW_SANDBOX = True
+    settings.DAYFLOW_SANDBOX_CALDAV_FOLDER = str(tmp_path)
+    django_user_model.objects.create_user("carol", "carol@example.com", "pw-carol-123")
+
+    assert len(list((tmp_path / "collection-root" / "carol" / "sandbox").glob("*.ics"))) == 4
+
+
+def test_no_account_is_made_when_the_sandbox_is_off(tmp_path, settings, django_user_model):
+    settings.DAYFLOW_SANDBOX = False
+    settings.DAYFLOW_SANDBOX_CALDAV_FOLDER = str(tmp_path)
+    django_user_model.objects.create_user("carol", "carol@example.com", "pw-carol-123")
+
+    assert not (tmp_path / "collection-root").exists()
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "../../etc", "x" * 151, ""])
+def test_a_name_that_is_not_a_plain_path_segment_gets_no_account(tmp_path, name):
+    assert seed(tmp_path / "radicale", name, TODAY) is False
+    assert not (tmp_path / "radicale").exists()

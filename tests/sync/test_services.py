@@ -16,41 +16,27 @@ pytestmark = pytest.mark.django_db
 Status = SyncJob.Status
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """The Celery messages `request_sync` sends, once the transaction commits."""
-    messages = []
-    from sync import tasks
-
-    monkeypatch.setattr(
-        tasks.run_job,
-        "apply_async",
-        lambda args, kwargs=None, countdown=None, **options: messages.append((args, countdown)),
-    )
-    return messages
-
-
 def test_request_sync_queues_a_job_and_sends_its_id_on_commit(
-    connection, sent, django_capture_on_commit_callbacks
+    connection, celery_sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         job = services.request_sync(connection.pk, trigger="webhook")
 
     assert (job.status, job.trigger, job.kind) == (Status.QUEUED, "webhook", "incremental")
-    assert sent == [((job.pk,), None)]
+    assert celery_sent == [((job.pk,), None)]
 
 
 def test_a_burst_of_requests_joins_the_waiting_job(
-    connection, sent, django_capture_on_commit_callbacks
+    connection, celery_sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         jobs = {services.request_sync(connection.pk, trigger="webhook").pk for _ in range(100)}
 
     assert len(jobs) == 1
-    assert len(sent) == 1
+    assert len(celery_sent) == 1
 
 
-def test_requests_while_a_job_runs_queue_exactly_one_trailing_job(connection, sent):
+def test_requests_while_a_job_runs_queue_exactly_one_trailing_job(connection, celery_sent):
     running = SyncJob.objects.create(connection=connection, status=Status.RUNNING)
 
     trailing = {services.request_sync(connection.pk, trigger="webhook").pk for _ in range(50)}
@@ -60,7 +46,7 @@ def test_requests_while_a_job_runs_queue_exactly_one_trailing_job(connection, se
     assert SyncJob.objects.filter(connection=connection, status=Status.QUEUED).count() == 1
 
 
-def test_a_full_request_upgrades_the_waiting_job(connection, sent):
+def test_a_full_request_upgrades_the_waiting_job(connection, celery_sent):
     first = services.request_sync(connection.pk, trigger="schedule")
     second = services.request_sync(connection.pk, trigger="user", kind="full")
 
@@ -70,7 +56,7 @@ def test_a_full_request_upgrades_the_waiting_job(connection, sent):
 
 
 @pytest.mark.parametrize("status", ["paused", "needs_reauth", "disconnected", "error"])
-def test_connections_that_must_not_sync_get_none(connection, sent, status):
+def test_connections_that_must_not_sync_get_none(connection, celery_sent, status):
     Connection.objects.filter(pk=connection.pk).update(status=status)
     assert services.request_sync(connection.pk, trigger="webhook") is None
     assert services.request_sync(999_999, trigger="webhook") is None
@@ -78,7 +64,9 @@ def test_connections_that_must_not_sync_get_none(connection, sent, status):
 
 
 @pytest.mark.parametrize("status", ["paused", "needs_reauth", "disconnected", "error"])
-def test_a_person_asking_a_connection_that_must_not_sync_is_told_why(connection, sent, status):
+def test_a_person_asking_a_connection_that_must_not_sync_is_told_why(
+    connection, celery_sent, status
+):
     Connection.objects.filter(pk=connection.pk).update(status=status)
     connection.refresh_from_db()
 
@@ -90,7 +78,7 @@ def test_a_person_asking_a_connection_that_must_not_sync_is_told_why(connection,
     assert not SyncJob.objects.exists()
 
 
-def test_a_person_gets_the_job_or_its_preview(connection, sent):
+def test_a_person_gets_the_job_or_its_preview(connection, celery_sent):
     job = services.sync_now(connection, trigger="user", kind="full")
     preview = services.sync_now(connection, trigger="user", preview=True)
 
@@ -99,7 +87,7 @@ def test_a_person_gets_the_job_or_its_preview(connection, sent):
     assert SyncJob.objects.count() == 2
 
 
-def test_a_connection_paused_between_the_look_and_the_queueing_is_refused(connection, sent):
+def test_a_connection_paused_between_the_look_and_the_queueing_is_refused(connection, celery_sent):
     # given the page saw it connected, and it was paused since
     Connection.objects.filter(pk=connection.pk).update(status="paused")
 
@@ -137,7 +125,7 @@ def test_a_job_whose_worker_died_gives_way_after_its_lease(connection, settings)
     assert (dead.status, dead.error) == (Status.FAILED, "worker lost")
 
 
-def test_pause_resume_and_cancel_a_waiting_job(connection, sent):
+def test_pause_resume_and_cancel_a_waiting_job(connection, celery_sent):
     job = services.request_sync(connection.pk, trigger="user")
 
     assert jobs.pause_job(job.pk)
@@ -163,7 +151,7 @@ def test_pause_and_cancel_of_a_running_job_are_requests_for_its_next_checkpoint(
     assert job.control == "cancel"
 
 
-def test_preview_is_a_dry_run_that_does_not_block_real_syncs(connection, sent):
+def test_preview_is_a_dry_run_that_does_not_block_real_syncs(connection, celery_sent):
     preview = services.preview_sync(connection.pk)
     job = services.request_sync(connection.pk, trigger="user")
 
@@ -175,7 +163,7 @@ def test_preview_is_a_dry_run_that_does_not_block_real_syncs(connection, sent):
 @pytest.mark.parametrize(
     ("trigger", "queued"), [("webhook", False), ("schedule", False), ("user", True), ("api", True)]
 )
-def test_a_manual_connection_syncs_only_on_demand(connection, sent, trigger, queued):
+def test_a_manual_connection_syncs_only_on_demand(connection, celery_sent, trigger, queued):
     connection.sync_direction = "manual"
     connection.save()
 
@@ -184,7 +172,7 @@ def test_a_manual_connection_syncs_only_on_demand(connection, sent, trigger, que
     assert (job is not None) is queued
 
 
-def test_control_job_moves_the_job_an_allowed_action_asks_for(connection, sent):
+def test_control_job_moves_the_job_an_allowed_action_asks_for(connection, celery_sent):
     job = services.request_sync(connection.pk, trigger="user")
 
     services.control_job(job, "pause")
@@ -194,7 +182,7 @@ def test_control_job_moves_the_job_an_allowed_action_asks_for(connection, sent):
 
 
 @pytest.mark.parametrize("action", ["resume", "confirm", "undo", "explode"])
-def test_control_job_refuses_what_the_status_does_not_allow(connection, sent, action):
+def test_control_job_refuses_what_the_status_does_not_allow(connection, celery_sent, action):
     job = services.request_sync(connection.pk, trigger="user")
 
     with pytest.raises(JobActionRefused):
@@ -204,7 +192,7 @@ def test_control_job_refuses_what_the_status_does_not_allow(connection, sent, ac
     assert job.status == Status.QUEUED
 
 
-def test_control_job_refuses_a_job_that_moved_on_since_it_was_read(connection, sent):
+def test_control_job_refuses_a_job_that_moved_on_since_it_was_read(connection, celery_sent):
     job = services.request_sync(connection.pk, trigger="user")
     SyncJob.objects.filter(pk=job.pk).update(status=Status.SUCCEEDED)  # meanwhile, elsewhere
 

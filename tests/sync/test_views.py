@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from sync.models import Conflict, ItemLink, SyncJob
 from tests.sync.conftest import task_fields
 
@@ -52,6 +53,15 @@ def test_cancel_from_the_page(logged_in, connection, no_broker):
 
     job.refresh_from_db()
     assert job.status == "cancelled"
+
+
+def test_a_job_control_from_the_page_is_audited_as_the_web(logged_in, connection, user):
+    job = SyncJob.objects.create(connection=connection, status="queued")
+
+    logged_in.post(reverse("sync:job-control", args=[job.pk, "pause"]))
+
+    event = AuditEvent.objects.get(action="sync.job.pause_requested")
+    assert (event.actor, event.channel, event.resource) == (user, "web", f"sync job {job.pk}")
 
 
 def test_another_users_job_and_conflicts_are_not_found(client, other_user, connection):

@@ -1,94 +1,16 @@
-"""Seed the sandbox's CalDAV server (Radicale, started by run.py): one account per DayFlow
-user, each with a calendar of believable events, written straight into Radicale's folder."""
+"""`manage.py sandbox_caldav <folder>`: give every DayFlow user an account at the sandbox's
+CalDAV server (integrations/sandbox/caldav_accounts.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-# Radicale's filesystem storage: <folder>/collection-root/<user>/<collection>/ with the
-# collection's properties in .Radicale.props and one .ics file per item.
-# https://radicale.org/v3.html#storage
-PROPS = {
-    "tag": "VCALENDAR",
-    "D:displayname": "Sandbox calendar",
-    "C:supported-calendar-component-set": "VEVENT,VTODO",
-}
-
-
-def calendar(uid: str, *vevents: list[str]) -> str:
-    """One calendar object: the VEVENTs of one UID (a series and its exceptions)."""
-    parts = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//DayFlow//Sandbox//EN"]
-    for lines in vevents:
-        parts += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines, "END:VEVENT"]
-    return "\r\n".join([*parts, "END:VCALENDAR", ""])
-
-
-def stamp(day: dt.date, hour: int) -> str:
-    return f"{day:%Y%m%d}T{hour:02d}0000"
-
-
-def events(today: dt.date) -> dict[str, str]:
-    """A single event, an all-day one, a weekly series with one moved and one cancelled
-    occurrence, and one in another time zone."""
-    start = today + dt.timedelta(days=1)
-    weekly = today - dt.timedelta(days=today.weekday())  # this week's Monday
-    moved, cancelled = weekly + dt.timedelta(weeks=1), weekly + dt.timedelta(weeks=2)
-    series = [
-        f"DTSTART:{stamp(weekly, 9)}Z",
-        f"DTEND:{stamp(weekly, 9)[:-4]}3000Z",
-        "SUMMARY:Weekly planning",
-        "RRULE:FREQ=WEEKLY;COUNT=8",
-        f"EXDATE:{stamp(cancelled, 9)}Z",
-    ]
-    override = [
-        f"RECURRENCE-ID:{stamp(moved, 9)}Z",
-        f"DTSTART:{stamp(moved, 11)}Z",
-        f"DTEND:{stamp(moved, 11)[:-4]}3000Z",
-        "SUMMARY:Weekly planning (moved)",
-    ]
-    return {
-        "dentist.ics": calendar(
-            "sandbox-dentist",
-            [f"DTSTART:{stamp(start, 14)}Z", f"DTEND:{stamp(start, 15)}Z", "SUMMARY:Dentist"],
-        ),
-        "offsite.ics": calendar(
-            "sandbox-offsite",
-            [
-                f"DTSTART;VALUE=DATE:{start + dt.timedelta(days=2):%Y%m%d}",
-                f"DTEND;VALUE=DATE:{start + dt.timedelta(days=3):%Y%m%d}",
-                "SUMMARY:Team offsite",
-            ],
-        ),
-        "weekly.ics": calendar("sandbox-weekly", series, override),
-        "berlin.ics": calendar(
-            "sandbox-berlin",
-            [
-                f"DTSTART;TZID=Europe/Berlin:{stamp(start, 10)}",
-                f"DTEND;TZID=Europe/Berlin:{stamp(start, 11)}",
-                "SUMMARY:Call with the Berlin office",
-            ],
-        ),
-    }
-
-
-def seed(folder: Path, username: str, today: dt.date) -> bool:
-    """Create the user's sandbox calendar unless the account exists already."""
-    principal = folder / "collection-root" / username
-    if principal.exists():
-        return False
-    collection = principal / "sandbox"
-    collection.mkdir(parents=True)
-    (principal / ".Radicale.props").write_text("{}")
-    (collection / ".Radicale.props").write_text(json.dumps(PROPS))
-    for name, text in events(today).items():
-        (collection / name).write_text(text, newline="")
-    return True
+from integrations.sandbox.caldav_accounts import seed
 
 
 class Command(BaseCommand):

@@ -1,0 +1,308 @@
+"""The sync app's resources as the API shows them: jobs (counters, progress, timings, allowed
+actions, the changes from the journal) and conflicts (field by field), and the requests that
+start, control and resolve them. Nothing here holds a secret: a job's journal is shown without
+its before/after payloads, and the services' error texts go through the audit scrubber."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from audit.writer import scrub
+from dayflow.api.strict import StrictSerializer
+from sync.actions import ACTIONS
+from sync.api.starting import MODES, SYNC
+from sync.models import Conflict, JournalEntry, SyncJob
+
+MAX_ID = 2**63 - 1
+SEND_AGAIN = "send-again"
+MAX_FIELD_CHOICES = 50
+
+
+class CountersSerializer(serializers.Serializer):
+    processed = serializers.IntegerField(help_text="Items looked at.")
+    local_created = serializers.IntegerField()
+    local_updated = serializers.IntegerField()
+    local_deleted = serializers.IntegerField()
+    remote_created = serializers.IntegerField()
+    remote_updated = serializers.IntegerField()
+    remote_deleted = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    api_calls = serializers.IntegerField(help_text="Requests made to the service.")
+
+
+class ProgressSerializer(serializers.Serializer):
+    processed = serializers.IntegerField(help_text="Items looked at so far.")
+    finished = serializers.BooleanField()
+    heartbeat_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the worker last reported, while it runs."
+    )
+
+
+class SideCountsSerializer(serializers.Serializer):
+    create = serializers.IntegerField()
+    update = serializers.IntegerField()
+    delete = serializers.IntegerField()
+
+
+class ConflictCountSerializer(serializers.Serializer):
+    conflict = serializers.IntegerField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    local = SideCountsSerializer(help_text="What the sync would do in DayFlow.")
+    remote = SideCountsSerializer(help_text="What the sync would do at the service.")
+    both = ConflictCountSerializer()
+
+
+class HeldSerializer(serializers.Serializer):
+    deletions = serializers.IntegerField(help_text="Items the sync would delete.")
+    linked = serializers.IntegerField(help_text="Items synced before it.")
+    side_empty = serializers.BooleanField(help_text="One side suddenly looks empty.")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    service = serializers.CharField(source="connection.service.key", read_only=True)
+    counters = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    queued_at = serializers.DateTimeField(source="created_at", read_only=True)
+    duration = serializers.SerializerMethodField(help_text="Seconds from start to finish.")
+    allowed_actions = serializers.SerializerMethodField()
+    preview = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="Why it failed, if it did.")
+
+    class Meta:
+        model = SyncJob
+        fields = [
+            "id",
+            "connection",
+            "service",
+            "kind",
+            "trigger",
+            "status",
+            "dry_run",
+            "confirmed",
+            "counters",
+            "progress",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "duration",
+            "error",
+            "allowed_actions",
+            "preview",
+            "held",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CountersSerializer)
+    def get_counters(self, job: SyncJob) -> dict[str, int]:
+        return job.counters()
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, job: SyncJob) -> dict[str, Any]:
+        # The change feeds page, so no total is known before the end: processed so far.
+        return {
+            "processed": job.processed,
+            "finished": job.is_finished,
+            "heartbeat_at": job.heartbeat_at if job.status == SyncJob.Status.RUNNING else None,
+        }
+
+    def get_error(self, job: SyncJob) -> str:
+        # The services' error texts may quote a request: scrubbed as the audit log is.
+        return scrub(job.error)
+
+    def get_duration(self, job: SyncJob) -> float | None:
+        if job.started_at is None or job.finished_at is None:
+            return None
+        return round((job.finished_at - job.started_at).total_seconds(), 3)
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField([*ACTIONS])))
+    def get_allowed_actions(self, job: SyncJob) -> list[str]:
+        return sorted(job.allowed_actions)
+
+    @extend_schema_field(PreviewSerializer(allow_null=True))
+    def get_preview(self, job: SyncJob) -> dict | None:
+        """A preview's report; also what a job held for confirmation would do."""
+        return job.report.get("preview") or None
+
+    @extend_schema_field(HeldSerializer(allow_null=True))
+    def get_held(self, job: SyncJob) -> dict | None:
+        """Why a job waits for confirmation: the deletions it would make."""
+        return job.report.get("guard") or None
+
+
+class JobDetailSerializer(JobSerializer):
+    changes_count = serializers.IntegerField(
+        read_only=True, help_text="Changes in the journal: GET /api/jobs/{id}/changes."
+    )
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "changes_count"]
+        read_only_fields = fields
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    """One change the job made on one side, from the journal. The before/after payloads stay
+    out (bounded answers); the title says which item, `changed_fields` what an update moved."""
+
+    title = serializers.SerializerMethodField()
+    changed_fields = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JournalEntry
+        fields = [
+            "id",
+            "side",
+            "op",
+            "item_type",
+            "local_id",
+            "remote_id",
+            "title",
+            "changed_fields",
+            "reason",
+            "created_at",
+            "reverted_at",
+        ]
+        read_only_fields = fields
+
+    def get_title(self, entry: JournalEntry) -> str:
+        title = (entry.after or {}).get("title") or (entry.before or {}).get("title") or ""
+        return str(title)[:500]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_changed_fields(self, entry: JournalEntry) -> list[str]:
+        before, after = entry.before or {}, entry.after or {}
+        if entry.op != JournalEntry.Op.UPDATE or not before:
+            return []
+        return sorted(
+            name for name in set(before) | set(after) if before.get(name) != after.get(name)
+        )
+
+
+class StartSyncSerializer(StrictSerializer):
+    connection = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    mode = serializers.ChoiceField(
+        choices=list(MODES),
+        default=SYNC,
+        help_text="sync: the changes since the last one; preview: a dry run that changes "
+        "nothing; full: compare everything again.",
+    )
+
+
+class JobControlSerializer(StrictSerializer):
+    action = serializers.ChoiceField(choices=[*ACTIONS, SEND_AGAIN])
+
+
+class SkippedSerializer(serializers.Serializer):
+    entry = serializers.IntegerField(help_text="The journal entry (a change of the job).")
+    remote_id = serializers.CharField()
+    why = serializers.CharField()
+
+
+class UndoReportSerializer(serializers.Serializer):
+    reverted = serializers.IntegerField()
+    skipped = SkippedSerializer(many=True, help_text="Changed since the job: left alone.")
+    unlinked = serializers.IntegerField(help_text="Items now not synced, until sent again.")
+
+
+class FailedSerializer(serializers.Serializer):
+    link = serializers.IntegerField()
+    why = serializers.CharField()
+
+
+class SendReportSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    failed = FailedSerializer(many=True)
+
+
+class JobControlResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    job = JobSerializer()
+    undo = UndoReportSerializer(allow_null=True, help_text="For undo: what it reverted.")
+    sent_again = SendReportSerializer(allow_null=True, help_text="For send-again.")
+
+
+def without_secrets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reports quote the services' errors: scrubbed as the audit log scrubs them."""
+    return [{**row, "why": scrub(str(row.get("why", "")))[:500]} for row in rows]
+
+
+class ConflictFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    base = serializers.JSONField(allow_null=True, help_text="As both sides last agreed.")
+    local = serializers.JSONField(allow_null=True, help_text="In DayFlow.")
+    remote = serializers.JSONField(allow_null=True, help_text="At the service.")
+    clash = serializers.BooleanField(help_text="Changed on both sides to different values.")
+
+
+class ConflictSerializer(serializers.ModelSerializer):
+    connection = serializers.IntegerField(source="link.connection_id", read_only=True)
+    service = serializers.CharField(source="link.connection.service.key", read_only=True)
+    item_type = serializers.CharField(source="link.item_type", read_only=True)
+    local_id = serializers.IntegerField(source="link.local_id", read_only=True, allow_null=True)
+    remote_id = serializers.CharField(source="link.remote_id", read_only=True)
+    fields = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The fields that clash."
+    )
+
+    class Meta:
+        model = Conflict
+        fields = [
+            "id",
+            "connection",
+            "service",
+            "job",
+            "item_type",
+            "local_id",
+            "remote_id",
+            "fields",
+            "status",
+            "resolution",
+            "created_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class ConflictDetailSerializer(ConflictSerializer):
+    comparison = serializers.SerializerMethodField()
+
+    class Meta(ConflictSerializer.Meta):
+        fields = [*ConflictSerializer.Meta.fields, "comparison"]
+        read_only_fields = fields
+
+    @extend_schema_field(ConflictFieldSerializer(many=True))
+    def get_comparison(self, conflict: Conflict) -> list[dict[str, Any]]:
+        return conflict.field_rows()
+
+
+class ResolveSerializer(StrictSerializer):
+    """Keep one side's whole version, or choose a side per field."""
+
+    SIDES = [Conflict.Resolution.LOCAL, Conflict.Resolution.REMOTE]
+
+    resolution = serializers.ChoiceField(choices=SIDES, required=False)
+    fields = serializers.DictField(
+        child=serializers.ChoiceField(choices=SIDES),
+        required=False,
+        allow_empty=False,
+        help_text="Per field, the side to keep; the fields not named keep the three-way "
+        "merge's value (the side that changed them).",
+    )
+
+    def validate_fields(self, fields: dict[str, str]) -> dict[str, str]:
+        if len(fields) > MAX_FIELD_CHOICES or any(len(name) > 100 for name in fields):
+            raise serializers.ValidationError(f"At most {MAX_FIELD_CHOICES} field names.")
+        return fields
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("resolution" in data) == ("fields" in data):
+            raise serializers.ValidationError(
+                {"resolution": ["Give either a resolution or fields, not both."]}
+            )
+        return data

@@ -1,0 +1,371 @@
+"""The sync app's API: the seed's routes (`/api/integrations/jobs`, `/api/integrations/sync`,
+`/api/integrations/sync/{jobId}`) and the plain resources `/api/jobs` and `/api/conflicts`.
+Every action calls what the pages call (`sync.api.starting`, `sync.services.control_job`,
+`sync.repair`); refusals are the typed errors the handler turns into 409s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dayflow.api.owned import OwnedObjects
+from dayflow.api.pagination import CursorPage
+from dayflow.api.throttling import PerToken, PerUser, SyncStart
+from integrations.models import Connection
+from sync import actions, repair, services
+from sync.api import serializers as s
+from sync.api.filters import ConflictFilter, JobFilter
+from sync.api.starting import start_sync
+from sync.decisions import merge_fields
+from sync.models import Conflict, JournalEntry, SyncJob
+
+# Not finished: waiting in the queue, running, paused, or held for a confirmation.
+UNFINISHED = (
+    SyncJob.Status.QUEUED,
+    SyncJob.Status.RUNNING,
+    SyncJob.Status.PAUSED,
+    SyncJob.Status.NEEDS_CONFIRMATION,
+)
+# Cursor pages need an ordering without nulls: a null position cannot be encoded in a cursor.
+JOB_ORDERING = ["id", "created_at"]
+REFUSED = OpenApiResponse(description="The job's or conflict's state refuses it: the reason.")
+NOT_FOUND = OpenApiResponse(description="Not one of yours.")
+JOB_EXAMPLE = {
+    "id": 41,
+    "connection": 7,
+    "service": "todoist",
+    "kind": "incremental",
+    "trigger": "api",
+    "status": "queued",
+    "dry_run": False,
+    "confirmed": False,
+    "counters": dict.fromkeys(SyncJob.COUNTERS, 0),
+    "progress": {"processed": 0, "finished": False, "heartbeat_at": None},
+    "queued_at": "2030-06-01T12:00:00Z",
+    "started_at": None,
+    "finished_at": None,
+    "duration": None,
+    "error": "",
+    "allowed_actions": ["cancel", "pause"],
+    "preview": None,
+    "held": None,
+}
+
+CONFLICT_EXAMPLE = {
+    "id": 5,
+    "connection": 7,
+    "service": "todoist",
+    "job": 41,
+    "item_type": "task",
+    "local_id": 12,
+    "remote_id": "r-345",
+    "fields": ["title"],
+    "status": "open",
+    "resolution": "",
+    "created_at": "2030-06-01T12:00:03Z",
+    "resolved_at": None,
+    "comparison": [
+        {
+            "name": "title",
+            "base": "Report",
+            "local": "Write the report",
+            "remote": "Report (draft)",
+            "clash": True,
+        }
+    ],
+}
+
+
+class ChangesPage(CursorPage):
+    """A job's changes in the order it made them."""
+
+    ordering = "id"
+
+
+class UserJobs(OwnedObjects):
+    """Sync jobs of the person's own connections."""
+
+    model = SyncJob
+
+    def narrow(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("connection__service")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Your sync jobs",
+        examples=[OpenApiExample("A queued sync", value=JOB_EXAMPLE, response_only=True)],
+    ),
+    retrieve=extend_schema(
+        summary="One of your sync jobs",
+        examples=[
+            OpenApiExample(
+                "A finished sync", value={**JOB_EXAMPLE, "changes_count": 3}, response_only=True
+            )
+        ],
+    ),
+)
+class JobViewSet(UserJobs, viewsets.ReadOnlyModelViewSet):
+    """Every sync job of your connections: counters, progress, timings, the changes it made."""
+
+    serializer_class = s.JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = JOB_ORDERING
+
+    def narrow(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().narrow(queryset)
+        if self.action == "retrieve":
+            queryset = queryset.annotate(changes_count=Count("journal"))
+        return queryset
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return s.JobDetailSerializer if self.action == "retrieve" else s.JobSerializer
+
+    @extend_schema(
+        summary="The changes a job made (from the journal)",
+        responses={200: s.ChangeSerializer(many=True), 404: NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "A task changed at the service",
+                value={
+                    "id": 901,
+                    "side": "remote",
+                    "op": "update",
+                    "item_type": "task",
+                    "local_id": 12,
+                    "remote_id": "r-345",
+                    "title": "Write the report",
+                    "changed_fields": ["due"],
+                    "reason": "local change",
+                    "created_at": "2030-06-01T12:00:03Z",
+                    "reverted_at": None,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, pagination_class=ChangesPage, filter_backends=[])
+    def changes(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        page = self.paginate_queryset(JournalEntry.objects.filter(job=job).order_by("id"))
+        return self.get_paginated_response(s.ChangeSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Your sync jobs that have not finished",
+        description="Queued, running, paused, or waiting for you to confirm its deletions.",
+        examples=[OpenApiExample("A queued sync", value=JOB_EXAMPLE, response_only=True)],
+    )
+)
+class ActiveJobList(UserJobs, generics.ListAPIView):
+    """The jobs a client follows: those not finished yet."""
+
+    serializer_class = s.JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = JOB_ORDERING
+
+    def narrow(self, queryset: QuerySet) -> QuerySet:
+        return super().narrow(queryset).filter(status__in=UNFINISHED)
+
+
+class StartSyncView(APIView):
+    throttle_classes = [PerUser, PerToken, SyncStart]
+
+    @extend_schema(
+        summary="Start a sync, a preview or a full resync",
+        description="Answers 202 with the job (`Location: /api/jobs/{id}`). A request while "
+        "a sync runs joins the one queued behind it. With an `Idempotency-Key`, the same key "
+        "within a day answers with the same job, again 202, marked `Idempotent-Replayed: true`.",
+        request=s.StartSyncSerializer,
+        responses={
+            202: s.JobSerializer,
+            400: OpenApiResponse(description="Bad input, or a key used for another request."),
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The connection cannot sync now: the reason."),
+        },
+        examples=[
+            OpenApiExample("Sync now", value={"connection": 7, "mode": "sync"}, request_only=True),
+            OpenApiExample("A preview", value={"connection": 7, "mode": "preview"}),
+            OpenApiExample("The job", value=JOB_EXAMPLE, response_only=True, status_codes=["202"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        incoming = s.StartSyncSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        connection = get_object_or_404(
+            Connection.objects.for_user(request.user), pk=incoming.validated_data["connection"]
+        )
+        job, started = start_sync(request, connection, incoming.validated_data["mode"])
+        job = SyncJob.objects.select_related("connection__service").get(pk=job.pk)
+        headers = {"Location": f"/api/jobs/{job.pk}"}
+        if not started:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(s.JobSerializer(job).data, status=202, headers=headers)
+
+
+class ControlJobView(APIView):
+    @extend_schema(
+        summary="Pause, resume, cancel, confirm, undo a job, or send again what undo left",
+        description="As the job's page does. 409 with the reason when the job's status does "
+        "not allow the action now (`allowed_actions` lists those it does). Undo answers with "
+        "its report; send-again with what it sent.",
+        request=s.JobControlSerializer,
+        responses={200: s.JobControlResultSerializer, 404: NOT_FOUND, 409: REFUSED},
+        examples=[
+            OpenApiExample("Pause", value={"action": "pause"}, request_only=True),
+            OpenApiExample("Undo", value={"action": "undo"}, request_only=True),
+            OpenApiExample(
+                "Undone",
+                value={
+                    "action": "undo",
+                    "job": {**JOB_EXAMPLE, "status": "succeeded", "allowed_actions": ["undo"]},
+                    "undo": {"reverted": 2, "skipped": [], "unlinked": 0},
+                    "sent_again": None,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def put(self, request: Request, jobId: int) -> Response:
+        job = get_object_or_404(
+            SyncJob.objects.for_user(request.user).select_related("connection__service"),
+            pk=jobId,
+        )
+        incoming = s.JobControlSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        name = incoming.validated_data["action"]
+        result: dict[str, Any] = {"action": name, "undo": None, "sent_again": None}
+        if name == actions.UNDO:
+            result["undo"] = undo(job, request)
+        elif name == s.SEND_AGAIN:
+            result["sent_again"] = send_again(job, request)
+        else:
+            services.control_job(job, name, request=request)
+        job.refresh_from_db()
+        result["job"] = s.JobSerializer(job).data
+        return Response(result)
+
+
+def undo(job: SyncJob, request: Request) -> dict[str, Any]:
+    """As the page's undo, once the job allows it: a preview or an unfinished job does not."""
+    actions.require(job, actions.UNDO)
+    report = repair.undo_job(job.pk, user=request.user, request=request)
+    skipped = s.without_secrets(report.skipped)
+    return {"reverted": report.reverted, "skipped": skipped, "unlinked": report.unlinked}
+
+
+def send_again(job: SyncJob, request: Request) -> dict[str, Any]:
+    """As the page's "send these again", when the job's undo left items apart."""
+    if not repair.undone_links(job).exists():
+        raise actions.JobActionRefused(s.SEND_AGAIN, f"Job {job.pk} left nothing to send again")
+    sent = repair.send_again(job.pk, user=request.user, request=request)
+    return {"sent": sent.sent, "failed": s.without_secrets(sent.failed)}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Your conflicts",
+        examples=[
+            OpenApiExample(
+                "An open conflict",
+                value={k: v for k, v in CONFLICT_EXAMPLE.items() if k != "comparison"},
+                response_only=True,
+            )
+        ],
+    ),
+    retrieve=extend_schema(
+        summary="One conflict, field by field",
+        examples=[
+            OpenApiExample(
+                "A title changed on both sides", value=CONFLICT_EXAMPLE, response_only=True
+            )
+        ],
+    ),
+)
+class ConflictViewSet(OwnedObjects, viewsets.ReadOnlyModelViewSet):
+    """Items changed on both sides that the sync left for you to settle."""
+
+    model = Conflict
+    serializer_class = s.ConflictSerializer
+    filterset_class = ConflictFilter
+    ordering_fields = ["id", "created_at"]
+
+    def narrow(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("link__connection__service")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return s.ConflictSerializer if self.action == "list" else s.ConflictDetailSerializer
+
+    @extend_schema(
+        summary="Resolve a conflict: keep one side, or choose per field",
+        description="Both sides end up holding the choice, as on the conflict's page. 409 "
+        "when it is resolved already or the service changed the item again since (sync "
+        "first); 400 when a choice does not fit this conflict.",
+        request=s.ResolveSerializer,
+        responses={200: s.ConflictDetailSerializer, 404: NOT_FOUND, 409: REFUSED},
+        examples=[
+            OpenApiExample("Keep DayFlow's", value={"resolution": "local"}, request_only=True),
+            OpenApiExample(
+                "Per field",
+                value={"fields": {"title": "local", "due": "remote"}},
+                request_only=True,
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        conflict = self.get_object()
+        incoming = s.ResolveSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        if conflict.status != Conflict.Status.OPEN:
+            raise repair.CannotResolve("the conflict is resolved already")
+        choices = incoming.validated_data.get("fields")
+        resolution = incoming.validated_data.get("resolution", Conflict.Resolution.MERGED)
+        merged = chosen_fields(conflict, choices) if choices else None
+        try:
+            repair.resolve_conflict(
+                conflict.pk, resolution, user=request.user, fields=merged, request=request
+            )
+        except Conflict.DoesNotExist:  # resolved meanwhile, by another request
+            raise repair.CannotResolve("the conflict is resolved already") from None
+        return Response(s.ConflictDetailSerializer(self.get_object()).data)
+
+
+def chosen_fields(conflict: Conflict, choices: dict[str, str]) -> dict[str, Any]:
+    """The fields a per-field choice keeps: the three-way merge (`decisions.merge_fields`)
+    where only one side changed a field, the named side where the person chose. A field that
+    clashes must be named."""
+    if conflict.local is None or conflict.remote is None:
+        raise serializers.ValidationError(
+            {"fields": ["One side deleted the item: choose a resolution, local or remote."]}
+        )
+    sides = {Conflict.Resolution.LOCAL: conflict.local, Conflict.Resolution.REMOTE: conflict.remote}
+    unknown = sorted(set(choices) - set(conflict.local) - set(conflict.remote))
+    if unknown:
+        raise serializers.ValidationError(
+            {"fields": {name: ["Not a field of this item."] for name in unknown}}
+        )
+    merged, clash = merge_fields(conflict.base or {}, conflict.local, conflict.remote)
+    missing = [name for name in clash if name not in choices]
+    if missing:
+        raise serializers.ValidationError(
+            {"fields": [f"Choose local or remote for: {', '.join(missing)}."]}
+        )
+    for name, side in choices.items():
+        if name in sides[side]:
+            merged[name] = sides[side][name]
+    return merged
