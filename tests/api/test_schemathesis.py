@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import socket
-from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
@@ -34,7 +31,6 @@ pytestmark = pytest.mark.django_db
 
 # Bounded: three CI tiers run this, and the whole suite must stay within its time.
 EXAMPLES_PER_OPERATION = 12
-SERVICE_URLS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL")
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,
@@ -86,31 +82,6 @@ def some_of_everything(user):
         user=user, title="Stand-up", start=start, end=start + dt.timedelta(hours=1)
     )
     Event.objects.create(user=user, title="Holiday", all_day=True, start_date=dt.date(2030, 7, 1))
-
-
-@pytest.fixture
-def local_network_only(monkeypatch):
-    """Whatever the examples ask for (a CalDAV server at some host, say), nothing leaves this
-    machine: a connection elsewhere fails as an unreachable network would."""
-    real_connect = socket.socket.connect
-    allowed = {"127.0.0.1", "::1", *service_addresses()}
-
-    def connect(sock, address):
-        if isinstance(address, tuple) and address[0] not in allowed:
-            raise OSError(101, "Network is unreachable (tests/api/test_schemathesis.py)")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-
-
-def service_addresses() -> set[str]:
-    """Where the services tier's database, broker and cache are, if not on this machine."""
-    hosts = {urlsplit(os.environ.get(name, "")).hostname for name in SERVICE_URLS}
-    return {
-        info[4][0]
-        for host in hosts - {None}
-        for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    }
 
 
 @schema.parametrize()
