@@ -20,15 +20,20 @@ import urllib.request
 import venv
 from pathlib import Path
 
-USAGE = """usage: python3 run.py [serve | test [pytest args...] | help]
+USAGE = """usage: python3 run.py [serve | test [pytest args...] | schema | help]
 
     python3 run.py          install, migrate, and serve the app with a Celery worker and beat;
                             with the sandbox of emulated services on (DAYFLOW_SANDBOX=0: off)
     python3 run.py test     install the test dependencies and run the whole suite
                             (extra arguments go to pytest: python3 run.py test tests/sync -x)
+    python3 run.py schema   write the API's schema to docs/openapi.yaml (after an API change;
+                            tests/api/test_schema.py fails while the committed one is stale)
     python3 run.py help     show this message (also -h, --help)
 """
 HELP = {"help", "-h", "--help"}
+# The API's schema, committed: the contract its clients are written against.
+SCHEMA_FILE = "docs/openapi.yaml"
+SCHEMA_COMMAND = ("spectacular", "--validate", "--fail-on-warn", "--file", SCHEMA_FILE)
 STARTUP_WAIT = 90  # seconds to wait for the web server before printing the login anyway
 
 ROOT = Path(__file__).resolve().parent
@@ -273,6 +278,15 @@ def test(pytest_args: list[str]) -> int:
     return 0
 
 
+def schema() -> int:
+    ensure_environment("requirements.lock")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dayflow.settings"}
+    env.setdefault("DAYFLOW_VAR_DIR", str(ROOT / "var" / "schema"))
+    manage(*SCHEMA_COMMAND, env=env)
+    print(f"Wrote {SCHEMA_FILE}", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "serve"
     if command in HELP:
@@ -282,6 +296,8 @@ def main(argv: list[str]) -> int:
         return serve()
     if command == "test":
         return test(argv[1:])
+    if command == "schema":
+        return schema()
     print(f"run.py: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2
 

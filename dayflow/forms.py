@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from dayflow import agenda, recurrence
-from dayflow.models import Event, Profile, Task
+from dayflow.models import ApiToken, Event, Profile, Task
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 NOTES_MAX = 10_000
@@ -275,3 +275,39 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["timezone"]
+
+
+# How long a token made on the page lasts: the choices a person reads, and their lifetimes.
+LIFETIMES: dict[str, dt.timedelta | None] = {
+    "never": None,
+    "30d": dt.timedelta(days=30),
+    "90d": dt.timedelta(days=90),
+    "1y": dt.timedelta(days=365),
+}
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text="What uses it, so you know which one to revoke: “backup script”, “CI”.",
+    )
+    lifetime = forms.ChoiceField(
+        label="Expires",
+        choices=[
+            ("never", "Never"),
+            ("30d", "In 30 days"),
+            ("90d", "In 90 days"),
+            ("1y", "In a year"),
+        ],
+        initial="never",
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the token a name.")
+        return name
+
+    def expiry(self) -> dt.datetime | None:
+        lifetime = LIFETIMES[self.cleaned_data["lifetime"]]
+        return None if lifetime is None else timezone.now() + lifetime

@@ -19,6 +19,8 @@ urlpatterns = [
     path("events/<int:pk>/occurrence/", views.occurrence_edit, name="occurrence-edit"),
     path("events/<int:pk>/occurrence/skip/", views.occurrence_skip, name="occurrence-skip"),
     path("profile/", views.profile, name="profile"),
+    path("account/tokens/", views.api_tokens, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke-api-token"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
@@ -42,3 +44,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = views.not_found

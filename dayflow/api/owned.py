@@ -9,8 +9,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 
+# A comment, not a docstring: drf-spectacular describes each endpoint by the first docstring in
+# its view's classes, and this one would otherwise be every endpoint's description in the schema.
 class OwnedObjects:
-    """A view over `model.objects.for_user(request.user)`; `narrow()` adds joins and filters."""
+    # A view over `model.objects.for_user(request.user)`; `narrow()` adds joins and filters.
 
     model: Any
     request: Any

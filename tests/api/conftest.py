@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from rest_framework.test import APIClient
@@ -46,3 +49,28 @@ def _fresh_throttles():
     from django.core.cache import cache
 
     cache.clear()
+
+
+# The services tier's database, broker and cache may live on another host: those stay reachable.
+SERVICE_URLS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL")
+
+
+def service_addresses() -> set[str]:
+    hosts = {urlsplit(os.environ.get(name, "")).hostname for name in SERVICE_URLS} - {None}
+    found = (socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP) for host in hosts)
+    return {info[4][0] for infos in found for info in infos}
+
+
+@pytest.fixture
+def local_network_only(monkeypatch):
+    """Nothing leaves this machine: a connection elsewhere fails as an unreachable network
+    would (OSError), and the test sees the app's answer to that."""
+    real_connect = socket.socket.connect
+    allowed = {"127.0.0.1", "::1", *service_addresses()}
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and address[0] not in allowed:
+            raise OSError(101, f"Network is unreachable (a test): {address[0]}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
