@@ -55,7 +55,7 @@ def test_pages_read_the_sync_links_in_constant_queries(
     client.force_login(user)
 
     now = time_machine.travel(dt.datetime(2026, 3, 30, 8, tzinfo=dt.UTC), tick=False)
-    with now, django_assert_max_num_queries(7):
+    with now, django_assert_max_num_queries(8):  # 7, and the nav's open-conflicts badge
         body = client.get(path).content.decode()
 
     assert "Synced with Todoist (alice@todoist)" in body
@@ -129,5 +129,6 @@ def test_the_profile_is_read_with_the_user_in_one_query(client, user, django_ass
     Profile.objects.create(user=user, timezone="Europe/Berlin")
     client.force_login(user)
 
-    with django_assert_num_queries(3):  # the session, the user with the profile, the tasks
+    # the session, the user with the profile, the tasks, the nav's open-conflicts badge
+    with django_assert_num_queries(4):
         client.get("/tasks/")
