@@ -36,6 +36,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's 1,000,000 rounds cost over half a second per password set or checked, in nearly
+    every test (the `user` fixture); the tests are not about hashing (Django's own advice). The
+    app started by the e2e tests keeps the real hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     """Templates resolve static URLs without a collectstatic manifest in tests."""
     settings.STORAGES = {
