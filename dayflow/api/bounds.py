@@ -28,8 +28,12 @@ class BoundedDateField(forms.DateField):
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
+    """In UTC once read: an offset such as +19:05 is valid ISO 8601 and Python, but past
+    PostgreSQL's ±15:59, which would refuse the query (a 500)."""
+
     def to_python(self, value: Any) -> dt.datetime | None:
-        return _in_years(super().to_python(value))
+        instant = _in_years(super().to_python(value))
+        return instant.astimezone(dt.UTC) if instant is not None else None
 
 
 class DateFilter(filters.DateFilter):

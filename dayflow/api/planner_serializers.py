@@ -65,6 +65,10 @@ def not_blank(value: str) -> str:
 
 
 class TaskSerializer(PlannerSerializer):
+    # Declared, not derived: the model field's bounds come from the database (SQLite's 64-bit
+    # range, PostgreSQL's smallint), and the schema must be the same on every database.
+    priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
+
     class Meta:
         model = Task
         fields = [

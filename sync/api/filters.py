@@ -1,31 +1,32 @@
-"""The filters of the job and conflict lists (django-filter). Ids are bounded integers, so
-junk or a number past the database's range is a 400, never a 500."""
+"""The filters of the job and conflict lists (django-filter), bounded (`dayflow.api.bounds`):
+junk, a number past the database's range, an instant outside 1900-2200 or a yes/no that is
+neither is a 400 naming the parameter, never a 500."""
 
 from __future__ import annotations
 
 import django_filters
-from django import forms
 
-from sync.api.serializers import MAX_ID
+from dayflow.api import bounds
 from sync.models import Conflict, SyncJob
 
 
-class IdFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+def instants(field: str) -> tuple[bounds.DateTimeFilter, bounds.DateTimeFilter]:
+    """`<name>_after` and `<name>_before`: from and to an instant, both included."""
+    return (
+        bounds.DateTimeFilter(field_name=field, lookup_expr="gte"),
+        bounds.DateTimeFilter(field_name=field, lookup_expr="lte"),
+    )
 
 
 class JobFilter(django_filters.FilterSet):
-    connection = IdFilter(field_name="connection_id")
+    connection = bounds.IdFilter(field_name="connection_id")
     status = django_filters.MultipleChoiceFilter(choices=SyncJob.Status.choices)
     kind = django_filters.ChoiceFilter(choices=SyncJob.Kind.choices)
     trigger = django_filters.ChoiceFilter(choices=SyncJob.Trigger.choices)
-    dry_run = django_filters.BooleanFilter()
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    started = django_filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
-    finished = django_filters.IsoDateTimeFromToRangeFilter(field_name="finished_at")
+    dry_run = bounds.BooleanFilter()
+    created_after, created_before = instants("created_at")
+    started_after, started_before = instants("started_at")
+    finished_after, finished_before = instants("finished_at")
 
     class Meta:
         model = SyncJob
@@ -33,9 +34,9 @@ class JobFilter(django_filters.FilterSet):
 
 
 class ConflictFilter(django_filters.FilterSet):
-    connection = IdFilter(field_name="link__connection_id")
+    connection = bounds.IdFilter(field_name="link__connection_id")
     status = django_filters.ChoiceFilter(choices=Conflict.Status.choices)
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created_after, created_before = instants("created_at")
 
     class Meta:
         model = Conflict

@@ -477,8 +477,8 @@ def test_the_jobs_are_filtered_and_ordered(api, connection, service, user, their
 def test_bad_filters_are_a_400_or_ignored_never_a_500(api, connection, query):
     job(connection)
     response = api.get(f"/api/jobs?{query}")
-    # DRF ignores orderings it does not offer; django-filter reads a yes/no it cannot as none
-    if query.startswith(("ordering", "dry_run")):
+    # DRF ignores orderings it does not offer; a yes/no that is neither is a 400 (bounds)
+    if query.startswith("ordering"):
         assert response.status_code == 200
     else:
         assert response.status_code == 400, response.content
@@ -585,3 +585,28 @@ def test_orderings_on_times_that_may_be_empty_are_not_offered(api, connection):
         page = api.get(page["next"]).json()
         seen += page["results"]
     assert len(seen) == 4
+
+
+@pytest.mark.parametrize("path", ["/api/jobs", "/api/integrations/jobs", "/api/conflicts"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_after=0279-11-13T22:15:20.12%2B19:05",  # past PostgreSQL's zone offsets
+        "created_before=9999-01-01T00:00:00Z",
+        "created_after=yesterday",
+        "connection=99999999999999999999",
+        "connection=-1",
+    ],
+)
+def test_a_hostile_filter_is_a_400_naming_it_never_a_500(api, path, query):
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 400, response.content
+    assert query.split("=")[0] in response.json()
+
+
+def test_an_instant_with_a_far_offset_is_read_in_utc(api, connection):
+    # +15:30 is past no database's limit but is read in UTC all the same: 2030-06-01 21:00 UTC
+    with time_machine.travel(dt.datetime(2030, 6, 1, 21, 30, tzinfo=dt.UTC), tick=False):
+        made = job(connection, "succeeded", dry_run=False)
+    response = api.get("/api/jobs?created_after=2030-06-02T12:30:00%2B15:30")
+    assert [row["id"] for row in response.json()["results"]] == [made.pk]

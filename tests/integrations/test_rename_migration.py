@@ -18,6 +18,15 @@ def migrate(targets):
     executor.migrate(targets)
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_latest_migrations():
+    """Undoing 0003 undoes every later migration of the app too: the tests after this one need
+    them all again, whatever the newest is."""
+    yield
+    executor = MigrationExecutor(db)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def tables() -> set[str]:
     return set(db.introspection.table_names())
 
