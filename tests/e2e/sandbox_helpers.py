@@ -90,7 +90,10 @@ def change_settings(page, url: str, service: str, fields: dict[str, str]) -> Non
 
 
 def sync_now(page, service: str) -> None:
-    page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
+    """Click "Sync now" and wait for the page it leads to (the job, or the refusal), so the
+    next navigation does not interrupt this one."""
+    with page.expect_navigation():
+        page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
 
 
 def pause_or_resume(page, url: str, service: str, action: str) -> None:
