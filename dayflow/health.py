@@ -30,7 +30,13 @@ def database_status() -> str:
 
 def broker_status() -> str:
     try:
-        with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+        url = settings.CELERY_BROKER_URL
+        # The URL's own transport, or ours for the filesystem (dayflow/broker.py); never the
+        # app's configured one for another URL.
+        transport = (
+            settings.CELERY_BROKER_TRANSPORT if url.startswith("filesystem") else url.split(":")[0]
+        )
+        with celery_app.connection_for_write(url=url, transport=transport) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         return "ok"
     except Exception as exc:

@@ -151,8 +151,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {}
 )
 # kombu's filesystem transport, publishing each message atomically (dayflow/broker.py says why).
-if CELERY_BROKER_URL.startswith("filesystem"):
-    CELERY_BROKER_TRANSPORT = "dayflow.broker:Transport"
+CELERY_BROKER_TRANSPORT = (
+    "dayflow.broker:Transport" if CELERY_BROKER_URL.startswith("filesystem") else None
+)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "sync.*": {"queue": "sync"},

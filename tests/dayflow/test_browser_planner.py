@@ -20,6 +20,7 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def _fits(page) -> None:
+    page.wait_for_load_state("load")  # a click's navigation may still be on its way
     width = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )

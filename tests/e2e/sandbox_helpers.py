@@ -90,10 +90,12 @@ def change_settings(page, url: str, service: str, fields: dict[str, str]) -> Non
 
 
 def sync_now(page, service: str) -> None:
-    """Click "Sync now" and wait for the page it leads to (the job, or the refusal), so the
-    next navigation does not interrupt this one."""
+    """Click "Sync now", wait for the page it leads to (the job, or the refusal), then leave
+    it: a running job's page reloads itself every 3 seconds, and that reload would interrupt
+    the test's next navigation."""
     with page.expect_navigation():
         page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
+    page.goto("about:blank")
 
 
 def pause_or_resume(page, url: str, service: str, action: str) -> None:
