@@ -14,6 +14,7 @@ urlpatterns = [
         name="job-control",
     ),
     path("conflicts/", views.conflict_list, name="conflicts"),
+    path("conflicts/settle/", views.conflict_bulk, name="conflicts-bulk"),
     path("conflicts/<int:pk>/", views.conflict_detail, name="conflict"),
     path("conflicts/<int:pk>/resolve/", views.conflict_resolve, name="conflict-resolve"),
 ]
