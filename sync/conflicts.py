@@ -162,12 +162,15 @@ def _whole(
 
 
 # --- typed values --------------------------------------------------------------------------------
-def read_edit(name: str, text: Any, *, sides: Fields, all_day: bool | None, zone: dt.tzinfo) -> Any:
+def read_edit(
+    name: str, text: Any, *, sides: Fields, all_day: bool | None, zone: dt.tzinfo | None
+) -> Any:
     """A value typed for `name`, checked and in the JSON form the sides hold; ValueError says
     why not. Text is bounded; a date is "YYYY-MM-DD"; a time "YYYY-MM-DDTHH:MM[:SS]", with an
-    offset or read in `zone` (in the wall clock, as typed, for a floating event: `sides` holds
-    the two sides' values of the field, to tell). `all_day`: the merged all-day flag of an
-    event (a start or end must then be a date, else a time); None for a task."""
+    offset or read in `zone` (None: the offset is required). A floating event's time stays the
+    wall clock as typed (`sides`: the two sides' values of the field, to tell). `all_day`: the
+    merged all-day flag of an event (a start or end must then be a date, else a time); None
+    for a task."""
     if name not in EDITABLE:
         raise ValueError("cannot be typed in: choose a side")
     if not isinstance(text, str):
@@ -187,7 +190,7 @@ def read_edit(name: str, text: Any, *, sides: Fields, all_day: bool | None, zone
 
 
 def _read_instant(
-    name: str, text: str, *, sides: Fields, all_day: bool | None, zone: dt.tzinfo
+    name: str, text: str, *, sides: Fields, all_day: bool | None, zone: dt.tzinfo | None
 ) -> str:
     if len(text) > 40:
         raise ValueError("not a date or time")
@@ -209,6 +212,8 @@ def _read_instant(
     if floating:
         return value.replace(tzinfo=None).isoformat()
     if value.tzinfo is None:
+        if zone is None:
+            raise ValueError("a time needs its offset (e.g. 2026-03-05T09:00+01:00)")
         value = value.replace(tzinfo=zone)
     return value.astimezone(dt.UTC).isoformat()
 

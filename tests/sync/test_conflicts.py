@@ -190,3 +190,11 @@ def test_labels_and_input_values():
     assert input_value("due", "2026-03-05T08:00:00+00:00", BERLIN) == "2026-03-05T09:00"
     assert input_value("start", "2026-03-05T08:00:00", BERLIN) == "2026-03-05T08:00"
     assert input_value("title", "x", dt.UTC) == "x"
+
+
+def test_without_a_zone_a_typed_time_needs_its_offset():
+    with pytest.raises(ValueError, match="offset"):
+        read_edit("due", "2026-03-05T09:30", sides={}, all_day=None, zone=None)
+    assert read_edit("due", "2026-03-05T09:30+01:00", sides={}, all_day=None, zone=None) == (
+        "2026-03-05T08:30:00+00:00"
+    )
