@@ -357,6 +357,7 @@ class ConflictViewSet(OwnedObjects, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Resolve several conflicts the same way",
+        operation_id="conflicts_resolve_many",
         description="Named by `ids`, or all your open conflicts a filter (`connection`, "
         f"`item_type`) finds, oldest first, at most {s.MAX_BULK_RESOLVE} per request: "
         "`remaining` says how many the filter still finds. Every clashing field takes the "
