@@ -110,11 +110,12 @@ def _one_side(lv: Any, rv: Any) -> str:
 
 
 def clashing(base: Fields | None, local: Fields | None, remote: Fields | None) -> list[str]:
-    """The fields changed on both sides to different values (the whole record when one side
-    no longer holds the item)."""
+    """The fields changed on both sides to different values, in reading order (none when one
+    side no longer holds the item: then it is the whole record)."""
     if local is None or remote is None:
         return []
-    return list(merge_fields(base or {}, local, remote)[1])
+    clash = set(merge_fields(base or {}, local, remote)[1])
+    return [name for name in names(local, remote) if name in clash]
 
 
 def settle(
