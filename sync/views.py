@@ -261,7 +261,7 @@ def _detail_context(
         "service": service,
         "rows": rows,
         "clash_words": settling.label_list(clash) if clash else "",
-        "kept_words": "; ".join(f"{r['label']} ({r['from_words']})" for r in merged),
+        "kept_words": "; ".join(f"{r['label']} {r['from_words']}" for r in merged),
         "clashes": [r for r in rows if r["row"].clash],
         "mergeable": local is not None and remote is not None,
         "open": conflict.status == Conflict.Status.OPEN,
