@@ -244,3 +244,76 @@ def test_bulk_settling_writes_both_sides(logged_in, conflict, remote, run_sync):
     )
 
     assert_both_sides_hold(remote, run_sync, title="Write the report", priority=3, due=LATER)
+
+
+def event_fields(**extra) -> dict:
+    fields = {
+        "title": "Yoga",
+        "description": "",
+        "location": "",
+        "status": "confirmed",
+        "all_day": True,
+        "start": "2026-12-05",
+        "end": "2026-12-06",
+        "timezone": "",
+        "rrule": "FREQ=WEEKLY;BYDAY=SA",
+        "exdates": [],
+        "recurrence_id": "",
+        "series_remote_id": "",
+    }
+    fields.update(extra)
+    return fields
+
+
+def test_an_events_page_reads_rules_all_day_ends_and_yes_no_in_words(logged_in, connection):
+    link = ItemLink.objects.create(connection=connection, item_type="event", remote_id="e1")
+    base = event_fields()
+    conflict = Conflict.objects.create(
+        link=link,
+        base=base,
+        local={**base, "rrule": "FREQ=WEEKLY;BYDAY=SA,SU"},
+        remote={**base, "rrule": "FREQ=DAILY;COUNT=3"},
+    )
+
+    page = logged_in.get(reverse("sync:conflict", args=[conflict.pk])).content.decode()
+
+    assert "Every week on Sat, Sun" in page
+    assert "Every day, 3 times" in page
+    assert "Sat 5 Dec 2026 (last day)" in page  # the exclusive end, as the last day
+    assert "<h3>Repeats" in page
+    assert "<h3>All day" in page
+    assert "<dd>Yes</dd>" in page
+    assert "FREQ=" not in page  # rules in words only
+
+
+def test_one_side_gone_leaves_only_keeping_the_other_whole(logged_in, connection):
+    link = ItemLink.objects.create(connection=connection, item_type="task", remote_id="t1")
+    conflict = Conflict.objects.create(
+        link=link, base=task_fields("t"), local=None, remote=task_fields("theirs")
+    )
+
+    page = logged_in.get(reverse("sync:conflict", args=[conflict.pk])).content.decode()
+    assert "nothing can be merged" in page
+    assert 'value="local"' not in page
+    response = logged_in.post(
+        reverse("sync:conflict-resolve", args=[conflict.pk]), {"resolution": "merged"}
+    )
+    assert response.status_code == 400
+    conflict.refresh_from_db()
+    assert conflict.status == "open"
+
+
+def test_a_conflict_changed_again_at_the_service_is_not_settled_blindly(
+    logged_in, conflict, remote
+):
+    remote.edit(next(iter(remote.items)), title="Report (final)")
+
+    response = logged_in.post(
+        reverse("sync:conflict-resolve", args=[conflict.pk]), {"resolution": "local"}
+    )
+
+    assert response.status_code == 302
+    assert response.url == reverse("sync:conflict", args=[conflict.pk])
+    conflict.refresh_from_db()
+    assert conflict.status == "open"
+    assert stored(remote)["title"] == "Report (final)"
