@@ -263,7 +263,7 @@ class ConflictSerializer(serializers.ModelSerializer):
     remote_id = serializers.CharField(source="link.remote_id", read_only=True)
     fields = serializers.SerializerMethodField(
         method_name="clashing_fields",
-        help_text="The fields changed on both sides to different values: the ones to choose."
+        help_text="The fields changed on both sides to different values: the ones to choose.",
     )
 
     class Meta:
