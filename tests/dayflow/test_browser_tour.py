@@ -24,9 +24,11 @@ from django.utils.http import urlsafe_base64_encode
 
 from dayflow.models import Event, Profile, Task
 from integrations.models import Connection, Service
+from sync import engine
 from sync.models import Conflict, ItemLink, SyncJob
 from tests.browser import PHONE, assert_accessible
 from tests.sync.conftest import task_fields
+from tests.sync.fakes import FakeProvider, FakeService
 
 DESKTOP = {"width": 1280, "height": 900}
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
@@ -165,11 +167,13 @@ def test_the_tour_visits_every_page():
 def seeded(user, connection, use_provider) -> dict[str, str]:
     """A person with a Todoist connection synced twice both ways (a job with changes, a
     conflict left to them), a paused Fastmail connection, tasks and a weekly series."""
-    from sync import engine
-    from tests.sync.fakes import FakeProvider, FakeService
-
     service = FakeService()
     use_provider(lambda conn: FakeProvider(conn, service))
+    with time_machine.travel(NOW - dt.timedelta(hours=2), tick=True):
+        return _seed(user, connection, service)
+
+
+def _seed(user, connection, service) -> dict[str, str]:
 
     def sync() -> SyncJob:
         job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.INCREMENTAL)
