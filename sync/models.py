@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from dayflow.models import Event, Task
 from integrations.models import Connection
+from integrations.providers.base import safe_web_url
 from sync.actions import job_actions
 
 
@@ -41,6 +42,9 @@ class ItemLink(models.Model):
     base = models.JSONField(default=dict, blank=True)
     dayflow_id = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
+    # The item's page at the service, as the provider gave it (only http(s): see
+    # `integrations.providers.base.safe_web_url`); empty when the service has none.
+    web_url = models.URLField("address at the service", max_length=500, blank=True)
     # Set when undoing a job left the two sides apart (one side's copy removed): the engine
     # leaves the pair alone, the job's page lists it, and "send again" syncs it once more.
     undone_at = models.DateTimeField("not synced (undone) since", null=True, blank=True)
@@ -67,6 +71,11 @@ class ItemLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_type} {self.local_id} <-> {self.remote_id or '(creating)'}"
+
+    @property
+    def web_address(self) -> str:
+        """The item's page at the service, checked again as it is shown: only http(s)."""
+        return safe_web_url(self.web_url)
 
     @property
     def local_id(self) -> int | None:

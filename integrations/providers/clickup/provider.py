@@ -48,6 +48,7 @@ class ClickUpProvider(Provider):
     webhook_removed_status = 410
     mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str, "timezone": str}
     collection_setting = "list_id"
+    web_url_field = "url"  # https://app.clickup.com/t/<id>
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -173,6 +174,7 @@ class ClickUpProvider(Provider):
             updated_at=from_millis(self.key, "date_updated", version),
             collection=collection or str((list_ref or {}).get("id", "")),
             dayflow_id=self._dayflow_id(task),
+            web_url=self.web_url(task),
         )
 
     def to_fields(self, task: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class GoogleCalendarProvider(Provider):
     webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
+    web_url_field = "htmlLink"  # the event in Google Calendar's web app
 
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A JSON call (None for an empty body) where a rate-limit 403 is RateLimited.
@@ -205,6 +206,7 @@ class GoogleCalendarProvider(Provider):
             updated_at=parse_datetime(SERVICE, "updated", updated) if updated else None,
             collection=calendar,
             dayflow_id=private.get(DAYFLOW_ID, ""),
+            web_url=self.web_url(event),
         )
 
     # --- writes --------------------------------------------------------------------

@@ -89,6 +89,7 @@ class LinearProvider(Provider):
     webhook_account_prefix = "organization:"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
     collection_setting = "team_id"
+    web_url_field = "url"  # the issue's page (asked for in ISSUE_FIELDS)
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -275,6 +276,7 @@ class LinearProvider(Provider):
             updated_at=parse_datetime(self.key, "updatedAt", updated),
             collection=collection or str(team.get("id", "")),
             dayflow_id=dayflow_id,
+            web_url=self.web_url(node),
         )
 
     def to_fields(self, node: dict[str, Any], notes: str) -> dict[str, Any]:

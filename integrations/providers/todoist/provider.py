@@ -60,6 +60,9 @@ class TodoistProvider(Provider):
     webhook_signed_with_client_secret = True
     mapping_schema = {"project_id": str, "write_id_marker": bool, "timezone": str}
     collection_setting = "project_id"
+    # API v1 tasks carry no address; the app opens a task by its id (the official SDK's
+    # `Task.url`: https://github.com/Doist/todoist-api-python).
+    web_url_template = "https://app.todoist.com/app/task/{id}"
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -235,6 +238,7 @@ class TodoistProvider(Provider):
             updated_at=parse_datetime(self.key, "updated_at", updated),
             collection=str(field(self.key, raw, "project_id", str)),
             dayflow_id=dayflow_id,
+            web_url=self.web_url(raw, str(raw["id"])),
         )
 
     def to_fields(self, raw: dict[str, Any], notes: str) -> dict[str, Any]:
