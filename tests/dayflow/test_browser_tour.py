@@ -137,6 +137,7 @@ NOT_PAGES = {
     *("task-complete", "revoke-api-token", "logout", "favicon", "healthz", "api-schema"),
     *("api-docs", "integrations:callback", "integrations:reconnect", "integrations:pause"),
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
+    "sync:conflicts-bulk",  # POST only: settles the ticked conflicts, then back to the inbox
 }
 NOT_PAGE_PREFIXES = ("admin", "sandbox", "webhooks", "api/")
 
