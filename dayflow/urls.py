@@ -29,7 +29,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("sync/", include("sync.urls")),
     path("notifications/", include("notifications.urls")),
-    path("activity/", audit_views.activity, name="activity"),
+    path("activity/", audit_views.activity_page, name="activity"),
     path("api/webhooks/", include("webhooks.urls")),
     path("sandbox/", include("integrations.sandbox.urls")),
     # The REST API: each app's own `api/` package, then the schema and its offline docs.
