@@ -95,4 +95,3 @@ def activity_page(request: HttpRequest) -> HttpResponse:
         "filtered": any(request.GET.get(name) for name in ("connection", "kind", "since", "until")),
     }
     return render(request, "audit/activity.html", context)
-

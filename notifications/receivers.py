@@ -130,9 +130,7 @@ def _connection(event: AuditEvent) -> Connection | None:
     if event.connection_id is None:
         return None
     return (
-        Connection.objects.select_related("user", "service")
-        .filter(pk=event.connection_id)
-        .first()
+        Connection.objects.select_related("user", "service").filter(pk=event.connection_id).first()
     )
 
 

@@ -24,7 +24,7 @@ def repeated_failures(statuses_newest_first: Sequence[str]) -> bool:
 
 
 def conflict_notice(last_notice_at: dt.datetime | None, now: dt.datetime) -> str:
-    """"new": raise a notice; "add": count the conflict in the notice raised within the hour."""
+    """ "new": raise a notice; "add": count the conflict in the notice raised within the hour."""
     if last_notice_at is None or now - last_notice_at >= CONFLICT_BATCH:
         return "new"
     return "add"

@@ -25,7 +25,8 @@ def test_a_notice_is_emailed_once_the_transaction_commits(
     [message] = mail.outbox
     assert message.to == ["alice@example.com"]
     assert message.subject == "DayFlow: Reconnect Todoist"
-    assert "Connect again." in message.body and "http://" in message.body
+    assert "Connect again." in message.body
+    assert "http://" in message.body
     notice.refresh_from_db()
     assert notice.emailed_at is not None
 

@@ -32,7 +32,8 @@ def test_the_bell_counts_unread_notices_and_conflicts_in_one_query(client, user,
     nav = [q["sql"] for q in queries if "sync_conflict" in q["sql"] or "notification" in q["sql"]]
     assert len(nav) == 1
     # the conflict raised its own notice: 3 + 1 unread
-    assert ", 4 unread" in page and ", 1 open" in page
+    assert ", 4 unread" in page
+    assert ", 1 open" in page
 
 
 def test_the_list_shows_the_person_s_notices_only_and_links_where_to_act(
@@ -46,7 +47,8 @@ def test_the_list_shows_the_person_s_notices_only_and_links_where_to_act(
     with django_assert_max_num_queries(7):
         page = client.get("/notifications/").content.decode()
 
-    assert "Reconnect 39" in page and "Reconnect 99" not in page
+    assert "Reconnect 39" in page
+    assert "Reconnect 99" not in page
     assert 'href="/integrations/"' in page
     assert "Page 1 of 2" in page
 
@@ -59,11 +61,14 @@ def test_mark_one_and_all_as_read(client, user, other_user):
     assert client.post(f"/notifications/{first.pk}/read/").status_code == 302
     assert client.post(f"/notifications/{theirs.pk}/read/").status_code == 302  # not theirs: no-op
     first.refresh_from_db(), second.refresh_from_db(), theirs.refresh_from_db()
-    assert first.read_at and not second.read_at and not theirs.read_at
+    assert first.read_at
+    assert not second.read_at
+    assert not theirs.read_at
 
     client.post("/notifications/read/")
     second.refresh_from_db(), theirs.refresh_from_db()
-    assert second.read_at and not theirs.read_at
+    assert second.read_at
+    assert not theirs.read_at
 
 
 def test_marking_read_needs_a_post_with_the_csrf_token(user):

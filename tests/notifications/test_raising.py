@@ -31,9 +31,11 @@ def test_a_connection_needing_reconnecting_raises_one_notice_linking_to_the_dash
     mark_needs_reauth(connection, "401 again")  # already needs it: no second notice
 
     [notice] = _notices(Kind.RECONNECT)
-    assert notice.user == user and notice.connection == connection
+    assert notice.user == user
+    assert notice.connection == connection
     assert notice.link == "/integrations/"
-    assert "Reconnect" in notice.title and notice.read_at is None
+    assert "Reconnect" in notice.title
+    assert notice.read_at is None
 
 
 def _failed_job(connection: Connection, error: str = "boom") -> SyncJob:
@@ -72,7 +74,8 @@ def test_a_job_held_by_the_mass_deletion_guard_raises_a_notice_linking_to_the_jo
     jobs.finish(job, SyncJob.Status.NEEDS_CONFIRMATION, final=False)
 
     [notice] = _notices(Kind.MASS_DELETION)
-    assert notice.link == f"/sync/jobs/{job.pk}/" and notice.connection == connection
+    assert notice.link == f"/sync/jobs/{job.pk}/"
+    assert notice.connection == connection
 
 
 def _conflict(connection: Connection, n: int) -> Conflict:
@@ -89,7 +92,8 @@ def test_new_conflicts_are_batched_into_one_notice_an_hour_per_connection(connec
         _conflict(connection, 2)
         _conflict(connection, 3)
     [notice] = _notices(Kind.CONFLICTS)
-    assert notice.count == 3 and notice.title.startswith("3 new conflicts")
+    assert notice.count == 3
+    assert notice.title.startswith("3 new conflicts")
     assert notice.link == f"/sync/conflicts/?connection={connection.pk}"
 
     with time_machine.travel(T0 + dt.timedelta(minutes=61), tick=False):
@@ -101,7 +105,8 @@ def test_a_new_api_token_raises_a_security_alert(user):
     record("api_token.created", actor=user, details={"name": "laptop script"})
 
     [notice] = _notices(Kind.SECURITY)
-    assert notice.user == user and "laptop script" in notice.body
+    assert notice.user == user
+    assert "laptop script" in notice.body
 
 
 def test_a_changed_password_raises_a_security_alert_but_a_login_does_not(user, client):
@@ -131,7 +136,8 @@ def test_five_failed_logins_within_15_minutes_raise_one_alert(user):
             _fail_login("alice")
 
     [notice] = _notices(Kind.SECURITY)
-    assert notice.user == user and "5 times" in notice.body
+    assert notice.user == user
+    assert "5 times" in notice.body
 
 
 def test_failed_logins_for_a_name_nobody_has_raise_nothing(user):
