@@ -71,7 +71,7 @@ COUNTER_WORDS = {
     "errors": "errors",
 }
 # Keys of audit details the line already says in words, or that mean nothing to a person.
-HIDDEN_DETAILS = {"counters", "fields", "service", "kind"}
+HIDDEN_DETAILS = {"counters", "fields", "service", "kind", "status"}
 
 # The sources, ranked so rows of one instant keep one order across pages.
 AUDIT, JOURNAL, CONFLICT, NOTICE = 4, 3, 2, 1

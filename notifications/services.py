@@ -9,10 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dayflow.celery import app as celery_app
 from notifications.models import Notification, email_wanted
-
-SEND_EMAIL = "notifications.send_email"
+from notifications.tasks import send_email
 
 
 def notify(
@@ -40,7 +38,7 @@ def notify(
 
 
 def send_email_later(notification_id: int) -> None:
-    celery_app.signature(SEND_EMAIL, args=(notification_id,)).apply_async()
+    send_email.delay(notification_id)
 
 
 def mark_read(user: Any, notification_id: int | None = None) -> int:

@@ -9,7 +9,8 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import SEND_EMAIL
+
+SEND_EMAIL = "notifications.send_email"
 
 
 @shared_task(name=SEND_EMAIL)
