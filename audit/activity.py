@@ -242,7 +242,9 @@ def audit_entries(events: Iterable[AuditEvent]) -> list[Entry]:
                 kind=kind,
                 title=title,
                 connection=event.connection_label,
-                words=counter_words(details.get("counters")),
+                words=counter_words(
+                    details.get("counters"), quiet=event.action != "sync.job.succeeded"
+                ),
                 success=event.success,
                 link=reverse("sync:job", args=[job_id]) if job_id else "",
                 details=shown_details(details),
@@ -306,8 +308,9 @@ def notice_entries(rows: Iterable[Notification]) -> list[Entry]:
     ]
 
 
-def counter_words(counters: Any) -> str:
-    """A job's counters in words: "2 added in DayFlow, 1 changed at the service"."""
+def counter_words(counters: Any, *, quiet: bool = False) -> str:
+    """A job's counters in words: "2 added in DayFlow, 1 changed at the service"; `quiet`: say
+    nothing when nothing changed (a failed sync did not "find nothing to change")."""
     if not isinstance(counters, dict):
         return ""
     parts = [
@@ -315,7 +318,7 @@ def counter_words(counters: Any) -> str:
         for name, words in COUNTER_WORDS.items()
         if isinstance(value := counters.get(name), int) and value > 0
     ]
-    if not parts and isinstance(counters.get("processed"), int):
+    if not parts and not quiet and isinstance(counters.get("processed"), int):
         return f"{counted(counters['processed'], 'item')} looked at, nothing to change"
     return ", ".join(parts)
 

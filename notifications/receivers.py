@@ -43,8 +43,9 @@ def on_status_changed(sender, connection: Connection, old: str, new: str, **kwar
         connection.user,
         Kind.RECONNECT,
         f"Reconnect {connection}",
-        f"{connection.service} no longer accepts DayFlow's access to {connection}, so it stopped "
-        "syncing. Connect the account again to carry on.",
+        f"{connection.service} no longer accepts DayFlow's access to "
+        f"{connection.label or connection.external_account_id}, so it stopped syncing. Connect "
+        "the account again to carry on.",
         link=dashboard(),
         connection=connection,
     )
