@@ -41,6 +41,7 @@ urlpatterns = [
                 path("", include("integrations.api.urls")),
                 path("", include("sync.api.urls")),
                 path("", include("audit.api.urls")),
+                path("", include("notifications.api.urls")),
             ]
         ),
     ),
