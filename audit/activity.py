@@ -73,6 +73,8 @@ COUNTER_WORDS = {
 # Keys of audit details the line already says in words, or that mean nothing to a person.
 HIDDEN_DETAILS = {"counters", "fields", "service", "kind", "status"}
 
+SYNCED = "sync.job.succeeded"
+
 # The sources, ranked so rows of one instant keep one order across pages.
 AUDIT, JOURNAL, CONFLICT, NOTICE = 4, 3, 2, 1
 
@@ -129,6 +131,7 @@ class Entry:
     changes: list[Change] = dataclasses.field(default_factory=list)
     details: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     job_id: int | None = None
+    action: str = ""  # the audit event's, for an audit row
     can_undo: bool = False
 
     @property
@@ -242,13 +245,12 @@ def audit_entries(events: Iterable[AuditEvent]) -> list[Entry]:
                 kind=kind,
                 title=title,
                 connection=event.connection_label,
-                words=counter_words(
-                    details.get("counters"), quiet=event.action != "sync.job.succeeded"
-                ),
+                words=counter_words(details.get("counters"), quiet=event.action != SYNCED),
                 success=event.success,
                 link=reverse("sync:job", args=[job_id]) if job_id else "",
                 details=shown_details(details),
                 job_id=job_id,
+                action=event.action,
             )
         )
     return entries
@@ -344,14 +346,14 @@ def _job_id(resource: str) -> int | None:
 
 
 def mark_undoable(user: Any, entries: list[Entry]) -> None:
-    """Offer undo on the "synced" line of each job that allows it and is not undone yet:
-    one query for the page."""
-    ids = {entry.job_id for entry in entries if entry.source == AUDIT and entry.kind == "sync"}
-    if not ids:
+    """Offer undo on the line of each successful sync that allows it and is not undone yet
+    (`sync.views.job_detail`'s rule): one query for the page."""
+    synced = [entry for entry in entries if entry.action == SYNCED and entry.job_id]
+    if not synced:
         return
     jobs = (
         SyncJob.objects.for_user(user)
-        .filter(pk__in=ids)
+        .filter(pk__in={entry.job_id for entry in synced})
         .annotate(
             entries=Count("journal"),
             reverted=Count("journal", filter=Q(journal__reverted_at__isnull=False)),
@@ -360,8 +362,5 @@ def mark_undoable(user: Any, entries: list[Entry]) -> None:
     undoable = {
         job.pk for job in jobs if "undo" in job.allowed_actions and job.entries and not job.reverted
     }
-    seen: set[int] = set()
-    for entry in entries:
-        if entry.source == AUDIT and entry.job_id in undoable and entry.job_id not in seen:
-            entry.can_undo = entry.title == "Synced"
-            seen.add(entry.job_id)
+    for entry in synced:
+        entry.can_undo = entry.job_id in undoable
