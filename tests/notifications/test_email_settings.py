@@ -36,7 +36,10 @@ def email_settings(tmp_path: Path, **env: str) -> str:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "django.core.mail.backends.console.EmailBackend  25 False DayFlow <dayflow@localhost>"),
+        (
+            {},
+            "django.core.mail.backends.console.EmailBackend  25 False DayFlow <dayflow@localhost>",
+        ),
         (
             {"EMAIL_HOST": "smtp.example.com", "EMAIL_USE_TLS": "true"},
             "django.core.mail.backends.smtp.EmailBackend smtp.example.com 587 True "
