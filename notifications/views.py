@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dayflow.api.bounds import LARGEST_ID
 from notifications.forms import EmailPreferencesForm
 from notifications.models import Notification, email_choices
 from notifications.services import mark_read
@@ -27,6 +28,8 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def read_one(request: HttpRequest, pk: int) -> HttpResponse:
+    if pk > LARGEST_ID:  # past the database's integers: no notice has that id
+        raise Http404
     mark_read(request.user, pk)
     return redirect("notifications:list")
 

@@ -50,3 +50,10 @@ def test_mark_one_then_all_read(api, user, other_user):
 def test_someone_else_s_notice_is_not_found(api, other_user):
     theirs = _notice(other_user, "bob's")
     assert api.get(f"/api/notifications/{theirs.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/notifications/{huge}", "/api/notifications/{huge}/read"])
+def test_an_id_past_64_bits_is_not_found(api, path):
+    url = path.format(huge=10**30)
+    response = api.post(url) if url.endswith("/read") else api.get(url)
+    assert response.status_code == 404

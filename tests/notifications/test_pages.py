@@ -102,3 +102,19 @@ def test_email_choices_are_saved_per_kind(client, user):
 
 def test_signed_out_people_are_sent_to_log_in(client):
     assert client.get("/notifications/").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/notifications/?page=abc", "/notifications/?page=99999999999"])
+def test_odd_page_numbers_show_a_page(client, user, path):
+    _notice(user)
+    client.force_login(user)
+    assert client.get(path).status_code == 200
+
+
+def test_an_id_past_64_bits_changes_nothing(client, user):
+    notice = _notice(user)
+    client.force_login(user)
+    response = client.post(f"/notifications/{10**30}/read/")
+    assert response.status_code == 404
+    notice.refresh_from_db()
+    assert notice.read_at is None
