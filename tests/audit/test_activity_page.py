@@ -159,6 +159,8 @@ def test_the_connection_and_date_filters(client, user, connection, service):
     [
         "?connection=999999",  # nobody's, or someone else's
         "?connection=abc",
+        "?connection=99999999999999999999999999",
+        "?kind=" + "x" * 5000,
         "?kind=everything",
         "?since=2026-13-45",
         "?since=3000-01-01",
