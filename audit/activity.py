@@ -247,7 +247,7 @@ def audit_entries(events: Iterable[AuditEvent]) -> list[Entry]:
                 connection=event.connection_label,
                 words=counter_words(details.get("counters"), quiet=event.action != SYNCED),
                 success=event.success,
-                link=reverse("sync:job", args=[job_id]) if job_id else "",
+                link=_audit_link(kind, job_id),
                 details=shown_details(details),
                 job_id=job_id,
                 action=event.action,
@@ -334,6 +334,12 @@ def shown_details(details: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         shown.append((key.replace("_", " ").capitalize(), _short(str(value))))
     return shown[:DETAIL_SHOWN]
+
+
+def _audit_link(kind: str, job_id: int | None) -> str:
+    if job_id:
+        return reverse("sync:job", args=[job_id])
+    return reverse("integrations:index") if kind == "reconnect" else ""
 
 
 def _short(text: str) -> str:

@@ -69,7 +69,7 @@ def test_the_timeline_tells_the_whole_story(client, user, connection):
     assert "Old title 0" in page
     assert "Conflict raised: Dentist" in page
     assert "Conflict resolved" in page
-    assert "Needs reconnecting" in page
+    assert '<a href="/integrations/">Needs reconnecting</a>' in page
     assert "Your password was changed" in page
     assert f'href="/sync/jobs/{job.pk}/"' in page
     # newest first: the password change came after the sync
