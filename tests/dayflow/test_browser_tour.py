@@ -116,6 +116,9 @@ TOUR = [
     Stop("job", "sync:job", "/sync/jobs/{job}/", "Todoist"),
     Stop("conflicts", "sync:conflicts", "/sync/conflicts/", "Todoist"),
     Stop("conflict", "sync:conflict", "/sync/conflicts/{conflict}/", "mine"),
+    Stop("activity", "activity", "/activity/", "Todoist"),
+    Stop("notifications", "notifications:list", "/notifications/", "Todoist"),
+    Stop("notification-emails", "notifications:settings", "/notifications/settings/", "email"),
     Stop("profile", "profile", "/profile/", "Change your password"),
     Stop("api-tokens", "api-tokens", "/account/tokens/", "Make a token"),
     Stop(
@@ -137,7 +140,11 @@ NOT_PAGES = {
     *("task-complete", "revoke-api-token", "logout", "favicon", "healthz", "api-schema"),
     *("api-docs", "integrations:callback", "integrations:reconnect", "integrations:pause"),
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
-    "sync:conflicts-bulk",  # POST only: settles the ticked conflicts, then back to the inbox
+    "sync:conflicts-bulk",
+    *(
+        "notifications:read",
+        "notifications:read-all",
+    ),  # POST only  # POST only: settles the ticked conflicts, then back to the inbox
 }
 NOT_PAGE_PREFIXES = ("admin", "sandbox", "webhooks", "api/")
 
