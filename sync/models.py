@@ -128,6 +128,16 @@ class SyncJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Phase(models.TextChoices):
+        """Where a run is: set by the engine at its checkpoints (`sync.engine.run`)."""
+
+        QUEUED = "queued", "Waiting to start"
+        PULLING = "pulling", "Pulling changes"
+        DECIDING = "deciding", "Deciding what to change"
+        WRITING_REMOTE = "writing_remote", "Writing to the service"
+        WRITING_LOCAL = "writing_local", "Writing to DayFlow"
+        DONE = "done", "Done"
+
     class Control(models.TextChoices):
         NONE = "", "None"
         PAUSE = "pause", "Pause"
@@ -154,6 +164,10 @@ class SyncJob(models.Model):
     control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
     dry_run = models.BooleanField(default=False)
     confirmed = models.BooleanField(default=False, help_text="Mass deletions were confirmed.")
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.QUEUED)
+    # The number of items the run's plan applies (known once it has decided): with
+    # `processed`, the progress a page shows.
+    planned = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     local_created = models.PositiveIntegerField(default=0)
     local_updated = models.PositiveIntegerField(default=0)
