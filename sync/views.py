@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from integrations.actions import ActionRefused
 from integrations.models import Connection
+from integrations.views import is_htmx, render_card
 from sync import history, repair, services
 from sync.models import Conflict, SyncJob
 
@@ -26,16 +27,21 @@ def _job(request: HttpRequest, pk: int) -> SyncJob:
 @login_required
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Sync now (or Preview). From a dashboard card (htmx) the answer is the card, which then
+    follows the job; a plain form goes to the job's page."""
     connection = get_object_or_404(Connection.objects.for_user(request.user), pk=connection_id)
+    preview = bool(request.POST.get("preview"))
     try:
-        job = services.sync_now(
-            connection, trigger=SyncJob.Trigger.USER, preview=bool(request.POST.get("preview"))
-        )
+        job = services.sync_now(connection, trigger=SyncJob.Trigger.USER, preview=preview)
     except ActionRefused:
-        messages.error(
-            request, f"{connection} cannot sync now ({connection.get_status_display()})."
-        )
+        refused = f"{connection} cannot sync now ({connection.get_status_display()})."
+        if is_htmx(request):
+            return render_card(request, connection.pk, refused, problem=True)
+        messages.error(request, refused)
         return redirect("integrations:index")
+    if is_htmx(request):
+        what = "Preview" if preview else "Sync"
+        return render_card(request, connection.pk, f"{what} #{job.pk} started.")
     return redirect("sync:job", pk=job.pk)
 
 

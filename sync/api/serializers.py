@@ -86,6 +86,8 @@ class JobSerializer(serializers.ModelSerializer):
             "status",
             "dry_run",
             "confirmed",
+            "phase",
+            "planned",
             "counters",
             "progress",
             "queued_at",
