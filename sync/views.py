@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations import dashboard
 from integrations.actions import ActionRefused
 from integrations.models import Connection
 from integrations.views import is_htmx, render_card
@@ -88,13 +89,23 @@ def _job_row(job: SyncJob) -> dict:
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(request, pk)
+    return render(request, "sync/job.html", _job_context(_job(request, pk)))
+
+
+@login_required
+@require_GET
+def job_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The changing part of a job's page, which asks for itself while the job runs."""
+    return render(request, "sync/_job_live.html", _job_context(_job(request, pk)))
+
+
+def _job_context(job: SyncJob) -> dict:
     journal, more = history.journal_rows(job)
     undo = history.undo_state(job)
     allowed = set(job.allowed_actions)
     if undo["reverted"]:
         allowed.discard("undo")  # already undone: `repair.undo_job` stamped its entries
-    context = {
+    return {
         "job": job,
         **_job_row(job),
         "allowed": allowed,
@@ -105,8 +116,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "journal_more": more,
         "undo": undo,
         "undone": repair.undone_links(job).select_related("task", "event"),
+        "progress": dashboard.progress(job, str(job.connection.service)) if job.is_active else None,
+        "poll_seconds": dashboard.POLL_SECONDS,
     }
-    return render(request, "sync/job.html", context)
 
 
 @login_required
