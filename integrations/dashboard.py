@@ -168,10 +168,23 @@ def progress(job: SyncJob, service: str) -> Progress:
     return Progress("Finishing", planned, planned, counts)
 
 
-def last_words(job: SyncJob | None) -> dict[str, str]:
+def ago(when: dt.datetime, now: dt.datetime) -> str:
+    """How long ago, in words: "just now", "5 min ago", "3 h ago", then the day."""
+    minutes = int((now - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    return f"on {_clock(when, now)}"
+
+
+def last_words(job: SyncJob | None, now: dt.datetime) -> dict[str, str]:
     if job is None:
         return {}
     return {
+        "when": ago(job.finished_at or job.created_at, now),
         "result": history.result_words(job),
         "result_key": history.result_key(job),
         "summary": history.summary(job),
@@ -281,7 +294,7 @@ def _card(
         open_conflicts=connection.open_conflicts,
         items=item_words(counts),
         last_job=last_job,
-        last=last_words(last_job),
+        last=last_words(last_job, now),
         active_job=active_job,
         progress=progress(active_job, str(connection.service)) if active_job else None,
     )

@@ -9,7 +9,6 @@ import itertools
 import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from dayflow.models import Task
@@ -141,6 +140,16 @@ def test_progress(given, expected):
     assert dashboard.progress(given, "Todoist") == expected
 
 
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [(0, "just now"), (0.9, "just now"), (5, "5 min ago"), (59, "59 min ago"), (60, "1 h ago"),
+     (23 * 60 + 59, "23 h ago"), (3 * 24 * 60, "on 7 Mar, 12:00")],
+)  # fmt: skip
+def test_ago(settings, minutes, words):
+    settings.TIME_ZONE = "UTC"
+    assert dashboard.ago(NOW - dt.timedelta(minutes=minutes), NOW) == words
+
+
 def test_item_words():
     assert dashboard.item_words({"task": 1, "event": 12}) == [("task", 1), ("events", 12)]
     assert dashboard.item_words({"event": 1}) == [("event", 1)]
@@ -161,7 +170,7 @@ def busy_connection(user, n: int) -> Connection:
         label=f"account {n}",
     )
     Credential.objects.create(connection=connection, access_token="t", scopes="read admin")
-    base = timezone.now() - dt.timedelta(days=2)
+    base = NOW - dt.timedelta(days=2)
     jobs = SyncJob.objects.bulk_create(
         [
             SyncJob(connection=connection, status=status, processed=i, local_created=i)
@@ -245,6 +254,7 @@ def test_a_card_reads_the_last_and_the_running_job(user):
     assert card.polling
     assert card.last_job.status == "cancelled"  # the newest finished one
     assert card.last["took"] == "7 s"
+    assert card.last["when"] == "on 8 Mar, 12:29"
     assert card.items == [("tasks", 4)]
     assert card.open_conflicts == 2
     assert card.next_sync.endswith("(in 10 min)")
