@@ -164,10 +164,17 @@ class SyncJob(models.Model):
     control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
     dry_run = models.BooleanField(default=False)
     confirmed = models.BooleanField(default=False, help_text="Mass deletions were confirmed.")
-    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.QUEUED)
-    # The number of items the run's plan applies (known once it has decided): with
-    # `processed`, the progress a page shows.
-    planned = models.PositiveIntegerField(default=0)
+    phase = models.CharField(
+        max_length=20,
+        choices=Phase.choices,
+        default=Phase.QUEUED,
+        help_text="Where the run is: saved at the engine's checkpoints.",
+    )
+    planned = models.PositiveIntegerField(
+        default=0,
+        help_text="How many items the run's plan applies, once it has decided (0 before): "
+        "with `processed`, its progress.",
+    )
     processed = models.PositiveIntegerField(default=0)
     local_created = models.PositiveIntegerField(default=0)
     local_updated = models.PositiveIntegerField(default=0)
