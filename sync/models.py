@@ -137,6 +137,16 @@ class SyncJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Phase(models.TextChoices):
+        """Where a run is: set by the engine at its checkpoints (`sync.engine.run`)."""
+
+        QUEUED = "queued", "Waiting to start"
+        PULLING = "pulling", "Pulling changes"
+        DECIDING = "deciding", "Deciding what to change"
+        WRITING_REMOTE = "writing_remote", "Writing to the service"
+        WRITING_LOCAL = "writing_local", "Writing to DayFlow"
+        DONE = "done", "Done"
+
     class Control(models.TextChoices):
         NONE = "", "None"
         PAUSE = "pause", "Pause"
@@ -163,6 +173,17 @@ class SyncJob(models.Model):
     control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
     dry_run = models.BooleanField(default=False)
     confirmed = models.BooleanField(default=False, help_text="Mass deletions were confirmed.")
+    phase = models.CharField(
+        max_length=20,
+        choices=Phase.choices,
+        default=Phase.QUEUED,
+        help_text="Where the run is: saved at the engine's checkpoints.",
+    )
+    planned = models.PositiveIntegerField(
+        default=0,
+        help_text="How many items the run's plan applies, once it has decided (0 before): "
+        "with `processed`, its progress.",
+    )
     processed = models.PositiveIntegerField(default=0)
     local_created = models.PositiveIntegerField(default=0)
     local_updated = models.PositiveIntegerField(default=0)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("connections/<int:connection_id>/sync/", views.start, name="start"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/live/", views.job_live, name="job-live"),
     path(
         "jobs/<int:pk>/<slug:action>/",
         views.job_control,

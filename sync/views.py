@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations import dashboard
 from integrations.actions import ActionRefused
 from integrations.models import Connection
+from integrations.views import is_htmx, render_card
 from sync import conflicts as settling
 from sync import history, repair, services
 from sync.models import Conflict, ItemType, SyncJob
@@ -32,16 +34,21 @@ def _job(request: HttpRequest, pk: int) -> SyncJob:
 @login_required
 @require_POST
 def start(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Sync now (or Preview). From a dashboard card (htmx) the answer is the card, which then
+    follows the job; a plain form goes to the job's page."""
     connection = get_object_or_404(Connection.objects.for_user(request.user), pk=connection_id)
+    preview = bool(request.POST.get("preview"))
     try:
-        job = services.sync_now(
-            connection, trigger=SyncJob.Trigger.USER, preview=bool(request.POST.get("preview"))
-        )
+        job = services.sync_now(connection, trigger=SyncJob.Trigger.USER, preview=preview)
     except ActionRefused:
-        messages.error(
-            request, f"{connection} cannot sync now ({connection.get_status_display()})."
-        )
+        refused = f"{connection} cannot sync now ({connection.get_status_display()})."
+        if is_htmx(request):
+            return render_card(request, connection.pk, refused, problem=True)
+        messages.error(request, refused)
         return redirect("integrations:index")
+    if is_htmx(request):
+        what = "Preview" if preview else "Sync"
+        return render_card(request, connection.pk, f"{what} #{job.pk} started.")
     return redirect("sync:job", pk=job.pk)
 
 
@@ -88,13 +95,23 @@ def _job_row(job: SyncJob) -> dict:
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(request, pk)
+    return render(request, "sync/job.html", _job_context(_job(request, pk)))
+
+
+@login_required
+@require_GET
+def job_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The changing part of a job's page, which asks for itself while the job runs."""
+    return render(request, "sync/_job_live.html", _job_context(_job(request, pk)))
+
+
+def _job_context(job: SyncJob) -> dict:
     journal, more = history.journal_rows(job)
     undo = history.undo_state(job)
     allowed = set(job.allowed_actions)
     if undo["reverted"]:
         allowed.discard("undo")  # already undone: `repair.undo_job` stamped its entries
-    context = {
+    return {
         "job": job,
         **_job_row(job),
         "allowed": allowed,
@@ -105,8 +122,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "journal_more": more,
         "undo": undo,
         "undone": repair.undone_links(job).select_related("task", "event"),
+        "progress": dashboard.progress(job, str(job.connection.service)) if job.is_active else None,
+        "poll_seconds": dashboard.POLL_SECONDS,
     }
-    return render(request, "sync/job.html", context)
 
 
 @login_required

@@ -88,6 +88,8 @@ class JobSerializer(serializers.ModelSerializer):
             "status",
             "dry_run",
             "confirmed",
+            "phase",
+            "planned",
             "counters",
             "progress",
             "queued_at",
