@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0003_syncstart'),
+        ('sync', '0004_itemlink_web_url'),
     ]
 
     operations = [
