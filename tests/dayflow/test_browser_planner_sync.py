@@ -67,8 +67,9 @@ def test_a_task_made_in_dayflow_reaches_the_caldav_server(
         assert "Not synced" in page.inner_text("li.item:has-text('Buy oat milk')")
 
         page.goto(f"{live_server.url}/integrations/")
-        page.click("table.connections tr:has-text('Fastmail') button:has-text('Sync now')")
-        page.wait_for_url("**/sync/jobs/*/")
+        card = ".connections article:has-text('Fastmail')"
+        page.click(f"{card} button:has-text('Sync now')")
+        page.wait_for_selector(f"{card} .card-note")  # the card answers in place
         job = SyncJob.objects.get(connection=fastmail)
         assert [args for args, _ in celery_sent] == [(job.pk,)]
 
@@ -77,7 +78,7 @@ def test_a_task_made_in_dayflow_reaches_the_caldav_server(
         job.refresh_from_db()
         assert job.status == SyncJob.Status.SUCCEEDED, job.error
         assert job.remote_created == 1
-        page.reload()
+        page.goto(f"{live_server.url}/sync/jobs/{job.pk}/")
         assert "Buy oat milk" in page.inner_text("main")
 
         task = Task.objects.get(user=user, title="Buy oat milk")

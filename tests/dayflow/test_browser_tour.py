@@ -141,6 +141,7 @@ NOT_PAGES = {
     *("api-docs", "integrations:callback", "integrations:reconnect", "integrations:pause"),
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
+    *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
     *(
         "notifications:read",
         "notifications:read-all",

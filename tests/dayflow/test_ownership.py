@@ -19,7 +19,9 @@ PAGES = [
     ("integrations:disconnect", "connection", [], ["get", "post"]),
     ("integrations:settings", "connection", [], ["get", "post"]),
     ("sync:start", "connection", [], ["post"]),
+    ("integrations:card", "connection", [], ["get"]),
     ("sync:job", "job", [], ["get"]),
+    ("sync:job-live", "job", [], ["get"]),
     *[
         ("sync:job-control", "job", [action], ["post"])
         for action in ("pause", "resume", "cancel", "confirm", "undo", "send-again")

@@ -170,7 +170,7 @@ def disconnect(page, url: str, service: str) -> str:
 
 def a_conflict_is_shown(page, url: str, title: str) -> None:
     wait_for_text(page, f"{url}/sync/conflicts/", title)
-    assert "title" in page.inner_text("main")
+    assert "title" in page.inner_text("main").lower()  # what clashed, in words: "Title"
 
 
 # --- waiting --------------------------------------------------------------------------------
