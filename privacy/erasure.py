@@ -75,8 +75,14 @@ def run(erasure: ErasureRequest) -> None:
 def _run_steps(erasure: ErasureRequest, user: Any) -> None:
     erasure.status = ErasureRequest.Status.RUNNING
     erasure.save(update_fields=["status"])
-    for connection in Connection.objects.filter(user=user).select_related("service"):
-        _step(erasure, f"connection:{connection.pk}", lambda c=connection: _close(erasure, c))
+    down = []
+    for connection in Connection.objects.filter(user=user).select_related("service").order_by("pk"):
+        try:
+            _step(erasure, f"connection:{connection.pk}", lambda c=connection: _close(erasure, c))
+        except ServiceDown as exc:
+            down.append(str(exc))  # the other connections go on; this one is tried again
+    if down:
+        raise ServiceDown(", ".join(down))
     for name, rows in _rows_of(user):
         _step(erasure, f"delete:{name}", lambda n=name, r=rows: _delete(erasure, n, r))
     _step(erasure, "audit", lambda: user_erasing.send(sender=ErasureRequest, user_id=user.pk))

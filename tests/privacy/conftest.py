@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.integrations.oauth.fixtures import CLIENTS
 
@@ -68,7 +69,7 @@ def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
             access_token=access,
             refresh_token=refresh,
             scopes="read write",
-            expires_at=NOW + dt.timedelta(hours=1),
+            expires_at=timezone.now() + dt.timedelta(hours=1),
         )
         secrets += [access, refresh]
         connections[key] = connection
