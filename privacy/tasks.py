@@ -3,6 +3,7 @@ Each task takes an id, re-fetches its row and returns quietly when it is gone or
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -16,6 +17,7 @@ from privacy import export as exports
 from privacy.models import ErasureRequest, ExportRequest
 
 logger = logging.getLogger(__name__)
+STUCK_AFTER = dt.timedelta(hours=6)
 
 
 @shared_task(name="privacy.build_export")
@@ -39,7 +41,8 @@ def build_export(export_id: int) -> None:
 @shared_task(name="privacy.remove_expired_exports")
 def remove_expired_exports() -> int:
     """Beat: delete the files of expired exports (the rows stay, marked expired, until the
-    account goes); also exports stuck building for a day, whose worker died."""
+    account goes), and fail exports stuck building for STUCK_AFTER (their worker died), which
+    would otherwise bar their owner from asking again."""
     now = timezone.now()
     expired = ExportRequest.objects.filter(status=ExportRequest.Status.READY, expires_at__lte=now)
     count = 0
@@ -47,7 +50,7 @@ def remove_expired_exports() -> int:
         exports.expire(export)
         count += 1
     ExportRequest.objects.filter(
-        status__in=ExportRequest.IN_PROGRESS, created_at__lte=now - settings.DAYFLOW_EXPORT_LIFETIME
+        status__in=ExportRequest.IN_PROGRESS, created_at__lte=now - STUCK_AFTER
     ).update(status=ExportRequest.Status.FAILED, finished_at=now)
     return count
 

@@ -13,6 +13,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from audit.writer import record
 from dayflow.api.owned import OwnedObjects
+from dayflow.api.strict import StrictSerializer
 from dayflow.api.throttling import PerToken, PerUser
 from privacy.api.serializers import ExportSerializer
 from privacy.export import ExportInProgress, request_export
@@ -23,6 +24,10 @@ NOT_FOUND = OpenApiResponse(OpenApiTypes.OBJECT, description="Not one of yours."
 IN_PROGRESS = OpenApiResponse(
     OpenApiTypes.OBJECT, description="An export of yours is already being built."
 )
+
+
+class NoFields(StrictSerializer):
+    pass
 
 
 class ExportRequests(UserRateThrottle):
@@ -60,6 +65,8 @@ class ExportViewSet(
         responses={202: ExportSerializer, 409: IN_PROGRESS},
     )
     def create(self, request: Request) -> Response:
+        # It takes nothing: a body naming fields is a 400, not silently ignored.
+        NoFields(data=request.data if request.data else {}).is_valid(raise_exception=True)
         try:
             export = request_export(request.user)
         except ExportInProgress as exc:

@@ -98,3 +98,10 @@ def test_a_download_before_it_is_built_is_not_found(user, exports_in_tmp, sent):
 
 def test_anonymous_is_refused():
     assert APIClient().post("/api/exports").status_code == 401
+
+
+@pytest.mark.parametrize("body", [{"user": 2}, {"status": "ready"}, [1, 2]])
+def test_a_body_is_refused_and_changes_nothing(user, exports_in_tmp, sent, body):
+    answer = script_of(user).post("/api/exports", body, format="json")
+    assert answer.status_code == 400
+    assert not ExportRequest.objects.exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import responses
 import time_machine
 from django.test import RequestFactory
 
@@ -13,6 +14,7 @@ from integrations import lifecycle
 from integrations.models import Credential, Service
 from privacy.consent import APP_PASSWORD, granted_scopes
 from privacy.models import Consent
+from tests.integrations.oauth.test_flows import SPECS, fake_service, start
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -95,3 +97,24 @@ def test_the_settings_page_shows_what_was_allowed(client, connection):
     assert "What you allowed" in body
     assert "<code>data:delete</code>, <code>data:read_write</code>" in body
     assert "198.51.100.4" in body
+
+
+@responses.activate
+def test_the_oauth_callback_records_the_scopes_the_service_granted(client, user, oauth_clients):
+    spec = next(spec for spec in SPECS if spec.key == "google-calendar")
+    client.force_login(user)
+    params = start(client, spec.key)
+    fake_service(spec)
+
+    answer = client.get(
+        f"/integrations/{spec.key}/callback/",
+        {"code": "the-code", "state": params["state"]},
+        REMOTE_ADDR="192.0.2.10",
+    )
+
+    assert answer.status_code == 302
+    (consent,) = Consent.objects.filter(user=user)
+    assert consent.service_key == "google-calendar"
+    assert consent.scopes == ["email", "openid"]  # what the token response says was granted
+    assert consent.ip_address == "192.0.2.10"
+    assert consent.connection.external_account_id == spec.account_id

@@ -147,3 +147,16 @@ def test_a_task_for_a_gone_or_started_export_does_nothing(user, exports_in_tmp):
 def test_the_archive_is_a_valid_zip(holdings):
     export = built(holdings.user)
     assert zipfile.ZipFile(io.BytesIO(Path(export.file_path).read_bytes())).testzip() is None
+
+
+def test_an_export_stuck_building_is_failed_so_its_owner_can_ask_again(user, exports_in_tmp):
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC), tick=False):
+        stuck = ExportRequest.objects.create(user=user, status="running")
+    with time_machine.travel(dt.datetime(2026, 3, 1, 14, tzinfo=dt.UTC), tick=False):
+        remove_expired_exports()
+        stuck.refresh_from_db()
+        assert stuck.status == "running"
+    with time_machine.travel(dt.datetime(2026, 3, 1, 15, 1, tzinfo=dt.UTC), tick=False):
+        remove_expired_exports()
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
