@@ -127,9 +127,14 @@ def _close(erasure: ErasureRequest, connection: Connection) -> None:
 
 
 def _revocable(connection: Connection) -> bool:
+    """Whether the service offers revocation and the grant may still be alive: a connection
+    in needs_reauth had its refresh refused (invalid_grant), so a refused revocation there is
+    no outage to wait for (disconnect still tries once)."""
     credential = Credential.objects.filter(connection=connection).first()
     key = connection.service.key
     if credential is None or not credential.access_token or key not in BACKENDS:
+        return False
+    if connection.status == Connection.Status.NEEDS_REAUTH:
         return False
     request = backend_for(key).revoke_request(credential.access_token, credential.refresh_token)
     return request is not None

@@ -196,3 +196,19 @@ def test_asking_twice_reuses_the_erasure_under_way(user):
     assert request_erasure(user).pk == first.pk
     user.refresh_from_db()
     assert not user.is_active
+
+
+def test_a_grant_the_service_already_refused_is_not_waited_for(holdings, services, retries):
+    notion = holdings.connections["notion"]
+    notion.status = Connection.Status.NEEDS_REAUTH
+    notion.save(update_fields=["status"])
+    services.replace(responses.POST, REVOKE["notion"], status=400)
+    erasure = request_erasure(holdings.user)
+
+    tasks.erase_account(erasure.pk)
+
+    erasure.refresh_from_db()
+    assert retries == []
+    assert erasure.status == "done"
+    assert len(calls_to(services, REVOKE["notion"])) == 1  # tried once, by disconnect
+    assert erasure.counts["grants_revoked"] == 2
