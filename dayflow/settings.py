@@ -213,6 +213,10 @@ CELERY_BEAT_SCHEDULE["privacy-remove-expired-exports"] = {
     "task": "privacy.remove_expired_exports",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["privacy-resume-erasures"] = {
+    "task": "privacy.resume_erasures",
+    "schedule": 3600.0,
+}
 
 # --- Email (notifications): printed to the console unless an SMTP server is configured --------
 # EMAIL_HOST names the SMTP server; EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,

@@ -74,7 +74,7 @@ def run(erasure: ErasureRequest) -> None:
 
 def _run_steps(erasure: ErasureRequest, user: Any) -> None:
     erasure.status = ErasureRequest.Status.RUNNING
-    erasure.save(update_fields=["status"])
+    erasure.save(update_fields=["status", "updated_at"])
     down = []
     for connection in Connection.objects.filter(user=user).select_related("service").order_by("pk"):
         try:
@@ -91,7 +91,7 @@ def _run_steps(erasure: ErasureRequest, user: Any) -> None:
         user.delete()
         erasure.user = None
         erasure.steps_done = [*erasure.steps_done, "account"]
-        erasure.save(update_fields=["user", "steps_done"])
+        erasure.save(update_fields=["user", "steps_done", "updated_at"])
 
 
 def _step(erasure: ErasureRequest, name: str, do: Callable[[], Any]) -> None:
@@ -99,7 +99,7 @@ def _step(erasure: ErasureRequest, name: str, do: Callable[[], Any]) -> None:
         return
     do()
     erasure.steps_done = [*erasure.steps_done, name]
-    erasure.save(update_fields=["steps_done", "counts"])
+    erasure.save(update_fields=["steps_done", "counts", "updated_at"])
 
 
 def _count(erasure: ErasureRequest, name: str, n: int) -> None:
@@ -236,4 +236,4 @@ def _finish(erasure: ErasureRequest) -> None:
         erasure.status = ErasureRequest.Status.DONE
         erasure.last_error = ""
         erasure.finished_at = timezone.now()
-        erasure.save(update_fields=["status", "last_error", "finished_at"])
+        erasure.save(update_fields=["status", "last_error", "finished_at", "updated_at"])

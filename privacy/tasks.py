@@ -12,12 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from dayflow import backoff
+from integrations import locks
 from privacy import erasure as erasure_steps
 from privacy import export as exports
 from privacy.models import ErasureRequest, ExportRequest
 
 logger = logging.getLogger(__name__)
 STUCK_AFTER = dt.timedelta(hours=6)
+RETRY_CAP_SECONDS = 6 * 3600
+ERASURE_LOCK_SECONDS = 3600
 
 
 @shared_task(name="privacy.build_export")
@@ -57,6 +60,15 @@ def remove_expired_exports() -> int:
 
 @shared_task(name="privacy.erase_account")
 def erase_account(erasure_id: int) -> None:
+    # One run at a time per erasure (a message delivered twice, a resume while a retry waits).
+    try:
+        with locks.exclusive(f"privacy:erasure:{erasure_id}", ttl=ERASURE_LOCK_SECONDS, wait=0):
+            _erase(erasure_id)
+    except locks.LockTimeout:
+        logger.info("privacy: erasure %s is already running", erasure_id)
+
+
+def _erase(erasure_id: int) -> None:
     erasure = ErasureRequest.objects.select_related("user").filter(pk=erasure_id).first()
     if erasure is None or erasure.status == ErasureRequest.Status.DONE:
         return
@@ -66,12 +78,28 @@ def erase_account(erasure_id: int) -> None:
         erasure.attempts += 1
         erasure.status = ErasureRequest.Status.WAITING
         erasure.last_error = f"{exc} did not confirm the revocation"[:200]
-        erasure.save(update_fields=["attempts", "status", "last_error", "counts", "steps_done"])
+        erasure.save(
+            update_fields=["attempts", "status", "last_error", "counts", "steps_done", "updated_at"]
+        )
         wait = backoff.delay(
             erasure.attempts,
             base=settings.DAYFLOW_ERASURE_RETRY_SECONDS,
-            cap=6 * 3600,
+            cap=RETRY_CAP_SECONDS,
             jitter=backoff.equal_jitter(),
         )
         logger.warning("privacy: erasure %s waits %.0fs for %s", erasure_id, wait, exc)
         erase_account.apply_async((erasure_id,), countdown=wait)
+
+
+@shared_task(name="privacy.resume_erasures")
+def resume_erasures() -> int:
+    """Beat: send again the erasures no run has touched for longer than a retry can wait
+    (a worker died mid-run, or a delayed retry was lost with its worker)."""
+    quiet_since = timezone.now() - dt.timedelta(seconds=RETRY_CAP_SECONDS + ERASURE_LOCK_SECONDS)
+    stale = ErasureRequest.objects.exclude(status=ErasureRequest.Status.DONE).filter(
+        updated_at__lte=quiet_since
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for pk in ids:
+        erase_account.delay(pk)
+    return len(ids)

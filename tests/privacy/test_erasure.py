@@ -212,3 +212,31 @@ def test_a_grant_the_service_already_refused_is_not_waited_for(holdings, service
     assert erasure.status == "done"
     assert len(calls_to(services, REVOKE["notion"])) == 1  # tried once, by disconnect
     assert erasure.counts["grants_revoked"] == 2
+
+
+def test_an_erasure_running_elsewhere_is_not_run_twice(holdings, services):
+    from integrations import locks
+
+    erasure = request_erasure(holdings.user)
+    with locks.exclusive(f"privacy:erasure:{erasure.pk}", ttl=60, wait=0):
+        tasks.erase_account(erasure.pk)
+
+    erasure.refresh_from_db()
+    assert erasure.status == "pending"
+    assert len(services.calls) == 0
+
+
+def test_an_erasure_nobody_touched_for_hours_is_sent_again(user, monkeypatch):
+    import datetime as dt
+
+    import time_machine
+
+    sent: list = []
+    monkeypatch.setattr(tasks.erase_account, "delay", sent.append)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC), tick=False):
+        erasure = request_erasure(user)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 15, 59, tzinfo=dt.UTC), tick=False):
+        assert tasks.resume_erasures() == 0
+    with time_machine.travel(dt.datetime(2026, 3, 1, 16, 1, tzinfo=dt.UTC), tick=False):
+        assert tasks.resume_erasures() == 1
+    assert sent == [erasure.pk]
