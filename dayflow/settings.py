@@ -203,6 +203,8 @@ WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 
 # --- Data protection (privacy/): exports, erasure ------------------------------------------
+# Where the archives are written: private, under VAR_DIR, never a served directory.
+DAYFLOW_EXPORT_DIR = Path(os.environ.get("DAYFLOW_EXPORT_DIR", VAR_DIR / "exports"))
 # How long an export's download link works; beat then deletes the file.
 DAYFLOW_EXPORT_LIFETIME = dt.timedelta(days=int(os.environ.get("DAYFLOW_EXPORT_DAYS", 7)))
 # An erasure waits for a service that does not confirm a revocation: the first retry after this

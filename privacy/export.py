@@ -28,7 +28,7 @@ class ExportInProgress(Exception):
 def exports_dir() -> Path:
     # Under VAR_DIR, outside STATIC_ROOT and any served directory: only the view serves a file,
     # after checking its owner and its expiry.
-    return Path(settings.VAR_DIR) / "exports"
+    return Path(settings.DAYFLOW_EXPORT_DIR)
 
 
 def request_export(user: Any) -> ExportRequest:

@@ -40,8 +40,8 @@ def oauth_clients(settings):
 
 @pytest.fixture
 def exports_in_tmp(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    return tmp_path
+    settings.DAYFLOW_EXPORT_DIR = tmp_path / "exports"
+    return settings.DAYFLOW_EXPORT_DIR
 
 
 @pytest.fixture

@@ -85,9 +85,16 @@ def test_the_file_is_private_and_not_under_a_served_directory(holdings, settings
     export = built(holdings.user)
 
     path = Path(export.file_path)
-    assert path.is_relative_to(Path(settings.VAR_DIR) / "exports")
+    assert path.parent == settings.DAYFLOW_EXPORT_DIR
     assert not path.is_relative_to(Path(settings.STATIC_ROOT))
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_exports_are_kept_under_var_dir_by_default():
+    from django.conf import settings
+
+    assert Path(settings.DAYFLOW_EXPORT_DIR) == Path(settings.VAR_DIR) / "exports"
+    assert not Path(settings.DAYFLOW_EXPORT_DIR).is_relative_to(Path(settings.STATIC_ROOT))
 
 
 def test_an_app_adds_a_part_through_the_registry(holdings):
