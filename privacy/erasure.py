@@ -197,18 +197,17 @@ def _field_history(model: type[Model], user: Any, mine: QuerySet) -> QuerySet:
     """django-auditlog's field history of the person's tasks, events and connections, and of
     what they changed: it holds the items' titles and notes."""
     from django.contrib.contenttypes.models import ContentType
-    from django.db.models import Q
+    from django.db.models import CharField, Q
+    from django.db.models.functions import Cast
 
     from dayflow.models import Event, Task
 
     owned = Q(actor=user)
-    for item_model, ids in (
-        (Task, Task.all_objects.filter(user=user).values_list("pk", flat=True)),
-        (Event, Event.all_objects.filter(user=user).values_list("pk", flat=True)),
-        (Connection, mine.values_list("pk", flat=True)),
-    ):
-        ct = ContentType.objects.get_for_model(item_model)
-        owned |= Q(content_type=ct, object_pk__in=[str(pk) for pk in ids])
+    for items in (Task.all_objects.filter(user=user), Event.all_objects.filter(user=user), mine):
+        ct = ContentType.objects.get_for_model(items.model)
+        # A subquery, not a list of ids: a person may have more items than SQL parameters.
+        keys = items.annotate(key=Cast("pk", CharField())).values("key")
+        owned |= Q(content_type=ct, object_pk__in=keys)
     return model.objects.filter(owned)
 
 
