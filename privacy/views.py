@@ -54,12 +54,12 @@ def export_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(ExportRequest.objects.for_user(request.user), pk=pk)
-    return download_response(export)
+    return download_response(request, export)
 
 
-def download_response(export: ExportRequest) -> HttpResponse:
+def download_response(request: HttpRequest, export: ExportRequest) -> HttpResponse:
     """The archive, or 410 once its link has expired (the file is deleted then), or 404 while
-    it is not built."""
+    it is not built. A download is audited: the archive holds everything about the person."""
     if is_expired(export):
         if export.status != ExportRequest.Status.EXPIRED:
             remove_file(export)
@@ -67,6 +67,7 @@ def download_response(export: ExportRequest) -> HttpResponse:
     path = Path(export.file_path) if export.file_path else None
     if export.status != ExportRequest.Status.READY or path is None or not path.is_file():
         return HttpResponse("This export is not ready.", status=404)
+    record("privacy.export_downloaded", request=request, details={"export": export.pk})
     name = f"dayflow-export-{export.created_at:%Y-%m-%d}-{export.pk}.zip"
     response = FileResponse(path.open("rb"), as_attachment=True, filename=name)
     response["Cache-Control"] = "private, no-store"

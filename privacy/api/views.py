@@ -85,4 +85,4 @@ class ExportViewSet(
     )
     @action(detail=True, methods=["get"], url_path="download", url_name="download")
     def download(self, request: Request, pk: str | None = None) -> HttpResponse:
-        return download_response(self.get_object())
+        return download_response(request, self.get_object())

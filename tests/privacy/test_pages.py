@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from audit.models import AuditEvent
 from privacy import tasks
 from privacy.models import ErasureRequest, ExportRequest
 
@@ -46,6 +47,7 @@ def test_asking_for_an_export_from_the_page_then_downloading_it(
     download = client.get(f"/account/data/exports/{export_id}/download/")
     assert download.status_code == 200
     assert "no-store" in download["Cache-Control"]
+    assert AuditEvent.objects.filter(actor=user, action="privacy.export_downloaded").count() == 1
 
 
 def test_a_second_export_while_one_is_built_is_refused(client, user, exports_in_tmp, sent):
