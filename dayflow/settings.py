@@ -7,6 +7,7 @@ for locks and rate-limit buckets. See docs/architecture.md, "Configuration".
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "webhooks",
     # Notices in the app (the bell) and by email: raised from the other apps' signals.
     "notifications",
+    # Data protection: exports of a person's data, account erasure, consent per connection.
+    "privacy",
     # The emulated services (integrations/sandbox/): tables only; its URLs 404 unless enabled.
     "integrations.sandbox",
 ]
@@ -164,6 +167,7 @@ CELERY_TASK_ROUTES = {
     "audit.*": {"queue": "maintenance"},
     "dayflow.*": {"queue": "maintenance"},
     "notifications.*": {"queue": "default"},
+    "privacy.*": {"queue": "maintenance"},
 }
 CELERY_TASK_IGNORE_RESULT = True
 # Acknowledged late: a dead pool child's message goes back to the queue. A whole worker killed
@@ -197,6 +201,24 @@ WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 42
 # The signing secret of the Linear OAuth app's own webhook (LinearProvider.app_webhook_secret).
 WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+
+# --- Data protection (privacy/): exports, erasure ------------------------------------------
+# Where the archives are written: private, under VAR_DIR, never a served directory.
+DAYFLOW_EXPORT_DIR = Path(os.environ.get("DAYFLOW_EXPORT_DIR", VAR_DIR / "exports"))
+# How long an export's download link works; beat then deletes the file.
+DAYFLOW_EXPORT_LIFETIME = dt.timedelta(days=int(os.environ.get("DAYFLOW_EXPORT_DAYS", 7)))
+# An erasure waits for a service that does not confirm a revocation: the first retry after this
+# many seconds, doubling (dayflow.backoff), and gives up on that grant after this many runs.
+DAYFLOW_ERASURE_RETRY_SECONDS = float(os.environ.get("DAYFLOW_ERASURE_RETRY_SECONDS", 60))
+DAYFLOW_ERASURE_MAX_ATTEMPTS = int(os.environ.get("DAYFLOW_ERASURE_MAX_ATTEMPTS", 10))
+CELERY_BEAT_SCHEDULE["privacy-remove-expired-exports"] = {
+    "task": "privacy.remove_expired_exports",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["privacy-resume-erasures"] = {
+    "task": "privacy.resume_erasures",
+    "schedule": 3600.0,
+}
 
 # --- Email (notifications): printed to the console unless an SMTP server is configured --------
 # EMAIL_HOST names the SMTP server; EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
@@ -288,6 +310,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DAYFLOW_API_RATE_USER", "1200/min"),
         "token": os.environ.get("DAYFLOW_API_RATE_TOKEN", "600/min"),
         "sync_start": os.environ.get("DAYFLOW_API_RATE_SYNC_START", "30/min"),
+        "exports": os.environ.get("DAYFLOW_API_RATE_EXPORTS", "10/hour"),
     },
     "EXCEPTION_HANDLER": "dayflow.api.errors.handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -29,6 +29,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("sync/", include("sync.urls")),
     path("notifications/", include("notifications.urls")),
+    path("account/data/", include("privacy.urls")),
     path("activity/", audit_views.activity_page, name="activity"),
     path("api/webhooks/", include("webhooks.urls")),
     path("sandbox/", include("integrations.sandbox.urls")),
@@ -42,6 +43,7 @@ urlpatterns = [
                 path("", include("sync.api.urls")),
                 path("", include("audit.api.urls")),
                 path("", include("notifications.api.urls")),
+                path("", include("privacy.api.urls")),
             ]
         ),
     ),

@@ -142,7 +142,9 @@ def caldav_account_id(server_url: str, username: str) -> str:
 
 
 def announce_connected(connection: Connection, created: bool, *, request: Any) -> None:
-    connection_connected.send(sender=Connection, connection=connection, created=created)
+    connection_connected.send(
+        sender=Connection, connection=connection, created=created, request=request
+    )
     action = "connection.connected" if created else "connection.reconnected"
     record(action, request=request, connection=connection, details=_base(connection))
 

@@ -8,8 +8,9 @@ from integrations.models import Connection
 
 # Lifecycle signals, so the apps that build on integrations (sync, webhooks) can react without
 # integrations importing them (imports only go one way: see docs/architecture.md).
-# connection_connected(sender, connection, created: bool): an account was connected or reconnected
-#   and its credentials are stored (register webhooks, schedule syncs).
+# connection_connected(sender, connection, created: bool, request): an account was connected or
+#   reconnected and its credentials are stored, with the granted scopes (register webhooks,
+#   schedule syncs, record consent from the request's address).
 connection_connected = Signal()
 # connection_disconnecting(sender, connection, keep_items: bool): sent *before* the credentials
 #   are revoked and deleted (remove webhook subscriptions while the token still works, stop

@@ -85,6 +85,7 @@ TOUR = [
         "Password set",
         signed_in=False,
     ),
+    Stop("account-deleted", "privacy:erased", "/account/data/deleted/", "being deleted", False),
     # Signed in.
     Stop("today", "home", "/", "Due today"),
     Stop("tasks", "task-list", "/tasks/", "Pay the rent"),
@@ -121,6 +122,7 @@ TOUR = [
     Stop("notification-emails", "notifications:settings", "/notifications/settings/", "email"),
     Stop("profile", "profile", "/profile/", "Change your password"),
     Stop("api-tokens", "api-tokens", "/account/tokens/", "Make a token"),
+    Stop("your-data", "privacy:data", "/account/data/", "Download your data"),
     Stop(
         "password-change", "password_change", "/accounts/password_change/", "Change your password"
     ),
@@ -142,6 +144,7 @@ NOT_PAGES = {
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
+    *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
     *(
         "notifications:read",
         "notifications:read-all",
