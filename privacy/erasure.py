@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from social_django.models import UserSocialAuth
 
+from dayflow.celery import app as celery_app
 from dayflow.signals import user_erasing
 from integrations import lifecycle
 from integrations.actions import DISCONNECT
@@ -39,6 +40,9 @@ class ServiceDown(Exception):
     """A service did not confirm the revocation of a grant: try this step again later."""
 
 
+ERASE = "privacy.erase_account"  # queued by name: the task module imports this one
+
+
 class AlreadyErasing(Exception):
     """The account already has an erasure under way."""
 
@@ -46,8 +50,6 @@ class AlreadyErasing(Exception):
 def request_erasure(user: Any, *, by_staff: bool = False) -> ErasureRequest:
     """A new erasure of `user`'s account (or the one already under way); its task is sent once
     the row is committed. The person can no longer log in from now on."""
-    from privacy.tasks import erase_account
-
     erasure = ErasureRequest.objects.filter(user=user).exclude(status="done").first()
     if erasure is None:
         erasure = ErasureRequest.objects.create(user=user, by_staff=by_staff)
@@ -55,7 +57,7 @@ def request_erasure(user: Any, *, by_staff: bool = False) -> ErasureRequest:
         user.is_active = False
         user.save(update_fields=["is_active"])
     pk = erasure.pk
-    transaction.on_commit(lambda: erase_account.delay(pk))
+    transaction.on_commit(lambda: celery_app.signature(ERASE, args=(pk,)).apply_async())
     return erasure
 
 

@@ -14,8 +14,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dayflow.celery import app as celery_app
 from privacy.models import ExportRequest
 from privacy.parts import PARTS
+
+BUILD = "privacy.build_export"  # queued by name: the task module imports this one
 
 
 class ExportInProgress(Exception):
@@ -33,7 +36,6 @@ def exports_dir() -> Path:
 
 def request_export(user: Any) -> ExportRequest:
     """A new export waiting to be built (its task is sent once the row is committed)."""
-    from privacy.tasks import build_export
 
     if ExportRequest.objects.for_user(user).filter(status__in=ExportRequest.IN_PROGRESS).exists():
         raise ExportInProgress
@@ -42,7 +44,7 @@ def request_export(user: Any) -> ExportRequest:
             export = ExportRequest.objects.create(user=user)
     except IntegrityError as exc:  # a concurrent request won the race
         raise ExportInProgress from exc
-    transaction.on_commit(lambda: build_export.delay(export.pk))
+    transaction.on_commit(lambda: celery_app.signature(BUILD, args=(export.pk,)).apply_async())
     return export
 
 

@@ -30,7 +30,9 @@ def script_of(user) -> APIClient:
 @pytest.fixture
 def sent(monkeypatch) -> list:
     messages: list = []
-    monkeypatch.setattr(tasks.build_export, "delay", messages.append)
+    monkeypatch.setattr(
+        tasks.build_export, "apply_async", lambda args, kwargs=None, **o: messages.append(args[0])
+    )
     return messages
 
 

@@ -16,8 +16,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sent(monkeypatch) -> dict[str, list]:
     messages: dict[str, list] = {"export": [], "erase": []}
-    monkeypatch.setattr(tasks.build_export, "delay", messages["export"].append)
-    monkeypatch.setattr(tasks.erase_account, "delay", messages["erase"].append)
+    monkeypatch.setattr(
+        tasks.build_export,
+        "apply_async",
+        lambda args, kwargs=None, **o: messages["export"].append(args[0]),
+    )
+    monkeypatch.setattr(
+        tasks.erase_account,
+        "apply_async",
+        lambda args, kwargs=None, **o: messages["erase"].append(args[0]),
+    )
     return messages
 
 
