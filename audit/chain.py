@@ -64,9 +64,21 @@ FIELDS = (
 def canonical(values: dict[str, Any]) -> str:
     """The canonical JSON of an event's recorded fields (a dict keyed by FIELDS)."""
     created_at = values["created_at"]
-    plain = {name: values[name] for name in FIELDS}
+    plain = {name: _plain(values[name]) for name in FIELDS}
     plain["created_at"] = created_at.astimezone(dt.UTC).isoformat()
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL's jsonb gives 1e20 back as an int and keeps 2.0 a float: whole floats are
+    hashed as ints, so a value hashes the same before and after the database."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def content_hash(event: AuditEvent | dict[str, Any]) -> str:

@@ -223,3 +223,19 @@ def test_a_tampered_anonymized_event_still_breaks_its_link(user):
 def test_verification_runs_daily_on_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["audit-verify-chain"]
     assert (entry["task"], entry["schedule"]) == ("audit.verify_chain", 86400.0)
+
+
+@pytest.mark.parametrize(
+    ("written", "read_back"),
+    [
+        ({"n": 2.0}, {"n": 2}),
+        ({"big": 1e20}, {"big": 100000000000000000000}),
+        ({"t": (1,)}, {"t": [1]}),
+    ],
+)
+def test_a_value_hashes_the_same_however_the_database_gives_it_back(user, written, read_back):
+    event = {name: None for name in chain.FIELDS} | {"created_at": T0}
+
+    assert chain.content_hash(event | {"details": written}) == chain.content_hash(
+        event | {"details": read_back}
+    )
