@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 
 import pytest
 import time_machine
 from django.contrib.admin import site
 from django.core.management import CommandError, call_command
 from django.db import connection as db
+from django.db import connections, transaction
 from django.test import RequestFactory
 
 from audit import chain
@@ -239,3 +241,30 @@ def test_a_value_hashes_the_same_however_the_database_gives_it_back(user, writte
     assert chain.content_hash(event | {"details": written}) == chain.content_hash(
         event | {"details": read_back}
     )
+
+
+# Threads need a real server: SQLite's shared in-memory test database locks whole tables.
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_the_chain():
+    with transaction.atomic():
+        AuditChainHead.locked()  # a transactional test starts from a flushed database
+    start = threading.Barrier(4)
+
+    def write(writer: int) -> None:
+        try:
+            start.wait()
+            for n in range(25):
+                record(f"test.writer{writer}", details={"n": n})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    verdict = chain.verify()
+    assert (verdict.ok, verdict.rows_checked) == (True, 100)
+    assert AuditEvent.objects.values("chain_hash").distinct().count() == 100
