@@ -74,7 +74,9 @@ class AuditEvent(models.Model):
             raise AuditAppendOnly(f"audit event {self.pk} is append-only")
         from audit.chain import content_hash, link
 
-        with transaction.atomic():
+        # No savepoint: an insert that fails inside a caller's transaction fails it, as a
+        # plain create did; three queries per event (lock the head, insert, move the head).
+        with transaction.atomic(savepoint=False):
             head = AuditChainHead.locked()
             self.content_hash = content_hash(self)
             self.chain_hash = link(head.chain_hash, self.content_hash)
