@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from audit.hashing import FIELDS, content_hash, link
+
 
 class AuditAppendOnly(Exception):
     """An attempt to change or delete an audit event outside retention and erasure."""
@@ -72,13 +74,14 @@ class AuditEvent(models.Model):
         """Insert and link into the chain, under the chain head's lock; never an update."""
         if not self._state.adding:
             raise AuditAppendOnly(f"audit event {self.pk} is append-only")
-        from audit.chain import content_hash, link
-
         # No savepoint: an insert that fails inside a caller's transaction fails it, as a
         # plain create did; three queries per event (lock the head, insert, move the head).
         with transaction.atomic(savepoint=False):
             head = AuditChainHead.locked()
-            self.content_hash = content_hash(self)
+            # Hash what the database will hold: the field normalizes IPv6 addresses.
+            ip_field = self._meta.get_field("ip_address")
+            self.ip_address = ip_field.get_prep_value(self.ip_address) or None
+            self.content_hash = content_hash({name: getattr(self, name) for name in FIELDS})
             self.chain_hash = link(head.chain_hash, self.content_hash)
             super().save(*args, **kwargs)
             AuditChainHead.objects.filter(pk=head.pk).update(

@@ -3,7 +3,7 @@ head's one row."""
 
 from django.db import migrations
 
-from audit.chain import FIELDS, seal
+from audit.hashing import FIELDS, seal
 
 BATCH = 2000
 

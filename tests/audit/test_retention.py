@@ -120,7 +120,7 @@ def test_finished_jobs_go_after_180_days_and_active_ones_stay(connection):
     statuses = SyncJob.Status
     with day(0):
         old = SyncJob.objects.create(connection=connection, status=statuses.FAILED, finished_at=T0)
-        never_stamped = SyncJob.objects.create(connection=connection, status=statuses.CANCELLED)
+        SyncJob.objects.create(connection=connection, status=statuses.CANCELLED)  # never stamped
         running = SyncJob.objects.create(connection=connection, status=statuses.RUNNING)
         paused = SyncJob.objects.create(connection=connection, status=statuses.PAUSED)
         entry = JournalEntry.objects.create(
