@@ -41,6 +41,10 @@ PERSONAL_KEYS = frozenset(
         "ip_address",
         "user_agent",
         "remote_addr",
+        "account",
+        "external_account_id",
+        "label",
+        "connection_label",
     }
 )
 
@@ -155,14 +159,24 @@ def cut(before: dt.datetime, *, batch: int) -> int:
 # --- erasure: anonymizing a person's events -------------------------------------------------
 def anonymize_user(user_id: int) -> int:
     """Replace the personal parts of the events about this person (actor, IP, user agent,
-    personal values in details, `user:<id>` resources) and mark them anonymized. The stored
-    hashes stay, so the chain still verifies. Returns the number of events changed."""
+    connection label, personal values in details, `user:<id>` resources) and mark them
+    anonymized. The events about them: those they did, `user:<id>`, failed logins under their
+    username, and the system's events about the connections they made (known from their own
+    `connection.*` events: audit reads none of our apps). The stored hashes stay, so the
+    chain still verifies. Returns the number of events changed."""
     from django.contrib.auth import get_user_model
 
     username = (
         get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
     )
-    about = Q(actor_id=user_id) | Q(resource=f"user:{user_id}")
+    connection_ids = set(
+        AuditEvent.objects.filter(actor_id=user_id, connection_id__isnull=False)
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+    about = (
+        Q(actor_id=user_id) | Q(resource=f"user:{user_id}") | Q(connection_id__in=connection_ids)
+    )
     if username:
         about |= Q(details__username=username)
     now = timezone.now()
@@ -171,13 +185,14 @@ def anonymize_user(user_id: int) -> int:
     while page := list(
         AuditEvent.objects.filter(about, id__gt=last_id)
         .order_by("id")
-        .only("id", "details", "resource")[:1000]
+        .only("id", "details", "resource", "connection_label")[:1000]
     ):
         for event in page:
             AuditEvent.objects.filter(pk=event.pk).update(
                 actor=None,
                 ip_address=None,
                 user_agent="",
+                connection_label=ERASED if event.connection_label else "",
                 details=_erase(event.details),
                 resource="user:erased" if event.resource == f"user:{user_id}" else event.resource,
                 anonymized_at=now,

@@ -200,3 +200,15 @@ def test_nothing_younger_than_a_year_is_cut(user):
         assert retention.purge_audit() == 2
 
     assert AuditEvent.objects.count() == 2
+
+
+def test_a_chain_cut_to_nothing_still_verifies_and_goes_on(user):
+    old = _events(0, 3, user)
+
+    with day(400):
+        assert retention.purge_audit() == 3
+        assert chain.verify().ok
+        record("test.after", actor=user)
+
+    verdict = chain.verify()
+    assert (verdict.ok, verdict.rows_checked, verdict.since_checkpoint) == (True, 1, old[-1].pk)
