@@ -194,6 +194,21 @@ CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
     "task": "integrations.refresh_expiring_tokens",
     "schedule": 300.0,  # tokens expiring within 10 minutes get two chances
 }
+# Retention (dayflow/retention.py): days each kind of record is kept, each overridable from
+# the environment (DAYFLOW_RETENTION_INBOX_DAYS, ..._JOURNAL_DAYS, ..._JOBS_DAYS, ..._AUDIT_DAYS);
+# each policy runs daily in bounded batches. The audit chain is verified daily too.
+DAYFLOW_RETENTION_DAYS = {
+    policy: max(1, int(os.environ.get(f"DAYFLOW_RETENTION_{policy.upper()}_DAYS", default)))
+    for policy, default in {"inbox": 30, "journal": 90, "jobs": 180, "audit": 365}.items()
+}
+DAYFLOW_RETENTION_BATCH = max(1, int(os.environ.get("DAYFLOW_RETENTION_BATCH", 1000)))
+DAYFLOW_RETENTION_MAX_BATCHES = max(1, int(os.environ.get("DAYFLOW_RETENTION_MAX_BATCHES", 200)))
+CELERY_IMPORTS = ["dayflow.retention"]
+CELERY_BEAT_SCHEDULE |= {
+    f"retention-{policy}": {"task": f"dayflow.retention.{policy}", "schedule": 86400.0}
+    for policy in DAYFLOW_RETENTION_DAYS
+}
+CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {"task": "audit.verify_chain", "schedule": 86400.0}
 # Webhooks: webhooks/conf.py lists every setting with its default (a service's own, with its
 # hooks). Graph's maximum subscription lifetime differs between doc versions (4230 or 10,080
 # minutes for Outlook events).
