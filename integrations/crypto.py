@@ -101,6 +101,17 @@ def rotate(token: str) -> str:
         raise DecryptionError("A stored secret could not be re-encrypted: no key matches.") from exc
 
 
+def _audit_failure(where: str) -> None:
+    """An audit event for the monitoring (security.rules.decrypt_failures): which column, never
+    the ciphertext; at most one a minute per column, as a lost key fails every read."""
+    from django.core.cache import cache
+
+    from audit.writer import record  # audit's models load after this field's
+
+    if cache.add(f"crypto:decrypt-failed:{where}", 1, timeout=60):
+        record("crypto.decrypt_failed", details={"where": where[:100]}, success=False)
+
+
 class EncryptedTextField(models.TextField):
     """A text column that holds Fernet ciphertext; Python code only ever sees plaintext.
 
@@ -118,6 +129,7 @@ class EncryptedTextField(models.TextField):
         except DecryptionError:
             if getattr(_reading, "tolerant", False):
                 return Unreadable(UNREADABLE)
+            _audit_failure(f"{self.model._meta.label}.{self.name}")
             raise
 
     def get_prep_value(self, value):
