@@ -76,8 +76,8 @@ NOTICES: dict[str, tuple[str, str]] = {
         "normally does ({api_calls_last_hour}). If you did not start large syncs, pause it.",
     ),
     rules.TOKEN_NEW_IP: (
-        "Your API token “{token}” was used from a new address",
-        "Your API token “{token}” was used from {ip}, an address it was never used from "
+        "Your API token “{label}” was used from a new address",
+        "Your API token “{label}” was used from {ip}, an address it was never used from "
         "before. If it was not you, revoke the token.",
     ),
     rules.CREDENTIAL_ADMIN: (

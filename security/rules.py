@@ -334,7 +334,7 @@ def token_new_ips(
                     event.at,
                     user_id=event.actor_id,
                     ip=event.ip,
-                    details={"token": channel[len(PERSONAL_TOKEN_CHANNEL) :][:100]},
+                    details={"label": channel[len(PERSONAL_TOKEN_CHANNEL) :][:100]},
                 )
             )
         ips.add(event.ip)

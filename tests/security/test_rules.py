@@ -201,7 +201,7 @@ TOKEN_CASES = {
 def test_token_new_ips(given, known, expected):
     found = rules.token_new_ips(events(*given), known)
     assert [f.ip for f in found] == expected
-    assert all(f.user_id == 7 and f.details["token"] == "laptop" for f in found)
+    assert all(f.user_id == 7 and f.details["label"] == "laptop" for f in found)
 
 
 DECRYPT_CASES = {
