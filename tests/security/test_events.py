@@ -3,20 +3,23 @@ the alerts the monitoring raises from them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+import time_machine
 from cryptography.fernet import Fernet
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from dayflow.models import ApiToken
 from integrations.crypto import DecryptionError
-from integrations.models import Credential
+from integrations.models import Connection, Credential
 from integrations.providers.errors import RateLimited, Transient
 from integrations.tokens import refresh_access_token
 from notifications.models import Kind, Notification
+from security.evaluate import check_usage
 from security.models import SecurityAlert
 from security.tasks import evaluate
 from sync import engine
@@ -147,3 +150,58 @@ def test_a_mass_deletion_held_alerts_staff_only(connection):
         120,
     )
     assert not Notification.objects.filter(kind=Kind.SECURITY).exists()
+
+
+def _synced(connection, at, calls: int) -> None:
+    SyncJob.objects.create(
+        connection=connection, status=SyncJob.Status.SUCCEEDED, finished_at=at, api_calls=calls
+    )
+
+
+NOW = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
+
+
+def test_a_connection_far_above_its_own_normal_raises_one_alert(connection):
+    # given five days of 2,400 calls (100 an hour), then 3,000 in the last hour
+    for days in range(1, 6):
+        _synced(connection, NOW - dt.timedelta(days=days), 2400)
+    _synced(connection, NOW - dt.timedelta(minutes=20), 3000)
+    # when the hourly check runs
+    with time_machine.travel(NOW, tick=False):
+        assert check_usage() == 1
+    # then one alert about the connection, told to its owner
+    alert = SecurityAlert.objects.get()
+    assert (alert.rule, alert.connection_id, alert.user) == (
+        "usage_spike",
+        connection.pk,
+        connection.user,
+    )
+    assert alert.details["api_calls_last_hour"] == 3000
+    assert Notification.objects.get(kind=Kind.SECURITY).connection == connection
+
+
+def test_a_connection_busy_as_usual_or_without_history_raises_nothing(connection, other_user):
+    for days in range(1, 6):
+        _synced(connection, NOW - dt.timedelta(days=days), 48_000)
+    _synced(connection, NOW - dt.timedelta(minutes=20), 3000)
+    young = Connection.objects.create(
+        user=other_user, service=connection.service, external_account_id="new", label="new"
+    )
+    _synced(young, NOW - dt.timedelta(days=1), 24)
+    _synced(young, NOW - dt.timedelta(minutes=5), 5000)
+    with time_machine.travel(NOW, tick=False):
+        assert check_usage() == 0
+    assert not SecurityAlert.objects.exists()
+
+
+def test_rate_limits_far_above_normal_raise_an_alert(connection):
+    from audit.writer import record
+
+    for days in range(1, 5):
+        _synced(connection, NOW - dt.timedelta(days=days), 2400)
+    with time_machine.travel(NOW - dt.timedelta(minutes=30), tick=False):
+        for _ in range(8):
+            record("sync.job.rate_limited", connection=connection, success=False)
+    with time_machine.travel(NOW, tick=False):
+        assert check_usage() == 1
+    assert SecurityAlert.objects.get().details["rate_limited_last_hour"] == 8
