@@ -90,9 +90,9 @@ GENERIC_NOTICE = ("Security alert about your account", "")
 
 
 # --- the audit trail since the last run ---------------------------------------------------------
-def evaluate() -> int:
+def evaluate() -> list[int]:
     """Run the rules over the audit events written since the last run (at most a batch);
-    return how many findings they made."""
+    return the ids of the alerts they opened."""
     with transaction.atomic():
         mark, _ = Watermark.objects.select_for_update().get_or_create(name=AUDIT)
         batch = list(
@@ -101,16 +101,15 @@ def evaluate() -> int:
             ]
         )
         if not batch:
-            return 0
+            return []
         events = [as_event(row) for row in batch]
         context = [as_event(row) for row in _context(mark.last_event_id, events)]
         found = list(findings(context + events, _known_ips(mark.last_event_id, events)))
         found = [finding for finding in found if finding.event_id > mark.last_event_id]
-        for finding in found:
-            raise_alert(finding)
+        opened = [alert.pk for finding in found if (alert := raise_alert(finding))]
         mark.last_event_id = batch[-1].id
         mark.save(update_fields=["last_event_id", "updated_at"])
-    return len(found)
+    return opened
 
 
 def as_event(row: AuditEvent) -> Event:
@@ -204,8 +203,8 @@ def _known_ips(mark: int, batch: Sequence[Event]) -> dict[tuple[int, str], froze
 
 
 # --- a connection's use against its own normal --------------------------------------------------
-def check_usage(now: dt.datetime | None = None) -> int:
-    """Compare each active connection's last hour with its previous days."""
+def check_usage(now: dt.datetime | None = None) -> list[int]:
+    """Compare each active connection's last hour with its previous days; the alerts opened."""
     now = now or timezone.now()
     hour_ago = now - dt.timedelta(hours=1)
     days = conf.get("SECURITY_USAGE_DAYS")
@@ -225,7 +224,7 @@ def check_usage(now: dt.datetime | None = None) -> int:
     )
     ids = set(calls_now) | set(limited_now)
     if not ids:
-        return 0
+        return []
     calls_by_day = _by_day(
         SyncJob.objects.filter(connection_id__in=ids, finished_at__date__gte=first_day)
         .filter(finished_at__date__lt=now.date())
@@ -265,9 +264,7 @@ def check_usage(now: dt.datetime | None = None) -> int:
         min_calls=conf.get("SECURITY_USAGE_MIN_CALLS"),
         min_rate_limited=conf.get("SECURITY_USAGE_MIN_RATE_LIMITED"),
     )
-    for finding in found:
-        raise_alert(finding)
-    return len(found)
+    return [alert.pk for finding in found if (alert := raise_alert(finding))]
 
 
 def _by_day(rows: Iterable[dict[str, Any]]) -> dict[int, dict[dt.date, int]]:
@@ -350,7 +347,8 @@ def bounded(details: Any) -> dict[str, Any]:
 
 
 def _announce(alert: SecurityAlert, connection: Connection | None) -> None:
-    """Once per new alert: the audit trail, the person (a notice) and staff (an email)."""
+    """Once per new alert: the audit trail and the person (a notice); staff are emailed by the
+    task that ran the evaluation (`security.tasks`)."""
     record(
         "security.alert.raised",
         connection=connection,
@@ -361,9 +359,6 @@ def _announce(alert: SecurityAlert, connection: Connection | None) -> None:
     if alert.user is not None and alert.rule not in STAFF_ONLY:
         title, body = notice_words(alert)
         notify(alert.user, Kind.SECURITY, title, body, connection=connection)
-    from security.tasks import email_staff
-
-    transaction.on_commit(lambda: email_staff.delay(alert.pk))
 
 
 def notice_words(alert: SecurityAlert) -> tuple[str, str]:

@@ -8,6 +8,7 @@ import datetime as dt
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import mail_admins
+from django.db import transaction
 from django.utils import timezone
 
 from security import conf
@@ -22,12 +23,19 @@ DELETE_OLD_ALERTS = "security.delete_old_alerts"
 
 @shared_task(name=EVALUATE)
 def evaluate() -> int:
-    return evaluation.evaluate()
+    return tell_staff(evaluation.evaluate())
 
 
 @shared_task(name=CHECK_USAGE)
 def check_usage() -> int:
-    return evaluation.check_usage()
+    return tell_staff(evaluation.check_usage())
+
+
+def tell_staff(alert_ids: list[int]) -> int:
+    """One email per new alert, each its own task, once the alerts are committed."""
+    for alert_id in alert_ids:
+        transaction.on_commit(lambda pk=alert_id: email_staff.delay(pk))
+    return len(alert_ids)
 
 
 @shared_task(name=EMAIL_STAFF)

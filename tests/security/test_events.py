@@ -19,9 +19,8 @@ from integrations.models import Connection, Credential
 from integrations.providers.errors import RateLimited, Transient
 from integrations.tokens import refresh_access_token
 from notifications.models import Kind, Notification
-from security.evaluate import check_usage
 from security.models import SecurityAlert
-from security.tasks import evaluate
+from security.tasks import check_usage, evaluate
 from sync import engine
 from sync.models import SyncJob
 from tests.integrations.oauth.fixtures import make_connection, no_backoff, oauth_clients
