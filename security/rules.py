@@ -80,6 +80,7 @@ DECRYPT_FAILED = "crypto.decrypt_failed"
 CREDENTIAL_ADMIN_PREFIX = "admin.credential."
 # social-core's codes for a callback whose state is not the one the session holds.
 STATE_CODES = ("state_mismatch", "session_context_missing")
+TOKEN_NEW_IP_USED = "api_token.used_from_new_ip"  # dayflow/api/auth.py, per token's known IPs
 PERSONAL_TOKEN_CHANNEL = "api: "
 SESSION_CHANNEL = "api: session"
 
@@ -313,8 +314,9 @@ def _deletions(counters: Any) -> int:
 def token_new_ips(
     events: Iterable[Event], known: Mapping[tuple[int, str], frozenset[str]]
 ) -> list[Finding]:
-    """Events a personal API token authenticated (channel "api: <name>") from an IP the token
-    was never seen from. `known`: the IPs seen before, per (person, channel); a token's first
+    """A personal API token used from an IP it was never seen from: said by the authentication
+    (`api_token.used_from_new_ip`), or found among the events it authenticated (channel
+    "api: <name>") against `known`, the IPs seen before per (person, channel); a token's first
     IP is its baseline, not a finding."""
     seen = {key: set(ips) for key, ips in known.items()}
     found = []
@@ -325,7 +327,8 @@ def token_new_ips(
         if event.actor_id is None or not event.ip:
             continue
         ips = seen.setdefault((event.actor_id, channel), set())
-        if ips and event.ip not in ips:
+        said = event.action == TOKEN_NEW_IP_USED
+        if event.ip not in ips and (said or ips):
             found.append(
                 Finding(
                     TOKEN_NEW_IP,

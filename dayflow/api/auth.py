@@ -23,8 +23,9 @@ from audit.writer import client_ip, record
 MAX_TOKEN_LENGTH = 128
 # `last_used_at` is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-# A token's use from one client IP is audited at most this often (seconds).
-ADDRESS_TTL = 24 * 3600
+# How many client IPs of a token are remembered, and for how long (seconds).
+ADDRESSES_KEPT = 20
+ADDRESS_TTL = 90 * 24 * 3600
 
 
 class ApiTokenAuthentication(TokenAuthentication):
@@ -57,14 +58,30 @@ class ApiTokenAuthentication(TokenAuthentication):
 
 
 def note_address(request: Any, user: Any, api_token: Any) -> None:
-    """One audit event per token and client IP a day, on the token's channel: the monitoring
-    (security.rules.token_new_ips) finds a token used from an address it never came from."""
+    """The client IPs a token was used from (its last ADDRESSES_KEPT, in the cache): a use from
+    one not among them writes `api_token.used_from_new_ip` on the token's channel, which the
+    monitoring alerts on (security.rules.token_new_ips). The first IP is the token's normal."""
     ip = client_ip(request)
-    if ip is None or not cache.add(f"api-token-ip:{api_token.pk}:{ip}", 1, timeout=ADDRESS_TTL):
+    if ip is None:
+        return
+    key = f"api-token-ips:{api_token.pk}"
+    known = cache.get(key)
+    if isinstance(known, list) and ip in known:
+        return
+    cache.set(
+        key, ([*known, ip] if isinstance(known, list) else [ip])[-ADDRESSES_KEPT:], ADDRESS_TTL
+    )
+    if not isinstance(known, list):
         return
     # The request's own authenticator is not set yet: what `record` reads, given as they will be.
     seen = SimpleNamespace(META=request.META, successful_authenticator=True, auth=api_token)
-    record("api_token.used", actor=user, request=seen, resource=f"api token {api_token.pk}")
+    record(
+        "api_token.used_from_new_ip",
+        actor=user,
+        request=seen,
+        resource=f"api token {api_token.pk}",
+        success=False,
+    )
 
 
 def touch(api_token: Any) -> None:

@@ -111,10 +111,9 @@ def test_a_token_used_from_a_new_address_alerts_its_owner(user, fresh_cache):
     api.get("/api/tokens", REMOTE_ADDR="198.51.100.7")
     evaluate()
 
-    used = AuditEvent.objects.filter(action="api_token.used")
-    assert [(e.ip_address, e.channel) for e in used.order_by("id")] == [
-        ("192.0.2.1", "api: laptop"),
-        ("198.51.100.7", "api: laptop"),
+    used = AuditEvent.objects.filter(action="api_token.used_from_new_ip")
+    assert [(e.ip_address, e.channel, e.actor) for e in used] == [
+        ("198.51.100.7", "api: laptop", user)
     ]
     assert secret not in str([e.details for e in used])
     alert = SecurityAlert.objects.get()

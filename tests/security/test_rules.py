@@ -177,6 +177,12 @@ def used(ip: str | None, channel: str = "api: laptop", actor: int | None = 7) ->
 
 
 KNOWN = {(7, "api: laptop"): frozenset({"192.0.2.1"})}
+
+
+def said(ip: str) -> dict:
+    return {**used(ip), "action": "api_token.used_from_new_ip"}
+
+
 TOKEN_CASES = {
     "a known address": ([used("192.0.2.1")], KNOWN, []),
     "a new address": ([used("192.0.2.99")], KNOWN, ["192.0.2.99"]),
@@ -191,6 +197,13 @@ TOKEN_CASES = {
         [],
     ),
     "first use, then another address": ([used("192.0.2.5"), used("192.0.2.6")], {}, ["192.0.2.6"]),
+    "the authentication says it is new": ([said("192.0.2.99")], {}, ["192.0.2.99"]),
+    "said new, yet seen in the audit trail": ([said("192.0.2.1")], KNOWN, []),
+    "said new, then writes from there": (
+        [said("192.0.2.99"), used("192.0.2.99")],
+        KNOWN,
+        ["192.0.2.99"],
+    ),
     "the pages' own session": ([used("192.0.2.99", channel="api: session")], KNOWN, []),
     "the web": ([used("192.0.2.99", channel="web")], KNOWN, []),
     "no address": ([used(None)], KNOWN, []),
