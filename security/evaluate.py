@@ -40,6 +40,7 @@ COUNTED = (
     rules.CONNECT_FAILED,
     rules.LOGIN_FAILED,
     rules.REFRESH_FAILED,
+    rules.DROPPED,
 )
 # The person already gets a notice of these from the notifications app (reconnect, confirm
 # the deletions): the alert is for staff.

@@ -78,11 +78,27 @@ REFRESH_FAILED = "connection.token_refresh_failed"
 NEEDS_CONFIRMATION = "sync.job.needs_confirmation"
 DECRYPT_FAILED = "crypto.decrypt_failed"
 CREDENTIAL_ADMIN_PREFIX = "admin.credential."
+# One row for the rejections a capped client's rows left out (the throttling's audit/capped.py):
+# details {"action": <the capped action>, "dropped": <how many>}, and the client's IP.
+DROPPED = "audit.rejections_dropped"
 # social-core's codes for a callback whose state is not the one the session holds.
 STATE_CODES = ("state_mismatch", "session_context_missing")
 TOKEN_NEW_IP_USED = "api_token.used_from_new_ip"  # dayflow/api/auth.py, per token's known IPs
 PERSONAL_TOKEN_CHANNEL = "api: "
 SESSION_CHANNEL = "api: session"
+
+
+def weight(event: Event) -> int:
+    """How many rejections an event stands for: a capped client's count row stands for the
+    rows it dropped (audit/capped.py), bounded; any other event for one."""
+    if event.action != DROPPED:
+        return 1
+    dropped = event.details.get("dropped")
+    return min(dropped, 100_000) if isinstance(dropped, int) and dropped > 0 else 0
+
+
+def dropped_of(event: Event, action: str) -> bool:
+    return event.action == DROPPED and event.details.get("action") == action
 
 
 def over_threshold(
@@ -92,7 +108,8 @@ def over_threshold(
     threshold: int,
     window: dt.timedelta,
 ) -> list[tuple[Hashable, list[Event]]]:
-    """Each time `threshold` events of one key fall within `window`: the key and those events."""
+    """Each time `threshold` events of one key (by `weight`) fall within `window`: the key and
+    those events."""
     recent: dict[Hashable, deque[Event]] = defaultdict(deque)
     found = []
     for event in sorted(events, key=lambda e: (e.at, e.id)):
@@ -103,10 +120,14 @@ def over_threshold(
         queue.append(event)
         while event.at - queue[0].at > window:
             queue.popleft()
-        if len(queue) >= threshold:
+        if total(queue) >= threshold:
             found.append((name, list(queue)))
             queue.clear()
     return found
+
+
+def total(events: Iterable[Event]) -> int:
+    return sum(weight(event) for event in events)
 
 
 def _ips(events: Sequence[Event]) -> list[str]:
@@ -117,10 +138,12 @@ def _ips(events: Sequence[Event]) -> list[str]:
 def signature_failures(
     events: Iterable[Event], *, threshold: int, window: dt.timedelta
 ) -> list[Finding]:
-    """Forged deliveries (answered 401) from one IP."""
+    """Forged deliveries from one IP: answered 401, or 429 once the IP is over its limit of
+    failures; a capped IP's count row counts what it dropped."""
 
     def key(event: Event) -> str | None:
-        forged = event.action == WEBHOOK_REJECTED and event.details.get("status") == 401
+        forged = event.action == WEBHOOK_REJECTED and event.details.get("status") in (401, 429)
+        forged = forged or dropped_of(event, WEBHOOK_REJECTED)
         return event.ip if forged and event.ip else None
 
     return [
@@ -131,9 +154,11 @@ def signature_failures(
             burst[-1].at,
             ip=str(ip),
             details={
-                "failures": len(burst),
+                "failures": total(burst),
                 "window_seconds": int(window.total_seconds()),
-                "services": sorted({str(e.details.get("service", ""))[:40] for e in burst})[:10],
+                "services": sorted(
+                    {str(e.details["service"])[:40] for e in burst if e.details.get("service")}
+                )[:10],
             },
         )
         for ip, burst in over_threshold(events, key, threshold=threshold, window=window)
@@ -189,7 +214,8 @@ def login_failures(
         return (_username(event) or None) if event.action == LOGIN_FAILED else None
 
     def by_ip(event: Event) -> str | None:
-        return event.ip if event.action == LOGIN_FAILED else None
+        counted = event.action == LOGIN_FAILED or dropped_of(event, LOGIN_FAILED)
+        return event.ip if counted else None
 
     found = [
         Finding(
@@ -211,9 +237,9 @@ def login_failures(
             burst[-1].at,
             ip=str(ip),
             details={
-                "failures": len(burst),
+                "failures": total(burst),
                 "window_seconds": seconds,
-                "usernames": len({_username(e) for e in burst}),
+                "usernames": len({_username(e) for e in burst if e.action == LOGIN_FAILED}),
             },
         )
         for ip, burst in over_threshold(events, by_ip, threshold=per_ip, window=window)

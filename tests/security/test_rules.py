@@ -30,6 +30,15 @@ def forged(minute: float, ip: str = "203.0.113.9", status: int = 401) -> dict:
     }
 
 
+def dropped(minute: float, action: str, count, ip: str = "203.0.113.9") -> dict:
+    return {
+        "at": at(minute),
+        "action": "audit.rejections_dropped",
+        "ip": ip,
+        "details": {"action": action, "dropped": count},
+    }
+
+
 SIGNATURE_CASES = {
     "five from one IP within ten minutes": ([forged(m) for m in range(5)], 1),
     "four are not enough": ([forged(m) for m in range(4)], 0),
@@ -38,6 +47,13 @@ SIGNATURE_CASES = {
     "spread over more than ten minutes": ([forged(m * 3) for m in range(5)], 0),
     "two IPs, three each": ([forged(m, f"203.0.113.{m % 2}") for m in range(6)], 0),
     "404s are not forgeries": ([forged(m, status=404) for m in range(6)], 0),
+    "429s after the limit are": ([forged(m, status=429) for m in range(5)], 1),
+    "a capped IP's count row counts what it dropped": (
+        [forged(0), dropped(1, "webhook.rejected", 30)],
+        1,
+    ),
+    "a count row of another action": ([forged(0), dropped(1, "auth.login_failed", 30)], 0),
+    "a count row saying nothing": ([forged(0), dropped(1, "webhook.rejected", "many")], 0),
     "other actions": ([{**forged(m), "action": "auth.login_failed"} for m in range(6)], 0),
 }
 
@@ -96,6 +112,11 @@ LOGIN_CASES = {
     "spread over more than 15 minutes": ([login(m * 5) for m in range(5)], []),
     "spraying: six names from one IP": (
         [login(m, username=f"user{m}") for m in range(6)],
+        ["login_failures_from_one_ip"],
+    ),
+    "spraying past the audit cap: its count row counts": (
+        [login(m, username=f"user{m}") for m in range(3)]
+        + [dropped(4, "auth.login_failed", 3, ip="198.51.100.1")],
         ["login_failures_from_one_ip"],
     ),
     "six names from six IPs": (
