@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "SECURITY_USAGE_MIN_RATE_LIMITED": 5,
     # Audit events read per evaluation (the rest wait for the next run, a minute later).
     "SECURITY_EVALUATE_BATCH": 2000,
+    # Events younger than this wait for the next run: ids are taken before commit, so a younger
+    # id may still be in flight below the watermark.
+    "SECURITY_EVALUATE_LAG_SECONDS": 10,
     # Alerts last seen longer ago than this are deleted.
     "SECURITY_ALERT_RETENTION_DAYS": 365,
 }

@@ -96,10 +96,11 @@ def evaluate() -> list[int]:
     return the ids of the alerts they opened."""
     with transaction.atomic():
         mark, _ = Watermark.objects.select_for_update().get_or_create(name=AUDIT)
+        settled = timezone.now() - _seconds("SECURITY_EVALUATE_LAG_SECONDS")
         batch = list(
-            AuditEvent.objects.filter(id__gt=mark.last_event_id).order_by("id")[
-                : conf.get("SECURITY_EVALUATE_BATCH")
-            ]
+            AuditEvent.objects.filter(id__gt=mark.last_event_id, created_at__lte=settled).order_by(
+                "id"
+            )[: conf.get("SECURITY_EVALUATE_BATCH")]
         )
         if not batch:
             return []

@@ -17,6 +17,8 @@ def eager_celery():
 @pytest.fixture(autouse=True)
 def staff_addresses(settings):
     settings.ADMINS = [("Ops", "ops@example.com")]
+    # The tests evaluate what they just wrote (test_evaluate.py tests the lag itself).
+    settings.SECURITY_EVALUATE_LAG_SECONDS = 0
 
 
 @pytest.fixture

@@ -308,3 +308,14 @@ def test_alert_details_are_scrubbed_and_bounded():
         "n": 1,
     }
     assert evaluation.bounded({"huge": "x" * 5000}) == {"truncated": True}
+
+
+def test_events_younger_than_the_lag_wait_for_the_next_run(user, evaluate, settings):
+    settings.SECURITY_EVALUATE_LAG_SECONDS = 10
+    with time_machine.travel(T0, tick=False):
+        record("auth.locked_out", details={"username": "alice"}, success=False)
+        evaluate()
+    assert not SecurityAlert.objects.exists()
+    with time_machine.travel(T0 + dt.timedelta(seconds=11), tick=False):
+        evaluate()
+    assert SecurityAlert.objects.get().rule == "locked_out"
