@@ -33,7 +33,7 @@ class SecurityAlertAdmin(admin.ModelAdmin):
         "acknowledged_at",
     ]
     list_filter = ["rule", "severity", AcknowledgedFilter]
-    list_select_related = ["acknowledged_by"]
+    list_select_related = ["user", "acknowledged_by"]
     search_fields = ["rule", "connection_label", "ip_address", "user__username"]
     date_hierarchy = "last_seen"
     actions = ["acknowledge"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -97,11 +97,8 @@ def evaluate() -> list[int]:
     with transaction.atomic():
         mark, _ = Watermark.objects.select_for_update().get_or_create(name=AUDIT)
         settled = timezone.now() - _seconds("SECURITY_EVALUATE_LAG_SECONDS")
-        batch = list(
-            AuditEvent.objects.filter(id__gt=mark.last_event_id, created_at__lte=settled).order_by(
-                "id"
-            )[: conf.get("SECURITY_EVALUATE_BATCH")]
-        )
+        new = AuditEvent.objects.filter(id__gt=mark.last_event_id, created_at__lte=settled)
+        batch = list(new.order_by("id")[: conf.get("SECURITY_EVALUATE_BATCH")])
         if not batch:
             return []
         events = [as_event(row) for row in batch]
@@ -134,7 +131,9 @@ def _seconds(name: str) -> dt.timedelta:
     return dt.timedelta(seconds=conf.get(name))
 
 
-def findings(events: Sequence[Event], known_ips: dict[tuple[int, str], frozenset[str]]):
+def findings(
+    events: Sequence[Event], known_ips: dict[tuple[int, str], frozenset[str]]
+) -> Iterator[Finding]:
     """Every rule over the same events."""
     yield from rules.signature_failures(
         events,

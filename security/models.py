@@ -62,7 +62,7 @@ class SecurityAlert(models.Model):
     def subject(self) -> str:
         parts = []
         if self.user_id is not None:
-            parts.append(f"user {self.user_id}")
+            parts.append(self.user.get_username() if self.user else f"user {self.user_id}")
         if self.connection_id is not None:
             parts.append(self.connection_label or f"connection {self.connection_id}")
         if self.ip_address:
