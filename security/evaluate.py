@@ -73,8 +73,9 @@ NOTICES: dict[str, tuple[str, str]] = {
     ),
     rules.USAGE_SPIKE: (
         "Unusual activity on {connection}",
-        "{connection} made far more requests to its service in the last hour than it "
-        "normally does ({api_calls_last_hour}). If you did not start large syncs, pause it.",
+        "In the last hour {connection} made {api_calls_last_hour} requests to its service and "
+        "was told to slow down {rate_limited_last_hour} times, far more than it normally does. "
+        "If you did not start large syncs, pause it.",
     ),
     rules.TOKEN_NEW_IP: (
         "Your API token “{label}” was used from a new address",

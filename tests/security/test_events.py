@@ -175,7 +175,9 @@ def test_a_connection_far_above_its_own_normal_raises_one_alert(connection):
         connection.user,
     )
     assert alert.details["api_calls_last_hour"] == 3000
-    assert Notification.objects.get(kind=Kind.SECURITY).connection == connection
+    notice = Notification.objects.get(kind=Kind.SECURITY)
+    assert notice.connection == connection
+    assert "made 3000 requests" in notice.body
 
 
 def test_a_connection_busy_as_usual_or_without_history_raises_nothing(connection, other_user):
