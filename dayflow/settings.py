@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "notifications",
     # Data protection: exports of a person's data, account erasure, consent per connection.
     "privacy",
+    # Security monitoring: rules over the audit trail raise alerts (security/rules.py).
+    "security",
     # The emulated services (integrations/sandbox/): tables only; its URLs 404 unless enabled.
     "integrations.sandbox",
 ]
@@ -215,6 +217,13 @@ CELERY_BEAT_SCHEDULE["audit-verify-chain"] = {"task": "audit.verify_chain", "sch
 WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 4230))
 # The signing secret of the Linear OAuth app's own webhook (LinearProvider.app_webhook_secret).
 WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
+# Security monitoring (security/conf.py lists its thresholds and their defaults): the rules
+# read the new audit events every minute, usage hourly; old alerts go daily.
+CELERY_BEAT_SCHEDULE |= {
+    "security-evaluate": {"task": "security.evaluate", "schedule": 60.0},
+    "security-check-usage": {"task": "security.check_usage", "schedule": 3600.0},
+    "security-delete-old-alerts": {"task": "security.delete_old_alerts", "schedule": 86400.0},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 
 # --- Data protection (privacy/): exports, erasure ------------------------------------------
@@ -252,6 +261,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 20))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "DayFlow <dayflow@localhost>")
+# Staff told of each new security alert by email: ADMINS="ops@example.com,alice@example.com".
+ADMINS = [(address, address) for address in env_list("ADMINS")]
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 # --- Auth, sessions, security ------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

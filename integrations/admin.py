@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 
+from audit.writer import record
 from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
 from integrations.mapping_field import JSONObjectField
 from integrations.models import Connection, Credential, Service
@@ -116,3 +117,23 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    # Deleting stored credentials is audited for the monitoring (security.rules).
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
+        _audit_deleted(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        _audit_deleted(request, queryset.select_related("connection__service"))
+        super().delete_queryset(request, queryset)
+
+
+def _audit_deleted(request: HttpRequest, credentials) -> None:
+    for credential in credentials:
+        record(
+            "admin.credential.deleted",
+            request=request,
+            connection=credential.connection,
+            resource=f"credential {credential.pk}",
+            success=True,
+        )

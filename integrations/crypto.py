@@ -14,9 +14,12 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.functions import Cast
+
+from audit.writer import record
 
 # What staff pages show for a secret no configured key can read (a wrong or lost key).
 UNREADABLE = "cannot decrypt with the configured keys"
@@ -101,6 +104,13 @@ def rotate(token: str) -> str:
         raise DecryptionError("A stored secret could not be re-encrypted: no key matches.") from exc
 
 
+def _audit_failure(where: str) -> None:
+    """An audit event for the monitoring (security.rules.decrypt_failures): which column, never
+    the ciphertext; at most one a minute per column, as a lost key fails every read."""
+    if shared_cache.add(f"crypto:decrypt-failed:{where}", 1, timeout=60):
+        record("crypto.decrypt_failed", details={"where": where[:100]}, success=False)
+
+
 class EncryptedTextField(models.TextField):
     """A text column that holds Fernet ciphertext; Python code only ever sees plaintext.
 
@@ -118,6 +128,7 @@ class EncryptedTextField(models.TextField):
         except DecryptionError:
             if getattr(_reading, "tolerant", False):
                 return Unreadable(UNREADABLE)
+            _audit_failure(f"{self.model._meta.label}.{self.name}")
             raise
 
     def get_prep_value(self, value):

@@ -176,6 +176,16 @@ def _refresh(connection: Connection, credential: Credential) -> str:
     except InvalidGrant:
         mark_needs_reauth(connection, "the service refused the refresh token (invalid_grant)")
         raise AuthExpired("refresh token revoked or expired", service=service) from None
+    except (Transient, Permanent) as error:
+        # Read by the monitoring (security.rules.grant_failures): refreshes that keep failing.
+        record(
+            "connection.token_refresh_failed",
+            actor=connection.user,
+            connection=connection,
+            details={"service": service, "error": str(error)[:200]},
+            success=False,
+        )
+        raise
     with transaction.atomic():
         credential = Credential.objects.select_for_update().get(pk=credential.pk)
         apply_token_response(credential, payload)  # access and rotated refresh token together

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.urls import reverse
@@ -111,19 +110,10 @@ def _token_created(event: AuditEvent) -> None:
     )
 
 
-def _alert(event: AuditEvent) -> None:
-    # Alerts about a person's own account name them as the actor (issue 17 adds more);
-    # the webhook receivers' alerts have no actor and are for the operators.
-    if event.actor_id is not None:
-        rule = (event.details or {}).get("rule") or "security alert"
-        security_alert(event.actor, f"Security alert: {rule}".replace("_", " "))
-
-
 AUDIT_HANDLERS = {
     "sync.job.failed": _job_failed,
     f"sync.job.{SyncJob.Status.NEEDS_CONFIRMATION}": _job_waits,
     "api_token.created": _token_created,
-    "security.alert": _alert,
 }
 
 
@@ -196,28 +186,5 @@ def on_user_saved(sender, instance: Any, created: bool, **kwargs) -> None:
     )
 
 
-@receiver(user_login_failed, dispatch_uid="notifications.on_login_failed")
-def on_login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
-    user_model = get_user_model()
-    username = str(credentials.get(user_model.USERNAME_FIELD) or credentials.get("username") or "")
-    user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username[:150]}).first()
-    if user is None:
-        return
-    since = timezone.now() - rules.LOGIN_WINDOW
-    failures = AuditEvent.objects.filter(
-        action="auth.login_failed", details__username=username, created_at__gte=since
-    ).count()
-    alerted = Notification.objects.filter(
-        user=user, kind=Kind.SECURITY, title=FAILED_LOGINS, created_at__gte=since
-    ).exists()
-    if rules.failed_logins_alert(failures, alerted):
-        security_alert(
-            user,
-            FAILED_LOGINS,
-            f"Someone failed to sign in to your account {failures} times within "
-            f"{int(rules.LOGIN_WINDOW.total_seconds() // 60)} minutes. If it was not you, "
-            "change your password.",
-        )
-
-
-FAILED_LOGINS = "Repeated failed sign-ins"
+# Failed sign-ins and lockouts raise a security alert (security.rules.login_failures), and the
+# alert the person's notice: one source of truth, evaluated off the request.

@@ -149,6 +149,7 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
     from dayflow.models import ApiToken, Event, Profile, Task
     from notifications.models import EmailPreference, Notification
     from privacy.models import Consent
+    from security.models import SecurityAlert
     from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob, SyncStart
     from webhooks.models import Delivery, WebhookSubscription
 
@@ -168,6 +169,7 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
         ("associations", lambda: UserSocialAuth.objects.filter(user=user)),
         ("oauth_handoffs", lambda: OAuthHandoff.objects.filter(user=user)),
         ("notifications", lambda: Notification.objects.filter(user=user)),
+        ("security_alerts", lambda: SecurityAlert.objects.filter(user=user)),
         ("field_history", lambda: _field_history(FieldHistory, user, mine)),
         ("connections", lambda: mine),
         ("event_exceptions", lambda: Event.all_objects.filter(user=user, series__isnull=False)),

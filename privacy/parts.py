@@ -1,8 +1,8 @@
 """The parts of a person's export: one JSON file each, from a function giving the person's rows.
 
 Declared, not discovered: this module registers DayFlow's own parts; another app adds its own
-in its AppConfig.ready, e.g. ``parts.register("alerts.json", lambda user:
-SecurityAlert.objects.filter(user=user))``. Whatever a part lists, a field whose name looks
+in its AppConfig.ready, e.g. ``parts.register("invoices.json", lambda user:
+Invoice.objects.filter(user=user))``. Whatever a part lists, a field whose name looks
 secret (tokens, secrets, passwords, digests, signatures) is never written.
 """
 
@@ -57,6 +57,7 @@ def register_defaults() -> None:
     from integrations.models import Connection
     from notifications.models import EmailPreference, Notification
     from privacy.models import Consent, ExportRequest
+    from security.models import SecurityAlert
     from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
 
     user_fields = ("id", "username", "first_name", "last_name", "email", "date_joined")
@@ -73,6 +74,7 @@ def register_defaults() -> None:
     register("jobs.json", lambda u: SyncJob.objects.for_user(u))
     register("audit_events.json", lambda u: AuditEvent.objects.filter(_audit_of(u)))
     register("notifications.json", lambda u: Notification.objects.for_user(u))
+    register("security_alerts.json", lambda u: SecurityAlert.objects.filter(user=u))
     token_fields = ("id", "name", "created", "expiry", "last_used_at")
     register("api_tokens.json", lambda u: ApiToken.objects.for_user(u), token_fields)
     export_fields = ("id", "status", "created_at", "finished_at", "expires_at")

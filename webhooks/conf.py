@@ -14,7 +14,6 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_MAX_BODY_BYTES": 1024 * 1024,
-    "WEBHOOKS_ALERT_THRESHOLD": 5,
     "WEBHOOKS_ALERT_WINDOW_SECONDS": 600,
     # Renew a subscription when it would expire within this many seconds.
     "WEBHOOKS_RENEW_MARGIN_SECONDS": 12 * 3600,

@@ -126,7 +126,7 @@ def _authentic(verdict: Verification, request: HttpRequest, service: str) -> Non
         return
     if verdict.reason == Reason.BAD_TIMESTAMP:
         raise Rejected(400, str(verdict.reason))  # signed: the sender's bug, not a forgery
-    _count_signature_failure(request, service)
+    # Audited as a 401 rejection; repeated ones raise an alert (security.rules).
     raise Rejected(401, str(verdict.reason))
 
 
@@ -138,7 +138,7 @@ def _removed(service: str, sub: WebhookSubscription) -> HttpResponse:
 
 
 def _per_ip(request: HttpRequest, counter: str) -> tuple[str, int]:
-    """This client IP's count for `counter` within the alert window, this request included."""
+    """This client IP's count for `counter` within the window, this request included."""
     ip = client_ip(request) or "unknown"
     key = f"webhooks:{counter}:{ip}"
     window = conf.get("WEBHOOKS_ALERT_WINDOW_SECONDS")
@@ -148,26 +148,6 @@ def _per_ip(request: HttpRequest, counter: str) -> tuple[str, int]:
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
         return ip, 1
-
-
-def _count_signature_failure(request: HttpRequest, service: str) -> None:
-    """A simple rule: N signature failures from one IP within the window raise one alert."""
-    ip, count = _per_ip(request, "signature-failures")
-    window = conf.get("WEBHOOKS_ALERT_WINDOW_SECONDS")
-    if count == conf.get("WEBHOOKS_ALERT_THRESHOLD"):
-        logger.warning("webhooks: %s signature failures from %s within %ss", count, ip, window)
-        record(
-            "security.alert",
-            resource=f"webhooks/{service}",
-            details={
-                "rule": "webhook_signature_failures",
-                "service": service,
-                "failures": count,
-                "window_seconds": window,
-            },
-            success=False,
-            request=request,
-        )
 
 
 def _audit_rejection(

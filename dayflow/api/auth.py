@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from hmac import compare_digest
+from types import SimpleNamespace
 from typing import Any
 
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
@@ -15,16 +17,27 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
+from audit.writer import client_ip, record
+
 # knox tokens are the prefix and 64 hex characters; anything much longer is not one.
 MAX_TOKEN_LENGTH = 128
 # `last_used_at` is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# How many client IPs of a token are remembered, and for how long (seconds).
+ADDRESSES_KEPT = 20
+ADDRESS_TTL = 90 * 24 * 3600
 
 
 class ApiTokenAuthentication(TokenAuthentication):
     """knox's scheme and hashing, with one query per request: the token and its user together.
     An expired token is refused but kept, so its owner sees it listed as expired (knox would
     delete it, and every expired token of its user, on each request)."""
+
+    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        authenticated = super().authenticate(request)
+        if authenticated is not None:
+            note_address(request, *authenticated)
+        return authenticated
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
@@ -42,6 +55,33 @@ class ApiTokenAuthentication(TokenAuthentication):
             touch(api_token)
             return api_token.user, api_token
         raise exceptions.AuthenticationFailed("Invalid token.")
+
+
+def note_address(request: Any, user: Any, api_token: Any) -> None:
+    """The client IPs a token was used from (its last ADDRESSES_KEPT, in the cache): a use from
+    one not among them writes `api_token.used_from_new_ip` on the token's channel, which the
+    monitoring alerts on (security.rules.token_new_ips). The first IP is the token's normal."""
+    ip = client_ip(request)
+    if ip is None:
+        return
+    key = f"api-token-ips:{api_token.pk}"
+    known = cache.get(key)
+    if isinstance(known, list) and ip in known:
+        return
+    cache.set(
+        key, ([*known, ip] if isinstance(known, list) else [ip])[-ADDRESSES_KEPT:], ADDRESS_TTL
+    )
+    if not isinstance(known, list):
+        return
+    # The request's own authenticator is not set yet: what `record` reads, given as they will be.
+    seen = SimpleNamespace(META=request.META, successful_authenticator=True, auth=api_token)
+    record(
+        "api_token.used_from_new_ip",
+        actor=user,
+        request=seen,
+        resource=f"api token {api_token.pk}",
+        success=False,
+    )
 
 
 def touch(api_token: Any) -> None:

@@ -77,6 +77,14 @@ def run_claimed(job: SyncJob, provider: Provider) -> jobs.Outcome:
         return jobs.Outcome(stop.status)
     except RateLimited as error:
         save_progress(run)
+        # Counted per hour by the monitoring (security.evaluate.check_usage).
+        record(
+            "sync.job.rate_limited",
+            connection=job.connection,
+            resource=f"sync job {job.pk}",
+            details={"retry_after": round(float(error.retry_after or 0), 1)},
+            success=False,
+        )
         return jobs.requeue(job, error.retry_after, f"rate limited: {error}")
     except Transient as error:
         save_progress(run)

@@ -20,7 +20,10 @@ from pathlib import Path
 from integrations.providers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("dayflow", "integrations", "sync", "webhooks", "audit", "notifications", "privacy")
+APPS = (
+    *("dayflow", "integrations", "sync", "webhooks", "audit"),
+    *("notifications", "privacy", "security"),
+)
 
 Graph = Mapping[str, set[str]]
 

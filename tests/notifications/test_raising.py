@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.contrib.auth.signals import user_login_failed
 
 from audit.writer import record
 from integrations.models import Connection
@@ -120,27 +119,4 @@ def test_a_changed_password_raises_a_security_alert_but_a_login_does_not(user, c
     assert notice.title == "Your password was changed"
 
 
-def _fail_login(username: str) -> None:
-    user_login_failed.send(sender=__name__, credentials={"username": username}, request=None)
-
-
-def test_five_failed_logins_within_15_minutes_raise_one_alert(user):
-    with time_machine.travel(T0, tick=True):
-        for _ in range(4):
-            _fail_login("alice")
-        assert not _notices(Kind.SECURITY)
-        _fail_login("alice")
-        _fail_login("alice")
-    with time_machine.travel(T0 + dt.timedelta(hours=1), tick=True):
-        for _ in range(4):
-            _fail_login("alice")
-
-    [notice] = _notices(Kind.SECURITY)
-    assert notice.user == user
-    assert "5 times" in notice.body
-
-
-def test_failed_logins_for_a_name_nobody_has_raise_nothing(user):
-    for _ in range(6):
-        _fail_login("mallory")
-    assert not Notification.objects.exists()
+# Failed sign-ins raise their notice through a security alert: tests/security/test_evaluate.py.
