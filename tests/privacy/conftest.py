@@ -51,6 +51,7 @@ def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
     from integrations.models import Connection, Credential, Service
     from notifications.models import EmailPreference, Kind, Notification
     from privacy.models import Consent
+    from security.models import SecurityAlert
     from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob
     from webhooks.models import Delivery, WebhookSubscription
 
@@ -147,6 +148,16 @@ def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
             ip_address="203.0.113.7",
         )
     record("task.created", actor=user, details={"title": "Buy oat milk"})
+    SecurityAlert.objects.create(
+        rule="login_failures",
+        severity="medium",
+        user=user,
+        ip_address="203.0.113.7",
+        subject_key=f"user:{user.pk}",
+        first_seen=NOW,
+        last_seen=NOW,
+        details={"failures": 5},
+    )
     return Holdings(
         user=user,
         connections=connections,

@@ -31,6 +31,7 @@ EVERY_KIND = [
     "jobs.json",
     "audit_events.json",
     "notifications.json",
+    "security_alerts.json",
     "api_tokens.json",
     "exports.json",
 ]
