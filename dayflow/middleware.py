@@ -34,3 +34,21 @@ class PersonalTimeZone:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class PrivatePages:
+    """`Cache-Control: private, no-store` on every answer to a signed-in person (a page, a
+    fragment, the API with a token): a shared computer's browser or a proxy keeps no copy.
+    Static files never reach this (WhiteNoise answers them earlier in the stack)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # Read after the view: DRF sets request.user for a token, too.
+        if getattr(request.user, "is_authenticated", False) and not request.path.startswith(
+            "/" + settings.STATIC_URL.lstrip("/")
+        ):
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
