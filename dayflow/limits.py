@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # 429. A delivery with a valid signature is never refused by these.
     "DAYFLOW_WEBHOOK_SIGNATURE_FAILURES_PER_IP": 20,
     "DAYFLOW_WEBHOOK_SIGNATURE_FAILURES_WINDOW_SECONDS": 600,
-    "DAYFLOW_WEBHOOK_HANDSHAKES_PER_IP": 30,
+    "DAYFLOW_WEBHOOK_HANDSHAKES_PER_IP": 60,
     "DAYFLOW_WEBHOOK_HANDSHAKES_WINDOW_SECONDS": 600,
     # Audit rows of rejected requests (audit/capped.py): at most this many per action and
     # client IP per window; one "audit.rejections_dropped" row then counts the rest.
@@ -61,6 +61,10 @@ def decide(count: int, limit: int, now: float, seconds: int) -> Verdict:
     return Verdict(allowed=count <= limit, count=count, retry_after=retry_after)
 
 
+def _incr_keeps_lifetime() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
 def _key(name: str, client: str, start: int) -> str:
     return f"limits:{name}:{client[:100]}:{start}"
 
@@ -69,12 +73,19 @@ def hit(name: str, client: str, limit: int, seconds: int, now: float | None = No
     """Count one request of `client` against the limit `name` and decide it."""
     now = time.time() if now is None else now
     key = _key(name, client, window_start(now, seconds))
-    cache.add(key, 0, timeout=seconds + 5)
+    # Kept through the next window too: the audit cap reads the last window's count.
+    lifetime = 2 * seconds + 5
+    cache.add(key, 0, timeout=lifetime)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=seconds + 5)
+        cache.set(key, 1, timeout=lifetime)
         count = 1
+    else:
+        # Only Redis's INCR keeps the key's lifetime; the other caches' incr is a set() with
+        # the default timeout.
+        if not _incr_keeps_lifetime():
+            cache.touch(key, lifetime)
     return decide(count, limit, now, seconds)
 
 
