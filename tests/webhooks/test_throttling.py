@@ -86,7 +86,9 @@ def notion_handshake(client, sub, ip: str = ATTACKER):
 @pytest.mark.parametrize(
     ("service", "handshake"), [("outlook", graph_handshake), ("notion", notion_handshake)]
 )
-def test_handshakes_are_limited_per_ip(client, make_connection, make_subscription, service, handshake):
+def test_handshakes_are_limited_per_ip(
+    client, make_connection, make_subscription, service, handshake
+):
     subscription = make_subscription(
         make_connection(service, account="someone"), remote_id="r-1", secret=""
     )
