@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 
 def personal_zone_name(user) -> str:
@@ -50,5 +51,6 @@ class PrivatePages:
         if getattr(request.user, "is_authenticated", False) and not request.path.startswith(
             "/" + settings.STATIC_URL.lstrip("/")
         ):
-            response.headers["Cache-Control"] = "private, no-store"
+            # Merged into what the view set (never_cache's stricter header stays whole).
+            patch_cache_control(response, private=True, no_store=True)
         return response
