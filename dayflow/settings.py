@@ -277,6 +277,9 @@ AXES_CLIENT_IP_CALLABLE = "dayflow.lockout.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dayflow.lockout.locked_out"
 AXES_VERBOSE = False
+# Sign-ins and sign-outs are in the audit trail already (auth.login, auth.logout): no second,
+# unbounded log of them in axes' AccessLog.
+AXES_DISABLE_ACCESS_LOG = True
 
 # django-csp 4: no inline script or style anywhere (static/js/ holds the pages' scripts); the
 # API docs page alone adds its inline style (dayflow/urls.py).
