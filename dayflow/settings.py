@@ -282,7 +282,8 @@ AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
 
 # django-csp 4: no inline script or style anywhere (static/js/ holds the pages' scripts); the
-# API docs page alone adds its inline style (dayflow/urls.py).
+# API docs page alone adds its inline style (dayflow/api/docs.py). No `form-action`: Chromium
+# applies it to the redirect after a POST, and "Connect" posts, then goes to the service.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
