@@ -1,6 +1,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from audit.capped import record_capped
 from audit.writer import record
 
 
@@ -17,7 +18,8 @@ def on_logout(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    record(
+    # Capped per client IP and window (audit/capped.py): a password sprayer writes few rows.
+    record_capped(
         "auth.login_failed",
         request=request,
         success=False,

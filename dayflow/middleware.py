@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 
 def personal_zone_name(user) -> str:
@@ -34,3 +35,22 @@ class PersonalTimeZone:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class PrivatePages:
+    """`Cache-Control: private, no-store` on every answer to a signed-in person (a page, a
+    fragment, the API with a token): a shared computer's browser or a proxy keeps no copy.
+    Static files never reach this (WhiteNoise answers them earlier in the stack)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # Read after the view: DRF sets request.user for a token, too.
+        if getattr(request.user, "is_authenticated", False) and not request.path.startswith(
+            "/" + settings.STATIC_URL.lstrip("/")
+        ):
+            # Merged into what the view set (never_cache's stricter header stays whole).
+            patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from dayflow.config import (
     env_bool,
@@ -21,6 +22,7 @@ from dayflow.config import (
     persistent_secret,
     sandbox_client,
 )
+from dayflow.limits import DEFAULTS as LIMIT_DEFAULTS
 from integrations.providers import REGISTRY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "social_django",
     "auditlog",
+    # Sign-in lockout (dayflow/lockout.py); its "Access attempts" in the admin unlock.
+    "axes",
+    "csp",
     "audit",
     "dayflow",
     "integrations",
@@ -83,10 +88,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in pages are never stored by a browser or a proxy.
+    "dayflow.middleware.PrivatePages",
     "dayflow.middleware.PersonalTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # django-axes last, as its docs ask: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dayflow.urls"
@@ -192,6 +203,11 @@ CELERY_BEAT_SCHEDULE |= {
     "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},
     "webhooks-requeue-stale": {"task": "webhooks.requeue_stale_deliveries", "schedule": 300.0},
 }
+# The count row of audit rows dropped by the cap on rejected requests (audit/capped.py).
+CELERY_BEAT_SCHEDULE["audit-flush-capped-rejections"] = {
+    "task": "audit.flush_capped_rejections",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["integrations-refresh-expiring-tokens"] = {
     "task": "integrations.refresh_expiring_tokens",
     "schedule": 300.0,  # tokens expiring within 10 minutes get two chances
@@ -273,7 +289,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Django's model backend, loading the profile (the person's time zone) with the user.
-AUTHENTICATION_BACKENDS = ["dayflow.auth.ProfileBackend"]
+# django-axes' lockout check first (dayflow/lockout.py), then the model backend.
+AUTHENTICATION_BACKENDS = ["dayflow.lockout.LockoutBackend", "dayflow.auth.ProfileBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -289,6 +306,46 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Throttles and caps: every limit's default and meaning are in dayflow/limits.py ---------
+# The environment may override any of them (a number; the type is the default's).
+for _name, _default in LIMIT_DEFAULTS.items():
+    if _name in os.environ:
+        globals()[_name] = type(_default)(os.environ[_name])
+# /api/schema/ and /api/docs/ need a sign-in (session or token) unless this is on.
+DAYFLOW_PUBLIC_API_DOCS = env_bool("DAYFLOW_PUBLIC_API_DOCS", False)
+
+# django-axes: the limits above, its database handler (rows staff see and delete in the admin),
+# the (username, IP) pair first and the IP alone second (dayflow.lockout.LoginLockout).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_HANDLER = "dayflow.lockout.LoginLockout"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = "dayflow.lockout.failure_limit"
+AXES_COOLOFF_TIME = "dayflow.lockout.cooloff"
+AXES_CLIENT_IP_CALLABLE = "dayflow.lockout.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dayflow.lockout.locked_out"
+AXES_VERBOSE = False
+# Sign-ins and sign-outs are in the audit trail already (auth.login, auth.logout): no second,
+# unbounded log of them in axes' AccessLog.
+AXES_DISABLE_ACCESS_LOG = True
+
+# django-csp 4: no inline script or style anywhere (static/js/ holds the pages' scripts); the
+# API docs page alone adds its inline style (dayflow/api/docs.py). No `form-action`: Chromium
+# applies it to the redirect after a POST, and "Connect" posts, then goes to the service.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

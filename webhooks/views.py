@@ -1,8 +1,13 @@
 """The webhook receiver: guards in a fixed order, the delivery stored once, 2xx at once.
 
-known service/subscription (404) → size (413) → JSON body, nesting bounded (400) → handshake →
-authenticity (401; 400 for a signed but unreadable timestamp) → handled event? (else 2xx and a
-log line) → inbox, deduplicated on what the signature covers → 2xx → Celery.
+known service/subscription (404) → size (413) → JSON body, nesting bounded (400) → handshake,
+at most DAYFLOW_WEBHOOK_HANDSHAKES_PER_IP per IP and window (429) → authenticity (401; 400 for a
+signed but unreadable timestamp; 429 once an IP has failed DAYFLOW_WEBHOOK_SIGNATURE_FAILURES_PER_IP
+times in the window) → handled event? (else 2xx and a log line) → inbox, deduplicated on what the
+signature covers → 2xx → Celery.
+
+A valid signature is never throttled, whatever its IP sent before: the limits count handshakes
+and failures only (dayflow/limits.py), and authenticity is checked before the failure limit.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from audit.capped import record_capped
 from audit.writer import client_ip, record
-from dayflow import safe_json
+from dayflow import limits, safe_json
 from integrations.crypto import DecryptionError
 from integrations.providers import provider_class
 from integrations.providers.hooks import INBOUND
@@ -31,10 +37,11 @@ logger = logging.getLogger(__name__)
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 @csrf_exempt
@@ -47,12 +54,17 @@ def receive(request: HttpRequest, service: str, public_id: str | None = None) ->
         spec, sub, service_id = _known(spec, service, public_id)
         body = _body(request)
         payload = _payload(spec, request, body)
+        if spec.handshake(request.GET, request.headers, payload) is not None:
+            _limit(request, "webhook-handshakes", "HANDSHAKES", "too_many_handshakes")
         if response := handshakes.answer(spec, request, body, payload, sub):
             return response
         _authentic(authenticity.verify(spec, request, body, payload, sub), request, service)
     except Rejected as rejected:
         _audit_rejection(request, service, sub, rejected)
-        return HttpResponse(status=rejected.status)
+        response = HttpResponse(status=rejected.status)
+        if rejected.retry_after is not None:
+            response.headers["Retry-After"] = str(rejected.retry_after)
+        return response
     except DecryptionError:
         # The subscription's secret was written under a key DAYFLOW_ENCRYPTION_KEYS no longer
         # holds: the operator's to fix. 503, so the service retries once the key is back.
@@ -127,7 +139,20 @@ def _authentic(verdict: Verification, request: HttpRequest, service: str) -> Non
     if verdict.reason == Reason.BAD_TIMESTAMP:
         raise Rejected(400, str(verdict.reason))  # signed: the sender's bug, not a forgery
     # Audited as a 401 rejection; repeated ones raise an alert (security.rules).
+    _limit(request, "webhook-signature-failures", "SIGNATURE_FAILURES", "too_many_failures")
     raise Rejected(401, str(verdict.reason))
+
+
+def _limit(request: HttpRequest, name: str, setting: str, reason: str) -> None:
+    """Count one handshake or signature failure of this client IP: 429 past the limit."""
+    verdict = limits.hit(
+        name,
+        client_ip(request) or "unknown",
+        limits.get(f"DAYFLOW_WEBHOOK_{setting}_PER_IP"),
+        limits.get(f"DAYFLOW_WEBHOOK_{setting}_WINDOW_SECONDS"),
+    )
+    if not verdict.allowed:
+        raise Rejected(429, reason, retry_after=verdict.retry_after)
 
 
 def _removed(service: str, sub: WebhookSubscription) -> HttpResponse:
@@ -153,14 +178,15 @@ def _per_ip(request: HttpRequest, counter: str) -> tuple[str, int]:
 def _audit_rejection(
     request: HttpRequest, service: str, sub: WebhookSubscription | None, rejected: Rejected
 ) -> None:
-    """Signature failures are always audited; unauthenticated probes (404/413/400) always get
-    a log line but at most WEBHOOKS_REJECTION_AUDITS_PER_IP audit rows per IP and window."""
+    """Every rejection gets a log line. Signature failures and 429s get an audit row, capped
+    per IP and window (audit/capped.py: a count row says how many more were dropped);
+    unauthenticated probes (404/413/400) at most WEBHOOKS_REJECTION_AUDITS_PER_IP rows."""
     logger.info("webhooks: %s rejected %s (%s)", service[:40], rejected.status, rejected.reason)
-    if rejected.status != 401:
+    if rejected.status not in (401, 429):
         _, count = _per_ip(request, "rejections")
         if count > conf.get("WEBHOOKS_REJECTION_AUDITS_PER_IP"):
             return
-    record(
+    record_capped(
         "webhook.rejected",
         connection=sub.connection if sub else None,
         resource=f"webhooks/{service}" + (f"/{sub.public_id}" if sub else ""),

@@ -14,8 +14,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
-from knox.settings import CONSTANTS
+from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
+
+from audit.writer import client_ip
+from dayflow import limits
 
 from audit.writer import client_ip, record
 
@@ -31,7 +35,30 @@ ADDRESS_TTL = 90 * 24 * 3600
 class ApiTokenAuthentication(TokenAuthentication):
     """knox's scheme and hashing, with one query per request: the token and its user together.
     An expired token is refused but kept, so its owner sees it listed as expired (knox would
-    delete it, and every expired token of its user, on each request)."""
+    delete it, and every expired token of its user, on each request).
+
+    Wrong tokens are counted per client IP (DAYFLOW_API_AUTH_FAILURES_PER_IP per window): past
+    the limit, every token from that IP is answered 429 with `Retry-After`, unchecked, until
+    the window closes."""
+
+    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        auth = get_authorization_header(request).split()
+        prefix = knox_settings.AUTH_HEADER_PREFIX.encode()
+        if not auth or auth[0].lower() != prefix.lower():
+            return None  # no token: the session's, or anonymous
+        ip = client_ip(request) or "unknown"
+        limit = limits.get("DAYFLOW_API_AUTH_FAILURES_PER_IP")
+        seconds = limits.get("DAYFLOW_API_AUTH_FAILURES_WINDOW_SECONDS")
+        ahead = limits.peek("api-auth-failures", ip, limit, seconds)
+        if not ahead.allowed:
+            raise exceptions.Throttled(wait=ahead.retry_after)
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            verdict = limits.hit("api-auth-failures", ip, limit, seconds)
+            if not verdict.allowed:
+                raise exceptions.Throttled(wait=verdict.retry_after) from None
+            raise
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         authenticated = super().authenticate(request)

@@ -1,4 +1,5 @@
-"""/api/docs/ works on a machine without internet: Swagger UI's assets come from the app."""
+"""/api/docs/ works on a machine without internet: Swagger UI's assets come from the app.
+(The page needs a sign-in: tests/dayflow/test_headers.py.)"""
 
 import re
 
@@ -14,7 +15,8 @@ def referenced_assets(html: str) -> list[str]:
     return [url for url in ASSET.findall(html) if not url.startswith("#")]
 
 
-def test_the_docs_page_references_no_external_host(client):
+def test_the_docs_page_references_no_external_host(client, user):
+    client.force_login(user)
     html = client.get("/api/docs/").content.decode()
 
     assets = referenced_assets(html)
@@ -23,7 +25,8 @@ def test_the_docs_page_references_no_external_host(client):
     assert "cdn.jsdelivr.net" not in html
 
 
-def test_the_docs_page_assets_are_served_by_the_app(client, settings):
+def test_the_docs_page_assets_are_served_by_the_app(client, settings, user):
+    client.force_login(user)
     settings.WHITENOISE_USE_FINDERS = True  # no collectstatic in tests: serve from the finders
     settings.WHITENOISE_AUTOREFRESH = True
     html = client.get("/api/docs/").content.decode()
