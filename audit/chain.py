@@ -28,23 +28,27 @@ from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditVerif
 logger = logging.getLogger(__name__)
 
 ERASED = "[erased]"
-# Keys in `details` whose values name or locate a person.
-PERSONAL_KEYS = frozenset(
+# An erased person's events keep only what says what happened, not about whom or what: numbers,
+# yes/no and the values of these keys (the domain's own words: a service key, a result, a
+# reason). Every other text in `details`, titles and names included, becomes ERASED.
+NEUTRAL_KEYS = frozenset(
     {
-        "username",
-        "email",
-        "name",
-        "full_name",
-        "first_name",
-        "last_name",
-        "ip",
-        "ip_address",
-        "user_agent",
-        "remote_addr",
-        "account",
-        "external_account_id",
-        "label",
-        "connection_label",
+        "service",
+        "kind",
+        "status",
+        "result",
+        "reason",
+        "resolution",
+        "trigger",
+        "mode",
+        "side",
+        "op",
+        "item_type",
+        "rule",
+        "severity",
+        "channel",
+        "strategy",
+        "direction",
     }
 )
 
@@ -203,12 +207,14 @@ def anonymize_user(user_id: int) -> int:
 
 
 def _erase(value: Any, key: str = "") -> Any:
-    if key.lower() in PERSONAL_KEYS and value not in (None, ""):
-        return ERASED
+    """`details` with every text that is not a neutral key's value erased (an allow-list: a new
+    kind of detail is erased unless it is named neutral)."""
     if isinstance(value, dict):
         return {k: _erase(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_erase(v) for v in value]
+        return [_erase(v, key) for v in value]
+    if isinstance(value, str) and value and key.lower() not in NEUTRAL_KEYS:
+        return ERASED
     return value
 
 

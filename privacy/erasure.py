@@ -145,6 +145,7 @@ def _revocable(connection: Connection) -> bool:
 def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
     """Every table holding the person's rows, children before parents; each a hard delete."""
     from auditlog.models import LogEntry as FieldHistory
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     from dayflow.models import ApiToken, Event, Profile, Task
     from notifications.models import EmailPreference, Notification
@@ -179,6 +180,10 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
         ("email_preferences", lambda: EmailPreference.objects.filter(user=user)),
         ("profile", lambda: Profile.objects.filter(user=user)),
         ("admin_log", lambda: AdminLogEntry.objects.filter(user=user)),
+        # The sign-in guard's records of this username (its IPs): django-axes' tables.
+        ("sign_in_attempts", lambda: AccessAttempt.objects.filter(username=user.get_username())),
+        ("sign_in_failures", lambda: AccessFailureLog.objects.filter(username=user.get_username())),
+        ("sign_ins", lambda: AccessLog.objects.filter(username=user.get_username())),
     ]
 
 

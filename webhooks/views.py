@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from audit.capped import record_capped
-from audit.writer import client_ip, record
+from audit.writer import client_ip
 from dayflow import limits, safe_json
 from integrations.crypto import DecryptionError
 from integrations.providers import provider_class

@@ -18,10 +18,8 @@ from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-from audit.writer import client_ip
-from dayflow import limits
-
 from audit.writer import client_ip, record
+from dayflow import limits
 
 # knox tokens are the prefix and 64 hex characters; anything much longer is not one.
 MAX_TOKEN_LENGTH = 128
@@ -39,7 +37,7 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     Wrong tokens are counted per client IP (DAYFLOW_API_AUTH_FAILURES_PER_IP per window): past
     the limit, every token from that IP is answered 429 with `Retry-After`, unchecked, until
-    the window closes."""
+    the window closes. A token used from an IP it was not seen from is noted (`note_address`)."""
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         auth = get_authorization_header(request).split()
@@ -53,15 +51,12 @@ class ApiTokenAuthentication(TokenAuthentication):
         if not ahead.allowed:
             raise exceptions.Throttled(wait=ahead.retry_after)
         try:
-            return super().authenticate(request)
+            authenticated = super().authenticate(request)
         except exceptions.AuthenticationFailed:
             verdict = limits.hit("api-auth-failures", ip, limit, seconds)
             if not verdict.allowed:
                 raise exceptions.Throttled(wait=verdict.retry_after) from None
             raise
-
-    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
-        authenticated = super().authenticate(request)
         if authenticated is not None:
             note_address(request, *authenticated)
         return authenticated
