@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 FAILURES_IN_A_ROW = 3
 CONFLICT_BATCH = dt.timedelta(hours=1)
-LOGIN_FAILURES = 5
-LOGIN_WINDOW = dt.timedelta(minutes=15)
 
 
 def repeated_failures(statuses_newest_first: Sequence[str]) -> bool:
@@ -28,11 +26,6 @@ def conflict_notice(last_notice_at: dt.datetime | None, now: dt.datetime) -> str
     if last_notice_at is None or now - last_notice_at >= CONFLICT_BATCH:
         return "new"
     return "add"
-
-
-def failed_logins_alert(failures_in_window: int, alerted_in_window: bool) -> bool:
-    """LOGIN_FAILURES failed logins within LOGIN_WINDOW raise one alert per window."""
-    return failures_in_window >= LOGIN_FAILURES and not alerted_in_window
 
 
 def counted(number: int, noun: str) -> str:

@@ -40,18 +40,3 @@ CONFLICT_NOTICES = [
 @pytest.mark.parametrize(("last", "now", "decision"), CONFLICT_NOTICES)
 def test_conflicts_make_at_most_one_notice_an_hour(last, now, decision):
     assert rules.conflict_notice(last, now) == decision
-
-
-FAILED_LOGINS = [
-    (0, False, False),
-    (4, False, False),
-    (5, False, True),
-    (6, False, True),
-    (5, True, False),
-    (9, True, False),
-]
-
-
-@pytest.mark.parametrize(("failures", "alerted", "raise_it"), FAILED_LOGINS)
-def test_five_failed_logins_in_the_window_raise_one_alert(failures, alerted, raise_it):
-    assert rules.failed_logins_alert(failures, alerted) is raise_it
