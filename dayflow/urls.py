@@ -25,6 +25,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # A staff page of our own under the admin's address, linked from its index.
+    path("admin/compliance/", include("security.urls")),
     path("admin/", admin.site.urls),
     path("integrations/", include("integrations.urls")),
     path("sync/", include("sync.urls")),
