@@ -79,5 +79,6 @@ class SecurityAlertAdmin(admin.ModelAdmin):
         # Read-only pages; acknowledging goes through the action (which checks this too).
         return obj is None and super().has_change_permission(request, obj)
 
+
 # The admin index links the staff compliance report (security.views.compliance_report).
 admin.site.index_template = "security/admin_index.html"
