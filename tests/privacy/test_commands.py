@@ -173,3 +173,15 @@ def test_erase_asks_for_the_username_again(user, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "alice")
     run("erase_account", "alice")
     assert ErasureRequest.objects.filter(user=user).exists()
+
+
+def test_erase_with_nobody_to_answer_needs_yes(user, monkeypatch):
+    def no_terminal(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_terminal)
+
+    with pytest.raises(CommandError, match="give --yes"):
+        run("erase_account", "alice")
+
+    assert not ErasureRequest.objects.exists()

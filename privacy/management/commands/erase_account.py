@@ -23,12 +23,13 @@ class Command(BaseCommand):
         username = options["username"]
         user = person(username)
         if not options["yes"]:
-            if not options.get("interactive", True):
-                raise CommandError("erasing an account needs --yes when not asked interactively")
-            answer = input(
-                f"This erases {username!r} and everything DayFlow holds about them; it cannot "
-                "be undone. Type the username again to go on: "
-            )
+            try:
+                answer = input(
+                    f"This erases {username!r} and everything DayFlow holds about them; it "
+                    "cannot be undone. Type the username again to go on: "
+                )
+            except EOFError as exc:  # nobody to ask
+                raise CommandError("not confirmed: give --yes when nobody can answer") from exc
             if answer.strip() != username:
                 raise CommandError("not confirmed: nothing was erased")
         # Run inside the transaction, the task queued on commit finds it done and stops.
