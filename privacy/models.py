@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ExportQuerySet(models.QuerySet):
@@ -54,6 +55,19 @@ class ExportRequest(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in self.IN_PROGRESS
+
+    @property
+    def is_ready(self) -> bool:
+        """Built (its link may have expired since: `downloadable`)."""
+        return self.status == self.Status.READY
+
+    @property
+    def downloadable(self) -> bool:
+        return self.is_ready and self.expires_at is not None and self.expires_at > timezone.now()
+
+    @property
+    def failed(self) -> bool:
+        return self.status == self.Status.FAILED
 
 
 class ErasureRequest(models.Model):

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -32,7 +31,7 @@ def data_page(request: HttpRequest) -> HttpResponse:
 
 def _page(request: HttpRequest, form: DeleteAccountForm, status: int = 200) -> HttpResponse:
     exports = ExportRequest.objects.for_user(request.user)[:LISTED_EXPORTS]
-    context = {"exports": exports, "form": form, "now": timezone.now()}
+    context = {"exports": exports, "form": form}
     return render(request, "privacy/data.html", context, status=status)
 
 
