@@ -31,10 +31,8 @@ def start(request: HttpRequest, connection_id: int) -> HttpResponse:
         job = services.sync_now(
             connection, trigger=SyncJob.Trigger.USER, preview=bool(request.POST.get("preview"))
         )
-    except ActionRefused:
-        messages.error(
-            request, f"{connection} cannot sync now ({connection.get_status_display()})."
-        )
+    except ActionRefused as refused:
+        messages.error(request, f"{connection} cannot sync now: {refused.reason}.")
         return redirect("integrations:index")
     return redirect("sync:job", pk=job.pk)
 

@@ -83,6 +83,9 @@ class GoogleCalendarProvider(Provider):
     webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
+    collection_words = "a calendar"
+    collection_default = "your primary calendar"
+    collection_kind = "calendar"
 
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A JSON call (None for an empty body) where a rate-limit 403 is RateLimited.

@@ -88,6 +88,9 @@ class OutlookProvider(Provider):
     webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
+    collection_words = "a calendar"
+    collection_default = "your default calendar"
+    collection_kind = "calendar"
 
     def calendars(self) -> list[str]:
         return list(self.field_mapping.get("calendars") or []) or [""]
