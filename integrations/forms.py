@@ -20,7 +20,7 @@ from integrations.models import (
     validate_field_mapping,
 )
 from integrations.providers import caldav
-from integrations.providers.base import AuthStyle, Container, Provider
+from integrations.providers.base import AuthStyle, Container, ItemType, Provider
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
 
 
@@ -268,6 +268,8 @@ class ConnectionSettingsForm(forms.ModelForm):
         self.picker = page and self.listing.reached and bool(self.provider.collection_setting)
         self.checkboxes = dict(self.provider.setting_checkboxes) if page else {}
         mapping = dict(self.instance.field_mapping or {})
+        if page:
+            self._drop_kinds_not_offered()
         if self.picker:
             self._add_picker(mapping)
         for name, words in self.checkboxes.items():
@@ -278,6 +280,14 @@ class ConnectionSettingsForm(forms.ModelForm):
         self.initial["field_mapping"] = {
             key: value for key, value in mapping.items() if key not in self._picked_keys()
         }
+
+    def _drop_kinds_not_offered(self) -> None:
+        """A task service has no events to sync, a calendar no tasks (CalDAV has both): the
+        page does not ask, and the saved value stays as it is."""
+        offered = {str(kind) for kind in self.provider.item_types}
+        for kind, name in ((ItemType.TASK, "sync_tasks"), (ItemType.EVENT, "sync_events")):
+            if offered and str(kind) not in offered:
+                del self.fields[name]
 
     def _picked_keys(self) -> set[str]:
         keys = set(self.checkboxes)
