@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "integrations",
     "sync",
     "webhooks",
+    # Notices in the app (the bell) and by email: raised from the other apps' signals.
+    "notifications",
     # The emulated services (integrations/sandbox/): tables only; its URLs 404 unless enabled.
     "integrations.sandbox",
 ]
@@ -161,6 +163,7 @@ CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "maintenance"},
     "audit.*": {"queue": "maintenance"},
     "dayflow.*": {"queue": "maintenance"},
+    "notifications.*": {"queue": "default"},
 }
 CELERY_TASK_IGNORE_RESULT = True
 # Acknowledged late: a dead pool child's message goes back to the queue. A whole worker killed
@@ -194,6 +197,24 @@ WEBHOOKS_GRAPH_MAX_MINUTES = int(os.environ.get("WEBHOOKS_GRAPH_MAX_MINUTES", 42
 # The signing secret of the Linear OAuth app's own webhook (LinearProvider.app_webhook_secret).
 WEBHOOKS_LINEAR_APP_SECRET = os.environ.get("LINEAR_WEBHOOK_SECRET", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+
+# --- Email (notifications): printed to the console unless an SMTP server is configured --------
+# EMAIL_HOST names the SMTP server; EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS / EMAIL_USE_SSL as Django reads them. The test runner uses its locmem backend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587 if env_bool("EMAIL_USE_TLS") else 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 20))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "DayFlow <dayflow@localhost>")
 
 # --- Auth, sessions, security ------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from audit import views as audit_views
 from dayflow import health, views
 
 urlpatterns = [
@@ -27,6 +28,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("integrations/", include("integrations.urls")),
     path("sync/", include("sync.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("activity/", audit_views.activity_page, name="activity"),
     path("api/webhooks/", include("webhooks.urls")),
     path("sandbox/", include("integrations.sandbox.urls")),
     # The REST API: each app's own `api/` package, then the schema and its offline docs.
@@ -38,6 +41,7 @@ urlpatterns = [
                 path("", include("integrations.api.urls")),
                 path("", include("sync.api.urls")),
                 path("", include("audit.api.urls")),
+                path("", include("notifications.api.urls")),
             ]
         ),
     ),

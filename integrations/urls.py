@@ -13,4 +13,5 @@ urlpatterns = [
     path("connections/<int:pk>/resume/", views.resume, name="resume"),
     path("connections/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path("connections/<int:pk>/settings/", views.connection_settings, name="settings"),
+    path("connections/<int:pk>/card/", views.card, name="card"),
 ]

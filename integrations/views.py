@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.writer import record
-from integrations import lifecycle, service_urls
+from integrations import dashboard, lifecycle, service_urls
 from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
 from integrations.forms import (
@@ -44,17 +44,49 @@ def _connection(request: HttpRequest, pk: int) -> Connection:
 @login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    connections = (
-        Connection.objects.for_user(request.user)
-        .select_related("service")
-        .order_by("service__display_name", "label")
+    connections = Connection.objects.for_user(request.user).order_by(
+        "service__display_name", "label", "pk"
     )
-    services = enabled_services()
-    return render(
-        request,
-        "integrations/index.html",
-        {"services": services, "connections": connections, "sandboxed": _sandboxed(services)},
-    )
+    cards = dashboard.cards(connections)
+    connected = {card.connection.service.key for card in cards}
+    # The services not connected yet first; each is read once.
+    services = sorted(enabled_services(), key=lambda service: service.key in connected)
+    context = {
+        "cards": cards,
+        "connected": connected,
+        "services": services,
+        "sandboxed": _sandboxed(services),
+        "poll_seconds": dashboard.POLL_SECONDS,
+    }
+    return render(request, "integrations/index.html", context)
+
+
+@login_required
+@require_GET
+def card(request: HttpRequest, pk: int) -> HttpResponse:
+    """One connection's card: what the dashboard's cards ask for every few seconds while a
+    job of theirs is queued or running."""
+    return render_card(request, pk)
+
+
+def render_card(request: HttpRequest, pk: int, note: str = "", problem: bool = False):
+    """The card of the user's connection `pk` (404 if it is not theirs), with a line saying
+    what the action that led here did."""
+    found = dashboard.card(Connection.objects.for_user(request.user), pk)
+    if found is None:
+        raise Http404("no such connection")
+    context = {
+        "card": found,
+        "note": note,
+        "problem": problem,
+        "poll_seconds": dashboard.POLL_SECONDS,
+    }
+    return render(request, "integrations/_card.html", context)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """A request htmx made from a card: it answers with the card, not a redirect."""
+    return request.headers.get("HX-Request") == "true"
 
 
 def _sandboxed(services: Iterable[Service]) -> set[str]:
@@ -190,9 +222,12 @@ def _lifecycle_action(request: HttpRequest, pk: int, action, done: str) -> HttpR
     try:
         action(connection, request=request)
     except ActionRefused as exc:
-        messages.error(request, f"{connection}: {exc}.")
+        note, problem = f"{connection}: {exc}.", True
     else:
-        messages.success(request, f"{connection} is {done}.")
+        note, problem = f"{connection} is {done}.", False
+    if is_htmx(request):
+        return render_card(request, pk, note, problem)
+    (messages.error if problem else messages.success)(request, note)
     return redirect(INDEX)
 
 

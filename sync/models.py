@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from dayflow.models import Event, Task
 from integrations.models import Connection
+from integrations.providers.base import safe_web_url
 from sync.actions import job_actions
 
 
@@ -41,6 +42,9 @@ class ItemLink(models.Model):
     base = models.JSONField(default=dict, blank=True)
     dayflow_id = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
+    # The item's page at the service, as the provider gave it (only http(s): see
+    # `integrations.providers.base.safe_web_url`); empty when the service has none.
+    web_url = models.URLField("address at the service", max_length=500, blank=True)
     # Set when undoing a job left the two sides apart (one side's copy removed): the engine
     # leaves the pair alone, the job's page lists it, and "send again" syncs it once more.
     undone_at = models.DateTimeField("not synced (undone) since", null=True, blank=True)
@@ -67,6 +71,11 @@ class ItemLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_type} {self.local_id} <-> {self.remote_id or '(creating)'}"
+
+    @property
+    def web_address(self) -> str:
+        """The item's page at the service, checked again as it is shown: only http(s)."""
+        return safe_web_url(self.web_url)
 
     @property
     def local_id(self) -> int | None:
@@ -128,6 +137,16 @@ class SyncJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Phase(models.TextChoices):
+        """Where a run is: set by the engine at its checkpoints (`sync.engine.run`)."""
+
+        QUEUED = "queued", "Waiting to start"
+        PULLING = "pulling", "Pulling changes"
+        DECIDING = "deciding", "Deciding what to change"
+        WRITING_REMOTE = "writing_remote", "Writing to the service"
+        WRITING_LOCAL = "writing_local", "Writing to DayFlow"
+        DONE = "done", "Done"
+
     class Control(models.TextChoices):
         NONE = "", "None"
         PAUSE = "pause", "Pause"
@@ -154,6 +173,17 @@ class SyncJob(models.Model):
     control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
     dry_run = models.BooleanField(default=False)
     confirmed = models.BooleanField(default=False, help_text="Mass deletions were confirmed.")
+    phase = models.CharField(
+        max_length=20,
+        choices=Phase.choices,
+        default=Phase.QUEUED,
+        help_text="Where the run is: saved at the engine's checkpoints.",
+    )
+    planned = models.PositiveIntegerField(
+        default=0,
+        help_text="How many items the run's plan applies, once it has decided (0 before): "
+        "with `processed`, its progress.",
+    )
     processed = models.PositiveIntegerField(default=0)
     local_created = models.PositiveIntegerField(default=0)
     local_updated = models.PositiveIntegerField(default=0)

@@ -14,6 +14,7 @@ from dayflow.models import Event, Task
 from integrations.actions import ActionRefused
 from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
+from sync import conflicts as settling
 from sync import fields as codec
 from sync.decisions import same
 from sync.engine.providers import provider_for
@@ -37,20 +38,25 @@ def resolve_conflict(
     *,
     user: Any = None,
     fields: dict[str, Any] | None = None,
+    choices: dict[str, settling.Choice] | None = None,
     request: Any = None,
 ) -> Conflict:
-    """Settle an open conflict: keep DayFlow's version, the service's, or merged `fields`.
+    """Settle an open conflict (`sync.conflicts.settle`): "local" or "remote" decide the
+    clashing fields for DayFlow's or the service's version, "merged" takes `choices` per field
+    ("local", "remote" or an `Edited` value; `fields`: typed values by name, as `Edited`). The
+    changes made on one side only are kept in all three.
 
-    Both sides end up holding the chosen fields and the link's base becomes them; the version
-    that lost is journaled. Raises CannotResolve when the service changed the item again since
-    (sync first, then resolve the fresh conflict).
+    Both sides end up holding the result and the link's base becomes it, so the next sync finds
+    nothing to do; each side's version before is journaled. Raises CannotResolve: 400 when the
+    choices do not settle it, 409 when the service changed the item again since (sync first,
+    then resolve the fresh conflict).
     """
     conflict = Conflict.objects.select_related("link__connection").get(
         pk=conflict_id, status=Conflict.Status.OPEN
     )
     link = conflict.link
     obj = _local(link)
-    target = _target(conflict, resolution, fields)
+    target = _target(conflict, resolution, {**(choices or {}), **_edited(fields)})
     current_local = codec.local_fields(obj) if obj is not None and not obj.is_deleted else None
     if not same(target, conflict.remote):
         provider = provider_for(link.connection)
@@ -79,23 +85,27 @@ def resolve_conflict(
         request=request,
         connection=link.connection,
         resource=f"conflict {conflict.pk}",
-        details={"resolution": resolution, "fields": conflict.fields},
+        details={
+            "resolution": resolution,
+            "fields": settling.clashing(conflict.base, conflict.local, conflict.remote),
+        },
     )
     return conflict
 
 
-def _target(conflict: Conflict, resolution: str, fields: dict | None) -> dict[str, Any]:
-    if resolution == Conflict.Resolution.LOCAL and conflict.local is not None:
-        return dict(conflict.local)
-    if resolution == Conflict.Resolution.REMOTE and conflict.remote is not None:
-        return dict(conflict.remote)
-    if resolution == Conflict.Resolution.MERGED and fields:
-        allowed = set(conflict.local or {}) | set(conflict.remote or {})
-        unknown = set(fields) - allowed
-        if unknown:
-            raise CannotResolve(f"unknown fields: {', '.join(sorted(unknown))}", status=400)
-        return {**(conflict.remote or {}), **fields}
-    raise CannotResolve(f"cannot resolve with {resolution!r}", status=400)
+def _edited(fields: dict[str, Any] | None) -> dict[str, settling.Choice]:
+    return {name: settling.Edited(value) for name, value in (fields or {}).items()}
+
+
+def _target(conflict: Conflict, resolution: str, choices: dict) -> dict[str, Any]:
+    try:
+        target = settling.settle(
+            conflict.base, conflict.local, conflict.remote, resolution, choices
+        )
+        settling.check_span(target)
+    except settling.Unsettled as error:
+        raise CannotResolve(str(error), status=400) from error
+    return target
 
 
 def _local(link: ItemLink) -> Task | Event | None:

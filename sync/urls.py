@@ -8,12 +8,14 @@ urlpatterns = [
     path("connections/<int:connection_id>/sync/", views.start, name="start"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/live/", views.job_live, name="job-live"),
     path(
         "jobs/<int:pk>/<slug:action>/",
         views.job_control,
         name="job-control",
     ),
     path("conflicts/", views.conflict_list, name="conflicts"),
+    path("conflicts/settle/", views.conflict_bulk, name="conflicts-bulk"),
     path("conflicts/<int:pk>/", views.conflict_detail, name="conflict"),
     path("conflicts/<int:pk>/resolve/", views.conflict_resolve, name="conflict-resolve"),
 ]

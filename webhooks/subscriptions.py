@@ -319,16 +319,17 @@ def _check_health(sub: WebhookSubscription) -> int:
     return 1
 
 
-def delivery_mode(connection: Connection) -> str:
+def delivery_mode(connection: Connection, active: list[WebhookSubscription] | None = None) -> str:
     """'push' while every resource the connection wants watched has a live subscription,
-    otherwise 'polling' (its schedule)."""
+    otherwise 'polling' (its schedule). `active` (from `active_subscriptions`) lets a page of
+    many connections read the subscriptions once instead of once each."""
     if not connection.is_active:
         return "polling"
     provider = provider_class(connection.service.key)
     if provider.webhook_signed_with_client_secret:
         # One app-wide webhook from the service's console: no subscription rows to look at.
         return "push" if provider.client_secret() else "polling"
-    live = _live_resources(connection, provider)
+    live = _live_resources(connection, provider, active)
     registrar = REGISTRARS.get(connection.service.key)
     wanted = registrar.wanted(provider_for(connection)) if registrar else None
     if wanted is None:
@@ -338,19 +339,39 @@ def delivery_mode(connection: Connection) -> str:
     return "push" if wanted and set(wanted) <= live else "polling"
 
 
-def _live_resources(connection: Connection, provider: type[Provider]) -> set[str]:
-    subs = WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
-    mine = Q(connection=connection)
-    if provider.webhook_registration == "console":
-        # Staff add a console-made subscription in the admin, for no connection: it reaches
-        # every connection to the workspace its deliveries name.
-        mine |= Q(connection__isnull=True)
-    now = timezone.now()
-    live = set(
-        subs.filter(mine)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values_list("resource", flat=True)
+def active_subscriptions(connections: list[Connection]) -> list[WebhookSubscription]:
+    """The live subscriptions any of `connections` may use, in one query."""
+    services = {connection.service_id for connection in connections}
+    return list(
+        WebhookSubscription.objects.filter(status=Status.ACTIVE, service__in=services).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
     )
+
+
+def _live_resources(
+    connection: Connection,
+    provider: type[Provider],
+    active: list[WebhookSubscription] | None = None,
+) -> set[str]:
+    # Staff add a console-made subscription in the admin, for no connection: it reaches
+    # every connection to the workspace its deliveries name.
+    console = provider.webhook_registration == "console"
+    if active is None:
+        active = list(
+            WebhookSubscription.objects.filter(status=Status.ACTIVE, service=connection.service)
+            .filter(Q(connection=connection) | Q(connection__isnull=True))
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        )
+    now = timezone.now()
+    live = {
+        sub.resource
+        for sub in active
+        if sub.service_id == connection.service_id
+        and sub.status == Status.ACTIVE
+        and (sub.connection_id == connection.pk or (console and sub.connection_id is None))
+        and (sub.expires_at is None or sub.expires_at > now)
+    }
     prefix = provider.webhook_account_prefix
     if prefix and not provider.app_webhook_secret():
         # Without the app secret, the app webhook's deliveries cannot be verified.

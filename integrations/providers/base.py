@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
@@ -78,6 +79,7 @@ class RemoteItem:
     updated_at: dt.datetime | None = None
     collection: str = ""  # the container it lives in (list, calendar, database…)
     dayflow_id: str = ""  # DayFlow's id, where we could store it on the remote item
+    web_url: str = ""  # where a person opens the item at the service ("" when it has no page)
 
 
 @dataclasses.dataclass
@@ -101,6 +103,23 @@ class Container:
     kind: str  # database, list, team, project, calendar…
     parent: str = ""
     item_types: tuple[ItemType, ...] = ()
+
+
+WEB_URL_MAX = 500
+
+
+def safe_web_url(value: Any) -> str:
+    """`value` if it is an absolute http(s) address of at most WEB_URL_MAX characters with no
+    space or control character, else ""."""
+    if not isinstance(value, str) or not 0 < len(value) <= WEB_URL_MAX:
+        return ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    return value if parts.scheme in ("http", "https") and parts.hostname else ""
 
 
 class Provider:
@@ -167,6 +186,11 @@ class Provider:
     # Yes/no settings shown as checkboxes on the settings page, with their words.
     setting_checkboxes: ClassVar[dict[str, str]] = {}
 
+    # Where a person opens an item at the service: the payload field holding its page's address
+    # (`url`, `htmlLink`…), else an address made from its id ("…/task/{id}"); neither: no link.
+    web_url_field: ClassVar[str] = ""
+    web_url_template: ClassVar[str] = ""
+
     def __init__(
         self,
         connection: Any,
@@ -191,6 +215,15 @@ class Provider:
     def picks_many(cls) -> bool:
         """Several containers can be picked (calendars), or exactly one (a list, a team)."""
         return cls.mapping_schema.get(cls.collection_setting) is list
+
+    def web_url(self, raw: Any, item_id: str = "") -> str:
+        """The item's page at the service, as `web_url_field` or `web_url_template` declare it;
+        "" unless it is a plain http(s) address (a payload never puts a javascript: link on
+        our pages)."""
+        value = raw.get(self.web_url_field) if self.web_url_field and isinstance(raw, dict) else ""
+        if not value and self.web_url_template and item_id:
+            value = self.web_url_template.format(id=quote(item_id, safe=""))
+        return safe_web_url(value)
 
     @property
     def http(self) -> HttpClient:

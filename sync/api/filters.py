@@ -7,7 +7,7 @@ from __future__ import annotations
 import django_filters
 
 from dayflow.api import bounds
-from sync.models import Conflict, SyncJob
+from sync.models import Conflict, ItemType, SyncJob
 
 
 def instants(field: str) -> tuple[bounds.DateTimeFilter, bounds.DateTimeFilter]:
@@ -36,8 +36,9 @@ class JobFilter(django_filters.FilterSet):
 class ConflictFilter(django_filters.FilterSet):
     connection = bounds.IdFilter(field_name="link__connection_id")
     status = django_filters.ChoiceFilter(choices=Conflict.Status.choices)
+    item_type = django_filters.ChoiceFilter(field_name="link__item_type", choices=ItemType.choices)
     created_after, created_before = instants("created_at")
 
     class Meta:
         model = Conflict
-        fields = ["connection", "status"]
+        fields = ["connection", "status", "item_type"]

@@ -12,13 +12,15 @@ from rest_framework import serializers
 
 from audit.writer import scrub
 from dayflow.api.strict import StrictSerializer
+from sync import conflicts as settling
 from sync.actions import ACTIONS
 from sync.api.starting import MODES, SYNC
-from sync.models import Conflict, JournalEntry, SyncJob
+from sync.models import Conflict, ItemType, JournalEntry, SyncJob
 
 MAX_ID = 2**63 - 1
 SEND_AGAIN = "send-again"
 MAX_FIELD_CHOICES = 50
+MAX_BULK_RESOLVE = 100
 
 
 class CountersSerializer(serializers.Serializer):
@@ -86,6 +88,8 @@ class JobSerializer(serializers.ModelSerializer):
             "status",
             "dry_run",
             "confirmed",
+            "phase",
+            "planned",
             "counters",
             "progress",
             "queued_at",
@@ -234,9 +238,22 @@ def without_secrets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class ConflictFieldSerializer(serializers.Serializer):
     name = serializers.CharField()
+    label = serializers.CharField(help_text="The field in words, as the page shows it.")
     base = serializers.JSONField(allow_null=True, help_text="As both sides last agreed.")
     local = serializers.JSONField(allow_null=True, help_text="In DayFlow.")
     remote = serializers.JSONField(allow_null=True, help_text="At the service.")
+    change = serializers.ChoiceField(
+        choices=[
+            settling.UNCHANGED,
+            settling.FROM_LOCAL,
+            settling.FROM_REMOTE,
+            settling.ALIKE,
+            settling.CLASH,
+        ],
+        help_text="Who changed it since the base: unchanged; local or remote (one side only: "
+        "merged automatically, kept whatever you choose); alike (both, to the same value); "
+        "clash (both, differently: you choose).",
+    )
     clash = serializers.BooleanField(help_text="Changed on both sides to different values.")
 
 
@@ -246,8 +263,9 @@ class ConflictSerializer(serializers.ModelSerializer):
     item_type = serializers.CharField(source="link.item_type", read_only=True)
     local_id = serializers.IntegerField(source="link.local_id", read_only=True, allow_null=True)
     remote_id = serializers.CharField(source="link.remote_id", read_only=True)
-    fields = serializers.ListField(
-        child=serializers.CharField(), read_only=True, help_text="The fields that clash."
+    fields = serializers.SerializerMethodField(
+        method_name="clashing_fields",
+        help_text="The fields changed on both sides to different values: the ones to choose.",
     )
 
     class Meta:
@@ -268,6 +286,10 @@ class ConflictSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def clashing_fields(self, conflict: Conflict) -> list[str]:
+        return settling.clashing(conflict.base, conflict.local, conflict.remote)
+
 
 class ConflictDetailSerializer(ConflictSerializer):
     comparison = serializers.SerializerMethodField()
@@ -278,24 +300,79 @@ class ConflictDetailSerializer(ConflictSerializer):
 
     @extend_schema_field(ConflictFieldSerializer(many=True))
     def get_comparison(self, conflict: Conflict) -> list[dict[str, Any]]:
-        return conflict.field_rows()
+        return [
+            {
+                "name": row.name,
+                "label": settling.label(row.name),
+                "base": row.base,
+                "local": row.local,
+                "remote": row.remote,
+                "change": row.change,
+                "clash": row.clash,
+            }
+            for row in settling.compare(conflict.base, conflict.local, conflict.remote)
+        ]
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["local", "remote"]},
+            {
+                "type": "object",
+                "properties": {"value": {"nullable": True}},
+                "required": ["value"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class FieldChoiceField(serializers.Field):
+    """One field's choice: "local", "remote", or `{"value": ...}` typed in (checked against
+    the conflict by the view, which knows the field)."""
+
+    default_error_messages = {
+        "invalid": 'Give "local", "remote" or {{"value": ...}}.',
+        "long": "A value of at most 10000 characters.",
+    }
+
+    def to_internal_value(self, data: Any) -> settling.Choice:
+        if data in (settling.LOCAL, settling.REMOTE):
+            return data
+        if not isinstance(data, dict) or set(data) != {"value"}:
+            self.fail("invalid")
+        value = data["value"]
+        if value is not None and not isinstance(value, str):
+            self.fail("invalid")
+        if value is not None and len(value) > 10_000:
+            self.fail("long")
+        return settling.Edited(value)
+
+    def to_representation(self, value: Any) -> Any:
+        return value.value if isinstance(value, settling.Edited) else value
 
 
 class ResolveSerializer(StrictSerializer):
-    """Keep one side's whole version, or choose a side per field."""
+    """Decide the clashing fields for one side, or choose per field."""
 
     SIDES = [Conflict.Resolution.LOCAL, Conflict.Resolution.REMOTE]
 
-    resolution = serializers.ChoiceField(choices=SIDES, required=False)
+    resolution = serializers.ChoiceField(
+        choices=SIDES,
+        required=False,
+        help_text="local: DayFlow's value for every clashing field; remote: the service's. "
+        "Either way the changes made on one side only are kept (the three-way merge).",
+    )
     fields = serializers.DictField(
-        child=serializers.ChoiceField(choices=SIDES),
+        child=FieldChoiceField(),
         required=False,
         allow_empty=False,
-        help_text="Per field, the side to keep; the fields not named keep the three-way "
-        "merge's value (the side that changed them).",
+        help_text='Per field: "local", "remote", or {"value": ...} typed in (text, a date '
+        "YYYY-MM-DD, a time with its offset). Every clashing field must be named; a field "
+        "not named keeps the three-way merge's value (the side that changed it).",
     )
 
-    def validate_fields(self, fields: dict[str, str]) -> dict[str, str]:
+    def validate_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
         if len(fields) > MAX_FIELD_CHOICES or any(len(name) > 100 for name in fields):
             raise serializers.ValidationError(f"At most {MAX_FIELD_CHOICES} field names.")
         return fields
@@ -306,3 +383,40 @@ class ResolveSerializer(StrictSerializer):
                 {"resolution": ["Give either a resolution or fields, not both."]}
             )
         return data
+
+
+class BulkResolveSerializer(StrictSerializer):
+    """Settle several open conflicts the same way: named by id, or all those a filter finds
+    (oldest first, at most MAX_BULK_RESOLVE at a time)."""
+
+    resolution = serializers.ChoiceField(
+        choices=ResolveSerializer.SIDES,
+        help_text="Whose value every clashing field takes; one-side changes are kept.",
+    )
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_BULK_RESOLVE,
+        help_text=f"At most {MAX_BULK_RESOLVE} of your open conflicts.",
+    )
+    connection = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    item_type = serializers.ChoiceField(choices=ItemType.choices, required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "ids" in data and ("connection" in data or "item_type" in data):
+            raise serializers.ValidationError(
+                {"ids": ["Give either ids or a filter (connection, item_type), not both."]}
+            )
+        return data
+
+
+class BulkFailedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    why = serializers.CharField()
+
+
+class BulkResolveResultSerializer(serializers.Serializer):
+    resolved = serializers.ListField(child=serializers.IntegerField())
+    failed = BulkFailedSerializer(many=True, help_text="Changed again at the service: sync first.")
+    remaining = serializers.IntegerField(help_text="Open conflicts the filter finds still.")

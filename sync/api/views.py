@@ -26,11 +26,11 @@ from dayflow.api.pagination import CursorPage
 from dayflow.api.throttling import PerToken, PerUser, SyncStart
 from integrations.models import Connection
 from sync import actions, repair, services
+from sync import conflicts as settling
 from sync.api import serializers as s
 from sync.api.filters import ConflictFilter, JobFilter
 from sync.api.starting import start_sync
-from sync.decisions import merge_fields
-from sync.models import Conflict, JournalEntry, SyncJob
+from sync.models import Conflict, ItemType, JournalEntry, SyncJob
 
 # Not finished: waiting in the queue, running, paused, or held for a confirmation.
 UNFINISHED = (
@@ -311,17 +311,20 @@ class ConflictViewSet(OwnedObjects, viewsets.ReadOnlyModelViewSet):
         return s.ConflictSerializer if self.action == "list" else s.ConflictDetailSerializer
 
     @extend_schema(
-        summary="Resolve a conflict: keep one side, or choose per field",
-        description="Both sides end up holding the choice, as on the conflict's page. 409 "
-        "when it is resolved already or the service changed the item again since (sync "
-        "first); 400 when a choice does not fit this conflict.",
+        summary="Resolve a conflict: decide the clashing fields for one side, or per field",
+        description="Both sides end up holding the result, as on the conflict's page, and the "
+        "next sync finds nothing to do. `resolution` local (or remote) gives every clashing "
+        "field DayFlow's (or the service's) value; `fields` chooses per field, or types a "
+        "value in. Either way the changes made on one side only are kept. 400 when a choice "
+        "does not fit this conflict (nothing changes); 409 when it is resolved already or the "
+        "service changed the item again since (sync first).",
         request=s.ResolveSerializer,
         responses={200: s.ConflictDetailSerializer, 404: NOT_FOUND, 409: REFUSED},
         examples=[
             OpenApiExample("Keep DayFlow's", value={"resolution": "local"}, request_only=True),
             OpenApiExample(
                 "Per field",
-                value={"fields": {"title": "local", "due": "remote"}},
+                value={"fields": {"title": "local", "due": "remote", "notes": {"value": "Typed"}}},
                 request_only=True,
             ),
         ],
@@ -335,37 +338,129 @@ class ConflictViewSet(OwnedObjects, viewsets.ReadOnlyModelViewSet):
             raise repair.CannotResolve("the conflict is resolved already")
         choices = incoming.validated_data.get("fields")
         resolution = incoming.validated_data.get("resolution", Conflict.Resolution.MERGED)
-        merged = chosen_fields(conflict, choices) if choices else None
+        if choices:
+            choices = checked_choices(conflict, choices)
         try:
             repair.resolve_conflict(
-                conflict.pk, resolution, user=request.user, fields=merged, request=request
+                conflict.pk, resolution, user=request.user, choices=choices, request=request
             )
         except Conflict.DoesNotExist:  # resolved meanwhile, by another request
             raise repair.CannotResolve("the conflict is resolved already") from None
+        except repair.CannotResolve as error:
+            if error.status != 400:
+                raise
+            problems = getattr(error.__cause__, "problems", {"fields": str(error)})
+            raise serializers.ValidationError(
+                {"fields": {name: [why] for name, why in problems.items()}}
+            ) from error
         return Response(s.ConflictDetailSerializer(self.get_object()).data)
 
+    @extend_schema(
+        summary="Resolve several conflicts the same way",
+        operation_id="conflicts_resolve_many",
+        description="Named by `ids`, or all your open conflicts a filter (`connection`, "
+        f"`item_type`) finds, oldest first, at most {s.MAX_BULK_RESOLVE} per request: "
+        "`remaining` says how many the filter still finds. Every clashing field takes the "
+        "chosen side's value; changes made on one side only are kept. An id that is not one "
+        "of your open conflicts is a 400 and nothing changes; a conflict the service changed "
+        "again is listed in `failed` (sync, then resolve it).",
+        request=s.BulkResolveSerializer,
+        responses={200: s.BulkResolveResultSerializer},
+        examples=[
+            OpenApiExample(
+                "The service's values, for one connection's tasks",
+                value={"resolution": "remote", "connection": 7, "item_type": "task"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Settled",
+                value={"resolved": [5, 6], "failed": [], "remaining": 0},
+                response_only=True,
+            ),
+        ],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="resolve",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def resolve_many(self, request: Request) -> Response:
+        incoming = s.BulkResolveSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        open_ones = Conflict.objects.for_user(request.user).filter(status=Conflict.Status.OPEN)
+        if "ids" in data:
+            chosen = list(open_ones.filter(pk__in=data["ids"]).values_list("pk", flat=True))
+            missing = sorted(set(data["ids"]) - set(chosen))
+            if missing:
+                raise serializers.ValidationError(
+                    {"ids": [f"Not open conflicts of yours: {missing[:20]}."]}
+                )
+        else:
+            if "connection" in data:
+                open_ones = open_ones.filter(link__connection_id=data["connection"])
+            if "item_type" in data:
+                open_ones = open_ones.filter(link__item_type=data["item_type"])
+            chosen = list(
+                open_ones.order_by("created_at", "pk").values_list("pk", flat=True)[
+                    : s.MAX_BULK_RESOLVE
+                ]
+            )
+        resolved, failed = [], []
+        for pk in sorted(chosen):
+            try:
+                repair.resolve_conflict(pk, data["resolution"], user=request.user, request=request)
+            except (repair.CannotResolve, Conflict.DoesNotExist) as error:
+                failed.append({"id": pk, "why": str(error) or "resolved already"})
+            else:
+                resolved.append(pk)
+        remaining = 0 if "ids" in data else open_ones.count()
+        body = {"resolved": resolved, "failed": s.without_secrets(failed), "remaining": remaining}
+        return Response(body)
 
-def chosen_fields(conflict: Conflict, choices: dict[str, str]) -> dict[str, Any]:
-    """The fields a per-field choice keeps: the three-way merge (`decisions.merge_fields`)
-    where only one side changed a field, the named side where the person chose. A field that
-    clashes must be named."""
-    if conflict.local is None or conflict.remote is None:
-        raise serializers.ValidationError(
-            {"fields": ["One side deleted the item: choose a resolution, local or remote."]}
-        )
-    sides = {Conflict.Resolution.LOCAL: conflict.local, Conflict.Resolution.REMOTE: conflict.remote}
-    unknown = sorted(set(choices) - set(conflict.local) - set(conflict.remote))
-    if unknown:
-        raise serializers.ValidationError(
-            {"fields": {name: ["Not a field of this item."] for name in unknown}}
-        )
-    merged, clash = merge_fields(conflict.base or {}, conflict.local, conflict.remote)
-    missing = [name for name in clash if name not in choices]
-    if missing:
-        raise serializers.ValidationError(
-            {"fields": [f"Choose local or remote for: {', '.join(missing)}."]}
-        )
-    for name, side in choices.items():
-        if name in sides[side]:
-            merged[name] = sides[side][name]
-    return merged
+
+def checked_choices(conflict: Conflict, choices: dict[str, Any]) -> dict[str, Any]:
+    """Typed values checked against the field they are for (`conflicts.read_edit`): text
+    bounded, dates and times read strictly (a time with its offset). 400 naming the field."""
+    sides = {**(conflict.remote or {}), **(conflict.local or {})}
+    problems: dict[str, list[str]] = {}
+    checked: dict[str, Any] = {}
+    all_day = None
+    if conflict.link.item_type == ItemType.EVENT:
+        all_day = bool(_merged_value(conflict, choices, "all_day"))
+    for name, choice in choices.items():
+        if not isinstance(choice, settling.Edited) or name not in sides:
+            checked[name] = choice  # a side, or a name settle() refuses as unknown
+            continue
+        try:
+            value = settling.read_edit(
+                name,
+                "" if choice.value is None else choice.value,
+                sides={
+                    "local": (conflict.local or {}).get(name),
+                    "remote": (conflict.remote or {}).get(name),
+                },
+                all_day=all_day,
+                zone=None,
+            )
+        except ValueError as error:
+            problems[name] = [str(error).capitalize() + "."]
+        else:
+            checked[name] = settling.Edited(value)
+    if problems:
+        raise serializers.ValidationError({"fields": problems})
+    return checked
+
+
+def _merged_value(conflict: Conflict, choices: dict[str, Any], name: str) -> Any:
+    choice = choices.get(name)
+    if choice in (settling.LOCAL, settling.REMOTE):
+        side = conflict.local if choice == settling.LOCAL else conflict.remote
+        return (side or {}).get(name)
+    try:
+        merged = settling.settle(conflict.base, conflict.local, conflict.remote, settling.LOCAL)
+    except settling.Unsettled:
+        return (conflict.local or {}).get(name)
+    return merged.get(name)

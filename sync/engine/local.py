@@ -85,6 +85,7 @@ class LocalWriter:
             link.local_version = pair.local.version
         if pair.remote is not None:
             link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+            link.web_url = pair.remote.web_url or link.web_url
 
     def _new_link(self, pair: Pair) -> ItemLink:
         remote = pair.remote
@@ -95,6 +96,7 @@ class LocalWriter:
             collection=remote.collection,
             remote_version=remote.version,
             dayflow_id=remote.dayflow_id,
+            web_url=remote.web_url,
         )
         if pair.local is not None and pair.local.pk:
             setattr(link, fk_column(pair.item_type), pair.local.pk)
@@ -161,6 +163,7 @@ class LocalWriter:
         link.local_version = pair.local.version
         if pair.remote is not None:
             link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
+            link.web_url = pair.remote.web_url or link.web_url
 
     def _link_series(self) -> None:
         """Overridden instances point at their series master, found by its remote id."""
@@ -193,7 +196,10 @@ class LocalWriter:
         bulk.create(self.links_to_create)
         ItemLink.objects.bulk_update(
             [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
-            ["remote_id", "remote_version", "local_version", "base", "task", "event", "last_error"],
+            [
+                *("remote_id", "remote_version", "local_version", "base", "task", "event"),
+                *("last_error", "web_url"),
+            ],
         )
         deleted = set(self.links_to_delete)
         for row, pair in self.journal:

@@ -15,7 +15,7 @@ from sync.engine import remote
 from sync.engine.local import LocalWriter
 from sync.engine.plan import Pair, chunks, plan
 from sync.engine.pull import Pulled, pull
-from sync.engine.run import Run, Stop, checkpoint, report_unsyncable
+from sync.engine.run import Run, Stop, checkpoint, enter_phase, report_unsyncable
 from sync.models import ItemLink, SyncCursor, SyncJob
 
 
@@ -24,15 +24,19 @@ def sync(run: Run) -> None:
     cursor_row, _ = SyncCursor.objects.get_or_create(connection=run.connection, collection="")
     started = timezone.now()
     incremental = run.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
+    enter_phase(run, SyncJob.Phase.PULLING)
     pulled = pull(run, cursor_row.value if incremental else None)
     report_unsyncable(run, pulled.unsyncable)
     watermark = cursor_row.local_watermark if incremental else None
+    enter_phase(run, SyncJob.Phase.DECIDING)
     pairs = plan(run, pulled, watermark)
+    run.planned = len(pairs)
     guard(run, pairs, pulled)
     if run.job.dry_run:
         run.note_report(preview=preview(pairs))
         return
     for batch in chunks(pairs, run.batch_size):
+        run.phase = SyncJob.Phase.WRITING_REMOTE  # saved by the checkpoint
         checkpoint(run)
         apply_batch(run, batch)
     checkpoint(run)
@@ -73,6 +77,7 @@ def apply_batch(run: Run, batch: list[Pair]) -> None:
     """Remote writes one by one, then the batch's local writes in bulk; then the series
     masters our deletions of instances changed on the service."""
     written = [remote.write(run, pair) for pair in remote.prepare_creates(run, batch)]
+    enter_phase(run, SyncJob.Phase.WRITING_LOCAL)
     LocalWriter(run).write([pair for pair, _master in written])
     for _pair, master in written:
         if master is not None:

@@ -141,6 +141,7 @@ def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict
     link = pair.link
     link.remote_id = item.remote_id
     link.remote_version = item.version
+    link.web_url = item.web_url or link.web_url
     link.base = dict(pair.decision.base or {})
     link.last_error = ""
     if pair.local is not None and Op.UPDATE_LOCAL not in pair.decision.ops:

@@ -37,6 +37,10 @@ class Run:
     # read-backs included); CalDAV's own session does not, so the engine counts too.
     http_calls_before: int
     calls_before: int
+    # Where the run is and how many items its plan applies: saved with the counters, so
+    # following a job costs the engine no query of its own.
+    phase: str = SyncJob.Phase.PULLING
+    planned: int = 0
 
     @classmethod
     def start(cls, job: SyncJob, provider: Provider) -> Run:
@@ -48,6 +52,7 @@ class Run:
             batch_size=int(conf.get("DAYFLOW_SYNC_BATCH")),
             http_calls_before=http_api_calls(job.connection_id),
             calls_before=job.api_calls,
+            planned=job.planned,
         )
 
     @property
@@ -83,9 +88,19 @@ def checkpoint(run: Run) -> None:
 def save_progress(run: Run) -> None:
     http_calls = run.calls_before + http_api_calls(run.connection.pk) - run.http_calls_before
     run.counts["api_calls"] = max(run.counts["api_calls"], http_calls)
-    SyncJob.objects.filter(pk=run.job.pk).update(heartbeat_at=timezone.now(), **run.counts)
+    SyncJob.objects.filter(pk=run.job.pk).update(
+        heartbeat_at=timezone.now(), phase=run.phase, planned=run.planned, **run.counts
+    )
     for name, value in run.counts.items():
         setattr(run.job, name, value)
+    run.job.phase, run.job.planned = run.phase, run.planned
+
+
+def enter_phase(run: Run, phase: str) -> None:
+    """Move to `phase` and save it (with the counters): one update, once per phase or batch,
+    never per item."""
+    run.phase = phase
+    save_progress(run)
 
 
 def report_unsyncable(run: Run, unsyncable: dict[str, str]) -> None:

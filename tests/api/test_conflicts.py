@@ -75,15 +75,18 @@ def test_a_conflict_shows_base_local_and_remote_field_by_field(api, conflict):
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["service"], body["item_type"]) == ("open", "todoist", "task")
-    assert body["fields"] == ["notes", "title"]
+    assert body["fields"] == ["title"]  # the notes changed at the service only
     rows = {row["name"]: row for row in body["comparison"]}
     assert rows["title"] == {
         "name": "title",
+        "label": "Title",
         "base": "t",
         "local": "mine",
         "remote": "theirs",
+        "change": "clash",
         "clash": True,
     }
+    assert (rows["notes"]["change"], rows["notes"]["clash"]) == ("remote", False)
     assert (rows["notes"]["base"], rows["notes"]["local"], rows["notes"]["remote"]) == (
         "base",
         "base",
@@ -137,9 +140,10 @@ def test_the_list_costs_the_same_queries_for_2_or_25(api, connection):
 # --- resolving -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("resolution", "title", "notes"),
-    [("local", "mine", "base"), ("remote", "theirs", "their notes")],
+    # keeping DayFlow's decides the clashing title; the service's separate notes change stays
+    [("local", "mine", "their notes"), ("remote", "theirs", "their notes")],
 )
-def test_resolving_keeps_one_side_on_both_sides(
+def test_resolving_keeps_one_sides_clashing_fields_on_both_sides(
     api, conflict, remote, user, resolution, title, notes
 ):
     response = resolve(api, conflict.pk, {"resolution": resolution})
@@ -240,3 +244,140 @@ def test_conflicts_need_a_token(anonymous, theirs):
     assert response.status_code == 401
     theirs.refresh_from_db()
     assert theirs.status == "open"
+
+
+# --- typed values, bulk, and the next sync ---------------------------------------------------
+def test_a_typed_value_is_kept_on_both_sides_and_the_next_sync_has_nothing_to_do(
+    api, conflict, remote, run_sync
+):
+    response = resolve(api, conflict.pk, {"fields": {"title": {"value": "ours"}}})
+
+    assert response.status_code == 200, response.content
+    stored = next(iter(remote.items.values())).fields
+    task = Task.objects.get()
+    assert (task.title, task.notes) == (stored["title"], stored["notes"]) == ("ours", "their notes")
+    writes = remote.writes()
+    run_sync()
+    assert not Conflict.objects.filter(status="open").exists()
+    assert remote.writes() == writes
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"value": "x" * 501},  # a title is at most 500 characters
+        {"value": "  "},
+        {"value": 5},
+        {"value": "a", "extra": 1},
+        {"text": "a"},
+        ["local"],
+        None,
+    ],
+)
+def test_a_bad_typed_value_is_a_400_and_changes_nothing(api, conflict, remote, choice):
+    response = resolve(api, conflict.pk, {"fields": {"title": choice}})
+
+    assert response.status_code == 400, response.content
+    assert "fields" in response.json()
+    conflict.refresh_from_db()
+    assert conflict.status == "open"
+    assert (Task.objects.get().title, remote_title(remote)) == ("mine", "theirs")
+
+
+def test_a_typed_time_needs_its_offset(api, connection, remote, run_sync):
+    remote_id = remote.add(**task_fields("t", due=None))
+    run_sync()
+    task = Task.objects.get()
+    task.title = "mine"
+    task.save()
+    remote.edit(remote_id, title="theirs")
+    run_sync()
+    conflict = Conflict.objects.get(status="open")
+
+    def choose(due: str):
+        return resolve(api, conflict.pk, {"fields": {"title": "local", "due": {"value": due}}})
+
+    assert choose("2026-03-05T09:00").status_code == 400
+    assert choose("2026-02-30").status_code == 400
+    assert choose("2026-03-05T09:00+01:00").status_code == 200
+    assert Task.objects.get().due_at.isoformat() == "2026-03-05T08:00:00+00:00"
+
+
+def make_open(connection, n: int, item_type: str = "task") -> list[Conflict]:
+    made = []
+    for i in range(n):
+        link = ItemLink.objects.create(
+            connection=connection, item_type=item_type, remote_id=f"{item_type}{i}"
+        )
+        made.append(Conflict.objects.create(link=link, base={}, local={}, remote={}))
+    return made
+
+
+@pytest.fixture
+def settled(monkeypatch) -> list:
+    calls = []
+
+    def fake(pk, resolution, **kwargs):
+        calls.append((pk, resolution))
+        Conflict.objects.filter(pk=pk).update(status="resolved", resolution=resolution)
+
+    monkeypatch.setattr("sync.repair.resolve_conflict", fake)
+    return calls
+
+
+def bulk(api, body):
+    return api.post("/api/conflicts/resolve", body, format="json")
+
+
+def test_bulk_resolve_by_ids_or_by_filter_bounded(api, connection, theirs, settled):
+    tasks, events = make_open(connection, 3), make_open(connection, 2, "event")
+
+    response = bulk(api, {"resolution": "local", "ids": [tasks[0].pk]})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"resolved": [tasks[0].pk], "failed": [], "remaining": 0}
+
+    response = bulk(api, {"resolution": "remote", "item_type": "event"})
+    assert response.json()["resolved"] == [c.pk for c in events]
+    response = bulk(api, {"resolution": "remote", "connection": connection.pk})
+    assert response.json() == {
+        "resolved": [tasks[1].pk, tasks[2].pk],
+        "failed": [],
+        "remaining": 0,
+    }
+    assert theirs.pk not in [pk for pk, _ in settled]
+
+
+def test_bulk_resolve_takes_at_most_100_and_says_how_many_remain(api, connection, settled):
+    make_open(connection, 102)
+
+    response = bulk(api, {"resolution": "local", "connection": connection.pk})
+
+    assert (len(response.json()["resolved"]), response.json()["remaining"]) == (100, 2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"ids": [1]},
+        {"resolution": "merged", "ids": [1]},
+        {"resolution": "local", "ids": []},
+        {"resolution": "local", "ids": list(range(1, 102))},
+        {"resolution": "local", "ids": ["x"]},
+        {"resolution": "local", "ids": [1], "connection": 1},
+        {"resolution": "local", "item_type": "note"},
+        {"resolution": "local", "everything": True},
+    ],
+)
+def test_bad_bulk_input_is_a_400(api, connection, settled, body):
+    make_open(connection, 1)
+    assert bulk(api, body).status_code == 400
+    assert settled == []
+
+
+def test_bulk_ids_must_all_be_your_open_conflicts(api, connection, theirs, settled):
+    mine = make_open(connection, 1)[0]
+
+    response = bulk(api, {"resolution": "local", "ids": [mine.pk, theirs.pk]})
+
+    assert response.status_code == 400
+    assert settled == []

@@ -20,7 +20,7 @@ from pathlib import Path
 from integrations.providers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("dayflow", "integrations", "sync", "webhooks", "audit")
+APPS = ("dayflow", "integrations", "sync", "webhooks", "audit", "notifications")
 
 Graph = Mapping[str, set[str]]
 

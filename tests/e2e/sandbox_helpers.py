@@ -97,7 +97,7 @@ def choose(page, url: str, mapping: dict, service: str = "") -> None:
 
 def change_settings(page, url: str, service: str, fields: dict[str, str]) -> None:
     page.goto(f"{url}/integrations/")
-    page.click(f"table.connections tr:has-text('{service}') a:has-text('Settings')")
+    page.click(f".connections article:has-text('{service}') a:has-text('Settings')")
     # The raw settings are under "Advanced" (the pickers left empty keep what it says).
     page.eval_on_selector("details.advanced", "details => { details.open = true; }")
     for selector, value in fields.items():
@@ -106,19 +106,24 @@ def change_settings(page, url: str, service: str, fields: dict[str, str]) -> Non
     wait_for_landing(page, url)
 
 
+def card_action(page, service: str, button: str) -> None:
+    """Click a button of the service's card on the dashboard and wait for the answer: the
+    card, swapped in place (htmx), following the job a "Sync now" started."""
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.click(f".connections article:has-text('{service}') button:has-text('{button}')")
+    page.wait_for_selector(f".connections article:has-text('{service}') .card-note")
+
+
 def sync_now(page, service: str) -> None:
-    """Click "Sync now", wait for the page it leads to (the job, or the refusal), then leave
-    it: a running job's page reloads itself every 3 seconds, and that reload would interrupt
-    the test's next navigation."""
-    with page.expect_navigation():
-        page.click(f"table.connections tr:has-text('{service}') button:has-text('Sync now')")
+    """Click "Sync now" on the service's card, wait for the card to say the sync started (or
+    why not), then leave the dashboard, whose card asks for itself while the job runs."""
+    card_action(page, service, "Sync now")
     page.goto("about:blank")
 
 
 def pause_or_resume(page, url: str, service: str, action: str) -> None:
     page.goto(f"{url}/integrations/")
-    page.click(f"table.connections tr:has-text('{service}') button:has-text('{action}')")
-    page.wait_for_selector(".messages")
+    card_action(page, service, action)
 
 
 def sync_now_from_integrations(page, url: str, service: str) -> None:
@@ -173,7 +178,7 @@ def rename_in_the_caldav_desk(page, url: str, name: str, new_title: str) -> None
 def disconnect(page, url: str, service: str) -> str:
     """Disconnect, keeping the items; what the page says then."""
     page.goto(f"{url}/integrations/")
-    page.click(f"table.connections tr:has-text('{service}') a:has-text('Disconnect')")
+    page.click(f".connections article:has-text('{service}') a:has-text('Disconnect')")
     page.check("input[value=keep]")
     page.click("button:has-text('Disconnect')")
     page.wait_for_url(f"{url}/integrations/")

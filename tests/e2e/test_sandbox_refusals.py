@@ -120,7 +120,7 @@ def test_a_refresh_token_the_service_revoked_ends_in_needs_reconnecting(demo_pag
     # A reconnected connection registers its webhook in the background: that call may meet the
     # revoked token first, and then there is no "Sync now" left to click.
     if demo_page.locator(
-        "table.connections tr:has-text('Linear') button:has-text('Sync now')"
+        ".connections article:has-text('Linear') button:has-text('Sync now')"
     ).count():
         sync_now(demo_page, "Linear")
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def mode_cell(client, connection) -> str:
     body = client.get("/integrations/").content.decode()
-    row = body.split(f'id="connection-{connection.pk}"')[1].split("</tr>")[0]
+    row = body.split(f'id="connection-{connection.pk}"')[1].split("</article>")[0]
     return "push" if ">push<" in row else "polling" if ">polling<" in row else "?"
 
 

@@ -22,6 +22,6 @@ def test_connect_sandbox_goes_through_the_emulators_allow_page(sandboxed, signed
     page.click("button:has-text('Allow')")
 
     page.wait_for_url(f"{sandboxed.url}/integrations/")
-    assert "Todoist" in page.inner_text("table.connections")
+    assert "Todoist" in page.inner_text(".connections")
     connection = Connection.objects.get(user=user, service__key="todoist")
     assert connection.status == Connection.Status.CONNECTED

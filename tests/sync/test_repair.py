@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from dayflow.models import Task
+from dayflow.models import Event, Task
 from integrations.providers.errors import Permanent
 from sync import repair
 from sync.models import Conflict, ItemLink, JournalEntry
@@ -259,3 +261,50 @@ def test_the_admin_shows_undone_links_and_sends_them_again(
     assert f"Job {job.pk}: sent again 1, failed 0." in response.content.decode()
     assert [s.fields["title"] for s in remote.items.values()] == ["pushed"]
     assert ItemLink.objects.get().undone_at is None
+
+
+def test_a_merged_event_reaches_both_sides_and_the_next_sync_finds_nothing(
+    connection, remote, run_sync, user
+):
+    # given an event renamed on both sides, moved in DayFlow only, and placed at the service only
+    remote_id = remote.add(
+        "event",
+        title="Standup",
+        description="",
+        location="",
+        status="confirmed",
+        start=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC),
+        all_day=False,
+        timezone="Europe/Paris",
+        rrule="",
+        exdates=[],
+        recurrence_id="",
+        series_remote_id="",
+    )
+    run_sync()
+    event = Event.objects.get()
+    event.title = "Daily standup"
+    event.start = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    event.save()
+    remote.edit(remote_id, title="Team standup", location="Room 4")
+    run_sync()
+    conflict = Conflict.objects.get(status="open")
+
+    # when the person merges, taking the service's title
+    repair.resolve_conflict(conflict.pk, "merged", user=user, choices={"title": "remote"})
+
+    # then both sides hold the service's title, DayFlow's new start and the service's room
+    event.refresh_from_db()
+    stored = remote.items[remote_id].fields
+    assert (event.title, event.start.hour, event.location) == ("Team standup", 8, "Room 4")
+    assert (stored["title"], stored["start"].hour, stored["location"]) == (
+        "Team standup",
+        8,
+        "Room 4",
+    )
+    # and the next sync writes nothing and raises no conflict
+    writes = remote.writes()
+    job = run_sync()
+    assert (job.conflicts, remote.writes()) == (0, writes)
+    assert not Conflict.objects.filter(status="open").exists()

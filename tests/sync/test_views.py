@@ -114,7 +114,11 @@ def test_the_job_page_follows_a_job_only_while_it_is_active(logged_in, connectio
 
     page = logged_in.get(reverse("sync:job", args=[job.pk])).content.decode()
 
-    assert ('http-equiv="refresh"' in page) is follows
+    # its live part asks for itself (htmx) instead of the whole page reloading
+    live = reverse("sync:job-live", args=[job.pk])
+    assert (f'hx-get="{live}" hx-trigger="every 2s"' in page) is follows
+    assert 'http-equiv="refresh"' not in page
+    assert "/static/js/htmx.min.js" in page
 
 
 def test_templates_ask_the_job_not_its_status_string():

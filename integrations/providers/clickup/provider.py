@@ -53,6 +53,7 @@ class ClickUpProvider(Provider):
     collection_kind = "list"
     # The list's workspace: webhooks are registered per workspace (webhook.py).
     collection_ancestors = {"team_id": "workspace"}
+    web_url_field = "url"  # https://app.clickup.com/t/<id>
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -178,6 +179,7 @@ class ClickUpProvider(Provider):
             updated_at=from_millis(self.key, "date_updated", version),
             collection=collection or str((list_ref or {}).get("id", "")),
             dayflow_id=self._dayflow_id(task),
+            web_url=self.web_url(task),
         )
 
     def to_fields(self, task: dict[str, Any]) -> dict[str, Any]:

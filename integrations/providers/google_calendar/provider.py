@@ -86,6 +86,7 @@ class GoogleCalendarProvider(Provider):
     collection_words = "a calendar"
     collection_default = "your primary calendar"
     collection_kind = "calendar"
+    web_url_field = "htmlLink"  # the event in Google Calendar's web app
 
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A JSON call (None for an empty body) where a rate-limit 403 is RateLimited.
@@ -208,6 +209,7 @@ class GoogleCalendarProvider(Provider):
             updated_at=parse_datetime(SERVICE, "updated", updated) if updated else None,
             collection=calendar,
             dayflow_id=private.get(DAYFLOW_ID, ""),
+            web_url=self.web_url(event),
         )
 
     # --- writes --------------------------------------------------------------------

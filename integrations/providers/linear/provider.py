@@ -95,6 +95,7 @@ class LinearProvider(Provider):
     setting_checkboxes = {
         "write_id_marker": "Mark each issue with its DayFlow id (a line in its description)"
     }
+    web_url_field = "url"  # the issue's page (asked for in ISSUE_FIELDS)
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -281,6 +282,7 @@ class LinearProvider(Provider):
             updated_at=parse_datetime(self.key, "updatedAt", updated),
             collection=collection or str(team.get("id", "")),
             dayflow_id=dayflow_id,
+            web_url=self.web_url(node),
         )
 
     def to_fields(self, node: dict[str, Any], notes: str) -> dict[str, Any]:

@@ -70,6 +70,7 @@ class NotionProvider(Provider):
     collection_kind = "data_source"
     # A data source's parent is its database, which the search does not list.
     collection_ancestors = {"database_id": "database"}
+    web_url_field = "url"  # the page's address in Notion's app
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -252,6 +253,7 @@ class NotionProvider(Provider):
             updated_at=parse_datetime(self.key, "last_edited_time", edited),
             collection=collection or _data_source_of(raw),
             dayflow_id=self._text(properties, id_prop) if id_prop else "",
+            web_url=self.web_url(raw),
         )
 
     def to_fields(

@@ -63,7 +63,8 @@ RESYNC_CODES = frozenset({"syncStateNotFound", "syncStateInvalid", "resyncRequir
 EXPAND = f"singleValueExtendedProperties($filter=id eq '{DAYFLOW_ID}' or id eq '{FLOATING}')"
 SELECT = (
     "subject,body,location,start,end,isAllDay,showAs,isCancelled,type,seriesMasterId,"
-    "originalStart,originalStartTimeZone,recurrence,cancelledOccurrences,lastModifiedDateTime"
+    "originalStart,originalStartTimeZone,recurrence,cancelledOccurrences,lastModifiedDateTime,"
+    "webLink"
 )
 
 
@@ -91,6 +92,7 @@ class OutlookProvider(Provider):
     collection_words = "a calendar"
     collection_default = "your default calendar"
     collection_kind = "calendar"
+    web_url_field = "webLink"  # the event in Outlook on the web ($select-ed in SELECT)
 
     def calendars(self) -> list[str]:
         return list(self.field_mapping.get("calendars") or []) or [""]
@@ -225,6 +227,7 @@ class OutlookProvider(Provider):
             version=event.get("@odata.etag", ""),
             updated_at=_parse_utc(modified) if modified else None,
             dayflow_id=properties.get(DAYFLOW_ID, "") or dayflow_id,
+            web_url=self.web_url(event),
         )
 
     # --- writes --------------------------------------------------------------------

@@ -66,6 +66,9 @@ class TodoistProvider(Provider):
     setting_checkboxes = {
         "write_id_marker": "Mark each task with its DayFlow id (a line in its description)"
     }
+    # API v1 tasks carry no address; the app opens a task by its id (the official SDK's
+    # `Task.url`: https://github.com/Doist/todoist-api-python).
+    web_url_template = "https://app.todoist.com/app/task/{id}"
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -241,6 +244,7 @@ class TodoistProvider(Provider):
             updated_at=parse_datetime(self.key, "updated_at", updated),
             collection=str(field(self.key, raw, "project_id", str)),
             dayflow_id=dayflow_id,
+            web_url=self.web_url(raw, str(raw["id"])),
         )
 
     def to_fields(self, raw: dict[str, Any], notes: str) -> dict[str, Any]:

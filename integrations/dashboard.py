@@ -1,0 +1,306 @@
+"""The integrations dashboard: one card per connection, in a person's words.
+
+`cards(connections)` reads everything the cards show in a fixed number of queries, whatever
+the number of connections and jobs: the connections with their open conflicts and their last
+and current jobs' ids annotated, then those jobs, the links counted by type, the beat
+schedules and the live webhook subscriptions, one query each. The words are pure functions
+of those values (`status_words`, `next_sync_words`, `progress`), each with a table test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from integrations.models import Connection
+from sync import history
+from sync.models import Conflict, ItemLink, ItemType, SyncJob
+from sync.schedule import task_name
+from webhooks.subscriptions import active_subscriptions, delivery_mode
+
+Status = Connection.Status
+Phase = SyncJob.Phase
+
+# How often a card asks for itself while one of its connection's jobs is queued or running.
+POLL_SECONDS = 2
+ERROR_SHOWN = 200  # characters of a connection's last error on its card
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """A running job as its card shows it: the phase in words, and a bar when the number of
+    items is known (`value` of `maximum`); without one the bar is indeterminate."""
+
+    words: str
+    value: int | None = None
+    maximum: int | None = None
+    counts: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Card:
+    connection: Connection
+    status: str  # the status in words, with the reason when it is not syncing
+    status_key: str  # the badge's class
+    mode: str  # "push" or "polling"
+    next_sync: str
+    open_conflicts: int
+    items: list[tuple[str, int]]  # ("tasks", 12) in sync
+    last_job: SyncJob | None
+    last: dict[str, str]  # its result, summary, when and how long, in words
+    active_job: SyncJob | None
+    progress: Progress | None
+
+    @property
+    def polling(self) -> bool:
+        """Whether the card asks for itself again: only while a job is queued or running."""
+        return self.active_job is not None
+
+
+# --- the words (pure) -----------------------------------------------------------------------
+def setup_needed(connection: Connection) -> str:
+    """What the connection needs before it can sync ("choose a Notion database"), or "".
+    `Connection.setup_needed` comes with the connection set-up pages; until then, nothing."""
+    value = getattr(connection, "setup_needed", "")
+    return str(value() if callable(value) else value or "")
+
+
+def status_words(status: str, last_error: str = "", setup: str = "") -> tuple[str, str]:
+    """The badge's class and the status in words, with why it does not sync."""
+    if status == Status.CONNECTED:
+        if setup:
+            return "setup", f"Needs setup: {setup}"
+        if last_error:
+            return "warning", f"Connected; the last sync had a problem: {_error(last_error)}"
+        return "connected", "Connected"
+    if status == Status.ERROR:
+        return "error", f"Error: {_error(last_error) or 'it stopped syncing'}"
+    words = {
+        Status.PAUSED: "Paused",
+        Status.NEEDS_REAUTH: "Needs reconnecting",
+        Status.DISCONNECTED: "Disconnected",
+    }
+    return status, words.get(status, status)
+
+
+def _error(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= ERROR_SHOWN else line[: ERROR_SHOWN - 1] + "…"
+
+
+def next_run(schedule: PeriodicTask) -> dt.datetime:
+    """When beat runs the schedule next: its last run (or, before the first, when the row
+    last changed) plus its interval, as django-celery-beat's interval schedules count."""
+    every = dt.timedelta(**{schedule.interval.period: schedule.interval.every})
+    return (schedule.last_run_at or schedule.start_time or schedule.date_changed) + every
+
+
+def next_sync_words(
+    *,
+    status: str,
+    auto_sync: bool,
+    manual: bool,
+    setup: str,
+    mode: str,
+    schedule: PeriodicTask | None,
+    now: dt.datetime,
+) -> str:
+    """The next scheduled sync in words, honest about when there is none."""
+    if status == Status.PAUSED:
+        return "None while paused"
+    if status != Status.CONNECTED:
+        return "None until it is reconnected" if status != Status.ERROR else "None until fixed"
+    if setup:
+        return "None until it is set up"
+    if manual or not auto_sync:
+        return "Only when you ask (Sync now)"
+    push = mode == "push"
+    if schedule is None or not schedule.enabled:
+        return "On change (push)" if push else "Not scheduled yet"
+    due = next_run(schedule)
+    when = "due now" if due <= now else f"about {_clock(due, now)} ({_in(due - now)})"
+    return f"On change (push), and a check {when}" if push else f"Next sync {when}"
+
+
+def _clock(when: dt.datetime, now: dt.datetime) -> str:
+    local, today = timezone.localtime(when), timezone.localtime(now)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%-d %b, %H:%M")
+
+
+def _in(span: dt.timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return "in under a minute"
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+    return f"in {hours // 24} days"
+
+
+def progress(job: SyncJob, service: str) -> Progress:
+    """A queued or running job's phase in words, its bar, and its counts so far."""
+    if job.status == SyncJob.Status.QUEUED:
+        return Progress("Waiting to start")
+    phase = job.phase
+    if phase in (Phase.QUEUED, Phase.PULLING):
+        return Progress(f"Pulling changes from {service}")
+    if phase == Phase.DECIDING:
+        return Progress("Deciding what to change")
+    planned = max(job.planned, job.processed)
+    counts = f"{job.processed} of {history.counted(planned, 'item')} done"
+    so_far = history.summary(job) if job.processed else ""
+    if so_far:
+        counts = f"{counts}: {so_far[0].lower()}{so_far[1:]}"
+    if phase == Phase.WRITING_REMOTE:
+        return Progress(f"Writing to {service}", job.processed, planned, counts)
+    if phase == Phase.WRITING_LOCAL:
+        return Progress("Writing to DayFlow", job.processed, planned, counts)
+    return Progress("Finishing", planned, planned, counts)
+
+
+def ago(when: dt.datetime, now: dt.datetime) -> str:
+    """How long ago, in words: "just now", "5 min ago", "3 h ago", then the day."""
+    minutes = int((now - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    return f"on {_clock(when, now)}"
+
+
+def last_words(job: SyncJob | None, now: dt.datetime) -> dict[str, str]:
+    if job is None:
+        return {}
+    return {
+        "when": ago(job.finished_at or job.created_at, now),
+        "result": history.result_words(job),
+        "result_key": history.result_key(job),
+        "summary": history.summary(job),
+        "took": history.duration_words(history.duration(job)),
+    }
+
+
+def item_words(counts: dict[str, int]) -> list[tuple[str, int]]:
+    nouns = {ItemType.TASK: ("task", "tasks"), ItemType.EVENT: ("event", "events")}
+    return [
+        (nouns[kind][0] if counts[kind] == 1 else nouns[kind][1], counts[kind])
+        for kind in (ItemType.TASK, ItemType.EVENT)
+        if counts.get(kind)
+    ]
+
+
+# --- the reads (a fixed number of queries) --------------------------------------------------
+def _latest_job(statuses: Iterable[str], order: tuple[str, ...]) -> Subquery:
+    return Subquery(
+        SyncJob.objects.filter(connection=OuterRef("pk"), status__in=list(statuses))
+        .order_by(*order)
+        .values("pk")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def annotated(connections: QuerySet[Connection]) -> QuerySet[Connection]:
+    """The connections with what their cards need from the database, in one query."""
+    open_conflicts = (
+        Conflict.objects.filter(link__connection=OuterRef("pk"), status=Conflict.Status.OPEN)
+        .order_by()
+        .values("link__connection")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    finished = [s for s in SyncJob.Status.values if s not in SyncJob.ACTIVE]
+    return connections.select_related("service", "credential").annotate(
+        open_conflicts=Coalesce(Subquery(open_conflicts, output_field=IntegerField()), 0),
+        last_job_id=_latest_job(finished, ("-created_at", "-pk")),
+        # A running job before the one queued behind it.
+        active_job_id=_latest_job(SyncJob.ACTIVE, ("-status", "created_at", "pk")),
+    )
+
+
+def cards(connections: QuerySet[Connection], now: dt.datetime | None = None) -> list[Card]:
+    """One card per connection, in five queries whatever their number and their jobs'."""
+    now = now or timezone.now()
+    rows = list(annotated(connections))
+    if not rows:
+        return []
+    ids = [row.pk for row in rows]
+    job_ids = {pk for row in rows for pk in (row.last_job_id, row.active_job_id) if pk}
+    jobs = {job.pk: job for job in SyncJob.objects.filter(pk__in=job_ids)}
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    in_sync = (
+        ItemLink.objects.filter(connection__in=ids, undone_at__isnull=True)
+        .exclude(remote_id="")
+        .values_list("connection_id", "item_type")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for connection_id, item_type, n in in_sync:
+        counts[connection_id][item_type] = n
+    schedules = {
+        task.name: task
+        for task in PeriodicTask.objects.filter(name__in=[task_name(pk) for pk in ids])
+        .select_related("interval")
+        .filter(interval__isnull=False)
+    }
+    subscriptions = active_subscriptions(rows)
+    return [
+        _card(row, jobs, counts[row.pk], schedules.get(task_name(row.pk)), subscriptions, now)
+        for row in rows
+    ]
+
+
+def _card(
+    connection: Connection,
+    jobs: dict[int, SyncJob],
+    counts: dict[str, int],
+    schedule: PeriodicTask | None,
+    subscriptions: list,
+    now: dt.datetime,
+) -> Card:
+    last_job = jobs.get(connection.last_job_id)
+    active_job = jobs.get(connection.active_job_id)
+    for job in (last_job, active_job):
+        if job is not None:
+            job.connection = connection  # its words name the service: no query for it
+    setup = setup_needed(connection)
+    key, words = status_words(connection.status, connection.last_error, setup)
+    mode = delivery_mode(connection, subscriptions)
+    return Card(
+        connection=connection,
+        status=words,
+        status_key=key,
+        mode=mode,
+        next_sync=next_sync_words(
+            status=connection.status,
+            auto_sync=connection.auto_sync,
+            manual=connection.sync_direction == Connection.SyncDirection.MANUAL,
+            setup=setup,
+            mode=mode,
+            schedule=schedule,
+            now=now,
+        ),
+        open_conflicts=connection.open_conflicts,
+        items=item_words(counts),
+        last_job=last_job,
+        last=last_words(last_job, now),
+        active_job=active_job,
+        progress=progress(active_job, str(connection.service)) if active_job else None,
+    )
+
+
+def card(connections: QuerySet[Connection], pk: int) -> Card | None:
+    """The card of one connection (its partial, polled while a job runs)."""
+    found = cards(connections.filter(pk=pk))
+    return found[0] if found else None
