@@ -41,7 +41,8 @@ def start(request: HttpRequest, connection_id: int) -> HttpResponse:
     try:
         job = services.sync_now(connection, trigger=SyncJob.Trigger.USER, preview=preview)
     except ActionRefused as refusal:
-        refused = f"{connection} cannot sync now: {refusal.reason}."
+        why = refusal.reason if connection.setup_needed else connection.get_status_display()
+        refused = f"{connection} cannot sync now ({why})."
         if is_htmx(request):
             return render_card(request, connection.pk, refused, problem=True)
         messages.error(request, refused)
