@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Self
 
@@ -19,7 +20,7 @@ from integrations.models import (
     validate_field_mapping,
 )
 from integrations.providers import caldav
-from integrations.providers.base import AuthStyle, Container
+from integrations.providers.base import AuthStyle, Container, ItemType, Provider
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
 
 
@@ -141,8 +142,98 @@ class DisconnectForm(forms.Form):
     )
 
 
+# A service lists at most this many containers on the page; beyond it the rest are typed in
+# "Advanced" (a workspace with thousands of lists would make the page unusable anyway).
+MAX_CONTAINERS_SHOWN = 2000
+NO_PICK = ""
+
+
+@dataclasses.dataclass
+class Listing:
+    """What the service offers to pick from, or why it could not say (`problem`, in words)."""
+
+    containers: list[Container] = dataclasses.field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def reached(self) -> bool:
+        return not self.problem
+
+
+def listed_containers(connection: Connection) -> Listing:
+    """The containers the connection's account offers (`Provider.list_containers`), asked once
+    per page; a service that cannot be reached gives a message and the raw settings still
+    work."""
+    provider = connection.service.provider
+    if not provider.collection_setting:
+        return Listing()
+    try:
+        found = provider_for(connection).list_containers()
+    except AuthExpired:
+        problem = f"{connection.service} refused our access: reconnect it to choose here."
+    except ProviderError:
+        problem = f"{connection.service} could not be reached to list what you can choose."
+    else:
+        return Listing(containers=found[:MAX_CONTAINERS_SHOWN])
+    return Listing(problem=f"{problem} You can still type the settings under Advanced.")
+
+
+def container_choices(provider: type[Provider], containers: list[Container]) -> list[Any]:
+    """The pickable containers, grouped under their ancestors' names ("Workspace > Space")."""
+    by_id = {c.id: c for c in containers}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    wanted = provider.collection_kind
+    for container in containers:
+        if wanted and container.kind != wanted:
+            continue
+        groups.setdefault(_path(container, by_id), []).append(
+            (container.id, container.name or container.id)
+        )
+    loose = groups.pop("", [])
+    return loose + [(group, choices) for group, choices in groups.items()]
+
+
+def _path(container: Container, by_id: dict[str, Container]) -> str:
+    names, seen, parent = [], set(), container.parent
+    while parent in by_id and parent not in seen:
+        seen.add(parent)
+        names.append(by_id[parent].name or parent)
+        parent = by_id[parent].parent
+    return " \u203a ".join(reversed(names))
+
+
+def ancestor(containers: list[Container], picked: str, kind: str) -> str:
+    """The id of the picked container's nearest ancestor of `kind`; a parent the listing does
+    not show counts as that kind (Notion's database of a data source)."""
+    by_id = {c.id: c for c in containers}
+    seen, parent = set(), by_id[picked].parent if picked in by_id else ""
+    while parent and parent not in seen:
+        if parent not in by_id or by_id[parent].kind == kind:
+            return parent
+        seen.add(parent)
+        parent = by_id[parent].parent
+    return ""
+
+
+def _words(words: str) -> str:
+    """ "a Notion database" -> "Notion database"."""
+    for article in ("a ", "an "):
+        if words.startswith(article):
+            words = words[len(article) :]
+    return words[:1].upper() + words[1:]
+
+
 class ConnectionSettingsForm(forms.ModelForm):
-    field_mapping = JSONObjectField(required=False, label="Service settings (JSON)")
+    """A connection's settings. On the page (`page=True`), what to sync is picked from what
+    the service lists (`listing`) and yes/no settings are checkboxes; the JSON box keeps the
+    settings without a picker ("Advanced"). Through the API (`from_values`), the JSON holds
+    them all. The same rules validate both."""
+
+    field_mapping = JSONObjectField(
+        required=False,
+        label="Other settings (JSON)",
+        help_text="For settings without a choice above. Leave it as it is if unsure.",
+    )
 
     class Meta:
         model = Connection
@@ -155,13 +246,90 @@ class ConnectionSettingsForm(forms.ModelForm):
             "conflict_resolution",
             "field_mapping",
         ]
+        labels = {
+            "auto_sync": "Sync on a schedule",
+            "sync_interval": "Sync every (minutes)",
+            "sync_direction": "Direction",
+            "sync_tasks": "Sync tasks",
+            "sync_events": "Sync events",
+            "conflict_resolution": "When an item changed on both sides",
+        }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, listing: Listing | None = None, page: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         # The browser's hint; the model's validators give the message (integrations/models.py).
         low = settings.DAYFLOW_MIN_SYNC_INTERVAL
         self.fields["sync_interval"].widget.attrs.update(min=low, max=MAX_SYNC_INTERVAL)
         self.fields["sync_interval"].help_text = f"At least {low} minutes, at most 7 days."
+        self.provider = self.instance.service.provider
+        self.listing = listing if listing is not None else Listing(problem="not asked")
+        self.picker = page and self.listing.reached and bool(self.provider.collection_setting)
+        self.checkboxes = dict(self.provider.setting_checkboxes) if page else {}
+        mapping = dict(self.instance.field_mapping or {})
+        if page:
+            self._drop_kinds_not_offered()
+        if self.picker:
+            self._add_picker(mapping)
+        for name, words in self.checkboxes.items():
+            self.fields[name] = forms.BooleanField(
+                label=words, required=False, initial=bool(mapping.get(name))
+            )
+        # The JSON box shows what no field above shows, and the page merges the two.
+        self.initial["field_mapping"] = {
+            key: value for key, value in mapping.items() if key not in self._picked_keys()
+        }
+
+    def _drop_kinds_not_offered(self) -> None:
+        """A task service has no events to sync, a calendar no tasks (CalDAV has both): the
+        page does not ask, and the saved value stays as it is."""
+        offered = {str(kind) for kind in self.provider.item_types}
+        for kind, name in ((ItemType.TASK, "sync_tasks"), (ItemType.EVENT, "sync_events")):
+            if offered and str(kind) not in offered:
+                del self.fields[name]
+
+    def _picked_keys(self) -> set[str]:
+        keys = set(self.checkboxes)
+        if self.picker:
+            keys |= {self.provider.collection_setting, *self.provider.collection_ancestors}
+        return keys
+
+    def _add_picker(self, mapping: dict[str, Any]) -> None:
+        provider = self.provider
+        choices = container_choices(provider, self.listing.containers)
+        listed = {c.id for c in self.listing.containers}
+        current = mapping.get(provider.collection_setting)
+        chosen = current if isinstance(current, list) else [current] if current else []
+        # What is chosen today stays choosable even when the service no longer lists it.
+        choices += [
+            (value, f"{value} (not listed by {self.instance.service} now)")
+            for value in chosen
+            if isinstance(value, str) and value not in listed
+        ]
+        label = _words(provider.collection_words)
+        if provider.picks_many():
+            default = provider.collection_default
+            self.fields["collection"] = forms.MultipleChoiceField(
+                label=f"{label}s to sync",
+                choices=choices,
+                required=False,
+                initial=chosen,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=f"None ticked: {default}." if default else "",
+            )
+        else:
+            self.fields["collection"] = forms.ChoiceField(
+                label=f"{label} to sync",
+                choices=[(NO_PICK, f"— choose {provider.collection_words} —"), *choices],
+                required=False,
+                initial=chosen[0] if chosen else NO_PICK,
+            )
+        if not choices:
+            self.fields["collection"].help_text = (
+                f"{self.instance.service} lists none: create {provider.collection_words} "
+                "there and open this page again."
+            )
 
     @classmethod
     def from_values(cls, connection: Connection, values: dict[str, Any]) -> Self:
@@ -184,6 +352,32 @@ class ConnectionSettingsForm(forms.ModelForm):
             if problems:
                 raise forms.ValidationError(problems)
         return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        mapping = data.get("field_mapping")
+        if isinstance(mapping, dict) and (self.picker or self.checkboxes):
+            data["field_mapping"] = self._merged(dict(mapping), data)
+        return data
+
+    def _merged(self, mapping: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The JSON's settings with the picked ones over them: a picker left empty keeps what
+        the JSON says (nothing, as the page fills it)."""
+        provider = self.provider
+        for name in self.checkboxes:
+            if data.get(name):
+                mapping[name] = True
+            else:
+                mapping.pop(name, None)
+        picked = data.get("collection") if self.picker else None
+        if picked:
+            mapping[provider.collection_setting] = picked
+            first = picked[0] if isinstance(picked, list) else picked
+            for setting, kind in provider.collection_ancestors.items():
+                found = ancestor(self.listing.containers, first, kind)
+                if found:
+                    mapping[setting] = found
+        return mapping
 
 
 def foreign_calendars(connection: Connection, mapping: Any) -> list[str]:

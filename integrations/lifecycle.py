@@ -17,7 +17,11 @@ from integrations.actions import DISCONNECT, PAUSE, RESUME, require
 from integrations.models import Connection, Credential, Service
 from integrations.oauth import flow
 from integrations.oauth.backends import BACKENDS
-from integrations.signals import connection_connected, connection_disconnecting
+from integrations.signals import (
+    connection_connected,
+    connection_disconnecting,
+    connection_set_up,
+)
 from integrations.tokens import revoke, set_status
 
 if TYPE_CHECKING:
@@ -72,9 +76,27 @@ def settings_saved(connection: Connection) -> None:
 
 def save_settings(form: ModelForm, *, request: Any = None) -> Connection:
     """Save a valid ConnectionSettingsForm: the saved connection's receivers reschedule its
-    syncs and re-register its webhooks; a connection stopped by bad settings starts again."""
+    syncs and re-register its webhooks; a connection stopped by bad settings starts again.
+
+    A save that completes the connection's setup (it now names the container it needed)
+    announces `connection_set_up`, whose receiver queues the first sync; that job (or None)
+    is left on `connection.first_sync` for the page to lead to."""
+    provider = form.instance.service.provider
+    before = Connection.objects.filter(pk=form.instance.pk).values_list("field_mapping", flat=True)
+    needed_before = provider.setup_needed(before.first())
     connection = form.save()
     settings_saved(connection)
+    connection.first_sync = None
+    if needed_before and not connection.setup_needed:
+        record(
+            "connection.set_up",
+            request=request,
+            connection=connection,
+            details=_base(connection),
+        )
+        connection.first_sync = _started(
+            connection_set_up.send(sender=Connection, connection=connection)
+        )
     record(
         "connection.settings_changed",
         request=request,
@@ -131,7 +153,7 @@ def connect_caldav(
         credential.username = username
         credential.app_password = password
         credential.save()
-    announce_connected(connection, created, request=request)
+    connection.first_sync = announce_connected(connection, created, request=request)
     return connection, created
 
 
@@ -141,12 +163,21 @@ def caldav_account_id(server_url: str, username: str) -> str:
     return "caldav-" + hashlib.sha256(normalized.encode()).hexdigest()[:40]
 
 
-def announce_connected(connection: Connection, created: bool, *, request: Any) -> None:
-    connection_connected.send(
+def announce_connected(connection: Connection, created: bool, *, request: Any) -> Any:
+    """Tell the followers an account is connected: its first sync is queued at once unless it
+    needs setup first. Returns that sync job (from the sync app's receiver), or None."""
+    responses = connection_connected.send(
         sender=Connection, connection=connection, created=created, request=request
     )
     action = "connection.connected" if created else "connection.reconnected"
     record(action, request=request, connection=connection, details=_base(connection))
+    return _started(responses)
+
+
+def _started(responses: list[tuple[Any, Any]]) -> Any:
+    """The sync job a receiver queued (integrations does not import sync: the job comes back
+    as a receiver's answer), or None."""
+    return next((answer for _, answer in responses if getattr(answer, "pk", None)), None)
 
 
 def _base(connection: Connection) -> dict[str, Any]:

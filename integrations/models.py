@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from integrations.actions import connection_actions
+from integrations.actions import SYNC, connection_actions
 from integrations.crypto import EncryptedTextField
 from integrations.netguard import url_problem, without_userinfo
 from integrations.providers import PROVIDERS, UnknownService, provider_class
@@ -110,7 +110,8 @@ class Connection(models.Model):
     sync_interval = models.PositiveIntegerField(
         "sync interval (minutes)",
         default=15,
-        help_text="At least DAYFLOW_MIN_SYNC_INTERVAL minutes (5 by default), at most 7 days.",
+        help_text="How often it syncs: at least the server's minimum (5 minutes unless the "
+        "server says otherwise), at most 7 days.",
         validators=[
             MinValueValidator(1),
             MaxValueValidator(
@@ -175,13 +176,36 @@ class Connection(models.Model):
 
     @property
     def is_scheduled(self) -> bool:
-        """Synced by beat: connected, auto_sync on, and not a manual-only connection."""
-        return self.is_active and self.auto_sync and self.sync_direction != "manual"
+        """Synced by beat: connected, auto_sync on, not a manual-only connection, and set up."""
+        return (
+            self.is_active
+            and self.auto_sync
+            and self.sync_direction != "manual"
+            and not self.setup_needed
+        )
+
+    @property
+    def setup_needed(self) -> str:
+        """What the user must still choose before it can sync ("choose a Notion database"),
+        or "" when it is ready. While it is not "", no job runs: beat skips it, webhooks and
+        "Sync now" are refused. The provider's declaration decides (`Provider.setup_needed`)."""
+        if not self.service_id or self.status == self.Status.DISCONNECTED:
+            return ""
+        if self.service.key not in PROVIDERS:
+            return ""
+        return self.service.provider.setup_needed(self.field_mapping)
+
+    @property
+    def status_words(self) -> str:
+        """The status as a person reads it: a connected account that needs setup "Needs setup"."""
+        return "Needs setup" if self.is_active and self.setup_needed else self.get_status_display()
 
     @property
     def allowed_actions(self) -> frozenset[str]:
-        """What the user may do with this connection now (integrations/actions.py)."""
-        return connection_actions(self.status)
+        """What the user may do with this connection now (integrations/actions.py); a
+        connection that needs setup cannot sync until it is set up."""
+        allowed = connection_actions(self.status)
+        return allowed - {SYNC} if self.setup_needed else allowed
 
     def clean(self) -> None:
         super().clean()

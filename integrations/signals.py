@@ -12,6 +12,9 @@ from integrations.models import Connection
 #   reconnected and its credentials are stored, with the granted scopes (register webhooks,
 #   schedule syncs, record consent from the request's address).
 connection_connected = Signal()
+# connection_set_up(sender, connection): the settings now name what it needed to sync (its
+#   `setup_needed` was not empty before the save and is now): its first sync can start.
+connection_set_up = Signal()
 # connection_disconnecting(sender, connection, keep_items: bool): sent *before* the credentials
 #   are revoked and deleted (remove webhook subscriptions while the token still works, stop
 #   schedules, and remove the synced items from DayFlow unless keep_items).

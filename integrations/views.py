@@ -17,7 +17,12 @@ from audit.writer import record
 from integrations import dashboard, lifecycle, service_urls
 from integrations.actions import ActionRefused
 from integrations.catalog import enabled_services
-from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm, DisconnectForm
+from integrations.forms import (
+    CalDAVConnectForm,
+    ConnectionSettingsForm,
+    DisconnectForm,
+    listed_containers,
+)
 from integrations.models import Connection, Service
 from integrations.oauth import flow, handoff
 from integrations.oauth.backends import BACKENDS
@@ -126,9 +131,32 @@ def callback(request: HttpRequest, key: str) -> HttpResponse:
             success=False,
         )
         return redirect(INDEX)
-    lifecycle.announce_connected(result.connection, result.created, request=request)
+    connection = result.connection
+    first_sync = lifecycle.announce_connected(connection, result.created, request=request)
     verb = "connected" if result.created else "reconnected"
-    messages.success(request, f"{service.display_name} ({result.connection.label}) is {verb}.")
+    messages.success(request, f"{service.display_name} ({connection.label}) is {verb}.")
+    return _after_connecting(request, connection, first_sync)
+
+
+def _after_connecting(request: HttpRequest, connection: Connection, first_sync) -> HttpResponse:
+    """Where a person goes once an account is connected: to pick what it needs before it can
+    sync; to the preview of its first sync when that waits for their word; else the list,
+    where the first sync is already under way."""
+    if connection.setup_needed:
+        messages.info(request, f"To start syncing, {connection.setup_needed}.")
+        url = reverse("integrations:settings", kwargs={"pk": connection.pk})
+        return redirect(f"{url}?pick=1")
+    return _to_first_sync(request, first_sync)
+
+
+def _to_first_sync(request: HttpRequest, first_sync) -> HttpResponse:
+    if first_sync is not None and first_sync.dry_run:
+        messages.info(
+            request, "DayFlow already has items of this kind: check what the first sync does."
+        )
+        return redirect("sync:job", pk=first_sync.pk)
+    if first_sync is not None:
+        messages.info(request, "Its first sync has started.")
     return redirect(INDEX)
 
 
@@ -149,7 +177,8 @@ def _connect_caldav(request: HttpRequest, service: Service) -> HttpResponse:
             messages.success(
                 request, f"{service.display_name} is {verb}: {found} calendar(s) found."
             )
-            return redirect(INDEX)
+            connection = connected[0]
+            return _after_connecting(request, connection, getattr(connection, "first_sync", None))
     context = {"service": service, "form": form, "sandbox": sandbox}
     return render(request, "integrations/caldav_connect.html", context)
 
@@ -224,10 +253,27 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """The settings page: what to sync picked from what the service lists (its databases,
+    lists, teams, projects or calendars), the rest in words, and the raw settings under
+    "Advanced". `?pick=1` is where connecting leads while the connection needs setup."""
     connection = _connection(request, pk)
-    form = ConnectionSettingsForm(request.POST or None, instance=connection)
+    listing = listed_containers(connection)
+    form = ConnectionSettingsForm(
+        request.POST or None, instance=connection, listing=listing, page=True
+    )
+    pick = request.GET.get("pick") == "1" or bool(connection.setup_needed)
+    if pick and "collection" in form.fields:
+        form.fields["collection"].widget.attrs["autofocus"] = True
     if request.method == "POST" and form.is_valid():
-        lifecycle.save_settings(form, request=request)
-        messages.success(request, f"Settings of {connection} are saved.")
+        saved = lifecycle.save_settings(form, request=request)
+        messages.success(request, f"Settings of {saved} are saved.")
+        if saved.first_sync is not None:
+            return _to_first_sync(request, saved.first_sync)
         return redirect(INDEX)
-    return render(request, "integrations/settings.html", {"connection": connection, "form": form})
+    context = {
+        "connection": connection,
+        "form": form,
+        "listing": listing,
+        "advanced_open": listing.problem or bool(form.errors.get("field_mapping")),
+    }
+    return render(request, "integrations/settings.html", context)

@@ -8,7 +8,13 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from integrations.models import Connection
-from integrations.signals import connection_disconnecting, connection_status_changed
+from integrations.signals import (
+    connection_connected,
+    connection_disconnecting,
+    connection_set_up,
+    connection_status_changed,
+)
+from sync import services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink
@@ -25,6 +31,19 @@ def schedule_on_status(sender, connection: Connection, **kwargs) -> None:
     update_schedule(connection)
     if not connection.is_active:
         stop_jobs(connection.pk)
+
+
+@receiver(connection_connected, dispatch_uid="sync.first_sync_on_connect")
+def first_sync_on_connect(sender, connection: Connection, created: bool = True, **kwargs):
+    """An account just connected syncs at once (unless it needs setup): the answer is the
+    job, which `lifecycle.announce_connected` hands to the page."""
+    return services.sync_on_connect(connection.pk, created=created)
+
+
+@receiver(connection_set_up, dispatch_uid="sync.first_sync_on_set_up")
+def first_sync_on_set_up(sender, connection: Connection, **kwargs):
+    """The container it needed is picked: its first sync starts now, not at the next tick."""
+    return services.first_sync(connection.pk)
 
 
 @receiver(connection_disconnecting, dispatch_uid="sync.unschedule_on_disconnect")

@@ -22,7 +22,12 @@ def task_name(connection_id: int) -> str:
 
 def update_schedule(connection: Connection) -> PeriodicTask | None:
     """Create or retime the connection's incremental sync schedule, or remove it when the
-    connection is not scheduled (paused, needing reauth, manual, auto_sync off, disconnected).
+    connection is not scheduled (paused, needing reauth, manual, auto_sync off, disconnected,
+    or needing setup: no scheduled job runs, nor fails, before the user picked a container).
+
+    An unchanged schedule is not saved again: until beat has run a task once, it counts the
+    wait from the row's `date_changed`, so every save (any settings save, even a bookkeeping
+    one) restarted the wait for the next sync.
     """
     if not connection.is_scheduled:
         remove_schedule(connection.pk)
@@ -36,16 +41,21 @@ def update_schedule(connection: Connection) -> PeriodicTask | None:
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(every, settings.DAYFLOW_MIN_SYNC_INTERVAL), period=IntervalSchedule.MINUTES
     )
-    task, _ = PeriodicTask.objects.update_or_create(
-        name=task_name(connection.pk),
-        defaults={
-            "task": TASK,
-            "interval": interval,
-            "args": json.dumps([connection.pk]),
-            "queue": "sync",
-            "enabled": True,
-        },
-    )
+    wanted = {
+        "task": TASK,
+        "interval": interval,
+        "args": json.dumps([connection.pk]),
+        "queue": "sync",
+        "enabled": True,
+    }
+    task = PeriodicTask.objects.filter(name=task_name(connection.pk)).first()
+    if task is None:
+        return PeriodicTask.objects.create(name=task_name(connection.pk), **wanted)
+    changed = [name for name, value in wanted.items() if getattr(task, name) != value]
+    if changed:
+        for name in changed:
+            setattr(task, name, wanted[name])
+        task.save()
     return task
 
 

@@ -15,10 +15,14 @@ from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
 from sync import actions
+from sync.engine.run import item_types
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
-from sync.models import SyncJob
+from sync.mapping import MODELS, fk_column
+from sync.models import ItemLink, SyncJob
 
 AUTOMATIC = (SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK)
+# A first sync follows the person's own connect or setup.
+SYNC_TRIGGER = SyncJob.Trigger.USER
 CONTROLS: dict[str, Callable[[int], bool]] = {
     actions.PAUSE: pause_job,
     actions.RESUME: resume_job,
@@ -32,13 +36,13 @@ def request_sync(
 ) -> SyncJob | None:
     """Queue a sync of a connection, or join the one already waiting.
 
-    Returns None for connections that must not sync (paused, disconnected, needs reauth, gone),
-    and for schedule or webhook triggers of a manual-only connection.
+    Returns None for connections that must not sync (paused, disconnected, needs reauth, needs
+    setup, gone), and for schedule or webhook triggers of a manual-only connection.
     A request while a job runs queues exactly one trailing job behind it; further requests join
     that trailing job. The Celery task is sent once the caller's transaction commits.
     """
-    connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is None or not connection.is_active:
+    connection = Connection.objects.select_related("service").filter(pk=connection_id).first()
+    if connection is None or not connection.is_active or connection.setup_needed:
         return None
     if trigger in AUTOMATIC and connection.sync_direction == Connection.SyncDirection.MANUAL:
         return None  # a manual connection syncs only when someone asks
@@ -50,8 +54,8 @@ def request_sync(
 
 def preview_sync(connection_id: int, *, trigger: str = SyncJob.Trigger.USER) -> SyncJob | None:
     """Queue a dry run: what a full sync would create, update and delete on each side."""
-    connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is None or not connection.is_active:
+    connection = Connection.objects.select_related("service").filter(pk=connection_id).first()
+    if connection is None or not connection.is_active or connection.setup_needed:
         return None
     job = queue_preview(connection, trigger=trigger)
     enqueue(job.pk)
@@ -68,6 +72,10 @@ def sync_now(
     """A person's "Sync now" (or "Preview"): the job, or ConnectionActionRefused saying why the
     connection cannot sync now. The pages, the admin and manage.py ask this; beat and webhooks
     use `request_sync`, for which "not now" is no error."""
+    if connection.setup_needed:
+        raise ConnectionActionRefused(
+            SYNC, f"it needs setup first: {connection.setup_needed} in its settings"
+        )
     require(connection, SYNC)
     if preview:
         job = preview_sync(connection.pk, trigger=trigger)
@@ -78,6 +86,45 @@ def sync_now(
         require(connection, SYNC)
         raise ConnectionActionRefused(SYNC, f"cannot sync while {connection.status}")
     return job
+
+
+def first_sync(connection_id: int, *, trigger: str = SYNC_TRIGGER) -> SyncJob | None:
+    """The first sync of an account just connected or just set up, queued at once.
+
+    When DayFlow already holds items this connection would sync and none is linked to it yet
+    (data on both sides), it starts as a preview: the person reads what it would import and
+    send, and confirms. Otherwise a full sync. None when it cannot sync yet (needs setup, not
+    connected)."""
+    connection = Connection.objects.select_related("service").filter(pk=connection_id).first()
+    if connection is None or not connection.is_active or connection.setup_needed:
+        return None
+    if has_unlinked_items(connection):
+        return preview_sync(connection.pk, trigger=trigger)
+    return request_sync(connection.pk, trigger=trigger, kind=SyncJob.Kind.FULL)
+
+
+def sync_on_connect(connection_id: int, *, created: bool) -> SyncJob | None:
+    """Connecting queues a sync at once: the first one (see `first_sync`) for a new account or
+    one that never synced, an ordinary one for an account connected again."""
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return None
+    if created or connection.last_sync_at is None:
+        return first_sync(connection_id)
+    return request_sync(connection_id, trigger=SYNC_TRIGGER)
+
+
+def has_unlinked_items(connection: Connection) -> bool:
+    """Whether the user has live DayFlow items of the kinds this connection syncs that are not
+    linked to it: a first sync would send them to the service."""
+    links = ItemLink.objects.filter(connection=connection)
+    for item_type in item_types(connection, connection.service.provider):
+        column = fk_column(item_type)
+        linked = links.exclude(**{f"{column}__isnull": True}).values(column)
+        mine = MODELS[item_type].objects.filter(user_id=connection.user_id)
+        if mine.exclude(pk__in=linked).exists():
+            return True
+    return False
 
 
 def control_job(job: SyncJob, action: str, *, request: Any = None) -> None:

@@ -40,8 +40,9 @@ def start(request: HttpRequest, connection_id: int) -> HttpResponse:
     preview = bool(request.POST.get("preview"))
     try:
         job = services.sync_now(connection, trigger=SyncJob.Trigger.USER, preview=preview)
-    except ActionRefused:
-        refused = f"{connection} cannot sync now ({connection.get_status_display()})."
+    except ActionRefused as refusal:
+        why = refusal.reason if connection.setup_needed else connection.get_status_display()
+        refused = f"{connection} cannot sync now ({why})."
         if is_htmx(request):
             return render_card(request, connection.pk, refused, problem=True)
         messages.error(request, refused)

@@ -81,8 +81,13 @@ def service(db):
 def connection(user, service):
     from integrations.models import Connection
 
+    # Set up: a Todoist connection syncs one project (without it, it "needs setup").
     return Connection.objects.create(
-        user=user, service=service, external_account_id="acct-1", label="alice@todoist"
+        user=user,
+        service=service,
+        external_account_id="acct-1",
+        label="alice@todoist",
+        field_mapping={"project_id": "p-1"},
     )
 
 

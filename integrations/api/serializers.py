@@ -74,6 +74,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
     last_sync_status = serializers.CharField(
         read_only=True, allow_null=True, help_text="The status of its latest sync job."
     )
+    setup_needed = serializers.CharField(
+        read_only=True,
+        help_text='What must still be chosen in its settings before it can sync ("choose a '
+        'Notion database"); empty when it is ready. Until then it does not sync.',
+    )
 
     class Meta:
         model = Connection
@@ -86,6 +91,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "status_display",
             "last_error",
             "allowed_actions",
+            "setup_needed",
             "last_sync_at",
             "last_sync_status",
             "created_at",

@@ -171,6 +171,20 @@ class Provider:
     mapping_urls: ClassVar[frozenset[str]] = frozenset()
     # Which of those settings names the container to sync (list, data source, team, project).
     collection_setting: ClassVar[str] = ""
+    # That container in the user's words, with its article: "a Notion database".
+    collection_words: ClassVar[str] = ""
+    # True when nothing can sync until one is picked (the connection "needs setup"); False
+    # when the service has a default (the primary calendar, every calendar of the account).
+    collection_required: ClassVar[bool] = False
+    # What syncs while none is picked, in words ("" when one is required).
+    collection_default: ClassVar[str] = ""
+    # Which of `list_containers`' kinds can be picked (ClickUp lists, not its spaces).
+    collection_kind: ClassVar[str] = ""
+    # Settings filled from the picked container's ancestors: setting -> the ancestor's kind
+    # (ClickUp's workspace of a list). A parent the listing does not show counts as that kind.
+    collection_ancestors: ClassVar[dict[str, str]] = {}
+    # Yes/no settings shown as checkboxes on the settings page, with their words.
+    setting_checkboxes: ClassVar[dict[str, str]] = {}
 
     # Where a person opens an item at the service: the payload field holding its page's address
     # (`url`, `htmlLink`…), else an address made from its id ("…/task/{id}"); neither: no link.
@@ -187,6 +201,20 @@ class Provider:
         self.connection = connection
         self._http = http
         self._client_factory = client_factory
+
+    @classmethod
+    def setup_needed(cls, mapping: object) -> str:
+        """What the user must still choose before this service can sync ("choose a Notion
+        database"), or "" when the settings are enough. Pure: the declaration decides."""
+        if not cls.collection_required:
+            return ""
+        chosen = mapping.get(cls.collection_setting) if isinstance(mapping, dict) else None
+        return "" if chosen else f"choose {cls.collection_words}"
+
+    @classmethod
+    def picks_many(cls) -> bool:
+        """Several containers can be picked (calendars), or exactly one (a list, a team)."""
+        return cls.mapping_schema.get(cls.collection_setting) is list
 
     def web_url(self, raw: Any, item_id: str = "") -> str:
         """The item's page at the service, as `web_url_field` or `web_url_template` declare it;

@@ -472,6 +472,11 @@ class CalDAVProvider(Provider):
     change_feed = "sync-collection (RFC 6578), ctag/etag fallback"
     mapping_schema = {"calendars": list, "sync_todos": bool}
     mapping_urls = frozenset({"calendars"})
+    collection_setting = "calendars"
+    collection_words = "a calendar"
+    collection_default = "every calendar of the account"
+    collection_kind = "calendar"
+    setting_checkboxes = {"sync_todos": "Also sync to-dos (as DayFlow tasks)"}
 
     def __init__(
         self, connection: Any, *, session: DavSession | None = None, gate: CallGate | None = None

@@ -150,7 +150,7 @@ def test_bad_settings_are_a_400_naming_the_field(api, connection, body, field):
     connection.refresh_from_db()
     assert (connection.sync_interval, connection.field_mapping, connection.label) == (
         15,
-        {},
+        {"project_id": "p-1"},  # the fixture's, unchanged
         "alice@todoist",
     )
 

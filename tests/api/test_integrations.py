@@ -406,7 +406,8 @@ def test_bad_settings_are_a_400_naming_the_field_and_change_nothing(api, connect
     assert response.status_code == 400, response.content
     assert field in response.json()
     connection.refresh_from_db()
-    assert (connection.sync_interval, connection.field_mapping) == (15, {})
+    # unchanged: the fixture's settings (its project, since issue 15)
+    assert (connection.sync_interval, connection.field_mapping) == (15, {"project_id": "p-1"})
 
 
 def test_settings_need_a_connection(api):

@@ -56,7 +56,9 @@ def test_a_key_lives_a_day(connection, user, celery_sent):
 
 
 def test_keys_are_per_person(connection, user, other_user, service, celery_sent):
-    theirs = Connection.objects.create(user=other_user, service=service, external_account_id="b")
+    theirs = Connection.objects.create(
+        user=other_user, service=service, external_account_id="b", field_mapping={"project_id": "p"}
+    )
     mine, _ = start_sync(request(user, "same"), connection, PREVIEW)
     their_job, started = start_sync(request(other_user, "same"), theirs, PREVIEW)
     assert started

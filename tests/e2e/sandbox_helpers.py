@@ -54,9 +54,24 @@ def sign_in(browser, app, viewport: dict | None = None):
 def connect_through_the_sandbox(page, url: str, key: str) -> None:
     start_connecting(page, url, key)
     page.click("button:has-text('Allow')")
-    page.wait_for_url(f"{url}/integrations/")
+    wait_for_landing(page, url)
     said = page.inner_text("main")
     assert " is connected" in said or " is reconnected" in said, said
+
+
+def wait_for_landing(page, url: str) -> None:
+    """Where connecting or setting up leads (issue 15): the integrations page while the first
+    sync runs, the settings to pick a container first (`?pick=1`), or the first sync's preview
+    when DayFlow already has items of that kind."""
+
+    def landed(at: str) -> bool:
+        return (
+            at == f"{url}/integrations/"
+            or (at.startswith(f"{url}/integrations/connections/") and at.endswith("?pick=1"))
+            or (at.startswith(f"{url}/sync/jobs/") and at.rstrip("/").split("/")[-1].isdigit())
+        )
+
+    page.wait_for_url(landed)
 
 
 def start_connecting(page, url: str, key: str) -> None:
@@ -71,7 +86,7 @@ def connect_at_the_caldav_server(page, url: str, key: str, name: str) -> None:
     assert f"not the real {name}" in page.inner_text("main")
     page.fill("#id_password", "any-password")
     page.click("button:has-text('Check and connect')")
-    page.wait_for_url(f"{url}/integrations/")
+    wait_for_landing(page, url)
     assert "1 calendar(s) found" in page.inner_text("main")
 
 
@@ -83,10 +98,12 @@ def choose(page, url: str, mapping: dict, service: str = "") -> None:
 def change_settings(page, url: str, service: str, fields: dict[str, str]) -> None:
     page.goto(f"{url}/integrations/")
     page.click(f".connections article:has-text('{service}') a:has-text('Settings')")
+    # The raw settings are under "Advanced" (the pickers left empty keep what it says).
+    page.eval_on_selector("details.advanced", "details => { details.open = true; }")
     for selector, value in fields.items():
         page.fill(selector, value)
     page.click("form:has(#id_field_mapping) button[type=submit]")
-    page.wait_for_url(f"{url}/integrations/")
+    wait_for_landing(page, url)
 
 
 def card_action(page, service: str, button: str) -> None:

@@ -47,7 +47,7 @@ def test_valid_settings_are_saved(user):
         external_account_id="ws-1",
         sync_interval=30,
         conflict_resolution="merge",
-        field_mapping={"database_id": "db-1", "title_property": "Name"},
+        field_mapping={"database_id": "db-1", "data_source_id": "ds-1", "title_property": "Name"},
     )
 
     assert connection.field_mapping["database_id"] == "db-1"

@@ -163,11 +163,16 @@ SERVICES = itertools.cycle(["todoist", "linear", "clickup", "google-calendar", "
 def busy_connection(user, n: int) -> Connection:
     """A connection with history: 30 finished jobs, one running, one queued behind it, items
     linked both ways, two open conflicts, a credential and a beat schedule."""
+    service = Service.objects.get(key=next(SERVICES))
+    provider = service.provider
+    # Set up (issue 15): a task service's connection names its container, else it needs setup.
+    mapping = {provider.collection_setting: "container-1"} if provider.collection_required else {}
     connection = Connection.objects.create(
         user=user,
-        service=Service.objects.get(key=next(SERVICES)),
+        service=service,
         external_account_id=f"acct-{n}",
         label=f"account {n}",
+        field_mapping=mapping,
     )
     Credential.objects.create(connection=connection, access_token="t", scopes="read admin")
     base = NOW - dt.timedelta(days=2)

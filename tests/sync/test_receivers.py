@@ -88,7 +88,9 @@ def test_pausing_cancels_waiting_jobs_and_stops_the_running_one(connection):
 def test_disconnect_removes_the_schedule_and_optionally_the_linked_items(
     connection, user, service, keep_items, left
 ):
-    other = Connection.objects.create(user=user, service=service, external_account_id="acct-2")
+    other = Connection.objects.create(
+        user=user, service=service, external_account_id="acct-2", field_mapping={"project_id": "p"}
+    )
     linked = Task.objects.create(user=user, title="linked")
     Task.objects.create(user=user, title="unlinked")
     elsewhere = Task.objects.create(user=user, title="linked elsewhere")

@@ -53,7 +53,9 @@ def test_a_stored_absurd_interval_is_not_scheduled_and_puts_the_connection_in_er
 def test_reconcile_keeps_scheduling_the_other_connections(
     connection, user, service, unchecked_constraints
 ):
-    healthy = Connection.objects.create(user=user, service=service, external_account_id="2")
+    healthy = Connection.objects.create(
+        user=user, service=service, external_account_id="2", field_mapping={"project_id": "p"}
+    )
     Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
     reconcile_schedules()

@@ -42,6 +42,12 @@ def fresh_cache(db):
 @pytest.fixture
 def make_connection(user) -> Callable[..., Connection]:
     def make(key: str, account: str = "acct-1", **fields) -> Connection:
+        # Set up: a task service's connection names its container (issue 15: without one it
+        # "needs setup" and neither syncs nor subscribes).
+        provider = Service.objects.get(key=key).provider
+        if provider.collection_required:
+            chosen = fields.get("field_mapping") or {}
+            fields["field_mapping"] = {provider.collection_setting: "container-1", **chosen}
         connection = Connection.objects.create(
             user=user,
             service=Service.objects.get(key=key),

@@ -48,6 +48,11 @@ class ClickUpProvider(Provider):
     webhook_removed_status = 410
     mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str, "timezone": str}
     collection_setting = "list_id"
+    collection_words = "a ClickUp list"
+    collection_required = True
+    collection_kind = "list"
+    # The list's workspace: webhooks are registered per workspace (webhook.py).
+    collection_ancestors = {"team_id": "workspace"}
     web_url_field = "url"  # https://app.clickup.com/t/<id>
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:

@@ -83,6 +83,9 @@ class GoogleCalendarProvider(Provider):
     webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
+    collection_words = "a calendar"
+    collection_default = "your primary calendar"
+    collection_kind = "calendar"
     web_url_field = "htmlLink"  # the event in Google Calendar's web app
 
     def call(self, method: str, url: str, **kwargs: Any) -> Any:

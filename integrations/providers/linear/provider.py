@@ -89,6 +89,12 @@ class LinearProvider(Provider):
     webhook_account_prefix = "organization:"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
     collection_setting = "team_id"
+    collection_words = "a Linear team"
+    collection_required = True
+    collection_kind = "team"
+    setting_checkboxes = {
+        "write_id_marker": "Mark each issue with its DayFlow id (a line in its description)"
+    }
     web_url_field = "url"  # the issue's page (asked for in ISSUE_FIELDS)
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:

@@ -65,6 +65,11 @@ class NotionProvider(Provider):
         "open_status": str,
     }
     collection_setting = "data_source_id"
+    collection_words = "a Notion database"
+    collection_required = True
+    collection_kind = "data_source"
+    # A data source's parent is its database, which the search does not list.
+    collection_ancestors = {"database_id": "database"}
     web_url_field = "url"  # the page's address in Notion's app
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:

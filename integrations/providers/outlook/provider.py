@@ -89,6 +89,9 @@ class OutlookProvider(Provider):
     webhook_handshake = True
     mapping_schema = {"calendars": list}
     collection_setting = "calendars"
+    collection_words = "a calendar"
+    collection_default = "your default calendar"
+    collection_kind = "calendar"
     web_url_field = "webLink"  # the event in Outlook on the web ($select-ed in SELECT)
 
     def calendars(self) -> list[str]:

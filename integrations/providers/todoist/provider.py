@@ -60,6 +60,12 @@ class TodoistProvider(Provider):
     webhook_signed_with_client_secret = True
     mapping_schema = {"project_id": str, "write_id_marker": bool, "timezone": str}
     collection_setting = "project_id"
+    collection_words = "a Todoist project"
+    collection_required = True
+    collection_kind = "project"
+    setting_checkboxes = {
+        "write_id_marker": "Mark each task with its DayFlow id (a line in its description)"
+    }
     # API v1 tasks carry no address; the app opens a task by its id (the official SDK's
     # `Task.url`: https://github.com/Doist/todoist-api-python).
     web_url_template = "https://app.todoist.com/app/task/{id}"

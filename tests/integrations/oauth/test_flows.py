@@ -263,7 +263,14 @@ def test_the_full_flow_of_each_service(client, user, spec: Spec, caplog):
         )
         # then the code was exchanged as the service documents it
         assert response.status_code == 302
-        assert response["Location"] == "/integrations/"
+        # and a service that needs a container first (issue 15) leads to picking it
+        connected_now = Connection.objects.get(user=user, service__key=spec.key)
+        if connected_now.service.provider.collection_required:
+            assert connected_now.setup_needed
+            settings_page = f"/integrations/connections/{connected_now.pk}/settings/?pick=1"
+            assert response["Location"] == settings_page
+        else:
+            assert response["Location"] == "/integrations/"
         [call] = token_calls(spec)
         sent = body_of(call.request)
         assert sent["grant_type"] == "authorization_code"

@@ -1,0 +1,108 @@
+"""Setting a connection up in Chromium: a person picks what to sync on the settings page at
+phone width, and a CalDAV account connected against the real Radicale syncs by itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from dayflow.models import Event
+from integrations.models import Connection, Credential, Service
+from integrations.providers.base import Container, ItemType
+from integrations.providers.clickup.provider import ClickUpProvider
+from sync import engine, jobs
+from sync.models import SyncJob
+from tests.browser import assert_accessible, screenshot
+from tests.radicale import RadicaleCalendar, request
+from tests.sync.test_e2e_caldav import ics
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TREE = [
+    Container("w1", "Acme", "workspace"),
+    Container("s1", "Engineering", "space", parent="w1"),
+    Container("l1", "Sprint 12", "list", "s1", (ItemType.TASK,)),
+    Container("l2", "Backlog with a rather long name to wrap", "list", "s1", (ItemType.TASK,)),
+]
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_person_picks_a_clickup_list_on_a_phone(signed_in_page, live_server, user, monkeypatch):
+    # given a ClickUp account just connected, which needs a list
+    monkeypatch.setattr(ClickUpProvider, "list_containers", lambda self: TREE)
+    monkeypatch.setattr(jobs, "_send", lambda job_id, countdown: None)  # no broker here
+    connection = Connection.objects.create(
+        user=user, service=Service.objects.get(key="clickup"), external_account_id="a"
+    )
+    Credential.objects.create(connection=connection, access_token="t")
+    page = signed_in_page(user)
+    # when they open its settings, as connecting leads them there
+    page.goto(f"{live_server.url}/integrations/connections/{connection.pk}/settings/?pick=1")
+    assert "Needs setup: choose a ClickUp list" in page.inner_text("main")
+    assert no_horizontal_scroll(page)
+    screenshot(page, "settings-pick-phone")
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "settings-pick-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    # and pick a list and save
+    page.select_option("#id_collection", label="Sprint 12")
+    page.click("form.settings-form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/integrations/")
+    # then it is set up, and its first sync is queued
+    connection.refresh_from_db()
+    assert connection.field_mapping == {"list_id": "l1", "team_id": "w1"}
+    assert connection.setup_needed == ""
+    assert SyncJob.objects.filter(connection=connection, kind="full", dry_run=False).exists()
+
+
+def run_in_the_background(job_id: int, countdown: float | None) -> None:
+    """What a worker does with the message: run the job, in a thread of its own."""
+    threading.Thread(target=engine.run_job, args=(job_id,), daemon=True).start()
+
+
+def test_connecting_caldav_runs_the_first_sync_by_itself(
+    signed_in_page, live_server, user, radicale_calendar: RadicaleCalendar, monkeypatch
+):
+    # given a CalDAV calendar with an event in it
+    uid = f"other-{uuid.uuid4().hex[:8]}"
+    status = request(
+        radicale_calendar.account,
+        "PUT",
+        f"{radicale_calendar.url}{uid}.ics",
+        ics(uid, "Dentist"),
+        {"Content-Type": "text/calendar"},
+    )
+    assert status in (201, 204)
+    monkeypatch.setattr(jobs, "_send", run_in_the_background)
+    page = signed_in_page(user)
+    # when the person connects the account and presses nothing else
+    page.goto(f"{live_server.url}/integrations/fastmail/connect/")
+    page.fill("#id_server_url", radicale_calendar.server_url)
+    page.fill("#id_username", radicale_calendar.username)
+    page.fill("#id_password", radicale_calendar.password)
+    # (the dashboard asks for its cards while the job runs: wait for the page, not "load")
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.click("main form button[type=submit]")
+    assert page.url == f"{live_server.url}/integrations/", page.inner_text("main")[:600]
+    assert "Its first sync has started." in page.inner_text("main")
+    # then the first sync runs and brings the event into DayFlow
+    job = None
+    for _ in range(150):
+        job = SyncJob.objects.filter(connection__user=user).first()
+        if job is not None and job.status not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    assert job is not None
+    assert job.status == "succeeded", job.error
+    assert (job.kind, job.dry_run, job.trigger) == ("full", False, "user")
+    assert Event.objects.filter(user=user, title="Dentist").exists()
+    page.goto(f"{live_server.url}/sync/jobs/{job.pk}/")
+    assert "Dentist" in page.inner_text("main")
+    screenshot(page, "first-sync-caldav")
