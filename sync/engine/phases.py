@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from sync import conf, decisions
+from sync import conf, decisions, matching
 from sync.decisions import Op
 from sync.engine import remote
 from sync.engine.local import LocalWriter
@@ -33,7 +33,8 @@ def sync(run: Run) -> None:
     run.planned = len(pairs)
     guard(run, pairs, pulled)
     if run.job.dry_run:
-        run.note_report(preview=preview(pairs))
+        # Items already the same on both sides, for the person to link instead of copying.
+        run.note_report(preview=preview(pairs), matching=matching.preview_matches(pairs))
         return
     for batch in chunks(pairs, run.batch_size):
         run.phase = SyncJob.Phase.WRITING_REMOTE  # saved by the checkpoint

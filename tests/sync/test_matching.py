@@ -1,0 +1,124 @@
+"""The matcher (sync.matching.match) as a table: which items of two sides are one item."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.matching import HIGH, Item, match, normalize_title
+
+
+def task(id: str, title: str, due: str | None = None, **more) -> Item:
+    return Item(id=id, fields={"title": title, "due": due}, **more)
+
+
+def event(id: str, title: str, start: str, all_day: bool = False) -> Item:
+    return Item(id=id, fields={"title": title, "start": start, "all_day": all_day})
+
+
+CASES = {
+    "exact match": (
+        [task("1", "Pay rent", "2026-03-01")],
+        [task("r1", "Pay rent", "2026-03-01")],
+        [("1", "r1")],
+    ),
+    "case, accents, whitespace and punctuation folded": (
+        [task("1", "  Café   réunion!", "2026-03-01")],
+        [task("r1", "CAFE REUNION", "2026-03-01")],
+        [("1", "r1")],
+    ),
+    "same title, another day: no pair": (
+        [task("1", "Pay rent", "2026-03-01")],
+        [task("r1", "Pay rent", "2026-04-01")],
+        [],
+    ),
+    "same title, both undated": (
+        [task("1", "Call mum")],
+        [task("r1", "call mum")],
+        [("1", "r1")],
+    ),
+    "duplicates on one side: one pair only": (
+        [task("1", "Pay rent", "2026-03-01")],
+        [task("r1", "Pay rent", "2026-03-01"), task("r2", "Pay rent", "2026-03-01")],
+        [("1", "r1")],
+    ),
+    "duplicates: the one on the right day wins": (
+        [task("1", "Pay rent", "2026-03-01")],
+        [task("r1", "Pay rent", "2026-02-01"), task("r2", "Pay rent", "2026-03-01")],
+        [("1", "r2")],
+    ),
+    "a marker wins over a title": (
+        [
+            task("1", "Pay rent", "2026-03-01", refs=frozenset({"dayflow-task-1"})),
+            task("2", "Pay rent", "2026-03-01", refs=frozenset({"dayflow-task-2"})),
+        ],
+        [task("r1", "Rent!!", "2026-05-05", mentions=frozenset({"dayflow-task-2"}))],
+        [("2", "r1")],
+    ),
+    "the remote's address written in DayFlow's notes": (
+        [task("1", "Something", mentions=frozenset({"https://app.example/t/9"}))],
+        [task("r9", "Else entirely", refs=frozenset({"https://app.example/t/9", "r9"}))],
+        [("1", "r9")],
+    ),
+    "nothing in common: no pair": (
+        [task("1", "Pay rent", "2026-03-01")],
+        [task("r1", "Water plants", "2026-03-01")],
+        [],
+    ),
+    "an empty title matches nothing": (
+        [task("1", "", "2026-03-01")],
+        [task("r1", "...", "2026-03-01")],
+        [],
+    ),
+    "events by start time": (
+        [event("1", "Standup", "2026-03-02T09:00:00+00:00")],
+        [
+            event("r1", "Standup", "2026-03-02T10:00:00+00:00"),
+            event("r2", "Standup", "2026-03-02T09:00:00+00:00"),
+        ],
+        [("1", "r2")],
+    ),
+    "events: all-day against timed on the same day is not high": (
+        [event("1", "Trip", "2026-03-02", all_day=True)],
+        [event("r1", "Trip", "2026-03-02T09:00:00+00:00", all_day=False)],
+        [],
+    ),
+    "events: all-day on both sides": (
+        [event("1", "Trip", "2026-03-02", all_day=True)],
+        [event("r1", "trip", "2026-03-02", all_day=True)],
+        [("1", "r1")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("local", "remote", "expected"), CASES.values(), ids=CASES.keys())
+def test_match(local, remote, expected):
+    found = match(local, remote, minimum=HIGH)
+    assert [(m.local_id, m.remote_id) for m in found] == expected
+
+
+def test_confidence_orders_exact_above_same_day_and_markers_are_sure():
+    local = [task("1", "A", "2026-03-01"), task("2", "B", "2026-03-01T08:00:00+00:00")]
+    remote = [task("r1", "a", "2026-03-01"), task("r2", "b", "2026-03-01T09:00:00+00:00")]
+    found = {m.local_id: m.confidence for m in match(local, remote, minimum=0.5)}
+    assert found["1"] > HIGH > found["2"] >= 0.5
+    marked = match(
+        [task("1", "x", refs=frozenset({"dayflow-task-1"}))],
+        [task("r1", "y", mentions=frozenset({"dayflow-task-1"}))],
+    )
+    assert [(m.confidence, m.marker) for m in marked] == [(1.0, True)]
+
+
+def test_each_item_is_in_at_most_one_pair_with_many_duplicates():
+    local = [task(str(i), "Same", "2026-03-01") for i in range(200)]
+    remote = [task(f"r{i}", "same", "2026-03-01") for i in range(150)]
+    found = match(local, remote)
+    assert len(found) == 150
+    assert len({m.local_id for m in found}) == len({m.remote_id for m in found}) == 150
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [("  Café — Réunion! ", "cafe reunion"), ("ÉTÉ_2026", "ete 2026"), (None, ""), ("***", "")],
+)
+def test_normalize_title(raw, folded):
+    assert normalize_title(raw) == folded
