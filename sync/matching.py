@@ -251,6 +251,23 @@ def pair_key(pair: Mapping[str, Any]) -> str:
     return f"{pair['item_type']}:{pair['local_id']}:{pair['remote_id']}"
 
 
+def shown(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The preview's pairs as its page shows them: titles, how sure, ticked when high."""
+    found = report.get("matching") or {}
+    pairs = [
+        {
+            "key": pair_key(pair),
+            "local_title": pair.get("local_title", ""),
+            "remote_title": pair.get("remote_title", ""),
+            "percent": round(float(pair.get("confidence", 0)) * 100),
+            "marker": bool(pair.get("marker")),
+            "checked": float(pair.get("confidence", 0)) >= HIGH,
+        }
+        for pair in found.get("pairs", [])
+    ]
+    return {"pairs": pairs, "more": int(found.get("more", 0))}
+
+
 class MatchRefused(ValueError):
     """A confirmation naming pairs the preview did not offer, or a base side we do not know."""
 
@@ -277,6 +294,13 @@ def chosen_pairs(report: Mapping[str, Any], keys: Sequence[str], base_from: str)
     return [offered[k] for k in keys]
 
 
+def check_preview(job: Any, keys: Sequence[str], base_from: str) -> list[dict]:
+    """`chosen_pairs` of a finished preview, or MatchRefused."""
+    if not job.dry_run or job.status != "succeeded":
+        raise MatchRefused("only a finished preview's pairs can be linked")
+    return chosen_pairs(job.report, keys, base_from)
+
+
 def link_pairs(job_id: int, keys: Sequence[str], base_from: str = "dayflow") -> Linked:
     """Link the confirmed pairs of preview `job_id` without creating anything.
 
@@ -285,12 +309,10 @@ def link_pairs(job_id: int, keys: Sequence[str], base_from: str = "dayflow") -> 
     preview saw them, and the DayFlow item counts as changed) or the service's (the base is
     DayFlow's fields, and the service's item counts as changed). A pair whose item was since
     deleted or linked is skipped. Raises MatchRefused for keys the preview did not offer."""
-    from sync.models import ItemLink, SyncJob
+    from sync.models import ItemLink, SyncJob  # sync.models imports nothing of this module
 
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    if not job.dry_run:
-        raise MatchRefused("only a preview's pairs can be linked")
-    chosen = chosen_pairs(job.report, keys, base_from)
+    chosen = check_preview(job, keys, base_from)
     connection = job.connection
     result = Linked()
     with transaction.atomic():

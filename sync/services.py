@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
+
 from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
-from sync import actions
+from sync import actions, matching
 from sync.engine.run import item_types
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
 from sync.mapping import MODELS, fk_column
@@ -101,6 +103,29 @@ def first_sync(connection_id: int, *, trigger: str = SYNC_TRIGGER) -> SyncJob | 
     if has_unlinked_items(connection):
         return preview_sync(connection.pk, trigger=trigger)
     return request_sync(connection.pk, trigger=trigger, kind=SyncJob.Kind.FULL)
+
+
+def confirm_preview(
+    job: SyncJob, keys: list[str], base_from: str = "dayflow", *, request: Any = None
+) -> tuple[SyncJob, matching.Linked]:
+    """A first sync's preview confirmed: link the "Same item?" pairs the person ticked (named
+    by `matching.pair_key`, keeping `base_from`'s values where they differ), creating nothing,
+    and queue the real sync. Raises matching.MatchRefused for pairs the preview did not offer
+    and ConnectionActionRefused when the connection cannot sync now: nothing is linked then."""
+    matching.check_preview(job, keys, base_from)
+    connection = job.connection
+    with transaction.atomic():
+        linked = matching.link_pairs(job.pk, keys, base_from)
+        new_job = sync_now(connection, trigger=SYNC_TRIGGER, kind=SyncJob.Kind.FULL)
+    if keys:
+        record(
+            "sync.matching.linked",
+            request=request,
+            connection=connection,
+            resource=f"sync job {job.pk}",
+            details={"linked": linked.linked, "skipped": linked.skipped, "base": base_from},
+        )
+    return new_job, linked
 
 
 def sync_on_connect(connection_id: int, *, created: bool) -> SyncJob | None:

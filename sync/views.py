@@ -21,7 +21,7 @@ from integrations.actions import ActionRefused
 from integrations.models import Connection
 from integrations.views import is_htmx, render_card
 from sync import conflicts as settling
-from sync import history, repair, services
+from sync import history, matching, repair, services
 from sync.models import Conflict, ItemType, SyncJob
 
 
@@ -119,6 +119,7 @@ def _job_context(job: SyncJob) -> dict:
         "advice": history.advice(job),
         "counters": history.counter_rows(job),
         "preview": job.report.get("preview"),
+        "matching": matching.shown(job.report),
         "journal": journal,
         "journal_more": more,
         "undo": undo,
@@ -140,6 +141,8 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     elif action == "send-again":
         sent = repair.send_again(job.pk, user=request.user, request=request)
         messages.info(request, f"Sent again {sent.sent}, failed {len(sent.failed)}.")
+    elif action == LINK_AND_SYNC:
+        return _link_and_sync(request, job)
     else:
         try:
             services.control_job(job, action, request=request)
@@ -148,6 +151,31 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.info(request, f"Job {job.pk}: {action} requested.")
     return redirect("sync:job", pk=job.pk)
+
+
+LINK_AND_SYNC = "link-and-sync"
+
+
+def _link_and_sync(request: HttpRequest, job: SyncJob) -> HttpResponse:
+    """A first sync's preview confirmed: link the ticked "Same item?" pairs (creating
+    nothing), then sync. Pairs the preview did not offer refuse the whole request (400), with
+    nothing linked."""
+    keys = request.POST.getlist("pair")
+    base_from = request.POST.get("base_from", "dayflow")
+    try:
+        matching.check_preview(job, keys, base_from)
+    except matching.MatchRefused as refused:
+        messages.error(request, f"Nothing was linked: {refused}.")
+        return render(request, "sync/job.html", _job_context(job), status=400)
+    try:
+        new_job, linked = services.confirm_preview(job, keys, base_from, request=request)
+    except ActionRefused as refusal:
+        messages.error(request, f"{job.connection} cannot sync now ({refusal.reason}).")
+        return redirect("sync:job", pk=job.pk)
+    if linked.linked or linked.skipped:
+        skipped = f", {linked.skipped} skipped (changed since)" if linked.skipped else ""
+        messages.info(request, f"Linked {linked.linked} pair(s) as the same item{skipped}.")
+    return redirect("sync:job", pk=new_job.pk)
 
 
 # --- conflicts -----------------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""Matching at first sync, end to end with the fake service: the preview offers the items that
+are the same on both sides, confirming links them without creating anything, and the real sync
+then makes no duplicate; hostile confirmations link nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from audit.models import AuditEvent
+from dayflow.models import Task
+from sync import engine, matching, services
+from sync.models import ItemLink, SyncJob
+from tests.sync.conftest import task_fields
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def both_sides(user, remote):
+    """DayFlow has 3 tasks, the service 4, of which 2 are the same items (one spelled
+    differently, one whose notes differ)."""
+    Task.objects.create(user=user, title="Pay rent", due_date=dt.date(2026, 3, 1))
+    Task.objects.create(user=user, title="Café réunion", notes="from DayFlow")
+    Task.objects.create(user=user, title="Only in DayFlow")
+    rent = remote.add(**task_fields("Pay rent", due=dt.date(2026, 3, 1)))
+    cafe = remote.add(**task_fields("cafe  REUNION", notes="from the service"))
+    remote.add(**task_fields("Only at the service"))
+    remote.add(**task_fields("Pay rent", due=dt.date(2026, 5, 1)))  # another month's rent
+    return {"rent": rent, "cafe": cafe}
+
+
+def preview(run_sync) -> SyncJob:
+    job = run_sync(kind=SyncJob.Kind.FULL, dry_run=True)
+    assert job.status == SyncJob.Status.SUCCEEDED
+    return job
+
+
+def run_latest() -> SyncJob:
+    job = SyncJob.objects.filter(dry_run=False).latest("pk")
+    engine.run_job(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_the_preview_offers_the_two_same_items(connection, remote, run_sync, both_sides):
+    job = preview(run_sync)
+    pairs = job.report["matching"]["pairs"]
+    assert sorted((p["local_title"], p["remote_id"]) for p in pairs) == [
+        ("Café réunion", both_sides["cafe"]),
+        ("Pay rent", both_sides["rent"]),
+    ]
+    assert all(p["confidence"] >= matching.HIGH for p in pairs)
+    assert remote.writes() == 0
+    assert not ItemLink.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("base_from", "cafe_title", "cafe_notes"),
+    [("dayflow", "Café réunion", "from DayFlow"), ("service", "cafe  REUNION", "from the service")],
+)
+def test_confirming_links_them_and_the_sync_makes_no_duplicate(
+    connection, remote, run_sync, both_sides, base_from, cafe_title, cafe_notes
+):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+
+    new_job, linked = services.confirm_preview(job, keys, base_from)
+    assert (linked.linked, linked.skipped) == (2, 0)
+    assert ItemLink.objects.filter(connection=connection).count() == 2
+    assert remote.writes() == 0  # linking created nothing
+    assert (new_job.dry_run, new_job.kind) == (False, SyncJob.Kind.FULL)
+
+    done = run_latest()
+    assert done.status == SyncJob.Status.SUCCEEDED
+    assert Task.objects.count() == 5
+    assert len(remote.items) == 5
+    assert sorted(s.fields["title"] for s in remote.items.values()) == sorted(
+        Task.objects.values_list("title", flat=True)
+    )
+    # the pair that agreed was not written; the one that differed took the chosen side
+    assert remote.items[both_sides["rent"]].version == 1
+    cafe = ItemLink.objects.get(remote_id=both_sides["cafe"]).task
+    assert (cafe.title, cafe.notes) == (cafe_title, cafe_notes)
+    assert remote.items[both_sides["cafe"]].fields["notes"] == cafe_notes
+
+    writes, versions = remote.writes(), sorted(Task.objects.values_list("version", flat=True))
+    again = run_sync()
+    assert again.status == SyncJob.Status.SUCCEEDED
+    assert remote.writes() == writes
+    assert sorted(Task.objects.values_list("version", flat=True)) == versions
+    assert AuditEvent.objects.filter(action="sync.matching.linked").count() == 1
+
+
+def test_an_unticked_pair_syncs_as_new(connection, remote, run_sync, both_sides):
+    job = preview(run_sync)
+    rent = [p for p in job.report["matching"]["pairs"] if p["remote_id"] == both_sides["rent"]]
+    services.confirm_preview(job, [matching.pair_key(rent[0])])
+    run_latest()
+    assert Task.objects.count() == 6
+    assert len(remote.items) == 6
+
+
+# --- the page ------------------------------------------------------------------------------------
+def test_the_preview_page_shows_same_item_ticked(client, user, run_sync, both_sides):
+    job = preview(run_sync)
+    client.force_login(user)
+    page = client.get(f"/sync/jobs/{job.pk}/").content.decode()
+    assert "Same item?" in page
+    for pair in job.report["matching"]["pairs"]:
+        assert f'value="{matching.pair_key(pair)}" id=' in page
+    assert page.count(" checked>") == 2 + 1  # both pairs, and DayFlow's values
+    assert f"/sync/jobs/{job.pk}/link-and-sync/" in page
+    assert "remote_fields" not in page
+    assert "from the service" not in page
+
+
+def test_confirming_on_the_page_links_and_syncs(client, user, run_sync, both_sides):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    client.force_login(user)
+    response = client.post(
+        f"/sync/jobs/{job.pk}/link-and-sync/", {"pair": keys, "base_from": "dayflow"}
+    )
+    new_job = SyncJob.objects.get(dry_run=False)
+    assert response.status_code == 302
+    assert response["Location"] == f"/sync/jobs/{new_job.pk}/"
+    assert ItemLink.objects.count() == 2
+
+
+HOSTILE = {
+    "a pair not offered": lambda keys: {"pair": ["task:999999:r1"]},
+    "a real DayFlow id with another remote id": lambda keys: {
+        "pair": [keys[0].rsplit(":", 1)[0] + ":r3"]
+    },
+    "a pair named twice": lambda keys: {"pair": [keys[0], keys[0]]},
+    "an unknown base side": lambda keys: {"pair": keys, "base_from": "both"},
+    "one good pair and one forged": lambda keys: {"pair": [keys[0], "event:1:r2"]},
+    "too many pairs": lambda keys: {"pair": [f"task:{i}:r{i}" for i in range(501)]},
+    "garbage": lambda keys: {"pair": ["<script>", "'; DROP TABLE", ""]},
+}
+
+
+@pytest.mark.parametrize("posted", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_confirmations_link_nothing(client, user, run_sync, both_sides, posted):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    client.force_login(user)
+    response = client.post(f"/sync/jobs/{job.pk}/link-and-sync/", posted(keys))
+    assert response.status_code == 400
+    assert "Nothing was linked" in response.content.decode()
+    assert not ItemLink.objects.exists()
+    assert not SyncJob.objects.filter(dry_run=False).exists()
+
+
+def test_only_a_finished_preview_links(client, user, connection, run_sync, both_sides):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    SyncJob.objects.filter(pk=job.pk).update(dry_run=False)
+    client.force_login(user)
+    response = client.post(f"/sync/jobs/{job.pk}/link-and-sync/", {"pair": keys})
+    assert response.status_code == 400
+    assert not ItemLink.objects.exists()
+
+
+def test_another_users_preview_is_not_found(client, django_user_model, run_sync, both_sides):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    other = django_user_model.objects.create_user("mallory", password="x" * 12)
+    client.force_login(other)
+    response = client.post(f"/sync/jobs/{job.pk}/link-and-sync/", {"pair": keys})
+    assert response.status_code == 404
+    assert not ItemLink.objects.exists()
