@@ -17,6 +17,7 @@ where the two copies differ.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -33,6 +34,9 @@ HIGH = 0.8
 LOW = 0.5
 MAX_PAIRS = 500  # pairs a preview keeps (and a confirmation may post)
 TITLE_SHOWN = 200  # characters of a title kept for the page
+# A remote text field longer than this is kept as its digest: it then counts as differing,
+# and linking with DayFlow's values sends DayFlow's text (one write, never a loss).
+FIELD_KEPT = 2_000
 # Within one title bucket, every local item is scored against every remote item only up to
 # this many comparisons; beyond it, per day, and a day bucket still larger pairs in order.
 FULL_SCAN = 4096
@@ -204,8 +208,9 @@ def remote_item(remote: Any) -> Item:
 
 
 def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str, Any]:
-    """The high-confidence pairs among a dry run's unlinked items (`sync.engine.plan.Pair`s):
-    DayFlow's items the run would send, against the service's items it would import."""
+    """The likely pairs among a dry run's unlinked items (`sync.engine.plan.Pair`s): DayFlow's
+    items the run would send against the service's items it would import, at confidence LOW
+    or more (the page ticks those at HIGH or more), best first, at most `limit`."""
     locals_: dict[str, dict[str, Any]] = defaultdict(dict)
     remotes: dict[str, dict[str, Any]] = defaultdict(dict)
     for pair in pairs:
@@ -222,11 +227,12 @@ def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str
         matches = match(
             [local_item(obj, item_type) for obj in mine.values()],
             [remote_item(item) for item in theirs.values()],
-            minimum=HIGH,
+            minimum=LOW,
         )
         total += len(matches)
         for m in matches[: max(0, limit - len(found))]:
             obj, item = mine[m.local_id], theirs[m.remote_id]
+            remote_fields = kept(codec.encode(item_type, item.fields))
             found.append(
                 {
                     "item_type": item_type,
@@ -238,12 +244,22 @@ def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str
                     "marker": m.marker,
                     # What linking needs to tell the next sync where the sides agree.
                     "remote_version": item.version,
-                    "remote_fields": codec.encode(item_type, item.fields),
+                    "remote_fields": remote_fields,
                     "collection": getattr(item, "collection", "") or "",
                     "web_url": item.web_url,
                 }
             )
     return {"pairs": found, "more": total - len(found)}
+
+
+def kept(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields as a preview keeps them: a text longer than FIELD_KEPT as its digest."""
+    return {
+        name: f"sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+        if isinstance(value, str) and len(value) > FIELD_KEPT
+        else value
+        for name, value in fields.items()
+    }
 
 
 def pair_key(pair: Mapping[str, Any]) -> str:
@@ -331,9 +347,9 @@ def link_pairs(job_id: int, keys: Sequence[str], base_from: str = "dayflow") -> 
             ):
                 result.skipped += 1
                 continue
-            remote_fields = dict(pair["remote_fields"])
             if base_from == "dayflow":
-                base, local_version, remote_version = remote_fields, 0, pair["remote_version"]
+                base = dict(pair["remote_fields"])
+                local_version, remote_version = 0, pair["remote_version"]
             else:
                 base, local_version, remote_version = codec.local_fields(obj), obj.version, ""
             link = ItemLink(

@@ -172,3 +172,32 @@ def test_another_users_preview_is_not_found(client, django_user_model, run_sync,
     response = client.post(f"/sync/jobs/{job.pk}/link-and-sync/", {"pair": keys})
     assert response.status_code == 404
     assert not ItemLink.objects.exists()
+
+
+def test_a_long_remote_text_is_kept_as_a_digest_and_dayflow_wins(
+    connection, remote, run_sync, user
+):
+    Task.objects.create(user=user, title="Read the lease", notes="short")
+    long_id = remote.add(**task_fields("Read the lease", notes="clause " * 1000))
+    job = preview(run_sync)
+    (pair,) = job.report["matching"]["pairs"]
+    assert pair["remote_fields"]["notes"].startswith("sha256:")
+    assert "clause" not in str(job.report)
+
+    services.confirm_preview(job, [matching.pair_key(pair)], "dayflow")
+    run_latest()
+    assert remote.items[long_id].fields["notes"] == "short"
+    assert Task.objects.count() == 1
+    assert len(remote.items) == 1
+
+
+def test_a_likely_pair_is_offered_unticked(client, connection, remote, run_sync, user):
+    at = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    Task.objects.create(user=user, title="Dentist", due_at=at)
+    remote.add(**task_fields("Dentist", due=at + dt.timedelta(hours=6)))  # same day, later
+    job = preview(run_sync)
+    (pair,) = job.report["matching"]["pairs"]
+    assert matching.LOW <= pair["confidence"] < matching.HIGH
+    client.force_login(user)
+    page = client.get(f"/sync/jobs/{job.pk}/").content.decode()
+    assert f'value="{matching.pair_key(pair)}" id="pair-1">' in page  # not ticked
