@@ -10,6 +10,7 @@ import pytest
 
 from audit.models import AuditEvent
 from dayflow.models import Task
+from integrations.models import Connection
 from sync import engine, matching, services
 from sync.models import ItemLink, SyncJob
 from tests.sync.conftest import task_fields
@@ -201,3 +202,16 @@ def test_a_likely_pair_is_offered_unticked(client, connection, remote, run_sync,
     client.force_login(user)
     page = client.get(f"/sync/jobs/{job.pk}/").content.decode()
     assert f'value="{matching.pair_key(pair)}" id="pair-1">' in page  # not ticked
+
+
+def test_a_connection_that_cannot_sync_now_links_nothing(
+    client, user, connection, run_sync, both_sides
+):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
+    client.force_login(user)
+    response = client.post(f"/sync/jobs/{job.pk}/link-and-sync/", {"pair": keys}, follow=True)
+    assert "cannot sync now" in response.content.decode()
+    assert not ItemLink.objects.exists()
+    assert not SyncJob.objects.filter(dry_run=False).exists()
