@@ -35,6 +35,38 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _every_task_registered():
+    """Celery imports each app's tasks.py lazily. A message sent by name (`signature(name)`) to a
+    task no test had imported yet was published instead of run eagerly, so a test's outcome
+    depended on which tests ran before it: every task is registered from the start."""
+    from dayflow.celery import app
+
+    app.loader.import_default_modules()
+
+
+DB_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_db_reset_sequences"})
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request, django_db_blocker):
+    """Each test starts with an empty cache. The limits (dayflow/limits.py), the capped audit
+    rows and the tokens' known addresses count in it, so one test's failures would throttle the
+    next; Redis (the services tier) even keeps them from one run to the next, and the database
+    cache's table is no model, so a transactional test's flush leaves its rows."""
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+
+    cache = caches["default"]
+    if not isinstance(cache, DatabaseCache):
+        cache.clear()
+        return
+    if request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's 1,000,000 rounds cost over half a second per password set or checked, in nearly

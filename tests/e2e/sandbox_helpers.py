@@ -108,9 +108,13 @@ def change_settings(page, url: str, service: str, fields: dict[str, str]) -> Non
 
 def card_action(page, service: str, button: str) -> None:
     """Click a button of the service's card on the dashboard and wait for the answer: the
-    card, swapped in place (htmx), following the job a "Sync now" started."""
+    card, swapped in place (htmx), following the job a "Sync now" started. A card offers
+    "Sync now" only while no job of its runs (the first sync starts by itself on connecting):
+    the card asks for itself meanwhile, so the button is waited for, not the page reloaded."""
+    selector = f".connections article:has-text('{service}') button:has-text('{button}')"
+    page.wait_for_selector(selector, timeout=FIRST_SYNC * 1000)
     with page.expect_response(lambda response: response.request.method == "POST"):
-        page.click(f".connections article:has-text('{service}') button:has-text('{button}')")
+        page.click(selector)
     page.wait_for_selector(f".connections article:has-text('{service}') .card-note")
 
 

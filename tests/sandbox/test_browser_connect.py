@@ -21,7 +21,10 @@ def test_connect_sandbox_goes_through_the_emulators_allow_page(sandboxed, signed
     assert "Sandbox — not the real Todoist" in page.inner_text("body")
     page.click("button:has-text('Allow')")
 
-    page.wait_for_url(f"{sandboxed.url}/integrations/")
-    assert "Todoist" in page.inner_text(".connections")
+    # A task service syncs one project: the person is taken to choose it (issue 15).
+    page.wait_for_url(lambda at: at.endswith("/settings/?pick=1"))
     connection = Connection.objects.get(user=user, service__key="todoist")
+    assert page.url == f"{sandboxed.url}/integrations/connections/{connection.pk}/settings/?pick=1"
+    assert "Needs setup" in page.inner_text("main")
     assert connection.status == Connection.Status.CONNECTED
+    assert connection.setup_needed == "choose a Todoist project"

@@ -88,6 +88,11 @@ CHANGES: dict[str, Callable[[], None]] = {
 def test_registration_then_a_change_at_the_service_arrives_verified(sandboxed, client, user, key):
     client.force_login(user)
     connection = connect_through_consent(client, key)
+    if key == "clickup":  # a task service syncs (and is watched) once its list is chosen
+        task = Item.objects.filter(kind="task", deleted=False).first()
+        connection.field_mapping = {**connection.field_mapping, "list_id": task.container}
+        connection.save(update_fields=["field_mapping"])
+    assert not connection.setup_needed
 
     subscriptions.reconcile(connection)
     CHANGES[key]()

@@ -56,7 +56,10 @@ def setup(queue: bool) -> dict[str, Any]:
         call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("racer", "r@example.com", "pw-racer-123")
     connection = Connection.objects.create(
-        user=user, service=Service.objects.get(key="todoist"), external_account_id="race"
+        user=user,
+        service=Service.objects.get(key="todoist"),
+        external_account_id="race",
+        field_mapping={"project_id": "p-1"},  # set up: a task service syncs its chosen project
     )
     remote = FakeService(path=REMOTE)
     remote.add(title="imported once", notes="", status="open", due=None, priority=0)
