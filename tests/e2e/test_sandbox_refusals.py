@@ -81,10 +81,26 @@ def latest_job(app, connection: int) -> tuple[int, str]:
     )[0]
 
 
+def wait_until_idle(app, connection: int) -> None:
+    """No job of the connection is queued or running (it may have none)."""
+
+    def idle() -> bool:
+        rows = sandbox_rows(
+            app,
+            "SELECT count(*) FROM sync_syncjob WHERE connection_id = ? "
+            "AND status IN ('queued', 'running')",
+            connection,
+        )
+        return rows[0][0] == 0
+
+    wait_for(idle, seconds=180, what="the first sync's end")
+
+
 def test_a_429_storm_backs_off_and_the_sync_succeeds(demo_page, sandbox_app):
     connection = ensure_connected(demo_page, sandbox_app, "notion")
     source = item_id(sandbox_app, "notion", "data_source", "$.title[0].plain_text", "Tasks")
     choose(demo_page, sandbox_app.url, {"data_source_id": source}, service="Notion")
+    wait_until_idle(sandbox_app, connection)  # the first sync, started by the setup
     jobs_before = sandbox_rows(
         sandbox_app, "SELECT count(*) FROM sync_syncjob WHERE connection_id = ?", connection
     )[0][0]
@@ -99,6 +115,7 @@ def test_a_429_storm_backs_off_and_the_sync_succeeds(demo_page, sandbox_app):
             > jobs_before
             and latest_job(sandbox_app, connection)[1] in {"succeeded", "failed"}
         ),
+        seconds=180,  # three 429s waited out, on a machine running three suites at once
         what="the sync's end",
     )
     assert latest_job(sandbox_app, connection)[1] == "succeeded"
@@ -109,14 +126,16 @@ def test_a_429_storm_backs_off_and_the_sync_succeeds(demo_page, sandbox_app):
 
 def test_a_refresh_token_the_service_revoked_ends_in_needs_reconnecting(demo_page, sandbox_app):
     connection = ensure_connected(demo_page, sandbox_app, "linear")
+    team = item_id(sandbox_app, "linear", "team", "$.key", "ENG")
+    choose(demo_page, sandbox_app.url, {"team_id": team}, service="Linear")
+    wait_until_idle(sandbox_app, connection)  # the first sync, started by the setup
     # The person removed DayFlow's access in Linear's settings: every token of it is revoked.
     sandbox_rows(
         sandbox_app,
         "UPDATE sandbox_grant SET revoked_at = '2000-01-01 00:00:00' WHERE client_id IN "
         "(SELECT id FROM sandbox_client WHERE service = 'linear')",
     )
-    team = item_id(sandbox_app, "linear", "team", "$.key", "ENG")
-    choose(demo_page, sandbox_app.url, {"team_id": team}, service="Linear")
+    demo_page.goto(f"{sandbox_app.url}/integrations/")
     # A reconnected connection registers its webhook in the background: that call may meet the
     # revoked token first, and then there is no "Sync now" left to click.
     if demo_page.locator(
