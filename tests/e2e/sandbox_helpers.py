@@ -98,6 +98,8 @@ def choose(page, url: str, mapping: dict, service: str = "") -> None:
 def change_settings(page, url: str, service: str, fields: dict[str, str]) -> None:
     page.goto(f"{url}/integrations/")
     page.click(f".connections article:has-text('{service}') a:has-text('Settings')")
+    # The click returns once the settings page starts loading, not once it is parsed.
+    page.wait_for_selector("details.advanced", state="attached")
     # The raw settings are under "Advanced" (the pickers left empty keep what it says).
     page.eval_on_selector("details.advanced", "details => { details.open = true; }")
     for selector, value in fields.items():
@@ -111,6 +113,9 @@ def card_action(page, service: str, button: str) -> None:
     card, swapped in place (htmx), following the job a "Sync now" started. A card offers
     "Sync now" only while no job of its runs (the first sync starts by itself on connecting):
     the card asks for itself meanwhile, so the button is waited for, not the page reloaded."""
+    dashboard = "/".join(page.url.split("/")[:3]) + "/integrations/"
+    if page.url != dashboard:  # e.g. setting up led to the first sync's preview
+        page.goto(dashboard)
     selector = f".connections article:has-text('{service}') button:has-text('{button}')"
     page.wait_for_selector(selector, timeout=FIRST_SYNC * 1000)
     with page.expect_response(lambda response: response.request.method == "POST"):
