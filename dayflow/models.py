@@ -83,6 +83,9 @@ class Task(PlannerItem):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
     completed_at = models.DateTimeField(null=True, blank=True)
     list_name = models.CharField("list / project", max_length=200, blank=True)
+    # Labels or tags, as a sorted list of names (Todoist labels, ClickUp tags, Linear labels,
+    # a Notion multi-select).
+    tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["status", "due_date", "due_at", "-priority", "title"]
@@ -106,6 +109,9 @@ class Event(PlannerItem):
     description = models.TextField(blank=True)
     location = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
+    # Who is invited, as the calendar service lists them: [{"email", "name", "response"}].
+    # Read-only here: filled from Google and Outlook, never written back.
+    attendees = models.JSONField(default=list, blank=True, editable=False)
     all_day = models.BooleanField(default=False)
     # Timed events: aware instants plus the event's own IANA zone (kept so a weekly series stays
     # at the same wall-clock time across DST). An empty zone means floating local time: its

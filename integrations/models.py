@@ -16,6 +16,8 @@ from integrations.crypto import EncryptedTextField
 from integrations.netguard import url_problem, without_userinfo
 from integrations.providers import PROVIDERS, UnknownService, provider_class
 from integrations.providers.base import AuthStyle, Kind, Provider
+from sync.directions import MAPPED_FIELDS, direction_errors
+from sync.rules import rule_errors
 
 
 class Service(models.Model):
@@ -94,6 +96,11 @@ class Connection(models.Model):
         SOURCE = "source", "The service wins"
         MERGE = "merge", "Merge field by field"
 
+    class DeletionPolicy(models.TextChoices):
+        PROPAGATE = "propagate", "Delete the other copy too"
+        UNLINK = "unlink", "Unlink only: keep the other copy"
+        ASK = "ask", "Ask me before deleting"
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
     )
@@ -128,6 +135,14 @@ class Connection(models.Model):
         max_length=10, choices=ConflictResolution.choices, default=ConflictResolution.MANUAL
     )
     field_mapping = models.JSONField(default=dict, blank=True)
+    # Per mapped field: "two_way" (the default, also when a field is absent), "from_service",
+    # "to_service" or "off" (sync/directions.py decides what each one lets through).
+    field_directions = models.JSONField("direction per field", default=dict, blank=True)
+    deletion_policy = models.CharField(
+        max_length=10, choices=DeletionPolicy.choices, default=DeletionPolicy.PROPAGATE
+    )
+    # What syncs: a status filter, a date window and tags (sync/rules.py reads them).
+    sync_rules = models.JSONField("what syncs", default=dict, blank=True)
 
     objects = ConnectionQuerySet.as_manager()
 
@@ -140,6 +155,9 @@ class Connection(models.Model):
             "sync_events",
             "conflict_resolution",
             "field_mapping",
+            "field_directions",
+            "deletion_policy",
+            "sync_rules",
         }
     )
 
@@ -220,6 +238,27 @@ class Connection(models.Model):
                 errors = calendar_url_errors(self.field_mapping)
             if errors:
                 raise ValidationError({"field_mapping": errors})
+            self._clean_where_items_go()
+
+    def _clean_where_items_go(self) -> None:
+        errors = {
+            "field_directions": direction_errors(self.offered_fields(), self.field_directions),
+            "sync_rules": rule_errors(tuple(self.offered_fields()), self.sync_rules),
+        }
+        errors = {name: summed_up(problems) for name, problems in errors.items() if problems}
+        if errors:
+            raise ValidationError(errors)
+
+    def offered_fields(self) -> dict[str, tuple[str, ...]]:
+        """The mapped fields a person may set a direction for, per kind of item the service
+        syncs: those it carries (`Provider.lacks_fields` names the others)."""
+        provider = self.service.provider
+        return {
+            kind: tuple(
+                f for f in MAPPED_FIELDS[kind] if f"{kind}.{f}" not in provider.lacks_fields
+            )
+            for kind in map(str, provider.item_types)
+        }
 
 
 # Bounds of a connection's settings: every id a service hands out fits in 255 characters, an
@@ -253,8 +292,13 @@ def validate_field_mapping(provider: type[Provider], mapping: object) -> list[st
             errors += _bound_errors(name, value, url=name in provider.mapping_urls)
     if not errors and len(json.dumps(mapping)) > MAX_MAPPING_CHARS:
         errors.append(f"the settings are too large (at most {MAX_MAPPING_CHARS // 1024} KB)")
+    return summed_up(errors)
+
+
+def summed_up(errors: list[str]) -> list[str]:
+    """The first few problems, and how many more there are."""
     if len(errors) > MAX_ERRORS_SHOWN:
-        errors[MAX_ERRORS_SHOWN:] = [f"and {len(errors) - MAX_ERRORS_SHOWN} more problems"]
+        return [*errors[:MAX_ERRORS_SHOWN], f"and {len(errors) - MAX_ERRORS_SHOWN} more problems"]
     return errors
 
 

@@ -48,6 +48,10 @@ class ItemLink(models.Model):
     # Set when undoing a job left the two sides apart (one side's copy removed): the engine
     # leaves the pair alone, the job's page lists it, and "send again" syncs it once more.
     undone_at = models.DateTimeField("not synced (undone) since", null=True, blank=True)
+    # Under the "ask" deletion policy: the side whose copy was deleted ("local" or "remote"),
+    # and since when the deletion waits for the person to confirm or restore it.
+    deletion_pending = models.CharField(max_length=10, blank=True)
+    deletion_pending_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -191,6 +191,10 @@ class Provider:
     web_url_field: ClassVar[str] = ""
     web_url_template: ClassVar[str] = ""
 
+    # The mapped fields (sync/directions.py) the service does not carry, as "kind.field": the
+    # settings page marks them and offers no direction for them.
+    lacks_fields: ClassVar[frozenset[str]] = frozenset({"task.list", "task.tags"})
+
     def __init__(
         self,
         connection: Any,

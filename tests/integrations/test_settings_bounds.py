@@ -195,6 +195,9 @@ def post_admin(client, connection: Connection, field_mapping: str):
             "sync_events": "on",
             "conflict_resolution": "manual",
             "field_mapping": field_mapping,
+            "field_directions": "{}",
+            "deletion_policy": "propagate",
+            "sync_rules": "{}",
         },
     )
 
