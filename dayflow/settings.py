@@ -510,6 +510,7 @@ for _name, _type in (
     ("DAYFLOW_SYNC_MASS_DELETE_MIN", int),
     ("DAYFLOW_SYNC_BATCH", int),
     ("DAYFLOW_SYNC_JOB_LEASE", int),
+    ("DAYFLOW_SYNC_LOCAL_DELAY", float),
 ):
     if _name in os.environ:
         globals()[_name] = _type(os.environ[_name])

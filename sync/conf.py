@@ -22,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     # Local changes are looked for from the last complete sync's start minus this many
     # seconds: another process's clock (or commit) may lag behind the worker's.
     "DAYFLOW_SYNC_CLOCK_SKEW": 2,
+    # Seconds a sync waits after a person's change to a DayFlow item before it runs, so that a
+    # burst of edits costs one job (later edits join the job waiting). None: a change waits for
+    # the next scheduled sync instead.
+    "DAYFLOW_SYNC_LOCAL_DELAY": 2.0,
 }
 
 

@@ -131,6 +131,7 @@ class SyncJob(models.Model):
         API = "api", "API"
         ADMIN = "admin", "Admin"
         COMMAND = "command", "Command"
+        LOCAL = "local", "DayFlow change"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

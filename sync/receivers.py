@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from dayflow.models import Event, Task
 from integrations.models import Connection
 from integrations.signals import (
     connection_connected,
@@ -17,7 +19,7 @@ from integrations.signals import (
 from sync import services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
-from sync.models import ItemLink
+from sync.models import ItemLink, ItemType
 from sync.schedule import remove_schedule, update_schedule
 
 
@@ -54,6 +56,21 @@ def unschedule_on_disconnect(
     stop_jobs(connection.pk)
     if not keep_items:
         remove_linked_items(connection)
+
+
+@receiver(post_save, sender=Task, dispatch_uid="sync.sync_on_task_change")
+@receiver(post_save, sender=Event, dispatch_uid="sync.sync_on_event_change")
+def sync_on_local_change(sender, instance: Task | Event, raw: bool = False, **kwargs) -> None:
+    """A DayFlow change reaches its services in seconds, not at the next scheduled sync. The
+    engine writes with bulk queries, which send no signal; once the save commits, the links
+    tell whether it is a change at all (`services.sync_local_change`)."""
+    if raw:  # loading fixtures
+        return
+    item_type = ItemType.TASK if sender is Task else ItemType.EVENT
+    pk, user_id, version = instance.pk, instance.user_id, instance.version
+    transaction.on_commit(
+        lambda: services.sync_local_change(item_type, pk, user_id, version), robust=True
+    )
 
 
 @receiver(post_delete, sender=Connection, dispatch_uid="sync.unschedule_on_delete")

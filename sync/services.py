@@ -16,13 +16,15 @@ from django.db import transaction
 from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
-from sync import actions, matching
+from sync import actions, conf, matching
 from sync.engine.run import item_types
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink, SyncJob
 
-AUTOMATIC = (SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK)
+AUTOMATIC = (SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK, SyncJob.Trigger.LOCAL)
+# The directions in which DayFlow's changes reach the service (a one-way connection imports).
+SENDS = (Connection.SyncDirection.TWO_WAY,)
 # A first sync follows the person's own connect or setup.
 SYNC_TRIGGER = SyncJob.Trigger.USER
 CONTROLS: dict[str, Callable[[int], bool]] = {
@@ -34,14 +36,19 @@ CONTROLS: dict[str, Callable[[int], bool]] = {
 
 
 def request_sync(
-    connection_id: int, *, trigger: str, kind: str = SyncJob.Kind.INCREMENTAL
+    connection_id: int,
+    *,
+    trigger: str,
+    kind: str = SyncJob.Kind.INCREMENTAL,
+    delay: float | None = None,
 ) -> SyncJob | None:
     """Queue a sync of a connection, or join the one already waiting.
 
     Returns None for connections that must not sync (paused, disconnected, needs reauth, needs
     setup, gone), and for schedule or webhook triggers of a manual-only connection.
     A request while a job runs queues exactly one trailing job behind it; further requests join
-    that trailing job. The Celery task is sent once the caller's transaction commits.
+    that trailing job. The Celery task is sent once the caller's transaction commits, `delay`
+    seconds later if given (requests meanwhile join the job).
     """
     connection = Connection.objects.select_related("service").filter(pk=connection_id).first()
     if connection is None or not connection.is_active or connection.setup_needed:
@@ -50,8 +57,31 @@ def request_sync(
         return None  # a manual connection syncs only when someone asks
     job, created = queue(connection, kind=kind, trigger=trigger)
     if created:
-        enqueue(job.pk)
+        enqueue(job.pk, countdown=delay)
     return job
+
+
+def sync_local_change(item_type: str, pk: int, user_id: int, version: int) -> list[SyncJob]:
+    """A DayFlow item saved at `version` (on a page, through the API or the admin): sync, soon,
+    the connections whose link to it holds an older version, or, while it is linked to none,
+    every connection of its owner that would send it to its service. A save the links already
+    hold (the engine's own writes, an undo) syncs nothing. Debounced and coalesced by
+    `request_sync`: the job waits DAYFLOW_SYNC_LOCAL_DELAY seconds, and changes meanwhile
+    join it."""
+    delay = conf.get("DAYFLOW_SYNC_LOCAL_DELAY")
+    if delay is None:
+        return []
+    links = ItemLink.objects.filter(**{fk_column(item_type): pk})
+    held = dict(links.values_list("connection_id", "local_version"))
+    senders = Connection.objects.filter(user_id=user_id, sync_direction__in=SENDS)
+    if held:
+        ids = senders.filter(pk__in=[c for c, held_at in held.items() if held_at != version])
+        ids = sorted(ids.values_list("pk", flat=True))
+    else:
+        senders = senders.select_related("service").order_by("pk")
+        ids = [c.pk for c in senders if item_type in item_types(c, c.service.provider)]
+    jobs = (request_sync(pk, trigger=SyncJob.Trigger.LOCAL, delay=delay) for pk in ids)
+    return [job for job in jobs if job is not None]
 
 
 def preview_sync(connection_id: int, *, trigger: str = SyncJob.Trigger.USER) -> SyncJob | None:

@@ -92,6 +92,14 @@ def _local_test_servers(settings):
     settings.DAYFLOW_ALLOW_PRIVATE_SERVERS = True
 
 
+@pytest.fixture(autouse=True)
+def _no_sync_on_local_change(settings):
+    """A saved task or event queues a sync of its connections a moment later
+    (`sync.receivers.sync_on_local_change`): most tests save items to set the scene and would
+    get jobs they do not ask for. tests/sync/test_local_change.py turns it on."""
+    settings.DAYFLOW_SYNC_LOCAL_DELAY = None
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123")

@@ -12,6 +12,8 @@ import requests
 
 FIRST_SYNC = 60  # seconds for the worker to run the first sync
 WEBHOOK = 30  # seconds for a service's webhook to be sent, verified and synced
+# seconds for a change in DayFlow to reach the service (DAYFLOW_SYNC_LOCAL_DELAY, then the job)
+LOCAL_CHANGE = 30
 POLL = 150  # seconds for a connection that polls every minute to have polled
 
 

@@ -5,8 +5,8 @@ server), sees the first sync import its data, and then, one service at a time:
 1. changes an item at the service (the sandbox console; for CalDAV, another CalDAV client):
    it shows in DayFlow with no "Sync now", through the service's verified webhook (CalDAV
    servers send none: through the connection's scheduled poll, every minute here);
-2. changes it in DayFlow: after a sync the service holds the change;
-3. changes it on both sides: a conflict is shown;
+2. changes it in DayFlow: the service holds the change seconds later, with no "Sync now";
+3. changes it on both sides (paused between the two): a conflict is shown;
 4. disconnects: the grant is revoked at the service (CalDAV: the credentials are deleted).
 
 Gunicorn, the worker and beat run as a user starts them; one app serves the whole module.
@@ -18,6 +18,7 @@ import pytest
 
 from tests.browser import screenshot
 from tests.e2e.sandbox_helpers import (
+    LOCAL_CHANGE,
     POLL,
     WEBHOOK,
     Sandboxed,
@@ -135,23 +136,27 @@ def test_a_service_connects_imports_and_its_changes_travel_conflict_and_disconne
     wait_for_text(demo_page, f"{url}{service.page}", renamed, 5)
     assert verified_webhooks(app, service.key) > webhooks_before
 
-    # 2. in DayFlow: after a sync the service holds the change
+    # 2. in DayFlow: the change reaches the service by itself, in seconds, no "Sync now"
     rename_in_dayflow(demo_page, url, service.model, mine, f"{service.title} (in DayFlow)")
-    sync_now_from_integrations(demo_page, url, name)
     wait_for(
         lambda: (
             at_service(app, service.key, service.kind, service.title_path, remote)
             == f"{service.title} (in DayFlow)"
         ),
-        what=f"the rename at {name}",
+        LOCAL_CHANGE,
+        f"the rename at {name}",
     )
 
-    # 3. both sides: the service's webhook brings a change that meets DayFlow's
+    # 3. both sides, paused so that no sync comes between the two changes: the next sync
+    # finds them both
     wait_until_quiet(app, service.key, connection)
+    pause_or_resume(demo_page, url, name, "Pause")
     rename_in_dayflow(demo_page, url, service.model, mine, "Both sides: DayFlow's")
     rename_in_the_console(
         demo_page, app, service, remote, f"Both sides: {name}'s", from_the_index=False
     )
+    pause_or_resume(demo_page, url, name, "Resume")
+    sync_now(demo_page, name)
     a_conflict_is_shown(demo_page, url, "Both sides: DayFlow's")
     screenshot(demo_page, f"e2e-sandbox-{service.key}-conflict")
 
@@ -193,12 +198,12 @@ def test_the_caldav_services_poll_changes_conflict_and_disconnect(demo_page, san
 
     for key, name, href, title in CALDAV_SERVICES:
         connection, event = mine[key]
-        # 2. in DayFlow: after a sync the server holds the change
+        # 2. in DayFlow: the change reaches the server by itself, no "Sync now"
         rename_in_dayflow(demo_page, url, "event", event, f"{title} (in DayFlow)")
-        sync_now_from_integrations(demo_page, url, name)
         wait_for(
             lambda: summary_at_caldav(app, href) == f"{title} (in DayFlow)",
-            what=f"the rename at the server ({name})",
+            LOCAL_CHANGE,
+            f"the rename at the server ({name})",
         )
 
         # 3. both sides, paused so that no poll comes between the two changes
