@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import statistics
 from collections.abc import Iterable
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -30,6 +31,9 @@ Phase = SyncJob.Phase
 # How often a card asks for itself while one of its connection's jobs is queued or running.
 POLL_SECONDS = 2
 ERROR_SHOWN = 200  # characters of a connection's last error on its card
+# A card's "changes arrive" figure: the median over the newest syncs a change started, per way.
+LAG_JOBS = 20
+LAG_TRIGGERS = (SyncJob.Trigger.LOCAL, SyncJob.Trigger.WEBHOOK)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Card:
     last: dict[str, str]  # its result, summary, when and how long, in words
     active_job: SyncJob | None
     progress: Progress | None
+    lag: list[str] = dataclasses.field(default_factory=list)  # how soon changes arrive, per way
 
     @property
     def polling(self) -> bool:
@@ -201,6 +206,29 @@ def item_words(counts: dict[str, int]) -> list[tuple[str, int]]:
     ]
 
 
+def lag_words(service: str, spans: dict[str, list[float]]) -> list[str]:
+    """How soon changes arrived lately, each way: the median, over the newest syncs a change
+    started (a DayFlow edit; the service's webhook), of the seconds from the job's creation (the
+    change committed, or its webhook processed) to its end."""
+    ways = {
+        SyncJob.Trigger.LOCAL: f"DayFlow → {service}",
+        SyncJob.Trigger.WEBHOOK: f"{service} → DayFlow",
+    }
+    return [
+        f"{ways[trigger]}: about {_seconds(statistics.median(spans[trigger]))}"
+        for trigger in LAG_TRIGGERS
+        if spans.get(trigger)
+    ]
+
+
+def _seconds(value: float) -> str:
+    if value < 10:
+        return f"{value:.1f} s"
+    if value < 120:
+        return f"{value:.0f} s"
+    return f"{value / 60:.0f} min"
+
+
 # --- the reads (a fixed number of queries) --------------------------------------------------
 def _latest_job(statuses: Iterable[str], order: tuple[str, ...]) -> Subquery:
     return Subquery(
@@ -255,10 +283,41 @@ def cards(connections: QuerySet[Connection], now: dt.datetime | None = None) -> 
         .filter(interval__isnull=False)
     }
     subscriptions = active_subscriptions(rows)
+    spans = lag_spans(ids)
     return [
-        _card(row, jobs, counts[row.pk], schedules.get(task_name(row.pk)), subscriptions, now)
+        dataclasses.replace(
+            _card(row, jobs, counts[row.pk], schedules.get(task_name(row.pk)), subscriptions, now),
+            lag=lag_words(str(row.service), spans.get(row.pk, {})),
+        )
         for row in rows
     ]
+
+
+def lag_spans(ids: list[int]) -> dict[int, dict[str, list[float]]]:
+    """Per connection and trigger, the seconds the newest LAG_JOBS change-started syncs took
+    from their creation to their end, in one query (a window ranks each connection's jobs)."""
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("connection_id"), F("trigger")],
+        order_by=[F("finished_at").desc(), F("pk").desc()],
+    )
+    rows = (
+        SyncJob.objects.filter(
+            connection__in=ids,
+            trigger__in=LAG_TRIGGERS,
+            status=SyncJob.Status.SUCCEEDED,
+            dry_run=False,
+            finished_at__isnull=False,
+        )
+        .annotate(rank=newest_first)
+        .filter(rank__lte=LAG_JOBS)
+        .values_list("connection_id", "trigger", "created_at", "finished_at")
+    )
+    spans: dict[int, dict[str, list[float]]] = {}
+    for connection_id, trigger, created, finished in rows:
+        took = max(0.0, (finished - created).total_seconds())
+        spans.setdefault(connection_id, {}).setdefault(trigger, []).append(took)
+    return spans
 
 
 def _card(

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a sync waits after a person's change to a DayFlow item before it runs, so that a
     # burst of edits costs one job (later edits join the job waiting). None: a change waits for
     # the next scheduled sync instead.
-    "DAYFLOW_SYNC_LOCAL_DELAY": 2.0,
+    "DAYFLOW_SYNC_LOCAL_DELAY": 1.0,
 }
 
 

@@ -150,6 +150,24 @@ def test_ago(settings, minutes, words):
     assert dashboard.ago(NOW - dt.timedelta(minutes=minutes), NOW) == words
 
 
+LAG = [
+    ("no change-started syncs", {}, []),
+    ("DayFlow's edits: the median", {"local": [1.2, 1.4, 9.0]}, ["DayFlow → Todoist: about 1.4 s"]),
+    (
+        "both ways, DayFlow's first",
+        {"webhook": [0.5], "local": [30.2, 30.4]},
+        ["DayFlow → Todoist: about 30 s", "Todoist → DayFlow: about 0.5 s"],
+    ),
+    ("minutes", {"webhook": [300.0]}, ["Todoist → DayFlow: about 5 min"]),
+    ("other triggers are not changes", {"schedule": [3.0]}, []),
+]
+
+
+@pytest.mark.parametrize(("case", "spans", "words"), LAG, ids=[row[0] for row in LAG])
+def test_lag_words(case, spans, words):
+    assert dashboard.lag_words("Todoist", spans) == words
+
+
 def test_item_words():
     assert dashboard.item_words({"task": 1, "event": 12}) == [("task", 1), ("events", 12)]
     assert dashboard.item_words({"event": 1}) == [("event", 1)]
@@ -223,8 +241,9 @@ def test_the_dashboard_costs_the_same_queries_for_one_connection_or_ten(client, 
 
     assert ten == one
     # session and user, the connections with their conflicts and jobs' ids, those jobs, the
-    # links counted, the schedules, the subscriptions, the services, the nav's conflicts badge
-    assert ten <= 9, ten
+    # links counted, the schedules, the subscriptions, the syncs' lag, the services, the nav's
+    # conflicts badge
+    assert ten <= 10, ten
     page = client.get("/integrations/").content.decode()
     assert page.count('class="connection-card"') == 10
     assert f'href="/sync/conflicts/?connection={first.pk}">2 open</a>' in page
@@ -266,6 +285,25 @@ def test_a_card_reads_the_last_and_the_running_job(user):
 
 
 @pytest.mark.django_db
+def test_a_card_says_how_soon_changes_arrived_over_the_newest_syncs(user):
+    connection = busy_connection(user, 0)
+    spans = [*[3] * 25, *[1] * 20]  # seconds, oldest first: only the newest 20 count
+    for i, took in enumerate(spans):
+        job = SyncJob.objects.create(
+            connection=connection, status="succeeded", trigger=SyncJob.Trigger.LOCAL
+        )
+        created = NOW + dt.timedelta(minutes=i)
+        SyncJob.objects.filter(pk=job.pk).update(
+            created_at=created, finished_at=created + dt.timedelta(seconds=took)
+        )
+    SyncJob.objects.create(connection=connection, status="failed", trigger=SyncJob.Trigger.WEBHOOK)
+
+    card = dashboard.cards(Connection.objects.filter(pk=connection.pk), now=NOW)[0]
+
+    assert card.lag == [f"DayFlow → {connection.service}: about 1.0 s"]
+
+
+@pytest.mark.django_db
 def test_an_idle_card_does_not_poll(user):
     connection = Connection.objects.create(
         user=user, service=Service.objects.get(key="todoist"), external_account_id="idle"
@@ -275,3 +313,4 @@ def test_an_idle_card_does_not_poll(user):
     assert card.progress is None
     assert card.last == {}
     assert card.items == []
+    assert card.lag == []
