@@ -191,6 +191,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # django-celery-beat's, noting beat's heartbeat and disabling a schedule row it cannot run.
 CELERY_BEAT_SCHEDULER = "dayflow.beat:Scheduler"
+# `/metrics` for Prometheus: scraped with `Authorization: Bearer <this>` (else staff only).
+DAYFLOW_METRICS_TOKEN = os.environ.get("DAYFLOW_METRICS_TOKEN", "")
 DAYFLOW_HEARTBEAT_SECONDS = float(os.environ.get("DAYFLOW_HEARTBEAT_SECONDS", 60))
 # /healthz says "degraded" when the worker's or beat's last heartbeat is older than this.
 DAYFLOW_HEARTBEAT_STALE_SECONDS = float(

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from audit import views as audit_views
-from dayflow import health, views
+from dayflow import health, metrics, views
 from dayflow.api import docs
 
 urlpatterns = [
@@ -23,6 +23,7 @@ urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke-api-token"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     # A staff page of our own under the admin's address, linked from its index.

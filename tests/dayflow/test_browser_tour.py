@@ -139,7 +139,8 @@ TOUR = [
 # page), the admin, the emulated services, webhooks, health and the icon. Log out is visited at
 # the end of each width (a POST: its page is the answer).
 NOT_PAGES = {
-    *("task-complete", "revoke-api-token", "logout", "favicon", "healthz", "api-schema"),
+    *("task-complete", "revoke-api-token", "logout", "favicon", "healthz", "metrics"),
+    "api-schema",
     *("api-docs", "integrations:callback", "integrations:reconnect", "integrations:pause"),
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
