@@ -73,6 +73,15 @@ def _field_errors(kind: str, offered: tuple[str, ...], fields: dict) -> list[str
     return errors
 
 
+def compact(value: dict[str, Any]) -> dict[str, Any]:
+    """A valid `field_directions` without its two-way fields, the default: what is stored."""
+    kept = {
+        kind: {name: d for name, d in fields.items() if d != FieldDirection.TWO_WAY}
+        for kind, fields in value.items()
+    }
+    return {kind: fields for kind, fields in kept.items() if fields}
+
+
 def _shown(name: object) -> str:
     text = str(name)
     return text if len(text) <= MAX_NAME_CHARS else f"{text[:MAX_NAME_CHARS]}…"
