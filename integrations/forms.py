@@ -290,6 +290,10 @@ class ConnectionSettingsForm(forms.ModelForm):
         }
 
     @property
+    def direction_field_names(self) -> set[str]:
+        return {row.field_name for row in self.direction_rows if row.offered}
+
+    @property
     def direction_lines(self) -> list[field_directions.Line]:
         return field_directions.lines(self, self.direction_rows)
 
