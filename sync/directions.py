@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from sync.decisions import Decision, Direction, Fields, Op, Side, Strategy, decide, same
+from sync.decisions import Action, Decision, Direction, Fields, Op, Side, Strategy, decide, same
 
 
 class FieldDirection(StrEnum):
@@ -147,7 +147,8 @@ def decide_directed(
         strategy,
         direction,
     )
-    return _restricted(decision, rule, local.fields, remote.fields)
+    decision = _restricted(decision, rule, local.fields, remote.fields)
+    return _still_incoming(decision, rule, base, local.fields, remote.fields)
 
 
 def _masked(side: Side, base: Fields, names: frozenset[str]) -> Side:
@@ -173,6 +174,27 @@ def _restricted(
     if base is not None and not decision.is_conflict:
         base = _kept(base, remote, rule.outgoing)
     return dataclasses.replace(decision, actions=actions, base=base)
+
+
+def _still_incoming(
+    decision: Decision, rule: Blocked, base: Fields, local: Fields | None, remote: Fields | None
+) -> Decision:
+    """The service's change of a field that comes only from it still comes in when DayFlow's
+    newer version won the rest (latest wins): the base now holds the service's value, so the
+    next run would not bring it."""
+    only_in = rule.outgoing - rule.incoming
+    ops = decision.ops
+    if local is None or remote is None or Op.UPDATE_REMOTE not in ops or Op.UPDATE_LOCAL in ops:
+        return decision
+    changed = {
+        n: remote[n]
+        for n in only_in
+        if n in remote and n in local and remote[n] != base.get(n) and remote[n] != local[n]
+    }
+    if not changed:
+        return decision
+    update = Action(Op.UPDATE_LOCAL, {**local, **changed})
+    return dataclasses.replace(decision, actions=(*decision.actions, update))
 
 
 def _kept(fields: Fields | None, own: Fields | None, names: frozenset[str]) -> Fields | None:

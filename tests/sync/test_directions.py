@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from sync.decisions import Op, Side, Strategy
@@ -12,6 +14,9 @@ LOCAL_TITLE = {**BASE, "title": "mine"}
 REMOTE_TITLE = {**BASE, "title": "theirs"}
 LOCAL_BOTH = {**BASE, "title": "mine", "notes": "my notes"}
 REMOTE_BOTH = {**BASE, "title": "theirs", "notes": "their notes"}
+LOCAL_NOTES = {**BASE, "notes": "my notes"}
+THEIRS_AND_MINE = {**BASE, "title": "theirs", "notes": "my notes"}
+EARLY, LATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 
 
 def rule(**directions: str) -> Blocked:
@@ -77,6 +82,15 @@ CASES = [
         Strategy.MANUAL,
         {Op.UPDATE_REMOTE: {**BASE, "notes": "my notes"}},
         {**BASE, "notes": "my notes"},
+    ),
+    (
+        "from the service: its edit of the field comes in when DayFlow's newer edit wins",
+        FROM,
+        Side(LOCAL_NOTES, changed=True, modified_at=LATE),
+        Side(REMOTE_TITLE, changed=True, modified_at=EARLY),
+        Strategy.LATEST,
+        {Op.UPDATE_REMOTE: THEIRS_AND_MINE, Op.UPDATE_LOCAL: THEIRS_AND_MINE},
+        THEIRS_AND_MINE,
     ),
     (
         "to the service: a service edit of the field is not taken",

@@ -136,3 +136,20 @@ def test_an_events_time_kept_local_survives_the_services_other_edits(connection,
     event = Event.objects.get()
     assert (event.title, event.start, event.end) == ("stand-up", NINE, NINE + dt.timedelta(hours=1))
     assert_second_run_writes_nothing(remote, run_sync)
+
+
+def test_from_the_service_takes_its_edit_even_when_dayflows_newer_edit_wins(
+    connection, remote, run_sync
+):
+    task, remote_id = linked_task(remote, run_sync)
+    connection.conflict_resolution = "latest"
+    directed(connection, title="from_service")
+
+    remote.edit(remote_id, title="theirs")
+    edit_locally(task, notes="my notes")  # later than the service's edit: DayFlow's wins
+    run_sync()
+
+    task.refresh_from_db()
+    assert (task.title, task.notes) == ("theirs", "my notes")
+    assert remote.items[remote_id].fields == {**task_fields("theirs"), "notes": "my notes"}
+    assert_second_run_writes_nothing(remote, run_sync)
