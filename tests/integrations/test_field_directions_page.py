@@ -132,3 +132,30 @@ def test_the_admin_refuses_bad_directions(staff_client, connection, value, messa
     assert message in " ".join(response.context["adminform"].form.errors["field_directions"])
     connection.refresh_from_db()
     assert connection.field_directions == {}
+
+
+def test_a_calendar_offers_its_four_event_fields(logged_in, calendar_connection):
+    page = logged_in.get(url(calendar_connection)).content.decode()
+
+    names = ["title", "time", "location", "description"]
+    assert all(f'name="direction-event-{name}"' in page for name in names)
+    assert "Date and time" in page
+    assert "not available" not in page
+    assert 'name="direction-task-' not in page
+
+
+def test_a_kind_not_synced_is_not_shown_and_keeps_its_directions(logged_in, calendar_connection):
+    saved = {"event": {"time": "to_service"}}
+    Connection.objects.filter(pk=calendar_connection.pk).update(
+        sync_events=False, field_directions=saved
+    )
+
+    page = logged_in.get(url(calendar_connection)).content.decode()
+    data = {key: value for key, value in SAVE.items() if key not in ("collection", "sync_tasks")}
+    mapping = '{"calendars": ["primary"]}'
+    response = logged_in.post(url(calendar_connection), data | {"field_mapping": mapping})
+
+    assert "Direction per field" not in page
+    assert response.status_code == 302
+    calendar_connection.refresh_from_db()
+    assert calendar_connection.field_directions == saved
