@@ -58,3 +58,13 @@ def test_hostile_directions_are_a_400_and_change_nothing(api, connection, case, 
     assert message in " ".join(response.json()["field_directions"])
     connection.refresh_from_db()
     assert connection.field_directions == {}
+
+
+def test_put_on_integrations_takes_them_too(api, connection):
+    body = {"connection": connection.pk, "field_directions": {"task": {"priority": "off"}}}
+
+    response = api.put("/api/integrations", body, format="json")
+
+    assert response.status_code == 200, response.content
+    connection.refresh_from_db()
+    assert connection.field_directions == {"task": {"priority": "off"}}
