@@ -278,8 +278,9 @@ class ConnectionSettingsForm(forms.ModelForm):
         if self.picker:
             self._add_picker(mapping)
         self.direction_rows = field_directions.add_fields(self) if page else []
-        if page:
+        if page:  # not a box on the page: a posted value is ignored, the selects give it
             self.fields["field_directions"].widget = forms.HiddenInput()
+            self.fields["field_directions"].disabled = True
         for name, words in self.checkboxes.items():
             self.fields[name] = forms.BooleanField(
                 label=words, required=False, initial=bool(mapping.get(name))
