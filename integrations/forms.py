@@ -10,18 +10,20 @@ from django import forms
 from django.conf import settings
 
 from audit.writer import record
-from integrations import lifecycle, netguard
+from integrations import field_directions, lifecycle, netguard
 from integrations.clients import provider_for
 from integrations.mapping_field import JSONObjectField
 from integrations.models import (
     MAX_SYNC_INTERVAL,
     Connection,
     Service,
+    summed_up,
     validate_field_mapping,
 )
 from integrations.providers import caldav
 from integrations.providers.base import AuthStyle, Container, ItemType, Provider
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
+from sync.directions import compact, direction_errors
 
 
 class ServerURLField(forms.URLField):
@@ -234,6 +236,8 @@ class ConnectionSettingsForm(forms.ModelForm):
         label="Other settings (JSON)",
         help_text="For settings without a choice above. Leave it as it is if unsure.",
     )
+    # On the page, the mapping table's selects give it (integrations/field_directions.py).
+    field_directions = JSONObjectField(required=False, label="Direction per field")
 
     class Meta:
         model = Connection
@@ -245,6 +249,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             "sync_events",
             "conflict_resolution",
             "field_mapping",
+            "field_directions",
         ]
         labels = {
             "auto_sync": "Sync on a schedule",
@@ -272,6 +277,10 @@ class ConnectionSettingsForm(forms.ModelForm):
             self._drop_kinds_not_offered()
         if self.picker:
             self._add_picker(mapping)
+        self.direction_rows = field_directions.add_fields(self) if page else []
+        if page:  # not a box on the page: a posted value is ignored, the selects give it
+            self.fields["field_directions"].widget = forms.HiddenInput()
+            self.fields["field_directions"].disabled = True
         for name, words in self.checkboxes.items():
             self.fields[name] = forms.BooleanField(
                 label=words, required=False, initial=bool(mapping.get(name))
@@ -280,6 +289,14 @@ class ConnectionSettingsForm(forms.ModelForm):
         self.initial["field_mapping"] = {
             key: value for key, value in mapping.items() if key not in self._picked_keys()
         }
+
+    @property
+    def direction_field_names(self) -> set[str]:
+        return {row.field_name for row in self.direction_rows if row.offered}
+
+    @property
+    def direction_lines(self) -> list[field_directions.Line]:
+        return field_directions.lines(self, self.direction_rows)
 
     def _drop_kinds_not_offered(self) -> None:
         """A task service has no events to sync, a calendar no tasks (CalDAV has both): the
@@ -338,6 +355,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         data = {name: getattr(connection, name) for name in cls.Meta.fields}
         data.update(values)
         data["field_mapping"] = json.dumps(data["field_mapping"])
+        data["field_directions"] = json.dumps(data["field_directions"])
         return cls(data, instance=connection)
 
     def clean_field_mapping(self) -> Any:
@@ -353,8 +371,21 @@ class ConnectionSettingsForm(forms.ModelForm):
                 raise forms.ValidationError(problems)
         return value
 
+    def clean_field_directions(self) -> Any:
+        value = self.cleaned_data.get("field_directions")
+        value = {} if value is None else value
+        problems = direction_errors(self.instance.offered_fields(), value)
+        if problems:
+            raise forms.ValidationError(summed_up(problems))
+        return compact(value)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.direction_rows:
+            chosen = field_directions.chosen(self, self.direction_rows, data)
+            # Set on the instance too: an empty choice is not written from a field left out
+            # of the POST (the page has no JSON box for it).
+            data["field_directions"] = self.instance.field_directions = chosen
         mapping = data.get("field_mapping")
         if isinstance(mapping, dict) and (self.picker or self.checkboxes):
             data["field_mapping"] = self._merged(dict(mapping), data)

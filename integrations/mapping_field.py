@@ -39,6 +39,11 @@ class JSONObjectField(forms.JSONField):
             return InvalidJSONInput(data)
         return super().bound_data(data, initial)
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # Django's JSONField parses the posted text even when the field is disabled (its text
+        # ignored): hostile text would raise here, after validation, as a 500.
+        return False if self.disabled else super().has_changed(initial, data)
+
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, str):
             return value

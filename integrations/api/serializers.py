@@ -139,6 +139,12 @@ class SettingsSerializer(StrictSerializer):
         required=False,
         help_text="An object of the service's settings (its `field_mapping_keys`).",
     )
+    field_directions = serializers.JSONField(
+        required=False,
+        help_text='Per kind of item, the direction of some fields: {"task": {"due": '
+        '"from_service"}}; one of two_way (the default for a field not named), from_service, '
+        "to_service, off. Fields the service lacks are refused.",
+    )
 
 
 class ConnectionRef(StrictSerializer):

@@ -18,9 +18,9 @@ from django.db.models import Exists, OuterRef
 
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
-from sync import conf, decisions
+from sync import conf, decisions, directions
 from sync import fields as codec
-from sync.decisions import Decision, Op, decide
+from sync.decisions import Decision, Op
 from sync.engine.pull import Pulled
 from sync.engine.run import Run
 from sync.mapping import FK, fk_column, model_for, parse_dayflow_id
@@ -357,8 +357,9 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
         modified_at=item.updated_at if item is not None else None,
     )
     connection = run.connection
-    pair.decision = decide(
-        base, local, remote, connection.conflict_resolution, connection.sync_direction
+    rule = directions.blocked(pair.item_type, connection.field_directions)
+    pair.decision = directions.decide_directed(
+        rule, base, local, remote, connection.conflict_resolution, connection.sync_direction
     )
 
 
