@@ -790,7 +790,7 @@ class CalDAVProvider(Provider):
         reply = self._put(url, body, {"If-None-Match": "*"})
         if reply.status == 412:
             return self._existing(url, calendar, uid)
-        return self._item_after_write(url, reply, calendar)
+        return self._item_after_write(url, self._written(url, reply, body), calendar)
 
     def restore(
         self, remote_id: str, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
@@ -806,7 +806,9 @@ class CalDAVProvider(Provider):
         reply = self._put(remote_id, body, {"If-None-Match": "*"})
         if reply.status == 412:
             return self._existing(remote_id, _parent(remote_id), uid)
-        return self._item_after_write(remote_id, reply, _parent(remote_id))
+        return self._item_after_write(
+            remote_id, self._written(remote_id, reply, body), _parent(remote_id)
+        )
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """Rewrite the item inside its resource (keeping the series' other components), with
@@ -824,8 +826,11 @@ class CalDAVProvider(Provider):
             calendar.add_component(
                 events.updated_component(component, fresh[0]) if is_master else component
             )
-        reply = self._put(remote_id, events.serialize(calendar), {"If-Match": resource.etag})
-        return self._item_after_write(remote_id, reply, _parent(remote_id))
+        body = events.serialize(calendar)
+        reply = self._put(remote_id, body, {"If-Match": resource.etag})
+        return self._item_after_write(
+            remote_id, self._written(remote_id, reply, body), _parent(remote_id)
+        )
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """DELETE with If-Match; an overridden instance becomes an EXDATE of its master."""
@@ -859,8 +864,11 @@ class CalDAVProvider(Provider):
         base = base if base is not None else _master(resource.components)
         fresh = events.fields_to_vevent({**fields, "recurrence_id": recurrence_id}, resource.uid)
         calendar.add_component(events.updated_component(base, fresh) if base else fresh)
-        reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
-        return self._item_after_write(url, reply, _parent(url), recurrence_id)
+        body = events.serialize(calendar)
+        reply = self._put(url, body, {"If-Match": resource.etag})
+        return self._item_after_write(
+            url, self._written(url, reply, body), _parent(url), recurrence_id
+        )
 
     def delete_instance(
         self, remote_id: str, series_remote_id: str, version: str = ""
@@ -885,8 +893,11 @@ class CalDAVProvider(Provider):
                 events.bump_sequence(component)
                 master = component
             calendar.add_component(component)
-        reply = self._put(url, events.serialize(calendar), {"If-Match": resource.etag})
-        return self._item_after_write(url, reply, _parent(url)) if master is not None else None
+        body = events.serialize(calendar)
+        reply = self._put(url, body, {"If-Match": resource.etag})
+        if master is None:
+            return None
+        return self._item_after_write(url, self._written(url, reply, body), _parent(url))
 
     def _put(self, url: str, body: bytes, headers: dict[str, str]) -> DavReply:
         headers = {"Content-Type": "text/calendar; charset=utf-8", **headers}
@@ -901,25 +912,24 @@ class CalDAVProvider(Provider):
         reply = self.session.request("GET", url)
         if reply.status != 200:
             raise status_error(reply.status, f"GET {_path(url)}", self.key)
-        parsed = events.parse_calendar(reply.body, service=self.key)
+        return self._resource(reply.body, reply.header("etag"))
+
+    def _resource(self, data: bytes, etag: str) -> Resource:
+        parsed = events.parse_calendar(data, service=self.key)
         components = [c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO")]
         if not components:
             raise UnexpectedPayload(self.key, "VEVENT", "the resource holds no event or task")
-        return Resource(reply.header("etag"), components, self.key)
+        return Resource(etag, components, self.key)
 
     def _existing(self, url: str, calendar: str, uid: str) -> RemoteItem:
         resource = self._get(url)
         if resource.uid != uid:
             raise Permanent(f"{_path(url)} holds another item", status=412, service=self.key)
-        return self._item_after_write(url, DavReply(200, {"etag": resource.etag}, b""), calendar)
+        return self._item_after_write(url, resource, calendar)
 
     def _item_after_write(
-        self, url: str, reply: DavReply, calendar: str, recurrence_id: str = ""
+        self, url: str, resource: Resource, calendar: str, recurrence_id: str = ""
     ) -> RemoteItem:
-        # A server may omit the ETag when it rewrote what we sent (RFC 4791 §5.3.4): read it.
-        resource = self._get(url)
-        if reply.header("etag") and reply.header("etag") != resource.etag:
-            logger.info("caldav: the server changed the item after our write")
         items = self.items_in(resource.calendar(), url, resource.etag, calendar)
         if not self.sync_todos:
             items += [
@@ -931,6 +941,21 @@ class CalDAVProvider(Provider):
         if found is None:
             raise UnexpectedPayload(self.key, "VEVENT", f"{_path(url)} lost the item we wrote")
         return found
+
+    def _written(self, url: str, reply: DavReply, sent: bytes) -> Resource:
+        """What the server holds after our PUT. With a strong ETag in its answer it holds what
+        we sent: a server that stores anything else must not return one (RFC 4791 §5.3.4).
+        Apple's server issues strong ETags on PUT (apple/ccs-calendarserver#63), Radicale does
+        too; Cyrus (Fastmail) and sabre/dav leave it out when they rewrote the data (Cyrus for
+        scheduling objects, cyrusimap/cyrus-imapd#2456). Without one, or with a weak one, the
+        item is read back."""
+        etag = reply.header("etag")
+        if etag and not etag.startswith("W/"):
+            return self._resource(sent, etag)
+        resource = self._get(url)
+        if etag and etag != resource.etag:
+            logger.info("caldav: the server changed the item after our write")
+        return resource
 
 
 @dataclasses.dataclass
