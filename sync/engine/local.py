@@ -35,6 +35,7 @@ class LocalWriter:
         self.links_to_save: list[ItemLink] = []
         self.links_to_create: list[ItemLink] = []
         self.links_to_delete: list[int] = []
+        self.links_to_mark: dict[str, list[int]] = {}
         self.conflicts: list[Pair] = []
         self.journal: list[tuple[dict[str, Any], Pair]] = []
 
@@ -71,6 +72,9 @@ class LocalWriter:
     def _bookkeep(self, pair: Pair) -> None:
         """No local write: record agreement, new versions, or drop the link."""
         link = pair.link
+        if pair.deletion_mark and link is not None and link.pk:
+            self.links_to_mark.setdefault(pair.deletion_mark, []).append(link.pk)
+            return
         if Op.DELETE_LOCAL in pair.decision.ops or pair.decision.base is None:
             if link is not None and link.pk:
                 self.links_to_delete.append(link.pk)
@@ -193,6 +197,10 @@ class LocalWriter:
     def _save_links(self) -> None:
         if self.links_to_delete:
             ItemLink.objects.filter(pk__in=self.links_to_delete).delete()
+        for mark, pks in self.links_to_mark.items():  # the deletion policy kept them apart
+            ItemLink.objects.filter(pk__in=pks).update(
+                deletion_pending=mark, deletion_pending_at=self.now
+            )
         bulk.create(self.links_to_create)
         ItemLink.objects.bulk_update(
             [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
