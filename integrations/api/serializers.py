@@ -139,6 +139,13 @@ class SettingsSerializer(StrictSerializer):
         required=False,
         help_text="An object of the service's settings (its `field_mapping_keys`).",
     )
+    deletion_policy = serializers.ChoiceField(
+        choices=Connection.DeletionPolicy.choices,
+        required=False,
+        help_text="When an item is deleted on one side: `propagate` deletes the other copy "
+        "too, `unlink` keeps it and stops syncing the item, `ask` waits for you "
+        "(`/api/connections/{id}/deletions`).",
+    )
 
 
 class ConnectionRef(StrictSerializer):
