@@ -56,6 +56,8 @@ def _context(request: HttpRequest, connection: Connection) -> dict[str, Any]:
     service = str(connection.service)
     return {
         "connection": connection,
+        # Deletions wait only under "ask"; under another policy the page says what happens.
+        "asks": connection.deletion_policy == Connection.DeletionPolicy.ASK,
         "page": page,
         "rows": [deletion_row(link, service) for link in page],
     }

@@ -209,3 +209,13 @@ def test_an_unknown_policy_is_a_form_error(logged_in, connection):
     assert "deletion_policy" in response.context["form"].errors
     connection.refresh_from_db()
     assert connection.deletion_policy == "propagate"
+
+
+def test_under_another_policy_the_page_says_which(logged_in, connection):
+    connection.deletion_policy = Connection.DeletionPolicy.UNLINK
+    connection.save()
+
+    text = logged_in.get(page(connection)).content.decode()
+
+    assert "This connection's settings say: <strong>Unlink only: keep the other copy" in text
+    assert "No deletions wait for you." in text
