@@ -165,3 +165,12 @@ def test_an_unknown_action_is_refused_with_400(connection, waiting):
 
     assert refused.value.status == 400
     assert deletions.waiting(connection).count() == 2
+
+
+def test_the_admin_filters_links_by_their_waiting_deletion(admin_client, waiting):
+    task, _remote_id = waiting["in dayflow"]
+
+    listed = admin_client.get("/admin/sync/itemlink/", {"deletion_pending": "local"})
+
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].result_list) == [link_of(task)]
