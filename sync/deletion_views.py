@@ -24,12 +24,20 @@ MAX_ID = 2**63 - 1
 
 
 class SettleForm(forms.Form):
-    """One waiting deletion (`link`) or, without it, all of the connection's."""
+    """One waiting deletion (`link`) or all of the connection's (`all`): one of the two, so
+    that a row's form losing its id never settles everything."""
 
     action = forms.ChoiceField(
         choices=[(deletions.CONFIRM, "Confirm"), (deletions.RESTORE, "Restore")]
     )
     link = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    all = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("link") is None) == (not data.get("all")):
+            raise forms.ValidationError("Choose one deletion or all of them.")
+        return data
 
 
 def _connection(request: HttpRequest, pk: int) -> Connection:

@@ -458,8 +458,16 @@ class SettleDeletionsSerializer(StrictSerializer):
         min_value=1,
         max_value=MAX_ID,
         required=False,
-        help_text="One waiting deletion (its `id`); left out: all of the connection's.",
+        help_text="One waiting deletion (its `id`); or give `all` instead.",
     )
+    all = serializers.BooleanField(
+        required=False, help_text="`true`: all of the connection's waiting deletions."
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("link" in data) == bool(data.get("all")):
+            raise serializers.ValidationError("Give either `link` or `all: true`.")
+        return data
 
 
 class SettledSerializer(serializers.Serializer):

@@ -498,7 +498,9 @@ DELETION_EXAMPLE = {
             OpenApiExample(
                 "Restore one", value={"action": "restore", "link": 31}, request_only=True
             ),
-            OpenApiExample("Confirm all", value={"action": "confirm"}, request_only=True),
+            OpenApiExample(
+                "Confirm all", value={"action": "confirm", "all": True}, request_only=True
+            ),
             OpenApiExample("Done", value={"done": 1, "failed": []}, response_only=True),
         ],
     ),

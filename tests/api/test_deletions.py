@@ -62,7 +62,7 @@ def test_restoring_one_brings_it_back_and_audits_the_token(api, connection, remo
 
 
 def test_confirming_all_settles_every_waiting_deletion(api, connection, remote, waiting):
-    response = api.post(url(connection), {"action": "confirm"}, format="json")
+    response = api.post(url(connection), {"action": "confirm", "all": True}, format="json")
 
     assert response.json()["done"] == 2
     assert not ItemLink.objects.exclude(deletion_pending="").exists()
@@ -78,9 +78,15 @@ def test_confirming_all_settles_every_waiting_deletion(api, connection, remote, 
         ({"action": "confirm", "link": 2**63}, 400),
         ({"action": "confirm", "link": 0}, 400),
         ({"action": "confirm", "link": 10**15}, 404),
-        ({"action": "confirm", "extra": 1}, 400),
+        ({"action": "confirm", "all": True, "extra": 1}, 400),
+        ({"action": "confirm"}, 400),
+        ({"action": "confirm", "all": True, "link": 1}, 400),
+        ({"action": "confirm", "all": "yes please"}, 400),
     ],
-    ids=["unknown action", "no action", "text id", "huge id", "zero id", "unknown id", "extra"],
+    ids=[
+        *("unknown action", "no action", "text id", "huge id", "zero id", "unknown id"),
+        *("extra", "neither one nor all", "both one and all", "all not a boolean"),
+    ],
 )
 def test_hostile_input_is_refused_and_changes_nothing(api, connection, waiting, body, status):
     response = api.post(url(connection), body, format="json")

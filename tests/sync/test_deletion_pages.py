@@ -75,7 +75,7 @@ def test_restore_one_then_confirm_another(logged_in, connection, remote, waiting
 
 
 def test_restore_all(logged_in, connection, remote, waiting):
-    logged_in.post(settle(connection), {"action": "restore"})
+    logged_in.post(settle(connection), {"action": "restore", "all": "1"})
 
     assert not ItemLink.objects.exclude(deletion_pending="").exists()
     assert not Task.all_objects.get(title="Old notes").is_deleted
@@ -89,9 +89,14 @@ def test_restore_all(logged_in, connection, remote, waiting):
         ({"action": "confirm", "link": "-1"}, 400),
         ({"action": "shred"}, 400),
         ({"link": "1"}, 400),
+        ({"action": "confirm"}, 400),
+        ({"action": "confirm", "all": "1", "link": "1"}, 400),
         ({"action": "confirm", "link": str(10**15)}, 404),
     ],
-    ids=["text id", "huge id", "negative id", "unknown action", "no action", "unknown id"],
+    ids=[
+        *("text id", "huge id", "negative id", "unknown action", "no action"),
+        *("neither one nor all", "both one and all", "unknown id"),
+    ],
 )
 def test_hostile_posts_are_refused_and_change_nothing(logged_in, connection, waiting, post, status):
     response = logged_in.post(settle(connection), post)
