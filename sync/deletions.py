@@ -33,7 +33,7 @@ from sync import fields as codec
 from sync.deletion_policy import WAITING, Mark
 from sync.engine.providers import provider_for
 from sync.mapping import FK, dayflow_id, model_for
-from sync.models import ItemLink, JournalEntry
+from sync.models import ItemLink, ItemType, JournalEntry
 
 CONFIRM, RESTORE = "confirm", "restore"
 ACTIONS = (CONFIRM, RESTORE)
@@ -66,7 +66,7 @@ def waiting(connection: Connection) -> QuerySet[ItemLink]:
 
 def title_of(link: ItemLink) -> str:
     """The item's title: DayFlow's copy (deleted or not), else as both sides last agreed."""
-    obj = link.task if link.item_type == "task" else link.event
+    obj = link.task if link.item_type == ItemType.TASK else link.event
     return (obj.title if obj is not None else "") or str((link.base or {}).get("title") or "")
 
 
