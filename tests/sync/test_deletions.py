@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from audit.models import AuditEvent
-from dayflow.models import Task
+from dayflow.models import Event, Task
 from integrations.models import Connection
 from integrations.providers.errors import Permanent
 from sync import deletions
@@ -174,3 +176,32 @@ def test_the_admin_filters_links_by_their_waiting_deletion(admin_client, waiting
 
     assert listed.status_code == 200
     assert list(listed.context["cl"].result_list) == [link_of(task)]
+
+
+def test_an_event_deleted_at_the_service_is_restored_from_dayflow(
+    connection, remote, run_sync, user
+):
+    connection.deletion_policy = Connection.DeletionPolicy.ASK
+    connection.save()
+    event = Event.objects.create(
+        user=user,
+        title="Dentist",
+        start=dt.datetime(2026, 3, 5, 9, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC),
+        timezone="Europe/Berlin",
+    )
+    run_sync()
+    link = ItemLink.objects.get(event=event)
+    remote.remove(link.remote_id)
+    run_sync()
+    link.refresh_from_db()
+    assert link.deletion_pending == "remote"
+
+    deletions.settle(connection, "restore", link.pk)
+
+    link.refresh_from_db()
+    restored = remote.items[link.remote_id]
+    assert (restored.item_type, restored.fields["title"]) == ("event", "Dentist")
+    writes = remote.writes()
+    assert run_sync().processed == 0
+    assert remote.writes() == writes
