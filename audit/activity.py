@@ -56,6 +56,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sync.job.cancelled": ("sync", "Sync cancelled"),
     "sync.job.needs_confirmation": ("sync", "Sync waits for you to confirm deletions"),
     "sync.job.sent_again": ("sync", "Sent again"),
+    "sync.deletion.confirmed": ("sync", "Deletion confirmed"),
+    "sync.deletion.restored": ("sync", "Deleted item restored"),
     "sync.conflict.resolved": ("conflict", "Conflict resolved"),
     "sync.job.undone": ("undo", "Sync undone"),
     "api_token.revoked": ("security", "API token revoked"),

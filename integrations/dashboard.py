@@ -21,6 +21,7 @@ from django_celery_beat.models import PeriodicTask
 
 from integrations.models import Connection
 from sync import history
+from sync.deletion_policy import WAITING
 from sync.models import Conflict, ItemLink, ItemType, SyncJob
 from sync.schedule import task_name
 from webhooks.subscriptions import active_subscriptions, delivery_mode
@@ -55,6 +56,7 @@ class Card:
     mode: str  # "push" or "polling"
     next_sync: str
     open_conflicts: int
+    pending_deletions: int  # deletions waiting for the person (the "ask" policy)
     items: list[tuple[str, int]]  # ("tasks", 12) in sync
     last_job: SyncJob | None
     last: dict[str, str]  # its result, summary, when and how long, in words
@@ -248,9 +250,17 @@ def annotated(connections: QuerySet[Connection]) -> QuerySet[Connection]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    pending_deletions = (
+        ItemLink.objects.filter(connection=OuterRef("pk"), deletion_pending__in=WAITING)
+        .order_by()
+        .values("connection")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     finished = [s for s in SyncJob.Status.values if s not in SyncJob.ACTIVE]
     return connections.select_related("service", "credential").annotate(
         open_conflicts=Coalesce(Subquery(open_conflicts, output_field=IntegerField()), 0),
+        pending_deletions=Coalesce(Subquery(pending_deletions, output_field=IntegerField()), 0),
         last_job_id=_latest_job(finished, ("-created_at", "-pk")),
         # A running job before the one queued behind it.
         active_job_id=_latest_job(SyncJob.ACTIVE, ("-status", "created_at", "pk")),
@@ -268,7 +278,7 @@ def cards(connections: QuerySet[Connection], now: dt.datetime | None = None) -> 
     jobs = {job.pk: job for job in SyncJob.objects.filter(pk__in=job_ids)}
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     in_sync = (
-        ItemLink.objects.filter(connection__in=ids, undone_at__isnull=True)
+        ItemLink.objects.filter(connection__in=ids, undone_at__isnull=True, deletion_pending="")
         .exclude(remote_id="")
         .values_list("connection_id", "item_type")
         .annotate(n=Count("pk"))
@@ -351,6 +361,7 @@ def _card(
             now=now,
         ),
         open_conflicts=connection.open_conflicts,
+        pending_deletions=connection.pending_deletions,
         items=item_words(counts),
         last_job=last_job,
         last=last_words(last_job, now),

@@ -250,6 +250,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             "conflict_resolution",
             "field_mapping",
             "field_directions",
+            "deletion_policy",
         ]
         labels = {
             "auto_sync": "Sync on a schedule",
@@ -258,7 +259,9 @@ class ConnectionSettingsForm(forms.ModelForm):
             "sync_tasks": "Sync tasks",
             "sync_events": "Sync events",
             "conflict_resolution": "When an item changed on both sides",
+            "deletion_policy": "When an item is deleted on one side",
         }
+        widgets = {"deletion_policy": forms.RadioSelect}
 
     def __init__(
         self, *args: Any, listing: Listing | None = None, page: bool = False, **kwargs: Any
@@ -268,6 +271,8 @@ class ConnectionSettingsForm(forms.ModelForm):
         low = settings.DAYFLOW_MIN_SYNC_INTERVAL
         self.fields["sync_interval"].widget.attrs.update(min=low, max=MAX_SYNC_INTERVAL)
         self.fields["sync_interval"].help_text = f"At least {low} minutes, at most 7 days."
+        # Left out (a page or client from before the policy existed), it stays as it is.
+        self.fields["deletion_policy"].required = False
         self.provider = self.instance.service.provider
         self.listing = listing if listing is not None else Listing(problem="not asked")
         self.picker = page and self.listing.reached and bool(self.provider.collection_setting)
@@ -357,6 +362,9 @@ class ConnectionSettingsForm(forms.ModelForm):
         data["field_mapping"] = json.dumps(data["field_mapping"])
         data["field_directions"] = json.dumps(data["field_directions"])
         return cls(data, instance=connection)
+
+    def clean_deletion_policy(self) -> str:
+        return self.cleaned_data.get("deletion_policy") or self.instance.deletion_policy
 
     def clean_field_mapping(self) -> Any:
         value = self.cleaned_data.get("field_mapping")

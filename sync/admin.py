@@ -118,9 +118,14 @@ class ItemLinkAdmin(ReadOnlyAdmin):
         "local_id",
         "remote_id",
         "undone_at",
+        "deletion_pending",
         "synced_at",
     ]
-    list_filter = ["item_type", ("undone_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "item_type",
+        ("undone_at", admin.EmptyFieldListFilter),
+        "deletion_pending",  # kept apart by the deletion policy: "unlinked", or waiting
+    ]
     search_fields = ["remote_id", "dayflow_id"]
     list_select_related = ["connection__service"]
 

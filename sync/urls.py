@@ -1,11 +1,21 @@
 from django.urls import path
 
-from sync import views
+from sync import deletion_views, views
 
 app_name = "sync"
 
 urlpatterns = [
     path("connections/<int:connection_id>/sync/", views.start, name="start"),
+    path(
+        "connections/<int:connection_id>/deletions/",
+        deletion_views.deletion_list,
+        name="deletions",
+    ),
+    path(
+        "connections/<int:connection_id>/deletions/settle/",
+        deletion_views.deletion_settle,
+        name="deletions-settle",
+    ),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/live/", views.job_live, name="job-live"),

@@ -145,6 +145,13 @@ class SettingsSerializer(StrictSerializer):
         '"from_service"}}; one of two_way (the default for a field not named), from_service, '
         "to_service, off. Fields the service lacks are refused.",
     )
+    deletion_policy = serializers.ChoiceField(
+        choices=Connection.DeletionPolicy.choices,
+        required=False,
+        help_text="When an item is deleted on one side: `propagate` deletes the other copy "
+        "too, `unlink` keeps it and stops syncing the item, `ask` waits for you "
+        "(`/api/connections/{id}/deletions`).",
+    )
 
 
 class ConnectionRef(StrictSerializer):

@@ -117,6 +117,7 @@ EXAMPLE_CONNECTION = {
     "created_at": "2030-05-01T09:30:00Z",
     "auto_sync": True,
     "conflict_resolution": "manual",
+    "deletion_policy": "propagate",
     "field_mapping": {"project_id": "2203306141"},
     "sync_direction": "two_way",
     "sync_events": True,

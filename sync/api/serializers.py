@@ -13,9 +13,11 @@ from rest_framework import serializers
 from audit.writer import scrub
 from dayflow.api.strict import StrictSerializer
 from sync import conflicts as settling
+from sync import deletions
 from sync.actions import ACTIONS
 from sync.api.starting import MODES, SYNC
-from sync.models import Conflict, ItemType, JournalEntry, SyncJob
+from sync.deletion_policy import Mark
+from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob
 
 MAX_ID = 2**63 - 1
 SEND_AGAIN = "send-again"
@@ -420,3 +422,54 @@ class BulkResolveResultSerializer(serializers.Serializer):
     resolved = serializers.ListField(child=serializers.IntegerField())
     failed = BulkFailedSerializer(many=True, help_text="Changed again at the service: sync first.")
     remaining = serializers.IntegerField(help_text="Open conflicts the filter finds still.")
+
+
+# --- deletions waiting for the person (the "ask" deletion policy) ------------------------------
+class DeletionSerializer(serializers.ModelSerializer):
+    """A deletion made on one side only, waiting to be confirmed or restored."""
+
+    title = serializers.SerializerMethodField()
+    local_id = serializers.IntegerField(read_only=True, allow_null=True)
+    deleted_on = serializers.SerializerMethodField(
+        help_text="`dayflow`: DayFlow's copy was deleted; `service`: the service's was."
+    )
+    deleted_at = serializers.DateTimeField(source="deletion_pending_at", read_only=True)
+
+    class Meta:
+        model = ItemLink
+        fields = ["id", "item_type", "title", "local_id", "remote_id", "deleted_on", "deleted_at"]
+        read_only_fields = fields
+
+    def get_title(self, link: ItemLink) -> str:
+        return deletions.title_of(link)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["dayflow", "service"]))
+    def get_deleted_on(self, link: ItemLink) -> str:
+        return "dayflow" if link.deletion_pending == Mark.LOCAL else "service"
+
+
+class SettleDeletionsSerializer(StrictSerializer):
+    action = serializers.ChoiceField(
+        choices=list(deletions.ACTIONS),
+        help_text="`confirm`: delete the other copy too and unlink; `restore`: bring the "
+        "deleted copy back from the other one.",
+    )
+    link = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="One waiting deletion (its `id`); or give `all` instead.",
+    )
+    all = serializers.BooleanField(
+        required=False, help_text="`true`: all of the connection's waiting deletions."
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("link" in data) == bool(data.get("all")):
+            raise serializers.ValidationError("Give either `link` or `all: true`.")
+        return data
+
+
+class SettledSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    failed = FailedSerializer(many=True, help_text="The service refused: still waiting.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from sync.api import views
@@ -15,5 +15,10 @@ urlpatterns = [
     path("integrations/jobs", views.ActiveJobList.as_view(), name="api-active-jobs"),
     path("integrations/sync", views.StartSyncView.as_view(), name="api-sync-start"),
     path("integrations/sync/<int:jobId>", views.ControlJobView.as_view(), name="api-sync-control"),
+    re_path(
+        r"^connections/(?P<pk>[0-9]{1,18})/deletions$",
+        views.ConnectionDeletionsView.as_view(),
+        name="api-connection-deletions",
+    ),
     *router.urls,
 ]

@@ -25,12 +25,12 @@ from dayflow.api.owned import OwnedObjects
 from dayflow.api.pagination import CursorPage
 from dayflow.api.throttling import PerToken, PerUser, SyncStart
 from integrations.models import Connection
-from sync import actions, repair, services
+from sync import actions, deletions, repair, services
 from sync import conflicts as settling
 from sync.api import serializers as s
 from sync.api.filters import ConflictFilter, JobFilter
 from sync.api.starting import start_sync
-from sync.models import Conflict, ItemType, JournalEntry, SyncJob
+from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob
 
 # Not finished: waiting in the queue, running, paused, or held for a confirmation.
 UNFINISHED = (
@@ -464,3 +464,66 @@ def _merged_value(conflict: Conflict, choices: dict[str, Any], name: str) -> Any
     except settling.Unsettled:
         return (conflict.local or {}).get(name)
     return merged.get(name)
+
+
+# --- deletions waiting for the person (the "ask" deletion policy) ------------------------------
+DELETION_EXAMPLE = {
+    "id": 31,
+    "item_type": "task",
+    "title": "Book the venue",
+    "local_id": 12,
+    "remote_id": "r-345",
+    "deleted_on": "service",
+    "deleted_at": "2030-06-01T12:00:03Z",
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A connection's deletions waiting for you",
+        description="Under the `ask` deletion policy, an item deleted on one side only waits "
+        "here; syncs leave it alone until it is confirmed or restored. 404: not your "
+        "connection.",
+        responses={200: s.DeletionSerializer(many=True), 404: NOT_FOUND},
+        examples=[OpenApiExample("Deleted at the service", value=DELETION_EXAMPLE)],
+    ),
+    post=extend_schema(
+        summary="Confirm or restore one waiting deletion, or all of a connection's",
+        description="As the connection's Deletions page: confirm deletes the other copy too "
+        "and unlinks; restore brings the deleted copy back. 404: not your connection, or no "
+        "such item of it; 409: that item's deletion does not wait (any more).",
+        request=s.SettleDeletionsSerializer,
+        responses={200: s.SettledSerializer, 404: NOT_FOUND, 409: REFUSED},
+        examples=[
+            OpenApiExample(
+                "Restore one", value={"action": "restore", "link": 31}, request_only=True
+            ),
+            OpenApiExample(
+                "Confirm all", value={"action": "confirm", "all": True}, request_only=True
+            ),
+            OpenApiExample("Done", value={"done": 1, "failed": []}, response_only=True),
+        ],
+    ),
+)
+class ConnectionDeletionsView(generics.ListAPIView):
+    serializer_class = s.DeletionSerializer
+
+    def connection(self) -> Connection:
+        return get_object_or_404(
+            Connection.objects.for_user(self.request.user), pk=self.kwargs["pk"]
+        )
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # the schema is built with no user
+            return ItemLink.objects.none()
+        return deletions.waiting(self.connection())
+
+    def post(self, request: Request, pk: int) -> Response:
+        connection = self.connection()
+        incoming = s.SettleDeletionsSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        report = deletions.settle(
+            connection, data["action"], data.get("link"), user=request.user, request=request
+        )
+        return Response({"done": report.done, "failed": s.without_secrets(report.failed)})

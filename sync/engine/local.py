@@ -35,6 +35,7 @@ class LocalWriter:
         self.links_to_save: list[ItemLink] = []
         self.links_to_create: list[ItemLink] = []
         self.links_to_delete: list[int] = []
+        self.links_to_mark: list[ItemLink] = []
         self.conflicts: list[Pair] = []
         self.journal: list[tuple[dict[str, Any], Pair]] = []
 
@@ -71,6 +72,9 @@ class LocalWriter:
     def _bookkeep(self, pair: Pair) -> None:
         """No local write: record agreement, new versions, or drop the link."""
         link = pair.link
+        if pair.deletion_mark and link is not None and link.pk:
+            self._mark(link, pair)
+            return
         if Op.DELETE_LOCAL in pair.decision.ops or pair.decision.base is None:
             if link is not None and link.pk:
                 self.links_to_delete.append(link.pk)
@@ -86,6 +90,14 @@ class LocalWriter:
         if pair.remote is not None:
             link.remote_id, link.remote_version = pair.remote.remote_id, pair.remote.version
             link.web_url = pair.remote.web_url or link.web_url
+
+    def _mark(self, link: ItemLink, pair: Pair) -> None:
+        """The deletion policy keeps the pair apart (`sync.deletion_policy`). The link takes
+        the local version too, so later runs do not load the item again until it changes."""
+        link.deletion_pending, link.deletion_pending_at = pair.deletion_mark, self.now
+        if pair.local is not None:
+            link.local_version = pair.local.version
+        self.links_to_mark.append(link)
 
     def _new_link(self, pair: Pair) -> ItemLink:
         remote = pair.remote
@@ -193,6 +205,9 @@ class LocalWriter:
     def _save_links(self) -> None:
         if self.links_to_delete:
             ItemLink.objects.filter(pk__in=self.links_to_delete).delete()
+        ItemLink.objects.bulk_update(
+            self.links_to_mark, ["deletion_pending", "deletion_pending_at", "local_version"]
+        )
         bulk.create(self.links_to_create)
         ItemLink.objects.bulk_update(
             [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],

@@ -54,7 +54,12 @@ def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
     ops = [op for pair in pairs for op in pair.decision.ops]
     if Op.DELETE_LOCAL not in ops and Op.DELETE_REMOTE not in ops:
         return
-    linked = ItemLink.objects.filter(connection=run.connection).exclude(remote_id="").count()
+    # Pairs the deletion policy keeps apart are no longer linked items.
+    linked = (
+        ItemLink.objects.filter(connection=run.connection, deletion_pending="")
+        .exclude(remote_id="")
+        .count()
+    )
     found = decisions.mass_deletion(
         ops,
         linked=linked,

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
-from sync import conf, decisions, directions
+from sync import conf, decisions, deletion_policy, directions
 from sync import fields as codec
 from sync.decisions import Decision, Op
 from sync.engine.pull import Pulled
@@ -61,6 +61,8 @@ class Pair:
     local_json: dict[str, Any] | None = None
     remote_json: dict[str, Any] | None = None
     conflict: Conflict | None = None
+    # The link's mark under the "unlink" or "ask" deletion policy (`sync.deletion_policy`).
+    deletion_mark: str = ""
 
 
 Pairs = dict[Key, Pair]
@@ -88,6 +90,7 @@ def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
     drop_deleted_instances(run, pairs)
     settle_intents(run, pairs)
     leave_undone(pairs)
+    leave_kept_apart(pairs)
     series = series_remote_ids(run, pairs)
     open_conflicts = find_open_conflicts(pairs)
     for pair in pairs.values():
@@ -300,6 +303,13 @@ def leave_undone(pairs: Pairs) -> None:
         del pairs[k]
 
 
+def leave_kept_apart(pairs: Pairs) -> None:
+    """Pairs the deletion policy kept apart: unlinked for good, or a deletion waiting for the
+    person (sync.deletions). Syncing them would delete the kept copy or send it back as new."""
+    for k in [k for k, p in pairs.items() if p.link is not None and p.link.deletion_pending]:
+        del pairs[k]
+
+
 def series_remote_ids(run: Run, pairs: Pairs) -> dict[int, str]:
     series_ids = {
         p.local.series_id
@@ -329,6 +339,7 @@ def keep_conflict(pair: Pair, conflict: Conflict) -> None:
         pair.link.base, pair.local_json, pair.remote_json, conflict.remote
     )
     pair.conflict = conflict
+    pair.deletion_mark = ""
 
 
 def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
@@ -358,9 +369,11 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     )
     connection = run.connection
     rule = directions.blocked(pair.item_type, connection.field_directions)
-    pair.decision = directions.decide_directed(
+    decision = directions.decide_directed(
         rule, base, local, remote, connection.conflict_resolution, connection.sync_direction
     )
+    outcome = deletion_policy.on_deletion(decision, connection.deletion_policy, base=base)
+    pair.decision, pair.deletion_mark = outcome.decision, str(outcome.mark)
 
 
 def touches(pair: Pair) -> bool:
@@ -368,7 +381,7 @@ def touches(pair: Pair) -> bool:
     link = pair.link
     if link is None:
         return pair.local is not None and pair.remote is not None
-    if pair.decision.base is None:
+    if pair.decision.base is None or pair.deletion_mark:
         return True
     if pair.decision.base != link.base or not link.remote_id:
         return True

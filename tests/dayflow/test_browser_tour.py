@@ -115,6 +115,12 @@ TOUR = [
     Stop("caldav-connect", "integrations:connect", "/integrations/fastmail/connect/", "Fastmail"),
     Stop("sync-history", "sync:jobs", "/sync/jobs/", "Todoist"),
     Stop("job", "sync:job", "/sync/jobs/{job}/", "Todoist"),
+    Stop(
+        "deletions",
+        "sync:deletions",
+        "/sync/connections/{todoist}/deletions/",
+        "Deletions waiting",
+    ),
     Stop("conflicts", "sync:conflicts", "/sync/conflicts/", "Todoist"),
     Stop("conflict", "sync:conflict", "/sync/conflicts/{conflict}/", "mine"),
     Stop("activity", "activity", "/activity/", "Todoist"),
@@ -144,6 +150,7 @@ NOT_PAGES = {
     *("api-docs", "integrations:callback", "integrations:reconnect", "integrations:pause"),
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
+    "sync:deletions-settle",  # POST only: confirms or restores, then back to the list
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
     *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
     *(

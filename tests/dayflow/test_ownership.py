@@ -26,6 +26,8 @@ PAGES = [
         ("sync:job-control", "job", [action], ["post"])
         for action in ("pause", "resume", "cancel", "confirm", "undo", "send-again")
     ],
+    ("sync:deletions", "connection", [], ["get"]),
+    ("sync:deletions-settle", "connection", [], ["post"]),
     ("sync:conflict", "conflict", [], ["get"]),
     ("sync:conflict-resolve", "conflict", [], ["post"]),
 ]
