@@ -71,10 +71,14 @@ def sync_local_change(item_type: str, pk: int, user_id: int, version: int) -> li
     delay = conf.get("DAYFLOW_SYNC_LOCAL_DELAY")
     if delay is None:
         return []
-    links = ItemLink.objects.filter(**{fk_column(item_type): pk})
-    held = dict(links.values_list("connection_id", "local_version"))
+    links = ItemLink.objects.filter(**{fk_column(item_type): pk}).values_list(
+        "connection_id", "local_version", "undone_at", "deletion_pending"
+    )
+    links = list(links)
+    # An undone pair, an unlinked one or a deletion waiting for the person: left alone.
+    held = {c: held_at for c, held_at, undone, apart in links if not (undone or apart)}
     senders = Connection.objects.filter(user_id=user_id, sync_direction__in=SENDS)
-    if held:
+    if links:
         ids = senders.filter(pk__in=[c for c, held_at in held.items() if held_at != version])
         ids = sorted(ids.values_list("pk", flat=True))
     else:

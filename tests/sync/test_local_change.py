@@ -120,6 +120,31 @@ def test_a_save_its_links_already_hold_syncs_nothing(user, django_capture_on_com
     assert local_jobs() == []
 
 
+APART = [
+    ("undone", {"undone_at": dt.datetime(2030, 6, 1, tzinfo=dt.UTC)}),
+    ("unlinked by the deletion policy", {"deletion_pending": "unlinked"}),
+    ("a deletion waiting for the person", {"deletion_pending": "remote"}),
+]
+
+
+@pytest.mark.parametrize(("case", "mark"), APART, ids=[row[0] for row in APART])
+def test_a_pair_the_engine_leaves_alone_is_not_synced(
+    user, django_capture_on_commit_callbacks, case, mark
+):
+    connection, other = new_connection(user), new_connection(user)
+    task = Task.objects.create(user=user, title="Pay rent")
+    ItemLink.objects.create(
+        connection=connection, item_type=ItemType.TASK, task=task, remote_id="r-1", **mark
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task.title = "Pay the rent"
+        task.save()
+
+    assert local_jobs() == []  # neither its connection nor, as if it were new, another
+    assert other.jobs.count() == 0
+
+
 def test_a_deletion_is_a_change_too(user, django_capture_on_commit_callbacks):
     new_connection(user)
     task = Task.objects.create(user=user, title="Pay rent")
