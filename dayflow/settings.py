@@ -515,7 +515,9 @@ for _name, _type in (
     ("DAYFLOW_SYNC_LOCAL_DELAY", float),
 ):
     if _name in os.environ:
-        globals()[_name] = _type(os.environ[_name])
+        _value = os.environ[_name].strip().lower()
+        # "off": a DayFlow change waits for the next scheduled sync (sync/conf.py).
+        globals()[_name] = None if _value == "off" else _type(_value)
 
 # --- Audit log: django-auditlog must never see secret fields --------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

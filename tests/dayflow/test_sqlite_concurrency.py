@@ -39,6 +39,7 @@ def run(env, *args, **kwargs):
 def test_two_processes_write_concurrently_without_database_locked(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env |= {"DAYFLOW_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dayflow.settings"}
+    env["DAYFLOW_SYNC_LOCAL_DELAY"] = "off"  # the saves are the test, not changes to sync
     setup = run(env, "manage.py", "migrate", "-v0")
     assert setup.returncode == 0, setup.stderr
     created = run(

@@ -26,6 +26,9 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "dayflow.settings"
 
 import django  # noqa: E402
 
+# What this worker saves is the test's scene, not a person's change to sync (sync/receivers.py).
+os.environ.setdefault("DAYFLOW_SYNC_LOCAL_DELAY", "off")
+
 django.setup()
 
 from celery.exceptions import Retry  # noqa: E402

@@ -28,6 +28,9 @@ os.environ["DAYFLOW_ALLOW_PRIVATE_SERVERS"] = "1"
 
 import django  # noqa: E402
 
+# What this worker saves is the test's scene, not a person's change to sync (sync/receivers.py).
+os.environ.setdefault("DAYFLOW_SYNC_LOCAL_DELAY", "off")
+
 django.setup()
 
 from django.conf import settings  # noqa: E402
