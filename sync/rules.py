@@ -8,6 +8,8 @@ everything through.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 MAX_DAYS = 3650
@@ -64,3 +66,62 @@ def _tag_problems(tags: list) -> list[str]:
     if not all(isinstance(tag, str) and 0 < len(tag) <= MAX_TAG_CHARS for tag in tags):
         return [f"tags: each must be a name of 1 to {MAX_TAG_CHARS} characters"]
     return []
+
+
+# --- whether an item matches ------------------------------------------------------------------
+def matches(kind: str, fields: Mapping[str, Any], rules: Any, today: dt.date) -> bool:
+    """Whether an item's codec fields (`sync/fields.py`) pass its kind's rules, `today` being
+    the day the windows are counted from. A missing rule, or a field a side does not carry
+    (tags on a service without them), lets the item through."""
+    kind_rules = rules.get(kind) if isinstance(rules, Mapping) else None
+    if not isinstance(kind_rules, Mapping) or not kind_rules:
+        return True
+    if kind == "task":
+        return _task_matches(fields, kind_rules, today)
+    if kind == "event":
+        return _event_matches(fields, kind_rules, today)
+    return True
+
+
+def _task_matches(fields: Mapping[str, Any], rules: Mapping[str, Any], today: dt.date) -> bool:
+    if rules.get("status") == "open" and fields.get("status") == "done":
+        return False
+    within = rules.get("due_within_days")
+    if within is not None:
+        due = day_of(fields.get("due"))
+        if due is None and rules.get("undated") is False:
+            return False
+        if due is not None and due > today + dt.timedelta(days=within):
+            return False
+    wanted = {str(tag).casefold() for tag in rules.get("tags") or ()}
+    if wanted and isinstance(fields.get("tags"), list | tuple):
+        return bool(wanted & {str(tag).casefold() for tag in fields["tags"]})
+    return True
+
+
+def _event_matches(fields: Mapping[str, Any], rules: Mapping[str, Any], today: dt.date) -> bool:
+    start = day_of(fields.get("start"))
+    end = day_of(fields.get("end")) or start
+    if start is None or end is None:
+        return True  # no date to judge by
+    past, future = rules.get("past_days"), rules.get("future_days")
+    if future is not None and start > today + dt.timedelta(days=future):
+        return False
+    # A series goes on after its first occurrence: its start says nothing of its last one.
+    if past is not None and not fields.get("rrule"):
+        return end >= today - dt.timedelta(days=past)
+    return True
+
+
+def day_of(value: Any) -> dt.date | None:
+    """The day of a codec date ("YYYY-MM-DD") or instant (its UTC day; a floating time, its
+    wall clock's day); None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
