@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 MAX_DAYS = 3650
@@ -125,3 +126,22 @@ def day_of(value: Any) -> dt.date | None:
     except ValueError:
         return None
     return (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
+
+
+class Outcome(StrEnum):
+    SYNC = "sync"  # the rules let it through
+    LEAVE_OUT = "leave_out"  # not linked: neither created on the other side nor imported
+    UNLINK = "unlink"  # linked: the link goes, both copies stay as they are
+
+
+def outcome(*, linked: bool, pending: bool, in_conflict: bool, sides_match: list[bool]) -> Outcome:
+    """What the rules make of one pair, given whether each side present and alive matches.
+    A rule never deletes: an item that stops matching is only let go. A create an earlier run
+    began (`pending`) and an open conflict are finished first, by the person or the next run."""
+    if all(sides_match):
+        return Outcome.SYNC
+    if not linked:
+        return Outcome.LEAVE_OUT
+    if pending or in_conflict:
+        return Outcome.SYNC
+    return Outcome.UNLINK

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from sync.rules import day_of, matches
+from sync.rules import Outcome, day_of, matches, outcome
 
 TODAY = dt.date(2026, 3, 10)
 OPEN = {"task": {"status": "open"}}
@@ -176,3 +176,50 @@ DAYS = [
 @pytest.mark.parametrize(("case", "value", "day"), DAYS, ids=[row[0] for row in DAYS])
 def test_day_of(case, value, day):
     assert day_of(value) == day
+
+
+# (case, linked, pending, in conflict, whether each side matches) -> the outcome
+OUTCOMES = [
+    ("unlinked, matches", False, False, False, [True], Outcome.SYNC),
+    ("unlinked, no side present", False, False, False, [], Outcome.SYNC),
+    ("unlinked, does not match: left out", False, False, False, [False], Outcome.LEAVE_OUT),
+    (
+        "unlinked pair, one side does not match",
+        False,
+        False,
+        False,
+        [True, False],
+        Outcome.LEAVE_OUT,
+    ),
+    ("linked, both match", True, False, False, [True, True], Outcome.SYNC),
+    (
+        "linked, the service's copy stopped matching",
+        True,
+        False,
+        False,
+        [True, False],
+        Outcome.UNLINK,
+    ),
+    ("linked, DayFlow's copy stopped matching", True, False, False, [False, True], Outcome.UNLINK),
+    ("linked, its create not finished: finished first", True, True, False, [False], Outcome.SYNC),
+    (
+        "linked, in conflict: the person decides first",
+        True,
+        False,
+        True,
+        [False, False],
+        Outcome.SYNC,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "linked", "pending", "in_conflict", "sides_match", "expected"),
+    OUTCOMES,
+    ids=[row[0] for row in OUTCOMES],
+)
+def test_outcome(case, linked, pending, in_conflict, sides_match, expected):
+    found = outcome(
+        linked=linked, pending=pending, in_conflict=in_conflict, sides_match=sides_match
+    )
+    assert found is expected

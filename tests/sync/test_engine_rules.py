@@ -1,0 +1,150 @@
+"""The engine and a connection's rules (`sync.rules`), against the fake service, at a fixed
+instant: what does not match is neither imported nor created at the service, and an item that
+stops matching is unlinked, never deleted on either side."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from dayflow.models import Event, Task
+from integrations.models import Connection
+from sync.models import ItemLink, SyncCursor, SyncJob
+from tests.sync.conftest import task_fields
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def set_rules(connection: Connection, rules: dict) -> None:
+    connection.sync_rules = rules
+    connection.save()
+
+
+def set_event_rules(connection: Connection, rules: dict) -> None:
+    # The fixture's Todoist connection offers no events, so its validation refuses event
+    # rules; the fake service carries both kinds, and this is what the engine reads.
+    Connection.objects.filter(pk=connection.pk).update(sync_rules=rules)
+
+
+def event_fields(title: str, day: dt.date) -> dict:
+    start = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+    return {
+        "title": title,
+        "start": start,
+        "end": start + dt.timedelta(hours=1),
+        "all_day": False,
+        "timezone": "UTC",
+    }
+
+
+def test_a_status_rule_keeps_completed_tasks_out_both_ways(connection, remote, run_sync, user):
+    set_rules(connection, {"task": {"status": "open"}})
+    remote.add(**task_fields("open there"))
+    remote.add(**task_fields("done there", status="done"))
+    Task.objects.create(user=user, title="open here")
+    Task.objects.create(user=user, title="done here", status="done")
+
+    job = run_sync()
+
+    assert job.status == SyncJob.Status.SUCCEEDED
+    assert set(Task.objects.values_list("title", flat=True)) == {
+        "open there",
+        "open here",
+        "done here",
+    }
+    titles = {stored.fields["title"] for stored in remote.items.values()}
+    assert titles == {"open there", "done there", "open here"}
+    assert ItemLink.objects.filter(connection=connection).count() == 2
+    assert job.report["rules"] == {"left_out": 2, "unlinked": 0}
+
+
+def test_a_due_window_with_undated_tasks(connection, remote, run_sync, user):
+    set_rules(connection, {"task": {"due_within_days": 7, "undated": True}})
+    remote.add(**task_fields("due in a week", due=dt.date(2026, 3, 17)))
+    remote.add(**task_fields("due in a month", due=dt.date(2026, 4, 10)))
+    remote.add(**task_fields("undated"))
+    Task.objects.create(user=user, title="here, due later", due_date=dt.date(2026, 5, 1))
+
+    run_sync()
+
+    assert set(Task.objects.values_list("title", flat=True)) == {
+        "due in a week",
+        "undated",
+        "here, due later",
+    }
+    assert remote.calls["create"] == 0
+
+
+def test_events_outside_the_window_are_not_imported(connection, remote, run_sync):
+    set_event_rules(connection, {"event": {"past_days": 30, "future_days": 365}})
+    remote.add("event", **event_fields("next week", dt.date(2026, 3, 17)))
+    remote.add("event", **event_fields("last year", dt.date(2025, 3, 1)))
+    remote.add("event", **event_fields("in two years", dt.date(2028, 3, 1)))
+
+    run_sync()
+
+    assert list(Event.objects.values_list("title", flat=True)) == ["next week"]
+
+
+def test_a_rule_change_unlinks_without_deleting_anything(connection, remote, run_sync, user):
+    kept = remote.add(**task_fields("still open"))
+    done = remote.add(**task_fields("done there", status="done"))
+    Task.objects.create(user=user, title="done here", status="done")
+    run_sync()
+    assert ItemLink.objects.filter(connection=connection).count() == 3
+    writes = remote.writes()
+
+    set_rules(connection, {"task": {"status": "open"}})
+    job = run_sync()
+
+    assert job.status == SyncJob.Status.SUCCEEDED
+    assert remote.writes() == writes  # no delete, no update at the service
+    assert remote.calls["delete"] == 0
+    assert set(remote.items) >= {kept, done} and len(remote.items) == 3
+    assert Task.all_objects.filter(deleted_at__isnull=False).count() == 0
+    assert Task.objects.count() == 3
+    linked = ItemLink.objects.filter(connection=connection)
+    assert list(linked.values_list("task__title", flat=True)) == ["still open"]
+    assert job.report["rules"] == {"left_out": 0, "unlinked": 2}
+
+
+def test_widened_rules_sync_again_without_a_duplicate(connection, remote, run_sync, user):
+    task = Task.objects.create(user=user, title="sent from here", due_date=dt.date(2026, 6, 1))
+    run_sync()  # created at the service, carrying DayFlow's id
+    set_rules(connection, {"task": {"due_within_days": 7}})
+    run_sync()
+    assert ItemLink.objects.filter(connection=connection).count() == 0  # let go, both kept
+
+    set_rules(connection, {"task": {"due_within_days": 90}})
+    job = run_sync()
+
+    assert Task.objects.count() == 1
+    assert len(remote.items) == 1  # matched by DayFlow's id, not copied
+    assert ItemLink.objects.get(connection=connection).task_id == task.pk
+    assert (job.local_created, job.remote_created) == (0, 0)
+
+
+def test_new_rules_make_the_next_sync_list_everything_again(connection, remote, run_sync):
+    remote.add(**task_fields("a"))
+    run_sync()
+    cursor = SyncCursor.objects.get(connection=connection)
+    assert cursor.value and cursor.local_watermark
+
+    connection.sync_interval = 30
+    connection.save()
+    cursor.refresh_from_db()
+    assert cursor.value, "a save that leaves the rules alone keeps the cursor"
+
+    set_rules(connection, {"task": {"status": "open"}})
+    cursor.refresh_from_db()
+    assert (cursor.value, cursor.local_watermark) == ("", None)
