@@ -110,7 +110,8 @@ def test_a_rule_change_unlinks_without_deleting_anything(connection, remote, run
     assert job.status == SyncJob.Status.SUCCEEDED
     assert remote.writes() == writes  # no delete, no update at the service
     assert remote.calls["delete"] == 0
-    assert set(remote.items) >= {kept, done} and len(remote.items) == 3
+    assert set(remote.items) >= {kept, done}
+    assert len(remote.items) == 3
     assert Task.all_objects.filter(deleted_at__isnull=False).count() == 0
     assert Task.objects.count() == 3
     linked = ItemLink.objects.filter(connection=connection)
@@ -138,7 +139,8 @@ def test_new_rules_make_the_next_sync_list_everything_again(connection, remote, 
     remote.add(**task_fields("a"))
     run_sync()
     cursor = SyncCursor.objects.get(connection=connection)
-    assert cursor.value and cursor.local_watermark
+    assert cursor.value
+    assert cursor.local_watermark
 
     connection.sync_interval = 30
     connection.save()
