@@ -22,6 +22,7 @@ from integrations.models import (
 from integrations.providers import caldav
 from integrations.providers.base import AuthStyle, Container, ItemType, Provider
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
+from integrations.rules_form import RulesForm
 
 
 class ServerURLField(forms.URLField):
@@ -234,6 +235,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         label="Other settings (JSON)",
         help_text="For settings without a choice above. Leave it as it is if unsure.",
     )
+    sync_rules = JSONObjectField(required=False, label="What syncs (JSON)")
 
     class Meta:
         model = Connection
@@ -245,6 +247,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             "sync_events",
             "conflict_resolution",
             "field_mapping",
+            "sync_rules",
         ]
         labels = {
             "auto_sync": "Sync on a schedule",
@@ -270,6 +273,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         mapping = dict(self.instance.field_mapping or {})
         if page:
             self._drop_kinds_not_offered()
+            self._ask_rules_in_words(args[0] if args else kwargs.get("data"))
         if self.picker:
             self._add_picker(mapping)
         for name, words in self.checkboxes.items():
@@ -288,6 +292,12 @@ class ConnectionSettingsForm(forms.ModelForm):
         for kind, name in ((ItemType.TASK, "sync_tasks"), (ItemType.EVENT, "sync_events")):
             if offered and str(kind) not in offered:
                 del self.fields[name]
+
+    def _ask_rules_in_words(self, data: Any) -> None:
+        """On the page the rules are fields in words (`RulesForm`), saved into `sync_rules`."""
+        del self.fields["sync_rules"]
+        kinds = tuple(self.instance.offered_fields())
+        self.rules = RulesForm(data, kinds=kinds, rules=self.instance.sync_rules)
 
     def _picked_keys(self) -> set[str]:
         keys = set(self.checkboxes)
@@ -337,7 +347,8 @@ class ConnectionSettingsForm(forms.ModelForm):
         settings, so that what is not given stays as it is."""
         data = {name: getattr(connection, name) for name in cls.Meta.fields}
         data.update(values)
-        data["field_mapping"] = json.dumps(data["field_mapping"])
+        for name in ("field_mapping", "sync_rules"):
+            data[name] = json.dumps(data[name])
         return cls(data, instance=connection)
 
     def clean_field_mapping(self) -> Any:
@@ -353,11 +364,22 @@ class ConnectionSettingsForm(forms.ModelForm):
                 raise forms.ValidationError(problems)
         return value
 
+    def clean_sync_rules(self) -> Any:
+        value = self.cleaned_data.get("sync_rules")
+        return {} if value is None else value  # what it means is the model's clean() to say
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         mapping = data.get("field_mapping")
         if isinstance(mapping, dict) and (self.picker or self.checkboxes):
             data["field_mapping"] = self._merged(dict(mapping), data)
+        rules = getattr(self, "rules", None)
+        if rules is not None and rules.is_valid():
+            self.instance.sync_rules = rules.rules()
+            if rules.has_changed():
+                self.changed_data.append("sync_rules")  # for the audit's list of fields
+        elif rules is not None:
+            self.add_error(None, "Correct what syncs (below).")
         return data
 
     def _merged(self, mapping: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

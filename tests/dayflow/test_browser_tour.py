@@ -144,6 +144,7 @@ NOT_PAGES = {
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
+    "integrations:rules-preview",  # htmx part of the settings page (a POST)
     *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
     *(
         "notifications:read",
