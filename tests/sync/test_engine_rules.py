@@ -150,3 +150,19 @@ def test_new_rules_make_the_next_sync_list_everything_again(connection, remote, 
     set_rules(connection, {"task": {"status": "open"}})
     cursor.refresh_from_db()
     assert (cursor.value, cursor.local_watermark) == ("", None)
+
+
+def test_the_jobs_page_says_what_the_rules_did(connection, remote, run_sync, client, user):
+    remote.add(**task_fields("done there", status="done"))
+    remote.add(**task_fields("open there"))
+    run_sync()
+    set_rules(connection, {"task": {"status": "open"}})
+    job = run_sync()
+    client.force_login(user)
+
+    text = " ".join(client.get(f"/sync/jobs/{job.pk}/").content.decode().split())
+
+    assert (
+        "By the connection's rules: 1 synced item stopped matching and was unlinked (kept as "
+        "it was on both sides)." in text
+    )
