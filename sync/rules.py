@@ -145,3 +145,17 @@ def outcome(*, linked: bool, pending: bool, in_conflict: bool, sides_match: list
     if pending or in_conflict:
         return Outcome.SYNC
     return Outcome.UNLINK
+
+
+def windows_moved(rules: Any, last_complete: dt.date | None, today: dt.date) -> bool:
+    """Whether a sync must list everything again because a date window moved since the last
+    complete sync: an item nobody touched drifts into a window (or out of it) with the days,
+    and an incremental sync only sees what changed. Once a day, at most."""
+    if last_complete is None or last_complete >= today or not isinstance(rules, Mapping):
+        return False
+    task = rules.get("task") if isinstance(rules.get("task"), Mapping) else {}
+    event = rules.get("event") if isinstance(rules.get("event"), Mapping) else {}
+    return any(
+        value is not None
+        for value in (task.get("due_within_days"), event.get("past_days"), event.get("future_days"))
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from sync import conf, decisions, matching
+from sync import conf, decisions, matching, rules
 from sync.decisions import Op
 from sync.engine import remote
 from sync.engine.local import LocalWriter
@@ -23,7 +23,11 @@ def sync(run: Run) -> None:
     """Everything the connection's pull covers, behind its one cursor."""
     cursor_row, _ = SyncCursor.objects.get_or_create(connection=run.connection, collection="")
     started = timezone.now()
-    incremental = run.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
+    incremental = (
+        run.job.kind == SyncJob.Kind.INCREMENTAL
+        and bool(cursor_row.value)
+        and not windows_moved_since(run, cursor_row)
+    )
     enter_phase(run, SyncJob.Phase.PULLING)
     pulled = pull(run, cursor_row.value if incremental else None)
     report_unsyncable(run, pulled.unsyncable)
@@ -44,6 +48,12 @@ def sync(run: Run) -> None:
     cursor_row.value = pulled.cursor or ""
     cursor_row.local_watermark = started
     cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+
+def windows_moved_since(run: Run, cursor_row: SyncCursor) -> bool:
+    last = cursor_row.local_watermark
+    last_day = timezone.localdate(last) if last is not None else None
+    return rules.windows_moved(run.connection.sync_rules, last_day, timezone.localdate())
 
 
 def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:

@@ -166,3 +166,20 @@ def test_the_jobs_page_says_what_the_rules_did(connection, remote, run_sync, cli
         "By the connection's rules: 1 synced item stopped matching and was unlinked (kept as "
         "it was on both sides)." in text
     )
+
+
+def test_a_task_drifting_into_the_due_window_syncs_on_a_later_day(
+    connection, remote, run_sync, user
+):
+    set_rules(connection, {"task": {"due_within_days": 7}})
+    with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+        Task.objects.create(user=user, title="in a month", due_date=dt.date(2026, 4, 10))
+    run_sync()
+    run_sync()  # the same day: incremental, nothing new
+    assert remote.calls["create"] == 0
+
+    with time_machine.travel(NOW + dt.timedelta(days=25), tick=False):
+        run_sync()
+
+    assert [stored.fields["title"] for stored in remote.items.values()] == ["in a month"]
+    assert ItemLink.objects.filter(connection=connection).count() == 1

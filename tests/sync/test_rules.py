@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from sync.rules import Outcome, day_of, matches, outcome
+from sync.rules import Outcome, day_of, matches, outcome, windows_moved
 
 TODAY = dt.date(2026, 3, 10)
 OPEN = {"task": {"status": "open"}}
@@ -223,3 +223,26 @@ def test_outcome(case, linked, pending, in_conflict, sides_match, expected):
         linked=linked, pending=pending, in_conflict=in_conflict, sides_match=sides_match
     )
     assert found is expected
+
+
+YESTERDAY = TODAY - dt.timedelta(days=1)
+# (case, rules, the day of the last complete sync) -> whether this sync lists everything again
+WINDOWS_MOVED = [
+    ("no rules", {}, YESTERDAY, False),
+    ("a status rule has no window", OPEN, YESTERDAY, False),
+    ("tags have no window", TAGGED, YESTERDAY, False),
+    ("a due window, synced yesterday", DUE_7, YESTERDAY, True),
+    ("a due window, synced today already", DUE_7, TODAY, False),
+    ("an events window, synced last week", WINDOW, TODAY - dt.timedelta(days=7), True),
+    ("only a future bound", {"event": {"future_days": 5}}, YESTERDAY, True),
+    ("no window: null bounds", {"task": {"due_within_days": None}}, YESTERDAY, False),
+    ("never synced completely: a full listing anyway", DUE_7, None, False),
+    ("rules that are not an object", ["task"], YESTERDAY, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "rules", "last", "expected"), WINDOWS_MOVED, ids=[row[0] for row in WINDOWS_MOVED]
+)
+def test_windows_moved(case, rules, last, expected):
+    assert windows_moved(rules, last, TODAY) is expected
