@@ -132,19 +132,29 @@ class Outcome(StrEnum):
     SYNC = "sync"  # the rules let it through
     LEAVE_OUT = "leave_out"  # not linked: neither created on the other side nor imported
     UNLINK = "unlink"  # linked: the link goes, both copies stay as they are
+    UPDATE_THEN_UNLINK = "update_then_unlink"  # its last edit reaches the other copy first
 
 
-def outcome(*, linked: bool, pending: bool, in_conflict: bool, sides_match: list[bool]) -> Outcome:
-    """What the rules make of one pair, given whether each side present and alive matches.
-    A rule never deletes: an item that stops matching is only let go. A create an earlier run
-    began (`pending`) and an open conflict are finished first, by the person or the next run."""
+def outcome(
+    *,
+    linked: bool,
+    pending: bool,
+    in_conflict: bool,
+    sides_match: list[bool],
+    updates_only: bool = False,
+) -> Outcome:
+    """What the rules make of one pair, given whether each side present and alive matches,
+    and whether `decide` would only update (`updates_only`). A rule never deletes: an item
+    that stops matching is let go. The edit that made it stop (a task completed on one side)
+    still updates the other copy, so the two do not part disagreeing. A create an earlier run
+    began (`pending`) and an open conflict are finished first, by the next run or the person."""
     if all(sides_match):
         return Outcome.SYNC
     if not linked:
         return Outcome.LEAVE_OUT
     if pending or in_conflict:
         return Outcome.SYNC
-    return Outcome.UNLINK
+    return Outcome.UPDATE_THEN_UNLINK if updates_only else Outcome.UNLINK
 
 
 def windows_moved(rules: Any, last_complete: dt.date | None, today: dt.date) -> bool:

@@ -17,6 +17,7 @@ from sync.engine.plan import Pair, chunks, plan
 from sync.engine.pull import Pulled, pull
 from sync.engine.run import Run, Stop, checkpoint, enter_phase, report_unsyncable
 from sync.models import ItemLink, SyncCursor, SyncJob
+from sync.rules import Outcome
 
 
 def sync(run: Run) -> None:
@@ -93,6 +94,24 @@ def apply_batch(run: Run, batch: list[Pair]) -> None:
     for _pair, master in written:
         if master is not None:
             remote.settle_master(run, master)
+    let_go_after_update([pair for pair, _master in written])
+
+
+def let_go_after_update(pairs: list[Pair]) -> None:
+    """The links of pairs the rules let go once their edit reached the other copy; a write
+    that failed or met a newer version keeps its link, for the next run to settle."""
+    updates = {Op.UPDATE_LOCAL, Op.UPDATE_REMOTE}
+    done = [
+        pair.link.pk
+        for pair in pairs
+        if pair.outcome is Outcome.UPDATE_THEN_UNLINK
+        and pair.link is not None
+        and pair.link.pk
+        and pair.decision.ops
+        and set(pair.decision.ops) <= updates
+    ]
+    if done:
+        ItemLink.objects.filter(pk__in=done).delete()
 
 
 def preview(pairs: list[Pair]) -> dict[str, dict[str, int]]:

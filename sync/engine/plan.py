@@ -374,7 +374,8 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
 
 def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
     """The connection's rules (`sync.rules`) on one decided pair: a pair out of them is left
-    out, or unlinked without any write (`decision.base` None drops the link)."""
+    out, or unlinked without any write (`decision.base` None drops the link), or updated
+    and then unlinked (`phases.apply_batch` drops its link after the writes)."""
     rules = run.connection.sync_rules
     if not rules:
         return Outcome.SYNC
@@ -383,11 +384,13 @@ def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
         sides.append({**pair.local_json, "tags": list(getattr(pair.local, "tags", None) or [])})
     if pair.remote_json is not None and pair.remote is not None:
         sides.append({**pair.remote.fields, **pair.remote_json})
+    ops = set(pair.decision.ops)
     found = outcome(
         linked=pair.link is not None,
         pending=pair.link is not None and not pair.link.remote_id,
         in_conflict=pair.conflict is not None or pair.decision.is_conflict,
         sides_match=[matches(pair.item_type, side, rules, today) for side in sides],
+        updates_only=bool(ops) and ops <= {Op.UPDATE_LOCAL, Op.UPDATE_REMOTE},
     )
     if found is Outcome.UNLINK:
         pair.decision = Decision(base=None)
@@ -398,7 +401,9 @@ def note_rules(run: Run, pairs: Iterable[Pair]) -> None:
     """How many items the rules kept out and let go, on the job's report (its page says so)."""
     counted = {Outcome.LEAVE_OUT: 0, Outcome.UNLINK: 0}
     for pair in pairs:
-        if pair.outcome in counted:
+        if pair.outcome is Outcome.UPDATE_THEN_UNLINK:
+            counted[Outcome.UNLINK] += 1
+        elif pair.outcome in counted:
             counted[pair.outcome] += 1
     if any(counted.values()):
         run.note_report(

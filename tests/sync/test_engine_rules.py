@@ -183,3 +183,36 @@ def test_a_task_drifting_into_the_due_window_syncs_on_a_later_day(
 
     assert [stored.fields["title"] for stored in remote.items.values()] == ["in a month"]
     assert ItemLink.objects.filter(connection=connection).count() == 1
+
+
+def test_a_task_completed_at_the_service_is_completed_here_then_let_go(
+    connection, remote, run_sync, user
+):
+    set_rules(connection, {"task": {"status": "open"}})
+    remote_id = remote.add(**task_fields("pay the rent"))
+    run_sync()
+    remote.edit(remote_id, status="done")
+
+    job = run_sync()
+
+    assert Task.objects.get().status == "done"
+    assert ItemLink.objects.filter(connection=connection).count() == 0
+    assert job.report["rules"] == {"left_out": 0, "unlinked": 1}
+    assert remote.calls["delete"] == 0
+
+
+def test_a_task_completed_here_is_completed_at_the_service_then_let_go(
+    connection, remote, run_sync, user
+):
+    set_rules(connection, {"task": {"status": "open"}})
+    task = Task.objects.create(user=user, title="call mum")
+    run_sync()
+    task.status = "done"
+    task.save()
+
+    run_sync()
+
+    assert [stored.fields["status"] for stored in remote.items.values()] == ["done"]
+    assert ItemLink.objects.filter(connection=connection).count() == 0
+    assert remote.calls["delete"] == 0
+    assert Task.objects.get().status == "done"

@@ -225,6 +225,34 @@ def test_outcome(case, linked, pending, in_conflict, sides_match, expected):
     assert found is expected
 
 
+# (case, whether each side matches, whether decide only updates) -> the outcome of a linked pair
+EDITED = [
+    (
+        "completed there: DayFlow's copy completed, then unlinked",
+        [True, False],
+        True,
+        Outcome.UPDATE_THEN_UNLINK,
+    ),
+    ("nothing to write: unlinked", [False, False], False, Outcome.UNLINK),
+    ("deleted on one side: unlinked, never a delete", [False], False, Outcome.UNLINK),
+    ("still matching: an update like any other", [True, True], True, Outcome.SYNC),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "sides_match", "updates_only", "expected"), EDITED, ids=[row[0] for row in EDITED]
+)
+def test_outcome_of_an_edited_pair(case, sides_match, updates_only, expected):
+    found = outcome(
+        linked=True,
+        pending=False,
+        in_conflict=False,
+        sides_match=sides_match,
+        updates_only=updates_only,
+    )
+    assert found is expected
+
+
 YESTERDAY = TODAY - dt.timedelta(days=1)
 # (case, rules, the day of the last complete sync) -> whether this sync lists everything again
 WINDOWS_MOVED = [
