@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from integrations.models import Connection
 from sync import conf, decisions, matching, rules
 from sync.decisions import Op
 from sync.engine import remote
@@ -46,9 +47,16 @@ def sync(run: Run) -> None:
         checkpoint(run)
         apply_batch(run, batch)
     checkpoint(run)
+    if rules_changed_meanwhile(run):
+        return  # the save cleared the cursor: the next sync lists everything, by the new rules
     cursor_row.value = pulled.cursor or ""
     cursor_row.local_watermark = started
     cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+
+def rules_changed_meanwhile(run: Run) -> bool:
+    current = Connection.objects.filter(pk=run.connection.pk).values_list("sync_rules", flat=True)
+    return current.first() != run.connection.sync_rules
 
 
 def windows_moved_since(run: Run, cursor_row: SyncCursor) -> bool:

@@ -11,6 +11,7 @@ import time_machine
 
 from dayflow.models import Event, Task
 from integrations.models import Connection
+from sync.engine import phases
 from sync.models import ItemLink, SyncCursor, SyncJob
 from tests.sync.conftest import task_fields
 
@@ -234,3 +235,24 @@ def test_widening_after_letting_go_an_imported_item_copies_it_without_dayflows_i
 
     assert Task.objects.filter(title="imported").count() == 2
     assert len(remote.items) == 2
+
+
+def test_rules_changed_during_a_sync_leave_the_next_one_listing_everything(
+    connection, remote, run_sync, monkeypatch
+):
+    remote.add(**task_fields("a"))
+    run_sync()
+    real_plan = phases.plan
+
+    def plan_then_change_the_rules(run, pulled, watermark):
+        pairs = real_plan(run, pulled, watermark)
+        fresh = Connection.objects.get(pk=connection.pk)
+        fresh.sync_rules = {"task": {"status": "open"}}
+        fresh.save()  # the person saves new rules while this run writes
+        return pairs
+
+    monkeypatch.setattr(phases, "plan", plan_then_change_the_rules)
+    run_sync()
+
+    cursor = SyncCursor.objects.get(connection=connection)
+    assert (cursor.value, cursor.local_watermark) == ("", None)
