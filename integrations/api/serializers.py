@@ -159,7 +159,8 @@ class RulesCountSerializer(serializers.Serializer):
     matching = serializers.IntegerField(help_text="DayFlow's items of this kind that match.")
     total = serializers.IntegerField(help_text="All of DayFlow's items of this kind.")
     let_go = serializers.IntegerField(
-        help_text="Synced now, would be unlinked (kept on both sides)."
+        help_text="Synced now, and DayFlow's copy does not match: would be unlinked (kept on "
+        "both sides). A lower bound: the service's copies are judged at the next sync."
     )
 
 

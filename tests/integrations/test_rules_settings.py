@@ -138,7 +138,7 @@ def test_the_preview_counts_dayflows_items_that_match_and_saves_nothing(
 
     text = response.content.decode()
     assert "2 of 4 tasks in DayFlow match." in text
-    assert "1 synced item would stop syncing" in text
+    assert "At least 1 synced item would stop syncing" in text
     assert "known after the next sync" in text
     connection.refresh_from_db()
     assert connection.sync_rules == {}
