@@ -23,6 +23,7 @@ from integrations.models import (
 from integrations.providers import caldav
 from integrations.providers.base import AuthStyle, Container, ItemType, Provider
 from integrations.providers.errors import AuthExpired, Permanent, ProviderError, Transient
+from integrations.rules_form import RulesForm
 from sync.directions import compact, direction_errors
 
 
@@ -238,6 +239,7 @@ class ConnectionSettingsForm(forms.ModelForm):
     )
     # On the page, the mapping table's selects give it (integrations/field_directions.py).
     field_directions = JSONObjectField(required=False, label="Direction per field")
+    sync_rules = JSONObjectField(required=False, label="What syncs (JSON)")
 
     class Meta:
         model = Connection
@@ -251,6 +253,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             "field_mapping",
             "field_directions",
             "deletion_policy",
+            "sync_rules",
         ]
         labels = {
             "auto_sync": "Sync on a schedule",
@@ -280,6 +283,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         mapping = dict(self.instance.field_mapping or {})
         if page:
             self._drop_kinds_not_offered()
+            self._ask_rules_in_words(args[0] if args else kwargs.get("data"))
         if self.picker:
             self._add_picker(mapping)
         self.direction_rows = field_directions.add_fields(self) if page else []
@@ -310,6 +314,12 @@ class ConnectionSettingsForm(forms.ModelForm):
         for kind, name in ((ItemType.TASK, "sync_tasks"), (ItemType.EVENT, "sync_events")):
             if offered and str(kind) not in offered:
                 del self.fields[name]
+
+    def _ask_rules_in_words(self, data: Any) -> None:
+        """On the page the rules are fields in words (`RulesForm`), saved into `sync_rules`."""
+        del self.fields["sync_rules"]
+        kinds = tuple(self.instance.offered_fields())
+        self.rules = RulesForm(data, kinds=kinds, rules=self.instance.sync_rules)
 
     def _picked_keys(self) -> set[str]:
         keys = set(self.checkboxes)
@@ -359,8 +369,8 @@ class ConnectionSettingsForm(forms.ModelForm):
         settings, so that what is not given stays as it is."""
         data = {name: getattr(connection, name) for name in cls.Meta.fields}
         data.update(values)
-        data["field_mapping"] = json.dumps(data["field_mapping"])
-        data["field_directions"] = json.dumps(data["field_directions"])
+        for name in ("field_mapping", "field_directions", "sync_rules"):
+            data[name] = json.dumps(data[name])
         return cls(data, instance=connection)
 
     def clean_deletion_policy(self) -> str:
@@ -387,6 +397,10 @@ class ConnectionSettingsForm(forms.ModelForm):
             raise forms.ValidationError(summed_up(problems))
         return compact(value)
 
+    def clean_sync_rules(self) -> Any:
+        value = self.cleaned_data.get("sync_rules")
+        return {} if value is None else value  # what it means is the model's clean() to say
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if self.direction_rows:
@@ -397,6 +411,13 @@ class ConnectionSettingsForm(forms.ModelForm):
         mapping = data.get("field_mapping")
         if isinstance(mapping, dict) and (self.picker or self.checkboxes):
             data["field_mapping"] = self._merged(dict(mapping), data)
+        rules = getattr(self, "rules", None)
+        if rules is not None and rules.is_valid():
+            self.instance.sync_rules = rules.rules()
+            if rules.has_changed():
+                self.changed_data.append("sync_rules")  # for the audit's list of fields
+        elif rules is not None:
+            self.add_error(None, "Correct what syncs (below).")
         return data
 
     def _merged(self, mapping: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("connections/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path("connections/<int:pk>/settings/", views.connection_settings, name="settings"),
     path("connections/<int:pk>/card/", views.card, name="card"),
+    path("connections/<int:pk>/rules-preview/", views.rules_preview_part, name="rules-preview"),
 ]

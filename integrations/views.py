@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +28,8 @@ from integrations.models import Connection, Service
 from integrations.oauth import flow, handoff
 from integrations.oauth.backends import BACKENDS
 from integrations.providers.base import AuthStyle
+from integrations.rules_form import RulesForm
+from sync import rules_preview
 
 INDEX = "integrations:index"
 
@@ -275,5 +278,25 @@ def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "listing": listing,
         "advanced_open": listing.problem or bool(form.errors.get("field_mapping")),
+        "rules": form.rules,
     }
     return render(request, "integrations/settings.html", context)
+
+
+@login_required
+@require_POST
+def rules_preview_part(request: HttpRequest, pk: int) -> HttpResponse:
+    """How many of DayFlow's items the rules being typed on the settings page would let
+    through: counted, never saved (htmx asks for it as the fields change)."""
+    connection = _connection(request, pk)
+    form = RulesForm(request.POST, kinds=tuple(connection.offered_fields()))
+    context: dict = {"connection": connection}
+    if form.is_valid():
+        counts = rules_preview.count(connection, form.rules(), timezone.localdate())
+        context["preview"] = {
+            "sentence": rules_preview.sentence(counts),
+            "let_go": sum(c.let_go for c in counts),
+        }
+    else:
+        context["preview_problem"] = "Correct the rules above to count the items that match."
+    return render(request, "integrations/_rules_preview.html", context)

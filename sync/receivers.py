@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -19,13 +19,25 @@ from integrations.signals import (
 from sync import services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
-from sync.models import ItemLink, ItemType
+from sync.models import ItemLink, ItemType, SyncCursor
 from sync.schedule import remove_schedule, update_schedule
 
 
 @receiver(post_save, sender=Connection, dispatch_uid="sync.schedule_on_save")
 def schedule_on_save(sender, instance: Connection, **kwargs) -> None:
     update_schedule(instance)
+
+
+@receiver(pre_save, sender=Connection, dispatch_uid="sync.full_sync_on_new_rules")
+def full_sync_on_new_rules(sender, instance: Connection, update_fields=None, **kwargs) -> None:
+    """New rules reach every item, not only the changed ones: the next sync lists everything
+    again (no cursor, no watermark), unlinking what stopped matching and taking in what now
+    matches."""
+    if not instance.pk or (update_fields is not None and "sync_rules" not in update_fields):
+        return
+    before = Connection.objects.filter(pk=instance.pk).values_list("sync_rules", flat=True)
+    if before.first() != instance.sync_rules:
+        SyncCursor.objects.filter(connection_id=instance.pk).update(value="", local_watermark=None)
 
 
 @receiver(connection_status_changed, dispatch_uid="sync.schedule_on_status")

@@ -8,6 +8,9 @@ everything through.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 MAX_DAYS = 3650
@@ -64,3 +67,105 @@ def _tag_problems(tags: list) -> list[str]:
     if not all(isinstance(tag, str) and 0 < len(tag) <= MAX_TAG_CHARS for tag in tags):
         return [f"tags: each must be a name of 1 to {MAX_TAG_CHARS} characters"]
     return []
+
+
+# --- whether an item matches ------------------------------------------------------------------
+def matches(kind: str, fields: Mapping[str, Any], rules: Any, today: dt.date) -> bool:
+    """Whether an item's codec fields (`sync/fields.py`) pass its kind's rules, `today` being
+    the day the windows are counted from. A missing rule, or a field a side does not carry
+    (tags on a service without them), lets the item through."""
+    kind_rules = rules.get(kind) if isinstance(rules, Mapping) else None
+    if not isinstance(kind_rules, Mapping) or not kind_rules:
+        return True
+    if kind == "task":
+        return _task_matches(fields, kind_rules, today)
+    if kind == "event":
+        return _event_matches(fields, kind_rules, today)
+    return True
+
+
+def _task_matches(fields: Mapping[str, Any], rules: Mapping[str, Any], today: dt.date) -> bool:
+    if rules.get("status") == "open" and fields.get("status") == "done":
+        return False
+    within = rules.get("due_within_days")
+    if within is not None:
+        due = day_of(fields.get("due"))
+        if due is None and rules.get("undated") is False:
+            return False
+        if due is not None and due > today + dt.timedelta(days=within):
+            return False
+    wanted = {str(tag).casefold() for tag in rules.get("tags") or ()}
+    if wanted and isinstance(fields.get("tags"), list | tuple):
+        return bool(wanted & {str(tag).casefold() for tag in fields["tags"]})
+    return True
+
+
+def _event_matches(fields: Mapping[str, Any], rules: Mapping[str, Any], today: dt.date) -> bool:
+    start = day_of(fields.get("start"))
+    end = day_of(fields.get("end")) or start
+    if start is None or end is None:
+        return True  # no date to judge by
+    past, future = rules.get("past_days"), rules.get("future_days")
+    if future is not None and start > today + dt.timedelta(days=future):
+        return False
+    # A series goes on after its first occurrence: its start says nothing of its last one.
+    if past is not None and not fields.get("rrule"):
+        return end >= today - dt.timedelta(days=past)
+    return True
+
+
+def day_of(value: Any) -> dt.date | None:
+    """The day of a codec date ("YYYY-MM-DD") or instant (its UTC day; a floating time, its
+    wall clock's day); None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
+
+
+class Outcome(StrEnum):
+    SYNC = "sync"  # the rules let it through
+    LEAVE_OUT = "leave_out"  # not linked: neither created on the other side nor imported
+    UNLINK = "unlink"  # linked: the link goes, both copies stay as they are
+    UPDATE_THEN_UNLINK = "update_then_unlink"  # its last edit reaches the other copy first
+
+
+def outcome(
+    *,
+    linked: bool,
+    pending: bool,
+    in_conflict: bool,
+    sides_match: list[bool],
+    updates_only: bool = False,
+) -> Outcome:
+    """What the rules make of one pair, given whether each side present and alive matches,
+    and whether `decide` would only update (`updates_only`). A rule never deletes: an item
+    that stops matching is let go. The edit that made it stop (a task completed on one side)
+    still updates the other copy, so the two do not part disagreeing. A create an earlier run
+    began (`pending`) and an open conflict are finished first, by the next run or the person."""
+    if all(sides_match):
+        return Outcome.SYNC
+    if not linked:
+        return Outcome.LEAVE_OUT
+    if pending or in_conflict:
+        return Outcome.SYNC
+    return Outcome.UPDATE_THEN_UNLINK if updates_only else Outcome.UNLINK
+
+
+def windows_moved(rules: Any, last_complete: dt.date | None, today: dt.date) -> bool:
+    """Whether a sync must list everything again because a date window moved since the last
+    complete sync: an item nobody touched drifts into a window (or out of it) with the days,
+    and an incremental sync only sees what changed. Once a day, at most."""
+    if last_complete is None or last_complete >= today or not isinstance(rules, Mapping):
+        return False
+    task = rules.get("task") if isinstance(rules.get("task"), Mapping) else {}
+    event = rules.get("event") if isinstance(rules.get("event"), Mapping) else {}
+    return any(
+        value is not None
+        for value in (task.get("due_within_days"), event.get("past_days"), event.get("future_days"))
+    )

@@ -152,6 +152,34 @@ class SettingsSerializer(StrictSerializer):
         "too, `unlink` keeps it and stops syncing the item, `ask` waits for you "
         "(`/api/connections/{id}/deletions`).",
     )
+    sync_rules = serializers.JSONField(
+        required=False,
+        help_text='What syncs, per kind of item: {"task": {"status": "any"|"open", '
+        '"due_within_days": 0-3650 or null, "undated": bool, "tags": [names]}, "event": '
+        '{"past_days": 0-3650, "future_days": 0-3650}}. An item that stops matching is '
+        "unlinked, never deleted. {} syncs everything.",
+    )
+
+
+class RulesPreviewSerializer(StrictSerializer):
+    """`POST /api/connections/{id}/rules-preview`: the rules to count with (not saved)."""
+
+    sync_rules = serializers.JSONField(help_text="As in the connection's settings.")
+
+
+class RulesCountSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="task or event")
+    matching = serializers.IntegerField(help_text="DayFlow's items of this kind that match.")
+    total = serializers.IntegerField(help_text="All of DayFlow's items of this kind.")
+    let_go = serializers.IntegerField(
+        help_text="Synced now, and DayFlow's copy does not match: would be unlinked (kept on "
+        "both sides). A lower bound: the service's copies are judged at the next sync."
+    )
+
+
+class RulesPreviewResultSerializer(serializers.Serializer):
+    counts = RulesCountSerializer(many=True)
+    sentence = serializers.CharField()
 
 
 class ConnectionRef(StrictSerializer):

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -42,6 +43,9 @@ from integrations.oauth import handoff
 from integrations.providers.errors import AuthExpired, ProviderError, RateLimited
 from sync.api.starting import start_sync
 from sync.models import SyncJob
+from sync.rules import rule_errors
+from sync.rules_preview import count as count_matching
+from sync.rules_preview import sentence as count_sentence
 from webhooks.subscriptions import delivery_mode
 
 CONTAINERS = "containers"
@@ -388,6 +392,50 @@ class ConnectionViewSet(
         incoming.is_valid(raise_exception=True)
         change_settings(request, connection, dict(incoming.validated_data))
         return Response(s.ConnectionSerializer(fresh(request, connection)).data)
+
+    @extend_schema(
+        summary="Count DayFlow's items that rules would let through (nothing is saved)",
+        description="The settings page's preview: per kind of item the service syncs, how many "
+        "of DayFlow's items match `sync_rules`, of how many, and how many synced ones would be "
+        "unlinked. The rules are validated as the settings are. The service's items are "
+        "counted at the next sync, not here.",
+        parameters=[ID],
+        request=s.RulesPreviewSerializer,
+        responses={200: s.RulesPreviewResultSerializer},
+        examples=[
+            OpenApiExample(
+                "Open tasks only",
+                value={"sync_rules": {"task": {"status": "open"}}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The count",
+                value={
+                    "counts": [{"kind": "task", "matching": 12, "total": 40, "let_go": 3}],
+                    "sentence": "12 of 40 tasks in DayFlow match.",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rules-preview",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def rules_preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = self.get_object()
+        incoming = s.RulesPreviewSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        rules = incoming.validated_data["sync_rules"]
+        problems = rule_errors(tuple(connection.offered_fields()), rules)
+        if problems:
+            raise exceptions.ValidationError({"sync_rules": problems})
+        counts = count_matching(connection, rules, timezone.localdate())
+        body = {"counts": counts, "sentence": count_sentence(counts)}
+        return Response(s.RulesPreviewResultSerializer(body).data)
 
     @extend_schema(
         summary="Pause a connection (its syncs stop until resumed)",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from sync import conf, decisions, matching
+from integrations.models import Connection
+from sync import conf, decisions, matching, rules
 from sync.decisions import Op
 from sync.engine import remote
 from sync.engine.local import LocalWriter
@@ -17,13 +18,18 @@ from sync.engine.plan import Pair, chunks, plan
 from sync.engine.pull import Pulled, pull
 from sync.engine.run import Run, Stop, checkpoint, enter_phase, report_unsyncable
 from sync.models import ItemLink, SyncCursor, SyncJob
+from sync.rules import Outcome
 
 
 def sync(run: Run) -> None:
     """Everything the connection's pull covers, behind its one cursor."""
     cursor_row, _ = SyncCursor.objects.get_or_create(connection=run.connection, collection="")
     started = timezone.now()
-    incremental = run.job.kind == SyncJob.Kind.INCREMENTAL and bool(cursor_row.value)
+    incremental = (
+        run.job.kind == SyncJob.Kind.INCREMENTAL
+        and bool(cursor_row.value)
+        and not windows_moved_since(run, cursor_row)
+    )
     enter_phase(run, SyncJob.Phase.PULLING)
     pulled = pull(run, cursor_row.value if incremental else None)
     report_unsyncable(run, pulled.unsyncable)
@@ -41,9 +47,22 @@ def sync(run: Run) -> None:
         checkpoint(run)
         apply_batch(run, batch)
     checkpoint(run)
+    if rules_changed_meanwhile(run):
+        return  # the save cleared the cursor: the next sync lists everything, by the new rules
     cursor_row.value = pulled.cursor or ""
     cursor_row.local_watermark = started
     cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+
+def rules_changed_meanwhile(run: Run) -> bool:
+    current = Connection.objects.filter(pk=run.connection.pk).values_list("sync_rules", flat=True)
+    return current.first() != run.connection.sync_rules
+
+
+def windows_moved_since(run: Run, cursor_row: SyncCursor) -> bool:
+    last = cursor_row.local_watermark
+    last_day = timezone.localdate(last) if last is not None else None
+    return rules.windows_moved(run.connection.sync_rules, last_day, timezone.localdate())
 
 
 def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
@@ -88,6 +107,24 @@ def apply_batch(run: Run, batch: list[Pair]) -> None:
     for _pair, master in written:
         if master is not None:
             remote.settle_master(run, master)
+    let_go_after_update([pair for pair, _master in written])
+
+
+def let_go_after_update(pairs: list[Pair]) -> None:
+    """The links of pairs the rules let go once their edit reached the other copy; a write
+    that failed or met a newer version keeps its link, for the next run to settle."""
+    updates = {Op.UPDATE_LOCAL, Op.UPDATE_REMOTE}
+    done = [
+        pair.link.pk
+        for pair in pairs
+        if pair.outcome is Outcome.UPDATE_THEN_UNLINK
+        and pair.link is not None
+        and pair.link.pk
+        and pair.decision.ops
+        and set(pair.decision.ops) <= updates
+    ]
+    if done:
+        ItemLink.objects.filter(pk__in=done).delete()
 
 
 def preview(pairs: list[Pair]) -> dict[str, dict[str, int]]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
@@ -25,6 +26,7 @@ from sync.engine.pull import Pulled
 from sync.engine.run import Run
 from sync.mapping import FK, fk_column, model_for, parse_dayflow_id
 from sync.models import Conflict, ItemLink, ItemType
+from sync.rules import Outcome, matches, outcome
 
 CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
 
@@ -63,6 +65,7 @@ class Pair:
     conflict: Conflict | None = None
     # The link's mark under the "unlink" or "ask" deletion policy (`sync.deletion_policy`).
     deletion_mark: str = ""
+    outcome: Outcome = Outcome.SYNC
 
 
 Pairs = dict[Key, Pair]
@@ -93,11 +96,18 @@ def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
     leave_kept_apart(pairs)
     series = series_remote_ids(run, pairs)
     open_conflicts = find_open_conflicts(pairs)
+    today = timezone.localdate()
     for pair in pairs.values():
         decide_pair(run, pair, series)
         if pair.link is not None and pair.link.pk in open_conflicts:
             keep_conflict(pair, open_conflicts[pair.link.pk])
-    planned = [p for p in pairs.values() if p.decision.actions or touches(p)]
+        pair.outcome = follow_rules(run, pair, today)
+    planned = [
+        p
+        for p in pairs.values()
+        if p.outcome is not Outcome.LEAVE_OUT and (p.decision.actions or touches(p))
+    ]
+    note_rules(run, pairs.values())
     # An instance's deletion rewrites its master on the service: after the master's own
     # writes, so the master's link is settled once (see `remote.settle_master`).
     return sorted(planned, key=deletes_an_instance)
@@ -374,6 +384,45 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     )
     outcome = deletion_policy.on_deletion(decision, connection.deletion_policy, base=base)
     pair.decision, pair.deletion_mark = outcome.decision, str(outcome.mark)
+
+
+def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
+    """The connection's rules (`sync.rules`) on one decided pair: a pair out of them is left
+    out, or unlinked without any write (`decision.base` None drops the link), or updated
+    and then unlinked (`phases.apply_batch` drops its link after the writes)."""
+    rules = run.connection.sync_rules
+    if not rules:
+        return Outcome.SYNC
+    sides = []
+    if pair.local_json is not None and pair.local is not None and not pair.local.is_deleted:
+        sides.append({**pair.local_json, "tags": list(getattr(pair.local, "tags", None) or [])})
+    if pair.remote_json is not None and pair.remote is not None:
+        sides.append({**pair.remote.fields, **pair.remote_json})
+    ops = set(pair.decision.ops)
+    found = outcome(
+        linked=pair.link is not None,
+        pending=pair.link is not None and not pair.link.remote_id,
+        in_conflict=pair.conflict is not None or pair.decision.is_conflict,
+        sides_match=[matches(pair.item_type, side, rules, today) for side in sides],
+        updates_only=bool(ops) and ops <= {Op.UPDATE_LOCAL, Op.UPDATE_REMOTE},
+    )
+    if found is Outcome.UNLINK:
+        pair.decision = Decision(base=None)
+    return found
+
+
+def note_rules(run: Run, pairs: Iterable[Pair]) -> None:
+    """How many items the rules kept out and let go, on the job's report (its page says so)."""
+    counted = {Outcome.LEAVE_OUT: 0, Outcome.UNLINK: 0}
+    for pair in pairs:
+        if pair.outcome is Outcome.UPDATE_THEN_UNLINK:
+            counted[Outcome.UNLINK] += 1
+        elif pair.outcome in counted:
+            counted[pair.outcome] += 1
+    if any(counted.values()):
+        run.note_report(
+            rules={"left_out": counted[Outcome.LEAVE_OUT], "unlinked": counted[Outcome.UNLINK]}
+        )
 
 
 def touches(pair: Pair) -> bool:

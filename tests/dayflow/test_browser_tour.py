@@ -152,6 +152,7 @@ NOT_PAGES = {
     "sync:conflicts-bulk",
     "sync:deletions-settle",  # POST only: confirms or restores, then back to the list
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
+    "integrations:rules-preview",  # htmx part of the settings page (a POST)
     *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
     *(
         "notifications:read",

@@ -20,6 +20,7 @@ PAGES = [
     ("integrations:settings", "connection", [], ["get", "post"]),
     ("sync:start", "connection", [], ["post"]),
     ("integrations:card", "connection", [], ["get"]),
+    ("integrations:rules-preview", "connection", [], ["post"]),
     ("sync:job", "job", [], ["get"]),
     ("sync:job-live", "job", [], ["get"]),
     *[
