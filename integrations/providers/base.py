@@ -10,11 +10,16 @@ of operations over *normalized fields* only; it never leaks a service's JSON:
 - `list_containers()`: the databases / lists / teams / projects / calendars a user can pick.
 
 Normalized task fields: title, notes, status ("open" | "done"), due (date | aware datetime |
-None), priority (0-4), completed_at (aware datetime | None), url.
+None), priority (0-4), completed_at (aware datetime | None), tags (a sorted list of names, only
+from a provider that carries them: `lacks_fields`), url.
 Normalized event fields: title, description, location, status (confirmed | tentative |
 cancelled), all_day, start / end (aware datetime, or date when all_day; end exclusive),
 timezone (IANA name, "" for floating), rrule, exdates (list of ISO strings), recurrence_id
 (ISO string of an overridden instance's original start), series_remote_id.
+
+What the service shows but DayFlow never sends back travels beside the fields, in a remote
+item's `read_only`: a task's "list_name", an event's "attendees" ([{"email", "name",
+"response"}]). Never compared, never written.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class ItemType(StrEnum):
     EVENT = "event"
 
 
-TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at", "url")
+TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at", "tags", "url")
 EVENT_FIELDS = (
     "title",
     "description",
@@ -80,6 +85,8 @@ class RemoteItem:
     collection: str = ""  # the container it lives in (list, calendar, database…)
     dayflow_id: str = ""  # DayFlow's id, where we could store it on the remote item
     web_url: str = ""  # where a person opens the item at the service ("" when it has no page)
+    # Shown in DayFlow, never synced back: "list_name" (tasks), "attendees" (events).
+    read_only: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
