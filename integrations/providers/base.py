@@ -227,6 +227,12 @@ class Provider:
         """Several containers can be picked (calendars), or exactly one (a list, a team)."""
         return cls.mapping_schema.get(cls.collection_setting) is list
 
+    def lacking(self) -> frozenset[str]:
+        """The mapped fields this connection's service does not carry: `lacks_fields`, and
+        those that depend on a setting not made (Notion's tags property). The engine leaves
+        them out of every comparison, so DayFlow's value is never a difference."""
+        return self.lacks_fields
+
     def web_url(self, raw: Any, item_id: str = "") -> str:
         """The item's page at the service, as `web_url_field` or `web_url_template` declare it;
         "" unless it is a plain http(s) address (a payload never puts a javascript: link on

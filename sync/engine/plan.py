@@ -335,7 +335,7 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     link, obj, item = pair.link, pair.local, pair.remote
     pending = link is not None and not link.remote_id
     base = None if link is None or pending else link.base
-    lacks = run.provider.lacks_fields
+    lacks = run.provider.lacking()
     if obj is not None:
         fields = codec.local_fields(obj, series.get(getattr(obj, "series_id", None), ""))
         pair.local_json = codec.carried(pair.item_type, fields, lacks)
