@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 MAX_TAGS = 50
 MAX_TAG_CHARS = 100
 
@@ -28,3 +30,10 @@ def normalized_tags(names: Any) -> list[str]:
         return []
     kept = {n.strip() for n in names if isinstance(n, str) and 0 < len(n.strip()) <= MAX_TAG_CHARS}
     return sorted(kept)[:MAX_TAGS]
+
+
+def validate_tags(value: Any) -> None:
+    """`tag_errors` as a ValidationError, for the model, the form and the API alike."""
+    errors = tag_errors(value)
+    if errors:
+        raise ValidationError(errors)
