@@ -54,7 +54,8 @@ def test_bad_tags_are_a_400_naming_tags_and_change_nothing(api, user, tags):
     patched = api.patch(f"/api/tasks/{task.pk}", {"tags": tags}, format="json")
 
     assert (created.status_code, patched.status_code) == (400, 400)
-    assert "tags" in created.json() and "tags" in patched.json()
+    assert "tags" in created.json()
+    assert "tags" in patched.json()
     task.refresh_from_db()
     assert (task.tags, task.version) == (["keep"], 1)
     assert Task.objects.count() == 1
