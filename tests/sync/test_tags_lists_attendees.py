@@ -10,6 +10,7 @@ import pytest
 
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
+from sync import conflicts
 from sync.models import JournalEntry
 from tests.sync.conftest import task_fields
 from tests.sync.fakes import FakeProvider, FakeService
@@ -178,3 +179,15 @@ def test_read_only_values_missing_on_a_linked_item_are_filled_on_a_full_sync(
     # then the list is filled, and the next run changes nothing
     assert Task.objects.get(title="pay rent").list_name == "Home"
     assert run_sync(kind="full").processed == 0
+
+
+WORDS = [
+    ("tags", ["home", "money"], "home, money"),
+    ("no tags", [], "—"),
+]
+
+
+@pytest.mark.parametrize(("value", "words"), [c[1:] for c in WORDS], ids=[c[0] for c in WORDS])
+def test_a_conflict_on_tags_reads_as_words(value, words):
+    assert conflicts.label("tags") == "Tags"
+    assert conflicts.value_words("tags", value, {}, dt.UTC) == words
