@@ -113,6 +113,7 @@ class Container:
 
 
 WEB_URL_MAX = 500
+MAX_NOTES, NOTE_CHARS = 20, 300
 
 
 def safe_web_url(value: Any) -> str:
@@ -212,6 +213,13 @@ class Provider:
         self.connection = connection
         self._http = http
         self._client_factory = client_factory
+        # What the run should tell the person though nothing failed (a tag with no label
+        # at the service…): the engine puts them in the job's report.
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < MAX_NOTES and text not in self.notes:
+            self.notes.append(text[:NOTE_CHARS])
 
     @classmethod
     def setup_needed(cls, mapping: object) -> str:

@@ -191,3 +191,22 @@ WORDS = [
 def test_a_conflict_on_tags_reads_as_words(value, words):
     assert conflicts.label("tags") == "Tags"
     assert conflicts.value_words("tags", value, {}, dt.UTC) == words
+
+
+class NotingProvider(FakeProvider):
+    def pull(self, cursor, collection=""):
+        self.note("a tag was left out")
+        self.note("a tag was left out")
+        return super().pull(cursor, collection)
+
+
+def test_what_a_provider_notes_lands_in_the_job_s_report_and_page(
+    connection, use_provider, fake_provider, remote, run_sync, client, user
+):
+    use_provider(lambda c: NotingProvider(c, remote))
+
+    job = run_sync()
+
+    assert job.report["notes"] == ["a tag was left out"]
+    client.force_login(user)
+    assert "a tag was left out" in client.get(f"/sync/jobs/{job.pk}/").content.decode()

@@ -356,11 +356,13 @@ class LinearProvider(Provider):
         found = [self._labels.get(name) or self._labels.get(name.casefold()) for name in names]
         unknown = [name for name, label in zip(names, found, strict=True) if not label]
         if unknown:
+            names = ", ".join(repr(name[:40]) for name in unknown[:10])
             logger.warning(
                 "linear connection %s: no label named %s in the team, left out",
                 getattr(self.connection, "pk", None),
-                ", ".join(repr(name[:40]) for name in unknown[:10]),
+                names,
             )
+            self.note(f"Linear has no label named {names} in this team: left out of the issue.")
         return [label for label in found if label]
 
     def _team_labels(self, team: str) -> dict[str, str]:

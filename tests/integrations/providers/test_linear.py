@@ -435,6 +435,9 @@ def test_a_name_without_a_label_is_left_out_and_logged(provider, mocked, caplog)
 
     assert got == {"labelIds": ["label-bug"]}
     assert "no label named 'Nope'" in caplog.text
+    assert provider.notes == [
+        "Linear has no label named 'Nope' in this team: left out of the issue."
+    ]
 
 
 def test_no_tags_clear_the_labels_without_a_lookup(provider, mocked):
