@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dayflow import agenda, recurrence
 from dayflow.models import ApiToken, Event, Profile, Task
+from dayflow.tags import MAX_TAG_CHARS, MAX_TAGS, normalized_tags, validate_tags
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 NOTES_MAX = 10_000
@@ -63,6 +64,29 @@ def _zone(name: str) -> dt.tzinfo:
 
 
 # --- tasks -----------------------------------------------------------------------------------
+class TagsField(forms.CharField):
+    """Tags typed as names separated by commas; the list the model validates again."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            label="Tags, separated by commas",
+            required=False,
+            max_length=MAX_TAGS * (MAX_TAG_CHARS + 2),
+            help_text=f"Separate them with commas: at most {MAX_TAGS}, each up to "
+            f"{MAX_TAG_CHARS} characters.",
+            **kwargs,
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value)
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        validate_tags(names)
+        return normalized_tags(names)
+
+
 class TaskForm(forms.ModelForm):
     due_day = day_field("Due date")
     due_time = forms.TimeField(label="Due time", required=False, widget=TimeInput())
@@ -70,9 +94,11 @@ class TaskForm(forms.ModelForm):
         max_length=NOTES_MAX, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
 
+    tags = TagsField()
+
     class Meta:
         model = Task
-        fields = ["title", "notes", "priority", "list_name"]
+        fields = ["title", "notes", "priority", "list_name", "tags"]
         labels = {"list_name": "List"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -83,7 +109,9 @@ class TaskForm(forms.ModelForm):
             self.initial.update(due_day=local.date(), due_time=local.time())
         elif task.due_date:
             self.initial["due_day"] = task.due_date
-        self.order_fields(["title", "due_day", "due_time", "priority", "list_name", "notes"])
+        self.order_fields(
+            ["title", "due_day", "due_time", "priority", "list_name", "tags", "notes"]
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

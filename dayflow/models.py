@@ -10,10 +10,13 @@ from __future__ import annotations
 import socket
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from knox.models import AbstractAuthToken, AuthTokenManager
 from knox.settings import CONSTANTS
+
+from dayflow.tags import normalized_tags, validate_tags
 
 
 class PlannerQuerySet(models.QuerySet):
@@ -94,9 +97,26 @@ class Task(PlannerItem):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        try:
+            validate_tags(self.tags)
+        except ValidationError as exc:
+            raise ValidationError({"tags": exc.messages}) from None
+        self.tags = normalized_tags(self.tags)
+
     @property
     def is_done(self) -> bool:
         return self.status == self.Status.DONE
+
+
+# An attendee's answer (integrations/providers/attendees.py RESPONSES) in a person's words.
+ANSWER_WORDS = {
+    "accepted": "going",
+    "tentative": "maybe",
+    "declined": "not going",
+    "organizer": "organizer",
+    "": "no answer yet",
+}
 
 
 class Event(PlannerItem):
@@ -147,6 +167,20 @@ class Event(PlannerItem):
     @property
     def is_recurring(self) -> bool:
         return bool(self.rrule)
+
+    @property
+    def invitees(self) -> list[dict[str, str]]:
+        """The attendees as a page shows them: a name (the address when there is none), the
+        address beside a name, and their answer in words."""
+        return [
+            {
+                "name": person.get("name") or person.get("email") or "",
+                "email": (person.get("email") or "") if person.get("name") else "",
+                "answer": ANSWER_WORDS.get(person.get("response") or "", "no answer yet"),
+            }
+            for person in self.attendees or []
+            if isinstance(person, dict)
+        ]
 
 
 class Heartbeat(models.Model):

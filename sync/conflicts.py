@@ -257,6 +257,7 @@ LABELS = {
     "due": "Due",
     "priority": "Priority",
     "completed_at": "Completed",
+    "tags": "Tags",
     "description": "Description",
     "location": "Location",
     "all_day": "All day",
@@ -315,6 +316,8 @@ def value_words(name: str, value: Any, side: Fields | None, zone: dt.tzinfo) -> 
         return recurrence.describe(str(value), start, str(side.get("timezone") or ""))
     if name == "exdates":
         return ", ".join(moment_words(str(day), zone) for day in value)
+    if name == "tags" and isinstance(value, list):
+        return ", ".join(str(tag) for tag in value)
     if name in ("due", "start", "end", "completed_at", "recurrence_id"):
         if name == "end" and side.get("all_day") and len(str(value)) == 10:
             last = dt.date.fromisoformat(str(value)) - dt.timedelta(days=1)

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from dayflow.models import Event, Task
+from dayflow.tags import normalized_tags
 from integrations.providers import base
+from sync.directions import MAPPED_FIELDS
 from sync.models import ItemType
 
 # The provider seam's vocabulary, less what only the service holds (a task's URL).
@@ -49,6 +51,18 @@ def encode(item_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {name: encode_value(fields[name]) for name in names if name in fields}
 
 
+def carried(item_type: str, fields: Mapping[str, Any], lacks: frozenset[str]) -> dict[str, Any]:
+    """`fields` without those the service does not carry (`Provider.lacks_fields`: "task.tags"
+    …), so DayFlow's value of a field the service has no place for is never a difference."""
+    dropped = {
+        name
+        for mapped in lacks
+        if mapped.startswith(f"{item_type}.")
+        for name in MAPPED_FIELDS.get(item_type, {}).get(mapped.partition(".")[2], ())
+    }
+    return {name: value for name, value in fields.items() if name not in dropped}
+
+
 def decode(fields: Mapping[str, Any]) -> dict[str, Any]:
     """JSON fields back to the normalized values a provider's create/update expects."""
     return {
@@ -65,6 +79,7 @@ def task_fields(task: Task) -> dict[str, Any]:
         "due": encode_value(task.due_at or task.due_date),
         "priority": task.priority,
         "completed_at": encode_value(task.completed_at),
+        "tags": normalized_tags(task.tags),
     }
 
 
@@ -80,6 +95,8 @@ def apply_task(task: Task, fields: Mapping[str, Any]) -> None:
         )
     if "completed_at" in fields:
         task.completed_at = decode_value(fields["completed_at"])
+    if "tags" in fields:
+        task.tags = normalized_tags(fields["tags"])
 
 
 def event_fields(event: Event, series_remote_id: str = "") -> dict[str, Any]:
@@ -137,6 +154,29 @@ def apply_local(obj: Task | Event, fields: Mapping[str, Any]) -> None:
         apply_task(obj, fields)
     else:
         apply_event(obj, fields)
+
+
+# --- what the service shows and DayFlow never sends back --------------------------------------
+LIST_NAME_CHARS = Task._meta.get_field("list_name").max_length
+
+
+def read_only_changes(obj: Task | Event, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The read-only columns a service reported (`RemoteItem.read_only`) that differ from the
+    local item's; a value the service did not report changes nothing."""
+    wanted: dict[str, Any] = {}
+    if isinstance(obj, Task) and isinstance(values.get("list_name"), str):
+        wanted["list_name"] = values["list_name"][:LIST_NAME_CHARS]
+    if isinstance(obj, Event) and isinstance(values.get("attendees"), list):
+        wanted["attendees"] = values["attendees"]
+    return {name: value for name, value in wanted.items() if getattr(obj, name) != value}
+
+
+def apply_read_only(obj: Task | Event, values: Mapping[str, Any]) -> bool:
+    """Set what `read_only_changes` finds; True when something changed."""
+    changes = read_only_changes(obj, values)
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    return bool(changes)
 
 
 def _text(value: Any) -> str:

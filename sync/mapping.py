@@ -19,7 +19,9 @@ MODELS: dict[str, type[Task] | type[Event]] = {ItemType.TASK: Task, ItemType.EVE
 FK = {ItemType.TASK: "task", ItemType.EVENT: "event"}
 # The columns a sync writes on DayFlow's side (sync.fields sets them from the fields).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    ItemType.TASK: ("title", "notes", "status", "due_date", "due_at", "priority", "completed_at"),
+    ItemType.TASK: (
+        *("title", "notes", "status", "due_date", "due_at", "priority", "completed_at", "tags"),
+    ),
     ItemType.EVENT: (
         "title",
         "description",
@@ -35,6 +37,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "exdates",
         "recurrence_id",
     ),
+}
+# The columns filled from what a service shows and never written back (`sync.fields.READ_ONLY`).
+READ_ONLY_COLUMNS: dict[str, tuple[str, ...]] = {
+    ItemType.TASK: ("list_name",),
+    ItemType.EVENT: ("attendees",),
 }
 _DAYFLOW_ID = re.compile(r"^dayflow-(task|event)-(\d+)$")
 

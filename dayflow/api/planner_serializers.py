@@ -18,7 +18,8 @@ from rest_framework import serializers
 
 from dayflow.api.bounds import FIRST_YEAR, LAST_YEAR
 from dayflow.api.strict import StrictModelSerializer
-from dayflow.models import Event, Task
+from dayflow.models import ANSWER_WORDS, Event, Task
+from dayflow.tags import MAX_TAG_CHARS, MAX_TAGS, normalized_tags, tag_errors
 
 MAX_TEXT = 100_000  # notes and descriptions; the services' own limits are lower still
 MAX_EXDATES = 1000
@@ -68,6 +69,13 @@ class TaskSerializer(PlannerSerializer):
     # Declared, not derived: the model field's bounds come from the database (SQLite's 64-bit
     # range, PostgreSQL's smallint), and the schema must be the same on every database.
     priority = serializers.ChoiceField(choices=Task.Priority.choices, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_TAG_CHARS),
+        max_length=MAX_TAGS,
+        required=False,
+        help_text="Labels or tags by name, kept sorted and distinct: synced as the service's "
+        "labels (Todoist, Linear), tags (ClickUp) or the Notion property the mapping names.",
+    )
 
     class Meta:
         model = Task
@@ -81,6 +89,7 @@ class TaskSerializer(PlannerSerializer):
             "due_at",
             "completed_at",
             "list_name",
+            "tags",
             *READ_ONLY[1:],
         ]
         read_only_fields = [*READ_ONLY, "completed_at"]
@@ -91,6 +100,12 @@ class TaskSerializer(PlannerSerializer):
 
     def validate_title(self, title: str) -> str:
         return not_blank(title)
+
+    def validate_tags(self, tags: list[str]) -> list[str]:
+        errors = tag_errors(tags)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return normalized_tags(tags)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         task = self.merged(attrs)
@@ -116,7 +131,23 @@ def with_completion(fields: dict[str, Any], task: Task | None) -> dict[str, Any]
     return fields
 
 
+class AttendeeSerializer(serializers.Serializer):
+    """One attendee as the calendar service lists them (read-only)."""
+
+    email = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    response = serializers.ChoiceField(
+        choices=list(ANSWER_WORDS), read_only=True, help_text='Their answer; "" for none yet.'
+    )
+
+
 class EventSerializer(PlannerSerializer):
+    attendees = AttendeeSerializer(
+        many=True,
+        read_only=True,
+        help_text="Who is invited, from Google Calendar or Outlook; change them there.",
+    )
+
     series = serializers.PrimaryKeyRelatedField(
         queryset=Event.objects.none(),
         required=False,
@@ -148,6 +179,7 @@ class EventSerializer(PlannerSerializer):
             "exdates",
             "series",
             "recurrence_id",
+            "attendees",
             *READ_ONLY[1:],
         ]
         read_only_fields = READ_ONLY

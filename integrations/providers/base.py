@@ -10,11 +10,16 @@ of operations over *normalized fields* only; it never leaks a service's JSON:
 - `list_containers()`: the databases / lists / teams / projects / calendars a user can pick.
 
 Normalized task fields: title, notes, status ("open" | "done"), due (date | aware datetime |
-None), priority (0-4), completed_at (aware datetime | None), url.
+None), priority (0-4), completed_at (aware datetime | None), tags (a sorted list of names, only
+from a provider that carries them: `lacks_fields`), url.
 Normalized event fields: title, description, location, status (confirmed | tentative |
 cancelled), all_day, start / end (aware datetime, or date when all_day; end exclusive),
 timezone (IANA name, "" for floating), rrule, exdates (list of ISO strings), recurrence_id
 (ISO string of an overridden instance's original start), series_remote_id.
+
+What the service shows but DayFlow never sends back travels beside the fields, in a remote
+item's `read_only`: a task's "list_name", an event's "attendees" ([{"email", "name",
+"response"}]). Never compared, never written.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class ItemType(StrEnum):
     EVENT = "event"
 
 
-TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at", "url")
+TASK_FIELDS = ("title", "notes", "status", "due", "priority", "completed_at", "tags", "url")
 EVENT_FIELDS = (
     "title",
     "description",
@@ -80,6 +85,8 @@ class RemoteItem:
     collection: str = ""  # the container it lives in (list, calendar, database…)
     dayflow_id: str = ""  # DayFlow's id, where we could store it on the remote item
     web_url: str = ""  # where a person opens the item at the service ("" when it has no page)
+    # Shown in DayFlow, never synced back: "list_name" (tasks), "attendees" (events).
+    read_only: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -106,6 +113,7 @@ class Container:
 
 
 WEB_URL_MAX = 500
+MAX_NOTES, NOTE_CHARS = 20, 300
 
 
 def safe_web_url(value: Any) -> str:
@@ -205,6 +213,13 @@ class Provider:
         self.connection = connection
         self._http = http
         self._client_factory = client_factory
+        # What the run should tell the person though nothing failed (a tag with no label
+        # at the service…): the engine puts them in the job's report.
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < MAX_NOTES and text not in self.notes:
+            self.notes.append(text[:NOTE_CHARS])
 
     @classmethod
     def setup_needed(cls, mapping: object) -> str:
@@ -219,6 +234,12 @@ class Provider:
     def picks_many(cls) -> bool:
         """Several containers can be picked (calendars), or exactly one (a list, a team)."""
         return cls.mapping_schema.get(cls.collection_setting) is list
+
+    def lacking(self) -> frozenset[str]:
+        """The mapped fields this connection's service does not carry: `lacks_fields`, and
+        those that depend on a setting not made (Notion's tags property). The engine leaves
+        them out of every comparison, so DayFlow's value is never a difference."""
+        return self.lacks_fields
 
     def web_url(self, raw: Any, item_id: str = "") -> str:
         """The item's page at the service, as `web_url_field` or `web_url_template` declare it;

@@ -256,6 +256,9 @@ def _create(
         "url": f"https://app.clickup.com/t/{task_id}",
     }
     _edit(task, list_item, body, moment)
+    task["tags"] = [
+        _tag(name) for name in sorted(set(body.get("tags") or [])) if isinstance(name, str)
+    ]
     for given in body.get("custom_fields") or []:
         _set_custom(task, given)
     return store.put(account, TASK, task_id, task, list_item.remote_id)
@@ -391,6 +394,28 @@ def task(request: HttpRequest, account: Account, task_id: str) -> HttpResponse:
     except Invalid as exc:
         return error(400, str(exc), exc.code)
     return JsonResponse(found.data)
+
+
+@api_view
+@require_http_methods(["POST", "DELETE"])
+@clickup_api
+def task_tag(request: HttpRequest, account: Account, task_id: str, tag_name: str) -> HttpResponse:
+    """Add Tag To Task / Remove Tag From Task: `{}`, and taskTagUpdated."""
+    found = store.find(account, TASK, task_id)
+    if found is None:
+        return not_found("Task")
+    before = [tag["name"] for tag in found.data["tags"]]
+    kept = [tag for tag in found.data["tags"] if tag["name"] != tag_name]
+    found.data["tags"] = kept + ([_tag(tag_name)] if request.method == "POST" else [])
+    found.data["date_updated"] = _ms(store.now())
+    store.save(found)
+    after = [tag["name"] for tag in found.data["tags"]]
+    _notify(account, found, "taskTagUpdated", [("tag", before, after)])
+    return JsonResponse({})
+
+
+def _tag(name: str) -> dict[str, Any]:
+    return {"name": name[:100], "tag_fg": "#ffffff", "tag_bg": "#7b68ee", "creator": 0}
 
 
 def create_task(account: Account, list_item: Item, body: dict[str, Any]) -> Item:
@@ -657,4 +682,5 @@ urlpatterns = [
     path("api/v2/list/<str:list_id>", list_detail, name="clickup-list"),
     path("api/v2/list/<str:list_id>/task", list_tasks, name="clickup-list-tasks"),
     path("api/v2/task/<str:task_id>", task, name="clickup-task"),
+    path("api/v2/task/<str:task_id>/tag/<str:tag_name>", task_tag, name="clickup-task-tag"),
 ]

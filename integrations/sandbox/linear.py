@@ -229,9 +229,14 @@ def _apply(issue: dict[str, Any], issue_input: dict[str, Any], team: Item, stamp
     issue["updatedAt"] = stamp
 
 
+def _readable(issue: dict[str, Any]) -> dict[str, Any]:
+    """An issue with the relations the emulator does not hold: no project, no labels."""
+    return {"project": None, "labels": {"nodes": []}, **issue}
+
+
 def _issues(account: Account, args: dict[str, Any]) -> dict[str, Any]:
     """issues(filter, first, after, orderBy, includeArchived): a Relay connection."""
-    found = [i.data for i in Item.objects.filter(account=account, kind=ISSUE)]
+    found = [_readable(i.data) for i in Item.objects.filter(account=account, kind=ISSUE)]
     if not args.get("includeArchived"):
         found = [i for i in found if not (i["archivedAt"] or i["trashed"])]
     found = [i for i in found if _matches(i, args.get("filter") or {})]
@@ -321,7 +326,7 @@ def _roots(grant: Grant) -> dict[str, dict[str, graphql.Resolver]]:
         found = store.find(account, ISSUE, str(args.get("id")))
         if found is None:
             raise not_found("Issue")
-        return found.data
+        return _readable(found.data)
 
     return {
         "query": {
@@ -337,6 +342,8 @@ def _roots(grant: Grant) -> dict[str, dict[str, graphql.Resolver]]:
             "team": team,
             "issues": lambda args: _issues(account, args),
             "issue": issue,
+            # The emulator has no labels: every name DayFlow sends is unknown, left out.
+            "issueLabels": lambda args: _connection([], args),
         },
         "mutation": {
             "issueCreate": lambda args: issue_create(account, args.get("input") or {}),
@@ -362,7 +369,7 @@ def issue_create(account: Account, issue_input: dict[str, Any]) -> dict[str, Any
         )
     created = _create(account, team, issue_input, store.now())
     _notify(account, created, "create", {})
-    return {"success": True, "lastSyncId": account.seq, "issue": created.data}
+    return {"success": True, "lastSyncId": account.seq, "issue": _readable(created.data)}
 
 
 def issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -> dict[str, Any]:
@@ -374,7 +381,7 @@ def issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -
     store.save(found)
     changed = {k: before[k] for k in found.data if found.data[k] != before.get(k)}
     _notify(account, found, "update", changed)
-    return {"success": True, "lastSyncId": account.seq, "issue": found.data}
+    return {"success": True, "lastSyncId": account.seq, "issue": _readable(found.data)}
 
 
 def issue_delete(account: Account, issue_id: str) -> dict[str, Any]:

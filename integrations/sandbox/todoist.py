@@ -391,6 +391,8 @@ def _edit(task: dict[str, Any], args: dict[str, Any]) -> None:
     for name in ("content", "description", "priority"):
         if name in args:
             task[name] = args[name]
+    if isinstance(args.get("labels"), list):
+        task["labels"] = [str(name)[:128] for name in args["labels"]]
     if "due" in args:
         due = args["due"]
         task["due"] = (

@@ -104,6 +104,9 @@ def run_claimed(job: SyncJob, provider: Provider) -> jobs.Outcome:
         elif isinstance(error, ProviderError):  # the service's answer, worded by the provider
             _note_error(job.connection_id, str(error))
         return jobs.Outcome(Status.FAILED)
+    notes = getattr(provider, "notes", None)
+    if notes:
+        run.note_report(notes=list(notes))
     run.phase = SyncJob.Phase.DONE
     save_progress(run)
     jobs.finish(job, Status.SUCCEEDED)

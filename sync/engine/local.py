@@ -11,14 +11,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dayflow.models import Event
+from dayflow.models import Event, Task
 from sync import bulk
 from sync import fields as codec
 from sync.decisions import Action, Op
 from sync.engine.journal import journal_row
 from sync.engine.plan import Pair
 from sync.engine.run import Run
-from sync.mapping import COLUMNS, FK, fk_column, model_for
+from sync.mapping import COLUMNS, FK, READ_ONLY_COLUMNS, fk_column, model_for
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry
 
 
@@ -45,6 +45,7 @@ class LocalWriter:
         with transaction.atomic():
             self._create_locals()
             self._update_locals()
+            self._refresh_read_only(batch)
             self._link_series()
             self._save_links()
             self._record_conflicts()
@@ -124,6 +125,7 @@ class LocalWriter:
             for pair in pairs:
                 obj = model(user_id=self.connection.user_id, version=1)
                 codec.apply_local(obj, _write_fields(pair))
+                codec.apply_read_only(obj, pair.remote.read_only if pair.remote else {})
                 obj.created_at = obj.updated_at = self.now
                 objs.append(obj)
             bulk.create(objs)
@@ -153,6 +155,20 @@ class LocalWriter:
                 op = JournalEntry.Op.DELETE if deleting else JournalEntry.Op.UPDATE
                 self._link_after_local_write(pair, op, before=before)
             model.all_objects.bulk_update([p.local for p in pairs], sorted(columns))
+
+    def _refresh_read_only(self, batch: list[Pair]) -> None:
+        """What the service shows and DayFlow never sends back (a task's list, an event's
+        attendees) follows every pull of the item, whatever the sync decided; no new version,
+        as it is no edit to send anywhere."""
+        by_type: dict[str, list[Task | Event]] = {}
+        for pair in batch:
+            obj, item = pair.local, pair.remote
+            if obj is None or not obj.pk or item is None or not item.read_only:
+                continue
+            if codec.apply_read_only(obj, item.read_only):
+                by_type.setdefault(pair.item_type, []).append(obj)
+        for item_type, objs in by_type.items():
+            model_for(item_type).all_objects.bulk_update(objs, list(READ_ONLY_COLUMNS[item_type]))
 
     def _link_after_local_write(self, pair: Pair, op: str, *, before: dict | None) -> None:
         deleting = op == JournalEntry.Op.DELETE

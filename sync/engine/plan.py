@@ -356,10 +356,14 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     link, obj, item = pair.link, pair.local, pair.remote
     pending = link is not None and not link.remote_id
     base = None if link is None or pending else link.base
+    lacks = run.provider.lacking()
     if obj is not None:
-        pair.local_json = codec.local_fields(obj, series.get(getattr(obj, "series_id", None), ""))
+        fields = codec.local_fields(obj, series.get(getattr(obj, "series_id", None), ""))
+        pair.local_json = codec.carried(pair.item_type, fields, lacks)
     if item is not None:
-        pair.remote_json = codec.encode(pair.item_type, item.fields)
+        pair.remote_json = codec.carried(
+            pair.item_type, codec.encode(pair.item_type, item.fields), lacks
+        )
     alive = obj is not None and not obj.is_deleted
     local = decisions.local_side(
         base,
@@ -426,7 +430,8 @@ def note_rules(run: Run, pairs: Iterable[Pair]) -> None:
 
 
 def touches(pair: Pair) -> bool:
-    """Pairs without writes that still move a link (agreement, new versions, unlink)."""
+    """Pairs without writes that still move a link (agreement, new versions, unlink) or
+    refresh what the service shows read-only."""
     link = pair.link
     if link is None:
         return pair.local is not None and pair.remote is not None
@@ -436,7 +441,16 @@ def touches(pair: Pair) -> bool:
         return True
     if pair.remote is not None and pair.remote.version != link.remote_version:
         return True
+    if shows_new_read_only(pair):
+        return True
     return pair.local is not None and pair.local.version != link.local_version
+
+
+def shows_new_read_only(pair: Pair) -> bool:
+    obj, item = pair.local, pair.remote
+    if obj is None or item is None or not item.read_only:
+        return False
+    return bool(codec.read_only_changes(obj, item.read_only))
 
 
 def is_cancelled_instance(item: RemoteItem | None) -> bool:

@@ -164,3 +164,19 @@ def test_the_provider_pulls_creates_updates_deletes_and_pulls_just_the_changes(p
     assert pull_all(provider, cursor)[0] == []
     full, _ = pull_all(provider)
     assert created.remote_id not in {i.remote_id for i in full}
+
+
+def test_the_provider_s_tags_round_trip_through_the_sandbox(provider):
+    # given a task created with tags, in the list named "Marketing"
+    created = provider.create(
+        {"title": "Tag me", "status": "open", "priority": 0, "tags": ["launch", "q1"]}
+    )
+    assert created.fields["tags"] == ["launch", "q1"]
+    assert created.read_only == {"list_name": "Marketing"}
+
+    # when one tag is swapped for another
+    updated = provider.update(created.remote_id, {"tags": ["launch", "web"]}, created.version)
+
+    # then the sandbox holds exactly the new tags
+    assert updated.fields["tags"] == ["launch", "web"]
+    assert provider.get(created.remote_id).fields["tags"] == ["launch", "web"]

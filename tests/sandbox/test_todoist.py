@@ -158,3 +158,14 @@ def test_the_webhook_reaches_dayflow_and_is_verified(provider, live_server, sett
 
     assert list(Delivery.objects.values_list("status", flat=True)) == [200]
     assert ReceivedDelivery.objects.filter(service__key="todoist").count() == 1
+
+
+def test_the_provider_s_labels_round_trip_through_the_sandbox(provider):
+    full = provider.pull(None)
+    assert {i.read_only.get("list_name") for i in full.items} == {"Work"}
+    created = provider.create({"title": "Label me", "status": "open", "tags": ["home"]})
+    assert created.fields["tags"] == ["home"]
+
+    updated = provider.update(created.remote_id, {"tags": ["errands", "home"]})
+
+    assert updated.fields["tags"] == ["errands", "home"]

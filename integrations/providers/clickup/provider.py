@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dayflow.tags import normalized_tags
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -54,6 +56,8 @@ class ClickUpProvider(Provider):
     # The list's workspace: webhooks are registered per workspace (webhook.py).
     collection_ancestors = {"team_id": "workspace"}
     web_url_field = "url"  # https://app.clickup.com/t/<id>
+    # Tasks carry tags by name (`tags[].name`), written on create and by the tag endpoints.
+    lacks_fields = frozenset({"task.list"})
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
@@ -101,7 +105,7 @@ class ClickUpProvider(Provider):
         existing = self.find_by_dayflow_id(dayflow_id, list_id) if dayflow_id else None
         if existing:
             return existing
-        body = self.to_payload(fields, list_id)
+        body = self.to_create_payload(fields, list_id)
         id_field = self.field_mapping.get("dayflow_id_field")
         if dayflow_id and id_field:
             body["custom_fields"] = [{"id": id_field, "value": dayflow_id}]
@@ -109,10 +113,20 @@ class ClickUpProvider(Provider):
         return self.to_item(task, list_id)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
-        if version:
-            self._check_version(remote_id, version)
+        current = self.get(remote_id) if version or "tags" in fields else None
+        if current is not None and version and current.version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        if current is not None and "tags" in fields:
+            self._retag(remote_id, current.fields["tags"], fields["tags"] or [])
         body = self.to_payload(fields, self.collection_id())
         return self.to_item(self.api("PUT", f"{self.api_base}/task/{remote_id}", json=body))
+
+    def _retag(self, remote_id: str, have: list[str], want: list[str]) -> None:
+        """Update Task takes no tags: one call per tag added or removed, none when equal.
+        https://developer.clickup.com/reference/addtagtotask, /removetagfromtask"""
+        for method, names in (("POST", set(want) - set(have)), ("DELETE", set(have) - set(want))):
+            for name in sorted(names):
+                self.api(method, f"{self.api_base}/task/{remote_id}/tag/{quote(name, safe='')}")
 
     def delete(self, remote_id: str, version: str = "") -> None:
         if version:
@@ -180,6 +194,7 @@ class ClickUpProvider(Provider):
             collection=collection or str((list_ref or {}).get("id", "")),
             dayflow_id=self._dayflow_id(task),
             web_url=self.web_url(task),
+            read_only=_list_name(list_ref),
         )
 
     def to_fields(self, task: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +208,7 @@ class ClickUpProvider(Provider):
             "due": self._due(task),
             "priority": self._priority(priority),
             "completed_at": from_millis(self.key, "date_done", done_at) if done_at else None,
+            "tags": self._tags(task),
             "url": task.get("url") or "",
         }
 
@@ -203,6 +219,12 @@ class ClickUpProvider(Provider):
         # A due date without a time still travels as milliseconds: we read its calendar date
         # in the user's zone (https://developer.clickup.com/docs/general-task-properties).
         return moment if task.get("due_date_time") else moment.date()
+
+    def _tags(self, task: dict[str, Any]) -> list[str]:
+        tags = task.get("tags") or []
+        if not isinstance(tags, list):
+            raise self.unexpected("tags", "expected a list")
+        return normalized_tags([tag.get("name") for tag in tags if isinstance(tag, dict)])
 
     def _priority(self, priority: Any) -> int:
         if priority is None:
@@ -236,6 +258,13 @@ class ClickUpProvider(Provider):
             body.update(self._due_payload(fields["due"]))
         return body
 
+    def to_create_payload(self, fields: dict[str, Any], list_id: str) -> dict[str, Any]:
+        """As `to_payload`, with the tags Create Task takes by name."""
+        body = self.to_payload(fields, list_id)
+        if fields.get("tags"):
+            body["tags"] = list(fields["tags"])
+        return body
+
     def _due_payload(self, due: dt.date | dt.datetime | None) -> dict[str, Any]:
         if due is None:
             return {"due_date": None, "due_date_time": False}
@@ -263,6 +292,12 @@ class ClickUpProvider(Provider):
             return ZoneInfo(self.field_mapping.get("timezone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             return dt.UTC
+
+
+def _list_name(list_ref: Any) -> dict[str, Any]:
+    """The task's list, named in its own payload (`list: {id, name}`)."""
+    name = list_ref.get("name") if isinstance(list_ref, dict) else None
+    return {"list_name": name} if isinstance(name, str) else {}
 
 
 def _order(status: dict[str, Any]) -> int:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.conf import settings
 
-from integrations.providers import events
+from integrations.providers import attendees, events
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -210,6 +210,7 @@ class GoogleCalendarProvider(Provider):
             collection=calendar,
             dayflow_id=private.get(DAYFLOW_ID, ""),
             web_url=self.web_url(event),
+            read_only={"attendees": attendees.from_google(event.get("attendees"))},
         )
 
     # --- writes --------------------------------------------------------------------

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from django.conf import settings
 
+from dayflow.tags import MAX_TAGS, normalized_tags
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -39,12 +41,16 @@ TO_LINEAR_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
 DONE_STATES = ("completed", "canceled")
 OPEN_STATES = ("unstarted", "backlog", "triage", "started")
 AUTH_ERRORS = ("authentication error", "unauthenticated")
+LABEL_PAGE = 250
+logger = logging.getLogger("integrations.linear")
 
-ISSUE = """
+ISSUE = f"""
   id identifier title description priority dueDate url updatedAt
   completedAt canceledAt archivedAt trashed
-  state { id type name }
-  team { id }
+  state {{ id type name }}
+  team {{ id name }}
+  project {{ name }}
+  labels(first: {MAX_TAGS}) {{ nodes {{ id name }} }}
 """
 ISSUES = (
     "query Issues($filter: IssueFilter, $first: Int, $after: String) {"
@@ -62,6 +68,14 @@ UPDATE = (
 )
 DELETE = "mutation Delete($id: String!) { issueDelete(id: $id) { success } }"
 STATES = "query States($id: String!) { team(id: $id) { states { nodes { id type position } } } }"
+# The labels an issue of the team can carry: the team's own and the workspace's, less groups
+# (a group only holds labels). https://linear.app/developers/graphql, Query.issueLabels
+LABELS = (
+    "query Labels($team: ID!, $first: Int, $after: String) {"
+    " issueLabels(first: $first, after: $after, filter: {and: [{isGroup: {eq: false}},"
+    " {or: [{team: {id: {eq: $team}}}, {team: {null: true}}]}]}) {"
+    " nodes { id name } pageInfo { hasNextPage endCursor } } }"
+)
 TEAMS = (
     "query Teams($after: String) { teams(first: 100, after: $after) {"
     " nodes { id name key } pageInfo { hasNextPage endCursor } } }"
@@ -88,6 +102,8 @@ class LinearProvider(Provider):
     # The OAuth app's webhook reaches a whole organization: its subscription row records it.
     webhook_account_prefix = "organization:"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
+    # Labels are tags both ways; the list (project or team) is read only, not a synced field.
+    lacks_fields = frozenset({"task.list"})
     collection_setting = "team_id"
     collection_words = "a Linear team"
     collection_required = True
@@ -100,6 +116,7 @@ class LinearProvider(Provider):
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self._states: dict[str, str] | None = None
+        self._labels: dict[str, str] | None = None
 
     @classmethod
     def app_webhook_secret(cls) -> str:
@@ -283,6 +300,7 @@ class LinearProvider(Provider):
             collection=collection or str(team.get("id", "")),
             dayflow_id=dayflow_id,
             web_url=self.web_url(node),
+            read_only=_list_name(node),
         )
 
     def to_fields(self, node: dict[str, Any], notes: str) -> dict[str, Any]:
@@ -299,8 +317,18 @@ class LinearProvider(Provider):
             "due": parse_date(self.key, "dueDate", due) if due else None,
             "priority": TO_DAYFLOW_PRIORITY[int(priority)],
             "completed_at": parse_datetime(self.key, "completedAt", done_at) if done_at else None,
+            "tags": self._tags(node),
             "url": node.get("url") or "",
         }
+
+    def _tags(self, node: dict[str, Any]) -> list[str]:
+        labels = node.get("labels")
+        if labels is None:
+            return []
+        nodes = field(self.key, labels, "nodes", list) if isinstance(labels, dict) else None
+        if nodes is None:
+            raise self.unexpected("labels", "expected a connection of labels")
+        return normalized_tags([n.get("name") for n in nodes if isinstance(n, dict)])
 
     def to_input(self, fields: dict[str, Any], team: str) -> dict[str, Any]:
         """Normalized fields (any subset) as IssueCreateInput / IssueUpdateInput."""
@@ -315,7 +343,45 @@ class LinearProvider(Provider):
             issue_input["stateId"] = self.state_ids(team)[fields["status"]]
         if "due" in fields:
             issue_input["dueDate"] = _due_date(fields["due"])
+        if "tags" in fields:
+            issue_input["labelIds"] = self.label_ids(team, fields["tags"] or [])
         return issue_input
+
+    def label_ids(self, team: str, names: list[str]) -> list[str]:
+        """The ids of the labels named, among the team's (one query per run). A name Linear
+        has no label for is left out and logged: creating labels is the team's call, and one
+        unknown name must not fail the issue."""
+        if not names:
+            return []
+        if self._labels is None:
+            self._labels = self._team_labels(team)
+        found = [self._labels.get(name) or self._labels.get(name.casefold()) for name in names]
+        unknown = [name for name, label in zip(names, found, strict=True) if not label]
+        if unknown:
+            names = ", ".join(repr(name[:40]) for name in unknown[:10])
+            logger.warning(
+                "linear connection %s: no label named %s in the team, left out",
+                getattr(self.connection, "pk", None),
+                names,
+            )
+            self.note(f"Linear has no label named {names} in this team: left out of the issue.")
+        return [label for label in found if label]
+
+    def _team_labels(self, team: str) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        after = None
+        while True:
+            variables = {"team": team, "first": LABEL_PAGE, "after": after}
+            page = field(self.key, self.graphql(LABELS, variables), "issueLabels", dict)
+            for node in field(self.key, page, "nodes", list):
+                name, label_id = node.get("name"), node.get("id")
+                if isinstance(name, str) and isinstance(label_id, str):
+                    labels.setdefault(name, label_id)
+                    labels.setdefault(name.casefold(), label_id)
+            info = field(self.key, page, "pageInfo", dict)
+            if not info.get("hasNextPage"):
+                return labels
+            after = field(self.key, info, "endCursor", str)
 
     def state_ids(self, team: str) -> dict[str, str]:
         """The team's first open and first completed workflow state (teams define their own)."""
@@ -337,6 +403,15 @@ def _due_date(due: dt.date | dt.datetime | None) -> str | None:
     if due is None:
         return None
     return (due.date() if isinstance(due, dt.datetime) else due).isoformat()
+
+
+def _list_name(node: dict[str, Any]) -> dict[str, Any]:
+    """Where the issue lives, as Linear shows it: its project, else its team."""
+    for ref in (node.get("project"), node.get("team")):
+        name = ref.get("name") if isinstance(ref, dict) else None
+        if isinstance(name, str) and name:
+            return {"list_name": name}
+    return {}
 
 
 def _first_error(errors: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dayflow.tags import normalized_tags
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -60,10 +61,14 @@ class NotionProvider(Provider):
         "notes_property": str,
         "priority_property": str,
         "completed_property": str,
+        "tags_property": str,
         "dayflow_id_property": str,
         "done_status": str,
         "open_status": str,
     }
+    # Tags live in the multi-select property the mapping names (`tags_property`); without
+    # one the database carries none (`lacking`).
+    lacks_fields = frozenset({"task.list"})
     collection_setting = "data_source_id"
     collection_words = "a Notion database"
     collection_required = True
@@ -256,12 +261,22 @@ class NotionProvider(Provider):
             web_url=self.web_url(raw),
         )
 
+    def lacking(self) -> frozenset[str]:
+        tagged = bool(self.field_mapping.get("tags_property"))
+        return self.lacks_fields if tagged else self.lacks_fields | {"task.tags"}
+
     def to_fields(
         self, properties: dict[str, Any], raw: dict[str, Any], source: str
     ) -> dict[str, Any]:
         mapping = self.field_mapping
         title_prop = mapping.get("title_property") or _title_property(properties)
+        tags = (
+            {"tags": self._tags(properties, mapping["tags_property"])}
+            if "tags_property" in mapping
+            else {}
+        )
         return {
+            **tags,
             "title": self._text(properties, title_prop),
             "notes": self._text(properties, mapping.get("notes_property")),
             "status": self._status(properties, mapping.get("status_property"), source),
@@ -287,6 +302,15 @@ class NotionProvider(Provider):
         if kind not in ("title", "rich_text"):
             raise self.unexpected(f"properties.{name}", f"{kind} is not text")
         return plain_text(field(self.key, prop, kind, list))
+
+    def _tags(self, properties: dict[str, Any], name: str) -> list[str]:
+        prop = self._prop(properties, name)
+        if prop is None:
+            return []
+        if prop["type"] != "multi_select":
+            raise self.unexpected(f"properties.{name}", f"{prop['type']} is not a multi-select")
+        options = field(self.key, prop, "multi_select", list)
+        return normalized_tags([o.get("name") for o in options if isinstance(o, dict)])
 
     def _status(self, properties: dict[str, Any], name: str | None, source: str) -> str:
         prop = self._prop(properties, name)
@@ -364,6 +388,12 @@ class NotionProvider(Provider):
             "completed_at": (mapping.get("completed_property"), _date_value),
             "status": (mapping.get("status_property"), None),
             "priority": (mapping.get("priority_property"), None),
+            # An option the property lacks is added to it by Notion on write.
+            # https://developers.notion.com/reference/page-property-values#multi-select
+            "tags": (
+                mapping.get("tags_property"),
+                lambda v: {"multi_select": [{"name": name} for name in v or []]},
+            ),
         }
         properties: dict[str, Any] = {}
         for name, (prop, write) in writers.items():

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from django.conf import settings
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from integrations.providers import events
+from integrations.providers import attendees, events
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -64,7 +64,7 @@ EXPAND = f"singleValueExtendedProperties($filter=id eq '{DAYFLOW_ID}' or id eq '
 SELECT = (
     "subject,body,location,start,end,isAllDay,showAs,isCancelled,type,seriesMasterId,"
     "originalStart,originalStartTimeZone,recurrence,cancelledOccurrences,lastModifiedDateTime,"
-    "webLink"
+    "webLink,attendees"
 )
 
 
@@ -228,6 +228,7 @@ class OutlookProvider(Provider):
             updated_at=_parse_utc(modified) if modified else None,
             dayflow_id=properties.get(DAYFLOW_ID, "") or dayflow_id,
             web_url=self.web_url(event),
+            read_only={"attendees": attendees.from_graph(event.get("attendees"))},
         )
 
     # --- writes --------------------------------------------------------------------

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dayflow.tags import normalized_tags
 from integrations.providers.base import (
     Container,
     ItemType,
@@ -69,6 +70,9 @@ class TodoistProvider(Provider):
     # API v1 tasks carry no address; the app opens a task by its id (the official SDK's
     # `Task.url`: https://github.com/Doist/todoist-api-python).
     web_url_template = "https://app.todoist.com/app/task/{id}"
+    # Tasks carry labels by name (`labels`), read and written as such.
+    # https://developer.todoist.com/api/v1/#tag/Sync/Items
+    lacks_fields = frozenset({"task.list"})
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -79,9 +83,13 @@ class TodoistProvider(Provider):
         https://developer.todoist.com/api/v1/#tag/Sync
         """
         project = self.collection_id(collection)
-        data = {"sync_token": cursor or "*", "resource_types": json.dumps(["items"])}
+        # Projects ride along (all on a full sync, the changed ones after): the list name of
+        # the tasks without a call of its own.
+        resources = json.dumps(["items", "projects"])
+        data = {"sync_token": cursor or "*", "resource_types": resources}
         response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)
         page = Page(next_cursor=field(self.key, response, "sync_token", str))
+        self._note_project_names(response.get("projects"))
         for raw in field(self.key, response, "items", list):
             gone = raw.get("is_deleted") or field(self.key, raw, "project_id", str) != project
             if gone:  # deleted, or moved out of our project: its id is all we need
@@ -211,6 +219,24 @@ class TodoistProvider(Provider):
         url, params = f"{self.api_base}/projects", {"limit": LIST_LIMIT}
         return [self._project(raw) for raw in self._paginate(url, params)]
 
+    def _note_project_names(self, projects: Any) -> None:
+        for raw in projects if isinstance(projects, list) else []:
+            if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw.get("id"):
+                self._project_names[str(raw["id"])] = raw["name"]
+
+    def _read_only(self, project_id: str) -> dict[str, Any]:
+        """The project's name where this run's Sync responses gave it (every project on a full
+        sync, the changed ones after); otherwise nothing, so the task keeps the name it has:
+        no call of its own for a name that rarely changes."""
+        name = self._project_names.get(project_id)
+        return {} if name is None else {"list_name": name}
+
+    @property
+    def _project_names(self) -> dict[str, str]:
+        if not hasattr(self, "_names"):
+            self._names: dict[str, str] = {}
+        return self._names
+
     def _project(self, raw: Any) -> Container:
         parent = raw.get("parent_id") or ""
         return Container(
@@ -236,15 +262,17 @@ class TodoistProvider(Provider):
     def to_item(self, raw: Any) -> RemoteItem:
         updated = field(self.key, raw, "updated_at", str)
         notes, dayflow_id = split_marker(field(self.key, raw, "description", str))
+        project = str(field(self.key, raw, "project_id", str))
         return RemoteItem(
             remote_id=field(self.key, raw, "id", str),
             item_type=ItemType.TASK,
             fields=self.to_fields(raw, notes),
             version=updated,
             updated_at=parse_datetime(self.key, "updated_at", updated),
-            collection=str(field(self.key, raw, "project_id", str)),
+            collection=project,
             dayflow_id=dayflow_id,
             web_url=self.web_url(raw, str(raw["id"])),
+            read_only=self._read_only(project),
         )
 
     def to_fields(self, raw: dict[str, Any], notes: str) -> dict[str, Any]:
@@ -259,6 +287,7 @@ class TodoistProvider(Provider):
             "due": self._due(raw.get("due")),
             "priority": TO_DAYFLOW_PRIORITY[priority],
             "completed_at": parse_datetime(self.key, "completed_at", done_at) if done_at else None,
+            "tags": normalized_tags(field(self.key, raw, "labels", list)),
             "url": TASK_URL.format(id=raw["id"]),
         }
 
@@ -291,6 +320,8 @@ class TodoistProvider(Provider):
             args["priority"] = TO_TODOIST_PRIORITY[fields["priority"] or 0]
         if "due" in fields:
             args["due"] = _due_arg(fields["due"])
+        if "tags" in fields:
+            args["labels"] = list(fields["tags"] or [])
         return args
 
     def _zone(self, name: Any) -> dt.tzinfo:

@@ -117,9 +117,11 @@ def test_a_documented_task_maps_to_normalized_fields(provider):
         "due": dt.datetime(2026, 1, 8, 11, 0, tzinfo=dt.UTC),
         "priority": 3,
         "completed_at": None,
+        "tags": [],
         "url": "https://app.clickup.com/t/86a1b2c3d",
     }
     assert item.dayflow_id == "task-7"
+    assert item.read_only == {"list_name": "Sprint"}
     assert item.version == "1767312000000"
     assert item.collection == "901"
 
@@ -145,6 +147,7 @@ def echo_task(request) -> tuple[int, dict, str]:
         date_done="1767500000000" if closed else None,
         date_closed="1767500000000" if closed else None,
         custom_fields=[],
+        tags=[{"name": name, "tag_fg": "#fff", "tag_bg": "#000"} for name in sent.get("tags", [])],
     )
     return 200, {}, json.dumps(raw)
 
@@ -156,15 +159,24 @@ ROUND_TRIPS = [
         "status": "done",
         "due": dt.datetime(2026, 3, 1, 9, 15, tzinfo=ZoneInfo("Europe/Paris")),
         "priority": 4,
+        "tags": ["q1", "release"],
     },
-    {"title": "Someday", "notes": "", "status": "open", "due": None, "priority": 0},
-    {"title": "Dated", "notes": "x", "status": "open", "due": dt.date(2026, 3, 29), "priority": 1},
+    {"title": "Someday", "notes": "", "status": "open", "due": None, "priority": 0, "tags": []},
+    {
+        "title": "Dated",
+        "notes": "x",
+        "status": "open",
+        "due": dt.date(2026, 3, 29),
+        "priority": 1,
+        "tags": ["ops & infra"],
+    },
     {
         "title": "Normal",
         "notes": "y",
         "status": "open",
         "due": dt.date(2026, 10, 25),
         "priority": 2,
+        "tags": [],
     },
 ]
 
@@ -299,3 +311,44 @@ def test_get_refetches_one_task(provider, mocked):
 def test_an_unreadable_cursor_is_expired_so_the_engine_lists_everything(provider, cursor):
     with pytest.raises(errors.CursorExpired):
         provider.pull(cursor)
+
+
+# --- tags ---------------------------------------------------------------------------------
+def test_tags_come_in_by_name_sorted(provider):
+    raw = task("t", 1, tags=[{"name": "urgent", "tag_fg": "#fff"}, {"name": "backend"}, "junk"])
+    assert provider.to_item(raw).fields["tags"] == ["backend", "urgent"]
+
+
+def test_tags_not_a_list_are_an_unexpected_payload(provider):
+    with pytest.raises(errors.UnexpectedPayload, match="tags"):
+        provider.to_item(task("t", 1, tags="urgent"))
+
+
+def test_an_update_adds_and_removes_only_the_changed_tags_then_puts_the_rest(provider, mocked):
+    current = task("t1", 5, tags=[{"name": "keep"}, {"name": "old tag"}])
+    mocked.get(f"{API}/task/t1", json=current)
+    mocked.post(f"{API}/task/t1/tag/new%2Ftag", json={})
+    mocked.delete(f"{API}/task/t1/tag/old%20tag", json={})
+    after = task("t1", 6, tags=[{"name": "keep"}, {"name": "new/tag"}])
+    mocked.put(f"{API}/task/t1", json=after)
+
+    item = provider.update("t1", {"title": "x", "tags": ["keep", "new/tag"]}, version="5")
+
+    methods = [(c.request.method, c.request.url.removeprefix(API)) for c in mocked.calls]
+    assert methods == [
+        ("GET", "/task/t1"),
+        ("POST", "/task/t1/tag/new%2Ftag"),
+        ("DELETE", "/task/t1/tag/old%20tag"),
+        ("PUT", "/task/t1"),
+    ]
+    assert "tags" not in json.loads(mocked.calls[-1].request.body)
+    assert item.fields["tags"] == ["keep", "new/tag"]
+
+
+def test_an_update_with_the_same_tags_makes_no_tag_call(provider, mocked):
+    mocked.get(f"{API}/task/t1", json=task("t1", 5, tags=[{"name": "keep"}]))
+    mocked.put(f"{API}/task/t1", json=task("t1", 6, tags=[{"name": "keep"}]))
+
+    provider.update("t1", {"notes": "n", "tags": ["keep"]})
+
+    assert [c.request.method for c in mocked.calls] == ["GET", "PUT"]

@@ -132,6 +132,7 @@ def echo_issue(request) -> tuple[int, dict, str]:
         dueDate=sent["dueDate"],
         completedAt=completed,
         state={"id": state["id"], "type": state["type"], "name": "x"},
+        labels={"nodes": [{"id": i, "name": i[6:]} for i in sent.get("labelIds", [])]},
     )
     return 200, {}, json.dumps({"data": {"issueCreate": {"success": True, "issue": node}}})
 
@@ -143,9 +144,17 @@ ROUND_TRIPS = [
         "status": "done",
         "due": dt.date(2026, 2, 20),
         "priority": 4,
+        "tags": [],
     },
-    {"title": "Later", "notes": "", "status": "open", "due": None, "priority": 0},
-    {"title": "Low", "notes": "n", "status": "open", "due": dt.date(2026, 12, 1), "priority": 1},
+    {"title": "Later", "notes": "", "status": "open", "due": None, "priority": 0, "tags": []},
+    {
+        "title": "Low",
+        "notes": "n",
+        "status": "open",
+        "due": dt.date(2026, 12, 1),
+        "priority": 1,
+        "tags": [],
+    },
 ]
 
 
@@ -374,3 +383,63 @@ def test_a_second_authentication_error_after_the_refresh_is_auth_expired(refresh
         refreshable.pull(None)
     assert len(graphql_calls(mocked)) == 2
     assert len([c for c in mocked.calls if c.request.url == LINEAR_TOKEN_URL]) == 1
+
+
+# --- labels and the list name -------------------------------------------------------------
+LABELS = {
+    "data": {
+        "issueLabels": {
+            "nodes": [
+                {"id": "label-bug", "name": "Bug"},
+                {"id": "label-auth", "name": "Auth"},
+                {"id": "label-ux", "name": "UX"},
+            ],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+    }
+}
+
+
+def test_labels_come_in_as_sorted_tags_and_the_project_names_the_list(provider):
+    item = provider.to_item(ISSUE)
+    assert item.fields["tags"] == ["Auth", "Bug"]
+    assert item.read_only == {"list_name": "Q1 launch"}
+
+
+def test_an_issue_without_a_project_is_listed_under_its_team(provider):
+    item = provider.to_item(issue("i", "2026-02-01T10:20:30.456Z", project=None))
+    assert item.read_only == {"list_name": "Engineering"}
+
+
+def test_labels_not_a_connection_are_an_unexpected_payload(provider):
+    with pytest.raises(errors.UnexpectedPayload, match="labels"):
+        provider.to_item(issue("i", "2026-02-01T10:20:30.456Z", labels=["Bug"]))
+
+
+def test_tags_are_written_as_the_team_s_label_ids_looked_up_once_per_run(provider, mocked):
+    mocked.post(API, json=LABELS)
+    first = provider.to_input({"tags": ["Bug", "ux"]}, TEAM)
+    second = provider.to_input({"tags": ["Auth"]}, TEAM)
+
+    assert first == {"labelIds": ["label-bug", "label-ux"]}
+    assert second == {"labelIds": ["label-auth"]}
+    assert len(mocked.calls) == 1
+    sent = variables(mocked.calls[0])
+    assert (sent["team"], sent["first"]) == (TEAM, 250)
+
+
+def test_a_name_without_a_label_is_left_out_and_logged(provider, mocked, caplog):
+    mocked.post(API, json=LABELS)
+
+    got = provider.to_input({"tags": ["Bug", "Nope"]}, TEAM)
+
+    assert got == {"labelIds": ["label-bug"]}
+    assert "no label named 'Nope'" in caplog.text
+    assert provider.notes == [
+        "Linear has no label named 'Nope' in this team: left out of the issue."
+    ]
+
+
+def test_no_tags_clear_the_labels_without_a_lookup(provider, mocked):
+    assert provider.to_input({"tags": []}, TEAM) == {"labelIds": []}
+    assert len(mocked.calls) == 0

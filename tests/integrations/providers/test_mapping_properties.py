@@ -186,6 +186,7 @@ def stored_todoist(args: dict[str, Any], done: bool) -> dict[str, Any]:
         "priority": args["priority"],
         "due": args["due"] and {**args["due"], "timezone": args["due"].get("timezone")},
         "checked": done,
+        "labels": args.get("labels", []),
         "updated_at": "2026-01-01T00:00:00Z",
     }
 

@@ -547,3 +547,47 @@ def test_a_pull_logs_each_call_without_the_token(provider, mocked, caplog):
     provider.pull(None)
     assert any(r.name == "integrations.http" and r.status == 200 for r in caplog.records)
     assert "ntn_live" not in caplog.text
+
+
+# --- tags: the multi-select property the mapping names ------------------------------------
+@pytest.fixture
+def tagging(connect, wired) -> NotionProvider:
+    connection = connect("notion", **MAPPING, tags_property="Tags")
+    return NotionProvider(connection, http=wired(connection, "ntn_live"))
+
+
+def multi_select(*names: str) -> dict[str, Any]:
+    options = [{"id": f"o-{n}", "name": n, "color": "blue"} for n in names]
+    return {"id": "tg", "type": "multi_select", "multi_select": options}
+
+
+def test_without_a_tags_property_notion_carries_no_tags(provider):
+    assert "task.tags" in provider.lacking()
+    assert "tags" not in provider.to_item(page("p", "2026-07-04T09:00:00.000Z")).fields
+
+
+def test_with_a_tags_property_notion_carries_tags(tagging):
+    assert "task.tags" not in tagging.lacking()
+
+
+def test_the_tags_property_is_read_as_sorted_names(tagging):
+    raw = page("p", "2026-07-04T09:00:00.000Z", Tags=multi_select("work", "Home", "work"))
+    assert tagging.to_item(raw).fields["tags"] == ["Home", "work"]
+
+
+def test_a_page_without_the_tags_property_has_no_tags(tagging):
+    assert tagging.to_item(page("p", "2026-07-04T09:00:00.000Z")).fields["tags"] == []
+
+
+def test_a_tags_property_that_is_not_a_multi_select_is_an_unexpected_payload(tagging):
+    raw = page("p", "2026-07-04T09:00:00.000Z", Tags={"type": "select", "select": None})
+    with pytest.raises(errors.UnexpectedPayload, match="Tags"):
+        tagging.to_item(raw)
+
+
+def test_tags_are_written_as_multi_select_options_by_name(tagging, mocked):
+    mocked.get(f"{API}/data_sources/{SOURCE}", json=schema_response())
+    assert tagging.to_properties({"tags": ["home", "work"]}, SOURCE) == {
+        "Tags": {"multi_select": [{"name": "home"}, {"name": "work"}]}
+    }
+    assert tagging.to_properties({"tags": []}, SOURCE) == {"Tags": {"multi_select": []}}

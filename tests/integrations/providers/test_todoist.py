@@ -119,7 +119,10 @@ def test_full_pull_uses_the_star_token_and_returns_the_new_token(provider, mocke
     full = load("todoist", "sync_full.json") | {"items": [item("a"), item("b", project_id="other")]}
     mocked.post(SYNC, json=full)
     page = provider.pull(None)
-    assert form(mocked.calls[0]) == {"sync_token": "*", "resource_types": '["items"]'}
+    assert form(mocked.calls[0]) == {
+        "sync_token": "*",
+        "resource_types": '["items", "projects"]',
+    }
     assert mocked.calls[0].request.headers["Authorization"] == "Bearer todo_live"
     assert [i.remote_id for i in page.items] == ["a"]
     assert page.next_cursor == full["sync_token"]
@@ -164,10 +167,52 @@ def test_a_documented_item_maps_to_normalized_fields(provider):
         "due": dt.datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("Europe/Madrid")),
         "priority": 3,
         "completed_at": None,
+        "tags": [],
         "url": "https://app.todoist.com/app/task/6X7rM8997g3RQmvh",
     }
     assert str(got.fields["due"].tzinfo) == "Europe/Madrid"
     assert got.version == "2026-02-21T21:28:43.841504Z"
+
+
+def test_labels_come_in_as_sorted_distinct_tags_and_unfit_names_are_left_out(provider):
+    labels = ["work", "home", "work", "x" * 101, " "]
+    assert provider.to_item(item("x", labels=labels)).fields["tags"] == ["home", "work"]
+
+
+def test_labels_that_are_not_a_list_are_an_unexpected_payload(provider):
+    with pytest.raises(errors.UnexpectedPayload, match="labels"):
+        provider.to_item(item("x", labels="home"))
+
+
+def test_a_full_pull_names_each_task_s_list_from_the_projects_in_the_same_call(provider, mocked):
+    projects = [{"id": PROJECT, "name": "Household"}, {"id": "other", "name": "Work"}]
+    mocked.post(
+        SYNC, json=load("todoist", "sync_full.json") | {"items": [item("a")], "projects": projects}
+    )
+
+    page = provider.pull(None)
+
+    assert page.items[0].read_only == {"list_name": "Household"}
+    assert len(mocked.calls) == 1
+
+
+def test_an_incremental_pull_without_the_project_reports_no_list_name(provider, mocked):
+    mocked.post(SYNC, json={"sync_token": "t2", "items": [item("a")]})
+
+    page = provider.pull("t1")
+
+    assert page.items[0].read_only == {}
+    assert len(mocked.calls) == 1
+
+
+def test_an_update_of_the_tags_sends_the_labels_by_name(provider, mocked, fake):
+    fake.items["t1"] = item("t1", labels=["home"])
+
+    updated = provider.update("t1", {"tags": ["home", "money"]})
+
+    (update,) = [c for c in sent_commands(mocked.calls[1]) if c["type"] == "item_update"]
+    assert update["args"] == {"id": "t1", "labels": ["home", "money"]}
+    assert updated.fields["tags"] == ["home", "money"]
 
 
 @pytest.mark.parametrize(
@@ -197,10 +242,18 @@ ROUND_TRIPS = [
         "status": "done",
         "due": dt.datetime(2026, 3, 31, 18, 0, tzinfo=ZoneInfo("Europe/Berlin")),
         "priority": 4,
+        "tags": ["home", "money"],
     },
-    {"title": "Call", "notes": "", "status": "open", "due": dt.date(2026, 4, 1), "priority": 2},
-    {"title": "Read", "notes": "n", "status": "open", "due": None, "priority": 0},
-    {"title": "Plan", "notes": "x", "status": "open", "due": None, "priority": 3},
+    {
+        "title": "Call",
+        "notes": "",
+        "status": "open",
+        "due": dt.date(2026, 4, 1),
+        "priority": 2,
+        "tags": ["Café ☕"],
+    },
+    {"title": "Read", "notes": "n", "status": "open", "due": None, "priority": 0, "tags": []},
+    {"title": "Plan", "notes": "x", "status": "open", "due": None, "priority": 3, "tags": []},
 ]
 
 
