@@ -40,7 +40,7 @@ HOSTILE = [
     ("a list", ["task"], "must be an object"),
     ("a kind the service does not sync", {"event": {"time": "off"}}, "not a kind of item"),
     ("fields not an object", {"task": ["due"]}, "must be an object of fields"),
-    ("a field the service lacks", {"task": {"tags": "off"}}, "task.tags: not a field"),
+    ("a field the service lacks", {"task": {"list": "off"}}, "task.list: not a field"),
     ("an unknown field", {"task": {"colour": "off"}}, "not a field it syncs"),
     ("an unknown direction", {"task": {"due": "sideways"}}, "must be one of"),
     ("a direction of the wrong type", {"task": {"due": 1}}, "must be one of"),

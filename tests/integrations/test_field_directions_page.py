@@ -48,8 +48,9 @@ def test_the_table_offers_each_task_field_two_way_and_marks_what_todoist_lacks(
     assert page.count('name="direction-task-due"') == 1  # in the table only
     assert '<option value="two_way" selected>⇄ both ways</option>' in page
     assert "← only from Todoist" in page
-    assert 'name="direction-task-tags"' not in page
-    assert page.count("not available at Todoist") == 2  # its list and tags
+    assert page.count('name="direction-task-tags"') == 1  # labels travel both ways
+    assert 'name="direction-task-list"' not in page
+    assert page.count("not available at Todoist") == 1  # its list (read only)
     assert "field_directions" not in page.replace('name="field_directions"', "")
 
 
@@ -102,7 +103,7 @@ def test_hostile_values_are_refused_and_change_nothing(logged_in, todoist, data,
 
 @pytest.mark.parametrize(
     "value",
-    ['{"task": {"tags": "off"}}', '{"task": {"due": "off"}}', '{"a":' * 3000 + "1" + "}" * 3000],
+    ['{"task": {"list": "off"}}', '{"task": {"due": "off"}}', '{"a":' * 3000 + "1" + "}" * 3000],
     ids=["a field Todoist lacks", "a valid one", "deep JSON"],
 )
 def test_json_posted_to_the_page_is_ignored(logged_in, todoist, value):
@@ -114,12 +115,12 @@ def test_json_posted_to_the_page_is_ignored(logged_in, todoist, value):
 
 
 def test_a_saved_value_the_service_no_longer_takes_is_shown_as_an_error(logged_in, todoist):
-    Connection.objects.filter(pk=todoist.pk).update(field_directions={"task": {"tags": "off"}})
+    Connection.objects.filter(pk=todoist.pk).update(field_directions={"task": {"list": "off"}})
 
     response = logged_in.post(url(todoist), SAVE)
 
     assert response.status_code == 200
-    assert "task.tags: not a field it syncs here" in response.content.decode()
+    assert "task.list: not a field it syncs here" in response.content.decode()
 
 
 @pytest.fixture
