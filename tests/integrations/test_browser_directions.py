@@ -33,7 +33,7 @@ def test_a_direction_is_chosen_saved_and_shown_again(signed_in_page, live_server
     due = page.get_by_role("row", name="Due date")
     assert due.get_by_role("combobox").input_value() == "from_service"
     assert "←" in due.inner_text()
-    assert page.get_by_role("row", name="Tags").inner_text().endswith("not available at Todoist")
+    assert page.get_by_role("row", name="List").inner_text().endswith("not available at Todoist")
     todoist.refresh_from_db()
     assert todoist.field_directions == {"task": {"due": "from_service"}}
     page.locator("fieldset.field-directions").scroll_into_view_if_needed()
