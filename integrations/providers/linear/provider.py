@@ -34,8 +34,9 @@ from integrations.providers.errors import (
 # Issues per pull page. `first` may go to 250 (https://linear.app/developers/pagination), but
 # a query may cost at most 10,000 points, a connection costing its children times its `first`
 # (https://linear.app/developers/rate-limiting): each issue here costs about 67, 60 of them for
-# labels(first: MAX_TAGS), so 250 issues (about 16,750) would be refused and 150 sits at the
-# edge. 100 (about 6,700) keeps a margin for the model's rounding.
+# labels(first: MAX_TAGS), so 250 issues (about 16,750) would be refused, and even 150 (about
+# 10,050). 100 (about 6,700) keeps a margin: the 250, the point model and the cap are as third
+# parties quote those pages, which say themselves only that children multiply the cost.
 PAGE_SIZE = 100
 # Linear priorities: 0 none, 1 urgent, 2 high, 3 medium, 4 low
 # (https://linear.app/developers/graphql, Issue.priority).
