@@ -29,9 +29,9 @@ KEY = "linear"
 WEBHOOK_RETRIES = outbox.Retries(waits=(60, 3600, 21600), timeout=5.0)
 ISSUE, TEAM, WEBHOOK = "issue", "team", "webhook"
 # `first` is 50 when not given and at most 250 (https://linear.app/developers/pagination); a
-# document may cost at most 10,000 points (https://linear.app/developers/rate-limiting). The
-# emulator refuses past either, as strict as the service or stricter: whether Linear refuses a
-# larger `first` or serves it smaller is not documented.
+# document may cost at most 10,000 points (https://linear.app/developers/rate-limiting; the
+# 250 and the 10,000 as third parties quote those pages). The emulator refuses past either, as
+# strict as the service or stricter: how Linear answers a larger `first` is not documented.
 PAGE_DEFAULT, PAGE_MAX = 50, 250
 MAX_COMPLEXITY = 10_000
 RETRY_AFTER_MS = 1000

@@ -450,8 +450,9 @@ def _list(
 
 
 def _page_size_problem(size: Any) -> str:
-    """ "page_size … Maximum: 100": a larger one is refused as invalid, not served smaller.
-    https://developers.notion.com/reference/post-search"""
+    """Why a page_size is refused, or "". The documented "Maximum: 100" is enforced as a
+    validation_error, the way Notion refuses other lengths past their maximum, not served
+    smaller. https://developers.notion.com/reference/post-search"""
     if not isinstance(size, int) or isinstance(size, bool):
         return "should be a number."
     if size > PAGE_MAX:
