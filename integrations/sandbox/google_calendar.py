@@ -26,7 +26,12 @@ KEY = "google-calendar"
 # Google publishes no retry policy for push notifications: one attempt.
 WEBHOOK_RETRIES = outbox.NONE
 EVENT, CALENDAR, CHANNEL = "event", "calendar", "channel"
+# maxResults: events.list 250 by default and never more than 2,500; calendarList.list 100 by
+# default and never more than 250. A larger value is served at the maximum.
+# https://developers.google.com/calendar/api/v3/reference/events/list
+# https://developers.google.com/calendar/api/v3/reference/calendarList/list
 PAGE_DEFAULT, PAGE_MAX = 250, 2500
+LIST_PAGE_DEFAULT, LIST_PAGE_MAX = 100, 250
 CHANNEL_TTL = dt.timedelta(days=7)  # the documented default when no expiration is asked for
 CHANNEL_MAX_TTL = dt.timedelta(days=30)
 PUBLIC_API = "https://www.googleapis.com/calendar/v3"  # in X-Goog-Resource-URI, as Google sends it
@@ -311,15 +316,30 @@ def userinfo(request: HttpRequest, account: Account) -> HttpResponse:
 @require_http_methods(["GET"])
 @google_api
 def calendar_list(request: HttpRequest, account: Account) -> HttpResponse:
+    size = page_size(request.GET, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)
+    parts = _read_token(request.GET["pageToken"], "list-page") if "pageToken" in request.GET else []
+    if size is None or parts is None or not all(p.isdigit() for p in parts):
+        return bad_page_request()
+    offset = int(parts[0]) if parts else 0
     entries = [item.data for item in store.live(account, CALENDAR).order_by("pk")]
-    return JsonResponse(
-        {
-            "kind": "calendar#calendarList",
-            "etag": f'"{account.seq}"',
-            "nextSyncToken": _token("list", account.seq),
-            "items": entries,
-        }
-    )
+    body = {"kind": "calendar#calendarList", "etag": f'"{account.seq}"'}
+    if offset + size < len(entries):
+        body["nextPageToken"] = _token("list-page", offset + size)
+    else:
+        body["nextSyncToken"] = _token("list", account.seq)
+    return JsonResponse({**body, "items": entries[offset : offset + size]})
+
+
+def page_size(params: Any, default: int, maximum: int) -> int | None:
+    """maxResults served at most at `maximum`; None when it is not a positive integer."""
+    asked = params.get("maxResults", str(default))
+    if not asked.isdigit() or int(asked) < 1:
+        return None
+    return min(int(asked), maximum)
+
+
+def bad_page_request() -> HttpResponse:
+    return error(400, "invalid", "Invalid value.", locationType="parameter", location="maxResults")
 
 
 def _calendar_of(account: Account, calendar_id: str) -> Item | None:
@@ -359,7 +379,9 @@ def _list(request: HttpRequest, account: Account, calendar: Item) -> HttpRespons
     deleted events included (as cancelled); below the account's floor it is 410 Gone.
     https://developers.google.com/calendar/api/guides/sync"""
     params = request.GET
-    size = min(int(params.get("maxResults", PAGE_DEFAULT)), PAGE_MAX)
+    size = page_size(params, PAGE_DEFAULT, PAGE_MAX)
+    if size is None:
+        return bad_page_request()
     since, until, offset = _page_position(account, calendar, params)
     if since == "gone":
         return error(

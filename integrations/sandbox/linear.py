@@ -28,7 +28,12 @@ KEY = "linear"
 # and 6 hours.
 WEBHOOK_RETRIES = outbox.Retries(waits=(60, 3600, 21600), timeout=5.0)
 ISSUE, TEAM, WEBHOOK = "issue", "team", "webhook"
-PAGE_DEFAULT = 50  # `first` when not given
+# `first` is 50 when not given and at most 250 (https://linear.app/developers/pagination); a
+# document may cost at most 10,000 points (https://linear.app/developers/rate-limiting; the
+# 250 and the 10,000 as third parties quote those pages). The emulator refuses past either, as
+# strict as the service or stricter: how Linear answers a larger `first` is not documented.
+PAGE_DEFAULT, PAGE_MAX = 50, 250
+MAX_COMPLEXITY = 10_000
 RETRY_AFTER_MS = 1000
 STATES = (
     ("Backlog", "backlog"),
@@ -246,7 +251,9 @@ def _issues(account: Account, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _connection(nodes: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
-    first = args.get("first") or PAGE_DEFAULT
+    first = PAGE_DEFAULT if args.get("first") is None else args["first"]
+    if not isinstance(first, int) or isinstance(first, bool) or not 1 <= first <= PAGE_MAX:
+        raise GraphQLError(f"Argument Validation Error: first must be between 1 and {PAGE_MAX}.")
     start = int(base64.b64decode(args["after"]).decode()) if args.get("after") else 0
     page = nodes[start : start + first]
     end = start + len(page)
@@ -309,8 +316,22 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return JsonResponse({"errors": [GraphQLError("Body is not JSON").as_error()]}, status=400)
-    answer = graphql.execute(str(body.get("query", "")), body.get("variables") or {}, _roots(grant))
+    variables = (body.get("variables") or {}) if isinstance(body, dict) else None
+    if not isinstance(variables, dict):
+        error = GraphQLError("Body must be an object whose variables are an object")
+        return JsonResponse({"errors": [error.as_error()]}, status=400)
+    document = str(body.get("query", ""))
+    answer = graphql.execute(document, variables, _roots(grant), check=_not_too_complex)
     return JsonResponse(answer, status=400 if answer.get("errors") else 200)
+
+
+def _not_too_complex(fields: list[graphql.Field], variables: dict[str, Any]) -> None:
+    cost = graphql.complexity(fields, variables, PAGE_DEFAULT)
+    if cost > MAX_COMPLEXITY:
+        raise GraphQLError(
+            f"Query too complex: {cost:.0f} points, at most {MAX_COMPLEXITY} are allowed.",
+            code="QUERY_TOO_COMPLEX",
+        )
 
 
 def _roots(grant: Grant) -> dict[str, dict[str, graphql.Resolver]]:

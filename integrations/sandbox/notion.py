@@ -428,7 +428,10 @@ def _list(
     request: HttpRequest, results: list[dict[str, Any]], body: dict[str, Any]
 ) -> HttpResponse:
     """Notion's cursor pages: `start_cursor` is the id of the first result of the page."""
-    size = min(int(body.get("page_size", PAGE_DEFAULT)), PAGE_MAX)
+    size = body.get("page_size", PAGE_DEFAULT)
+    problem = _page_size_problem(size)
+    if problem:
+        return error(400, "validation_error", f"body failed validation: body.page_size {problem}")
     ids = [r["id"] for r in results]
     start = ids.index(body["start_cursor"]) if body.get("start_cursor") in ids else 0
     page = results[start : start + size]
@@ -444,6 +447,17 @@ def _list(
             "request_id": str(uuid.uuid4()),
         }
     )
+
+
+def _page_size_problem(size: Any) -> str:
+    """Why a page_size is refused, or "". The documented "Maximum: 100" is enforced as a
+    validation_error, the way Notion refuses other lengths past their maximum, not served
+    smaller. https://developers.notion.com/reference/post-search"""
+    if not isinstance(size, int) or isinstance(size, bool):
+        return "should be a number."
+    if size > PAGE_MAX:
+        return f"should be ≤ `{PAGE_MAX}`, instead was `{size}`."
+    return "" if size >= 1 else f"should be ≥ `1`, instead was `{size}`."
 
 
 def _invalid(exc: Invalid) -> HttpResponse:

@@ -25,7 +25,9 @@ KEY = "todoist"
 # Todoist retries a webhook not answered 200 after 15 minutes, up to three attempts.
 WEBHOOK_RETRIES = outbox.Retries(waits=(900, 900))
 TASK, PROJECT, COMMAND = "task", "project", "command"
-PAGE_DEFAULT, PAGE_MAX = 50, 200  # `limit`: 1-200, default 50
+# `limit`: 1-200, default 50; past 200 is refused, not served smaller.
+# https://developer.todoist.com/api/v1/#tag/Tasks/operation/get_tasks_api_v1_tasks_get
+PAGE_DEFAULT, PAGE_MAX = 50, 200
 RETRY_AFTER = 1  # seconds, in `error_extra.retry_after` as Todoist sends it
 
 
@@ -486,13 +488,14 @@ def project_list(request: HttpRequest, account: Account) -> HttpResponse:
 
 def _paginated(request: HttpRequest, results: list[dict[str, Any]]) -> HttpResponse:
     """Todoist's cursor pages: `limit` 1-200 (default 50), an opaque `next_cursor` or null."""
+    asked = request.GET.get("limit", str(PAGE_DEFAULT))
+    if not asked.isdigit() or not 1 <= int(asked) <= PAGE_MAX:
+        return error(400, "Invalid argument value", "INVALID_ARGUMENT_VALUE", 20, argument="limit")
+    limit = int(asked)
     try:
-        limit = int(request.GET.get("limit", PAGE_DEFAULT))
         start = int(base64.urlsafe_b64decode(request.GET.get("cursor", "") + "==").decode() or 0)
     except ValueError:
         return error(400, "Invalid argument value", "INVALID_ARGUMENT_VALUE", 20, argument="cursor")
-    if not 1 <= limit <= PAGE_MAX:
-        return error(400, "Invalid argument value", "INVALID_ARGUMENT_VALUE", 20, argument="limit")
     end = start + limit
     cursor = (
         base64.urlsafe_b64encode(str(end).encode()).decode().rstrip("=")

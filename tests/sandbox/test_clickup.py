@@ -51,6 +51,31 @@ def test_tokens_have_no_refresh_token_and_do_not_expire(app, connect):
     assert "expires_in" not in body
 
 
+def test_a_task_page_holds_100_tasks_at_most(token):
+    list_id = a_list(token)
+    model = Item.objects.filter(kind="task", container=list_id).order_by("pk").first()
+    Item.objects.bulk_create(
+        Item(
+            account=model.account,
+            kind="task",
+            remote_id=f"copy{n}",
+            container=list_id,
+            data={**model.data, "id": f"copy{n}"},
+            seq=model.seq,
+        )
+        for n in range(101)
+    )
+    total = Item.objects.filter(kind="task", container=list_id, deleted=False).count()
+
+    pages = [
+        api(token, "get", f"list/{list_id}/task", {"include_closed": "true", "page": n}).json()
+        for n in range(3)
+    ]
+
+    assert [len(p["tasks"]) for p in pages] == [100, total - 100, 0]
+    assert [p["last_page"] for p in pages] == [False, True, True]
+
+
 def test_a_task_and_a_list_have_the_fixtures_fields(token):
     list_id = a_list(token)
     tasks = api(token, "get", f"list/{list_id}/task", {"include_closed": "true"}).json()

@@ -13,7 +13,8 @@ from django.test import Client as Browser
 from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from integrations.providers.google_calendar.webhook import verify_google
 from integrations.providers.http import HttpClient
-from integrations.sandbox.models import Account, Delivery
+from integrations.sandbox.google_calendar import CALENDAR, EVENT
+from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import VERIFIER, account, challenge, same_shape
 
@@ -132,6 +133,63 @@ def test_pages_carry_a_page_token_and_only_the_last_a_sync_token(token):
     assert same_shape(without(body, "items"), without(first, "items")) == []
     assert "nextSyncToken" not in first
     assert len(everything(token, maxResults=3)) == len(everything(token))
+
+
+def copies(kind: str, count: int) -> None:
+    """`count` more items like the account's first of `kind` (events: in the primary
+    calendar), in one insert."""
+    owner = account(KEY)
+    found = Item.objects.filter(account=owner, kind=kind, deleted=False).order_by("pk")
+    if kind == EVENT:
+        found = found.filter(container=owner.login)  # the primary calendar's id
+    model = found.first()
+    Item.objects.bulk_create(
+        Item(
+            account=owner,
+            kind=kind,
+            remote_id=f"copy{n}",
+            container=model.container,
+            data={**model.data, "id": f"copy{n}", "status": "confirmed"},
+            seq=owner.seq,
+        )
+        for n in range(count)
+    )
+
+
+PAGE_CAPS = [
+    pytest.param("calendars/primary/events", EVENT, 2500, id="events-2500"),
+    pytest.param("users/me/calendarList", CALENDAR, 250, id="calendar-list-250"),
+]
+
+
+@pytest.mark.parametrize(("path", "kind", "cap"), PAGE_CAPS)
+def test_a_page_is_served_at_the_documented_maximum_at_most(token, path, kind, cap):
+    copies(kind, cap + 1)
+    asked = api(token, "get", path, {"maxResults": cap * 2}).json()
+    exact = api(token, "get", path, {"maxResults": cap}).json()
+
+    assert len(asked["items"]) == len(exact["items"]) == cap
+    assert "nextPageToken" in asked
+
+
+def test_the_calendar_list_pages_by_100_unless_asked(token):
+    copies(CALENDAR, 150)
+    first = api(token, "get", "users/me/calendarList").json()
+    second = api(token, "get", "users/me/calendarList", {"pageToken": first["nextPageToken"]})
+
+    assert len(first["items"]) == 100
+    assert "nextSyncToken" not in first
+    assert "nextSyncToken" in second.json()
+    assert len(first["items"]) + len(second.json()["items"]) == 152
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "ten", "1e3"])
+def test_a_page_size_that_is_no_positive_number_is_400(token, size):
+    for path in ("calendars/primary/events", "users/me/calendarList"):
+        response = api(token, "get", path, {"maxResults": size})
+
+        assert response.status_code == 400
+        assert response.json()["error"]["errors"][0]["location"] == "maxResults"
 
 
 def test_an_expired_sync_token_is_410_as_recorded(token):

@@ -15,6 +15,7 @@ from integrations.providers.http import HttpClient
 from integrations.providers.linear import provider as linear_provider
 from integrations.providers.linear.provider import LinearProvider
 from integrations.providers.linear.webhook import LinearRegistrar, verify_linear
+from integrations.sandbox import graphql, linear
 from integrations.sandbox.models import Account, Delivery, Item
 from tests.integrations.providers.support import load
 from tests.sandbox.conftest import VERIFIER, challenge, same_shape
@@ -89,6 +90,79 @@ def test_an_issue_has_the_fields_of_the_fixture(token):
     assert same_shape(load("linear", "issue.json"), issues["nodes"][0]) == []
     assert set(issues["nodes"][0]) == set(load("linear", "issue.json"))  # just what was asked
     assert set(issues["pageInfo"]) == {"hasNextPage", "endCursor"}
+
+
+def more_issues(count: int) -> None:
+    """`count` more issues like the first, in one insert."""
+    model = Item.objects.filter(kind="issue").order_by("pk").first()
+    Item.objects.bulk_create(
+        Item(
+            account=model.account,
+            kind="issue",
+            remote_id=f"copy{n}",
+            container=model.container,
+            data={**model.data, "id": f"copy{n}"},
+            seq=model.seq,
+        )
+        for n in range(count)
+    )
+
+
+def issues(token: str, first: Any):
+    return gql(
+        token, "query Q($first: Int) { issues(first: $first) { nodes { id } } }", {"first": first}
+    )
+
+
+def test_a_connection_serves_up_to_250_and_refuses_more(token):
+    more_issues(linear.PAGE_MAX + 1)
+
+    served = issues(token, 250).json()["data"]["issues"]["nodes"]
+    default = issues(token, None).json()["data"]["issues"]["nodes"]
+    refused = [issues(token, size) for size in (251, 0, -1, "ten")]
+
+    assert (len(served), len(default)) == (250, 50)
+    assert {r.status_code for r in refused} == {400}
+    assert all("first" in r.json()["errors"][0]["message"] for r in refused)
+
+
+COMPLEXITY_CASES = [
+    pytest.param("{ viewer { id name } }", {}, 1.2, id="an-object-and-two-properties"),
+    pytest.param("{ teams { nodes { id } } }", {}, 50 * 1.1, id="a-connection-at-its-default"),
+    pytest.param("{ teams(first: 3) { nodes { id } } }", {}, 3 * 1.1, id="a-connection-of-3"),
+    pytest.param(linear_provider.ISSUES, {"first": 250}, 250 * 67, id="the-issues-query-at-250"),
+]
+
+
+@pytest.mark.parametrize(("document", "variables", "points"), COMPLEXITY_CASES)
+def test_complexity_is_counted_as_linear_documents_it(document, variables, points):
+    _, fields = graphql.Parser(document).operation()
+
+    assert graphql.complexity(fields, variables, linear.PAGE_DEFAULT) == pytest.approx(points)
+
+
+def test_the_provider_s_issue_page_fits_the_complexity_cap_and_250_would_not(token):
+    team = team_id(token)
+    at = {
+        size: gql(
+            token, linear_provider.ISSUES, {"filter": {"team": {"id": {"eq": team}}}, "first": size}
+        )
+        for size in (linear_provider.PAGE_SIZE, 250)
+    }
+
+    assert at[linear_provider.PAGE_SIZE].status_code == 200
+    assert at[250].status_code == 400
+    assert at[250].json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+@pytest.mark.parametrize("body", ["[]", '{"query": "{ viewer { id } }", "variables": [1]}'])
+def test_a_body_that_is_no_object_is_refused(token, body):
+    response = Browser().post(
+        URL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]
 
 
 def test_the_states_query_answers_as_the_fixture(token):

@@ -91,6 +91,45 @@ def test_a_page_has_the_recorded_fields(token):
     assert page["parent"]["data_source_id"] == source["id"]
 
 
+def more_pages(source_id: str, count: int) -> None:
+    """`count` more live pages in the data source, copies of its first, in one insert."""
+    model = Item.objects.filter(kind=notion.PAGE, container=source_id).order_by("pk").first()
+    Item.objects.bulk_create(
+        Item(
+            account=model.account,
+            kind=notion.PAGE,
+            remote_id=f"copy-{n}",
+            container=source_id,
+            data={**model.data, "id": f"copy-{n}", "in_trash": False},
+            seq=model.seq,
+        )
+        for n in range(count)
+    )
+
+
+def test_a_query_and_a_search_serve_100_at_most_and_refuse_more(token):
+    source = tasks_source(token)
+    more_pages(source["id"], notion.PAGE_MAX + 1)
+    query = f"data_sources/{source['id']}/query"
+
+    full = api(token, "post", query, {"page_size": 100}).json()
+    searched = api(token, "post", "search", {"page_size": 100}).json()
+    refused = [api(token, "post", path, {"page_size": 101}) for path in (query, "search")]
+
+    assert (len(full["results"]), full["has_more"]) == (100, True)
+    assert (len(searched["results"]), searched["has_more"]) == (100, True)
+    assert [r.status_code for r in refused] == [400, 400]
+    assert {r.json()["code"] for r in refused} == {"validation_error"}
+
+
+@pytest.mark.parametrize("size", [0, -5, "ten", 2.5, True])
+def test_a_page_size_that_is_no_count_is_a_validation_error(token, size):
+    response = api(token, "post", "search", {"page_size": size})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
 def test_a_data_source_and_a_query_have_the_recorded_fields(token):
     source = tasks_source(token)
     retrieved = api(token, "get", f"data_sources/{source['id']}").json()

@@ -68,6 +68,38 @@ def test_lists_are_cursor_paginated(token):
     assert {t["id"] for t in first["results"]}.isdisjoint(t["id"] for t in second["results"])
 
 
+def test_a_list_serves_200_at_most_and_refuses_a_larger_limit(token):
+    owner = account("todoist")
+    model = Item.objects.filter(account=owner, kind="task").order_by("pk").first()
+    Item.objects.bulk_create(
+        Item(
+            account=owner,
+            kind="task",
+            remote_id=f"copy{n}",
+            container=model.container,
+            data={**model.data, "id": f"copy{n}", "checked": False},
+            seq=owner.seq,
+        )
+        for n in range(201)
+    )
+
+    full = api(token, "get", "tasks", {"limit": 200}).json()
+    refused = [api(token, "get", path, {"limit": 201}) for path in ("tasks", "projects")]
+
+    assert len(full["results"]) == 200
+    assert full["next_cursor"] is not None
+    assert [r.status_code for r in refused] == [400, 400]
+    assert {r.json()["error_extra"]["argument"] for r in refused} == {"limit"}
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten", "2.5"])
+def test_a_limit_that_is_no_count_is_refused(token, limit):
+    response = api(token, "get", "tasks", {"limit": limit})
+
+    assert response.status_code == 400
+    assert response.json()["error_extra"]["argument"] == "limit"
+
+
 def test_an_unknown_token_is_401(token):
     assert api("not-issued", "post", "sync", {"sync_token": "*"}).status_code == 401
 

@@ -48,7 +48,12 @@ from integrations.providers.events import UnsupportedRecurrence
 
 logger = logging.getLogger("integrations.google_calendar")
 SERVICE = "google-calendar"
-PAGE_SIZE = 250  # the documented default; the maximum is 2,500
+# The largest pages Google serves: events.list "can never be larger than 2500 events"
+# (https://developers.google.com/calendar/api/v3/reference/events/list, maxResults) and
+# calendarList.list "never larger than 250 entries"
+# (https://developers.google.com/calendar/api/v3/reference/calendarList/list, maxResults).
+PAGE_SIZE = 2500
+CALENDAR_LIST_PAGE_SIZE = 250
 DAYFLOW_ID = "dayflowId"
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 FLOATING = "dayflowFloating"  # Google has no floating time: the wall clock is kept, flagged
@@ -124,7 +129,9 @@ class GoogleCalendarProvider(Provider):
     def list_containers(self) -> list[Container]:
         containers, page_token = [], ""
         while True:
-            params = {"pageToken": page_token} if page_token else {}
+            params: dict[str, Any] = {"maxResults": CALENDAR_LIST_PAGE_SIZE}
+            if page_token:
+                params["pageToken"] = page_token
             body = self.call("GET", f"{self.api_base}/users/me/calendarList", params=params)
             for entry in field(SERVICE, body, "items", list):
                 containers.append(
@@ -283,10 +290,16 @@ class GoogleCalendarProvider(Provider):
         return None
 
     def _find_by_dayflow_id(self, calendar: str, dayflow_id: str) -> dict[str, Any] | None:
-        params = {"privateExtendedProperty": f"{DAYFLOW_ID}={dayflow_id}", "maxResults": 1}
-        body = self.call("GET", self.events_url(calendar), params=params)
-        found = field(SERVICE, body, "items", list)
-        return found[0] if found else None
+        # A page "may be less than [maxResults], or none at all, even if there are more events
+        # matching": an empty page with a nextPageToken is no proof of absence.
+        # https://developers.google.com/calendar/api/v3/reference/events/list
+        params = {"privateExtendedProperty": f"{DAYFLOW_ID}={dayflow_id}", "maxResults": PAGE_SIZE}
+        while True:
+            body = self.call("GET", self.events_url(calendar), params=params)
+            found = field(SERVICE, body, "items", list)
+            if found or not body.get("nextPageToken"):
+                return found[0] if found else None
+            params = {**params, "pageToken": body["nextPageToken"]}
 
     def _write_instance(self, fields: dict[str, Any]) -> RemoteItem:
         # An overridden instance is an event of its own, found by its original start:

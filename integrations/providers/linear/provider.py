@@ -31,9 +31,13 @@ from integrations.providers.errors import (
     RateLimited,
 )
 
-# The documented default of `first` (https://linear.app/developers/pagination); the
-# maximum is not documented.
-PAGE_SIZE = 50
+# Issues per pull page. `first` may go to 250 (https://linear.app/developers/pagination), but
+# a query may cost at most 10,000 points, a connection costing its children times its `first`
+# (https://linear.app/developers/rate-limiting): each issue here costs about 67, 60 of them for
+# labels(first: MAX_TAGS), so 250 issues (about 16,750) would be refused, and even 150 (about
+# 10,050). 100 (about 6,700) keeps a margin: the 250, the point model and the cap are as third
+# parties quote those pages, which say themselves only that children multiply the cost.
+PAGE_SIZE = 100
 # Linear priorities: 0 none, 1 urgent, 2 high, 3 medium, 4 low
 # (https://linear.app/developers/graphql, Issue.priority).
 TO_DAYFLOW_PRIORITY = {0: 0, 1: 4, 2: 3, 3: 2, 4: 1}
@@ -41,7 +45,9 @@ TO_LINEAR_PRIORITY = {v: k for k, v in TO_DAYFLOW_PRIORITY.items()}
 DONE_STATES = ("completed", "canceled")
 OPEN_STATES = ("unstarted", "backlog", "triage", "started")
 AUTH_ERRORS = ("authentication error", "unauthenticated")
+# Labels and teams cost about a point each, so their connections take the largest `first`.
 LABEL_PAGE = 250
+TEAM_PAGE = 250
 logger = logging.getLogger("integrations.linear")
 
 ISSUE = f"""
@@ -77,7 +83,7 @@ LABELS = (
     " nodes { id name } pageInfo { hasNextPage endCursor } } }"
 )
 TEAMS = (
-    "query Teams($after: String) { teams(first: 100, after: $after) {"
+    f"query Teams($after: String) {{ teams(first: {TEAM_PAGE}, after: $after) {{"
     " nodes { id name key } pageInfo { hasNextPage endCursor } } }"
 )
 

@@ -22,7 +22,10 @@ from integrations.providers.base import (
 )
 from integrations.providers.errors import NotFound, PreconditionFailed
 
-PAGE_SIZE = 100  # the query maximum: https://developers.notion.com/reference/query-a-data-source
+# Query and search pages hold at most 100 results ("page_size … Maximum: 100"); a larger one is
+# refused. https://developers.notion.com/reference/query-a-data-source,
+# https://developers.notion.com/reference/post-search
+PAGE_SIZE = 100
 # One rich text object holds at most 2,000 characters:
 # https://developers.notion.com/reference/request-limits
 TEXT_CHUNK = 2000
@@ -223,7 +226,10 @@ class NotionProvider(Provider):
         """The data sources shared with the integration (search filtered on data_source)."""
         containers, start = [], None
         while True:
-            body: dict[str, Any] = {"filter": {"property": "object", "value": "data_source"}}
+            body: dict[str, Any] = {
+                "filter": {"property": "object", "value": "data_source"},
+                "page_size": PAGE_SIZE,
+            }
             if start:
                 body["start_cursor"] = start
             response = self.api("POST", f"{self.api_base}/search", json=body, idempotent=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -56,6 +57,12 @@ FLOATING = f"String {PROPERTY_SET} Name DayFlowFloating"
 # as text and written back as text would show its markup in Outlook.
 # https://learn.microsoft.com/graph/api/event-get#request-headers
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
+# Delta entries per page (Prefer: odata.maxpagesize). Graph documents no maximum for
+# calendarView delta (https://learn.microsoft.com/graph/api/event-delta; "Different APIs might
+# have different default and maximum page sizes": https://learn.microsoft.com/graph/paging),
+# so none is assumed. A larger page would save little: every entry is read again on its own
+# (delta leaves out our extended properties), so a page of 50 is about 51 calls, and it is the
+# unit a crashed pull resumes from.
 PAGE_SIZE = 50
 WINDOW_PAST = dt.timedelta(days=365)
 WINDOW_FUTURE = dt.timedelta(days=730)
@@ -311,11 +318,10 @@ class OutlookProvider(Provider):
             "$filter": f"singleValueExtendedProperties/Any(ep: {condition})",
             "$expand": EXPAND,
         }
-        body = self.http.request_json(
-            "GET", f"{self.api_base}/me/events", params=params, headers={"Prefer": PREFER}
-        )
-        found = field(SERVICE, body, "value", list)
-        return found[0] if found else None
+        for found in self._pages(f"{self.api_base}/me/events", params):
+            if found:
+                return found[0]
+        return None
 
     def _instance(self, master_id: str, recurrence_id: str, tzname: str) -> dict[str, Any] | None:
         original = events.parse_iso(recurrence_id, tzname)
@@ -328,15 +334,18 @@ class OutlookProvider(Provider):
             "startDateTime": (original - day).astimezone(dt.UTC).isoformat(),
             "endDateTime": (original + day).astimezone(dt.UTC).isoformat(),
         }
-        body = self.http.request_json(
-            "GET",
-            f"{self.event_url(master_id)}/instances",
-            params=params,
-            headers={"Prefer": PREFER},
-        )
-        return _closest(
-            field(SERVICE, body, "value", list), original, whole_day=len(recurrence_id) == 10
-        )
+        url = f"{self.event_url(master_id)}/instances"
+        found = [instance for page in self._pages(url, params) for instance in page]
+        return _closest(found, original, whole_day=len(recurrence_id) == 10)
+
+    def _pages(self, url: str, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """Each page's `value`, following @odata.nextLink: Graph pages lists on its own, and
+        "A page of results may contain zero or more results". https://learn.microsoft.com/graph/paging"""
+        query: dict[str, str] | None = params
+        while url:
+            body = self.http.request_json("GET", url, params=query, headers={"Prefer": PREFER})
+            yield field(SERVICE, body, "value", list)
+            url, query = body.get("@odata.nextLink") or "", None
 
     def _cancel_instance(self, master_id: str, exdate: str, tzname: str) -> None:
         instance = self._instance(master_id, exdate, tzname)

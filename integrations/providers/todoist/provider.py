@@ -37,6 +37,8 @@ TO_DAYFLOW_PRIORITY = {1: 0, 2: 2, 3: 3, 4: 4}
 TO_TODOIST_PRIORITY = {0: 1, 1: 1, 2: 2, 3: 3, 4: 4}
 TASK_URL = "https://app.todoist.com/app/task/{id}"  # as the official SDKs build it
 ID_NAMESPACE = uuid.UUID("6f1c7f0e-3d52-4c4e-9a59-5d8f0b7a2c11")
+# The largest page of a v1 list (tasks, projects): `limit` runs 1-200 (default 50).
+# https://developer.todoist.com/api/v1/#tag/Tasks/operation/get_tasks_api_v1_tasks_get
 LIST_LIMIT = 200
 
 

@@ -58,6 +58,21 @@ def test_calendar_list_gives_the_calendars_to_pick(
         ("alice@example.com", "alice@example.com"),
         ("c_8f3k2team@group.calendar.google.com", "Team"),
     ]
+    assert query(mocked.calls[0])["maxResults"] == ["250"]  # calendarList's largest page
+
+
+def test_calendar_list_follows_its_pages(
+    provider: GoogleCalendarProvider, mocked: responses.RequestsMock
+) -> None:
+    listing = load("calendar_list.json")
+    first, rest = listing["items"][:1], listing["items"][1:]
+    mocked.get(f"{API}/users/me/calendarList", json={"items": first, "nextPageToken": "p2"})
+    mocked.get(f"{API}/users/me/calendarList", json={**listing, "items": rest})
+
+    calendars = provider.list_containers()
+
+    assert [c.name for c in calendars] == ["alice@example.com", "Team"]
+    assert query(mocked.calls[1]) == {"maxResults": ["250"], "pageToken": ["p2"]}
 
 
 def test_a_full_listing_keeps_series_as_series(
@@ -70,6 +85,7 @@ def test_a_full_listing_keeps_series_as_series(
     # then the series is listed, not expanded, and the token comes only from the last page
     params = query(mocked.calls[0])
     assert params["singleEvents"] == ["false"]
+    assert params["maxResults"] == query(mocked.calls[1])["maxResults"] == ["2500"]
     assert "syncToken" not in params
     assert query(mocked.calls[1])["pageToken"] == ["CigKGjRxYzBnZ3Y0"]
     assert (first.has_more, second.has_more, first.full, second.full) == (True, False, True, True)
@@ -307,6 +323,20 @@ def test_find_by_dayflow_id_and_get(provider: GoogleCalendarProvider, mocked) ->
     assert found.remote_id == fetched.remote_id == "primary/series0weekly"
     assert missing is None
     assert query(mocked.calls[1])["privateExtendedProperty"] == ["dayflowId=ev-18"]
+
+
+def test_find_by_dayflow_id_reads_on_past_an_empty_page(provider, mocked) -> None:
+    # Google may answer an empty page with a nextPageToken even when events match.
+    master = load("events_full_page1.json")["items"][0]
+    mocked.get(EVENTS, json={"items": [], "nextPageToken": "more"})
+    mocked.get(EVENTS, json={"items": [master]})
+
+    found = provider.find_by_dayflow_id("ev-17")
+
+    assert found is not None
+    assert found.remote_id == "primary/series0weekly"
+    assert query(mocked.calls[0])["maxResults"] == ["2500"]
+    assert query(mocked.calls[1])["pageToken"] == ["more"]
 
 
 def test_an_unreadable_cursor_is_expired(provider: GoogleCalendarProvider) -> None:

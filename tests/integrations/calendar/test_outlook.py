@@ -60,6 +60,8 @@ def test_a_full_delta_round_gives_masters_and_exceptions_never_occurrences(
     # then the window is asked in UTC, the nextLink followed and the deltaLink kept whole
     first = mocked.calls[0].request
     assert 'outlook.timezone="UTC"' in first.headers["Prefer"]
+    assert "odata.maxpagesize=50" in first.headers["Prefer"]
+    assert "odata.maxpagesize=50" in mocked.calls[3].request.headers["Prefer"]  # each page
     assert {"startDateTime", "endDateTime"} <= set(parse_qs(urlsplit(first.url).query))
     assert mocked.calls[3].request.url == NEXT
     assert json.loads(page.next_cursor) == {
@@ -309,6 +311,36 @@ def test_find_by_dayflow_id_and_get(provider: OutlookProvider, mocked) -> None:
     assert (found.remote_id, found.dayflow_id) == ("AAMkAGI2-master", "ev-17")
     assert fetched.fields["title"] == "Dentist"
     assert "$expand" in parse_qs(urlsplit(mocked.calls[1].request.url).query)
+
+
+def test_find_by_dayflow_id_reads_on_past_an_empty_page(provider: OutlookProvider, mocked) -> None:
+    # Graph pages lists itself, and a page may hold nothing while more follow.
+    page2 = f"{API}/me/events?$skiptoken=2"
+    mocked.get(f"{API}/me/events", json={"value": [], "@odata.nextLink": page2})
+    mocked.get(page2, json={"value": [load("event_master.json")]})
+
+    found = provider.find_by_dayflow_id("ev-17")
+
+    assert found is not None
+    assert found.remote_id == "AAMkAGI2-master"
+    assert mocked.calls[1].request.url == page2  # followed as given, nothing added
+
+
+def test_an_instance_on_a_later_page_of_instances_is_found(
+    provider: OutlookProvider, mocked: responses.RequestsMock
+) -> None:
+    # given the 13 April occurrence on the second page of the series' instances
+    page2 = f"{API}/me/events/m/instances?$skiptoken=2"
+    other = {"id": "occ-0412", "originalStart": "2026-04-12T07:00:00Z", "@odata.etag": 'W/"1"'}
+    wanted = {"id": "occ-0413", "originalStart": "2026-04-13T07:00:00Z", "@odata.etag": 'W/"1"'}
+    mocked.get(f"{API}/me/events/m/instances", json={"value": [other], "@odata.nextLink": page2})
+    mocked.get(page2, json={"value": [wanted]})
+    mocked.delete(f"{API}/me/events/occ-0413", status=204)
+    # when DayFlow cancels that occurrence
+    provider._cancel_instance("m", "2026-04-13T09:00:00+02:00", "Europe/Berlin")
+    # then both pages are read and the right one is deleted
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "DELETE"]
+    assert mocked.calls[2].request.url.endswith("/me/events/occ-0413")
 
 
 def test_an_unreadable_cursor_is_expired(provider: OutlookProvider) -> None:

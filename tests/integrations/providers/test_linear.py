@@ -60,7 +60,7 @@ def test_full_pull_follows_relay_cursors(provider, mocked):
     assert first.full
     assert variables(mocked.calls[0]) == {
         "filter": {"team": {"id": {"eq": TEAM}}},
-        "first": 50,
+        "first": 100,  # the most a query of issues with their labels may cost
         "after": None,
     }
     assert variables(mocked.calls[1])["after"] == "c1"
@@ -273,6 +273,7 @@ def test_list_containers_pages_through_teams(provider, mocked):
         ("t1", "Eng (ENG)", "team"),
         ("t2", "Ops (OPS)", "team"),
     ]
+    assert "teams(first: 250," in body(mocked.calls[0])["query"]  # the largest page
     assert variables(mocked.calls[1]) == {"after": "x"}
 
 

@@ -463,8 +463,12 @@ def test_list_containers_searches_data_sources_page_by_page(provider, mocked):
     assert [c.id for c in containers] == [SOURCE, "ds-2"]
     assert containers[0].name.startswith("Test Data Source")
     assert containers[0].parent == "daf41515-aa5f-4d14-97a8-9193425ec491"
-    assert body(mocked.calls[0]) == {"filter": {"property": "object", "value": "data_source"}}
+    assert body(mocked.calls[0]) == {
+        "filter": {"property": "object", "value": "data_source"},
+        "page_size": 100,  # search's largest page
+    }
     assert body(mocked.calls[1])["start_cursor"] == "s2"
+    assert body(mocked.calls[1])["page_size"] == 100
 
 
 # --- errors -------------------------------------------------------------------------------

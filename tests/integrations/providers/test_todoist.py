@@ -405,6 +405,7 @@ def test_list_containers_pages_through_projects(provider, mocked):
         ("p2", "Work", "p1"),
     ]
     assert "cursor=n2" in mocked.calls[1].request.url
+    assert all("limit=200" in call.request.url for call in mocked.calls)  # the largest page
 
 
 # --- errors -------------------------------------------------------------------------------
