@@ -149,7 +149,7 @@ class BatchWriter:
     def _call(self, commands: list[Command]) -> tuple[dict[str, Any], dict[str, str]]:
         provider = self.provider
         data: dict[str, Any] = {"commands": json.dumps(commands)}
-        token = getattr(provider, "_read_token", None)
+        token = provider._read_token
         if token:
             data |= {"sync_token": token, "resource_types": json.dumps(["items"])}
         # Resending is safe: Todoist applies each command uuid once.

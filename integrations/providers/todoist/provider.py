@@ -80,6 +80,9 @@ class TodoistProvider(Provider):
     # https://developer.todoist.com/api/v1/#tag/Sync/Items
     lacks_fields = frozenset({"task.list"})
     write_batch_size = COMMANDS_PER_CALL
+    # The newest sync token this run saw (its pull's, then each batched write's): a write
+    # call that sends it gets the items it changed back in the same answer.
+    _read_token: str | None = None
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
