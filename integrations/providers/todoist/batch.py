@@ -17,7 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from integrations.providers.base import RemoteItem, Write, WriteResult, add_marker, field
-from integrations.providers.errors import NotFound, PreconditionFailed, ProviderError
+from integrations.providers.errors import NotFound, Permanent, PreconditionFailed, ProviderError
 
 if TYPE_CHECKING:
     from integrations.providers.todoist.provider import TodoistProvider
@@ -69,8 +69,9 @@ class BatchWriter:
         return self._by_ids(sorted(wanted)) if wanted else {}
 
     def _by_ids(self, ids: list[str]) -> dict[str, RemoteItem | ProviderError]:
-        """The items with these ids: active ones in one list call, any other (a completed
-        task) by its own read."""
+        """The items with these ids: active ones in one list call (`ids`, comma-separated, as
+        the official SDK's `get_tasks(ids=…)` sends it: Doist/todoist-api-python api.py), any
+        other (a completed task) by its own read."""
         found: dict[str, RemoteItem | ProviderError] = {}
         provider = self.provider
         for start in range(0, len(ids), 200):
@@ -83,7 +84,7 @@ class BatchWriter:
             if remote_id not in found:
                 try:
                     found[remote_id] = provider.get(remote_id)
-                except NotFound as error:
+                except Permanent as error:  # that item's alone
                     found[remote_id] = error
         return found
 
