@@ -15,6 +15,7 @@ from dayflow.models import Task
 from integrations.clients import client_for
 from integrations.models import Credential
 from integrations.providers.base import Write, WriteResult
+from integrations.providers.errors import RateLimited
 from integrations.providers.todoist.provider import TodoistProvider
 from sync import engine
 from sync.engine.crash import CRASH_HOOKS
@@ -31,15 +32,25 @@ class Killed(BaseException):
 
 class MeddledTodoist(TodoistProvider):
     """The real provider; `meddle` runs after the pull, before the first batch is sent: what
-    a person does in Todoist meanwhile."""
+    a person does in Todoist meanwhile. `limited` names a write whose command Todoist answers
+    with a 429 (`LIMITS_REACHED`, applied nothing), the batch's others applied."""
 
     meddle: Callable[[], None] | None = None
+    limited: str = ""
 
     def write_batch(self, writes: list[Write]) -> list[WriteResult]:
         meddle, MeddledTodoist.meddle = MeddledTodoist.meddle, None
         if meddle is not None:
             meddle()
-        return super().write_batch(writes)
+        limited, MeddledTodoist.limited = MeddledTodoist.limited, ""
+        sent = [w for w in writes if w.fields.get("title") != limited]
+        results = iter(super().write_batch(sent))
+        return [
+            RateLimited("todoist: item_add: Too many requests", retry_after=30.0)
+            if w.fields.get("title") == limited
+            else next(results)
+            for w in writes
+        ]
 
 
 @pytest.fixture
@@ -53,6 +64,7 @@ def todoist(connection, use_provider):
         server.install(mocked)
         yield server
     MeddledTodoist.meddle = None
+    MeddledTodoist.limited = ""
 
 
 @pytest.fixture
@@ -171,3 +183,25 @@ def test_a_batch_retried_after_a_crash_before_its_links_duplicates_nothing(
     assert len(todoist.alive()) == 5  # found by their marker, not added again
     assert {link.remote_id for link in ItemLink.objects.all()} == set(todoist.alive())
     assert sync().processed == 0
+
+
+def test_a_rate_limit_inside_a_batch_records_the_others_then_waits(sync, todoist, user, connection):
+    Task.objects.bulk_create([Task(user=user, title=t) for t in ("a", "b", "c")])
+    MeddledTodoist.limited = "b"
+    job = SyncJob.objects.create(connection=connection)
+
+    engine.run_job(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "queued"  # requeued for after the wait, as any rate limit
+    assert sorted(i["content"] for i in todoist.alive().values()) == ["a", "c"]
+    linked = ItemLink.objects.exclude(remote_id="")
+    assert sorted(link.task.title for link in linked) == ["a", "c"]  # recorded before the wait
+    assert ItemLink.objects.get(task__title="b").remote_id == ""  # its intent, for the rerun
+
+    engine.run_job(job.pk)  # the requeued job, once the wait is over
+
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert sorted(i["content"] for i in todoist.alive().values()) == ["a", "b", "c"]
+    assert ItemLink.objects.filter(remote_id="").count() == 0
