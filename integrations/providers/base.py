@@ -35,7 +35,13 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
-from integrations.providers.errors import CursorExpired, Permanent, UnexpectedPayload
+from integrations.providers.errors import (
+    CursorExpired,
+    Permanent,
+    ProviderError,
+    RateLimited,
+    UnexpectedPayload,
+)
 
 if TYPE_CHECKING:
     from integrations.providers.http import HttpClient
@@ -87,6 +93,23 @@ class RemoteItem:
     web_url: str = ""  # where a person opens the item at the service ("" when it has no page)
     # Shown in DayFlow, never synced back: "list_name" (tasks), "attendees" (events).
     read_only: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Write:
+    """One write of a batch (`Provider.write_batch`): "create", "update" or "delete", with the
+    arguments of the matching single-write method."""
+
+    op: str
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    remote_id: str = ""
+    version: str = ""
+    dayflow_id: str = ""
+
+
+# Per write of a batch: the item as the service now holds it (None after a delete), or the
+# typed error of that write alone.
+WriteResult = RemoteItem | ProviderError | None
 
 
 @dataclasses.dataclass
@@ -172,6 +195,8 @@ class Provider:
     # service's console: the admin shows it, and can forget it to capture a new one.
     webhook_secret_from_handshake: ClassVar[bool] = False
     supports_delete: ClassVar[bool] = True
+    # How many writes `write_batch` sends together; 1: the engine writes item by item.
+    write_batch_size: ClassVar[int] = 1
 
     # The settings a user picks for this service (connection.field_mapping): key -> type.
     mapping_schema: ClassVar[dict[str, type]] = {}
@@ -283,6 +308,27 @@ class Provider:
 
     def delete(self, remote_id: str, version: str = "") -> None:
         raise NotImplementedError
+
+    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
+        """Several writes, each with its own result in the same order: a failure of one
+        (Permanent, PreconditionFailed, NotFound, RateLimited) is that write's result, not
+        the batch's. Providers whose service batches (`write_batch_size` > 1) send them in
+        fewer calls; this default writes them one by one."""
+        results: list[WriteResult] = []
+        for one in writes:
+            try:
+                results.append(self._write_one(one))
+            except (Permanent, RateLimited) as error:
+                results.append(error)
+        return results
+
+    def _write_one(self, one: Write) -> RemoteItem | None:
+        if one.op == "create":
+            return self.create(one.fields, dayflow_id=one.dayflow_id)
+        if one.op == "update":
+            return self.update(one.remote_id, one.fields, one.version)
+        self.delete(one.remote_id, one.version)
+        return None
 
     def delete_instance(
         self, remote_id: str, series_remote_id: str, version: str = ""

@@ -474,8 +474,12 @@ def task_detail(request: HttpRequest, account: Account, task_id: str) -> HttpRes
 @require_http_methods(["GET"])
 @todoist_api
 def task_list(request: HttpRequest, account: Account) -> HttpResponse:
-    """Active tasks, filtered by project_id; {results, next_cursor}."""
+    """Active tasks, filtered by project_id and by `ids` (comma-separated); {results,
+    next_cursor}."""
     tasks = store.live(account, TASK, request.GET.get("project_id") or None)
+    ids = request.GET.get("ids")
+    if ids:
+        tasks = tasks.filter(remote_id__in=ids.split(",")[:PAGE_MAX])
     return _paginated(request, [t.data for t in tasks.order_by("pk") if not t.data["checked"]])
 
 

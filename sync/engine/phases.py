@@ -99,9 +99,10 @@ def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
 
 
 def apply_batch(run: Run, batch: list[Pair]) -> None:
-    """Remote writes one by one, then the batch's local writes in bulk; then the series
-    masters our deletions of instances changed on the service."""
-    written = [remote.write(run, pair) for pair in remote.prepare_creates(run, batch)]
+    """Remote writes (one by one, or in the provider's batches), then the batch's local
+    writes in bulk; then the series masters our deletions of instances changed on the
+    service."""
+    written = remote.write_all(run, remote.prepare_creates(run, batch))
     enter_phase(run, SyncJob.Phase.WRITING_LOCAL)
     LocalWriter(run).write([pair for pair, _master in written])
     for _pair, master in written:

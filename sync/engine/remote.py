@@ -1,5 +1,8 @@
 """Remote writes: one by one, each followed by its link (and journal entry) in a small
-transaction, so a crash loses at most the link of one write, which the next run recovers."""
+transaction, so a crash loses at most the link of one write, which the next run recovers.
+A provider that batches writes sends a batch at once, then each pair is recorded the same
+way: a crash loses at most the links of one batch, whose creates have their intents saved
+first and carry DayFlow's id (and Todoist's command uuids), so the rerun finds them."""
 
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ from typing import NamedTuple
 from django.db import transaction
 
 from dayflow.models import Event
-from integrations.providers.base import RemoteItem
-from integrations.providers.errors import NotFound, Permanent, PreconditionFailed
+from integrations.providers.base import RemoteItem, Write, WriteResult
+from integrations.providers.errors import NotFound, Permanent, PreconditionFailed, ProviderError
 from sync import bulk, decisions
 from sync import fields as codec
 from sync.decisions import Action, Decision, Op, master_after_write
 from sync.engine.crash import crash_point
 from sync.engine.journal import journal
-from sync.engine.plan import Pair
+from sync.engine.plan import Pair, chunks
 from sync.engine.run import Run
 from sync.mapping import FK, dayflow_id
 from sync.models import ItemLink, ItemType, JournalEntry
@@ -73,13 +76,86 @@ def write(run: Run, pair: Pair) -> Written:
         if Op.DELETE_REMOTE in ops:
             return _delete(run, pair)
     except PreconditionFailed:
-        run.counts["conflicts"] += 1
-        base = pair.link.base if pair.link else None
-        decision = decisions.after_precondition_failed(base)
-        return Written(dataclasses.replace(pair, decision=decision, local=None, remote=None))
+        return _conflict(run, pair)
     except Permanent as error:
         return Written(_item_failed(run, pair, error))
     return Written(pair)
+
+
+def write_all(run: Run, pairs: list[Pair]) -> list[Written]:
+    """Every pair's remote write: one by one, or, for a provider that batches writes
+    (`write_batch_size` > 1), its creates, updates and deletes in batches of that size, each
+    pair then recorded as a single write is. A failure of one write is that pair's alone; an
+    error that is not an item's (a rate limit) stops the run once the batch is recorded."""
+    size = run.provider.write_batch_size
+    if size <= 1:
+        return [write(run, pair) for pair in pairs]
+    written: dict[int, Written] = {}
+    batched = [(index, pair) for index, pair in enumerate(pairs) if _batchable(pair)]
+    for index, pair in enumerate(pairs):
+        if not _batchable(pair):
+            written[index] = write(run, pair)
+    stop: ProviderError | None = None
+    for chunk in chunks(batched, size):
+        results = run.provider.write_batch([_request(pair) for _index, pair in chunk])
+        run.counts["api_calls"] += 1  # the HTTP client counts every call it took
+        crash_point("after_remote_batch")
+        for (index, pair), result in zip(chunk, results, strict=True):
+            if isinstance(result, ProviderError) and not isinstance(result, Permanent):
+                stop = stop or result  # not the item's fault: left for the next run
+                continue
+            written[index] = _record(run, pair, result)
+    if stop is not None:
+        raise stop
+    return [written[index] for index in range(len(pairs))]
+
+
+def _batchable(pair: Pair) -> bool:
+    ops = pair.decision.ops
+    if Op.CREATE_REMOTE in ops:
+        return pair.local is not None
+    if Op.UPDATE_REMOTE in ops:
+        return True
+    # A series instance's delete changes its master, which only the single write returns.
+    return Op.DELETE_REMOTE in ops and not (pair.link.base or {}).get("series_remote_id")
+
+
+def _request(pair: Pair) -> Write:
+    link, ops = pair.link, pair.decision.ops
+    if Op.CREATE_REMOTE in ops:
+        fields = codec.decode(_action(pair, Op.CREATE_REMOTE).fields)
+        return Write("create", fields, dayflow_id=link.dayflow_id or _local_id(pair))
+    if Op.UPDATE_REMOTE in ops:
+        fields = codec.decode(_action(pair, Op.UPDATE_REMOTE).fields)
+        return Write("update", fields, remote_id=link.remote_id, version=_seen(pair))
+    return Write("delete", remote_id=link.remote_id, version=_seen(pair))
+
+
+def _record(run: Run, pair: Pair, result: WriteResult) -> Written:
+    """One batched write's result, recorded as `write` records the single write's."""
+    ops = pair.decision.ops
+    if isinstance(result, NotFound) and Op.DELETE_REMOTE in ops:
+        result = None  # already gone: the outcome we wanted
+    if isinstance(result, PreconditionFailed):
+        return _conflict(run, pair)
+    if isinstance(result, Permanent):
+        return Written(_item_failed(run, pair, result))
+    if Op.CREATE_REMOTE in ops and isinstance(result, RemoteItem):
+        crash_point("after_remote_create")
+        return Written(_created(run, pair, result))
+    if Op.UPDATE_REMOTE in ops and isinstance(result, RemoteItem):
+        return Written(_updated(run, pair, result))
+    if Op.DELETE_REMOTE in ops and result is None:
+        return _deleted(run, pair, None)
+    error = Permanent(f"no result for {ops}", service=run.provider.key)
+    return Written(_item_failed(run, pair, error))
+
+
+def _conflict(run: Run, pair: Pair) -> Written:
+    run.counts["conflicts"] += 1
+    base = pair.link.base if pair.link else None
+    decision = decisions.after_precondition_failed(base)
+    return Written(dataclasses.replace(pair, decision=decision, local=None, remote=None))
 
 
 def _item_failed(run: Run, pair: Pair, error: Exception) -> Pair:
@@ -96,10 +172,14 @@ def _create(run: Run, pair: Pair) -> Pair:
     link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
     item = run.provider.create(
         codec.decode(action.fields),
-        dayflow_id=link.dayflow_id or dayflow_id(pair.item_type, pair.local.pk),
+        dayflow_id=link.dayflow_id or _local_id(pair),
     )
     run.counts["api_calls"] += 1
     crash_point("after_remote_create")
+    return _created(run, pair, item)
+
+
+def _created(run: Run, pair: Pair, item: RemoteItem) -> Pair:
     written = _save_write(run, pair, item, JournalEntry.Op.CREATE, before=None)
     run.counts["remote_created"] += 1
     return written
@@ -107,25 +187,37 @@ def _create(run: Run, pair: Pair) -> Pair:
 
 def _update(run: Run, pair: Pair) -> Pair:
     link, action = pair.link, _action(pair, Op.UPDATE_REMOTE)
-    before = pair.remote_json if pair.remote_json is not None else link.base
     item = run.provider.update(link.remote_id, codec.decode(action.fields), _seen(pair))
     run.counts["api_calls"] += 1
+    return _updated(run, pair, item)
+
+
+def _updated(run: Run, pair: Pair, item: RemoteItem) -> Pair:
+    before = pair.remote_json if pair.remote_json is not None else pair.link.base
     written = _save_write(run, pair, item, JournalEntry.Op.UPDATE, before=before)
     run.counts["remote_updated"] += 1
     return written
 
 
 def _delete(run: Run, pair: Pair) -> Written:
-    link = pair.link
     master = None
     with contextlib.suppress(NotFound):  # already gone: the outcome we wanted
-        master = _delete_on_service(run, link, _seen(pair))
+        master = _delete_on_service(run, pair.link, _seen(pair))
     run.counts["api_calls"] += 1
+    return _deleted(run, pair, master)
+
+
+def _deleted(run: Run, pair: Pair, master: RemoteItem | None) -> Written:
+    link = pair.link
     with transaction.atomic():
         journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
         link.delete()
     run.counts["remote_deleted"] += 1
     return Written(dataclasses.replace(pair, link=None), master)
+
+
+def _local_id(pair: Pair) -> str:
+    return dayflow_id(pair.item_type, pair.local.pk)
 
 
 def _delete_on_service(run: Run, link: ItemLink, version: str) -> RemoteItem | None:

@@ -8,6 +8,8 @@ import json
 import pytest
 from django.test import Client as Browser
 
+from integrations.providers.base import Write
+from integrations.providers.errors import NotFound
 from integrations.providers.http import HttpClient
 from integrations.providers.todoist.provider import TodoistProvider
 from integrations.providers.todoist.webhook import verify_todoist
@@ -125,6 +127,14 @@ def test_a_change_sends_the_recorded_webhook_signed_with_the_client_secret(token
     assert verify_todoist(sent.headers, body, SECRET).ok
 
 
+def test_tasks_are_listed_by_ids(token):
+    first, _second, third = api(token, "get", "tasks", {"limit": 3}).json()["results"]
+
+    body = api(token, "get", "tasks", {"ids": f"{first['id']},{third['id']}"}).json()
+
+    assert [t["id"] for t in body["results"]] == [first["id"], third["id"]]
+
+
 # --- the real provider, over HTTP -------------------------------------------------------------
 @pytest.fixture
 def provider(transactional_db, live_server, register, connect, connection, monkeypatch):
@@ -201,3 +211,23 @@ def test_the_provider_s_labels_round_trip_through_the_sandbox(provider):
     updated = provider.update(created.remote_id, {"tags": ["errands", "home"]})
 
     assert updated.fields["tags"] == ["errands", "home"]
+
+
+def test_the_provider_s_batched_writes_go_through_the_sandbox(provider):
+    provider.pull(None)  # the run's sync token: the write call reads its items back
+    kept = provider.create({"title": "Kept", "status": "open"})
+    gone = provider.create({"title": "Gone", "status": "open"})
+    writes = [
+        Write("create", {"title": "Batched", "status": "done"}),
+        Write("update", {"title": "Kept, renamed"}, remote_id=kept.remote_id, version=kept.version),
+        Write("delete", remote_id=gone.remote_id),
+        Write("update", {"title": "x"}, remote_id="missing"),
+    ]
+
+    made, renamed, deleted, missing = provider.write_batch(writes)
+
+    assert (made.fields["title"], made.fields["status"]) == ("Batched", "done")
+    assert renamed.fields["title"] == "Kept, renamed"
+    assert deleted is None
+    assert isinstance(missing, NotFound)
+    assert provider.get(made.remote_id).fields["title"] == "Batched"

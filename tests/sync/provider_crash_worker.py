@@ -5,7 +5,8 @@ test_crash_providers.py.
     python -m tests.sync.provider_crash_worker <setup|run|rerun|again> <var dir>
 
 `<var dir>/config.json` names the provider and where its service listens. `run` SIGKILLs itself
-right after its second remote create, before that item's link is saved; `rerun` takes the job
+right after its second remote create, before that item's link is saved (or at the config's
+`crash_at` point, the `crash_on`th time); `rerun` takes the job
 over (its lease ran out) and runs it; `again` syncs once more. Each phase prints a JSON line.
 """
 
@@ -116,13 +117,16 @@ def setup() -> dict[str, Any]:
 
 def run(state: dict[str, Any]) -> dict[str, Any]:
     creates: list[int] = []
+    # After the second create's write (a batching provider: before its link is saved), or
+    # right after a whole batch was sent, before any of its links.
+    point, times = CONFIG.get("crash_at", "after_remote_create"), CONFIG.get("crash_on", 2)
 
     def die_on_second_create() -> None:
         creates.append(1)
-        if len(creates) == 2:
+        if len(creates) == times:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    CRASH_HOOKS["after_remote_create"] = die_on_second_create
+    CRASH_HOOKS[point] = die_on_second_create
     outcome = engine.run_job(state["job"])
     return {"status": outcome.status}  # only reached if the kill did not happen
 

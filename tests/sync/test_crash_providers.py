@@ -60,10 +60,17 @@ def crash_and_rerun(var_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     return rerun
 
 
-def test_todoist_worker_killed_after_the_create_reruns_without_a_duplicate(tmp_path):
+@pytest.mark.parametrize(
+    "crash",
+    [
+        pytest.param({}, id="after-the-second-create-of-a-batch"),
+        pytest.param({"crash_at": "after_remote_batch", "crash_on": 1}, id="after-the-batch"),
+    ],
+)
+def test_todoist_worker_killed_after_the_create_reruns_without_a_duplicate(tmp_path, crash):
     server = TodoistServer()
     with todoist_http.serve(server) as api_base:
-        config = {"provider": "todoist", "api_base": api_base, "project": PROJECT}
+        config = {"provider": "todoist", "api_base": api_base, "project": PROJECT, **crash}
 
         rerun = crash_and_rerun(tmp_path, config)
 

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import responses
 
@@ -19,6 +19,7 @@ API = "https://api.todoist.com/api/v1"
 PROJECT = "6Jf8VQXxpwv56VQ7"
 ITEM = load("todoist", "item.json")
 EPOCH = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+NOT_FOUND = load("todoist", "command_error.json")["sync_status"]["UUID"]
 
 
 class TodoistServer:
@@ -31,6 +32,7 @@ class TodoistServer:
         self.seq = 0
         self.seen: set[str] = set()
         self.commands_sent = 0
+        self.write_calls = 0  # Sync calls that carried commands
 
     def install(self, mocked: responses.RequestsMock) -> None:
         mocked.assert_all_requests_are_fired = False
@@ -66,37 +68,45 @@ class TodoistServer:
 
     # --- the HTTP side ----------------------------------------------------------------------
     def sync(self, request) -> tuple[int, dict, str]:
+        """Commands first (each uuid applied once), then, with a sync token, the items
+        changed since it: Todoist reads and writes in one call."""
         form = {k: v[0] for k, v in parse_qs(request.body).items()}
+        body: dict[str, Any] = {}
         if "commands" in form:
-            return self._commands(json.loads(form["commands"]))
-        token = form["sync_token"]
+            self.write_calls += 1
+            body |= self._commands(json.loads(form["commands"]))
+        token = form.get("sync_token")
         if token == "*":
             items = [i for i in self.items.values() if not i["is_deleted"] and not i["checked"]]
-        else:
+            body |= {"full_sync": True, "items": items}
+        elif token is not None:
             since = int(token.removeprefix("tok"))
             items = [self.items[i] for i, seq in self.changed.items() if seq > since]
-        body = {"sync_token": f"tok{self.seq}", "full_sync": token == "*", "items": items}
+            body |= {"full_sync": False, "items": items}
+        body["sync_token"] = f"tok{self.seq}"
         return 200, {}, json.dumps(body)
 
-    def _commands(self, commands: list[dict[str, Any]]) -> tuple[int, dict, str]:
-        statuses, mapping = {}, {}
+    def _commands(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
+        statuses: dict[str, Any] = {}
+        mapping: dict[str, str] = {}
         for command in commands:
             statuses[command["uuid"]] = "ok"
             if command["uuid"] not in self.seen:
                 self.seen.add(command["uuid"])
                 self.commands_sent += 1
-                self._apply(command, mapping)
-        body = {"sync_status": statuses, "temp_id_mapping": mapping, "sync_token": f"tok{self.seq}"}
-        return 200, {}, json.dumps(body)
+                statuses[command["uuid"]] = self._apply(command, mapping)
+        return {"sync_status": statuses, "temp_id_mapping": mapping}
 
-    def _apply(self, command: dict[str, Any], mapping: dict[str, str]) -> None:
+    def _apply(self, command: dict[str, Any], mapping: dict[str, str]) -> Any:
         args, kind = dict(command["args"]), command["type"]
         if kind == "item_add":
             args.pop("project_id", None)
             content = args.pop("content")
             mapping[command["temp_id"]] = self.add(content, **args)
-            return
+            return "ok"
         target = mapping.get(args["id"], args.pop("id"))
+        if target not in self.items or self.items[target]["is_deleted"]:
+            return NOT_FOUND
         changes = {
             "item_update": args,
             "item_close": {"checked": True, "completed_at": "2026-03-01T12:00:00.000000Z"},
@@ -104,6 +114,7 @@ class TodoistServer:
             "item_delete": {"is_deleted": True},
         }[kind]
         self.edit(target, **changes)
+        return "ok"
 
     def get(self, request) -> tuple[int, dict, str]:
         found = self.items.get(request.url.split("?")[0].rsplit("/", 1)[1])
@@ -113,4 +124,8 @@ class TodoistServer:
 
     def list(self, request) -> tuple[int, dict, str]:
         active = [i for i in self.alive().values() if not i["checked"]]
+        ids = parse_qs(urlsplit(request.url).query).get("ids")
+        if ids:
+            wanted = set(ids[0].split(","))
+            active = [i for i in active if i["id"] in wanted]
         return 200, {}, json.dumps({"results": active, "next_cursor": None})

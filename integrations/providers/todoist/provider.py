@@ -17,6 +17,8 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    Write,
+    WriteResult,
     add_marker,
     field,
     parse_date,
@@ -29,6 +31,7 @@ from integrations.providers.errors import (
     PreconditionFailed,
     RateLimited,
 )
+from integrations.providers.todoist.batch import BatchWriter
 
 # Todoist priorities run 1 (normal, "p4") to 4 (urgent, "p1"); DayFlow's low (1) has no
 # Todoist level of its own and is written as normal.
@@ -40,6 +43,9 @@ ID_NAMESPACE = uuid.UUID("6f1c7f0e-3d52-4c4e-9a59-5d8f0b7a2c11")
 # The largest page of a v1 list (tasks, projects): `limit` runs 1-200 (default 50).
 # https://developer.todoist.com/api/v1/#tag/Tasks/operation/get_tasks_api_v1_tasks_get
 LIST_LIMIT = 200
+# Todoist takes up to 100 commands in one Sync call.
+# https://developer.todoist.com/api/v1/#tag/Sync/Overview/Batching-commands
+COMMANDS_PER_CALL = 100
 
 
 class TodoistProvider(Provider):
@@ -75,6 +81,10 @@ class TodoistProvider(Provider):
     # Tasks carry labels by name (`labels`), read and written as such.
     # https://developer.todoist.com/api/v1/#tag/Sync/Items
     lacks_fields = frozenset({"task.list"})
+    write_batch_size = COMMANDS_PER_CALL
+    # The newest sync token this run saw (its pull's, then each batched write's): a write
+    # call that sends it gets the items it changed back in the same answer.
+    _read_token: str | None = None
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -91,6 +101,7 @@ class TodoistProvider(Provider):
         data = {"sync_token": cursor or "*", "resource_types": resources}
         response = self.api("POST", f"{self.api_base}/sync", data=data, idempotent=True)
         page = Page(next_cursor=field(self.key, response, "sync_token", str))
+        self._read_token = page.next_cursor
         self._note_project_names(response.get("projects"))
         for raw in field(self.key, response, "items", list):
             gone = raw.get("is_deleted") or field(self.key, raw, "project_id", str) != project
@@ -164,6 +175,15 @@ class TodoistProvider(Provider):
         current = self.get(remote_id)
         if version and current.version != version:
             raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        batch = self.update_commands(remote_id, fields, current)
+        if batch:
+            self.commands(*batch)
+        return self.get(remote_id)
+
+    def update_commands(
+        self, remote_id: str, fields: dict[str, Any], current: RemoteItem
+    ) -> list[dict[str, Any]]:
+        """The commands that bring `current` to `fields` (none when nothing changes)."""
         # Resending an unchanged due would replace a recurring one with a single date.
         unchanged = {"status"} | ({"due"} if fields.get("due") == current.fields["due"] else set())
         args = self.to_args({k: v for k, v in fields.items() if k not in unchanged})
@@ -174,9 +194,12 @@ class TodoistProvider(Provider):
         if wanted != current.fields["status"]:
             kind = "item_close" if wanted == "done" else "item_uncomplete"
             batch.append(self._command(kind, {"id": remote_id}))
-        if batch:
-            self.commands(*batch)
-        return self.get(remote_id)
+        return batch
+
+    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
+        """Up to `write_batch_size` writes in as few Sync calls as their commands need
+        (integrations/providers/todoist/batch.py)."""
+        return BatchWriter(self, COMMANDS_PER_CALL).write(writes)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         if version and self.get(remote_id).version != version:
@@ -204,14 +227,21 @@ class TodoistProvider(Provider):
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """Only with the description marker on: scan the project's active tasks for it."""
+        return self.find_all_by_dayflow_id({dayflow_id}, collection).get(dayflow_id)
+
+    def find_all_by_dayflow_id(
+        self, dayflow_ids: set[str], collection: str = ""
+    ) -> dict[str, RemoteItem]:
+        """Several at once, in one scan of the project (only with the marker on)."""
         if not self._marks():
-            return None
+            return {}
+        found: dict[str, RemoteItem] = {}
         params: dict[str, Any] = {"project_id": self.collection_id(collection), "limit": LIST_LIMIT}
         for raw in self._paginate(f"{self.api_base}/tasks", params):
             item = self.to_item(raw)
-            if item.dayflow_id == dayflow_id:
-                return item
-        return None
+            if item.dayflow_id in dayflow_ids:
+                found.setdefault(item.dayflow_id, item)
+        return found
 
     def _marks(self) -> bool:
         return bool(self.field_mapping.get("write_id_marker"))
