@@ -221,6 +221,8 @@ def prepare_database(
 ) -> tuple[dict[str, str], Path]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="dayflow.settings", DAYFLOW_PLAIN_STATIC="1")
     env["DAYFLOW_ALLOW_PRIVATE_SERVERS"] = "1"  # the benchmark's Radicale is on 127.0.0.1
+    # Its edits are the steps' scene, synced by the step itself, not queued on each save.
+    env["DAYFLOW_SYNC_LOCAL_DELAY"] = "off"
     env.pop("DATABASE_URL", None)
     if db == "postgres":
         recreate_postgres(args.postgres_url)
