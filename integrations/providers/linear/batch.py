@@ -80,7 +80,8 @@ class BatchWriter:
         team = provider.collection_id()
         markers = [{"description": {"contains": add_marker("", d)}} for d in dayflow_ids]
         issue_filter = {"team": {"id": {"eq": team}}, "or": markers}
-        nodes = self._issues(issue_filter, len(dayflow_ids))
+        # Room for a duplicate or a trashed copy of a marker besides the live issue.
+        nodes = self._issues(issue_filter, min(2 * len(dayflow_ids), _linear().PAGE_SIZE))
         items = [provider.to_item(node, team) for node in nodes if not _removed(node)]
         return {item.dayflow_id: item for item in items if item.dayflow_id}
 
@@ -100,10 +101,11 @@ class BatchWriter:
         return {item.remote_id: item for item in items}
 
     def _issues(self, issue_filter: dict[str, Any], first: int) -> list[dict[str, Any]]:
-        from integrations.providers.linear.provider import ISSUES
 
         provider, key = self.provider, self.provider.key
-        data = provider.graphql(ISSUES, {"filter": issue_filter, "first": first, "after": None})
+        data = provider.graphql(
+            _linear().ISSUES, {"filter": issue_filter, "first": first, "after": None}
+        )
         return field(key, field(key, data, "issues", dict), "nodes", list)
 
     # --- each write as its mutation field -------------------------------------------------
@@ -145,14 +147,12 @@ class BatchWriter:
 
     # --- the one call ---------------------------------------------------------------------
     def _send(self, planned: list[Planned], results: list[WriteResult]) -> None:
-        from integrations.providers.linear.provider import ISSUE
-
         provider = self.provider
         definitions, fields, variables = [], [], {}
         for plan in planned:
             call, selection = SELECTION[plan.write.op]
             n = plan.index
-            selection = selection % ISSUE if "%s" in selection else selection
+            selection = selection % _linear().ISSUE if "%s" in selection else selection
             fields.append(f"{plan.alias}: {call.format(n=n)} {selection}")
             definitions += [f"${name}{n}: {kind}" for name, kind in TYPES[plan.write.op].items()]
             variables |= plan.variables
@@ -211,3 +211,10 @@ def _errors_by_alias(errors: Any, aliases: set[str]) -> tuple[dict[str, dict[str
 
 def _removed(node: dict[str, Any]) -> bool:
     return bool(node.get("archivedAt") or node.get("trashed"))
+
+
+def _linear() -> Any:
+    """The provider's module, for its queries (it imports this one)."""
+    from integrations.providers.linear import provider
+
+    return provider
