@@ -21,14 +21,17 @@ from tests.sandbox.test_linear import KEY, PKCE, app  # noqa: F401  (the fixture
 
 
 class CountingLinear(LinearProvider):
-    """The real provider, counting the mutation documents it sends."""
+    """The real provider, keeping the documents it sends (`mutations`: the writes)."""
 
-    mutations: list[str] = []
+    sent: list[str] = []
 
     def send(self, query: str, variables: dict[str, Any], idempotent: bool) -> Any:
-        if query.startswith("mutation"):
-            CountingLinear.mutations.append(query)
+        CountingLinear.sent.append(query)
         return super().send(query, variables, idempotent)
+
+    @classmethod
+    def mutations(cls) -> list[str]:
+        return [query for query in cls.sent if query.startswith("mutation")]
 
 
 @pytest.fixture
@@ -55,14 +58,14 @@ def linear(transactional_db, live_server, app, connect, connection, monkeypatch)
         rate=(0, 1.0),
         sleep=lambda seconds: None,
     )
-    CountingLinear.mutations = []
+    CountingLinear.sent = []
     yield CountingLinear(connection, http=http)
     http.session.close()
 
 
 def test_creates_an_update_and_a_delete_in_one_request_one_failing_alone(linear):
     first = linear.create({"title": "Old", "status": "open", "priority": 0}, dayflow_id="df-0")
-    CountingLinear.mutations.clear()
+    CountingLinear.sent.clear()
     writes = [
         Write("create", {"title": "One", "status": "open"}, dayflow_id="df-1"),
         Write("create", {"title": "", "status": "open"}, dayflow_id="df-2"),  # refused
@@ -72,7 +75,7 @@ def test_creates_an_update_and_a_delete_in_one_request_one_failing_alone(linear)
 
     results = linear.write_batch(writes)
 
-    assert len(CountingLinear.mutations) == 1
+    assert len(CountingLinear.mutations()) == 1
     assert results[0].fields["title"] == "One"
     assert results[0].dayflow_id == "df-1"
     assert isinstance(results[1], errors.Permanent)
@@ -89,7 +92,7 @@ def test_a_batch_sent_again_duplicates_nothing(linear):
     made = linear.write_batch(writes)
     again = linear.write_batch(writes)
     assert [i.remote_id for i in again] == [i.remote_id for i in made]
-    assert len(CountingLinear.mutations) == 1  # the second found all three by their markers
+    assert len(CountingLinear.mutations()) == 1  # the second found all three by their markers
     assert Item.objects.filter(kind="issue", data__title__startswith="Batched ").count() == 3
 
 
@@ -105,8 +108,10 @@ def test_60_new_tasks_reach_linear_in_ceil_60_over_the_batch_size_requests(
 
     assert job.status == "succeeded", job.error
     size = LinearProvider.write_batch_size
-    assert len(CountingLinear.mutations) == math.ceil(60 / size)
+    assert len(CountingLinear.mutations()) == math.ceil(60 / size)
     assert job.remote_created == 60
+    # Per batch: the markers' lookup and the mutation; once: the pull and the team's states.
+    assert len(CountingLinear.sent) == 2 * math.ceil(60 / size) + 2
     links = ItemLink.objects.exclude(remote_id="").filter(task__title__startswith="task ")
     assert links.count() == 60  # besides the emulator's 14 seeded issues, pulled in
     titles = Item.objects.filter(kind="issue", data__title__startswith="task ")
