@@ -23,11 +23,6 @@ from integrations.providers.errors import NotFound, Permanent, PreconditionFaile
 if TYPE_CHECKING:
     from integrations.providers.linear.provider import LinearProvider
 
-SELECTION = {
-    "create": ("issueCreate(input: $i{n})", "{ success issue {%s} }"),
-    "update": ("issueUpdate(id: $id{n}, input: $i{n})", "{ success issue {%s} }"),
-    "delete": ("issueDelete(id: $id{n})", "{ success }"),
-}
 TYPES = {
     "create": {"i": "IssueCreateInput!"},
     "update": {"id": "String!", "i": "IssueUpdateInput!"},
@@ -101,7 +96,6 @@ class BatchWriter:
         return {item.remote_id: item for item in items}
 
     def _issues(self, issue_filter: dict[str, Any], first: int) -> list[dict[str, Any]]:
-
         provider, key = self.provider, self.provider.key
         data = provider.graphql(
             _linear().ISSUES, {"filter": issue_filter, "first": first, "after": None}
@@ -150,10 +144,8 @@ class BatchWriter:
         provider = self.provider
         definitions, fields, variables = [], [], {}
         for plan in planned:
-            call, selection = SELECTION[plan.write.op]
             n = plan.index
-            selection = selection % _linear().ISSUE if "%s" in selection else selection
-            fields.append(f"{plan.alias}: {call.format(n=n)} {selection}")
+            fields.append(aliased(plan.write.op, n))
             definitions += [f"${name}{n}: {kind}" for name, kind in TYPES[plan.write.op].items()]
             variables |= plan.variables
         document = f"mutation Batch({', '.join(definitions)}) {{ {' '.join(fields)} }}"
@@ -194,6 +186,16 @@ class BatchWriter:
             return self.provider._write_one(dataclasses.replace(one, version=""))
         except ProviderError as error:
             return error
+
+
+def aliased(op: str, n: int) -> str:
+    """The write's field of the mutation, as the single path's CREATE / UPDATE / DELETE."""
+    issue = f"{{ success issue {{{_linear().ISSUE}}} }}"
+    if op == "create":
+        return f"m{n}: issueCreate(input: $i{n}) {issue}"
+    if op == "update":
+        return f"m{n}: issueUpdate(id: $id{n}, input: $i{n}) {issue}"
+    return f"m{n}: issueDelete(id: $id{n}) {{ success }}"
 
 
 def _errors_by_alias(errors: Any, aliases: set[str]) -> tuple[dict[str, dict[str, Any]], list[Any]]:
