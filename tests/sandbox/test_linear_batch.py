@@ -17,7 +17,7 @@ from integrations.providers.linear.provider import LinearProvider
 from integrations.sandbox.models import Item
 from sync import engine
 from sync.models import ItemLink, SyncJob
-from tests.sandbox.test_linear import KEY, PKCE, app  # noqa: F401  (the fixture)
+from tests.sandbox.test_linear import KEY, PKCE, app, gql, team_id, token  # noqa: F401
 
 
 class CountingLinear(LinearProvider):
@@ -61,6 +61,23 @@ def linear(transactional_db, live_server, app, connect, connection, monkeypatch)
     CountingLinear.sent = []
     yield CountingLinear(connection, http=http)
     http.session.close()
+
+
+def test_the_emulator_answers_each_aliased_mutation_and_errs_per_alias(token):  # noqa: F811
+    document = (
+        "mutation M($a: IssueCreateInput!, $b: IssueCreateInput!) {"
+        " m0: issueCreate(input: $a) { success issue { id title } }"
+        " m1: issueCreate(input: $b) { success issue { id title } } }"
+    )
+    team = team_id(token)
+    answer = gql(token, document, {"a": {"teamId": team, "title": "Kept"}, "b": {"teamId": team}})
+
+    assert answer.status_code == 200  # some data: not the whole request's failure
+    body = answer.json()
+    assert body["data"]["m0"]["issue"]["title"] == "Kept"
+    assert body["data"]["m1"] is None
+    assert [error["path"] for error in body["errors"]] == [["m1"]]
+    assert body["errors"][0]["extensions"]["code"] == "INPUT_ERROR"
 
 
 def test_creates_an_update_and_a_delete_in_one_request_one_failing_alone(linear):
