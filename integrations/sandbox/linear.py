@@ -268,7 +268,10 @@ def _connection(nodes: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, 
 
 def _matches(issue: dict[str, Any], condition: dict[str, Any]) -> bool:
     for name, test in condition.items():
-        if name == "team":
+        if name == "or":
+            if not any(_matches(issue, each) for each in test or []):
+                return False
+        elif name == "team":
             if not _compare(issue["team"]["id"], test.get("id", {})):
                 return False
         elif name in (
@@ -322,7 +325,7 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"errors": [error.as_error()]}, status=400)
     document = str(body.get("query", ""))
     answer = graphql.execute(document, variables, _roots(grant), check=_not_too_complex)
-    return JsonResponse(answer, status=400 if answer.get("errors") else 200)
+    return JsonResponse(answer, status=400 if answer.get("data") is None else 200)
 
 
 def _not_too_complex(fields: list[graphql.Field], variables: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    Write,
+    WriteResult,
     add_marker,
     field,
     parse_date,
@@ -28,8 +30,10 @@ from integrations.providers.errors import (
     NotFound,
     Permanent,
     PreconditionFailed,
+    ProviderError,
     RateLimited,
 )
+from integrations.providers.linear.batch import BatchWriter
 
 # Issues per pull page. `first` may go to 250 (https://linear.app/developers/pagination), but
 # a query may cost at most 10,000 points, a connection costing its children times its `first`
@@ -108,6 +112,11 @@ class LinearProvider(Provider):
     # The OAuth app's webhook reaches a whole organization: its subscription row records it.
     webhook_account_prefix = "organization:"
     mapping_schema = {"team_id": str, "write_id_marker": bool}
+    # Writes per batched mutation (batch.py). A query may cost at most 10,000 points; each
+    # aliased issueCreate/issueUpdate selects an issue of about 67 points (see PAGE_SIZE), so
+    # 25 cost about 1,700, as does the batch's one lookup of 25 issues: a wide margin for
+    # the mutations' own cost, which Linear does not publish.
+    write_batch_size = 25
     # Labels are tags both ways; the list (project or team) is read only, not a synced field.
     lacks_fields = frozenset({"task.list"})
     collection_setting = "team_id"
@@ -146,13 +155,20 @@ class LinearProvider(Provider):
         the client's 401 hook never sees: the token is refreshed once through that same hook
         and the call resent (nothing was applied), and a second refusal is AuthExpired.
         """
+        payload, response = self.send(query, variables, idempotent)
+        if payload.get("errors"):
+            raise self._error(payload["errors"], response)
+        return field(self.key, payload, "data", dict)
+
+    def send(
+        self, query: str, variables: dict[str, Any], idempotent: bool
+    ) -> tuple[dict[str, Any], Any]:
+        """The whole answer of one call (errors left in it), after one token refresh."""
         payload, response = self._post(query, variables, idempotent)
         if _auth_error(payload) and self.http.refresh:
             self.http.refresh(response.request.headers.get("Authorization", ""))
             payload, response = self._post(query, variables, idempotent)
-        if payload.get("errors"):
-            raise self._error(payload["errors"], response)
-        return field(self.key, payload, "data", dict)
+        return payload, response
 
     def _post(
         self, query: str, variables: dict[str, Any], idempotent: bool
@@ -172,7 +188,7 @@ class LinearProvider(Provider):
             raise self.unexpected("body", "expected an object")
         return payload, response
 
-    def _error(self, errors: Any, response: Any) -> Exception:
+    def _error(self, errors: Any, response: Any) -> ProviderError:
         first = _first_error(errors)
         kind = _error_kind(first)
         message = str(first.get("message", "GraphQL error"))[:200]
@@ -253,6 +269,11 @@ class LinearProvider(Provider):
         result = field(self.key, self.graphql(DELETE, {"id": remote_id}), "issueDelete", dict)
         if not result.get("success"):
             raise Permanent(f"issueDelete {remote_id} did not succeed", service=self.key)
+
+    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
+        """Up to `write_batch_size` writes as the aliased fields of one mutation
+        (integrations/providers/linear/batch.py)."""
+        return BatchWriter(self).write(writes)
 
     def get(self, remote_id: str) -> RemoteItem:
         issue = self.graphql(GET_ISSUE, {"id": remote_id}).get("issue")
