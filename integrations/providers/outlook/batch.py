@@ -126,7 +126,11 @@ class GraphBatch:
             body = answer.body if isinstance(answer.body, dict) else {}
             if not body.get("value") and body.get("@odata.nextLink"):
                 # An empty first page that goes on: the single path follows it.
-                found = provider._find_by_dayflow_id(one.dayflow_id)
+                try:
+                    found = provider._find_by_dayflow_id(one.dayflow_id)
+                except (Permanent, RateLimited, Transient) as error:
+                    answers[index] = error
+                    continue
                 answers[index] = Answer(200, {}, {"value": [found] if found else []})
         return answers
 

@@ -243,3 +243,24 @@ def test_a_step_left_unanswered_is_that_writes_error(provider) -> None:
     assert done is None
     assert isinstance(unanswered, Permanent)
     assert "responses" in str(unanswered)
+
+
+def test_an_empty_first_page_of_a_find_is_followed_as_the_single_path_does(provider) -> None:
+    event = {
+        "id": "made-before",
+        **graph_body("Dentist"),
+        "singleValueExtendedProperties": [{"id": DAYFLOW_ID, "value": "dayflow-event-9"}],
+    }
+    later = "https://graph.microsoft.com/v1.0/me/events?$skiptoken=2"
+    first_page = {"value": [], "@odata.nextLink": later}
+    with responses.RequestsMock() as mocked:
+        mocked.post(BATCH, json={"responses": [{"id": "0", "status": 200, "body": first_page}]})
+        mocked.get("https://graph.microsoft.com/v1.0/me/events", json=first_page)
+        mocked.get(later, json={"value": [event]})
+        (found,) = provider.write_batch(
+            [Write("create", fields("Dentist"), dayflow_id="dayflow-event-9")]
+        )
+        posts = [c for c in mocked.calls if c.request.method == "POST"]
+
+    assert found.remote_id == "made-before"
+    assert len(posts) == 1  # the finds' batch; nothing created
