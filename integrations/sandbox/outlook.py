@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 import requests
 from dateutil import rrule
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.test import RequestFactory
+from django.urls import Resolver404, path, resolve
 from django.views.decorators.http import require_http_methods
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
@@ -965,6 +966,89 @@ def _notify(account: Account, item: Item, change: str) -> None:
         )
 
 
+# --- JSON batching: https://learn.microsoft.com/graph/json-batching ------------------------------
+BATCH_MAX = 20  # "up to 20" requests a batch; more is a 400 for the whole batch
+# Headers a step's response carries back (what the provider reads).
+STEP_HEADERS = ("Content-Type", "Retry-After", "Location", "ETag")
+
+
+@api_view
+@require_http_methods(["POST"])
+@graph_api
+def batch(request: HttpRequest, account: Account) -> HttpResponse:
+    """Each request executed as its own route would execute it (its own auth, throttling,
+    If-Match), answered by id; one the batch cannot carry fails the whole batch with 400."""
+    body = _json(request)
+    steps = body.get("requests") if isinstance(body, dict) else None
+    problem = _batch_problem(steps)
+    if problem:
+        return error(400, "BadRequest", problem)
+    base = request.path[: -len("$batch")]
+    responses = [_batch_step(request, base, step) for step in steps]
+    return JsonResponse({"responses": responses})
+
+
+def _batch_problem(steps: Any) -> str:
+    if not isinstance(steps, list) or not steps:
+        return "Invalid batch payload format."
+    if len(steps) > BATCH_MAX:
+        return f"Number of batch request steps exceeds the maximum of {BATCH_MAX}."
+    for step in steps:
+        if not isinstance(step, dict) or not all(
+            isinstance(step.get(k), str) and step.get(k) for k in ("id", "method", "url")
+        ):
+            return "Invalid batch payload format."
+        headers = step.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            return "Invalid batch payload format."
+        if "body" in step and not any(k.lower() == "content-type" for k in headers):
+            return "Content-Type header is required when a body is present."
+    ids = [step["id"].lower() for step in steps]
+    if len(set(ids)) != len(ids):
+        return "Batch request ids must be unique."
+    return ""
+
+
+def _batch_step(request: HttpRequest, base: str, step: dict[str, Any]) -> dict[str, Any]:
+    url = step["url"].removeprefix("/")
+    target = urlsplit(f"{base}{url}")
+    try:
+        match = resolve(target.path)
+    except Resolver404:
+        match = None
+    if match is None or match.func is batch:  # Graph does not nest batches either
+        return {"id": step["id"], "status": 400, "body": _body(_bad_step())}
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in step.get("headers", {}).items()}
+    extra.pop("HTTP_CONTENT_TYPE", None)
+    sub = RequestFactory().generic(
+        step["method"].upper(),
+        f"{target.path}?{target.query}" if target.query else target.path,
+        data=json.dumps(step["body"]) if "body" in step else "",
+        content_type="application/json",
+        secure=request.is_secure(),
+        HTTP_HOST=request.get_host(),
+        HTTP_AUTHORIZATION=request.headers.get("Authorization", ""),
+        **extra,
+    )
+    response = match.func(sub, *match.args, **match.kwargs)
+    answer: dict[str, Any] = {"id": step["id"], "status": response.status_code}
+    answer["headers"] = {k: response[k] for k in STEP_HEADERS if response.has_header(k)}
+    if response.content:
+        answer["body"] = _body(response)
+    return answer
+
+
+def _bad_step() -> HttpResponse:
+    return error(400, "BadRequest", "Invalid request URL.")
+
+
+def _body(response: HttpResponse) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.content.decode(errors="replace")
+
+
 def _json(request: HttpRequest) -> Any:
     try:
         return json.loads(request.body or b"{}")
@@ -1031,6 +1115,7 @@ urlpatterns = [
         authorize_at="common/oauth2/v2.0/authorize",
         token_at="common/oauth2/v2.0/token",
     ),
+    path("v1.0/$batch", batch, name="outlook-batch"),
     path("v1.0/me", me, name="outlook-me"),
     path("v1.0/me/calendars", calendars, name="outlook-calendars"),
     path("v1.0/me/calendar/events", calendar_events, name="outlook-default-events"),

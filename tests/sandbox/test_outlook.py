@@ -268,3 +268,105 @@ def test_the_provider_starts_over_when_the_delta_link_expires(provider):
 
     assert page.full
     assert page.items
+
+
+# --- JSON batching -----------------------------------------------------------------------------
+def batch(token: str, steps: Any):
+    return api(token, "post", "$batch", {"requests": steps} if isinstance(steps, list) else steps)
+
+
+def test_a_batch_runs_each_request_as_its_route_and_a_412_is_that_ones_alone(token):
+    single = next(e for e in delta_all(token) if e["type"] == "singleInstance")
+    json_type = {"Content-Type": "application/json"}
+    created_body = {
+        "subject": "From a batch",
+        "start": {"dateTime": "2026-12-10T15:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-10T16:00:00", "timeZone": "UTC"},
+    }
+    steps = [
+        {"id": "a", "method": "POST", "url": "/me/calendar/events", "headers": json_type,
+         "body": created_body},
+        {"id": "b", "method": "PATCH", "url": f"/me/events/{single['id']}",
+         "headers": {**json_type, "If-Match": 'W/"old"'}, "body": {"subject": "x"}},
+        {"id": "c", "method": "GET", "url": "/me/events/nope"},
+    ]  # fmt: skip
+
+    response = batch(token, steps)
+
+    assert response.status_code == 200
+    answers = {r["id"]: r for r in response.json()["responses"]}
+    assert answers["a"]["status"] == 201
+    assert answers["a"]["body"]["subject"] == "From a batch"
+    assert answers["b"]["status"] == 412
+    assert answers["b"]["body"]["error"]["code"] == "ErrorIrresolvableConflict"
+    assert answers["c"]["status"] == 404
+    read = api(token, "get", f"me/events/{single['id']}").json()
+    assert read["subject"] == single["subject"]
+
+
+BAD_BATCHES = [
+    ("no requests", {"nope": []}),
+    ("empty", []),
+    ("21 requests", [{"id": str(n), "method": "GET", "url": "/me"} for n in range(21)]),
+    ("same id twice", [{"id": "1", "method": "GET", "url": "/me"}] * 2),
+    ("a step without a url", [{"id": "1", "method": "GET"}]),
+    ("a body without Content-Type", [{"id": "1", "method": "POST", "url": "/me/events",
+                                     "body": {}}]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("steps", [c[1] for c in BAD_BATCHES], ids=[c[0] for c in BAD_BATCHES])
+def test_a_batch_it_cannot_carry_is_400_and_runs_nothing(token, steps):
+    before = Item.objects.count()
+
+    response = batch(token, steps)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BadRequest"
+    assert Item.objects.count() == before
+
+
+def test_a_nested_batch_or_an_unknown_url_is_that_steps_400(token):
+    steps = [
+        {"id": "1", "method": "POST", "url": "/$batch"},
+        {"id": "2", "method": "GET", "url": "/me/nothing/here"},
+        {"id": "3", "method": "GET", "url": "/me"},
+    ]
+
+    answers = {r["id"]: r["status"] for r in batch(token, steps).json()["responses"]}
+
+    assert answers == {"1": 400, "2": 400, "3": 200}
+
+
+def test_the_provider_writes_through_the_sandbox_batch(provider):
+    import datetime as dt
+
+    from integrations.providers.base import Write
+
+    start = dt.datetime(2026, 12, 10, 15, 0, tzinfo=dt.UTC)
+    fields = {
+        "start": start,
+        "end": start + dt.timedelta(hours=1),
+        "timezone": "UTC",
+        "all_day": False,
+    }
+    writes = [
+        Write("create", {**fields, "title": f"B{n}"}, dayflow_id=f"df-b{n}") for n in range(3)
+    ]
+    created = provider.write_batch(writes)
+    assert [c.dayflow_id for c in created] == ["df-b0", "df-b1", "df-b2"]
+
+    renamed, stale, deleted = provider.write_batch(
+        [
+            Write("update", {**fields, "title": "B0!"}, created[0].remote_id, created[0].version),
+            Write("update", {**fields, "title": "B1!"}, created[1].remote_id, 'W/"old"'),
+            Write("delete", remote_id=created[2].remote_id, version=created[2].version),
+        ]
+    )
+
+    assert renamed.fields["title"] == "B0!"
+    assert stale.status == 412
+    assert deleted is None
+    titles = {i.fields["title"] for i in pull_all(provider)[0]}
+    assert {"B0!", "B1"} <= titles
+    assert "B2" not in titles

@@ -36,6 +36,8 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    Write,
+    WriteResult,
     advance_round,
     field,
     new_round,
@@ -100,6 +102,12 @@ class OutlookProvider(Provider):
     collection_default = "your default calendar"
     collection_kind = "calendar"
     web_url_field = "webLink"  # the event in Outlook on the web ($select-ed in SELECT)
+    write_batch_size = 20  # Graph's JSON batching: at most 20 requests a $batch
+
+    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
+        from integrations.providers.outlook.batch import GraphBatch  # it imports this module
+
+        return GraphBatch(self).write(writes)
 
     def calendars(self) -> list[str]:
         return list(self.field_mapping.get("calendars") or []) or [""]

@@ -2,11 +2,13 @@
 semantics the Outlook provider relies on: calendarView delta with a deltaLink, `@removed`,
 instances (occurrences are never stored, an edited one becomes an exception, a deleted one a
 cancelled occurrence of its master), extended properties, If-Match (412), and times returned
-in UTC under `Prefer: outlook.timezone="UTC"`."""
+in UTC under `Prefer: outlook.timezone="UTC"`, and JSON batching (`$batch`, at most 20
+requests, each answered as its own route answers it)."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -15,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 from dateutil import rrule as dateutil_rrule
+from requests.structures import CaseInsensitiveDict
 
 from integrations.providers import events
 from integrations.providers.outlook.provider import iana
@@ -23,6 +26,16 @@ API = "https://graph.microsoft.com/v1.0"
 DELTA = re.compile(re.escape(API) + r"/me/(calendar/)?calendarView/delta(\?.*)?$")
 EVENTS = re.compile(re.escape(API) + r"/me/(calendar/)?events(\?.*)?$")
 EVENT = re.compile(re.escape(API) + r"/me/events/([^/?]+)(/instances)?(\?.*)?$")
+BATCH = f"{API}/$batch"
+
+
+@dataclasses.dataclass
+class Step:
+    """One request of a batch, shaped like the `requests` request a callback reads."""
+
+    url: str
+    headers: CaseInsensitiveDict
+    body: str | None
 
 
 class FakeGraphCalendar:
@@ -31,6 +44,8 @@ class FakeGraphCalendar:
         self.removed: list[tuple[int, str]] = []
         self.seq = 0
         self.writes = 0
+        self.batches: list[list[dict[str, Any]]] = []  # each $batch call's requests
+        mocked.add_callback(responses.POST, BATCH, callback=self._batch)
         mocked.add_callback(responses.GET, DELTA, callback=self._delta)
         mocked.add_callback(responses.GET, EVENTS, callback=self._find)
         mocked.add_callback(responses.POST, EVENTS, callback=self._create)
@@ -67,6 +82,29 @@ class FakeGraphCalendar:
 
     def _public(self, event: dict[str, Any]) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in event.items() if not k.startswith("_")}
+
+    # --- JSON batching ----------------------------------------------------------------------
+    def _batch(self, request) -> tuple[int, dict, str]:
+        steps = json.loads(request.body)["requests"]
+        if len(steps) > 20:
+            return 400, {}, json.dumps({"error": {"code": "BadRequest"}})
+        self.batches.append(steps)
+        answers = [self._step(step) for step in reversed(steps)]  # any order
+        return 200, {}, json.dumps({"responses": answers})
+
+    def _step(self, step: dict[str, Any]) -> dict[str, Any]:
+        url = API + step["url"]
+        routes = {
+            "GET": [(DELTA, self._delta), (EVENTS, self._find), (EVENT, self._get)],
+            "POST": [(EVENTS, self._create)],
+            "PATCH": [(EVENT, self._patch)],
+            "DELETE": [(EVENT, self._delete)],
+        }
+        callback = next(c for pattern, c in routes[step["method"]] if pattern.match(url))
+        body = json.dumps(step["body"]) if "body" in step else None
+        status, headers, text = callback(Step(url, CaseInsensitiveDict(step.get("headers")), body))
+        answer = {"id": step["id"], "status": status, "headers": headers}
+        return answer | ({"body": json.loads(text)} if text else {})
 
     # --- delta ---------------------------------------------------------------------------
     def _delta(self, request) -> tuple[int, dict, str]:
