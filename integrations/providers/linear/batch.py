@@ -76,7 +76,7 @@ class BatchWriter:
         markers = [{"description": {"contains": add_marker("", d)}} for d in dayflow_ids]
         issue_filter = {"team": {"id": {"eq": team}}, "or": markers}
         # Room for a duplicate or a trashed copy of a marker besides the live issue.
-        nodes = self._issues(issue_filter, min(2 * len(dayflow_ids), _linear().PAGE_SIZE))
+        nodes = self._issues(issue_filter, min(2 * len(dayflow_ids), self.provider.page_size))
         items = [provider.to_item(node, team) for node in nodes if not _removed(node)]
         return {item.dayflow_id: item for item in items if item.dayflow_id}
 
@@ -98,7 +98,7 @@ class BatchWriter:
     def _issues(self, issue_filter: dict[str, Any], first: int) -> list[dict[str, Any]]:
         provider, key = self.provider, self.provider.key
         data = provider.graphql(
-            _linear().ISSUES, {"filter": issue_filter, "first": first, "after": None}
+            self.provider.issues_query, {"filter": issue_filter, "first": first, "after": None}
         )
         return field(key, field(key, data, "issues", dict), "nodes", list)
 
@@ -145,7 +145,7 @@ class BatchWriter:
         definitions, fields, variables = [], [], {}
         for plan in planned:
             n = plan.index
-            fields.append(aliased(plan.write.op, n))
+            fields.append(aliased(plan.write.op, n, self.provider.issue_selection))
             definitions += [f"${name}{n}: {kind}" for name, kind in TYPES[plan.write.op].items()]
             variables |= plan.variables
         document = f"mutation Batch({', '.join(definitions)}) {{ {' '.join(fields)} }}"
@@ -188,9 +188,10 @@ class BatchWriter:
             return error
 
 
-def aliased(op: str, n: int) -> str:
-    """The write's field of the mutation, as the single path's CREATE / UPDATE / DELETE."""
-    issue = f"{{ success issue {{{_linear().ISSUE}}} }}"
+def aliased(op: str, n: int, selection: str) -> str:
+    """The write's field of the mutation, as the single path's CREATE / UPDATE / DELETE;
+    `selection` is the issue's fields the provider reads (`LinearProvider.issue_selection`)."""
+    issue = f"{{ success issue {{{selection}}} }}"
     if op == "create":
         return f"m{n}: issueCreate(input: $i{n}) {issue}"
     if op == "update":
@@ -213,10 +214,3 @@ def _errors_by_alias(errors: Any, aliases: set[str]) -> tuple[dict[str, dict[str
 
 def _removed(node: dict[str, Any]) -> bool:
     return bool(node.get("archivedAt") or node.get("trashed"))
-
-
-def _linear() -> Any:
-    """The provider's module, for its queries (it imports this one)."""
-    from integrations.providers.linear import provider
-
-    return provider

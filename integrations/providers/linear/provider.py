@@ -117,6 +117,10 @@ class LinearProvider(Provider):
     # 25 cost about 1,700, as does the batch's one lookup of 25 issues: a wide margin for
     # the mutations' own cost, which Linear does not publish.
     write_batch_size = 25
+    # What batch.py asks with: it cannot import this module, which imports it.
+    issue_selection = ISSUE
+    issues_query = ISSUES
+    page_size = PAGE_SIZE
     # Labels are tags both ways; the list (project or team) is read only, not a synced field.
     lacks_fields = frozenset({"task.list"})
     collection_setting = "team_id"

@@ -28,14 +28,6 @@ from integrations.providers.errors import (
     Transient,
 )
 from integrations.providers.http import BACKOFF_BASE, OVERLOAD_STATUSES
-from integrations.providers.outlook.provider import (
-    DAYFLOW_ID,
-    EXPAND,
-    PREFER,
-    SELECT,
-    changes,
-    to_remote,
-)
 
 if TYPE_CHECKING:
     from integrations.providers.outlook.provider import OutlookProvider
@@ -115,9 +107,9 @@ class GraphBatch:
         for index in indexes:
             one = writes[index]
             if one.op == "create" and one.dayflow_id:
-                reads[index] = Step("GET", self._find_url(one.dayflow_id), {"Prefer": PREFER})
+                reads[index] = Step("GET", self._find_url(one.dayflow_id), self._prefer())
             elif one.op == "update":
-                reads[index] = Step("GET", self._read_url(one.remote_id), {"Prefer": PREFER})
+                reads[index] = Step("GET", self._read_url(one.remote_id), self._prefer())
         answers = self.send(reads, reads=True)
         for index, answer in answers.items():
             one = writes[index]
@@ -134,16 +126,22 @@ class GraphBatch:
                 answers[index] = Answer(200, {}, {"value": [found] if found else []})
         return answers
 
+    def _prefer(self) -> dict[str, str]:
+        return {"Prefer": self.provider.prefer}
+
     def _find_url(self, dayflow_id: str) -> str:
-        condition = f"ep/id eq '{DAYFLOW_ID}' and ep/value eq '{dayflow_id.replace(chr(39), '')}'"
+        value = dayflow_id.replace(chr(39), "")
+        condition = f"ep/id eq '{self.provider.dayflow_property}' and ep/value eq '{value}'"
         params = {
             "$filter": f"singleValueExtendedProperties/Any(ep: {condition})",
-            "$expand": EXPAND,
+            "$expand": self.provider.expand,
         }
         return f"/me/events?{urlencode(params, quote_via=quote)}"
 
     def _read_url(self, event_id: str) -> str:
-        params = urlencode({"$select": SELECT, "$expand": EXPAND}, quote_via=quote)
+        params = urlencode(
+            {"$select": self.provider.select, "$expand": self.provider.expand}, quote_via=quote
+        )
         return f"{self._relative(self.provider.event_url(event_id))}?{params}"
 
     def _relative(self, url: str) -> str:
@@ -165,12 +163,12 @@ class GraphBatch:
             if found:  # a retried create: the event it made before
                 return provider.to_item(found[0])
             url = self._relative(provider.calendar_url(provider.calendars()[0])) + "/events"
-            body = to_remote(fields, one.dayflow_id)
-            return Step("POST", url, {"Prefer": PREFER}, body)
+            body = self.provider.new_event_body(fields, one.dayflow_id)
+            return Step("POST", url, self._prefer(), body)
         if not isinstance(before, Answer) or not isinstance(before.body, dict):
             return provider.unexpected("body", "the event read before the update")
-        headers = {"Prefer": PREFER} | ({"If-Match": one.version} if one.version else {})
-        body = changes(before.body, fields)
+        headers = self._prefer() | ({"If-Match": one.version} if one.version else {})
+        body = self.provider.changed_body(before.body, fields)
         url = self._relative(provider.event_url(one.remote_id))
         return Step("PATCH", url, headers, body)
 

@@ -49,6 +49,7 @@ from integrations.providers.errors import (
     Permanent,
     UnexpectedPayload,
 )
+from integrations.providers.outlook.batch import GraphBatch
 
 logger = logging.getLogger("integrations.outlook")
 SERVICE = "outlook"
@@ -104,10 +105,19 @@ class OutlookProvider(Provider):
     web_url_field = "webLink"  # the event in Outlook on the web ($select-ed in SELECT)
     write_batch_size = 20  # Graph's JSON batching: at most 20 requests a $batch
 
-    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
-        from integrations.providers.outlook.batch import GraphBatch  # it imports this module
+    # What batch.py sends with: it cannot import this module, which imports it.
+    prefer, select, expand, dayflow_property = PREFER, SELECT, EXPAND, DAYFLOW_ID
 
+    def write_batch(self, writes: list[Write]) -> list[WriteResult]:
         return GraphBatch(self).write(writes)
+
+    @staticmethod
+    def new_event_body(fields: dict[str, Any], dayflow_id: str = "") -> dict[str, Any]:
+        return to_remote(fields, dayflow_id)
+
+    @staticmethod
+    def changed_body(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        return changes(current, fields)
 
     def calendars(self) -> list[str]:
         return list(self.field_mapping.get("calendars") or []) or [""]

@@ -140,6 +140,8 @@ def test_a_write_the_answer_is_silent_about_is_written_alone(provider, mocked):
 
 def test_the_batch_size_keeps_a_mutation_far_below_linear_s_10000_points():
     size = LinearProvider.write_batch_size
-    fields = " ".join(batch.aliased("update", n) for n in range(size))
+    fields = " ".join(
+        batch.aliased("update", n, LinearProvider.issue_selection) for n in range(size)
+    )
     parsed = graphql.Parser("mutation {" + fields + "}").operation()[1]
     assert graphql.complexity(parsed, {}, 50) < 5000
