@@ -42,22 +42,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import DatabaseError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VAR = ROOT / "var" / "bench-propagation"
 SEEDED = "Call the dentist"  # the sandbox Todoist's seeded task, in its Inbox
 TARGETS = {"redis": 2.0, "filesystem": 5.0}  # p95 seconds, by broker
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def main() -> int:
@@ -148,6 +140,7 @@ def connect_todoist(app: App) -> tuple[int, str]:
 
     from integrations.models import Connection
     from integrations.sandbox.models import Item
+    from tests.browser import CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -300,8 +293,8 @@ def wait(probe: Callable[[], object], seconds: float, what: str) -> None:
         try:
             if probe():
                 return
-        except Exception:  # the app may still be starting
-            pass
+        except (OSError, DatabaseError, ObjectDoesNotExist, requests.RequestException):
+            pass  # the app is still starting: no log yet, no tables, no rows
         time.sleep(0.2)
     raise SystemExit(f"timed out waiting for {what}; see {VAR / 'run.log'}")
 

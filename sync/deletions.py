@@ -34,6 +34,7 @@ from sync.deletion_policy import WAITING, Mark
 from sync.engine.providers import provider_for
 from sync.mapping import FK, dayflow_id, model_for
 from sync.models import ItemLink, ItemType, JournalEntry
+from sync.repair import journal_entry
 
 CONFIRM, RESTORE = "confirm", "restore"
 ACTIONS = (CONFIRM, RESTORE)
@@ -201,17 +202,6 @@ def _series_remote_id(link: ItemLink, obj: Task | Event) -> str:
 def _entry(
     link: ItemLink, side: str, op: str, before: Any, after: Any, version: str
 ) -> JournalEntry:
-    reason = "deletion confirmed" if op == "delete" else "deletion restored"
-    return JournalEntry(
-        connection=link.connection,
-        link=link if op != "delete" else None,
-        item_type=link.item_type,
-        side=side,
-        op=op,
-        local_id=link.local_id,
-        remote_id=link.remote_id,
-        before=before,
-        after=after,
-        version_after=str(version),
-        reason=reason,
-    )
+    deleting = op == "delete"
+    reason = "deletion confirmed" if deleting else "deletion restored"
+    return journal_entry(link, side, op, before, after, version, reason, keep_link=not deleting)

@@ -65,7 +65,9 @@ def resolve_conflict(
         except ProviderError as error:
             raise CannotResolve(str(error)) from error
         link.remote_version = item.version
-        _entry(link, "remote", "update", conflict.remote, target, item.version, "resolved").save()
+        journal_entry(
+            link, "remote", "update", conflict.remote, target, item.version, "resolved"
+        ).save()
     else:
         link.remote_version = conflict.remote_version
     with transaction.atomic():
@@ -117,16 +119,26 @@ def _write_local(link: ItemLink, obj: Task | Event, target: dict, *, before: dic
     codec.apply_local(obj, target)
     obj.deleted_at = None
     obj.save()
-    _entry(link, "local", "update", before, target, str(obj.version), "resolved").save()
+    journal_entry(link, "local", "update", before, target, str(obj.version), "resolved").save()
     return obj
 
 
-def _entry(
-    link: ItemLink, side: str, op: str, before: Any, after: Any, version: str, reason: str
+def journal_entry(
+    link: ItemLink,
+    side: str,
+    op: str,
+    before: Any,
+    after: Any,
+    version: str,
+    reason: str,
+    *,
+    keep_link: bool = True,
 ) -> JournalEntry:
+    """A write made outside a run (settling, "send again", a deletion confirmed or restored),
+    journaled as the engine journals its own; `keep_link=False` for a link about to go."""
     return JournalEntry(
         connection=link.connection,
-        link=link if link.pk else None,
+        link=link if link.pk and keep_link else None,
         item_type=link.item_type,
         side=side,
         op=op,
@@ -347,7 +359,7 @@ def _create_remote_again(link: ItemLink, obj, provider: Provider) -> None:
     item = provider.create(codec.decode(fields), dayflow_id=flow_id, collection=link.collection)
     with transaction.atomic():
         _relink(link, item, fields, obj.version)
-        _entry(link, "remote", "create", None, fields, item.version, "sent again").save()
+        journal_entry(link, "remote", "create", None, fields, item.version, "sent again").save()
 
 
 def _bring_back_local(link: ItemLink, obj, provider: Provider) -> None:
@@ -365,7 +377,7 @@ def _bring_back_local(link: ItemLink, obj, provider: Provider) -> None:
         obj.save()
         setattr(link, FK[link.item_type], obj)
         _relink(link, item, fields, obj.version)
-        _entry(link, "local", "update", None, fields, str(obj.version), "sent again").save()
+        journal_entry(link, "local", "update", None, fields, str(obj.version), "sent again").save()
 
 
 def _relink(link: ItemLink, item, fields: dict[str, Any], local_version: int) -> None:
