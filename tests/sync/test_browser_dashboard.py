@@ -5,6 +5,7 @@ with no sideways scrolling, and on a desktop."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -160,3 +161,25 @@ def test_the_dashboard_on_a_desktop(signed_in_page, live_server, user, connectio
     assert fits_the_width(page)
     screenshot(page, "dashboard-desktop")
     assert_accessible(page)
+
+
+def test_a_card_says_how_soon_changes_arrived_on_a_phone(
+    signed_in_page, live_server, user, connection
+):
+    # given syncs that a DayFlow edit and the service's webhook started, each taking 2 s
+    for trigger in (SyncJob.Trigger.LOCAL, SyncJob.Trigger.WEBHOOK):
+        job = SyncJob.objects.create(connection=connection, status="succeeded", trigger=trigger)
+        SyncJob.objects.filter(pk=job.pk).update(
+            finished_at=job.created_at + dt.timedelta(seconds=2)
+        )
+    page = signed_in_page(user)  # phone-sized
+
+    page.goto(f"{live_server.url}/integrations/")
+
+    said = page.inner_text(f"#connection-{connection.pk}")
+    assert "Changes arrive" in said
+    assert "DayFlow → Todoist: about 2.0 s" in said
+    assert "Todoist → DayFlow: about 2.0 s" in said
+    assert fits_the_width(page)
+    assert_accessible(page)
+    screenshot(page, "dashboard-lag-phone")
