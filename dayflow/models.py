@@ -66,6 +66,66 @@ class PlannerItem(models.Model):
         return self.deleted_at is not None
 
 
+# What a task with no list is in, and an event with no calendar: every person has them.
+INBOX = "Inbox"
+MAIN_CALENDAR = "My calendar"
+MAX_LISTS = 200  # lists (and calendars) a person may have: a page, a select, not a database
+NAME_CHARS = 100
+
+
+class NamedQuerySet(models.QuerySet):
+    def for_user(self, user) -> NamedQuerySet:
+        return self.filter(user=user)
+
+
+class Named(models.Model):
+    """A person's named list of tasks or calendar of events. Items with none are in the
+    Inbox or "My calendar", which every person has without a row."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=NAME_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = NamedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.name = " ".join((self.name or "").split())
+        if not self.name:
+            raise ValidationError({"name": "Give it a name."})
+        if self.name.casefold() in (INBOX.casefold(), MAIN_CALENDAR.casefold()):
+            raise ValidationError({"name": f"“{self.name}” is always there; choose another name."})
+        others = type(self).objects.filter(user_id=self.user_id)
+        if others.filter(name__iexact=self.name).exclude(pk=self.pk).exists():
+            raise ValidationError({"name": f"You already have one named “{self.name}”."})
+        if self.pk is None and others.count() >= MAX_LISTS:
+            raise ValidationError(f"You can have at most {MAX_LISTS}.")
+
+
+class TaskList(Named):
+    """A DayFlow list of tasks ("Home", "Work"). Where its new tasks sync is the sync app's
+    business (a destination), not the list's."""
+
+    class Meta(Named.Meta):
+        verbose_name = "task list"
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="one_list_per_name")]
+
+
+class Calendar(Named):
+    """A DayFlow calendar of events ("Family", "Work")."""
+
+    class Meta(Named.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="one_calendar_per_name")
+        ]
+
+
 class Task(PlannerItem):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -85,6 +145,16 @@ class Task(PlannerItem):
     due_at = models.DateTimeField(null=True, blank=True, help_text="Due at a moment.")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The DayFlow list it is in (none: the Inbox).
+    task_list = models.ForeignKey(
+        TaskList,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        verbose_name="list",
+    )
+    # The list or project it is in at the service, as the service names it (read-only).
     list_name = models.CharField("list / project", max_length=200, blank=True)
     # Labels or tags, as a sorted list of names (Todoist labels, ClickUp tags, Linear labels,
     # a Notion multi-select).
@@ -103,6 +173,12 @@ class Task(PlannerItem):
         except ValidationError as exc:
             raise ValidationError({"tags": exc.messages}) from None
         self.tags = normalized_tags(self.tags)
+        if self.task_list_id and self.task_list.user_id != self.user_id:
+            raise ValidationError({"task_list": "No such list."})
+
+    @property
+    def list_words(self) -> str:
+        return self.task_list.name if self.task_list_id else INBOX
 
     @property
     def is_done(self) -> bool:
@@ -129,6 +205,10 @@ class Event(PlannerItem):
     description = models.TextField(blank=True)
     location = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMED)
+    # The DayFlow calendar it is in (none: "My calendar").
+    calendar = models.ForeignKey(
+        Calendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     # Who is invited, as the calendar service lists them: [{"email", "name", "response"}].
     # Read-only here: filled from Google and Outlook, never written back.
     attendees = models.JSONField(default=list, blank=True, editable=False)
@@ -163,6 +243,14 @@ class Event(PlannerItem):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.calendar_id and self.calendar.user_id != self.user_id:
+            raise ValidationError({"calendar": "No such calendar."})
+
+    @property
+    def calendar_words(self) -> str:
+        return self.calendar.name if self.calendar_id else MAIN_CALENDAR
 
     @property
     def is_recurring(self) -> bool:

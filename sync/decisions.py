@@ -303,16 +303,22 @@ def frozen_by_conflict(
 
 
 def syncs_local_change(
-    *, linked_here: bool, linked_elsewhere: bool, deleted: bool, in_step: bool
+    *,
+    linked_here: bool,
+    linked_elsewhere: bool,
+    deleted: bool,
+    in_step: bool,
+    destined_here: bool = True,
 ) -> bool:
     """Whether a DayFlow item changed since the last sync is this connection's to push.
 
     An item linked only through another connection came from (or goes to) that service, not
-    this one; an unlinked deleted item was never synced; a linked item whose version its link
-    holds is in step."""
+    this one; an unlinked item goes only where its DayFlow list sends new items (its
+    destination: `sync.links`), and an unlinked deleted item was never synced; a linked item
+    whose version its link holds is in step."""
     if linked_here:
         return not in_step
-    return not (linked_elsewhere or deleted)
+    return destined_here and not (linked_elsewhere or deleted)
 
 
 def adopts_by_dayflow_id(*, linked_here: bool, linked_elsewhere: bool) -> bool:

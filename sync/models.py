@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from dayflow.models import Event, Task
+from dayflow.models import INBOX, MAIN_CALENDAR, Calendar, Event, Task, TaskList
 from integrations.models import Connection
 from integrations.providers.base import safe_web_url
 from sync.actions import job_actions
@@ -17,6 +17,97 @@ from sync.actions import job_actions
 class ItemType(models.TextChoices):
     TASK = "task", "Task"
     EVENT = "event", "Event"
+
+
+class SyncLinkQuerySet(models.QuerySet):
+    def for_user(self, user: Any) -> SyncLinkQuerySet:
+        return self.filter(user=user)
+
+    def destinations(self) -> SyncLinkQuerySet:
+        return self.filter(is_destination=True)
+
+
+class SyncLink(models.Model):
+    """One container a connection syncs (a Todoist project, a Linear team, a calendar) and
+    the DayFlow list or calendar its items live in. At most one link is the destination of a
+    DayFlow list (or calendar): where that list's new items are created. A list with none
+    keeps its new items in DayFlow.
+
+    The containers come from the connection's settings (`sync.links.reconcile`, on every
+    save of a connection); the DayFlow side and the destination are the person's choice."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_links")
+    # The connection's owner, here so one row can say "one destination per list".
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    # The container's id at the service; "" for the service's own default (the primary
+    # calendar, every calendar of a CalDAV account).
+    collection = models.CharField(max_length=2048, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    task_list = models.ForeignKey(
+        TaskList, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_links"
+    )
+    calendar = models.ForeignKey(
+        Calendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_links"
+    )
+    is_destination = models.BooleanField(
+        "new items go here",
+        default=False,
+        help_text="New items of its DayFlow list or calendar are created in this container.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SyncLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["connection_id", "item_type", "collection"]
+        verbose_name = "sync link"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "item_type", "collection"], name="one_link_per_container"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "task_list"],
+                condition=Q(is_destination=True, task_list__isnull=False),
+                name="one_destination_per_list",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "calendar"],
+                condition=Q(is_destination=True, calendar__isnull=False),
+                name="one_destination_per_calendar",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "item_type"],
+                condition=Q(is_destination=True, task_list__isnull=True, calendar__isnull=True),
+                name="one_destination_for_inbox",
+            ),
+            models.CheckConstraint(
+                condition=Q(item_type=ItemType.TASK, calendar__isnull=True)
+                | Q(item_type=ItemType.EVENT, task_list__isnull=True),
+                name="link_side_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} · {self.container_words} → {self.dayflow_words}"
+
+    @property
+    def container_words(self) -> str:
+        """The container as a person knows it: its name, else its id, else the default."""
+        if self.name or self.collection:
+            return self.name or self.collection
+        return self.connection.service.provider.collection_default or "default"
+
+    @property
+    def dayflow_words(self) -> str:
+        """The DayFlow list or calendar its items live in."""
+        if self.item_type == ItemType.TASK:
+            return self.task_list.name if self.task_list_id else INBOX
+        return self.calendar.name if self.calendar_id else MAIN_CALENDAR
+
+    @property
+    def dayflow_side_id(self) -> int | None:
+        return self.task_list_id if self.item_type == ItemType.TASK else self.calendar_id
 
 
 class ItemLink(models.Model):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from dayflow.models import Event, Task
+from dayflow.models import Calendar, Event, Task, TaskList
 from integrations.models import Connection
 from integrations.signals import (
     connection_connected,
@@ -16,7 +16,7 @@ from integrations.signals import (
     connection_set_up,
     connection_status_changed,
 )
-from sync import services
+from sync import links, services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink, ItemType, SyncCursor
@@ -26,6 +26,25 @@ from sync.schedule import remove_schedule, update_schedule
 @receiver(post_save, sender=Connection, dispatch_uid="sync.schedule_on_save")
 def schedule_on_save(sender, instance: Connection, **kwargs) -> None:
     update_schedule(instance)
+
+
+# What a connection's sync links follow: its containers, the kinds it syncs, its status.
+LINKED_SETTINGS = frozenset({"field_mapping", "sync_tasks", "sync_events", "status"})
+
+
+@receiver(post_save, sender=Connection, dispatch_uid="sync.links_on_save")
+def links_on_save(
+    sender, instance: Connection, update_fields=None, raw: bool = False, **kwargs
+) -> None:
+    if raw or (update_fields is not None and not LINKED_SETTINGS & set(update_fields)):
+        return
+    links.reconcile(instance)
+
+
+@receiver(pre_delete, sender=TaskList, dispatch_uid="sync.forget_list_destinations")
+@receiver(pre_delete, sender=Calendar, dispatch_uid="sync.forget_calendar_destinations")
+def forget_destinations(sender, instance: TaskList | Calendar, **kwargs) -> None:
+    links.forget_destinations([instance])
 
 
 @receiver(pre_save, sender=Connection, dispatch_uid="sync.full_sync_on_new_rules")
@@ -80,8 +99,9 @@ def sync_on_local_change(sender, instance: Task | Event, raw: bool = False, **kw
         return
     item_type = ItemType.TASK if sender is Task else ItemType.EVENT
     pk, user_id, version = instance.pk, instance.user_id, instance.version
+    side = links.side_id(item_type, instance)
     transaction.on_commit(
-        lambda: services.sync_local_change(item_type, pk, user_id, version), robust=True
+        lambda: services.sync_local_change(item_type, pk, user_id, version, side), robust=True
     )
 
 

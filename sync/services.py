@@ -17,6 +17,7 @@ from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
 from sync import actions, conf, matching
+from sync import links as sync_links
 from sync.engine.run import item_types
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
 from sync.mapping import MODELS, fk_column
@@ -61,13 +62,15 @@ def request_sync(
     return job
 
 
-def sync_local_change(item_type: str, pk: int, user_id: int, version: int) -> list[SyncJob]:
+def sync_local_change(
+    item_type: str, pk: int, user_id: int, version: int, side: int | None = None
+) -> list[SyncJob]:
     """A DayFlow item saved at `version` (on a page, through the API or the admin): sync, soon,
     the connections whose link to it holds an older version, or, while it is linked to none,
-    every connection of its owner that would send it to its service. A save the links already
-    hold (the engine's own writes, an undo) syncs nothing. Debounced and coalesced by
-    `request_sync`: the job waits DAYFLOW_SYNC_LOCAL_DELAY seconds, and changes meanwhile
-    join it."""
+    the connection its DayFlow list (`side`; None: the Inbox) sends new items to, if any. A
+    save the links already hold (the engine's own writes, an undo) syncs nothing. Debounced
+    and coalesced by `request_sync`: the job waits DAYFLOW_SYNC_LOCAL_DELAY seconds, and
+    changes meanwhile join it."""
     delay = conf.get("DAYFLOW_SYNC_LOCAL_DELAY")
     if delay is None:
         return []
@@ -79,11 +82,11 @@ def sync_local_change(item_type: str, pk: int, user_id: int, version: int) -> li
     held = {c: held_at for c, held_at, undone, apart in links if not (undone or apart)}
     senders = Connection.objects.filter(user_id=user_id, sync_direction__in=SENDS)
     if links:
-        ids = senders.filter(pk__in=[c for c, held_at in held.items() if held_at != version])
-        ids = sorted(ids.values_list("pk", flat=True))
+        wanted = [c for c, held_at in held.items() if held_at != version]
     else:
-        senders = senders.select_related("service").order_by("pk")
-        ids = [c.pk for c in senders if item_type in item_types(c, c.service.provider)]
+        destination = sync_links.destination_map(user_id, item_type).get(side)
+        wanted = [destination.connection_id] if destination is not None else []
+    ids = sorted(senders.filter(pk__in=wanted).values_list("pk", flat=True))
     jobs = (request_sync(pk, trigger=SyncJob.Trigger.LOCAL, delay=delay) for pk in ids)
     return [job for job in jobs if job is not None]
 

@@ -105,6 +105,7 @@ class Write:
     remote_id: str = ""
     version: str = ""
     dayflow_id: str = ""
+    collection: str = ""  # a create's container ("": the one the settings pick)
 
 
 # Per write of a batch: the item as the service now holds it (None after a delete), or the
@@ -256,6 +257,12 @@ class Provider:
         return "" if chosen else f"choose {cls.collection_words}"
 
     @classmethod
+    def kinds_synced(cls, mapping: object) -> tuple[str, ...]:
+        """The kinds of item a connection with these settings syncs (CalDAV's to-dos only
+        when asked for)."""
+        return tuple(str(t) for t in cls.item_types)
+
+    @classmethod
     def picks_many(cls) -> bool:
         """Several containers can be picked (calendars), or exactly one (a list, a team)."""
         return cls.mapping_schema.get(cls.collection_setting) is list
@@ -324,7 +331,7 @@ class Provider:
 
     def _write_one(self, one: Write) -> RemoteItem | None:
         if one.op == "create":
-            return self.create(one.fields, dayflow_id=one.dayflow_id)
+            return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
         if one.op == "update":
             return self.update(one.remote_id, one.fields, one.version)
         self.delete(one.remote_id, one.version)

@@ -502,6 +502,11 @@ class CalDAVProvider(Provider):
             )
         return self._session
 
+    @classmethod
+    def kinds_synced(cls, mapping: object) -> tuple[str, ...]:
+        todos = isinstance(mapping, dict) and mapping.get("sync_todos") is True
+        return (ItemType.EVENT, ItemType.TASK) if todos else (ItemType.EVENT,)
+
     @property
     def sync_todos(self) -> bool:
         return bool((self.connection.field_mapping or {}).get("sync_todos"))

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dayflow.models import Event, Task
-from sync import bulk
+from sync import bulk, links
 from sync import fields as codec
 from sync.decisions import Action, Op
 from sync.engine.journal import journal_row
@@ -38,6 +38,13 @@ class LocalWriter:
         self.links_to_mark: list[ItemLink] = []
         self.conflicts: list[Pair] = []
         self.journal: list[tuple[dict[str, Any], Pair]] = []
+        self._sides: links.Sides | None = None
+
+    @property
+    def sides(self) -> links.Sides:
+        if self._sides is None:
+            self._sides = links.Sides(self.connection.pk)
+        return self._sides
 
     def write(self, batch: list[Pair]) -> None:
         for pair in batch:
@@ -124,6 +131,8 @@ class LocalWriter:
             objs = []
             for pair in pairs:
                 obj = model(user_id=self.connection.user_id, version=1)
+                collection = pair.remote.collection if pair.remote else ""
+                setattr(obj, links.side_column(item_type), self.sides.of(item_type, collection))
                 codec.apply_local(obj, _write_fields(pair))
                 codec.apply_read_only(obj, pair.remote.read_only if pair.remote else {})
                 obj.created_at = obj.updated_at = self.now

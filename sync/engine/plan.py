@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
-from sync import conf, decisions, deletion_policy, directions
+from sync import conf, decisions, deletion_policy, directions, links
 from sync import fields as codec
 from sync.decisions import Decision, Op
 from sync.engine.pull import Pulled
@@ -66,6 +66,9 @@ class Pair:
     # The link's mark under the "unlink" or "ask" deletion policy (`sync.deletion_policy`).
     deletion_mark: str = ""
     outcome: Outcome = Outcome.SYNC
+    # For a DayFlow item new to this connection: the container its list's destination names
+    # (`sync.links`), where it is created.
+    destination: str = ""
 
 
 Pairs = dict[Key, Pair]
@@ -156,17 +159,26 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
         )
         objs = {obj.pk: obj for obj in candidates.exclude(Exists(in_step))}
         own, elsewhere = links_of_locals(run, item_type, list(objs))
+        destinations = links.destination_map(run.connection.user_id, item_type)
         for pk, obj in objs.items():
             link = own.get(pk)
+            destination = destinations.get(links.side_id(item_type, obj))
+            destined_here = (
+                destination is not None and destination.connection_id == run.connection.pk
+            )
             if not decisions.syncs_local_change(
                 linked_here=link is not None,
                 linked_elsewhere=pk in elsewhere,
                 deleted=obj.is_deleted,
                 in_step=link is not None and obj.version == link.local_version,
+                destined_here=destined_here,
             ):
                 continue
             k = key(link) if link else LocalKey(item_type, pk)
-            pairs.setdefault(k, Pair(item_type, link=link)).local = obj
+            pair = pairs.setdefault(k, Pair(item_type, link=link))
+            pair.local = obj
+            if link is None and destined_here:
+                pair.destination = destination.collection
 
 
 def links_of_locals(

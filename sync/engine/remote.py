@@ -60,6 +60,7 @@ def _intent(run: Run, pair: Pair) -> ItemLink:
         connection=run.connection,
         item_type=pair.item_type,
         dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
+        collection=pair.destination,
         base=dict(pair.decision.base or {}),
         **{FK[pair.item_type]: pair.local},
     )
@@ -124,7 +125,12 @@ def _request(pair: Pair) -> Write:
     link, ops = pair.link, pair.decision.ops
     if Op.CREATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.CREATE_REMOTE).fields)
-        return Write("create", fields, dayflow_id=link.dayflow_id or _local_id(pair))
+        return Write(
+            "create",
+            fields,
+            dayflow_id=link.dayflow_id or _local_id(pair),
+            collection=_container(pair),
+        )
     if Op.UPDATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.UPDATE_REMOTE).fields)
         return Write("update", fields, remote_id=link.remote_id, version=_seen(pair))
@@ -173,10 +179,17 @@ def _create(run: Run, pair: Pair) -> Pair:
     item = run.provider.create(
         codec.decode(action.fields),
         dayflow_id=link.dayflow_id or _local_id(pair),
+        collection=_container(pair),
     )
     run.counts["api_calls"] += 1
     crash_point("after_remote_create")
     return _created(run, pair, item)
+
+
+def _container(pair: Pair) -> str:
+    """Where a create goes: the container of the item's list's destination, else the one
+    its link knows (an item the service deleted, sent again), else the service's default."""
+    return pair.destination or (pair.link.collection if pair.link else "")
 
 
 def _created(run: Run, pair: Pair, item: RemoteItem) -> Pair:
@@ -233,6 +246,7 @@ def _save_write(run: Run, pair: Pair, item: RemoteItem, op: str, *, before: dict
     link = pair.link
     link.remote_id = item.remote_id
     link.remote_version = item.version
+    link.collection = item.collection or link.collection
     link.web_url = item.web_url or link.web_url
     link.base = dict(pair.decision.base or {})
     link.last_error = ""

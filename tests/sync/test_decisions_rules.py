@@ -131,29 +131,44 @@ def test_an_open_conflict_freezes_its_item(case, local, remote, recorded, clash)
     assert decision == Decision((Action(Op.CONFLICT, clash=clash),), base=BASE)
 
 
-# (case, linked here, linked elsewhere, deleted, in step) -> this connection pushes it
+# (case, linked here, linked elsewhere, deleted, in step, its list's destination is here)
+# -> this connection pushes it
 LOCAL_CHANGES = [
-    ("new item", False, False, False, False, True),
-    ("new item, deleted before any sync", False, False, True, False, False),
-    ("linked through another connection only", False, True, False, False, False),
-    ("linked here and elsewhere, changed", True, True, False, False, True),
-    ("linked here, changed", True, False, False, False, True),
-    ("linked here, deleted", True, False, True, False, True),
-    ("linked here, in step", True, False, False, True, False),
+    ("new item", False, False, False, False, True, True),
+    ("new item, its list's new items go elsewhere", False, False, False, False, False, False),
+    ("new item, deleted before any sync", False, False, True, False, True, False),
+    ("linked through another connection only", False, True, False, False, True, False),
+    ("linked here and elsewhere, changed", True, True, False, False, False, True),
+    ("linked here, changed", True, False, False, False, True, True),
+    (
+        "linked here, moved to a list whose new items go elsewhere",
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ),
+    ("linked here, deleted", True, False, True, False, True, True),
+    ("linked here, in step", True, False, False, True, True, False),
 ]
 
 
 @pytest.mark.parametrize(
-    ("case", "here", "elsewhere", "deleted", "in_step", "synced"),
+    ("case", "here", "elsewhere", "deleted", "in_step", "destined", "synced"),
     LOCAL_CHANGES,
     ids=[row[0] for row in LOCAL_CHANGES],
 )
-def test_a_local_change_linked_through_another_connection_is_not_pushed(
-    case, here, elsewhere, deleted, in_step, synced
+def test_a_local_change_is_pushed_by_its_link_or_its_lists_destination(
+    case, here, elsewhere, deleted, in_step, destined, synced
 ):
     assert (
         syncs_local_change(
-            linked_here=here, linked_elsewhere=elsewhere, deleted=deleted, in_step=in_step
+            linked_here=here,
+            linked_elsewhere=elsewhere,
+            deleted=deleted,
+            in_step=in_step,
+            destined_here=destined,
         )
         is synced
     )

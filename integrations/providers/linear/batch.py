@@ -110,7 +110,7 @@ class BatchWriter:
         if one.op == "create":
             if one.dayflow_id in found:
                 return found[one.dayflow_id]
-            team = provider.collection_id()
+            team = provider.collection_id(one.collection)
             issue_input = {"teamId": team, **provider.to_input(one.fields, team)}
             if one.dayflow_id and provider._marks():
                 issue_input["description"] = add_marker(

@@ -162,7 +162,8 @@ class GraphBatch:
             found = (before.body or {}).get("value") if isinstance(before, Answer) else None
             if found:  # a retried create: the event it made before
                 return provider.to_item(found[0])
-            url = self._relative(provider.calendar_url(provider.calendars()[0])) + "/events"
+            calendar = one.collection or provider.calendars()[0]
+            url = self._relative(provider.calendar_url(calendar)) + "/events"
             body = self.provider.new_event_body(fields, one.dayflow_id)
             return Step("POST", url, self._prefer(), body)
         if not isinstance(before, Answer) or not isinstance(before.body, dict):

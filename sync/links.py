@@ -1,0 +1,192 @@
+"""Sync links: the containers a connection syncs, the DayFlow list or calendar each feeds, and
+where a DayFlow list's new items go (its destination).
+
+A connection's settings say which containers it syncs (`Provider.collection_setting`);
+`reconcile` keeps one `SyncLink` per container and kind of item in step with them, on every
+save of a connection. Which DayFlow list a link feeds and which link is a list's destination
+are the person's choices, made on the lists page, in the API or in the admin, all through
+`set_destination` and `feed_into`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from dayflow.models import Calendar, TaskList
+from integrations.models import Connection
+from sync.engine.run import item_types
+from sync.models import ItemType, SyncLink
+
+
+class LinkRefused(Exception):
+    """A destination or list that cannot be: not the person's, or not the link's kind."""
+
+
+def containers(connection: Connection) -> list[str]:
+    """The containers the connection's settings pick, in their order; [""] for the service's
+    default when it has one and none is picked; [] while it needs setup or is disconnected."""
+    if connection.status == Connection.Status.DISCONNECTED or not connection.service_id:
+        return []
+    provider = connection.service.provider
+    chosen = (connection.field_mapping or {}).get(provider.collection_setting)
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    picked = [c for c in chosen if isinstance(c, str) and c] if isinstance(chosen, list) else []
+    if picked:
+        return list(dict.fromkeys(picked))
+    return [] if provider.collection_required else [""]
+
+
+@transaction.atomic
+def reconcile(connection: Connection) -> list[SyncLink]:
+    """One link per container the connection syncs and kind of item it syncs there: links of
+    containers no longer picked go (their destinations with them), new ones are made. A new
+    link becomes the Inbox's (or "My calendar"'s) destination when nothing is yet."""
+    provider = connection.service.provider
+    kinds = provider.kinds_synced(connection.field_mapping)
+    types = [t for t in item_types(connection, provider) if t in kinds]
+    wanted = [(t, c) for t in types for c in containers(connection)]
+    existing = {(link.item_type, link.collection): link for link in connection.sync_links.all()}
+    stale = [link.pk for k, link in existing.items() if k not in wanted]
+    SyncLink.objects.filter(pk__in=stale).delete()
+    taken = set(
+        SyncLink.objects.for_user(connection.user_id)
+        .destinations()
+        .filter(task_list__isnull=True, calendar__isnull=True)
+        .values_list("item_type", flat=True)
+    )
+    made = []
+    for item_type, collection in wanted:
+        if (item_type, collection) in existing:
+            continue
+        link = SyncLink.objects.create(
+            connection=connection,
+            user_id=connection.user_id,
+            item_type=item_type,
+            collection=collection,
+            is_destination=item_type not in taken,
+        )
+        taken.add(item_type)
+        made.append(link)
+    return made
+
+
+def feed_into(link: SyncLink, dayflow_side: TaskList | Calendar | None) -> SyncLink:
+    """The DayFlow list (or calendar) the link's items live in; None: the Inbox (or "My
+    calendar"). A destination link stays the destination of its new list, unless that list
+    has one already."""
+    _check_side(link, dayflow_side)
+    with transaction.atomic():
+        link = SyncLink.objects.select_for_update().get(pk=link.pk)
+        _set_side(link, dayflow_side)
+        if link.is_destination and _destination_of(link).exclude(pk=link.pk).exists():
+            link.is_destination = False
+        link.save(update_fields=["task_list", "calendar", "is_destination"])
+    return link
+
+
+def set_destination(
+    user_id: int, item_type: str, dayflow_side: TaskList | Calendar | None, link: SyncLink | None
+) -> SyncLink | None:
+    """Where the new items of a DayFlow list (or calendar; None: the Inbox or "My calendar")
+    go: `link`, which then feeds that list, or nowhere (None: they stay in DayFlow)."""
+    if dayflow_side is not None and dayflow_side.user_id != user_id:
+        raise LinkRefused("No such list.")
+    if link is not None:
+        if link.user_id != user_id:
+            raise LinkRefused("No such sync link.")
+        if link.item_type != item_type:
+            raise LinkRefused(f"That link syncs {link.get_item_type_display().lower()}s.")
+    with transaction.atomic():
+        current = SyncLink.objects.for_user(user_id).destinations().filter(item_type=item_type)
+        current = current.filter(**_side_filter(item_type, dayflow_side))
+        current.update(is_destination=False)
+        if link is None:
+            return None
+        link = SyncLink.objects.select_for_update().get(pk=link.pk)
+        _set_side(link, dayflow_side)
+        link.is_destination = True
+        link.save(update_fields=["task_list", "calendar", "is_destination"])
+    return link
+
+
+def destination_map(user_id: int, item_type: str) -> dict[int | None, SyncLink]:
+    """The person's destinations of one kind: DayFlow list id (None: the Inbox) -> link."""
+    links = SyncLink.objects.for_user(user_id).destinations().filter(item_type=item_type)
+    return {link.dayflow_side_id: link for link in links}
+
+
+class Sides:
+    """Which DayFlow list (or calendar) a connection's items land in, by their container:
+    the link of that container, else the link of the service's default, else the only link
+    of that kind; None (the Inbox) when none says."""
+
+    def __init__(self, connection_id: int) -> None:
+        self.by_container: dict[tuple[str, str], int | None] = {}
+        self.by_type: dict[str, list[int | None]] = {}
+        for link in SyncLink.objects.filter(connection_id=connection_id):
+            side = link.dayflow_side_id
+            self.by_container[link.item_type, link.collection] = side
+            self.by_type.setdefault(link.item_type, []).append(side)
+
+    def of(self, item_type: str, collection: str) -> int | None:
+        for container in (collection, ""):
+            if (item_type, container) in self.by_container:
+                return self.by_container[item_type, container]
+        only = self.by_type.get(item_type, [])
+        return only[0] if len(only) == 1 else None
+
+
+def side_id(item_type: str, obj: object) -> int | None:
+    """The DayFlow list (or calendar) id of a task (or event); None: the Inbox."""
+    column = "task_list_id" if item_type == ItemType.TASK else "calendar_id"
+    return getattr(obj, column, None)
+
+
+def side_column(item_type: str) -> str:
+    return "task_list_id" if item_type == ItemType.TASK else "calendar_id"
+
+
+def forget_destinations(dayflow_sides: Iterable[TaskList | Calendar]) -> None:
+    """A list about to go: its links stop being anyone's destination, so they do not fall
+    to the Inbox as a second destination of it."""
+    for side in dayflow_sides:
+        column = "task_list" if isinstance(side, TaskList) else "calendar"
+        SyncLink.objects.filter(**{column: side}).update(is_destination=False)
+
+
+def _check_side(link: SyncLink, dayflow_side: TaskList | Calendar | None) -> None:
+    if dayflow_side is None:
+        return
+    if dayflow_side.user_id != link.user_id:
+        raise LinkRefused("No such list.")
+    wanted = TaskList if link.item_type == ItemType.TASK else Calendar
+    if not isinstance(dayflow_side, wanted):
+        kind = link.get_item_type_display().lower()
+        raise LinkRefused(f"A {kind} link feeds a {wanted._meta.verbose_name}.")
+
+
+def _set_side(link: SyncLink, dayflow_side: TaskList | Calendar | None) -> None:
+    _check_side(link, dayflow_side)
+    if link.item_type == ItemType.TASK:
+        link.task_list = dayflow_side
+    else:
+        link.calendar = dayflow_side
+
+
+def _side_filter(item_type: str, dayflow_side: TaskList | Calendar | None) -> dict:
+    column = "task_list" if item_type == ItemType.TASK else "calendar"
+    if dayflow_side is None:
+        return {"task_list__isnull": True, "calendar__isnull": True}
+    return {column: dayflow_side}
+
+
+def _destination_of(link: SyncLink):
+    return (
+        SyncLink.objects.for_user(link.user_id)
+        .destinations()
+        .filter(item_type=link.item_type)
+        .filter(**_side_filter(link.item_type, link.task_list or link.calendar))
+    )
