@@ -147,11 +147,19 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
     from auditlog.models import LogEntry as FieldHistory
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-    from dayflow.models import ApiToken, Event, Profile, Task
+    from dayflow.models import ApiToken, Calendar, Event, Profile, Task, TaskList
     from notifications.models import EmailPreference, Notification
     from privacy.models import Consent
     from security.models import SecurityAlert
-    from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob, SyncStart
+    from sync.models import (
+        Conflict,
+        ItemLink,
+        JournalEntry,
+        SyncCursor,
+        SyncJob,
+        SyncLink,
+        SyncStart,
+    )
     from webhooks.models import Delivery, WebhookSubscription
 
     mine = Connection.objects.filter(user=user)
@@ -164,6 +172,7 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
         ("sync_starts", lambda: SyncStart.objects.filter(user=user)),
         ("jobs", lambda: SyncJob.objects.filter(connection__in=mine)),
         ("cursors", lambda: SyncCursor.objects.filter(connection__in=mine)),
+        ("sync_links", lambda: SyncLink.objects.filter(user=user)),
         ("webhook_deliveries", lambda: Delivery.objects.filter(connection__in=mine)),
         ("webhook_subscriptions", lambda: WebhookSubscription.objects.filter(connection__in=mine)),
         ("credentials", lambda: Credential.objects.filter(connection__in=mine)),
@@ -176,6 +185,8 @@ def _rows_of(user: Any) -> list[tuple[str, Callable[[], QuerySet]]]:
         ("event_exceptions", lambda: Event.all_objects.filter(user=user, series__isnull=False)),
         ("events", lambda: Event.all_objects.filter(user=user)),
         ("tasks", lambda: Task.all_objects.filter(user=user)),
+        ("lists", lambda: TaskList.objects.filter(user=user)),
+        ("calendars", lambda: Calendar.objects.filter(user=user)),
         ("api_tokens", lambda: ApiToken.objects.filter(user=user)),
         ("email_preferences", lambda: EmailPreference.objects.filter(user=user)),
         ("profile", lambda: Profile.objects.filter(user=user)),

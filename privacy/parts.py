@@ -53,12 +53,12 @@ def register_defaults() -> None:
     from django.contrib.auth import get_user_model
 
     from audit.models import AuditEvent
-    from dayflow.models import ApiToken, Event, Profile, Task
+    from dayflow.models import ApiToken, Calendar, Event, Profile, Task, TaskList
     from integrations.models import Connection
     from notifications.models import EmailPreference, Notification
     from privacy.models import Consent, ExportRequest
     from security.models import SecurityAlert
-    from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
+    from sync.models import Conflict, ItemLink, JournalEntry, SyncJob, SyncLink
 
     user_fields = ("id", "username", "first_name", "last_name", "email", "date_joined")
     register("profile.json", lambda u: get_user_model().objects.filter(pk=u.pk), user_fields)
@@ -68,6 +68,9 @@ def register_defaults() -> None:
     register("consents.json", lambda u: Consent.objects.for_user(u))
     register("tasks.json", lambda u: Task.all_objects.for_user(u))
     register("events.json", lambda u: Event.all_objects.for_user(u))
+    register("lists.json", lambda u: TaskList.objects.for_user(u))
+    register("calendars.json", lambda u: Calendar.objects.for_user(u))
+    register("sync_links.json", lambda u: SyncLink.objects.for_user(u))
     register("links.json", lambda u: ItemLink.objects.filter(connection__user=u))
     register("journal.json", lambda u: JournalEntry.objects.filter(connection__user=u))
     register("conflicts.json", lambda u: Conflict.objects.for_user(u))

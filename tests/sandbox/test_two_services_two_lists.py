@@ -1,0 +1,110 @@
+"""A person with Todoist for home and Linear for work, and two DayFlow lists: each list's new
+tasks go to its own service, each service's tasks land in its own list, a list with no
+destination keeps its tasks in DayFlow, and nothing is copied twice. The real providers, over
+HTTP, against the sandbox's emulators."""
+
+from __future__ import annotations
+
+import pytest
+
+from dayflow.models import Task, TaskList
+from integrations.models import Connection, Service
+from integrations.providers.http import HttpClient
+from integrations.providers.linear.provider import LinearProvider
+from integrations.providers.todoist.provider import TodoistProvider
+from integrations.sandbox.models import Item
+from sync import engine, links
+from sync.models import ItemLink, SyncJob
+from tests.sandbox.test_linear import PKCE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def client(key: str, token: str) -> HttpClient:
+    return HttpClient(
+        key,
+        auth_headers=lambda: {"Authorization": f"Bearer {token}"},
+        rate=(0, 1.0),
+        sleep=lambda seconds: None,
+    )
+
+
+@pytest.fixture
+def accounts(live_server, register, connect, user, use_provider, monkeypatch):
+    """Todoist's "Home" project and Linear's Engineering team, connected for `user`."""
+    todoist_token = connect("todoist", register("todoist"), "oauth/access_token")["access_token"]
+    linear_app = register("linear")
+    linear_token = connect("linear", linear_app, "oauth/token", **PKCE)["access_token"]
+    monkeypatch.setattr(TodoistProvider, "api_base", f"{live_server.url}/sandbox/todoist/api/v1")
+    monkeypatch.setattr(LinearProvider, "api_base", f"{live_server.url}/sandbox/linear/graphql")
+    home_project = Item.objects.get(kind="project", data__name="Home").remote_id
+    eng_team = Item.objects.get(kind="team", data__key="ENG").remote_id
+    todoist = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="todoist"),
+        external_account_id="todoist-home",
+        field_mapping={"project_id": home_project, "write_id_marker": True},
+    )
+    linear = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="linear"),
+        external_account_id="linear-work",
+        field_mapping={"team_id": eng_team, "write_id_marker": True},
+    )
+    clients = {
+        todoist.pk: client("todoist", todoist_token),
+        linear.pk: client("linear", linear_token),
+    }
+    kinds = {todoist.pk: TodoistProvider, linear.pk: LinearProvider}
+    use_provider(lambda connection: kinds[connection.pk](connection, http=clients[connection.pk]))
+    yield todoist, linear, home_project, eng_team
+    for http in clients.values():
+        http.session.close()  # no kept-alive connection outlives the live server's database
+
+
+def sync(connection: Connection) -> SyncJob:
+    job = SyncJob.objects.create(connection=connection, kind=SyncJob.Kind.FULL)
+    engine.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == SyncJob.Status.SUCCEEDED, job.error
+    return job
+
+
+def titles_at(kind: str, container: str) -> list[str]:
+    """What the emulated service holds, not deleted, in one project or team."""
+    items = Item.objects.filter(kind=kind, container=container, deleted=False)
+    return sorted(item.data.get("content") or item.data.get("title") for item in items)
+
+
+def test_each_lists_new_tasks_go_to_its_own_service_and_come_back_to_its_own_list(accounts, user):
+    todoist, linear, home_project, eng_team = accounts
+    home = TaskList.objects.create(user=user, name="Home")
+    work = TaskList.objects.create(user=user, name="Work")
+    someday = TaskList.objects.create(user=user, name="Someday")
+    links.set_destination(user.pk, "task", home, todoist.sync_links.get())
+    links.set_destination(user.pk, "task", work, linear.sync_links.get())
+    Task.objects.create(user=user, title="Buy birthday candles", task_list=home)
+    Task.objects.create(user=user, title="Ship the lists feature", task_list=work)
+    Task.objects.create(user=user, title="Learn the cello", task_list=someday)
+
+    first = {connection.pk: sync(connection) for connection in (todoist, linear)}
+
+    home_titles = titles_at("task", home_project)
+    assert "Buy birthday candles" in home_titles
+    assert "Ship the lists feature" not in home_titles
+    assert "Learn the cello" not in home_titles
+    eng_titles = titles_at("issue", eng_team)
+    assert "Ship the lists feature" in eng_titles
+    assert "Buy birthday candles" not in eng_titles
+    assert "Learn the cello" not in eng_titles
+    assert first[todoist.pk].remote_created == first[linear.pk].remote_created == 1
+
+    # What each service already held landed in the list its link feeds.
+    assert Task.objects.get(title="Water the plants").task_list_id == home.pk
+    assert Task.objects.get(title="Fix the login redirect").task_list_id == work.pk
+    # A task lives at one service only: nothing crossed over.
+    assert not ItemLink.objects.filter(task__title="Water the plants", connection=linear).exists()
+    assert not ItemLink.objects.filter(task__title="Learn the cello").exists()
+
+    again = [sync(connection) for connection in (todoist, linear)]
+    assert [job.remote_created + job.local_created for job in again] == [0, 0]
