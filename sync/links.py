@@ -16,8 +16,19 @@ from django.db import transaction
 
 from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
-from sync.engine.run import item_types
+from integrations.providers.base import Provider
 from sync.models import ItemType, SyncLink
+
+
+def item_types(connection: Connection, provider: type[Provider] | Provider) -> tuple[str, ...]:
+    """The kinds of item a connection syncs: those its service offers and it has on."""
+    offered = {str(t) for t in provider.item_types} or {ItemType.TASK, ItemType.EVENT}
+    wanted = []
+    if connection.sync_tasks and ItemType.TASK in offered:
+        wanted.append(ItemType.TASK)
+    if connection.sync_events and ItemType.EVENT in offered:
+        wanted.append(ItemType.EVENT)
+    return tuple(wanted)
 
 
 class LinkRefused(Exception):

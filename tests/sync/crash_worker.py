@@ -52,7 +52,10 @@ def setup() -> dict:
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("crash", "c@example.com", "pw-crash-123")
     connection = Connection.objects.create(
-        user=user, service=Service.objects.get(key="todoist"), external_account_id="x"
+        user=user,
+        service=Service.objects.get(key="todoist"),
+        external_account_id="x",
+        field_mapping={"project_id": "p-1"},  # set up: its project takes the Inbox's new tasks
     )
     for title in ("one", "two", "three"):
         Task.objects.create(user=user, title=title)

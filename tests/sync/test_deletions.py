@@ -11,7 +11,7 @@ from dayflow.models import Event, Task
 from integrations.models import Connection
 from integrations.providers.errors import Permanent
 from sync import deletions
-from sync.models import ItemLink, JournalEntry, SyncJob
+from sync.models import ItemLink, JournalEntry, SyncJob, SyncLink
 from tests.sync.conftest import task_fields
 
 pytestmark = pytest.mark.django_db
@@ -183,6 +183,10 @@ def test_an_event_deleted_at_the_service_is_restored_from_dayflow(
 ):
     connection.deletion_policy = Connection.DeletionPolicy.ASK
     connection.save()
+    # The fake service holds events too (the connection's Todoist has no calendar to link).
+    SyncLink.objects.create(
+        connection=connection, user=user, item_type="event", is_destination=True
+    )
     event = Event.objects.create(
         user=user,
         title="Dentist",
