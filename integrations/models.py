@@ -285,14 +285,20 @@ def validate_field_mapping(provider: type[Provider], mapping: object) -> list[st
                 f"{_shown(name)}: unknown setting for {provider.name} (allowed: {allowed})"
             )
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            errors.append(f"{name}: must be a {expected.__name__}")
-        elif expected is list and not all(isinstance(item, str) and item for item in value):
+            errors.append(f"{name}: must be {kind_words(expected)}")
+        elif isinstance(value, list) and not all(isinstance(item, str) and item for item in value):
             errors.append(f"{name}: must be a list of ids")
         else:
             errors += _bound_errors(name, value, url=name in provider.mapping_urls)
     if not errors and len(json.dumps(mapping)) > MAX_MAPPING_CHARS:
         errors.append(f"the settings are too large (at most {MAX_MAPPING_CHARS // 1024} KB)")
     return summed_up(errors)
+
+
+def kind_words(expected: type | tuple[type, ...]) -> str:
+    """A setting's type in words: "a str", or "a str or a list" for one id or several."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(f"a {kind.__name__}" for kind in kinds)
 
 
 def summed_up(errors: list[str]) -> list[str]:

@@ -299,7 +299,12 @@ def entry_title(entry: JournalEntry) -> str:
 
 def entry_words(entry: JournalEntry, service: str) -> str:
     where = "DayFlow" if entry.side == JournalEntry.Side.LOCAL else service
-    verbs = {"create": "Added in", "update": "Changed in", "delete": "Deleted from"}
+    verbs = {
+        "create": "Added in",
+        "update": "Changed in",
+        "delete": "Deleted from",
+        "move": "Moved in",
+    }
     return f"{verbs.get(entry.op, entry.op)} {where}"
 
 

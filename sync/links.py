@@ -41,12 +41,9 @@ def containers(connection: Connection) -> list[str]:
     if connection.status == Connection.Status.DISCONNECTED or not connection.service_id:
         return []
     provider = connection.service.provider
-    chosen = (connection.field_mapping or {}).get(provider.collection_setting)
-    if isinstance(chosen, str):
-        chosen = [chosen]
-    picked = [c for c in chosen if isinstance(c, str) and c] if isinstance(chosen, list) else []
+    picked = provider.chosen_collections(connection.field_mapping)
     if picked:
-        return list(dict.fromkeys(picked))
+        return picked
     return [] if provider.collection_required else [""]
 
 

@@ -409,6 +409,7 @@ class JournalEntry(models.Model):
         CREATE = "create", "Create"
         UPDATE = "update", "Update"
         DELETE = "delete", "Delete"
+        MOVE = "move", "Move"  # to another container of the service (before/after: "list")
 
     job = models.ForeignKey(SyncJob, null=True, on_delete=models.SET_NULL, related_name="journal")
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="journal")

@@ -201,6 +201,8 @@ def _undo_entry(entry: JournalEntry, provider: Provider) -> str:
     model = model_for(entry.item_type)
     obj = model.all_objects.filter(pk=entry.local_id).first() if entry.local_id else None
     link = entry.link
+    if entry.op == JournalEntry.Op.MOVE:
+        return "a move is not undone: move the item back to its list"
     try:
         if entry.op == JournalEntry.Op.UPDATE:
             return _undo_update(entry, obj, link, provider)

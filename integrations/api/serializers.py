@@ -60,7 +60,10 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def get_field_mapping_keys(self, service: Service) -> dict[str, str]:
         schema = PROVIDERS[service.key].mapping_schema if service.key in PROVIDERS else {}
-        return {name: kind.__name__ for name, kind in schema.items()}
+        return {
+            name: " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            for name, kind in schema.items()
+        }
 
 
 class ConnectionSerializer(serializers.ModelSerializer):

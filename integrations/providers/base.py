@@ -196,11 +196,15 @@ class Provider:
     # service's console: the admin shows it, and can forget it to capture a new one.
     webhook_secret_from_handshake: ClassVar[bool] = False
     supports_delete: ClassVar[bool] = True
+    # True when `move` puts an item in another container of the account: a DayFlow item moved
+    # to a list whose destination is another container of the same connection moves there.
+    supports_move: ClassVar[bool] = False
     # How many writes `write_batch` sends together; 1: the engine writes item by item.
     write_batch_size: ClassVar[int] = 1
 
-    # The settings a user picks for this service (connection.field_mapping): key -> type.
-    mapping_schema: ClassVar[dict[str, type]] = {}
+    # The settings a user picks for this service (connection.field_mapping): key -> type, or
+    # types: (str, list) is one id or several.
+    mapping_schema: ClassVar[dict[str, type | tuple[type, ...]]] = {}
     # Which of those settings hold addresses (bounded as URLs, not as ids).
     mapping_urls: ClassVar[frozenset[str]] = frozenset()
     # Which of those settings names the container to sync (list, data source, team, project).
@@ -264,8 +268,20 @@ class Provider:
 
     @classmethod
     def picks_many(cls) -> bool:
-        """Several containers can be picked (calendars), or exactly one (a list, a team)."""
-        return cls.mapping_schema.get(cls.collection_setting) is list
+        """Several containers can be picked (calendars, Todoist projects), or exactly one (a
+        Linear team, a Notion database)."""
+        kinds = cls.mapping_schema.get(cls.collection_setting)
+        return kinds is list or (isinstance(kinds, tuple) and list in kinds)
+
+    @classmethod
+    def chosen_collections(cls, mapping: object) -> list[str]:
+        """The containers the settings pick, in order, once each: one id, or several."""
+        chosen = mapping.get(cls.collection_setting) if isinstance(mapping, dict) else None
+        if isinstance(chosen, str):
+            chosen = [chosen]
+        if not isinstance(chosen, list):
+            return []
+        return list(dict.fromkeys(c for c in chosen if isinstance(c, str) and c))
 
     def lacking(self) -> frozenset[str]:
         """The mapped fields this connection's service does not carry: `lacks_fields`, and
@@ -314,6 +330,11 @@ class Provider:
         raise NotImplementedError
 
     def delete(self, remote_id: str, version: str = "") -> None:
+        raise NotImplementedError
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """Put the item in another container of the same account (another project or
+        calendar); the item as it is after, its id perhaps new. Only where `supports_move`."""
         raise NotImplementedError
 
     def write_batch(self, writes: list[Write]) -> list[WriteResult]:
@@ -390,7 +411,8 @@ class Provider:
 
     def collection_id(self, collection: str = "") -> str:
         """The container to work in: the one given, else the one the user picked."""
-        chosen = collection or str(self.field_mapping.get(self.collection_setting, ""))
+        picked = self.chosen_collections(self.field_mapping)
+        chosen = collection or (picked[0] if picked else "")
         if not chosen:
             raise Permanent(f"no {self.collection_setting} chosen", service=self.key)
         return chosen

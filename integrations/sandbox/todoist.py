@@ -324,7 +324,8 @@ def _run_commands(account: Account, commands: Any) -> dict[str, Any]:
 
 
 def apply_command(account: Account, command: dict[str, Any], mapping: dict[str, str]) -> Any:
-    """One Sync command (item_add, item_update, item_close, item_uncomplete, item_delete):
+    """One Sync command (item_add, item_update, item_move, item_close, item_uncomplete,
+    item_delete):
     "ok" or Todoist's error object. The console changes tasks through it too."""
     kind, args = command.get("type"), dict(command.get("args") or {})
     if kind == "item_add":
@@ -339,8 +340,19 @@ def apply_command(account: Account, command: dict[str, Any], mapping: dict[str, 
             "error_extra": {},
         }
     before = dict(task.data)
+    if kind == "item_move":
+        project = str(args.get("project_id") or "")
+        if store.find(account, PROJECT, project) is None:
+            return {
+                "error_code": 22,
+                "error": "Project not found",
+                "error_tag": "PROJECT_NOT_FOUND",
+                "http_code": 404,
+                "error_extra": {},
+            }
     event = {
         "item_update": lambda: _edit(task.data, args),
+        "item_move": lambda: _move(task, project),
         "item_close": lambda: task.data.update(checked=True, completed_at=_stamp(store.now())),
         "item_uncomplete": lambda: task.data.update(checked=False, completed_at=None),
         "item_delete": lambda: task.data.update(is_deleted=True),
@@ -360,10 +372,17 @@ def apply_command(account: Account, command: dict[str, Any], mapping: dict[str, 
 
 _EVENTS = {
     "item_update": "item:updated",
+    "item_move": "item:updated",
     "item_close": "item:completed",
     "item_uncomplete": "item:uncompleted",
     "item_delete": "item:deleted",
 }
+
+
+def _move(task: Item, project: str) -> None:
+    task.data["project_id"] = project
+    task.data["section_id"] = None
+    task.container = project
 
 
 def _add(account: Account, args: dict[str, Any], temp_id: str, mapping: dict[str, str]) -> Any:

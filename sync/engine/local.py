@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dayflow.models import Event, Task
+from dayflow.models import INBOX, MAIN_CALENDAR, Event, Task
 from sync import bulk, links
 from sync import fields as codec
 from sync.decisions import Action, Op
@@ -53,6 +53,7 @@ class LocalWriter:
             self._create_locals()
             self._update_locals()
             self._refresh_read_only(batch)
+            self._follow_moves(batch)
             self._link_series()
             self._save_links()
             self._record_conflicts()
@@ -179,6 +180,43 @@ class LocalWriter:
         for item_type, objs in by_type.items():
             model_for(item_type).all_objects.bulk_update(objs, list(READ_ONLY_COLUMNS[item_type]))
 
+    def _follow_moves(self, batch: list[Pair]) -> None:
+        """An item the service moved to another of the connection's containers (a task moved
+        to another synced Todoist project) moves to the DayFlow list that container's link
+        feeds: the same item, journaled as a move, not a deletion and a new item. No new
+        version: it is the service's change, not one to send back."""
+        moved: dict[str, list[Task | Event]] = {}
+        for pair in batch:
+            link, obj, item = pair.link, pair.local, pair.remote
+            if link is None or not link.pk or obj is None or obj.is_deleted or item is None:
+                continue
+            if not item.collection or not link.collection or item.collection == link.collection:
+                continue
+            if pair.move_to or Op.DELETE_LOCAL in pair.decision.ops:
+                continue  # moved in DayFlow meanwhile: DayFlow's list wins (`remote.move`)
+            column = links.side_column(pair.item_type)
+            side = self.sides.of(pair.item_type, item.collection)
+            before = {"list": _side_words(obj, pair.item_type)}
+            link.collection = item.collection
+            self.links_to_save.append(link)
+            if getattr(obj, column) == side:
+                continue
+            setattr(obj, column, side)
+            moved.setdefault(pair.item_type, []).append(obj)
+            after = {"list": _side_words(obj, pair.item_type)}
+            row = journal_row(
+                self.run,
+                pair,
+                JournalEntry.Side.LOCAL,
+                JournalEntry.Op.MOVE,
+                before,
+                after,
+                str(obj.version),
+            )
+            self.journal.append((row, pair))
+        for item_type, objs in moved.items():
+            model_for(item_type).all_objects.bulk_update(objs, [links.side_column(item_type)])
+
     def _link_after_local_write(self, pair: Pair, op: str, *, before: dict | None) -> None:
         deleting = op == JournalEntry.Op.DELETE
         after = None if deleting else dict(pair.decision.base or {})
@@ -238,7 +276,7 @@ class LocalWriter:
             [link for link in self.links_to_save if link.pk not in set(self.links_to_delete)],
             [
                 *("remote_id", "remote_version", "local_version", "base", "task", "event"),
-                *("last_error", "web_url"),
+                *("last_error", "web_url", "collection"),
             ],
         )
         deleted = set(self.links_to_delete)
@@ -269,6 +307,13 @@ class LocalWriter:
                 link=link, status=Conflict.Status.OPEN, defaults=values
             )
             self.run.counts["conflicts"] += 1
+
+
+def _side_words(obj: Task | Event, item_type: str) -> str:
+    """The DayFlow list (or calendar) an item is in, by name."""
+    if item_type == ItemType.TASK:
+        return obj.task_list.name if obj.task_list_id else INBOX
+    return obj.calendar.name if obj.calendar_id else MAIN_CALENDAR
 
 
 def _remote_version(pair: Pair) -> str:

@@ -103,6 +103,7 @@ def apply_batch(run: Run, batch: list[Pair]) -> None:
     writes in bulk; then the series masters our deletions of instances changed on the
     service."""
     written = remote.write_all(run, remote.prepare_creates(run, batch))
+    written = [w._replace(pair=remote.move(run, w.pair)) for w in written]
     enter_phase(run, SyncJob.Phase.WRITING_LOCAL)
     LocalWriter(run).write([pair for pair, _master in written])
     for _pair, master in written:

@@ -69,6 +69,9 @@ class Pair:
     # For a DayFlow item new to this connection: the container its list's destination names
     # (`sync.links`), where it is created.
     destination: str = ""
+    # For a linked item moved to a DayFlow list whose destination is another container of
+    # this connection: that container, where the service moves it (`remote.move`).
+    move_to: str = ""
 
 
 Pairs = dict[Key, Pair]
@@ -179,6 +182,16 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
             pair.local = obj
             if link is None and destined_here:
                 pair.destination = destination.collection
+            elif link is not None and destined_here and not obj.is_deleted:
+                pair.move_to = moved_to(run, link, destination.collection)
+
+
+def moved_to(run: Run, link: ItemLink, container: str) -> str:
+    """The container a linked item moves to at the service: its list's destination, when
+    that is another container the service can move it to ("" when it stays)."""
+    if not run.provider.supports_move or not container or not link.remote_id:
+        return ""
+    return container if link.collection and container != link.collection else ""
 
 
 def links_of_locals(

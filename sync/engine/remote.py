@@ -186,6 +186,48 @@ def _create(run: Run, pair: Pair) -> Pair:
     return _created(run, pair, item)
 
 
+def move(run: Run, pair: Pair) -> Pair:
+    """Put a linked item in the container its DayFlow list now sends items to (`Pair.move_to`),
+    after the pair's other writes: one call, journaled as a move (before and after: the
+    list's name at the service, else its id). A failure of the move is the item's alone (on
+    its link, counted as an error) and leaves it where it was, for the next run."""
+    link, ops = pair.link, pair.decision.ops
+    stays = {Op.CREATE_REMOTE, Op.DELETE_REMOTE, Op.DELETE_LOCAL, Op.CONFLICT}
+    if not pair.move_to or link is None or not link.remote_id or stays & set(ops):
+        return pair
+    try:
+        item = run.provider.move(link.remote_id, pair.move_to, link.remote_version)
+    except (NotFound, PreconditionFailed, Permanent) as error:
+        run.counts["errors"] += 1
+        log.warning("sync job %s: move failed: %s", run.job.pk, error)
+        link.last_error = f"not moved: {error}"[:2000]
+        ItemLink.objects.filter(pk=link.pk).update(last_error=link.last_error)
+        if Op.UPDATE_LOCAL in ops:
+            return pair
+        # The link keeps the item's older version, so the next run tries the move again.
+        return dataclasses.replace(pair, local=None, move_to="")
+    run.counts["api_calls"] += 1
+    run.counts["remote_updated"] += 1
+    before = {"list": _list_words(pair.remote, link.collection)}
+    link.remote_id, link.remote_version = item.remote_id, item.version
+    link.collection = item.collection or pair.move_to
+    link.web_url = item.web_url or link.web_url
+    link.last_error = ""
+    if pair.local is not None and Op.UPDATE_LOCAL not in ops:
+        link.local_version = pair.local.version
+    moved = dataclasses.replace(pair, remote=item)
+    after = {"list": _list_words(item, link.collection)}
+    with transaction.atomic():
+        link.save()
+        journal(run, moved, JournalEntry.Side.REMOTE, JournalEntry.Op.MOVE, before, after)
+    return moved
+
+
+def _list_words(item: RemoteItem | None, container: str) -> str:
+    name = (item.read_only or {}).get("list_name") if item is not None else ""
+    return name if isinstance(name, str) and name else container
+
+
 def _container(pair: Pair) -> str:
     """Where a create goes: the container of the item's list's destination, else the one
     its link knows (an item the service deleted, sent again), else the service's default."""

@@ -13,8 +13,10 @@ from integrations.providers.http import HttpClient
 from integrations.providers.linear.provider import LinearProvider
 from integrations.providers.todoist.provider import TodoistProvider
 from integrations.sandbox.models import Item
+from integrations.sandbox.todoist import apply_command
 from sync import engine, links
 from sync.models import ItemLink, SyncJob
+from tests.sandbox.conftest import account
 from tests.sandbox.test_linear import PKCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,3 +110,52 @@ def test_each_lists_new_tasks_go_to_its_own_service_and_come_back_to_its_own_lis
 
     again = [sync(connection) for connection in (todoist, linear)]
     assert [job.remote_created + job.local_created for job in again] == [0, 0]
+
+
+@pytest.fixture
+def two_projects(live_server, register, connect, user, use_provider, monkeypatch):
+    """One Todoist connection syncing the projects Home (the Inbox's) and Work (the list
+    Work's), over HTTP."""
+    token = connect("todoist", register("todoist"), "oauth/access_token")["access_token"]
+    monkeypatch.setattr(TodoistProvider, "api_base", f"{live_server.url}/sandbox/todoist/api/v1")
+    home, work = (
+        Item.objects.get(kind="project", data__name=name).remote_id for name in ("Home", "Work")
+    )
+    todoist = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="todoist"),
+        external_account_id="todoist-both",
+        field_mapping={"project_id": [home, work], "write_id_marker": True},
+    )
+    work_list = TaskList.objects.create(user=user, name="Work")
+    links.set_destination(user.pk, "task", work_list, todoist.sync_links.get(collection=work))
+    http = client("todoist", token)
+    use_provider(lambda connection: TodoistProvider(connection, http=http))
+    yield todoist, work_list, home, work
+    http.session.close()
+
+
+def test_a_task_moves_between_two_projects_of_one_connection_both_ways(two_projects, user):
+    todoist, work_list, home, work = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist)
+    link = ItemLink.objects.get(task=task)
+    assert "Book the venue" in titles_at("task", home)
+    assert Task.objects.get(title="Review Maria's pull request").task_list_id == work_list.pk
+
+    task.task_list = work_list
+    task.save()
+    sync(todoist)
+
+    assert "Book the venue" in titles_at("task", work)
+    assert "Book the venue" not in titles_at("task", home)
+    assert ItemLink.objects.get(task=task).remote_id == link.remote_id  # moved, not copied
+
+    command = {"type": "item_move", "uuid": "move-back", "args": {"id": link.remote_id}}
+    command["args"]["project_id"] = home
+    assert apply_command(account("todoist"), command, {}) == "ok"
+    sync(todoist)
+
+    task.refresh_from_db()
+    assert task.task_list_id is None  # Home's tasks live in the Inbox
+    assert Task.objects.filter(title="Book the venue").count() == 1

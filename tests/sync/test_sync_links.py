@@ -10,8 +10,9 @@ import pytest
 
 from dayflow.models import Calendar, Event, Task, TaskList
 from integrations.models import Connection, Service
+from integrations.providers.errors import PreconditionFailed
 from sync import engine, links, services
-from sync.models import ItemLink, SyncJob, SyncLink
+from sync.models import ItemLink, JournalEntry, SyncJob, SyncLink
 from tests.sync.fakes import FakeProvider, FakeService
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,20 @@ class ContainerFake(FakeProvider):
     def _item(self, remote_id: str) -> Any:
         item = super()._item(remote_id)
         return dataclasses.replace(item, collection=self.service.containers.get(remote_id, ""))
+
+
+class MovingFake(ContainerFake):
+    """A service that moves items between containers, keeping their ids."""
+
+    supports_move = True
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> Any:
+        self._call("move")
+        if version and version != str(self.service.items[remote_id].version):
+            raise PreconditionFailed("changed", status=412, service="fake")
+        self.service.containers[remote_id] = collection
+        self.service.edit(remote_id)  # a new version, in the change feed
+        return self._item(remote_id)
 
 
 def fake_service() -> FakeService:
@@ -275,3 +290,100 @@ def test_a_local_change_wakes_only_its_lists_destination(user, two_services, set
     asked.clear()
     services.sync_local_change("task", task.pk, user.pk, task.version, None)
     assert asked == []  # the Inbox keeps its new tasks: no sync to wake
+
+
+# --- moves between the containers of one connection ----------------------------------------
+@pytest.fixture
+def two_projects(user, use_provider):
+    """One Todoist connection syncing two projects: Home's (the Inbox's destination) and
+    Work's, which feeds and takes the DayFlow list Work."""
+    todoist = connect(user, "todoist", "one", project_id=["p-home", "p-work"])
+    work = TaskList.objects.create(user=user, name="Work")
+    links.set_destination(user.pk, "task", work, todoist.sync_links.get(collection="p-work"))
+    remote = fake_service()
+    use_provider(lambda connection: MovingFake(connection, remote))
+    return todoist, work, remote
+
+
+def test_a_task_moved_to_another_list_in_dayflow_moves_at_the_service(user, two_projects):
+    todoist, work, remote = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+    remote_id = ItemLink.objects.get(task=task).remote_id
+    assert remote.containers[remote_id] == "p-home"
+
+    task.task_list = work
+    task.save()
+    job = sync(todoist)
+
+    assert remote.containers[remote_id] == "p-work"  # the same item, moved
+    assert (remote.calls["move"], remote.calls["create"], remote.calls["delete"]) == (1, 1, 0)
+    link = ItemLink.objects.get(task=task)
+    assert (link.remote_id, link.collection) == (remote_id, "p-work")
+    move = JournalEntry.objects.get(job=job)
+    assert (move.op, move.side, move.before, move.after) == (
+        "move",
+        "remote",
+        {"list": "p-home"},
+        {"list": "p-work"},
+    )
+    assert sync(todoist).processed == 0  # the move came back as our own write
+    assert remote.calls["move"] == 1
+
+
+def test_a_task_moved_at_the_service_moves_to_that_containers_list(user, two_projects):
+    todoist, work, remote = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+    remote_id = ItemLink.objects.get(task=task).remote_id
+    version = Task.objects.get(pk=task.pk).version
+
+    remote.containers[remote_id] = "p-work"
+    remote.edit(remote_id)
+    job = sync(todoist)
+
+    task.refresh_from_db()
+    assert task.task_list_id == work.pk
+    assert task.version == version  # the service's change: nothing to send back
+    assert ItemLink.objects.get(task=task).collection == "p-work"
+    move = JournalEntry.objects.get(job=job, op="move")
+    assert (move.side, move.before, move.after) == ("local", {"list": "Inbox"}, {"list": "Work"})
+    assert sync(todoist).processed == 0
+    assert remote.calls["move"] == 0
+
+
+def test_a_service_that_cannot_move_keeps_the_task_where_it_is(user, use_provider):
+    todoist = connect(user, "todoist", "one", project_id=["p-home", "p-work"])
+    work = TaskList.objects.create(user=user, name="Work")
+    links.set_destination(user.pk, "task", work, todoist.sync_links.get(collection="p-work"))
+    remote = fake_service()
+    use_provider(lambda connection: ContainerFake(connection, remote))  # no move
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+
+    task.task_list = work
+    task.save()
+    sync(todoist)
+
+    link = ItemLink.objects.get(task=task)
+    assert (link.collection, remote.containers[link.remote_id]) == ("p-home", "p-home")
+    assert (remote.calls["create"], remote.calls["delete"]) == (1, 0)
+
+
+def test_a_move_the_service_refuses_is_the_items_error_and_tried_again(user, two_projects):
+    todoist, work, remote = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+    task.task_list = work
+    task.save()
+    remote.fail_next("move", PreconditionFailed("changed", status=412, service="fake"))
+
+    job = sync(todoist)
+
+    link = ItemLink.objects.get(task=task)
+    assert (job.errors, link.collection) == (1, "p-home")
+    assert "not moved" in link.last_error
+    sync(todoist)  # tried again
+    link.refresh_from_db()
+    assert (link.collection, link.last_error) == ("p-work", "")
+    assert remote.containers[link.remote_id] == "p-work"

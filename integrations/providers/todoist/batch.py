@@ -109,7 +109,8 @@ class BatchWriter:
         """Derived uuids (a replay after a crash is applied once), or fresh ones for an item
         added before and deleted since."""
         provider = self.provider
-        args = {"project_id": provider.collection_id(one.collection), **provider.to_args(one.fields)}
+        project = provider.collection_id(one.collection)
+        args = {"project_id": project, **provider.to_args(one.fields)}
         if one.dayflow_id and provider._marks():
             args["description"] = add_marker(one.fields.get("notes") or "", one.dayflow_id)
         seed = "" if fresh else one.dayflow_id

@@ -67,7 +67,8 @@ class TodoistProvider(Provider):
     # One webhook in Todoist's App Management Console, signed with the app's client secret.
     # https://developer.todoist.com/api/v1/#tag/Webhooks
     webhook_signed_with_client_secret = True
-    mapping_schema = {"project_id": str, "write_id_marker": bool, "timezone": str}
+    # One project or several (a list): each is a sync link of its own (sync/links.py).
+    mapping_schema = {"project_id": (str, list), "write_id_marker": bool, "timezone": str}
     collection_setting = "project_id"
     collection_words = "a Todoist project"
     collection_required = True
@@ -81,6 +82,7 @@ class TodoistProvider(Provider):
     # Tasks carry labels by name (`labels`), read and written as such.
     # https://developer.todoist.com/api/v1/#tag/Sync/Items
     lacks_fields = frozenset({"task.list"})
+    supports_move = True  # between the projects the connection syncs
     write_batch_size = COMMANDS_PER_CALL
     # The newest sync token this run saw (its pull's, then each batched write's): a write
     # call that sends it gets the items it changed back in the same answer.
@@ -94,7 +96,9 @@ class TodoistProvider(Provider):
         is never marked `full`; deletions come as `is_deleted` in incremental syncs.
         https://developer.todoist.com/api/v1/#tag/Sync
         """
-        project = self.collection_id(collection)
+        projects = {collection} if collection else set(self.chosen_collections(self.field_mapping))
+        if not projects:
+            self.collection_id()  # raises: no project chosen
         # Projects ride along (all on a full sync, the changed ones after): the list name of
         # the tasks without a call of its own.
         resources = json.dumps(["items", "projects"])
@@ -104,8 +108,8 @@ class TodoistProvider(Provider):
         self._read_token = page.next_cursor
         self._note_project_names(response.get("projects"))
         for raw in field(self.key, response, "items", list):
-            gone = raw.get("is_deleted") or field(self.key, raw, "project_id", str) != project
-            if gone:  # deleted, or moved out of our project: its id is all we need
+            gone = raw.get("is_deleted") or field(self.key, raw, "project_id", str) not in projects
+            if gone:  # deleted, or moved out of our projects: its id is all we need
                 page.deleted_ids.append(field(self.key, raw, "id", str))
             else:
                 page.items.append(self.to_item(raw))
@@ -201,6 +205,14 @@ class TodoistProvider(Provider):
         (integrations/providers/todoist/batch.py)."""
         return BatchWriter(self, COMMANDS_PER_CALL).write(writes)
 
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """item_move to another project (the task keeps its id).
+        https://developer.todoist.com/api/v1/#tag/Sync/Items/operation/item_move"""
+        if version and self.get(remote_id).version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        self.commands(self._command("item_move", {"id": remote_id, "project_id": collection}))
+        return self.get(remote_id)
+
     def delete(self, remote_id: str, version: str = "") -> None:
         if version and self.get(remote_id).version != version:
             raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
@@ -236,10 +248,13 @@ class TodoistProvider(Provider):
         if not self._marks():
             return {}
         found: dict[str, RemoteItem] = {}
-        params: dict[str, Any] = {"project_id": self.collection_id(collection), "limit": LIST_LIMIT}
+        projects = [collection] if collection else self.chosen_collections(self.field_mapping)
+        params: dict[str, Any] = {"limit": LIST_LIMIT}
+        if len(projects) == 1:
+            params["project_id"] = projects[0]  # else every active task, ours kept below
         for raw in self._paginate(f"{self.api_base}/tasks", params):
             item = self.to_item(raw)
-            if item.dayflow_id in dayflow_ids:
+            if item.dayflow_id in dayflow_ids and item.collection in projects:
                 found.setdefault(item.dayflow_id, item)
         return found
 
