@@ -503,6 +503,31 @@ def event(request: HttpRequest, account: Account, calendar_id: str, event_id: st
     return HttpResponse(status=405)
 
 
+@api_view
+@require_http_methods(["POST"])
+@google_api
+def move(request: HttpRequest, account: Account, calendar_id: str, event_id: str) -> HttpResponse:
+    """events.move: the event goes to the `destination` calendar, keeping its id; an instance
+    of a series cannot move alone. https://developers.google.com/calendar/api/v3/reference/events/move"""
+    calendar = _calendar_of(account, calendar_id)
+    found = store.find(account, EVENT, event_id) if calendar is not None else None
+    if found is None or found.container != calendar.remote_id:
+        return not_found()
+    destination = _calendar_of(account, request.GET.get("destination", ""))
+    if destination is None:
+        return not_found()
+    if "recurringEventId" in found.data:
+        return error(
+            400, "cannotChangeOrganizerOfInstance", "Cannot change the organizer of an instance."
+        )
+    found.container = destination.remote_id
+    found.data = _etagged({**found.data, "updated": _stamp(store.now())}, account)
+    store.save(found)
+    _notify(account, calendar.remote_id)
+    _notify(account, destination.remote_id)
+    return JsonResponse(found.data)
+
+
 def _virtual(account: Account, event_id: str) -> Item | None:
     """An instance of a series that has no exception yet: `<series id>_<original start>`."""
     series_id, _, when = event_id.rpartition("_")
@@ -737,6 +762,11 @@ urlpatterns = [
     path("calendar/v3/calendars/<str:calendar_id>/events/watch", watch, name="google-watch"),
     path(
         "calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", event, name="google-event"
+    ),
+    path(
+        "calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>/move",
+        move,
+        name="google-move",
     ),
     path(
         "calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>/instances",

@@ -182,8 +182,13 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
             pair.local = obj
             if link is None and destined_here:
                 pair.destination = destination.collection
-            elif link is not None and destined_here and not obj.is_deleted:
+            elif link is not None and destined_here and not obj.is_deleted and not _instance(obj):
                 pair.move_to = moved_to(run, link, destination.collection)
+
+
+def _instance(obj: Task | Event) -> bool:
+    """An overridden instance of a series: it moves with its series, never alone."""
+    return getattr(obj, "series_id", None) is not None
 
 
 def moved_to(run: Run, link: ItemLink, container: str) -> str:

@@ -5,18 +5,22 @@ HTTP, against the sandbox's emulators."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from dayflow.models import Task, TaskList
+from dayflow.models import Calendar, Event, Task, TaskList
 from integrations.models import Connection, Service
+from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from integrations.providers.http import HttpClient
 from integrations.providers.linear.provider import LinearProvider
 from integrations.providers.todoist.provider import TodoistProvider
+from integrations.sandbox.google_calendar import CALENDAR, EVENT
 from integrations.sandbox.models import Item
 from integrations.sandbox.todoist import apply_command
 from sync import engine, links
 from sync.models import ItemLink, SyncJob
-from tests.sandbox.conftest import account
+from tests.sandbox.conftest import account, challenge
 from tests.sandbox.test_linear import PKCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,3 +163,63 @@ def test_a_task_moves_between_two_projects_of_one_connection_both_ways(two_proje
     task.refresh_from_db()
     assert task.task_list_id is None  # Home's tasks live in the Inbox
     assert Task.objects.filter(title="Book the venue").count() == 1
+
+
+@pytest.fixture
+def two_calendars(live_server, register, connect, user, use_provider, monkeypatch):
+    """One Google connection syncing the primary calendar (My calendar's) and Family (the
+    DayFlow calendar Family's), over HTTP."""
+    tokens = connect(
+        "google-calendar",
+        register("google-calendar"),
+        "token",
+        code_challenge=challenge(),
+        code_challenge_method="S256",
+    )
+    base = f"{live_server.url}/sandbox/google-calendar/calendar/v3"
+    monkeypatch.setattr(GoogleCalendarProvider, "api_base", base)
+    ids = {item.data["summary"]: item.remote_id for item in Item.objects.filter(kind=CALENDAR)}
+    primary = next(
+        item.remote_id for item in Item.objects.filter(kind=CALENDAR) if item.data.get("primary")
+    )
+    google = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="google-calendar"),
+        external_account_id="google-both",
+        field_mapping={"calendars": [primary, ids["Family"]]},
+    )
+    family = Calendar.objects.create(user=user, name="Family")
+    links.set_destination(user.pk, "event", family, google.sync_links.get(collection=ids["Family"]))
+    http = client("google-calendar", tokens["access_token"])
+    use_provider(lambda connection: GoogleCalendarProvider(connection, http=http))
+    yield google, family, primary, ids["Family"]
+    http.session.close()
+
+
+def test_an_event_moved_to_another_calendar_in_dayflow_moves_in_google(two_calendars, user):
+    google, family, primary, family_id = two_calendars
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    event = Event.objects.create(
+        user=user, title="Piano lesson", start=start, end=start + dt.timedelta(hours=1)
+    )
+    sync(google)
+    link = ItemLink.objects.get(event=event)
+    event_id = link.remote_id.rpartition("/")[2]
+    assert Item.objects.get(kind=EVENT, remote_id=event_id).container == primary
+
+    event.calendar = family
+    event.save()
+    job = sync(google)
+
+    assert Item.objects.get(kind=EVENT, remote_id=event_id).container == family_id
+    link.refresh_from_db()
+    assert (link.remote_id, link.collection) == (f"{family_id}/{event_id}", family_id)
+    assert job.remote_created == 0
+    assert (
+        not Item.objects.filter(kind=EVENT, data__summary="Piano lesson")
+        .exclude(remote_id=event_id)
+        .exists()
+    )
+    again = sync(google)
+    assert (again.remote_created, again.local_created, again.local_deleted) == (0, 0, 0)
+    assert Event.objects.filter(title="Piano lesson").count() == 1
