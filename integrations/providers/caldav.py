@@ -476,6 +476,7 @@ class CalDAVProvider(Provider):
     collection_words = "a calendar"
     collection_default = "every calendar of the account"
     collection_kind = "calendar"
+    supports_move = True  # WebDAV MOVE between the calendars the connection syncs
     setting_checkboxes = {"sync_todos": "Also sync to-dos (as DayFlow tasks)"}
 
     def __init__(
@@ -836,6 +837,25 @@ class CalDAVProvider(Provider):
         return self._item_after_write(
             remote_id, self._written(remote_id, reply, body), _parent(remote_id)
         )
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """WebDAV MOVE of the resource into another calendar of the account, under the same
+        name, with If-Match and without overwriting (RFC 4918 §9.9). An overridden instance
+        lives inside its series' resource and moves with it, never alone."""
+        if "#" in remote_id:
+            raise Permanent("an instance moves with its series", service=self.key)
+        if collection not in self.calendars():
+            raise Permanent("not one of the calendars this connection syncs", service=self.key)
+        target = urljoin(collection, remote_id.rstrip("/").rsplit("/", 1)[-1])
+        self.session.check(target)
+        etag = version.split(VERSION_SEPARATOR, 1)[0]
+        headers = {"Destination": target, "Overwrite": "F", **({"If-Match": etag} if etag else {})}
+        reply = self.session.request("MOVE", remote_id, b"", headers)
+        if reply.status == 412 and etag:
+            raise PreconditionFailed("the item changed on the server", status=412, service=self.key)
+        if reply.status not in (201, 204):
+            raise status_error(reply.status, f"MOVE {_path(remote_id)}", self.key)
+        return self._item_after_write(target, self._get(target), collection)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """DELETE with If-Match; an overridden instance becomes an EXDATE of its master."""
