@@ -223,3 +223,39 @@ def test_an_event_moved_to_another_calendar_in_dayflow_moves_in_google(two_calen
     again = sync(google)
     assert (again.remote_created, again.local_created, again.local_deleted) == (0, 0, 0)
     assert Event.objects.filter(title="Piano lesson").count() == 1
+
+
+def test_one_linear_connection_syncs_two_teams_each_into_its_own_list(
+    live_server, register, connect, user, use_provider, monkeypatch
+):
+    token = connect("linear", register("linear"), "oauth/token", **PKCE)["access_token"]
+    monkeypatch.setattr(LinearProvider, "api_base", f"{live_server.url}/sandbox/linear/graphql")
+    eng, design = (Item.objects.get(kind="team", data__key=key).remote_id for key in ("ENG", "DES"))
+    linear = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="linear"),
+        external_account_id="linear-both",
+        field_mapping={"team_id": [eng, design], "write_id_marker": True},
+    )
+    design_list = TaskList.objects.create(user=user, name="Design")
+    links.set_destination(user.pk, "task", design_list, linear.sync_links.get(collection=design))
+    http = client("linear", token)
+    use_provider(lambda connection: LinearProvider(connection, http=http))
+    Task.objects.create(user=user, title="Draw the lists icon", task_list=design_list)
+    Task.objects.create(user=user, title="Profile the sync engine")  # the Inbox: ENG
+
+    try:
+        sync(linear)
+        again = sync(linear)
+    finally:
+        http.session.close()
+
+    assert "Draw the lists icon" in titles_at("issue", design)
+    assert "Profile the sync engine" in titles_at("issue", eng)
+    assert "Draw the lists icon" not in titles_at("issue", eng)
+    design_titles = set(titles_at("issue", design)) - {"Draw the lists icon"}
+    assert design_titles  # the team held issues already: they landed in Design
+    landed = Task.objects.filter(title__in=design_titles)
+    assert {task.task_list_id for task in landed} == {design_list.pk}
+    assert Task.objects.get(title="Fix the login redirect").task_list_id is None
+    assert (again.remote_created, again.local_created) == (0, 0)

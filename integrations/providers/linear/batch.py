@@ -72,11 +72,12 @@ class BatchWriter:
         provider = self.provider
         if not dayflow_ids or not provider._marks():
             return {}
-        team = provider.collection_id()
+        teams = provider.teams()
         markers = [{"description": {"contains": add_marker("", d)}} for d in dayflow_ids]
-        issue_filter = {"team": {"id": {"eq": team}}, "or": markers}
+        issue_filter = {"team": provider.team_filter(teams), "or": markers}
         # Room for a duplicate or a trashed copy of a marker besides the live issue.
         nodes = self._issues(issue_filter, min(2 * len(dayflow_ids), self.provider.page_size))
+        team = teams[0] if len(teams) == 1 else ""  # else each issue's own
         items = [provider.to_item(node, team) for node in nodes if not _removed(node)]
         return {item.dayflow_id: item for item in items if item.dayflow_id}
 

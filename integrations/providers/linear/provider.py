@@ -111,7 +111,8 @@ class LinearProvider(Provider):
     webhook_registration = "api"
     # The OAuth app's webhook reaches a whole organization: its subscription row records it.
     webhook_account_prefix = "organization:"
-    mapping_schema = {"team_id": str, "write_id_marker": bool}
+    # One team or several (a list): each is a sync link of its own (sync/links.py).
+    mapping_schema = {"team_id": (str, list), "write_id_marker": bool}
     # Writes per batched mutation (batch.py). A query may cost at most 10,000 points; each
     # aliased issueCreate/issueUpdate selects an issue of about 67 points (see PAGE_SIZE), so
     # 25 cost about 1,700, as does the batch's one lookup of 25 issues: a wide margin for
@@ -134,8 +135,9 @@ class LinearProvider(Provider):
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
-        self._states: dict[str, str] | None = None
-        self._labels: dict[str, str] | None = None
+        # Per team, read once a run: its workflow states and its labels.
+        self._states: dict[str, dict[str, str]] = {}
+        self._labels: dict[str, dict[str, str]] = {}
 
     @classmethod
     def app_webhook_secret(cls) -> str:
@@ -211,8 +213,8 @@ class LinearProvider(Provider):
     def pull(self, cursor: str | None, collection: str = "") -> Page:
         """One page of the team's issues, archived and trashed ones included as deletions."""
         state = self.cursor_state(cursor, {"full": True})
-        team = self.collection_id(collection)
-        issue_filter: dict[str, Any] = {"team": {"id": {"eq": team}}}
+        teams = self.teams(collection)
+        issue_filter: dict[str, Any] = {"team": team_filter(teams)}
         if state.get("since"):
             issue_filter["updatedAt"] = {"gt": state["since"]}
         variables = {"filter": issue_filter, "first": PAGE_SIZE, "after": state.get("after")}
@@ -224,7 +226,7 @@ class LinearProvider(Provider):
             if _removed(node):  # its id is all we need
                 page.deleted_ids.append(field(self.key, node, "id", str))
             else:
-                page.items.append(self.to_item(node, team))
+                page.items.append(self.to_item(node, teams[0] if len(teams) == 1 else ""))
         info = field(self.key, issues, "pageInfo", dict)
         if field(self.key, info, "hasNextPage", bool):
             after = field(self.key, info, "endCursor", str)
@@ -288,15 +290,27 @@ class LinearProvider(Provider):
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         if not self._marks():
             return None
-        team = self.collection_id(collection)
+        teams = self.teams(collection)
         issue_filter = {
-            "team": {"id": {"eq": team}},
+            "team": team_filter(teams),
             "description": {"contains": add_marker("", dayflow_id)},
         }
         data = self.graphql(ISSUES, {"filter": issue_filter, "first": 1, "after": None})
         nodes = field(self.key, field(self.key, data, "issues", dict), "nodes", list)
         live = [node for node in nodes if not _removed(node)]
-        return self.to_item(live[0], team) if live else None
+        return self.to_item(live[0], teams[0] if len(teams) == 1 else "") if live else None
+
+    @staticmethod
+    def team_filter(teams: list[str]) -> dict[str, Any]:
+        """An issue filter's `team` for one team or several (batch.py asks it here)."""
+        return team_filter(teams)
+
+    def teams(self, collection: str = "") -> list[str]:
+        """The team given, else every team the connection syncs."""
+        teams = [collection] if collection else self.chosen_collections(self.field_mapping)
+        if not teams:
+            self.collection_id()  # raises: no team chosen
+        return teams
 
     def _marks(self) -> bool:
         return bool(self.field_mapping.get("write_id_marker"))
@@ -384,9 +398,10 @@ class LinearProvider(Provider):
         unknown name must not fail the issue."""
         if not names:
             return []
-        if self._labels is None:
-            self._labels = self._team_labels(team)
-        found = [self._labels.get(name) or self._labels.get(name.casefold()) for name in names]
+        if team not in self._labels:
+            self._labels[team] = self._team_labels(team)
+        labels = self._labels[team]
+        found = [labels.get(name) or labels.get(name.casefold()) for name in names]
         unknown = [name for name, label in zip(names, found, strict=True) if not label]
         if unknown:
             names = ", ".join(repr(name[:40]) for name in unknown[:10])
@@ -416,7 +431,7 @@ class LinearProvider(Provider):
 
     def state_ids(self, team: str) -> dict[str, str]:
         """The team's first open and first completed workflow state (teams define their own)."""
-        if self._states is None:
+        if team not in self._states:
             data = field(self.key, self.graphql(STATES, {"id": team}), "team", dict)
             nodes = field(self.key, field(self.key, data, "states", dict), "nodes", list)
             nodes = sorted(nodes, key=lambda n: n.get("position") or 0)
@@ -424,8 +439,13 @@ class LinearProvider(Provider):
             done = next((n["id"] for n in nodes if n.get("type") == "completed"), None)
             if not open_ or not done:
                 raise self.unexpected("team.states", "no open or completed state")
-            self._states = {"open": open_, "done": done}
-        return self._states
+            self._states[team] = {"open": open_, "done": done}
+        return self._states[team]
+
+
+def team_filter(teams: list[str]) -> dict[str, Any]:
+    """An issue filter's `team` for one team or several."""
+    return {"id": {"eq": teams[0]}} if len(teams) == 1 else {"id": {"in": teams}}
 
 
 def _due_date(due: dt.date | dt.datetime | None) -> str | None:

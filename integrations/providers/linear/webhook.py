@@ -130,7 +130,7 @@ class LinearRegistrar(Registrar):
     def wanted(self, provider):
         if not has_scope(provider.connection, "admin"):
             return None  # the organization's id comes from the API
-        return [provider.field_mapping.get("team_id") or self.ALL_PUBLIC_TEAMS]
+        return provider.chosen_collections(provider.field_mapping) or [self.ALL_PUBLIC_TEAMS]
 
     def resources(self, provider):
         if has_scope(provider.connection, "admin"):

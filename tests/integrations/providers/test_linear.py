@@ -49,6 +49,18 @@ def provider(connect, wired) -> LinearProvider:
 
 
 # --- pull ---------------------------------------------------------------------------------
+def test_several_teams_are_pulled_together_each_issue_in_its_own(connect, wired, mocked):
+    connection = connect("linear", team_id=[TEAM, "team-2"], write_id_marker=True)
+    provider = LinearProvider(connection, http=wired(connection, "lin_oauth_live"))
+    other = issue("i2", "2026-02-01T11:00:00.000Z", team={"id": "team-2", "name": "Design"})
+    mocked.post(API, json=issues([issue("i1", "2026-02-01T10:00:00.000Z"), other]))
+
+    page = provider.pull(None)
+
+    assert variables(mocked.calls[0])["filter"] == {"team": {"id": {"in": [TEAM, "team-2"]}}}
+    assert [item.collection for item in page.items] == [ISSUE["team"]["id"], "team-2"]
+
+
 def test_full_pull_follows_relay_cursors(provider, mocked):
     mocked.post(API, json=issues([issue("i1", "2026-02-01T10:00:00.000Z")], end="c1"))
     mocked.post(API, json=issues([issue("i2", "2026-02-01T11:00:00.000Z")]))
@@ -203,7 +215,7 @@ def test_create_sends_issue_create_with_our_marker(provider, mocked):
 def test_without_the_marker_setting_the_description_is_left_alone(connect, make_client, mocked):
     provider = LinearProvider(connect("linear", team_id=TEAM), http=make_client("linear"))
     mocked.add_callback("POST", API, callback=echo_issue)
-    provider._states = {"open": "state-todo", "done": "state-done"}
+    provider._states = {TEAM: {"open": "state-todo", "done": "state-done"}}
     item = provider.create(
         {"title": "t", "notes": "plain", "status": "open", "priority": 0, "due": None},
         dayflow_id="task-5",

@@ -23,7 +23,7 @@ V1 = "2026-02-01T10:00:00.000Z"
 def provider(connect, wired) -> LinearProvider:
     connection = connect("linear", team_id=TEAM, write_id_marker=True)
     linear = LinearProvider(connection, http=wired(connection, "lin_oauth_live"))
-    linear._states = dict(STATES)
+    linear._states = {TEAM: dict(STATES)}
     return linear
 
 

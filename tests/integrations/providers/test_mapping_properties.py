@@ -171,7 +171,7 @@ def stored_linear(issue_input: dict[str, Any]) -> dict[str, Any]:
 @given(task_fields(dates, [0, 1, 2, 3, 4]))  # Linear due dates carry no time
 def test_linear_mapping_round_trips(fields):
     provider = LinearProvider(connection(team_id="team"))
-    provider._states = {"open": "s-open", "done": "s-done"}
+    provider._states = {"team": {"open": "s-open", "done": "s-done"}}
     node = stored_linear(provider.to_input(fields, "team"))
     assert_round_trip(fields, provider.to_item(node).fields)
 
