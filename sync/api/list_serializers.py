@@ -138,11 +138,11 @@ class SyncLinkSerializer(StrictModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A task link feeds a list, an event link a calendar: the other field is refused."""
-        other = "calendar" if self.instance.item_type == ItemType.TASK else "task_list"
+        is_task = self.instance.item_type == ItemType.TASK
+        other = "calendar" if is_task else "task_list"
         if attrs.get(other) is not None:
-            kind = self.instance.get_item_type_display().lower()
-            feeds = "list" if other == "calendar" else "calendar"
-            raise serializers.ValidationError({other: [f"A {kind} link feeds a {feeds}."]})
+            why = "A task link feeds a list." if is_task else "An event link feeds a calendar."
+            raise serializers.ValidationError({other: [why]})
         attrs.pop(other, None)
         return attrs
 
