@@ -16,7 +16,7 @@ from django.db import transaction
 
 from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
-from sync.engine.run import item_types
+from sync.kinds import item_types
 from sync.models import ItemType, SyncLink
 
 

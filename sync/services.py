@@ -18,8 +18,8 @@ from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
 from sync import actions, conf, matching
 from sync import links as sync_links
-from sync.engine.run import item_types
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
+from sync.kinds import item_types
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink, SyncJob
 

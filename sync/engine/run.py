@@ -11,7 +11,8 @@ from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
 from sync import conf
-from sync.models import ItemLink, ItemType, SyncJob
+from sync.kinds import item_types
+from sync.models import ItemLink, SyncJob
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +63,6 @@ class Run:
     def note_report(self, **entries: object) -> None:
         self.job.report = {**self.job.report, **entries}
         SyncJob.objects.filter(pk=self.job.pk).update(report=self.job.report)
-
-
-def item_types(connection: Connection, provider: Provider) -> tuple[str, ...]:
-    offered = {str(t) for t in provider.item_types} or {ItemType.TASK, ItemType.EVENT}
-    wanted = []
-    if connection.sync_tasks and ItemType.TASK in offered:
-        wanted.append(ItemType.TASK)
-    if connection.sync_events and ItemType.EVENT in offered:
-        wanted.append(ItemType.EVENT)
-    return tuple(wanted)
 
 
 def checkpoint(run: Run) -> None:
