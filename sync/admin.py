@@ -174,15 +174,8 @@ class SyncLinkForm(forms.ModelForm):
 
 
 def apply_change(link: SyncLink, data: dict[str, Any]) -> SyncLink:
-    """The list (or calendar) first, then whether it is that list's destination."""
     column = "task_list" if link.item_type == ItemType.TASK else "calendar"
-    link = links.feed_into(link, data.get(column))
-    side = link.task_list if link.item_type == ItemType.TASK else link.calendar
-    if data.get("is_destination"):
-        links.set_destination(link.user_id, link.item_type, side, link)
-    elif link.is_destination:
-        links.set_destination(link.user_id, link.item_type, side, None)
-    return link
+    return links.choose(link, data.get(column), bool(data.get("is_destination")))
 
 
 @admin.register(SyncLink)

@@ -120,9 +120,11 @@ class NamedViewSet(OwnedObjects, viewsets.ModelViewSet):
             audit(self.request, item, "created", ["name"])
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        before = serializer.instance.name
         with taken_name(serializer), transaction.atomic():
             item = serializer.save()
-            audit(self.request, item, "renamed", ["name"])
+            if item.name != before:
+                audit(self.request, item, "renamed", ["name"])
 
     def perform_destroy(self, instance: Model) -> None:
         with transaction.atomic():
@@ -243,28 +245,18 @@ class SyncLinkViewSet(
         link = self.get_object()
         incoming = self.get_serializer(link, data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        column = "task_list" if link.item_type == ItemType.TASK else "calendar"
         try:
             with transaction.atomic():
-                change_link(link, incoming.validated_data, request.user.pk)
-                audit(request, link, "changed", sorted(incoming.validated_data))
+                links.choose(link, data.get(column, links.KEEP), data.get("is_destination"))
+                if data:
+                    audit(request, link, "changed", sorted(data))
         except links.LinkRefused as refused:
             raise serializers.ValidationError({"non_field_errors": [str(refused)]}) from None
         except IntegrityError:
             raise ChangedMeanwhile() from None
         return Response(self.get_serializer(self.get_object()).data)
-
-
-def change_link(link: SyncLink, data: dict[str, Any], user_id: int) -> None:
-    """The list (or calendar) first, then whether it is that list's destination."""
-    column = "task_list" if link.item_type == ItemType.TASK else "calendar"
-    if column in data:
-        link = links.feed_into(link, data[column])
-    side = link.task_list if link.item_type == ItemType.TASK else link.calendar
-    wanted = data.get("is_destination")
-    if wanted:
-        links.set_destination(user_id, link.item_type, side, link)
-    elif wanted is False and link.is_destination:
-        links.set_destination(user_id, link.item_type, side, None)
 
 
 # --- destinations --------------------------------------------------------------------------

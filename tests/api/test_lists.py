@@ -281,3 +281,14 @@ def test_the_lists_take_as_many_queries_for_many_rows_as_for_one(
     rows = response.json()
     rows = rows if isinstance(rows, list) else rows["results"]
     assert sum(1 for row in rows if row["destination"]) >= 31
+
+
+@KINDS
+def test_a_rename_to_the_same_name_is_not_audited(api, user, path, model):
+    work = model.objects.create(user=user, name="Work")
+
+    same = api.patch(f"/api/{path}/{work.pk}", {"name": " Work "}, format="json")
+    empty = api.patch(f"/api/{path}/{work.pk}", {}, format="json")
+
+    assert (same.status_code, empty.status_code) == (200, 200)
+    assert not AuditEvent.objects.filter(action__endswith=".renamed").exists()

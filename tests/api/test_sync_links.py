@@ -243,3 +243,11 @@ def test_links_are_not_made_replaced_or_deleted_here(api, inbox_link, method):
 
     assert response.status_code == 405
     assert state(inbox_link) == [(None, None, True)]
+
+
+def test_an_empty_change_changes_and_audits_nothing(api, inbox_link):
+    response = api.patch(f"/api/sync-links/{inbox_link.pk}", {}, format="json")
+
+    assert response.status_code == 200
+    assert state(inbox_link) == [(None, None, True)]
+    assert not AuditEvent.objects.filter(action="synclink.changed").exists()
