@@ -180,8 +180,10 @@ def apply_change(link: SyncLink, data: dict[str, Any]) -> SyncLink:
 
 @admin.register(SyncLink)
 class SyncLinkAdmin(admin.ModelAdmin):
-    """Links follow their connection's settings: none is added or deleted here, only the
-    DayFlow side and the destination change, through `sync.links`."""
+    """Links follow their connection's settings: none is added here, only the DayFlow side
+    and the destination change, through `sync.links`. Deleting stays allowed: a connection's
+    delete page needs it for the links that go with it (and a link deleted alone comes back
+    at the connection's next save)."""
 
     form = SyncLinkForm
     list_display = ["pk", "connection", "item_type", "container", "dayflow", "is_destination"]
@@ -203,9 +205,6 @@ class SyncLinkAdmin(admin.ModelAdmin):
         return link.dayflow_words
 
     def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj: SyncLink | None = None) -> bool:
         return False
 
     def save_model(self, request, obj: SyncLink, form: SyncLinkForm, change: bool) -> None:

@@ -124,9 +124,19 @@ def test_an_event_link_feeds_one_of_the_owners_calendars(staff_client, user, con
     assert state(link) == [(None, family.pk, True)]
 
 
-def test_links_are_neither_added_nor_deleted_in_the_admin(staff_client, inbox_link):
+def test_links_are_not_added_in_the_admin(staff_client, inbox_link):
     assert staff_client.get("/admin/sync/synclink/add/").status_code == 403
-    assert staff_client.get(f"/admin/sync/synclink/{inbox_link.pk}/delete/").status_code == 403
+
+
+def test_a_connection_deleted_in_the_admin_takes_its_links_along(
+    staff_client, connection, inbox_link
+):
+    response = staff_client.post(
+        f"/admin/integrations/connection/{connection.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not SyncLink.objects.filter(pk=inbox_link.pk).exists()
 
 
 def test_the_link_list_takes_as_many_queries_for_many_rows(
