@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dayflow.models import Event, Heartbeat, Task
+from dayflow.models import Calendar, Event, Heartbeat, Task, TaskList
 
 
 class PlannerItemAdmin(admin.ModelAdmin):
@@ -46,6 +46,21 @@ class EventAdmin(PlannerItemAdmin):
     list_filter = ["all_day", "status", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "description", "location", "user__username"]
     raw_id_fields = ["series"]
+
+
+@admin.register(TaskList, Calendar)
+class NamedAdmin(admin.ModelAdmin):
+    """A person's lists and calendars; named by the model's rules (its `clean`), as in the
+    API. Their destinations are on the sync links' pages."""
+
+    list_display = ["name", "user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # Its owner stays: their tasks, events and sync links are in it.
+        return ["created_at"] if obj is None else ["user", "created_at"]
 
 
 @admin.register(Heartbeat)

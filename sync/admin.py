@@ -3,13 +3,18 @@ links and the journal; and a "Sync now" action on connections."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
-from sync import repair, services
+from sync import links, repair, services
 from sync.actions import CANCEL, CONFIRM, PAUSE, RESUME, JobActionRefused
-from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
+from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob, SyncLink
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -135,6 +140,79 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ["pk", "job", "item_type", "side", "op", "reason", "created_at", "reverted_at"]
     list_filter = ["side", "op", "reason"]
     search_fields = ["remote_id"]
+
+
+class SyncLinkForm(forms.ModelForm):
+    """The list (or calendar) a link feeds and whether it is that list's destination; the
+    choices are the link owner's own lists. The change is tried through `sync.links` and
+    rolled back while the form is checked, so what those functions refuse is a form error."""
+
+    class Meta:
+        model = SyncLink
+        fields = ["task_list", "calendar", "is_destination"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.instance.user_id
+        if "task_list" in self.fields:
+            self.fields["task_list"].queryset = TaskList.objects.for_user(owner)
+            self.fields["task_list"].empty_label = "Inbox"
+        if "calendar" in self.fields:
+            self.fields["calendar"].queryset = Calendar.objects.for_user(owner)
+            self.fields["calendar"].empty_label = "My calendar"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            try:
+                with transaction.atomic():
+                    apply_change(self.instance, data)
+                    transaction.set_rollback(True)
+            except links.LinkRefused as refused:
+                raise forms.ValidationError(str(refused)) from None
+        return data
+
+
+def apply_change(link: SyncLink, data: dict[str, Any]) -> SyncLink:
+    column = "task_list" if link.item_type == ItemType.TASK else "calendar"
+    return links.choose(link, data.get(column), bool(data.get("is_destination")))
+
+
+@admin.register(SyncLink)
+class SyncLinkAdmin(admin.ModelAdmin):
+    """Links follow their connection's settings: none is added here, only the DayFlow side
+    and the destination change, through `sync.links`. Deleting stays allowed: a connection's
+    delete page needs it for the links that go with it (and a link deleted alone comes back
+    at the connection's next save)."""
+
+    form = SyncLinkForm
+    list_display = ["pk", "connection", "item_type", "container", "dayflow", "is_destination"]
+    list_filter = ["item_type", "is_destination"]
+    list_select_related = ["connection__service", "task_list", "calendar"]
+    search_fields = ["name", "collection", "connection__label", "user__username"]
+    readonly_fields = ["connection", "user", "item_type", "collection", "name", "created_at"]
+
+    def get_fields(self, request, obj: SyncLink | None = None) -> list[str]:
+        side = "calendar" if obj is not None and obj.item_type == ItemType.EVENT else "task_list"
+        return [*self.readonly_fields[:5], side, "is_destination", "created_at"]
+
+    @admin.display(description="container")
+    def container(self, link: SyncLink) -> str:
+        return link.container_words
+
+    @admin.display(description="DayFlow list or calendar")
+    def dayflow(self, link: SyncLink) -> str:
+        return link.dayflow_words
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj: SyncLink, form: SyncLinkForm, change: bool) -> None:
+        try:
+            with transaction.atomic():
+                apply_change(obj, form.cleaned_data)
+        except (links.LinkRefused, IntegrityError) as refused:  # changed since the form's check
+            self.message_user(request, f"Not changed: {refused}", messages.ERROR)
 
 
 @admin.action(description="Sync now")

@@ -11,24 +11,14 @@ are the person's choices, made on the lists page, in the API or in the admin, al
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 
 from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
-from integrations.providers.base import Provider
+from sync.kinds import item_types
 from sync.models import ItemType, SyncLink
-
-
-def item_types(connection: Connection, provider: type[Provider] | Provider) -> tuple[str, ...]:
-    """The kinds of item a connection syncs: those its service offers and it has on."""
-    offered = {str(t) for t in provider.item_types} or {ItemType.TASK, ItemType.EVENT}
-    wanted = []
-    if connection.sync_tasks and ItemType.TASK in offered:
-        wanted.append(ItemType.TASK)
-    if connection.sync_events and ItemType.EVENT in offered:
-        wanted.append(ItemType.EVENT)
-    return tuple(wanted)
 
 
 class LinkRefused(Exception):
@@ -117,6 +107,27 @@ def set_destination(
         _set_side(link, dayflow_side)
         link.is_destination = True
         link.save(update_fields=["task_list", "calendar", "is_destination"])
+    return link
+
+
+KEEP: Any = object()  # `choose`: leave the link's list as it is
+
+
+def choose(
+    link: SyncLink,
+    dayflow_side: TaskList | Calendar | None = KEEP,
+    is_destination: bool | None = None,
+) -> SyncLink:
+    """A person's choice for one link, as the API and the admin take it: the list (or
+    calendar) it feeds first (`feed_into`), then whether it is that list's destination
+    (`set_destination`: true takes it from the link that was; false clears it if it is)."""
+    if dayflow_side is not KEEP:
+        link = feed_into(link, dayflow_side)
+    side = link.task_list if link.item_type == ItemType.TASK else link.calendar
+    if is_destination:
+        set_destination(link.user_id, link.item_type, side, link)
+    elif is_destination is False and link.is_destination:
+        set_destination(link.user_id, link.item_type, side, None)
     return link
 
 

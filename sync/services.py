@@ -19,7 +19,7 @@ from integrations.models import Connection
 from sync import actions, conf, matching
 from sync import links as sync_links
 from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
-from sync.links import item_types
+from sync.kinds import item_types
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink, SyncJob
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from dayflow.api.bounds import FIRST_YEAR, LAST_YEAR
+from dayflow.api.owned import OwnedId
 from dayflow.api.strict import StrictModelSerializer
-from dayflow.models import ANSWER_WORDS, Event, Task
+from dayflow.models import ANSWER_WORDS, Calendar, Event, Task, TaskList
 from dayflow.tags import MAX_TAG_CHARS, MAX_TAGS, normalized_tags, tag_errors
 
 MAX_TEXT = 100_000  # notes and descriptions; the services' own limits are lower still
@@ -51,10 +52,10 @@ class PlannerSerializer(StrictModelSerializer):
     }
 
     def merged(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The object as it will be: the incoming fields over the stored ones (for PATCH)."""
-        stored = (
-            {name: getattr(self.instance, name) for name in self.fields} if self.instance else {}
-        )
+        """The object as it will be: the incoming fields over the stored ones (for PATCH), by
+        the model's names (`task_list`, not the API's `list`)."""
+        names = [field.source for field in self.fields.values()]
+        stored = {name: getattr(self.instance, name) for name in names} if self.instance else {}
         return {**stored, **attrs}
 
 
@@ -76,6 +77,14 @@ class TaskSerializer(PlannerSerializer):
         help_text="Labels or tags by name, kept sorted and distinct: synced as the service's "
         "labels (Todoist, Linear), tags (ClickUp) or the Notion property the mapping names.",
     )
+    list = OwnedId(
+        TaskList,
+        "No such list.",
+        source="task_list",
+        required=False,
+        allow_null=True,
+        help_text="The id of your list it is in (`/api/lists`); null: the Inbox.",
+    )
 
     class Meta:
         model = Task
@@ -88,6 +97,7 @@ class TaskSerializer(PlannerSerializer):
             "due_date",
             "due_at",
             "completed_at",
+            "list",
             "list_name",
             "tags",
             *READ_ONLY[1:],
@@ -95,6 +105,7 @@ class TaskSerializer(PlannerSerializer):
         read_only_fields = [*READ_ONLY, "completed_at"]
         extra_kwargs = {
             "notes": {"max_length": MAX_TEXT},
+            "list_name": {"help_text": "The list or project it is in at the service."},
             "completed_at": {"help_text": "Set when the task is done, cleared when reopened."},
         }
 
@@ -160,6 +171,13 @@ class EventSerializer(PlannerSerializer):
         required=False,
         help_text="Exception dates of a recurring event: ISO 8601 dates or date-times.",
     )
+    calendar = OwnedId(
+        Calendar,
+        "No such calendar.",
+        required=False,
+        allow_null=True,
+        help_text='The id of your calendar it is in (`/api/calendars`); null: "My calendar".',
+    )
 
     class Meta:
         model = Event
@@ -168,6 +186,7 @@ class EventSerializer(PlannerSerializer):
             "title",
             "description",
             "location",
+            "calendar",
             "status",
             "all_day",
             "start",

@@ -26,3 +26,13 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON's `true` or `false` only: DRF's own also takes "yes", "on", 1 or "0", and a
+    script sending one of those by mistake deserves to hear of it."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("Say true or false.")
+        return data

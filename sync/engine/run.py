@@ -11,7 +11,7 @@ from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
 from sync import conf
-from sync.links import item_types
+from sync.kinds import item_types
 from sync.models import ItemLink, SyncJob
 
 log = logging.getLogger(__name__)
