@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from dayflow import agenda, recurrence
-from dayflow.models import ApiToken, Event, Profile, Task
+from dayflow.models import INBOX, MAIN_CALENDAR, ApiToken, Calendar, Event, Profile, Task, TaskList
 from dayflow.tags import MAX_TAG_CHARS, MAX_TAGS, normalized_tags, validate_tags
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
@@ -87,6 +87,13 @@ class TagsField(forms.CharField):
         return normalized_tags(names)
 
 
+def side_field(model: type[TaskList] | type[Calendar], user: Any, main: str, label: str):
+    """A select of the person's own lists (or calendars), "" being the Inbox (or "My
+    calendar"): another person's id is not a choice, so it is a form error."""
+    owned = model.objects.for_user(user) if user is not None else model.objects.none()
+    return forms.ModelChoiceField(queryset=owned, required=False, empty_label=main, label=label)
+
+
 class TaskForm(forms.ModelForm):
     due_day = day_field("Due date")
     due_time = forms.TimeField(label="Due time", required=False, widget=TimeInput())
@@ -98,19 +105,20 @@ class TaskForm(forms.ModelForm):
 
     class Meta:
         model = Task
-        fields = ["title", "notes", "priority", "list_name", "tags"]
-        labels = {"list_name": "List"}
+        fields = ["title", "notes", "priority", "task_list", "list_name", "tags"]
+        labels = {"list_name": "List or project at the service"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         task = self.instance
+        self.fields["task_list"] = side_field(TaskList, task.user_id, INBOX, "List")
         if task.due_at:
             local = timezone.localtime(task.due_at)
             self.initial.update(due_day=local.date(), due_time=local.time())
         elif task.due_date:
             self.initial["due_day"] = task.due_date
         self.order_fields(
-            ["title", "due_day", "due_time", "priority", "list_name", "tags", "notes"]
+            ["title", "due_day", "due_time", "priority", "task_list", "list_name", "tags", "notes"]
         )
 
     def clean(self) -> dict[str, Any]:
@@ -155,6 +163,7 @@ class EventForm(forms.Form):
     end_day = day_field("Ends on")
     end_time = forms.TimeField(label="End time", required=False, widget=TimeInput())
     timezone = forms.ChoiceField(label="Time zone", choices=zone_choices)
+    calendar = forms.Field(required=False)  # the person's calendars, set in __init__
     location = forms.CharField(max_length=500, required=False)
     description = forms.CharField(
         max_length=NOTES_MAX, required=False, widget=forms.Textarea(attrs={"rows": 4})
@@ -169,9 +178,24 @@ class EventForm(forms.Form):
         label="Number of times", required=False, min_value=1, max_value=recurrence.MAX_COUNT
     )
 
-    def __init__(self, *args: Any, event: Event | None = None, occurrence: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        event: Event | None = None,
+        occurrence: bool = False,
+        user: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.event, self.occurrence = event, occurrence
+        user = user if user is not None else (event.user_id if event is not None else None)
+        if occurrence or (event is not None and event.series_id):
+            del self.fields["calendar"]  # an occurrence is in its series' calendar
+        else:
+            field = side_field(Calendar, user, MAIN_CALENDAR, "Calendar")
+            self.fields["calendar"] = field
+            if event is not None and "calendar" not in self.initial:
+                self.initial["calendar"] = event.calendar_id
         self.fields["timezone"].initial = timezone.get_current_timezone_name()
         if occurrence or (event is not None and event.series_id):
             for name in ("repeat", "weekdays", "ends", "until", "count"):
@@ -293,6 +317,8 @@ class EventForm(forms.Form):
             event.start_date = event.end_date = None
         if "rrule" in data:
             event.rrule = data["rrule"]
+        if "calendar" in self.fields:
+            event.calendar = data.get("calendar")
         return event
 
 

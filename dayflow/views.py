@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.views.defaults import page_not_found
 from dayflow import agenda, recurrence
 from dayflow.api.tokens import MAX_TOKENS_PER_USER, make_token, revoke_token
 from dayflow.forms import ApiTokenForm, EventForm, ProfileForm, TaskForm
-from dayflow.models import ApiToken, Event, Profile, Task
+from dayflow.models import INBOX, ApiToken, Event, Profile, Task, TaskList
 
 UPCOMING = dt.timedelta(weeks=8)
 UPCOMING_SHOWN = 20
@@ -39,7 +39,7 @@ def _with_sync_links(items: QuerySet) -> QuerySet:
 
 
 def _tasks(request: HttpRequest) -> QuerySet:
-    return _with_sync_links(Task.objects.for_user(request.user))
+    return _with_sync_links(Task.objects.for_user(request.user).select_related("task_list"))
 
 
 def _events(request: HttpRequest) -> QuerySet:
@@ -96,10 +96,43 @@ def _around(start: dt.datetime, end: dt.datetime) -> Q:
 
 
 # --- tasks -----------------------------------------------------------------------------------
+LIST_FILTER_CHARS = 12
+INBOX_FILTER = "inbox"
+
+
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    tasks = sorted(_tasks(request), key=_due_key)
-    return render(request, "dayflow/task_list.html", {"tasks": tasks})
+    """The person's tasks, all or those of one list (`?list=<id>`, or `inbox`). A task not
+    synced anywhere whose list has no destination says it stays in DayFlow."""
+    lists = list(TaskList.objects.for_user(request.user))
+    chosen = request.GET.get("list", "")
+    tasks = _tasks(request)
+    if chosen == INBOX_FILTER:
+        tasks = tasks.filter(task_list__isnull=True)
+    elif chosen:
+        if len(chosen) > LIST_FILTER_CHARS or not chosen.isdigit():
+            return HttpResponseBadRequest("Choose a list.")
+        if int(chosen) not in {task_list.pk for task_list in lists}:
+            raise Http404("no such list")
+        tasks = tasks.filter(task_list_id=int(chosen))
+    tasks = sorted(tasks, key=_due_key)
+    with_destination = _lists_with_destination(request)
+    for task in tasks:
+        synced = bool(task.sync_links.all())
+        task.stays_in_dayflow = not synced and task.task_list_id not in with_destination
+    context = {"tasks": tasks, "lists": lists, "chosen": chosen, "inbox": INBOX}
+    return render(request, "dayflow/task_list.html", context)
+
+
+def _lists_with_destination(request: HttpRequest) -> set[int | None]:
+    """The person's lists whose new tasks go to a service (None: the Inbox's), in one query,
+    through the lists' reverse relation to the sync app's links (the planner imports none of
+    the sync app)."""
+    links = TaskList._meta.get_field("sync_links").related_model
+    destinations = links.objects.filter(user=request.user, is_destination=True)
+    # A task link feeds a list or the Inbox; an event link's task_list is always empty.
+    destinations = destinations.filter(item_type="task")
+    return set(destinations.values_list("task_list_id", flat=True))
 
 
 @login_required
@@ -181,7 +214,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def event_new(request: HttpRequest) -> HttpResponse:
-    form = EventForm(request.POST or None)
+    form = EventForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         event = form.apply(Event(user=request.user))
         event.save()

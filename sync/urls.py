@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sync import deletion_views, views
+from sync import deletion_views, list_views, views
 
 app_name = "sync"
 
@@ -16,6 +16,11 @@ urlpatterns = [
         deletion_views.deletion_settle,
         name="deletions-settle",
     ),
+    path("lists/", list_views.list_page, name="lists"),
+    path("lists/<slug:kind>/<int:pk>/", list_views.list_rename, name="list-rename"),
+    path("lists/<slug:kind>/<int:pk>/delete/", list_views.list_delete, name="list-delete"),
+    path("lists/<slug:kind>/destination/", list_views.list_destination, name="list-destination"),
+    path("links/<int:pk>/", list_views.link_settings, name="link"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/live/", views.job_live, name="job-live"),

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from dayflow.models import Event, Profile, Task
+from dayflow.models import Event, Profile, Task, TaskList
 from integrations.models import Connection, Service
 from sync import engine
 from sync.models import Conflict, ItemLink, SyncJob
@@ -113,6 +113,8 @@ TOUR = [
         "Disconnect",
     ),
     Stop("caldav-connect", "integrations:connect", "/integrations/fastmail/connect/", "Fastmail"),
+    Stop("lists", "sync:lists", "/sync/lists/", "New tasks go to Todoist"),
+    Stop("list-delete", "sync:list-delete", "/sync/lists/list/{home}/delete/", "move to Inbox"),
     Stop("sync-history", "sync:jobs", "/sync/jobs/", "Todoist"),
     Stop("job", "sync:job", "/sync/jobs/{job}/", "Todoist"),
     Stop(
@@ -151,6 +153,8 @@ NOT_PAGES = {
     *("integrations:resume", "sync:start", "sync:job-control", "sync:conflict-resolve"),
     "sync:conflicts-bulk",
     "sync:deletions-settle",  # POST only: confirms or restores, then back to the list
+    # POST only: rename a list, choose its destination, the settings page's link form
+    *("sync:list-rename", "sync:list-destination", "sync:link"),
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
     "integrations:rules-preview",  # htmx part of the settings page (a POST)
     *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
@@ -203,7 +207,10 @@ def _seed(user, connection, service) -> dict[str, str]:
 
     Profile.objects.create(user=user, timezone="Europe/Berlin")
     remote_id = service.add(**task_fields("Call the plumber about the kitchen sink"))
-    task = Task.objects.create(user=user, title="Pay the rent", due_date=NOW.date(), priority=3)
+    home = TaskList.objects.create(user=user, name="Home")
+    task = Task.objects.create(
+        user=user, title="Pay the rent", due_date=NOW.date(), priority=3, task_list=home
+    )
     series = Event.objects.create(
         user=user,
         title="Standup",
@@ -234,6 +241,7 @@ def _seed(user, connection, service) -> dict[str, str]:
         "series": str(series.pk),
         "at": "2026-03-25T09:00:00%2B01:00",  # Wed 25 Mar, 09:00 in Berlin
         "todoist": str(connection.pk),
+        "home": str(home.pk),
         "job": str(job.pk),
         "conflict": str(Conflict.objects.get(status=Conflict.Status.OPEN).pk),
     }

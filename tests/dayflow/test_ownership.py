@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
 from sync.models import Conflict, ItemLink, SyncJob
 
@@ -31,7 +32,19 @@ PAGES = [
     ("sync:deletions-settle", "connection", [], ["post"]),
     ("sync:conflict", "conflict", [], ["get"]),
     ("sync:conflict-resolve", "conflict", [], ["post"]),
+    ("sync:list-rename", "task_list", {"kind": "list"}, ["post"]),
+    ("sync:list-delete", "task_list", {"kind": "list"}, ["get", "post"]),
+    ("sync:list-rename", "calendar", {"kind": "calendar"}, ["post"]),
+    ("sync:list-delete", "calendar", {"kind": "calendar"}, ["get", "post"]),
+    ("sync:link", "sync_link", [], ["post"]),
 ]
+
+
+def _url(name: str, pk: int, extra: list | dict) -> str:
+    """Extra path arguments after the id (a list), or named ones around it (a dict)."""
+    if isinstance(extra, dict):
+        return reverse(name, kwargs={"pk": pk, **extra})
+    return reverse(name, args=[pk, *extra])
 
 
 @pytest.fixture
@@ -41,6 +54,9 @@ def owned(connection):
         "connection": connection,
         "job": SyncJob.objects.create(connection=connection),
         "conflict": Conflict.objects.create(link=link, local={"title": "a"}, remote={"title": "b"}),
+        "task_list": TaskList.objects.create(user=connection.user, name="Home"),
+        "calendar": Calendar.objects.create(user=connection.user, name="Family"),
+        "sync_link": connection.sync_links.get(),
     }
 
 
@@ -52,7 +68,7 @@ def no_broker(monkeypatch):
 @pytest.mark.parametrize(("name", "kind", "extra", "methods"), PAGES)
 def test_another_users_object_is_not_found(client, other_user, owned, name, kind, extra, methods):
     client.force_login(other_user)
-    url = reverse(name, args=[owned[kind].pk, *extra])
+    url = _url(name, owned[kind].pk, extra)
     for method in methods:
         assert getattr(client, method)(url).status_code == 404, (name, method)
     owned[kind].refresh_from_db()  # still there, untouched by the refused request
@@ -61,7 +77,7 @@ def test_another_users_object_is_not_found(client, other_user, owned, name, kind
 @pytest.mark.parametrize(("name", "kind", "extra", "methods"), PAGES)
 def test_the_owner_reaches_the_same_page(client, user, owned, name, kind, extra, methods):
     client.force_login(user)
-    url = reverse(name, args=[owned[kind].pk, *extra])
+    url = _url(name, owned[kind].pk, extra)
     assert getattr(client, methods[0])(url).status_code != 404, name
 
 
