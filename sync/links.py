@@ -71,6 +71,26 @@ def reconcile(connection: Connection) -> list[SyncLink]:
     return made
 
 
+def learn_names(connection_id: int, items: Iterable[Any]) -> int:
+    """Name the connection's links after their containers, as the pulled items call them
+    (a task's project or team at the service: `read_only["list_name"]`), so pages say "Home"
+    rather than a project's id. One query, and an update only for a name that changed."""
+    names: dict[str, str] = {}
+    for item in items:
+        name = (getattr(item, "read_only", None) or {}).get("list_name")
+        if item.collection and isinstance(name, str) and name:
+            names.setdefault(item.collection, name[:255])
+    if not names:
+        return 0
+    changed = 0
+    for link in SyncLink.objects.filter(connection_id=connection_id, collection__in=list(names)):
+        if link.name != names[link.collection]:
+            link.name = names[link.collection]
+            link.save(update_fields=["name"])
+            changed += 1
+    return changed
+
+
 def feed_into(link: SyncLink, dayflow_side: TaskList | Calendar | None) -> SyncLink:
     """The DayFlow list (or calendar) the link's items live in; None: the Inbox (or "My
     calendar"). A destination link stays the destination of its new list, unless that list

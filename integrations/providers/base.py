@@ -196,6 +196,9 @@ class Provider:
     # service's console: the admin shows it, and can forget it to capture a new one.
     webhook_secret_from_handshake: ClassVar[bool] = False
     supports_delete: ClassVar[bool] = True
+    # True when a task's read-only `list_name` is the name of the container it is in (a
+    # Todoist project, a ClickUp list): sync links take it as their name (`links.learn_names`).
+    list_name_is_container: ClassVar[bool] = False
     # True when `move` puts an item in another container of the account: a DayFlow item moved
     # to a list whose destination is another container of the same connection moves there.
     supports_move: ClassVar[bool] = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from integrations.models import Connection
-from sync import conf, decisions, matching, rules
+from sync import conf, decisions, links, matching, rules
 from sync.decisions import Op
 from sync.engine import remote
 from sync.engine.local import LocalWriter
@@ -33,6 +33,8 @@ def sync(run: Run) -> None:
     enter_phase(run, SyncJob.Phase.PULLING)
     pulled = pull(run, cursor_row.value if incremental else None)
     report_unsyncable(run, pulled.unsyncable)
+    if run.provider.list_name_is_container:
+        links.learn_names(run.connection.pk, pulled.items.values())
     watermark = cursor_row.local_watermark if incremental else None
     enter_phase(run, SyncJob.Phase.DECIDING)
     pairs = plan(run, pulled, watermark)

@@ -112,6 +112,9 @@ def test_each_lists_new_tasks_go_to_its_own_service_and_come_back_to_its_own_lis
     assert not ItemLink.objects.filter(task__title="Water the plants", connection=linear).exists()
     assert not ItemLink.objects.filter(task__title="Learn the cello").exists()
 
+    # The Todoist link took the name Todoist gives its project.
+    assert todoist.sync_links.get().container_words == "Home"
+
     again = [sync(connection) for connection in (todoist, linear)]
     assert [job.remote_created + job.local_created for job in again] == [0, 0]
 

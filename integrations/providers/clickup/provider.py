@@ -53,6 +53,7 @@ class ClickUpProvider(Provider):
     collection_words = "a ClickUp list"
     collection_required = True
     collection_kind = "list"
+    list_name_is_container = True  # a task's list.name
     # The list's workspace: webhooks are registered per workspace (webhook.py).
     collection_ancestors = {"team_id": "workspace"}
     web_url_field = "url"  # https://app.clickup.com/t/<id>

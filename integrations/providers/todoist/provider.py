@@ -83,6 +83,7 @@ class TodoistProvider(Provider):
     # https://developer.todoist.com/api/v1/#tag/Sync/Items
     lacks_fields = frozenset({"task.list"})
     supports_move = True  # between the projects the connection syncs
+    list_name_is_container = True
     write_batch_size = COMMANDS_PER_CALL
     # The newest sync token this run saw (its pull's, then each batched write's): a write
     # call that sends it gets the items it changed back in the same answer.
