@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from dayflow.models import Calendar, TaskList
-from integrations.models import Connection
+from integrations.models import CONTROL_CHARS, Connection
 from sync.kinds import item_types
 from sync.models import ItemType, SyncLink
 
@@ -32,6 +32,10 @@ def containers(connection: Connection) -> list[str]:
         return []
     provider = connection.service.provider
     picked = provider.chosen_collections(connection.field_mapping)
+    # Settings saved before they were bounded may hold what no container id is: such a one
+    # gets no link (its sync fails and says why), rather than failing the connection's save.
+    limit = SyncLink._meta.get_field("collection").max_length
+    picked = [c for c in picked if len(c) <= limit and not CONTROL_CHARS.search(c)]
     if picked:
         return picked
     return [] if provider.collection_required else [""]

@@ -387,3 +387,17 @@ def test_a_move_the_service_refuses_is_the_items_error_and_tried_again(user, two
     link.refresh_from_db()
     assert (link.collection, link.last_error) == ("p-work", "")
     assert remote.containers[link.remote_id] == "p-work"
+
+
+def test_a_container_no_id_can_be_gets_no_link_and_the_connection_still_saves(user):
+    # settings saved before they were bounded: a calendar of 200,000 characters
+    google = connect(user, "google-calendar", "g", calendars=["work@x"])
+    Connection.objects.filter(pk=google.pk).update(
+        field_mapping={"calendars": ["c" * 200_000, "home@x", "bad\nid"]}
+    )
+    google.refresh_from_db()
+
+    google.status = Connection.Status.ERROR
+    google.save(update_fields=["status"])  # what marking it failed does
+
+    assert list(google.sync_links.values_list("collection", flat=True)) == ["home@x"]
