@@ -332,24 +332,12 @@ def apply_command(account: Account, command: dict[str, Any], mapping: dict[str, 
         return _add(account, args, str(command.get("temp_id", "")), mapping)
     task = store.find(account, TASK, mapping.get(str(args.get("id")), str(args.get("id"))))
     if task is None:
-        return {
-            "error_code": 22,
-            "error": "Item not found",
-            "error_tag": "ITEM_NOT_FOUND",
-            "http_code": 404,
-            "error_extra": {},
-        }
+        return _not_found("Item")
     before = dict(task.data)
     if kind == "item_move":
         project = str(args.get("project_id") or "")
         if store.find(account, PROJECT, project) is None:
-            return {
-                "error_code": 22,
-                "error": "Project not found",
-                "error_tag": "PROJECT_NOT_FOUND",
-                "http_code": 404,
-                "error_extra": {},
-            }
+            return _not_found("Project")
     event = {
         "item_update": lambda: _edit(task.data, args),
         "item_move": lambda: _move(task, project),
@@ -379,6 +367,17 @@ _EVENTS = {
 }
 
 
+def _not_found(what: str) -> dict[str, Any]:
+    """Todoist's command error for a missing item or project (error code 22)."""
+    return {
+        "error_code": 22,
+        "error": f"{what} not found",
+        "error_tag": f"{what.upper()}_NOT_FOUND",
+        "http_code": 404,
+        "error_extra": {},
+    }
+
+
 def _move(task: Item, project: str) -> None:
     task.data["project_id"] = project
     task.data["section_id"] = None
@@ -388,13 +387,7 @@ def _move(task: Item, project: str) -> None:
 def _add(account: Account, args: dict[str, Any], temp_id: str, mapping: dict[str, str]) -> Any:
     project = str(args.get("project_id") or _user(account)["inbox_project_id"])
     if store.find(account, PROJECT, project) is None:
-        return {
-            "error_code": 22,
-            "error": "Project not found",
-            "error_tag": "PROJECT_NOT_FOUND",
-            "http_code": 404,
-            "error_extra": {},
-        }
+        return _not_found("Project")
     task_id = store.stable_id(f"{account.external_id}:task:{uuid.uuid4()}")
     order = store.live(account, TASK, project).count() + 1
     task = _task(
