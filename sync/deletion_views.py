@@ -64,8 +64,10 @@ def _context(request: HttpRequest, connection: Connection) -> dict[str, Any]:
     service = str(connection.service)
     return {
         "connection": connection,
-        # Deletions wait only under "ask"; under another policy the page says what happens.
-        "asks": connection.deletion_policy == Connection.DeletionPolicy.ASK,
+        # Deletions wait only under "ask" (the connection's, or one of its containers' own);
+        # under another policy the page says what happens.
+        "asks": connection.deletion_policy == Connection.DeletionPolicy.ASK
+        or connection.sync_links.filter(deletion_policy=Connection.DeletionPolicy.ASK).exists(),
         "page": page,
         "rows": [deletion_row(link, service) for link in page],
     }

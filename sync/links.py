@@ -161,25 +161,66 @@ def destination_map(user_id: int, item_type: str) -> dict[int | None, SyncLink]:
     return {link.dayflow_side_id: link for link in links}
 
 
-class Sides:
-    """Which DayFlow list (or calendar) a connection's items land in, by their container:
-    the link of that container, else the link of the service's default, else the only link
-    of that kind; None (the Inbox) when none says."""
+class ContainerLinks:
+    """A connection's links by container, loaded once: the link of an item's container,
+    else the link of the service's default, else the only link of that kind."""
 
-    def __init__(self, connection_id: int) -> None:
-        self.by_container: dict[tuple[str, str], int | None] = {}
-        self.by_type: dict[str, list[int | None]] = {}
-        for link in SyncLink.objects.filter(connection_id=connection_id):
-            side = link.dayflow_side_id
-            self.by_container[link.item_type, link.collection] = side
-            self.by_type.setdefault(link.item_type, []).append(side)
+    def __init__(self, connection: Connection | int) -> None:
+        connection_id = connection if isinstance(connection, int) else connection.pk
+        query = SyncLink.objects.filter(connection_id=connection_id)
+        self.links = list(query)
+        if isinstance(connection, Connection):
+            for link in self.links:
+                link.connection = connection  # its rules and policy fall back to these
+        self.by_container = {(link.item_type, link.collection): link for link in self.links}
+        self.by_type: dict[str, list[SyncLink]] = {}
+        for link in self.links:
+            self.by_type.setdefault(link.item_type, []).append(link)
 
-    def of(self, item_type: str, collection: str) -> int | None:
+    def link_of(self, item_type: str, collection: str) -> SyncLink | None:
         for container in (collection, ""):
             if (item_type, container) in self.by_container:
                 return self.by_container[item_type, container]
         only = self.by_type.get(item_type, [])
         return only[0] if len(only) == 1 else None
+
+
+class Sides(ContainerLinks):
+    """Which DayFlow list (or calendar) a connection's items land in, by their container;
+    None (the Inbox) when no link says."""
+
+    def of(self, item_type: str, collection: str) -> int | None:
+        link = self.link_of(item_type, collection)
+        return link.dayflow_side_id if link is not None else None
+
+
+class LinkSettings(ContainerLinks):
+    """What syncs and what a deletion does, by container: the container's link's own rules
+    and deletion policy (`SyncLink.sync_rules`, `.deletion_policy`), else the connection's."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.connection = connection
+
+    def rules(self, item_type: str, collection: str) -> Any:
+        link = self.link_of(item_type, collection)
+        return link.rules_in_force if link is not None else self.connection.sync_rules
+
+    def policy(self, item_type: str, collection: str) -> str:
+        link = self.link_of(item_type, collection)
+        return link.policy_in_force if link is not None else self.connection.deletion_policy
+
+    def every_rules(self) -> list[Any]:
+        """The connection's rules and every link's own: what a moving window is looked for in."""
+        return [self.connection.sync_rules, *(link.sync_rules for link in self.links)]
+
+    def fingerprint(self) -> list[Any]:
+        """What the rules in force are, to tell whether they changed while a run went on."""
+        own = sorted(
+            ((link.item_type, link.collection, link.sync_rules) for link in self.links),
+            key=lambda entry: entry[:2],
+        )
+        return [self.connection.sync_rules, own]
 
 
 def side_id(item_type: str, obj: object) -> int | None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from dayflow.models import INBOX, MAIN_CALENDAR, Calendar, Event, Task, TaskList
-from integrations.models import Connection
+from integrations.models import Connection, summed_up
 from integrations.providers.base import safe_web_url
 from sync.actions import job_actions
+from sync.rules import rule_errors
 
 
 class ItemType(models.TextChoices):
@@ -54,6 +56,21 @@ class SyncLink(models.Model):
         "new items go here",
         default=False,
         help_text="New items of its DayFlow list or calendar are created in this container.",
+    )
+    # What syncs from this container and what a deletion in it does; None and "" follow the
+    # connection's `sync_rules` and `deletion_policy` (`sync.links.LinkSettings`).
+    sync_rules = models.JSONField(
+        "what syncs",
+        null=True,
+        blank=True,
+        help_text="Rules of this container only (as the connection's); empty: the connection's.",
+    )
+    deletion_policy = models.CharField(
+        "when an item is deleted",
+        max_length=10,
+        blank=True,
+        choices=Connection.DeletionPolicy.choices,
+        help_text="Empty: as the connection.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -108,6 +125,22 @@ class SyncLink(models.Model):
     @property
     def dayflow_side_id(self) -> int | None:
         return self.task_list_id if self.item_type == ItemType.TASK else self.calendar_id
+
+    def clean(self) -> None:
+        if self.sync_rules is not None:
+            problems = rule_errors((str(self.item_type),), self.sync_rules)
+            if problems:
+                raise ValidationError({"sync_rules": summed_up(problems)})
+
+    @property
+    def rules_in_force(self) -> Any:
+        """Its own rules, else its connection's."""
+        return self.connection.sync_rules if self.sync_rules is None else self.sync_rules
+
+    @property
+    def policy_in_force(self) -> str:
+        """Its own deletion policy, else its connection's."""
+        return self.deletion_policy or self.connection.deletion_policy
 
 
 class ItemLink(models.Model):

@@ -19,7 +19,7 @@ from integrations.signals import (
 from sync import links, services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
-from sync.models import ItemLink, ItemType, SyncCursor
+from sync.models import ItemLink, ItemType, SyncCursor, SyncLink
 from sync.schedule import remove_schedule, update_schedule
 
 
@@ -57,6 +57,18 @@ def full_sync_on_new_rules(sender, instance: Connection, update_fields=None, **k
     before = Connection.objects.filter(pk=instance.pk).values_list("sync_rules", flat=True)
     if before.first() != instance.sync_rules:
         SyncCursor.objects.filter(connection_id=instance.pk).update(value="", local_watermark=None)
+
+
+@receiver(pre_save, sender=SyncLink, dispatch_uid="sync.full_sync_on_new_link_rules")
+def full_sync_on_new_link_rules(sender, instance: SyncLink, update_fields=None, **kwargs) -> None:
+    """A container's own new rules, as the connection's: the next sync lists everything."""
+    if not instance.pk or (update_fields is not None and "sync_rules" not in update_fields):
+        return
+    before = SyncLink.objects.filter(pk=instance.pk).values_list("sync_rules", flat=True)
+    if before.first() != instance.sync_rules:
+        SyncCursor.objects.filter(connection_id=instance.connection_id).update(
+            value="", local_watermark=None
+        )
 
 
 @receiver(connection_status_changed, dispatch_uid="sync.schedule_on_status")

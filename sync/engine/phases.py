@@ -57,14 +57,17 @@ def sync(run: Run) -> None:
 
 
 def rules_changed_meanwhile(run: Run) -> bool:
+    """Whether the connection's rules, or one of its links' own, changed during the run."""
     current = Connection.objects.filter(pk=run.connection.pk).values_list("sync_rules", flat=True)
-    return current.first() != run.connection.sync_rules
+    connection = Connection(pk=run.connection.pk, sync_rules=current.first())
+    return links.LinkSettings(connection).fingerprint() != run.settings.fingerprint()
 
 
 def windows_moved_since(run: Run, cursor_row: SyncCursor) -> bool:
     last = cursor_row.local_watermark
     last_day = timezone.localdate(last) if last is not None else None
-    return rules.windows_moved(run.connection.sync_rules, last_day, timezone.localdate())
+    today = timezone.localdate()
+    return any(rules.windows_moved(r, last_day, today) for r in run.settings.every_rules())
 
 
 def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:

@@ -416,15 +416,27 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     decision = directions.decide_directed(
         rule, base, local, remote, connection.conflict_resolution, connection.sync_direction
     )
-    outcome = deletion_policy.on_deletion(decision, connection.deletion_policy, base=base)
+    policy = run.settings.policy(pair.item_type, container_of(pair))
+    outcome = deletion_policy.on_deletion(decision, policy, base=base)
     pair.decision, pair.deletion_mark = outcome.decision, str(outcome.mark)
 
 
+def container_of(pair: Pair) -> str:
+    """The container the pair lives in at the service: the remote item's, else its link's,
+    else (a DayFlow item new to the connection) its destination's."""
+    if pair.remote is not None:
+        return pair.remote.collection
+    if pair.link is not None:
+        return pair.link.collection
+    return pair.destination
+
+
 def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
-    """The connection's rules (`sync.rules`) on one decided pair: a pair out of them is left
-    out, or unlinked without any write (`decision.base` None drops the link), or updated
-    and then unlinked (`phases.apply_batch` drops its link after the writes)."""
-    rules = run.connection.sync_rules
+    """The rules of the pair's container (`sync.rules`; its link's own, else the
+    connection's) on one decided pair: a pair out of them is left out, or unlinked without
+    any write (`decision.base` None drops the link), or updated and then unlinked
+    (`phases.apply_batch` drops its link after the writes)."""
+    rules = run.settings.rules(pair.item_type, container_of(pair))
     if not rules:
         return Outcome.SYNC
     sides = []

@@ -12,6 +12,7 @@ from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
 from sync import conf
 from sync.kinds import item_types
+from sync.links import LinkSettings
 from sync.models import ItemLink, SyncJob
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Run:
     # following a job costs the engine no query of its own.
     phase: str = SyncJob.Phase.PULLING
     planned: int = 0
+    _settings: LinkSettings | None = None
 
     @classmethod
     def start(cls, job: SyncJob, provider: Provider) -> Run:
@@ -59,6 +61,13 @@ class Run:
     @property
     def connection(self) -> Connection:
         return self.job.connection
+
+    @property
+    def settings(self) -> LinkSettings:
+        """The rules and deletion policy of each container, as the run found them."""
+        if self._settings is None:
+            self._settings = LinkSettings(self.connection)
+        return self._settings
 
     def note_report(self, **entries: object) -> None:
         self.job.report = {**self.job.report, **entries}

@@ -157,8 +157,8 @@ def test_the_list_costs_the_same_queries_for_2_or_30(
 ):
     make_waiting(connection, count)
 
-    # session, user, connection, count, page, the nav's one
-    with django_assert_max_num_queries(6):
+    # session, user, connection, whether a container asks, count, page, the nav's one
+    with django_assert_max_num_queries(7):
         response = logged_in.get(page(connection))
 
     assert response.content.decode().count('class="deletion-row"') == count
