@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from dayflow.models import Calendar, TaskList
+from integrations.mapping_field import JSONObjectField
 from integrations.models import Connection
 from sync import links, repair, services
 from sync.actions import CANCEL, CONFIRM, PAUSE, RESUME, JobActionRefused
@@ -147,9 +148,15 @@ class SyncLinkForm(forms.ModelForm):
     choices are the link owner's own lists. The change is tried through `sync.links` and
     rolled back while the form is checked, so what those functions refuse is a form error."""
 
+    sync_rules = JSONObjectField(
+        required=False,
+        label="What syncs",
+        help_text=SyncLink._meta.get_field("sync_rules").help_text,
+    )
+
     class Meta:
         model = SyncLink
-        fields = ["task_list", "calendar", "is_destination"]
+        fields = ["task_list", "calendar", "is_destination", "sync_rules", "deletion_policy"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -175,7 +182,12 @@ class SyncLinkForm(forms.ModelForm):
 
 def apply_change(link: SyncLink, data: dict[str, Any]) -> SyncLink:
     column = "task_list" if link.item_type == ItemType.TASK else "calendar"
-    return links.choose(link, data.get(column), bool(data.get("is_destination")))
+    link = links.choose(link, data.get(column), bool(data.get("is_destination")))
+    own = [name for name in ("sync_rules", "deletion_policy") if name in data]
+    for name in own:
+        setattr(link, name, data[name])
+    link.save(update_fields=own)  # new rules: the next sync lists everything (sync.receivers)
+    return link
 
 
 @admin.register(SyncLink)
@@ -194,7 +206,8 @@ class SyncLinkAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj: SyncLink | None = None) -> list[str]:
         side = "calendar" if obj is not None and obj.item_type == ItemType.EVENT else "task_list"
-        return [*self.readonly_fields[:5], side, "is_destination", "created_at"]
+        own = ["sync_rules", "deletion_policy"]
+        return [*self.readonly_fields[:5], side, "is_destination", *own, "created_at"]
 
     @admin.display(description="container")
     def container(self, link: SyncLink) -> str:

@@ -14,7 +14,9 @@ from rest_framework import serializers
 from dayflow.api.owned import OwnedId
 from dayflow.api.strict import StrictBooleanField, StrictModelSerializer
 from dayflow.models import NAME_CHARS, Calendar, TaskList
+from integrations.models import Connection, summed_up
 from sync.models import ItemType, SyncLink
+from sync.rules import rule_errors
 
 
 class DestinationSerializer(serializers.Serializer):
@@ -113,6 +115,25 @@ class SyncLinkSerializer(StrictModelSerializer):
         help_text="Whether the new items of its list (or calendar) are created here. True "
         "takes it from the link that was; false leaves them in DayFlow.",
     )
+    sync_rules = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="What syncs from this container, as a connection's `sync_rules` but of the "
+        'link\'s kind only: {"task": {"status": "open"}}. null: the connection\'s rules; {}: '
+        "everything. An item that stops matching is unlinked, never deleted.",
+    )
+    deletion_policy = serializers.ChoiceField(
+        choices=[("", "As the connection"), *Connection.DeletionPolicy.choices],
+        required=False,
+        help_text="When an item of this container is deleted on one side: `propagate`, "
+        "`unlink` or `ask`, as a connection's; \"\": the connection's policy.",
+    )
+    rules_in_force = serializers.JSONField(
+        read_only=True, help_text="Its own rules, else its connection's."
+    )
+    policy_in_force = serializers.CharField(
+        read_only=True, help_text="Its own deletion policy, else its connection's."
+    )
 
     class Meta:
         model = SyncLink
@@ -128,6 +149,10 @@ class SyncLinkSerializer(StrictModelSerializer):
             "calendar",
             "dayflow",
             "is_destination",
+            "sync_rules",
+            "deletion_policy",
+            "rules_in_force",
+            "policy_in_force",
             "created_at",
         ]
         read_only_fields = ["id", "connection", "item_type", "collection", "name", "created_at"]
@@ -135,6 +160,14 @@ class SyncLinkSerializer(StrictModelSerializer):
             "collection": {"help_text": "The container's id at the service; empty: its default."},
             "name": {"help_text": "The container's name at the service, when known."},
         }
+
+    def validate_sync_rules(self, value: Any) -> Any:
+        if value is None:
+            return None
+        problems = rule_errors((str(self.instance.item_type),), value)
+        if problems:
+            raise serializers.ValidationError(summed_up(problems))
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A task link feeds a list, an event link a calendar: the other field is refused."""

@@ -184,6 +184,10 @@ LINK_EXAMPLE = {
     "calendar": None,
     "dayflow": "Work",
     "is_destination": True,
+    "sync_rules": {"task": {"status": "open"}},
+    "deletion_policy": "",
+    "rules_in_force": {"task": {"status": "open"}},
+    "policy_in_force": "propagate",
     "created_at": "2030-06-01T12:00:00Z",
 }
 
@@ -223,8 +227,10 @@ class SyncLinkViewSet(
         'list or calendar its items live in; null: the Inbox or "My calendar". A destination '
         "stays one in its new list unless that list has one already. `is_destination` true "
         "makes it the destination of the list it feeds (the link that was stops being it); "
-        "false leaves that list's new items in DayFlow. A list that is not yours, or of the "
-        "wrong kind, is a 400 and nothing changes.",
+        "false leaves that list's new items in DayFlow. `sync_rules` and `deletion_policy` "
+        "are the container's own (null and \"\": its connection's); new rules make the next "
+        "sync list everything. A list that is not yours, or of the wrong kind, or rules that "
+        "are not rules, is a 400 and nothing changes.",
         request=s.SyncLinkSerializer,
         responses={
             200: s.SyncLinkSerializer,
@@ -238,6 +244,11 @@ class SyncLinkViewSet(
                 value={"task_list": 12, "is_destination": True},
                 request_only=True,
             ),
+            OpenApiExample(
+                "Only open tasks, and never delete",
+                value={"sync_rules": {"task": {"status": "open"}}, "deletion_policy": "unlink"},
+                request_only=True,
+            ),
             OpenApiExample("The link", value=LINK_EXAMPLE, response_only=True),
         ],
     )
@@ -249,7 +260,12 @@ class SyncLinkViewSet(
         column = "task_list" if link.item_type == ItemType.TASK else "calendar"
         try:
             with transaction.atomic():
-                links.choose(link, data.get(column, links.KEEP), data.get("is_destination"))
+                link = links.choose(link, data.get(column, links.KEEP), data.get("is_destination"))
+                own = [name for name in ("sync_rules", "deletion_policy") if name in data]
+                if own:
+                    for name in own:
+                        setattr(link, name, data[name])
+                    link.save(update_fields=own)
                 if data:
                     audit(request, link, "changed", sorted(data))
         except links.LinkRefused as refused:

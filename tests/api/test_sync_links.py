@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from dayflow.models import Calendar, TaskList
 from integrations.models import Connection
-from sync.models import ItemType, SyncLink
+from sync.models import ItemType, SyncCursor, SyncLink
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,10 @@ def test_a_link_says_its_container_and_the_dayflow_list_it_feeds(api, inbox_link
         "calendar": None,
         "dayflow": "Inbox",
         "is_destination": True,
+        "sync_rules": None,
+        "deletion_policy": "",
+        "rules_in_force": {},
+        "policy_in_force": "propagate",
         "created_at": data["created_at"],
     }
 
@@ -193,6 +197,29 @@ def test_an_event_link_feeds_a_calendar(api, user, event_link):
         ({"is_destination": "false"}, "is_destination", "Say true or false."),
         ({"is_destination": 0}, "is_destination", "Say true or false."),
         ({"is_destination": None}, "is_destination", "This field may not be null."),
+        ({"deletion_policy": "shred"}, "deletion_policy", '"shred" is not a valid choice.'),
+        ({"deletion_policy": None}, "deletion_policy", "This field may not be null."),
+        ({"sync_rules": [1]}, "sync_rules", "must be an object of item kinds (task, event)"),
+        (
+            {"sync_rules": {"event": {"past_days": 1}}},
+            "sync_rules",
+            "event: not a kind of item this service syncs (task)",
+        ),
+        (
+            {"sync_rules": {"task": {"due_within_days": 4000}}},
+            "sync_rules",
+            "task.due_within_days: must be from 0 to 3650 days",
+        ),
+        (
+            {"sync_rules": {"task": {"tags": ["x"] * 51}}},
+            "sync_rules",
+            "task.tags: at most 50 (there are 51)",
+        ),
+        (
+            {"sync_rules": {"task": {"status": {"a": [1]}}}},
+            "sync_rules",
+            "task.status: must be text",
+        ),
     ],
 )
 def test_bad_input_is_a_400_and_changes_nothing(
@@ -201,13 +228,18 @@ def test_bad_input_is_a_400_and_changes_nothing(
     theirs = TaskList.objects.create(user=other_user, name="Secret")
     mine = Calendar.objects.create(user=user, name="Family")
     values = {"theirs": theirs.pk, "mine": work.pk, "my calendar": mine.pk}
-    body = {key: values.get(value, value) for key, value in body.items()}
+    body = {
+        key: values.get(value, value) if isinstance(value, str) else value
+        for key, value in body.items()
+    }
 
     response = api.patch(f"/api/sync-links/{inbox_link.pk}", body, format="json")
 
     assert response.status_code == 400, response.content
     assert response.json()[field] == [message]
     assert state(inbox_link) == [(None, None, True)]
+    inbox_link.refresh_from_db()
+    assert (inbox_link.sync_rules, inbox_link.deletion_policy) == (None, "")
     assert not AuditEvent.objects.filter(action="synclink.changed").exists()
 
 
@@ -251,3 +283,47 @@ def test_an_empty_change_changes_and_audits_nothing(api, inbox_link):
     assert response.status_code == 200
     assert state(inbox_link) == [(None, None, True)]
     assert not AuditEvent.objects.filter(action="synclink.changed").exists()
+
+
+# --- a container's own rules and deletion policy ---------------------------------------------
+def test_a_link_takes_its_own_rules_and_policy_and_gives_them_back(api, inbox_link, connection):
+    body = {"sync_rules": {"task": {"status": "open"}}, "deletion_policy": "ask"}
+
+    data = api.patch(f"/api/sync-links/{inbox_link.pk}", body, format="json").json()
+
+    assert (data["sync_rules"], data["rules_in_force"]) == ({"task": {"status": "open"}},) * 2
+    assert (data["deletion_policy"], data["policy_in_force"]) == ("ask", "ask")
+    inbox_link.refresh_from_db()
+    assert (inbox_link.sync_rules, inbox_link.deletion_policy) == (body["sync_rules"], "ask")
+    event = AuditEvent.objects.get(action="synclink.changed")
+    assert event.details["fields"] == ["deletion_policy", "sync_rules"]
+
+
+def test_null_rules_and_an_empty_policy_follow_the_connection_again(api, inbox_link, connection):
+    connection.sync_rules = {"task": {"due_within_days": 7, "undated": True}}
+    connection.deletion_policy = "unlink"
+    connection.save()
+    SyncLink.objects.filter(pk=inbox_link.pk).update(sync_rules={}, deletion_policy="ask")
+
+    data = api.patch(
+        f"/api/sync-links/{inbox_link.pk}",
+        {"sync_rules": None, "deletion_policy": ""},
+        format="json",
+    ).json()
+
+    assert (data["sync_rules"], data["deletion_policy"]) == (None, "")
+    assert data["rules_in_force"] == {"task": {"due_within_days": 7, "undated": True}}
+    assert data["policy_in_force"] == "unlink"
+
+
+def test_new_rules_through_the_api_make_the_next_sync_list_everything(api, inbox_link, connection):
+    cursor = SyncCursor.objects.create(connection=connection, value="seq:9")
+
+    api.patch(
+        f"/api/sync-links/{inbox_link.pk}",
+        {"sync_rules": {"task": {"tags": ["home"]}}},
+        format="json",
+    )
+
+    cursor.refresh_from_db()
+    assert cursor.value == ""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Calendar, TaskList
-from sync.models import ItemType, SyncLink
+from integrations.mapping_field import MAX_JSON_TEXT
+from sync.models import ItemType, SyncCursor, SyncLink
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +176,65 @@ def test_a_list_named_inbox_or_taken_is_refused_in_the_admin(staff_client, user,
 
     assert (taken.status_code, reserved.status_code, fine.status_code) == (200, 200, 302)
     assert sorted(model.objects.values_list("name", flat=True)) == ["Home", "Work"]
+
+
+# --- a container's own rules and deletion policy ---------------------------------------------
+def test_staff_give_a_link_its_own_rules_and_policy(staff_client, inbox_link, connection):
+    cursor = SyncCursor.objects.create(connection=connection, value="seq:4")
+
+    response = change(
+        staff_client,
+        inbox_link,
+        task_list="",
+        is_destination=True,
+        sync_rules='{"task": {"status": "open"}}',
+        deletion_policy="unlink",
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    inbox_link.refresh_from_db()
+    assert (inbox_link.sync_rules, inbox_link.deletion_policy) == (
+        {"task": {"status": "open"}},
+        "unlink",
+    )
+    cursor.refresh_from_db()
+    assert cursor.value == ""  # the next sync lists everything by the new rules
+
+
+def test_empty_rules_and_policy_follow_the_connection(staff_client, inbox_link):
+    SyncLink.objects.filter(pk=inbox_link.pk).update(sync_rules={}, deletion_policy="ask")
+
+    response = change(staff_client, inbox_link, task_list="", is_destination=True)
+
+    assert response.status_code == 302
+    inbox_link.refresh_from_db()
+    assert (inbox_link.sync_rules, inbox_link.deletion_policy) == (None, "")
+
+
+@pytest.mark.parametrize(
+    ("rules", "policy", "message"),
+    [
+        ('{"event": {"past_days": 2}}', "", "not a kind of item this service syncs"),
+        ('{"task": {"due_within_days": -1}}', "", "must be from 0 to 3650 days"),
+        ("[" * 5000 + "]" * 5000, "", "nested too deeply"),
+        ('"' + "x" * MAX_JSON_TEXT + '"', "", "too long"),
+        ("{not json", "", "Enter a valid JSON."),
+        ("", "shred", "Select a valid choice."),
+    ],
+)
+def test_bad_rules_or_policy_are_form_errors_and_change_nothing(
+    staff_client, inbox_link, rules, policy, message
+):
+    response = change(
+        staff_client,
+        inbox_link,
+        task_list="",
+        is_destination=True,
+        sync_rules=rules,
+        deletion_policy=policy,
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    inbox_link.refresh_from_db()
+    assert (inbox_link.sync_rules, inbox_link.deletion_policy) == (None, "")
