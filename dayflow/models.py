@@ -8,6 +8,7 @@ are soft (`deleted_at`), so a deletion can be synced and undone.
 from __future__ import annotations
 
 import socket
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +33,9 @@ class AliveManager(models.Manager.from_queryset(PlannerQuerySet)):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
+UNLOADED = object()  # a column a query did not load
+
+
 class PlannerItem(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     version = models.PositiveBigIntegerField(default=1, editable=False)
@@ -46,12 +50,33 @@ class PlannerItem(models.Model):
         abstract = True
         base_manager_name = "all_objects"
 
+    # The column of the DayFlow list (or calendar) the item is in, named by each kind.
+    SIDE_COLUMN: ClassVar[str] = ""
+
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.pop("keep_version", False):
             self.version += 1
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        only = kwargs.get("update_fields")
+        side_saved = only is None or bool({self.SIDE_COLUMN, self.SIDE_COLUMN[:-3]} & set(only))
+        self.moved_lists = side_saved and self.pk is not None and self._side_changed()
         super().save(*args, **kwargs)
+        if side_saved:
+            self._loaded_side = self.__dict__.get(self.SIDE_COLUMN, UNLOADED)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        obj = super().from_db(db, field_names, values)
+        obj._loaded_side = obj.__dict__.get(cls.SIDE_COLUMN, UNLOADED)
+        return obj
+
+    def _side_changed(self) -> bool:
+        """Whether the item is now in another list (or calendar) than the one it was loaded
+        in (`moved_lists`, set by every save, for whoever reacts to the save)."""
+        loaded = getattr(self, "_loaded_side", UNLOADED)
+        current = self.__dict__.get(self.SIDE_COLUMN, UNLOADED)
+        return UNLOADED not in (loaded, current) and loaded != current
 
     def soft_delete(self) -> None:
         self.deleted_at = timezone.now()
@@ -127,6 +152,8 @@ class Calendar(Named):
 
 
 class Task(PlannerItem):
+    SIDE_COLUMN = "task_list_id"
+
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DONE = "done", "Done"
@@ -196,6 +223,8 @@ ANSWER_WORDS = {
 
 
 class Event(PlannerItem):
+    SIDE_COLUMN = "calendar_id"
+
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
         TENTATIVE = "tentative", "Tentative"

@@ -321,6 +321,24 @@ def syncs_local_change(
     return destined_here and not (linked_elsewhere or deleted)
 
 
+class Handover(StrEnum):
+    """What the connection a DayFlow item moved away from does with its own copy."""
+
+    DELETE = "delete"  # the copy at the service goes: the item lives at the other service now
+    UNLINK = "unlink"  # the copy stays at the service, no longer synced
+
+
+def hand_over(*, policy: str, remote_changed: bool, remote_gone: bool) -> Handover:
+    """A DayFlow item moved to a list whose new items go to another connection: that one
+    creates it, and this one lets go of its copy. The copy is deleted only where the deletion
+    policy propagates deletions and nobody changed it at the service since the last sync (an
+    edit made there is never thrown away by a move); else it stays there, unlinked. A copy the
+    service deleted meanwhile leaves nothing to delete."""
+    if remote_gone or remote_changed or policy != "propagate":
+        return Handover.UNLINK
+    return Handover.DELETE
+
+
 def adopts_by_dayflow_id(*, linked_here: bool, linked_elsewhere: bool) -> bool:
     """Whether a remote item carrying DayFlow's id pairs with that DayFlow item: not when the
     item is linked through another connection only (a copy made there, not ours)."""

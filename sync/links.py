@@ -18,7 +18,8 @@ from django.db import transaction
 from dayflow.models import Calendar, TaskList
 from integrations.models import CONTROL_CHARS, Connection
 from sync.kinds import item_types
-from sync.models import ItemType, SyncLink
+from sync.mapping import fk_column
+from sync.models import ItemLink, ItemType, SyncLink
 
 
 class LinkRefused(Exception):
@@ -153,6 +154,23 @@ def choose(
     elif is_destination is False and link.is_destination:
         set_destination(link.user_id, link.item_type, side, None)
     return link
+
+
+def hand_over(item_type: str, local_id: int, user_id: int, dayflow_side: int | None) -> int:
+    """A DayFlow item the person moved to another list (or calendar): when that list's new
+    items go to another connection than the one holding the item, that connection takes it
+    and the holder lets go of its copy (`ItemLink.handover_to`, `decisions.hand_over`). A
+    list with no destination, or one sent to the holder itself, leaves it where it is (a move
+    between two containers of one connection is `plan.moved_to`'s). The links touched."""
+    destination = destination_map(user_id, item_type).get(dayflow_side)
+    holders = ItemLink.objects.filter(
+        **{f"{fk_column(item_type)}": local_id}, undone_at=None, deletion_pending=""
+    )
+    if destination is None:
+        return holders.update(handover_to=None)
+    taker = destination.connection_id
+    kept = holders.filter(connection_id=taker).update(handover_to=None)
+    return kept + holders.exclude(connection_id=taker).update(handover_to=taker)
 
 
 def destination_map(user_id: int, item_type: str) -> dict[int | None, SyncLink]:

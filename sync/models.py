@@ -176,6 +176,11 @@ class ItemLink(models.Model):
     # and since when the deletion waits for the person to confirm or restore it.
     deletion_pending = models.CharField(max_length=10, blank=True)
     deletion_pending_at = models.DateTimeField(null=True, blank=True)
+    # DayFlow's copy moved to a list whose new items go to that other connection: this link
+    # lets go of the item (`decisions.hand_over`) and that connection takes it.
+    handover_to = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -112,6 +112,8 @@ def sync_on_local_change(sender, instance: Task | Event, raw: bool = False, **kw
     item_type = ItemType.TASK if sender is Task else ItemType.EVENT
     pk, user_id, version = instance.pk, instance.user_id, instance.version
     side = links.side_id(item_type, instance)
+    if getattr(instance, "moved_lists", False):
+        links.hand_over(item_type, pk, user_id, side)  # in the save's own transaction
     transaction.on_commit(
         lambda: services.sync_local_change(item_type, pk, user_id, version, side), robust=True
     )

@@ -75,14 +75,16 @@ def sync_local_change(
     if delay is None:
         return []
     links = ItemLink.objects.filter(**{fk_column(item_type): pk}).values_list(
-        "connection_id", "local_version", "undone_at", "deletion_pending"
+        "connection_id", "local_version", "undone_at", "deletion_pending", "handover_to_id"
     )
     links = list(links)
     # An undone pair, an unlinked one or a deletion waiting for the person: left alone.
-    held = {c: held_at for c, held_at, undone, apart in links if not (undone or apart)}
+    held = {c: held_at for c, held_at, undone, apart, _ in links if not (undone or apart)}
+    # An item moved to a list another connection sends new items to: that one takes it.
+    takers = {taker for *_, taker in links if taker is not None}
     senders = Connection.objects.filter(user_id=user_id, sync_direction__in=SENDS)
     if links:
-        wanted = [c for c, held_at in held.items() if held_at != version]
+        wanted = [c for c, held_at in held.items() if held_at != version] + sorted(takers)
     else:
         destination = sync_links.destination_map(user_id, item_type).get(side)
         wanted = [destination.connection_id] if destination is not None else []

@@ -75,7 +75,9 @@ def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:
     for the user's confirmation."""
     if run.job.confirmed or run.job.dry_run:
         return
-    ops = [op for pair in pairs for op in pair.decision.ops]
+    # A copy let go because the person moved the item to another service's list is no loss:
+    # the item lives on, in DayFlow and there.
+    ops = [op for pair in pairs if not pair.handed_over for op in pair.decision.ops]
     if Op.DELETE_LOCAL not in ops and Op.DELETE_REMOTE not in ops:
         return
     # Pairs the deletion policy keeps apart are no longer linked items.

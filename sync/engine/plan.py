@@ -72,6 +72,9 @@ class Pair:
     # For a linked item moved to a DayFlow list whose destination is another container of
     # this connection: that container, where the service moves it (`remote.move`).
     move_to: str = ""
+    # DayFlow's copy moved to a list another connection takes (`ItemLink.handover_to`):
+    # this connection lets go of its copy, deleting it or not (`decisions.hand_over`).
+    handed_over: bool = False
 
 
 Pairs = dict[Key, Pair]
@@ -212,7 +215,7 @@ def links_of_locals(
             local_id = getattr(link, column)
             if link.connection_id == run.connection.pk:
                 own[local_id] = link
-            else:
+            elif link.handover_to_id != run.connection.pk:  # handed to this one: ours to take
                 elsewhere.add(local_id)
     return own, elsewhere
 
@@ -412,6 +415,14 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
         modified_at=item.updated_at if item is not None else None,
     )
     connection = run.connection
+    if (
+        alive
+        and link is not None
+        and link.remote_id
+        and link.handover_to_id not in (None, connection.pk)
+    ):
+        hand_over(run, pair, remote)
+        return
     rule = directions.blocked(pair.item_type, connection.field_directions)
     decision = directions.decide_directed(
         rule, base, local, remote, connection.conflict_resolution, connection.sync_direction
@@ -419,6 +430,20 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
     policy = run.settings.policy(pair.item_type, container_of(pair))
     outcome = deletion_policy.on_deletion(decision, policy, base=base)
     pair.decision, pair.deletion_mark = outcome.decision, str(outcome.mark)
+
+
+def hand_over(run: Run, pair: Pair, remote: decisions.Side) -> None:
+    """Let go of an item DayFlow moved to a list another connection takes: delete this
+    service's copy, or unlink it, as `decisions.hand_over` says."""
+    policy = run.settings.policy(pair.item_type, container_of(pair))
+    way = decisions.hand_over(
+        policy=policy, remote_changed=remote.changed, remote_gone=pair.remote_deleted
+    )
+    pair.handed_over = True
+    if way is decisions.Handover.DELETE:
+        pair.decision = Decision((decisions.Action(Op.DELETE_REMOTE),), base=None)
+    else:
+        pair.decision = Decision(base=None)
 
 
 def container_of(pair: Pair) -> str:

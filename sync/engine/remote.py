@@ -265,7 +265,12 @@ def _delete(run: Run, pair: Pair) -> Written:
 def _deleted(run: Run, pair: Pair, master: RemoteItem | None) -> Written:
     link = pair.link
     with transaction.atomic():
-        journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
+        if pair.handed_over:  # the item lives at the other service now: a move, not a loss
+            before = {"list": _list_words(pair.remote, link.collection)}
+            after = {"list": str(link.handover_to) if link.handover_to_id else ""}
+            journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.MOVE, before, after)
+        else:
+            journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.DELETE, link.base, None)
         link.delete()
     run.counts["remote_deleted"] += 1
     return Written(dataclasses.replace(pair, link=None), master)

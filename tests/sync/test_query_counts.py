@@ -91,7 +91,8 @@ def test_ten_changes_cost_the_same_queries_over_1000_and_10000_linked_items(
     large = queries_for_ten_changes(connection, 10_000, use_provider)
 
     assert small == large
-    assert small < 80  # about six per change (link, journal, transaction) plus a fixed cost
+    # about six per change (link, journal, transaction) plus a fixed cost (the links once)
+    assert small < 82
 
 
 def test_after_a_first_sync_the_next_one_reads_only_changed_local_items(
