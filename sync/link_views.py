@@ -25,6 +25,7 @@ from sync.models import ItemType, SyncLink, policy_words
 from sync.rules import in_words
 
 FOLLOW, OWN = "connection", "own"
+CHOOSE_OWN = "To use the rules you changed, choose “Its own rules”."
 
 
 class LinkSettingsForm(forms.Form):
@@ -35,8 +36,8 @@ class LinkSettingsForm(forms.Form):
         label="Which items sync",
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose whether it follows the connection's rules or has its own.",
-            "invalid_choice": "Choose whether it follows the connection's rules or has its own.",
+            "required": "Choose whether it follows the connection’s rules or has its own.",
+            "invalid_choice": "Choose whether it follows the connection’s rules or has its own.",
         },
     )
     deletion_policy = forms.ChoiceField(
@@ -70,8 +71,12 @@ class LinkSettingsForm(forms.Form):
         return self.cleaned_data.get("rules_from") == OWN
 
     def is_valid(self) -> bool:
-        # The rules typed count only when they are its own; following, they are not read.
+        # The rules typed count only when they are its own; following, changing them is a
+        # slip the person is told of rather than a change silently dropped.
         valid = super().is_valid()
+        if valid and not self.own_rules and self.rules.has_changed():
+            self.add_error("rules_from", CHOOSE_OWN)
+            return False
         return valid and (not self.own_rules or self.rules.is_valid())
 
     def chosen_rules(self) -> Any:
@@ -157,5 +162,8 @@ def link_rules_preview(request: HttpRequest, pk: int) -> HttpResponse:
         rules = form.chosen_rules()
         context["preview"] = _preview(link, link.connection.sync_rules if rules is None else rules)
     else:
-        context["preview_problem"] = "Correct the rules above to count the items that match."
+        slip = CHOOSE_OWN in form.errors.get("rules_from", [])
+        context["preview_problem"] = (
+            CHOOSE_OWN if slip else "Correct the rules above to count the items that match."
+        )
     return render(request, "sync/_link_rules_preview.html", context)
