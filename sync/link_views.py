@@ -36,8 +36,8 @@ class LinkSettingsForm(forms.Form):
         label="Which items sync",
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose whether it follows the connection’s rules or has its own.",
-            "invalid_choice": "Choose whether it follows the connection’s rules or has its own.",
+            "required": "Choose whether it follows the rules of the connection or has its own.",
+            "invalid_choice": "Choose whether it follows the rules of the connection or has its own.",
         },
     )
     deletion_policy = forms.ChoiceField(

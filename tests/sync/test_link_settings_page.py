@@ -158,7 +158,8 @@ def test_a_calendar_link_asks_for_the_event_window_only(signed_in, user):
     page = signed_in.get(url(google)).content.decode()
     answer = signed_in.post(url(google), form)
 
-    assert "Events from" in page and "Only tasks not completed" not in page
+    assert "Events from" in page
+    assert "Only tasks not completed" not in page
     assert answer["Location"] == "/sync/lists/#calendar-main"
     assert _saved(google) == ({"event": {"past_days": 30}}, "propagate")
 
@@ -167,7 +168,11 @@ def test_a_calendar_link_asks_for_the_event_window_only(signed_in, user):
 BAD = [
     ("an unknown policy", {**OPEN_ONLY, "deletion_policy": "shred"}, "Choose what a deletion does"),
     ("a policy too long", {**OPEN_ONLY, "deletion_policy": "a" * 5000}, "Choose what a deletion"),
-    ("no choice of rules", {"deletion_policy": "ask"}, "follows the connection’s rules or has"),
+    (
+        "no choice of rules",
+        {"deletion_policy": "ask"},
+        "follows the rules of the connection or has",
+    ),
     ("an unknown choice of rules", {**OPEN_ONLY, "rules_from": "mine"}, "follows the connection"),
     (
         "too many days",
