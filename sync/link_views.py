@@ -25,6 +25,7 @@ from sync.models import ItemType, SyncLink, policy_words
 from sync.rules import in_words
 
 FOLLOW, OWN = "connection", "own"
+CHOOSE_RULES = "Choose whether it follows the rules of the connection or has its own."
 CHOOSE_OWN = "To use the rules you changed, choose “Its own rules”."
 
 
@@ -35,10 +36,7 @@ class LinkSettingsForm(forms.Form):
     rules_from = forms.ChoiceField(
         label="Which items sync",
         widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose whether it follows the rules of the connection or has its own.",
-            "invalid_choice": "Choose whether it follows the rules of the connection or has its own.",
-        },
+        error_messages={"required": CHOOSE_RULES, "invalid_choice": CHOOSE_RULES},
     )
     deletion_policy = forms.ChoiceField(
         label="When an item is deleted on one side",

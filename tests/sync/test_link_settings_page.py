@@ -173,7 +173,7 @@ BAD = [
         {"deletion_policy": "ask"},
         "follows the rules of the connection or has",
     ),
-    ("an unknown choice of rules", {**OPEN_ONLY, "rules_from": "mine"}, "follows the connection"),
+    ("an unknown choice of rules", {**OPEN_ONLY, "rules_from": "mine"}, "follows the rules of"),
     (
         "too many days",
         {**OPEN_ONLY, "rules-task_due_within_days": str(MAX_DAYS + 1)},
