@@ -39,7 +39,7 @@ class LinkSettingsForm(forms.Form):
         error_messages={"required": CHOOSE_RULES, "invalid_choice": CHOOSE_RULES},
     )
     deletion_policy = forms.ChoiceField(
-        label="When an item is deleted on one side",
+        label="What a deletion on one side does",
         required=False,
         error_messages={"invalid_choice": "Choose what a deletion does from the list."},
     )
