@@ -126,6 +126,7 @@ def test_its_own_rules_and_policy_are_saved_audited_and_shown_on_the_lists_page(
     assert (event.actor, event.connection_id) == (user, todoist.connection_id)
     assert event.resource == f"sync_link:{todoist.pk}"
     assert event.details["fields"] == ["deletion_policy", "sync_rules"]
+    assert "Settings of a container changed" in signed_in.get("/activity/").content.decode()
     lists = signed_in.get(answer["Location"]).content.decode()
     line = lists.split(f'id="in-force-{todoist.pk}"')[1].split("</li>")[0]
     assert "Todoist · p-1: Tasks not completed; if an item is deleted: ask me" in line
