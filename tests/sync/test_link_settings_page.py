@@ -332,3 +332,24 @@ def test_the_connections_settings_page_links_to_each_links_settings(signed_in, t
     section = page.content.decode().split('id="where-title"')[1].split("</section>")[0]
     assert f'href="{url(todoist)}"' in section
     assert "p-1: All tasks (as the connection)" in section
+
+
+@pytest.mark.parametrize("many", [2, 30])
+def test_the_lists_page_says_each_links_rules_in_the_same_queries_however_many_links(
+    signed_in, user, django_assert_max_num_queries, many
+):
+    home = TaskList.objects.create(user=user, name="Home")
+    for i in range(many):
+        link = _connect(user, "todoist", {"project_id": f"p-{i}"}, f"a{i}").sync_links.get()
+        SyncLink.objects.filter(pk=link.pk).update(
+            task_list=home,
+            is_destination=False,
+            sync_rules={"task": {"status": "open"}},
+            deletion_policy="ask",
+        )
+
+    with django_assert_max_num_queries(10):
+        page = signed_in.get("/sync/lists/").content.decode()
+
+    assert page.count("Tasks not completed; if an item is deleted: ask me") == many
+    assert page.count('href="/sync/links/') == many
