@@ -46,6 +46,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "connection.connect_failed": ("connection", "Connecting failed"),
     "connection.connect_refused": ("connection", "Connecting was refused"),
     "connection.settings_changed": ("connection", "Settings changed"),
+    "sync.link.settings_changed": ("connection", "Settings of a container changed"),
     "connection.paused": ("connection", "Paused"),
     "connection.resumed": ("connection", "Resumed"),
     "connection.disconnected": ("connection", "Disconnected"),

@@ -5,7 +5,7 @@ links feeds. Every change to a link goes through `sync.links`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -75,6 +75,7 @@ class Row:
     count: int
     destination: SyncLink | None
     form: NameForm | None = None
+    feeding: list[SyncLink] = field(default_factory=list)  # the links whose items live here
 
     @property
     def key(self) -> str:
@@ -121,6 +122,7 @@ def _sections(request: HttpRequest, problem: tuple[str, str, NameForm] | None = 
         rows += [Row(side, side.name, side.count, where.get(side.pk)) for side in sides]
         new_form = _name_form(kind, prefix=kind.slug)
         for row in rows:
+            row.feeding = [link for link in kind_links if link.dayflow_side_id == _pk(row.side)]
             if row.side is not None:
                 row.form = _name_form(kind, instance=row.side, prefix=f"{kind.slug}-{row.key}")
         if problem and problem[0] == kind.slug:
@@ -132,6 +134,10 @@ def _sections(request: HttpRequest, problem: tuple[str, str, NameForm] | None = 
         links_shown = [(link.pk, link_label(link)) for link in kind_links]
         sections.append({"kind": kind, "rows": rows, "links": links_shown, "new": new_form})
     return sections
+
+
+def _pk(side: TaskList | Calendar | None) -> int | None:
+    return side.pk if side else None
 
 
 def _page(request: HttpRequest, problem=None, status: int = 200) -> HttpResponse:

@@ -13,7 +13,7 @@ from dayflow.models import INBOX, MAIN_CALENDAR, Calendar, Event, Task, TaskList
 from integrations.models import Connection, summed_up
 from integrations.providers.base import safe_web_url
 from sync.actions import job_actions
-from sync.rules import rule_errors
+from sync.rules import in_words, rule_errors
 
 
 class ItemType(models.TextChoices):
@@ -141,6 +141,20 @@ class SyncLink(models.Model):
     def policy_in_force(self) -> str:
         """Its own deletion policy, else its connection's."""
         return self.deletion_policy or self.connection.deletion_policy
+
+    @property
+    def rules_words(self) -> str:
+        """The rules in force, as a person reads them ("Tasks not completed")."""
+        return in_words(str(self.item_type), self.rules_in_force)
+
+    @property
+    def policy_words(self) -> str:
+        """The deletion policy in force, as a person reads it."""
+        return policy_words(self.policy_in_force)
+
+
+def policy_words(policy: str) -> str:
+    return str(dict(Connection.DeletionPolicy.choices).get(policy, policy))
 
 
 class ItemLink(models.Model):

@@ -169,3 +169,49 @@ def windows_moved(rules: Any, last_complete: dt.date | None, today: dt.date) -> 
         value is not None
         for value in (task.get("due_within_days"), event.get("past_days"), event.get("future_days"))
     )
+
+
+# --- the rules in words -----------------------------------------------------------------------
+def in_words(kind: str, rules: Any) -> str:
+    """What one kind's rules let through, as a person reads it: "All tasks", "Tasks not
+    completed, due within 7 days or without a due date", "Events from 30 days ago on"."""
+    kind_rules = rules.get(kind) if isinstance(rules, Mapping) else None
+    if not isinstance(kind_rules, Mapping):
+        kind_rules = {}
+    parts = _task_words(kind_rules) if kind == "task" else _event_words(kind_rules)
+    if not parts:
+        return f"All {kind}s"
+    return f"{kind.capitalize()}s " + ", ".join(parts)
+
+
+def _task_words(rules: Mapping[str, Any]) -> list[str]:
+    parts = []
+    if rules.get("status") == "open":
+        parts.append("not completed")
+    within = rules.get("due_within_days")
+    if within is not None:
+        days = "today" if within == 0 else f"within {within} day{'' if within == 1 else 's'}"
+        undated = "" if rules.get("undated") is False else " or without a due date"
+        parts.append(f"due {days}{undated}")
+    tags = [f"“{tag}”" for tag in rules.get("tags") or ()]
+    if tags:
+        listed = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " or " + tags[-1]
+        parts.append(f"tagged {listed}")
+    return parts
+
+
+def _event_words(rules: Mapping[str, Any]) -> list[str]:
+    past, future = rules.get("past_days"), rules.get("future_days")
+    since = None if past is None else _days(past, "ago")
+    until = None if future is None else _days(future, "ahead")
+    if since and until:
+        return [f"from {since} to {until}"]
+    if since:
+        return [f"from {since} on"]
+    if until:
+        return [f"up to {until}"]
+    return []
+
+
+def _days(days: int, side: str) -> str:
+    return "today" if days == 0 else f"{days} day{'' if days == 1 else 's'} {side}"

@@ -15,7 +15,7 @@ from dayflow.models import Event, Task
 from integrations.models import Connection
 from sync import fields as codec
 from sync.mapping import fk_column, model_for
-from sync.models import ItemLink
+from sync.models import ItemLink, ItemType, SyncLink
 from sync.rules import matches
 
 NAMES = {"task": ("task", "tasks"), "event": ("event", "events")}
@@ -40,7 +40,18 @@ def count(connection: Connection, rules: Any, today: dt.date) -> list[Count]:
     return [_count(connection, kind, rules, today) for kind in connection.offered_fields()]
 
 
-def _count(connection: Connection, kind: str, rules: Any, today: dt.date) -> Count:
+def count_link(link: SyncLink, rules: Any, today: dt.date) -> Count:
+    """As `count`, for one sync link: only its kind of item, only those in its DayFlow list
+    (or calendar; None is the Inbox or "My calendar"), let go only if linked by its
+    connection."""
+    kind = str(link.item_type)
+    side = "task_list_id" if kind == ItemType.TASK else "calendar_id"
+    return _count(link.connection, kind, rules, today, {side: link.dayflow_side_id})
+
+
+def _count(
+    connection: Connection, kind: str, rules: Any, today: dt.date, where: dict | None = None
+) -> Count:
     column = fk_column(kind)
     linked = set(
         ItemLink.objects.filter(connection=connection, item_type=kind)
@@ -48,7 +59,8 @@ def _count(connection: Connection, kind: str, rules: Any, today: dt.date) -> Cou
         .values_list(column, flat=True)
     )
     matching = total = let_go = 0
-    for obj in model_for(kind).objects.filter(user_id=connection.user_id).iterator():
+    items = model_for(kind).objects.filter(user_id=connection.user_id, **(where or {}))
+    for obj in items.iterator():
         total += 1
         if matches(kind, item_fields(obj), rules, today):
             matching += 1

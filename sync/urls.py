@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sync import deletion_views, list_views, views
+from sync import deletion_views, link_views, list_views, views
 
 app_name = "sync"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("lists/<slug:kind>/<int:pk>/delete/", list_views.list_delete, name="list-delete"),
     path("lists/<slug:kind>/destination/", list_views.list_destination, name="list-destination"),
     path("links/<int:pk>/", list_views.link_settings, name="link"),
+    path("links/<int:pk>/settings/", link_views.link_settings_page, name="link-settings"),
+    path("links/<int:pk>/rules-preview/", link_views.link_rules_preview, name="link-rules-preview"),
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/live/", views.job_live, name="job-live"),

@@ -115,6 +115,7 @@ TOUR = [
     Stop("caldav-connect", "integrations:connect", "/integrations/fastmail/connect/", "Fastmail"),
     Stop("lists", "sync:lists", "/sync/lists/", "New tasks go to Todoist"),
     Stop("list-delete", "sync:list-delete", "/sync/lists/list/{home}/delete/", "move to Inbox"),
+    Stop("link-settings", "sync:link-settings", "/sync/links/{link}/settings/", "Which items sync"),
     Stop("sync-history", "sync:jobs", "/sync/jobs/", "Todoist"),
     Stop("job", "sync:job", "/sync/jobs/{job}/", "Todoist"),
     Stop(
@@ -157,6 +158,7 @@ NOT_PAGES = {
     *("sync:list-rename", "sync:list-destination", "sync:link"),
     *("integrations:card", "sync:job-live"),  # htmx parts of the dashboard and the job page
     "integrations:rules-preview",  # htmx part of the settings page (a POST)
+    "sync:link-rules-preview",  # htmx part of a sync link's settings page (a POST)
     *("privacy:export-new", "privacy:export-download", "privacy:delete-account"),
     *(
         "notifications:read",
@@ -241,6 +243,7 @@ def _seed(user, connection, service) -> dict[str, str]:
         "series": str(series.pk),
         "at": "2026-03-25T09:00:00%2B01:00",  # Wed 25 Mar, 09:00 in Berlin
         "todoist": str(connection.pk),
+        "link": str(connection.sync_links.get().pk),
         "home": str(home.pk),
         "job": str(job.pk),
         "conflict": str(Conflict.objects.get(status=Conflict.Status.OPEN).pk),

@@ -138,3 +138,50 @@ def test_a_connections_settings_say_where_its_items_go(
     assert_accessible(page)
     page.locator(".where-items-go").scroll_into_view_if_needed()
     screenshot(page, "where-items-go-phone")
+
+
+def test_a_person_gives_a_project_rules_of_its_own_from_the_lists_page(
+    signed_in_page, live_server, user, connections
+):
+    Task.objects.create(user=user, title="Call the plumber")
+    Task.objects.create(user=user, title="Paid the rent", status="done")
+    link = SyncLink.objects.get(connection=connections["todoist"])
+    page = signed_in_page(user)  # phone-sized
+    page.goto(f"{live_server.url}/sync/lists/")
+    line = f"#in-force-{link.pk}"
+    assert "p-1: All tasks (as the connection)" in page.inner_text(line)
+
+    # from the Inbox's row, to the project's settings: it follows the connection
+    page.click(f"{line} a")
+    page.wait_for_selector("h1:has-text('Settings of p-1')")
+    preview = page.locator("#rules-preview")
+    preview.get_by_text("2 of 2 tasks in “Inbox” match.").wait_for()
+
+    # its own rules: only tasks not completed; the count changes before saving
+    page.get_by_label("Its own rules").check()
+    page.get_by_label("Only tasks not completed").check()
+    preview.get_by_text("1 of 2 tasks in “Inbox” matches.").wait_for()
+    page.select_option("#id_deletion_policy", label="Ask me before deleting")
+    link.refresh_from_db()
+    assert link.sync_rules is None  # counted, not saved
+    assert fits_the_width(page)
+    assert_accessible(page)
+    screenshot(page, "link-settings-phone")
+    page.set_viewport_size(DESKTOP)
+    assert fits_the_width(page)
+    screenshot(page, "link-settings-desktop")
+
+    # saved, the lists page says so in words
+    page.click("form.link-settings button[type=submit]")
+    page.wait_for_selector(".messages :text('Settings of p-1 are saved.')")
+    link.refresh_from_db()
+    assert (link.sync_rules, link.deletion_policy) == ({"task": {"status": "open"}}, "ask")
+    said = page.inner_text(line)
+    assert "p-1: Tasks not completed; if an item is deleted: ask me before deleting." in said
+    assert "as the connection" not in said
+    assert fits_the_width(page)
+    assert_accessible(page)
+    screenshot(page, "link-in-force-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits_the_width(page)
+    screenshot(page, "link-in-force-phone")

@@ -63,6 +63,11 @@ def theirs(other_user) -> dict:
     }
 
 
+def _row(page: str, key: str) -> str:
+    """One list's row of the page (its links' lines are list items of their own)."""
+    return page.split(f'id="{key}"')[1].split('<li class="item list-row"')[0].split("</section>")[0]
+
+
 def _destination(link: SyncLink) -> tuple:
     link.refresh_from_db()
     return (link.task_list_id or link.calendar_id, link.is_destination)
@@ -204,7 +209,7 @@ def test_renaming_to_a_taken_or_empty_name_is_a_400(signed_in, user, home):
     empty = signed_in.post(url, {f"list-{home.pk}-name": ""})
 
     assert taken.status_code == empty.status_code == 400
-    row = taken.content.decode().split(f'id="list-{home.pk}"')[1].split("</li>")[0]
+    row = _row(taken.content.decode(), f"list-{home.pk}")
     assert "You already have one named" in row
     home.refresh_from_db()
     assert home.name == "Home"
@@ -274,7 +279,7 @@ def test_a_person_sends_a_lists_new_tasks_to_a_link_then_keeps_them_in_dayflow(
     assert sent["Location"] == f"{PAGE}#list-{home.pk}"
     assert _destination(linear) == (home.pk, True)
     page = signed_in.get(PAGE).content.decode()
-    row = page.split(f'id="list-{home.pk}"')[1].split("</li>")[0]
+    row = _row(page, f"list-{home.pk}")
     assert "New tasks go to Linear · t-1" in row
     assert f'<option value="{linear.pk}" selected>' in row
 
