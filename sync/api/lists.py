@@ -15,6 +15,7 @@ from typing import Any
 import django_filters
 from django.db import IntegrityError, transaction
 from django.db.models import Model, Prefetch, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -22,6 +23,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,9 +32,11 @@ from audit.writer import record
 from dayflow.api import bounds
 from dayflow.api.owned import OwnedObjects
 from dayflow.models import INBOX, MAIN_CALENDAR, Calendar, TaskList
-from sync import links
+from integrations.api.serializers import RulesPreviewResultSerializer, RulesPreviewSerializer
+from sync import links, rules_preview
 from sync.api import list_serializers as s
 from sync.models import ItemType, SyncLink
+from sync.rules import rule_errors
 
 BAD = OpenApiResponse(description="Bad input: the messages, field by field.")
 NOT_FOUND = OpenApiResponse(description="Not one of yours.")
@@ -273,6 +277,43 @@ class SyncLinkViewSet(
         except IntegrityError:
             raise ChangedMeanwhile() from None
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Count the DayFlow items a link's rules would let through (nothing is saved)",
+        description="As a connection's rules preview, for one container: of the items of the "
+        "link's kind in the DayFlow list (or calendar) it feeds, how many match `sync_rules`, "
+        "of how many, and how many synced through its connection "
+        "would be unlinked. The rules are checked as a link's are.",
+        request=RulesPreviewSerializer,
+        responses={200: RulesPreviewResultSerializer, 400: BAD, 404: NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Open tasks only",
+                value={"sync_rules": {"task": {"status": "open"}}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The count",
+                value={
+                    "counts": [{"kind": "task", "matching": 5, "total": 9, "let_go": 2}],
+                    "sentence": "5 of 9 tasks in DayFlow match.",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="rules-preview", filter_backends=[])
+    def rules_preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        link = self.get_object()
+        incoming = RulesPreviewSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        rules = incoming.validated_data["sync_rules"]
+        problems = rule_errors((str(link.item_type),), rules)
+        if problems:
+            raise exceptions.ValidationError({"sync_rules": problems})
+        counts = [rules_preview.count_link(link, rules, timezone.localdate())]
+        body = {"counts": counts, "sentence": rules_preview.sentence(counts)}
+        return Response(RulesPreviewResultSerializer(body).data)
 
 
 # --- destinations --------------------------------------------------------------------------

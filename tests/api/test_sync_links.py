@@ -327,3 +327,48 @@ def test_new_rules_through_the_api_make_the_next_sync_list_everything(api, inbox
 
     cursor.refresh_from_db()
     assert cursor.value == ""
+
+
+def test_a_links_rules_preview_counts_its_list_only_and_saves_nothing(
+    api, user, inbox_link, connection, work
+):
+    from dayflow.models import Task
+
+    Task.objects.create(user=user, title="open, Inbox")
+    Task.objects.create(user=user, title="done, Inbox", status="done")
+    Task.objects.create(user=user, title="done, Work", status="done", task_list=work)
+    body = {"sync_rules": {"task": {"status": "open"}}}
+
+    response = api.post(f"/api/sync-links/{inbox_link.pk}/rules-preview", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "counts": [{"kind": "task", "matching": 1, "total": 2, "let_go": 0}],
+        "sentence": "1 of 2 tasks in DayFlow matches.",
+    }
+    inbox_link.refresh_from_db()
+    assert inbox_link.sync_rules is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "This field is required."),
+        ({"sync_rules": {"event": {"past_days": 1}}}, "event: not a kind of item"),
+        ({"sync_rules": {"task": {"due_within_days": -1}}}, "must be from 0 to 3650 days"),
+        ({"sync_rules": {"task": {}}, "extra": 1}, "Unknown or read-only field."),
+    ],
+)
+def test_a_bad_rules_preview_is_a_400(api, inbox_link, body, message):
+    response = api.post(f"/api/sync-links/{inbox_link.pk}/rules-preview", body, format="json")
+
+    assert response.status_code == 400
+    assert message in str(response.json())
+
+
+def test_another_persons_link_has_no_preview(others_api, inbox_link):
+    body = {"sync_rules": {}}
+    response = others_api.post(
+        f"/api/sync-links/{inbox_link.pk}/rules-preview", body, format="json"
+    )
+    assert response.status_code == 404
