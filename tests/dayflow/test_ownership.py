@@ -37,6 +37,8 @@ PAGES = [
     ("sync:list-rename", "calendar", {"kind": "calendar"}, ["post"]),
     ("sync:list-delete", "calendar", {"kind": "calendar"}, ["get", "post"]),
     ("sync:link", "sync_link", [], ["post"]),
+    ("sync:link-settings", "sync_link", [], ["get", "post"]),
+    ("sync:link-rules-preview", "sync_link", [], ["post"]),
 ]
 
 
