@@ -15,12 +15,13 @@ from integrations.providers.google_calendar.provider import GoogleCalendarProvid
 from integrations.providers.http import HttpClient
 from integrations.providers.linear.provider import LinearProvider
 from integrations.providers.todoist.provider import TodoistProvider
+from integrations.sandbox import store
 from integrations.sandbox.google_calendar import CALENDAR, EVENT
 from integrations.sandbox.linear import issue_update
 from integrations.sandbox.models import Item
 from integrations.sandbox.todoist import apply_command
 from sync import engine, links
-from sync.models import ItemLink, SyncJob
+from sync.models import ItemLink, JournalEntry, SyncJob
 from tests.sandbox.conftest import account, challenge
 from tests.sandbox.test_linear import PKCE
 
@@ -227,6 +228,32 @@ def test_an_event_moved_to_another_calendar_in_dayflow_moves_in_google(two_calen
     again = sync(google)
     assert (again.remote_created, again.local_created, again.local_deleted) == (0, 0, 0)
     assert Event.objects.filter(title="Piano lesson").count() == 1
+
+
+def test_an_event_moved_to_another_calendar_at_google_moves_in_dayflow(two_calendars, user):
+    google, family, _, family_id = two_calendars
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    event = Event.objects.create(
+        user=user, title="Piano lesson", start=start, end=start + dt.timedelta(hours=1)
+    )
+    sync(google)
+    link = ItemLink.objects.get(event=event)
+    event_id = link.remote_id.rpartition("/")[2]
+    moved = Item.objects.get(kind=EVENT, remote_id=event_id)
+    moved.container = family_id  # what events.move does at Google: the same id, elsewhere
+    store.save(moved)
+
+    job = sync(google)
+
+    event.refresh_from_db()
+    link.refresh_from_db()
+    assert event.calendar_id == family.pk
+    assert not event.is_deleted
+    link.refresh_from_db()
+    assert (link.remote_id, link.collection) == (f"{family_id}/{event_id}", family_id)
+    assert (job.local_created, job.local_deleted, job.remote_created) == (0, 0, 0)
+    assert Event.objects.filter(title="Piano lesson").count() == 1
+    assert JournalEntry.objects.filter(job=job, op=JournalEntry.Op.MOVE, link=link).exists()
 
 
 def test_one_linear_connection_syncs_two_teams_each_into_its_own_list(

@@ -94,6 +94,7 @@ class GoogleCalendarProvider(Provider):
     collection_kind = "calendar"
     web_url_field = "htmlLink"  # the event in Google Calendar's web app
     supports_move = True  # events.move between the calendars the connection syncs
+    moves_change_ids = True  # the remote id carries the calendar (`remote_id`)
 
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A JSON call (None for an empty body) where a rate-limit 403 is RateLimited.
@@ -249,6 +250,12 @@ class GoogleCalendarProvider(Provider):
         url = f"{self.events_url(calendar, event_id)}/move"
         moved = self.call("POST", url, params={"destination": collection})
         return self.to_item(moved, collection)
+
+    def ids_in_other_containers(self, remote_id: str, containers: set[str]) -> list[str]:
+        """events.move keeps the event's id: under each other calendar, the id it had there."""
+        calendar, event_id = split_id(remote_id)
+        others = sorted(c for c in containers if c and c != calendar)
+        return [f"{other}/{event_id}" for other in others]
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         """PUT with If-Match: Google answers 412 when the event changed since `version`."""
