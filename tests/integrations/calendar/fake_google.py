@@ -34,6 +34,7 @@ class FakeGoogleCalendar:
         self.zone = zone
         self.writes = 0
         self.batches: list[list[dict[str, Any]]] = []  # each batch's calls, as sent
+        self.garble_writes = 0  # how many batches with writes to apply, then answer garbled
         self.routes = {
             ("GET", LIST): self._list,
             ("POST", LIST): self._insert,
@@ -181,6 +182,9 @@ class FakeGoogleCalendar:
             status, answer_headers, text = self._route(method, path, headers, payload.strip())
             parts.append(self._answer_part(content_id, status, answer_headers, text))
         self.batches.append(calls)
+        if self.garble_writes and any(c["method"] != "GET" for c in calls):
+            self.garble_writes -= 1
+            return 200, {"Content-Type": "text/html"}, "<html>a proxy page</html>"
         answer = "".join(parts) + f"--{ANSWER_BOUNDARY}--\r\n"
         content_type = f"multipart/mixed; boundary={ANSWER_BOUNDARY}"
         return 200, {"Content-Type": content_type}, answer
