@@ -15,7 +15,7 @@ import json
 import uuid
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -829,7 +829,8 @@ def _batch_run(request: HttpRequest, base: str, call: dict[str, Any]) -> HttpRes
     if not target.path.startswith(API_PREFIX):
         return not_found()  # "All the inner requests must go to the same Google API."
     try:
-        match = resolve(base + target.path.removeprefix("/"))
+        # Routes match the decoded path, as Django resolves a request's own.
+        match = resolve(unquote(base + target.path.removeprefix("/")))
     except Resolver404:
         return not_found()
     if match.func is batch:

@@ -426,6 +426,17 @@ def test_a_part_outside_the_calendar_api_or_a_nested_batch_is_that_parts_404(tok
     assert [status for status, _ in answers.values()] == [404, 404, 200]
 
 
+def test_a_part_with_an_escaped_calendar_id_reaches_that_calendar(token):
+    family = next(c for c in account(KEY).items.filter(kind=CALENDAR) if "@group" in c.remote_id)
+    event = everything(token, family.remote_id)[0]
+    escaped = family.remote_id.replace("@", "%40")
+    line = f"GET /calendar/v3/calendars/{escaped}/events/{event['id']} HTTP/1.1"
+
+    answers = answered(batch_request(token, [http_part("1", line)]))
+
+    assert answers["<response-1>"] == (200, event)
+
+
 def test_the_provider_writes_through_the_sandbox_batch(provider):
     start = dt.datetime(2026, 12, 10, 15, 0, tzinfo=dt.UTC)
     fields = {"start": start, "end": start + dt.timedelta(hours=1), "timezone": "UTC"}
