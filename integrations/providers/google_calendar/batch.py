@@ -28,6 +28,12 @@ multipart, a part without its Content-ID, too large), is Transient for each writ
 batch, which the engine leaves for the next run, where a create finds the event it made and
 an update whose etag moved meets a 412. Instances of a series are written one by one, as the
 single path writes them (`events.instances` first).
+
+Why a create still looks before it inserts (two quota units, not one): Google takes
+client-supplied event ids, but "due to the globally distributed nature of the system, we cannot
+guarantee that ID collisions will be detected at event creation time"
+(https://developers.google.com/calendar/api/v3/reference/events, `id`), so an id derived from
+DayFlow's would not reliably turn a resent insert into a 409; the find by DayFlow's id does.
 """
 
 from __future__ import annotations
