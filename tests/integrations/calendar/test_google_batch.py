@@ -434,3 +434,18 @@ def test_a_garbled_answer_to_applied_creates_then_a_retry_duplicates_nothing(
     assert [r.dayflow_id for r in again] == [f"dayflow-event-{n}" for n in range(3)]
     assert len(fake.events) == 3  # found by DayFlow's id, not inserted twice
     assert [b[0]["method"] for b in fake.batches] == ["GET", "POST", "GET"]
+
+
+@pytest.mark.parametrize(
+    ("api_base", "expected"),
+    [
+        ("https://www.googleapis.com/calendar/v3", BATCH),
+        (
+            "http://127.0.0.1:8000/sandbox/google-calendar/calendar/v3",
+            "http://127.0.0.1:8000/sandbox/google-calendar/batch/calendar/v3",
+        ),
+    ],
+    ids=["google", "sandbox"],
+)
+def test_the_batch_endpoint_sits_beside_the_api(api_base, expected) -> None:
+    assert batch.batch_url(api_base) == expected
