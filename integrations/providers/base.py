@@ -106,6 +106,9 @@ class Write:
     version: str = ""
     dayflow_id: str = ""
     collection: str = ""  # a create's container ("": the one the settings pick)
+    # A create the caller has already looked for by `dayflow_id` at the service (the engine
+    # does, before its run writes: `plan.settle_intents`), so the provider need not look again.
+    looked_up: bool = False
 
 
 # Per write of a batch: the item as the service now holds it (None after a delete), or the

@@ -277,6 +277,18 @@ def test_120_creates_take_3_find_calls_and_3_insert_calls_and_a_retry_duplicates
     assert len(fake.events) == 120
 
 
+def test_creates_the_caller_looked_up_already_take_only_their_insert_calls(provider, fake) -> None:
+    writes = [
+        Write("create", fields(f"E{n}"), dayflow_id=f"dayflow-event-{n}", looked_up=True)
+        for n in range(60)
+    ]
+
+    provider.write_batch(writes)
+
+    assert [(len(b), b[0]["method"]) for b in fake.batches] == [(50, "POST"), (10, "POST")]
+    assert len(fake.events) == 60
+
+
 def test_missing_events_an_update_fails_a_delete_is_done(provider, fake) -> None:
     fake.add(google_event("cancelled", "Old"))
     fake.remove("cancelled")
