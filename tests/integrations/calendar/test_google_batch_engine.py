@@ -1,7 +1,7 @@
 """The engine over the real Google Calendar provider pushes its writes in batch requests of at
 most 50 calls (fake_google.py at the HTTP seam): 120 new events take 3 insert batches (and no
-finds by DayFlow's id: the engine has looked already), each event created once; an answer lost on the way duplicates
-nothing on the next run."""
+finds by DayFlow's id: the engine has looked already), each event created once; an answer
+lost on the way duplicates nothing on the next run."""
 
 from __future__ import annotations
 
