@@ -277,10 +277,14 @@ def _shown(value: Any) -> str:
 
 
 def field_changes(before: Any, after: Any) -> list[Change]:
-    """The fields an entry changed, each with its value before and after (bounded)."""
+    """The fields an entry changed, each with its value before and after (bounded); keys
+    starting with "_" are the engine's bookkeeping (a move's container id), not shown."""
     before = before if isinstance(before, dict) else {}
     after = after if isinstance(after, dict) else {}
-    names = sorted(set(before) | set(after), key=lambda name: (name != "title", name))
+    names = sorted(
+        (name for name in set(before) | set(after) if not name.startswith("_")),
+        key=lambda name: (name != "title", name),
+    )
     return [
         Change(
             name.replace("_", " ").capitalize(), _shown(before.get(name)), _shown(after.get(name))

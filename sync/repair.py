@@ -16,10 +16,11 @@ from integrations.providers.base import Provider
 from integrations.providers.errors import NotFound, ProviderError
 from sync import conflicts as settling
 from sync import fields as codec
+from sync import links
 from sync.decisions import same
 from sync.engine.providers import provider_for
 from sync.mapping import FK, dayflow_id, model_for
-from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
+from sync.models import Conflict, ItemLink, JournalEntry, SyncJob, SyncLink
 
 
 class CannotResolve(ActionRefused):
@@ -201,9 +202,9 @@ def _undo_entry(entry: JournalEntry, provider: Provider) -> str:
     model = model_for(entry.item_type)
     obj = model.all_objects.filter(pk=entry.local_id).first() if entry.local_id else None
     link = entry.link
-    if entry.op == JournalEntry.Op.MOVE:
-        return "a move is not undone: move the item back to its list"
     try:
+        if entry.op == JournalEntry.Op.MOVE:
+            return _undo_move(entry, obj, link, provider)
         if entry.op == JournalEntry.Op.UPDATE:
             return _undo_update(entry, obj, link, provider)
         if entry.op == JournalEntry.Op.DELETE:
@@ -225,6 +226,36 @@ def _undo_update(entry: JournalEntry, obj, link: ItemLink | None, provider: Prov
         codec.apply_local(obj, entry.before)
         obj.save()
         link.base, link.remote_version, link.local_version = entry.before, item.version, obj.version
+        link.save()
+    return ""
+
+
+def _undo_move(entry: JournalEntry, obj, link: ItemLink | None, provider: Provider) -> str:
+    """Both sides back: the service's item to the container it was in (`Provider.move`), and
+    DayFlow's to the list (or calendar) that container's link feeds, with no new version, so
+    the next sync has nothing to send."""
+    came_from = (entry.before or {}).get("_container")
+    went_to = (entry.after or {}).get("_container")
+    if not came_from or not went_to or came_from == went_to:
+        return "a move between services is not undone: move the item back to its list"
+    if link is None or obj is None or obj.is_deleted:
+        return "the item is no longer linked"
+    if link.collection != went_to or link.local_version != obj.version:
+        return "changed since the job"
+    if not provider.supports_move:
+        return "the service cannot move items"
+    home = SyncLink.objects.filter(
+        connection=entry.connection, item_type=entry.item_type, collection=came_from
+    ).first()
+    if home is None:
+        return "the connection no longer syncs the container it came from"
+    item = provider.move(link.remote_id, came_from, link.remote_version)
+    column = links.side_column(entry.item_type)
+    with transaction.atomic():
+        side = links.side_id(entry.item_type, home)  # a link has the same columns
+        type(obj).all_objects.filter(pk=obj.pk).update(**{column: side})
+        link.remote_id, link.remote_version = item.remote_id, item.version
+        link.collection = item.collection or came_from
         link.save()
     return ""
 

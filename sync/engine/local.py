@@ -196,14 +196,15 @@ class LocalWriter:
                 continue  # moved in DayFlow meanwhile: DayFlow's list wins (`remote.move`)
             column = links.side_column(pair.item_type)
             side = self.sides.of(pair.item_type, item.collection)
-            before = {"list": _side_words(obj, pair.item_type)}
+            # "_container": where the service holds it, for undo (`repair._undo_move`).
+            before = {"list": _side_words(obj, pair.item_type), "_container": link.collection}
             link.collection = item.collection
             self.links_to_save.append(link)
             if getattr(obj, column) == side:
                 continue
             setattr(obj, column, side)
             moved.setdefault(pair.item_type, []).append(obj)
-            after = {"list": _side_words(obj, pair.item_type)}
+            after = {"list": _side_words(obj, pair.item_type), "_container": link.collection}
             row = journal_row(
                 self.run,
                 pair,

@@ -211,7 +211,8 @@ def move(run: Run, pair: Pair) -> Pair:
         return dataclasses.replace(pair, local=None, move_to="")
     run.counts["api_calls"] += 1
     run.counts["remote_updated"] += 1
-    before = {"list": _list_words(pair.remote, link.collection)}
+    # "_container": where the service holds it, for undo (`repair._undo_move`).
+    before = {"list": _list_words(pair.remote, link.collection), "_container": link.collection}
     link.remote_id, link.remote_version = item.remote_id, item.version
     link.collection = item.collection or pair.move_to
     link.web_url = item.web_url or link.web_url
@@ -219,7 +220,7 @@ def move(run: Run, pair: Pair) -> Pair:
     if pair.local is not None and Op.UPDATE_LOCAL not in ops:
         link.local_version = pair.local.version
     moved = dataclasses.replace(pair, remote=item)
-    after = {"list": _list_words(item, link.collection)}
+    after = {"list": _list_words(item, link.collection), "_container": link.collection}
     with transaction.atomic():
         link.save()
         journal(run, moved, JournalEntry.Side.REMOTE, JournalEntry.Op.MOVE, before, after)

@@ -20,7 +20,7 @@ from integrations.sandbox.google_calendar import CALENDAR, EVENT
 from integrations.sandbox.linear import issue_update
 from integrations.sandbox.models import Item
 from integrations.sandbox.todoist import apply_command
-from sync import engine, links
+from sync import engine, links, repair
 from sync.models import ItemLink, JournalEntry, SyncJob
 from tests.sandbox.conftest import account, challenge
 from tests.sandbox.test_linear import PKCE
@@ -342,3 +342,60 @@ def test_a_task_moves_between_two_linear_teams_both_ways(
     assert (back.local_created, back.local_deleted) == (0, 0)
     assert Task.objects.filter(title="Profile the sync engine").count() == 1
     assert ItemLink.objects.get(task=task).collection == eng
+
+
+def test_undo_puts_a_moved_task_back_on_both_sides_whichever_side_moved_it(two_projects, user):
+    todoist, work_list, home, work = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist)
+    remote_id = ItemLink.objects.get(task=task).remote_id
+
+    task.task_list = work_list  # moved in DayFlow: the job moves it at Todoist
+    task.save()
+    moved_there = sync(todoist)
+    assert "Book the venue" in titles_at("task", work)
+
+    report = repair.undo_job(moved_there.pk)
+
+    assert (report.reverted, report.skipped) == (1, [])
+    task.refresh_from_db()
+    assert task.task_list_id is None  # back in the Inbox, which Home feeds
+    assert "Book the venue" in titles_at("task", home)
+    assert "Book the venue" not in titles_at("task", work)
+    assert ItemLink.objects.get(task=task).collection == home
+    after_undo = sync(todoist)
+    assert not JournalEntry.objects.filter(job=after_undo).exists()  # both sides agree
+
+    command = {"type": "item_move", "uuid": "move-at-todoist", "args": {"id": remote_id}}
+    command["args"]["project_id"] = work
+    assert apply_command(account("todoist"), command, {}) == "ok"  # moved at Todoist
+    followed = sync(todoist)
+    task.refresh_from_db()
+    assert task.task_list_id == work_list.pk
+
+    report = repair.undo_job(followed.pk)
+
+    assert report.reverted == 1, report.skipped
+    task.refresh_from_db()
+    assert task.task_list_id is None
+    assert "Book the venue" in titles_at("task", home)
+    assert Task.objects.filter(title="Book the venue").count() == 1
+
+
+def test_a_move_changed_since_the_job_is_not_undone(two_projects, user):
+    todoist, work_list, home, work = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist)
+    task.task_list = work_list
+    task.save()
+    moved_there = sync(todoist)
+    task.title = "Book the bigger venue"
+    task.save()
+
+    report = repair.undo_job(moved_there.pk)
+
+    assert report.reverted == 0
+    assert report.skipped[0]["why"] == "changed since the job"
+    task.refresh_from_db()
+    assert task.task_list_id == work_list.pk
+    assert "Book the venue" in titles_at("task", work)

@@ -395,3 +395,10 @@ def test_no_count_without_open_conflicts_and_none_for_a_visitor(client, logged_i
 
     client.logout()
     assert "Conflicts" not in client.get(reverse("login")).content.decode()
+
+
+def test_a_moves_container_ids_are_bookkeeping_not_shown():
+    changes = history.field_changes(
+        {"list": "Inbox", "_container": "p-home"}, {"list": "Work", "_container": "p-work"}
+    )
+    assert [(c.field, c.before, c.after) for c in changes] == [("List", "Inbox", "Work")]

@@ -324,8 +324,8 @@ def test_a_task_moved_to_another_list_in_dayflow_moves_at_the_service(user, two_
     assert (move.op, move.side, move.before, move.after) == (
         "move",
         "remote",
-        {"list": "p-home"},
-        {"list": "p-work"},
+        {"list": "p-home", "_container": "p-home"},
+        {"list": "p-work", "_container": "p-work"},
     )
     assert sync(todoist).processed == 0  # the move came back as our own write
     assert remote.calls["move"] == 1
@@ -347,7 +347,11 @@ def test_a_task_moved_at_the_service_moves_to_that_containers_list(user, two_pro
     assert task.version == version  # the service's change: nothing to send back
     assert ItemLink.objects.get(task=task).collection == "p-work"
     move = JournalEntry.objects.get(job=job, op="move")
-    assert (move.side, move.before, move.after) == ("local", {"list": "Inbox"}, {"list": "Work"})
+    assert (move.side, move.before, move.after) == (
+        "local",
+        {"list": "Inbox", "_container": "p-home"},
+        {"list": "Work", "_container": "p-work"},
+    )
     assert sync(todoist).processed == 0
     assert remote.calls["move"] == 0
 
