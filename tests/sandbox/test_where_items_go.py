@@ -383,7 +383,7 @@ def test_undo_puts_a_moved_task_back_on_both_sides_whichever_side_moved_it(two_p
 
 
 def test_a_move_changed_since_the_job_is_not_undone(two_projects, user):
-    todoist, work_list, home, work = two_projects
+    todoist, work_list, _, work = two_projects
     task = Task.objects.create(user=user, title="Book the venue")
     sync(todoist)
     task.task_list = work_list
