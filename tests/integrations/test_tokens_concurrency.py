@@ -115,7 +115,8 @@ def worker_env(database: dict[str, str]) -> dict[str, str]:
 
 
 def run_two_refreshers(connection_id: int, url: str, env: dict[str, str]) -> list[dict]:
-    start_at = str(time.monotonic() + 6)
+    """Two processes refresh at the same instant: each says "ready" once set up, then both
+    get one start time, a second ahead (a barrier, however slowly the machine starts them)."""
     command = [
         sys.executable,
         "-m",
@@ -123,12 +124,20 @@ def run_two_refreshers(connection_id: int, url: str, env: dict[str, str]) -> lis
         str(connection_id),
         url,
         "at-0",
-        start_at,
+        "stdin",
     ]
     workers = [
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
+    for worker in workers:
+        assert worker.stdout.readline().strip() == "ready"
+    start_at = f"{time.monotonic() + 1}\n"
+    for worker in workers:
+        worker.stdin.write(start_at)
+        worker.stdin.flush()
     outputs = [worker.communicate(timeout=90)[0] for worker in workers]
     return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
 

@@ -1,9 +1,10 @@
 """One refresh_access_token call in its own process, for the concurrent-refresh tests.
 
 Usage: python -m tests.integrations.oauth.refresh_worker CONNECTION_ID TOKEN_URL FAILED_TOKEN
-START_AT (a `time.monotonic()` value). The database, cache and keys come from the environment
-the test passes; the provider's token endpoint is pointed at the test's fake server on
-127.0.0.1. Prints one JSON line.
+START_AT (a `time.monotonic()` value, or "stdin": print "ready" once set up, then read the
+value from stdin, so a loaded machine's slow start-up cannot make a worker late). The database,
+cache and keys come from the environment the test passes; the provider's token endpoint is
+pointed at the test's fake server on 127.0.0.1. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def main(connection_id: str, token_url: str, failed_token: str, start_at: str) -
 
     TodoistProvider.token_url = token_url
     connection = Connection.objects.select_related("service", "user").get(pk=int(connection_id))
+    if start_at == "stdin":
+        print("ready", flush=True)
+        start_at = sys.stdin.readline().strip()
     # CLOCK_MONOTONIC is one clock for every process on the machine and no wall-clock change
     # moves it, so the barrier holds whatever day the suite runs on.
     late = time.monotonic() > float(start_at)
