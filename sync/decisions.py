@@ -325,18 +325,22 @@ class Handover(StrEnum):
     """What the connection a DayFlow item moved away from does with its own copy."""
 
     DELETE = "delete"  # the copy at the service goes: the item lives at the other service now
-    UNLINK = "unlink"  # the copy stays at the service, no longer synced
+    UNLINK = "unlink"  # the copy stays at the service, kept apart: never synced again
+    ASK = "ask"  # the person says, on the connection's review list: delete the copy or keep it
 
 
 def hand_over(*, policy: str, remote_changed: bool, remote_gone: bool) -> Handover:
     """A DayFlow item moved to a list whose new items go to another connection: that one
     creates it, and this one lets go of its copy. The copy is deleted only where the deletion
     policy propagates deletions and nobody changed it at the service since the last sync (an
-    edit made there is never thrown away by a move); else it stays there, unlinked. A copy the
-    service deleted meanwhile leaves nothing to delete."""
-    if remote_gone or remote_changed or policy != "propagate":
+    edit made there is never thrown away by a move); under "ask" the person decides, with the
+    same exception; else it stays there, kept apart. A copy the service deleted meanwhile
+    leaves nothing to delete or ask about."""
+    if remote_gone or remote_changed:
         return Handover.UNLINK
-    return Handover.DELETE
+    if policy == "ask":
+        return Handover.ASK
+    return Handover.DELETE if policy == "propagate" else Handover.UNLINK
 
 
 def adopts_by_dayflow_id(*, linked_here: bool, linked_elsewhere: bool) -> bool:

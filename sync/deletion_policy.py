@@ -28,9 +28,12 @@ class Mark(StrEnum):
     LOCAL = "local"  # DayFlow's copy was deleted; waits for the person
     REMOTE = "remote"  # the service's copy was deleted; waits for the person
     UNLINKED = "unlinked"  # unlinked by the "unlink only" policy; the surviving copy is kept
+    # Moved in DayFlow to a list another connection takes, under "ask": waits for the person
+    # to delete this service's copy or keep it (`decisions.hand_over`).
+    MOVED = "moved"
 
 
-WAITING = (Mark.LOCAL, Mark.REMOTE)
+WAITING = (Mark.LOCAL, Mark.REMOTE, Mark.MOVED)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,12 +47,22 @@ def _connection(request: HttpRequest, pk: int) -> Connection:
 
 
 def deletion_row(link: ItemLink, service: str) -> dict[str, Any]:
-    """One row in words: the item, which side deleted it, and what each button does."""
-    in_dayflow = link.deletion_pending == Mark.LOCAL
-    return {
+    """One row in words: the item, which side deleted it (or that it moved to a list another
+    connection takes), and what each button does."""
+    row = {
         "link": link,
         "title": deletions.title_of(link) or "(no title)",
         "kind": link.get_item_type_display().lower(),
+    }
+    if link.deletion_pending == Mark.MOVED:
+        taker = str(link.handover_to.service) if link.handover_to_id else "another service"
+        return row | {
+            "what": f"Moved in DayFlow to a list that syncs with {taker}",
+            "confirm": f"deletes the copy at {service}",
+            "restore": f"keeps the copy at {service}, no longer synced",
+        }
+    in_dayflow = link.deletion_pending == Mark.LOCAL
+    return row | {
         "what": "Deleted in DayFlow" if in_dayflow else f"Deleted at {service}",
         "confirm": f"deletes it at {service} too" if in_dayflow else "deletes it in DayFlow too",
         "restore": "brings it back in DayFlow" if in_dayflow else f"brings it back at {service}",

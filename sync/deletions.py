@@ -60,7 +60,7 @@ def waiting(connection: Connection) -> QuerySet[ItemLink]:
     """The connection's deletions that wait for the person, oldest first."""
     return (
         ItemLink.objects.filter(connection=connection, deletion_pending__in=list(WAITING))
-        .select_related("task", "event")
+        .select_related("task", "event", "handover_to__service")
         .order_by("deletion_pending_at", "pk")
     )
 
@@ -117,7 +117,21 @@ def _one(connection: Connection, action: str, link_id: int) -> ItemLink:
 # --- confirm -------------------------------------------------------------------------------------
 def _confirm(link: ItemLink, provider: Provider) -> None:
     obj = _local(link)
-    if link.deletion_pending == Mark.LOCAL:
+    if link.deletion_pending == Mark.MOVED:  # the item lives at the other service now
+        with contextlib.suppress(NotFound):
+            provider.delete(link.remote_id, link.remote_version)
+        taker = str(link.handover_to) if link.handover_to_id else ""
+        entry = journal_entry(
+            link,
+            "remote",
+            "move",
+            {"list": link.collection},
+            {"list": taker},
+            "",
+            "move confirmed: the copy at the service deleted",
+            keep_link=False,
+        )
+    elif link.deletion_pending == Mark.LOCAL:
         with contextlib.suppress(NotFound):  # gone from the service already: as wanted
             provider.delete(link.remote_id, link.remote_version)
         entry = _entry(link, "remote", "delete", link.base, None, "")
@@ -135,7 +149,10 @@ def _confirm(link: ItemLink, provider: Provider) -> None:
 
 # --- restore -------------------------------------------------------------------------------------
 def _restore(link: ItemLink, provider: Provider) -> None:
-    if link.deletion_pending == Mark.LOCAL:
+    if link.deletion_pending == Mark.MOVED:  # keep the copy at the service, apart for good
+        link.deletion_pending = Mark.UNLINKED
+        link.save(update_fields=["deletion_pending"])
+    elif link.deletion_pending == Mark.LOCAL:
         _restore_local(link, provider)
     else:
         _restore_remote(link, provider)

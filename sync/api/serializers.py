@@ -431,7 +431,9 @@ class DeletionSerializer(serializers.ModelSerializer):
     title = serializers.SerializerMethodField()
     local_id = serializers.IntegerField(read_only=True, allow_null=True)
     deleted_on = serializers.SerializerMethodField(
-        help_text="`dayflow`: DayFlow's copy was deleted; `service`: the service's was."
+        help_text="`dayflow`: DayFlow's copy was deleted; `service`: the service's was; "
+        "`moved`: the item moved in DayFlow to a list another connection takes (confirm "
+        "deletes this service's copy, restore keeps it there, no longer synced)."
     )
     deleted_at = serializers.DateTimeField(source="deletion_pending_at", read_only=True)
 
@@ -443,8 +445,10 @@ class DeletionSerializer(serializers.ModelSerializer):
     def get_title(self, link: ItemLink) -> str:
         return deletions.title_of(link)
 
-    @extend_schema_field(serializers.ChoiceField(choices=["dayflow", "service"]))
+    @extend_schema_field(serializers.ChoiceField(choices=["dayflow", "service", "moved"]))
     def get_deleted_on(self, link: ItemLink) -> str:
+        if link.deletion_pending == Mark.MOVED:
+            return "moved"
         return "dayflow" if link.deletion_pending == Mark.LOCAL else "service"
 
 

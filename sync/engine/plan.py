@@ -463,16 +463,23 @@ def decide_pair(run: Run, pair: Pair, series: dict[int, str]) -> None:
 
 def hand_over(run: Run, pair: Pair, remote: decisions.Side) -> None:
     """Let go of an item DayFlow moved to a list another connection takes: delete this
-    service's copy, or unlink it, as `decisions.hand_over` says."""
+    service's copy, keep it apart, or ask the person, as `decisions.hand_over` says."""
     policy = run.settings.policy(pair.item_type, container_of(pair))
     way = decisions.hand_over(
         policy=policy, remote_changed=remote.changed, remote_gone=pair.remote_deleted
     )
     pair.handed_over = True
+    if pair.remote_deleted:  # nothing left at the service: nothing to keep apart
+        pair.decision = Decision(base=None)
+        return
     if way is decisions.Handover.DELETE:
         pair.decision = Decision((decisions.Action(Op.DELETE_REMOTE),), base=None)
-    else:
-        pair.decision = Decision(base=None)
+        return
+    # The link stays, marked: the engine leaves the pair alone, so the copy kept at the
+    # service is never imported into DayFlow again as a second item.
+    pair.decision = Decision(base=pair.link.base if pair.link else None)
+    asks = way is decisions.Handover.ASK
+    pair.deletion_mark = str(deletion_policy.Mark.MOVED if asks else deletion_policy.Mark.UNLINKED)
 
 
 def container_of(pair: Pair) -> str:

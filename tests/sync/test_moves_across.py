@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Task, TaskList
-from sync import decisions, links, services
+from sync import decisions, deletions, links, services
 from sync.decisions import Handover
 from sync.models import ItemLink, JournalEntry, SyncJob
 from tests.sync.test_sync_links import sync, task_link, two_services  # noqa: F401 (a fixture)
@@ -43,7 +43,10 @@ def synced_at_todoist(user, todoist, title: str = "Write the report") -> Task:
         ("propagate", True, False, Handover.UNLINK),  # an edit there is never thrown away
         ("propagate", False, True, Handover.UNLINK),  # nothing left to delete
         ("unlink", False, False, Handover.UNLINK),
-        ("ask", False, False, Handover.UNLINK),
+        ("unlink", True, False, Handover.UNLINK),
+        ("ask", False, False, Handover.ASK),
+        ("ask", True, False, Handover.UNLINK),  # an edit there is never thrown away
+        ("ask", False, True, Handover.UNLINK),
         ("ask", True, True, Handover.UNLINK),
     ],
 )
@@ -110,7 +113,11 @@ def test_under_unlink_only_the_old_copy_stays_at_its_service(user, home_and_work
 
     assert titles(remotes[todoist.pk]) == titles(remotes[linear.pk]) == ["Write the report"]
     assert job.remote_deleted == 0
-    assert ItemLink.objects.get(task=task).connection_id == linear.pk
+    assert ItemLink.objects.get(task=task, handover_to=None).connection_id == linear.pk
+    # The copy left at Todoist is not brought back into DayFlow, even by a full listing.
+    again = sync(todoist, SyncJob.Kind.FULL)
+    assert again.local_created == 0
+    assert Task.objects.filter(title="Write the report").count() == 1
 
 
 def test_an_edit_at_the_old_service_since_keeps_its_copy(user, home_and_work):
@@ -125,7 +132,8 @@ def test_an_edit_at_the_old_service_since_keeps_its_copy(user, home_and_work):
 
     assert remote_id in remotes[todoist.pk].items
     assert job.remote_deleted == 0
-    assert not ItemLink.objects.filter(task=task, connection=todoist).exists()
+    # Kept apart: the engine leaves the copy alone, neither synced nor imported again.
+    assert ItemLink.objects.get(task=task, connection=todoist).deletion_pending == "unlinked"
 
 
 def test_an_item_edited_where_it_is_stays_with_the_service_holding_it(
@@ -191,3 +199,40 @@ def test_saving_other_fields_only_is_no_move(user, home_and_work):
     task.save(update_fields=["title"])
 
     assert ItemLink.objects.get(task=task).handover_to_id is None
+
+
+def test_under_ask_the_person_deletes_or_keeps_the_old_copy(user, home_and_work, client):
+    todoist, linear, remotes, work = home_and_work
+    todoist.deletion_policy = "ask"
+    todoist.save()
+    kept = synced_at_todoist(user, todoist, "Keep me at Todoist")
+    gone = synced_at_todoist(user, todoist, "Delete me at Todoist")
+    for task in (kept, gone):
+        task.task_list = work
+        task.save()
+    sync(linear)
+    job = sync(todoist)
+
+    assert job.remote_deleted == 0
+    assert titles(remotes[todoist.pk]) == ["Delete me at Todoist", "Keep me at Todoist"]
+    waiting = {deletions.title_of(link): link for link in deletions.waiting(todoist)}
+    assert set(waiting) == {"Keep me at Todoist", "Delete me at Todoist"}
+    client.force_login(user)
+    page = client.get(f"/sync/connections/{todoist.pk}/deletions/").content.decode()
+    assert "Moved in DayFlow to a list that syncs with Linear" in page
+    assert "deletes the copy at Todoist" in page
+    api = client.get(f"/api/connections/{todoist.pk}/deletions").json()
+    assert {row["deleted_on"] for row in api["results"]} == {"moved"}
+
+    deletions.settle(todoist, "confirm", waiting["Delete me at Todoist"].pk)
+    deletions.settle(todoist, "restore", waiting["Keep me at Todoist"].pk)
+
+    assert titles(remotes[todoist.pk]) == ["Keep me at Todoist"]
+    assert not deletions.waiting(todoist).exists()
+    move = JournalEntry.objects.get(connection=todoist, op="move", job=None)
+    assert move.after == {"list": str(linear)}
+    # Neither comes back into DayFlow as a second item, nor goes back to Todoist.
+    again = sync(todoist, SyncJob.Kind.FULL)
+    assert (again.local_created, again.remote_created, again.remote_deleted) == (0, 0, 0)
+    assert Task.objects.filter(title__startswith="Keep me").count() == 1
+    assert titles(remotes[linear.pk]) == ["Delete me at Todoist", "Keep me at Todoist"]
