@@ -77,8 +77,12 @@ class ClickUpRegistrar(Registrar):
 
     def create(self, provider, registration):
         body: dict[str, Any] = {"endpoint": registration.url, "events": list(self.events)}
-        if list_id := provider.field_mapping.get("list_id"):
-            body["list_id"] = list_id
+        # One list: its events only. Several: the workspace's (a webhook filters on one list
+        # at most); a delivery starts a sync, which reads every chosen list, each task then
+        # landing on its own list's link.
+        lists = provider.chosen_collections(provider.field_mapping)
+        if len(lists) == 1:
+            body["list_id"] = lists[0]
         url = f"{provider.api_base}/team/{registration.resource}/webhook"
         webhook = field(SERVICE, provider.api("POST", url, json=body), "webhook", dict)
         # ClickUp chooses the signing secret and returns it only here.
