@@ -410,7 +410,11 @@ class ConnectionSettingsForm(forms.ModelForm):
             data["field_directions"] = self.instance.field_directions = chosen
         mapping = data.get("field_mapping")
         if isinstance(mapping, dict) and (self.picker or self.checkboxes):
-            data["field_mapping"] = self._merged(dict(mapping), data)
+            data["field_mapping"] = mapping = self._merged(dict(mapping), data)
+        if isinstance(mapping, dict) and "field_mapping" not in self.errors:
+            problems = split_ancestors(self.instance, mapping, self.listing)
+            if problems:
+                self.add_error("collection" if self.picker else "field_mapping", problems)
         rules = getattr(self, "rules", None)
         if rules is not None and rules.is_valid():
             self.instance.sync_rules = rules.rules()
@@ -438,6 +442,45 @@ class ConnectionSettingsForm(forms.ModelForm):
                 if found:
                     mapping[setting] = found
         return mapping
+
+
+def split_ancestors(connection: Connection, mapping: dict[str, Any], listing: Listing) -> list[str]:
+    """Several containers that must share an ancestor (`Provider.collection_ancestors_shared`:
+    ClickUp's lists of one workspace) and do not, or that the account does not list (an id
+    typed wrong), or whose ancestor is not the one the settings name. The service is asked
+    for its containers when the page has not (the API); one that cannot be reached refuses
+    the change, since nothing else can tell."""
+    provider = connection.service.provider
+    chosen = provider.chosen_collections(mapping)
+    if not provider.collection_ancestors_shared or len(chosen) < 2:
+        return []
+    words = _words(provider.collection_words).lower()
+    if not listing.reached:
+        try:
+            listing = Listing(containers=provider_for(connection).list_containers())
+        except ProviderError:
+            return [
+                f"{provider.collection_setting}: {connection.service} could not be reached to "
+                f"check that these {words}s are yours and in one place; try again later."
+            ]
+    listed = {c.id for c in listing.containers if c.kind == provider.collection_kind}
+    unknown = [c for c in chosen if c not in listed]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        return [f"{provider.collection_setting}: not {words}s of this account: {shown}"]
+    problems = []
+    for setting in sorted(provider.collection_ancestors_shared):
+        kind = provider.collection_ancestors[setting]
+        found = {ancestor(listing.containers, c, kind) for c in chosen}
+        named = mapping.get(setting)
+        if len(found) > 1:
+            problems.append(
+                f"{provider.collection_setting}: the {words}s must all be in one {kind} "
+                f"(these are in {len(found)}): choose {words}s of one {kind}."
+            )
+        elif named and found != {named}:
+            problems.append(f"{setting}: the {words}s are not in this {kind}")
+    return problems
 
 
 def foreign_calendars(connection: Connection, mapping: Any) -> list[str]:
