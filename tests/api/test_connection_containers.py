@@ -146,3 +146,38 @@ def test_the_page_refuses_lists_of_two_workspaces_in_words(client, user, clickup
     assert "must all be in one workspace" in " ".join(errors)
     clickup.refresh_from_db()
     assert clickup.field_mapping == {"list_id": "l1", "team_id": "w1"}
+
+
+# --- the admin, the same rules ----------------------------------------------------------------
+@pytest.fixture
+def staff_client(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-staff-1")
+    client.force_login(admin)
+    return client
+
+
+def admin_post(staff_client, connection: Connection, mapping: str):
+    url = f"/admin/integrations/connection/{connection.pk}/change/"
+    form = staff_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {"user": connection.user_id, "service": connection.service_id}
+    data |= {"field_mapping": mapping}
+    return staff_client.post(url, data)
+
+
+def test_the_admin_refuses_lists_of_two_workspaces(staff_client, clickup):
+    response = admin_post(staff_client, clickup, '{"list_id": ["l1", "l3"], "team_id": "w1"}')
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["field_mapping"]
+    assert "must all be in one workspace" in " ".join(errors)
+    clickup.refresh_from_db()
+    assert clickup.field_mapping == {"list_id": "l1", "team_id": "w1"}
+
+
+def test_the_admin_saves_lists_of_one_workspace(staff_client, clickup):
+    response = admin_post(staff_client, clickup, '{"list_id": ["l1", "l2"], "team_id": "w1"}')
+
+    assert response.status_code == 302
+    clickup.refresh_from_db()
+    assert clickup.field_mapping == {"list_id": ["l1", "l2"], "team_id": "w1"}
