@@ -39,8 +39,6 @@ class ClickUpProvider(Provider):
     authorization_url = "https://app.clickup.com/api"
     token_url = "https://api.clickup.com/api/v2/oauth/token"
     api_base = "https://api.clickup.com/api/v2"
-    # Moving a task to another list is API v3's alone (developer.clickup.com/reference/movetask).
-    api_v3_base = "https://api.clickup.com/api/v3"
     # "Authorization: {token}" with no Bearer: https://developer.clickup.com/docs/authentication
     raw_token_header = True
     rate_limit = (100, 60.0)  # Free/Unlimited/Business plans: 100 requests per minute per token
@@ -144,6 +142,13 @@ class ClickUpProvider(Provider):
         list_id = (current.collection if current else "") or self.collection_id()
         body = self.to_payload(fields, list_id)
         return self.to_item(self.api("PUT", f"{self.api_base}/task/{remote_id}", json=body))
+
+    @property
+    def api_v3_base(self) -> str:
+        """Moving a task to another list is API v3's alone
+        (https://developer.clickup.com/reference/movetask): beside v2, wherever that is (the
+        sandbox rebases `api_base`)."""
+        return self.api_base.removesuffix("/v2") + "/v3"
 
     def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
         """Move Task: the task leaves its list for `collection` (same id), custom fields
