@@ -9,16 +9,21 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Task, TaskList
+from integrations import clients
 from integrations.models import Connection, Service
 from integrations.providers.clickup.provider import ClickUpProvider
 from integrations.providers.http import HttpClient
 from integrations.providers.notion.provider import NotionProvider
 from integrations.sandbox import clickup as clickup_emulator
 from integrations.sandbox import notion as notion_emulator
+from integrations.sandbox import outbox
 from integrations.sandbox.models import Item
 from sync import engine, links
 from sync.models import ItemLink, JournalEntry, SyncJob
+from tests.sandbox.conftest import connect_through_consent
 from tests.sandbox.test_notion import MAPPING
+from webhooks import processing, subscriptions
+from webhooks.models import Delivery as Received
 
 # The seeded "Completed" dates are days without a time, which the engine cannot take as a
 # completion time (noticed, left alone): this mapping leaves that property out.
@@ -196,3 +201,55 @@ def test_two_notion_data_sources_each_feed_their_list_and_move_both_ways(two_sou
     assert moves(back) == [("local", {"list": "Home"}, {"list": "Inbox"})]
     assert (back.local_created, back.local_deleted, back.remote_created) == (0, 0, 0)
     assert Task.objects.filter(title="Update the roadmap").count() == 1
+
+
+# --- webhooks: one workspace webhook, each task to its own list's link ------------------------
+@pytest.fixture
+def closed_sessions(monkeypatch):
+    """The product's HTTP clients hang up when the test ends (as tests/sandbox/test_push.py)."""
+    made = []
+
+    def recording(connection, **options):
+        made.append(real(connection, **options))
+        return made[-1]
+
+    real = clients.client_for
+    monkeypatch.setattr(clients, "client_for", recording)
+    yield
+    for http in made:
+        http.session.close()
+
+
+def test_a_move_at_clickup_arrives_by_the_workspace_webhook_and_moves_the_task(
+    sandboxed, closed_sessions, client, user
+):
+    client.force_login(user)
+    connection = connect_through_consent(client, "clickup")
+    marketing, personal = (
+        Item.objects.get(kind="list", data__name=name) for name in ("Marketing", "Personal")
+    )
+    team = Item.objects.get(kind="team").remote_id
+    lists = [marketing.remote_id, personal.remote_id]
+    connection.field_mapping = {**connection.field_mapping, "list_id": lists, "team_id": team}
+    connection.save(update_fields=["field_mapping"])
+    personal_list = TaskList.objects.create(user=user, name="Personal")
+    personal_link = connection.sync_links.get(collection=personal.remote_id)
+    links.set_destination(user.pk, "task", personal_list, personal_link)
+    sync(connection)
+    subscriptions.reconcile(connection)
+    hook = Item.objects.get(kind="webhook")
+    assert hook.data["list_id"] is None  # the workspace's tasks: both lists, one webhook
+
+    task = Item.objects.get(kind="task", data__name="Press kit")
+    clickup_emulator.move_task_to(task, personal, move_custom_fields=True)
+    outbox.deliver_pending()
+
+    received = Received.objects.get(service__key="clickup", event_type="taskMoved")
+    processing.process(received)
+    job = SyncJob.objects.filter(connection=connection, trigger=SyncJob.Trigger.WEBHOOK).get()
+    engine.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == SyncJob.Status.SUCCEEDED, job.error
+    assert Task.objects.get(title="Press kit").task_list_id == personal_list.pk
+    assert moves(job) == [("local", {"list": "Inbox"}, {"list": "Personal"})]
+    assert ItemLink.objects.get(remote_id=task.remote_id).collection == personal.remote_id
