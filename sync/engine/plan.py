@@ -496,6 +496,17 @@ def note_rules(run: Run, pairs: Iterable[Pair]) -> None:
         )
 
 
+def moved_at_service(pair: Pair) -> bool:
+    link, item = pair.link, pair.remote
+    return bool(
+        link is not None
+        and item is not None
+        and link.collection
+        and item.collection
+        and item.collection != link.collection
+    )
+
+
 def touches(pair: Pair) -> bool:
     """Pairs without writes that still move a link (agreement, new versions, unlink) or
     refresh what the service shows read-only."""
@@ -508,21 +519,11 @@ def touches(pair: Pair) -> bool:
         return True
     if pair.remote is not None and pair.remote.version != link.remote_version:
         return True
-    if moved_at_service(pair):
+    if moved_at_service(pair):  # some services move an item without a new version
         return True
     if shows_new_read_only(pair):
         return True
     return pair.local is not None and pair.local.version != link.local_version
-
-
-def moved_at_service(pair: Pair) -> bool:
-    """The service holds the item in another of the connection's containers than its link
-    says: a move to follow (`LocalWriter._follow_moves`) even where the service kept the
-    item's version (a move is no edit of its fields there)."""
-    link, item = pair.link, pair.remote
-    if link is None or item is None or not item.collection or not link.collection:
-        return False
-    return item.collection != link.collection
 
 
 def shows_new_read_only(pair: Pair) -> bool:
