@@ -229,16 +229,25 @@ def test_a_move_at_clickup_arrives_by_the_workspace_webhook_and_moves_the_task(
         Item.objects.get(kind="list", data__name=name) for name in ("Marketing", "Personal")
     )
     team = Item.objects.get(kind="team").remote_id
+    one = {**connection.field_mapping, "list_id": marketing.remote_id, "team_id": team}
+    connection.field_mapping = one
+    connection.save(update_fields=["field_mapping"])
+    subscriptions.reconcile(connection)
+    assert Item.objects.get(kind="webhook", deleted=False).data["list_id"] == int(
+        marketing.remote_id
+    )
     lists = [marketing.remote_id, personal.remote_id]
-    connection.field_mapping = {**connection.field_mapping, "list_id": lists, "team_id": team}
+    connection.field_mapping = {**one, "list_id": lists}
     connection.save(update_fields=["field_mapping"])
     personal_list = TaskList.objects.create(user=user, name="Personal")
     personal_link = connection.sync_links.get(collection=personal.remote_id)
     links.set_destination(user.pk, "task", personal_list, personal_link)
     sync(connection)
-    subscriptions.reconcile(connection)
-    hook = Item.objects.get(kind="webhook")
+    subscriptions.reconcile(connection)  # the one list's webhook gives way to the workspace's
+    hook = Item.objects.get(kind="webhook", deleted=False)
     assert hook.data["list_id"] is None  # the workspace's tasks: both lists, one webhook
+    live = connection.webhook_subscriptions.exclude(status="removed")
+    assert list(live.values_list("resource", flat=True)) == [f"{team}/all-lists"]
 
     task = Item.objects.get(kind="task", data__name="Press kit")
     clickup_emulator.move_task_to(task, personal, move_custom_fields=True)

@@ -219,3 +219,27 @@ def test_one_workspace_webhook_watches_every_chosen_list(connect, wired, mocked,
 
     sent = body(mocked.calls[0])
     assert {k: v for k, v in sent.items() if k == "list_id"} == filtered
+
+
+@pytest.mark.parametrize(
+    ("lists", "resource"), [([HOME], TEAM), (HOME, TEAM), ([HOME, WORK], f"{TEAM}/all-lists")]
+)
+def test_the_webhook_resource_says_whether_it_watches_one_list_or_the_workspace(
+    connect, lists, resource
+):
+    connection = connect("clickup", team_id=TEAM, list_id=lists)
+    assert REGISTRAR.wanted(ClickUpProvider(connection)) == [resource]
+
+
+def test_the_workspace_webhook_is_made_and_checked_on_its_team(connect, wired, mocked):
+    connection = connect("clickup", team_id=TEAM, list_id=[HOME, WORK])
+    provider = ClickUpProvider(connection, http=wired(connection, "pk_live"))
+    mocked.post(f"{API}/team/{TEAM}/webhook", json={"webhook": {"id": "wh", "secret": "s"}})
+    mocked.get(f"{API}/team/{TEAM}/webhook", json={"webhooks": [{"id": "wh", "health": {}}]})
+    registration = Registration(resource=f"{TEAM}/all-lists", url="https://x/h", secret="")
+
+    REGISTRAR.create(provider, registration)
+
+    assert "list_id" not in body(mocked.calls[0])
+    assert (registration.remote_id, registration.secret) == ("wh", "s")
+    assert REGISTRAR.health(provider, registration) == ""
