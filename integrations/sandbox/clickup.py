@@ -458,17 +458,41 @@ def move_task(
     body = _json(request)
     body = body if isinstance(body, dict) else {}
     try:
-        move_task_to(found, target, bool(body.get("move_custom_fields")))
+        mappings = body.get("status_mappings") or []
+        if not isinstance(mappings, list) or not all(isinstance(m, dict) for m in mappings):
+            raise Invalid("status_mappings must be a list of objects", "INPUT_003")
+        move_task_to(found, target, bool(body.get("move_custom_fields")), mappings)
     except Invalid as exc:
         return error(400, str(exc), exc.code)
     return JsonResponse({})
 
 
-def move_task_to(found: Item, target: Item, move_custom_fields: bool) -> None:
+def move_task_to(
+    found: Item, target: Item, move_custom_fields: bool, mappings: list[dict[str, Any]] = ()
+) -> None:
     """A task in another list, and its taskMoved webhook."""
     task, data = found.data, target.data
     before = task["list"]
-    task["status"] = _status(data, task["status"]["status"])  # Invalid: no such status there
+    source = store.find(found.account, LIST, found.container)
+    current = next(
+        (
+            s
+            for s in (source.data["statuses"] if source else [])
+            if s["status"].lower() == task["status"]["status"].lower()
+        ),
+        None,
+    )
+    mapped = next(
+        (
+            m.get("destination_status")
+            for m in mappings
+            if current is not None and m.get("source_status") == current["id"]
+        ),
+        None,
+    )
+    named = next((s["status"] for s in data["statuses"] if s["id"] == mapped), None)
+    # Invalid when the new list has no status of that name and none was mapped to it.
+    task["status"] = _status(data, named or task["status"]["status"])
     # The old list's fields come along with their values when asked (added to the new list);
     # the new list's own start empty.
     carried = task["custom_fields"] if move_custom_fields else []

@@ -73,6 +73,7 @@ class ClickUpProvider(Provider):
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self._statuses: dict[str, dict[str, str]] = {}
+        self._list_statuses: dict[str, list[dict[str, Any]]] = {}
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
@@ -157,15 +158,47 @@ class ClickUpProvider(Provider):
         workspace = self.field_mapping.get("team_id")
         if not workspace:
             raise Permanent("no ClickUp workspace (team_id) chosen", service=self.key)
-        if version:
-            self._check_version(remote_id, version)
+        raw = self.api("GET", f"{self.api_base}/task/{remote_id}")
+        current = self.to_item(raw)
+        if version and current.version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        body: dict[str, Any] = {"move_custom_fields": True}
+        mapped = self._status_mapping(raw, current.collection, collection)
+        if mapped:
+            body["status_mappings"] = [mapped]
         url = (
             f"{self.api_v3_base}/workspaces/{quote(str(workspace), safe='')}/tasks/"
             f"{quote(remote_id, safe='')}/home_list/{quote(collection, safe='')}"
         )
-        self.api("PUT", url, json={"move_custom_fields": True})
+        self.api("PUT", url, json=body)
         task = self.api("GET", f"{self.api_base}/task/{remote_id}")
         return self.to_item(task, collection)
+
+    def _status_mapping(self, raw: dict[str, Any], source: str, target: str) -> dict[str, str]:
+        """A status the new list lacks must be mapped to one of its own ("Status mapping",
+        https://developer.clickup.com/docs/move-a-task-to-a-new-list): the one of the same
+        name, else the first of the same kind (open, done, or in between). {} when the new
+        list has the status, or when the lists do not say their statuses' ids."""
+        name = str((raw.get("status") or {}).get("status", "")).lower()
+        if not source or not name:
+            return {}
+        targets = self.list_statuses(target)
+        if any(str(s.get("status", "")).lower() == name for s in targets):
+            return {}
+        current = next(
+            (s for s in self.list_statuses(source) if str(s.get("status", "")).lower() == name),
+            None,
+        )
+        if current is None or not current.get("id"):
+            return {}
+        kind = "done" if current.get("type") in DONE_TYPES else current.get("type")
+        same = [
+            s for s in targets if ("done" if s.get("type") in DONE_TYPES else s.get("type")) == kind
+        ]
+        chosen = (same or [s for s in targets if s.get("type") == "open"] or [None])[0]
+        if chosen is None or not chosen.get("id"):
+            return {}
+        return {"source_status": str(current["id"]), "destination_status": str(chosen["id"])}
 
     def _retag(self, remote_id: str, have: list[str], want: list[str]) -> None:
         """Update Task takes no tags: one call per tag added or removed, none when equal.
@@ -324,14 +357,22 @@ class ClickUpProvider(Provider):
         """The list's own status names for open and done (every list defines its own:
         https://developer.clickup.com/reference/getlist, `statuses[].type`)."""
         if list_id not in self._statuses:
-            raw = self.api("GET", f"{self.api_base}/list/{list_id}")
-            statuses = sorted(field(self.key, raw, "statuses", list), key=_order)
+            statuses = self.list_statuses(list_id)
             open_ = next((s["status"] for s in statuses if s.get("type") == "open"), None)
             done = next((s["status"] for s in statuses if s.get("type") in DONE_TYPES), None)
             if not open_ or not done:
                 raise self.unexpected("statuses", "the list has no open or closed status")
             self._statuses[list_id] = {"open": open_, "done": done}
         return self._statuses[list_id]
+
+    def list_statuses(self, list_id: str) -> list[dict[str, Any]]:
+        """The list's statuses, in their order (Get List), read once per list and run."""
+        if list_id not in self._list_statuses:
+            raw = self.api("GET", f"{self.api_base}/list/{list_id}")
+            found = field(self.key, raw, "statuses", list)
+            statuses = [s for s in found if isinstance(s, dict)]
+            self._list_statuses[list_id] = sorted(statuses, key=_order)
+        return self._list_statuses[list_id]
 
     def _zone(self) -> dt.tzinfo:
         try:

@@ -180,14 +180,37 @@ def test_a_status_change_is_named_by_the_tasks_own_list(provider, mocked):
 
 
 def test_move_task_uses_the_v3_endpoint_and_brings_the_custom_fields(provider, mocked):
+    mocked.get(f"{API}/task/h1", json=task("h1", 1_767_000_000_100, HOME, "Home"))
+    mocked.get(f"{API}/list/{WORK}", json=the_list(WORK, "Complete"))  # "in progress" too
     mocked.put(f"{API_V3}/workspaces/{TEAM}/tasks/h1/home_list/{WORK}", json={})
-    mocked.get(f"{API}/task/h1", json=task("h1", 1_767_000_000_100, WORK, "Work"))
+    mocked.get(f"{API}/task/h1", json=task("h1", 1_767_000_000_200, WORK, "Work"))
 
     item = provider.move("h1", WORK)
 
-    assert body(mocked.calls[0]) == {"move_custom_fields": True}
-    assert mocked.calls[0].request.headers["Authorization"] == "pk_live"
+    moved = next(c for c in mocked.calls if c.request.method == "PUT")
+    assert body(moved) == {"move_custom_fields": True}  # the status exists there: no mapping
+    assert moved.request.headers["Authorization"] == "pk_live"
     assert (item.remote_id, item.collection, item.read_only) == ("h1", WORK, {"list_name": "Work"})
+
+
+def test_a_status_the_new_list_lacks_is_mapped_to_its_own_of_the_same_kind(provider, mocked):
+    work = the_list(WORK, "Shipped")
+    for status in work["statuses"]:
+        status["id"] = status["id"].replace("p901", "p902")
+        if status["type"] == "custom":
+            status["status"] = "doing"  # Work has no "in progress"
+    mocked.get(f"{API}/task/h1", json=task("h1", 1_767_000_000_100, HOME, "Home"))
+    mocked.get(f"{API}/list/{WORK}", json=work)
+    mocked.get(f"{API}/list/{HOME}", json=the_list(HOME, "Complete"))
+    mocked.put(f"{API_V3}/workspaces/{TEAM}/tasks/h1/home_list/{WORK}", json={})
+    mocked.get(f"{API}/task/h1", json=task("h1", 1_767_000_000_200, WORK, "Work"))
+
+    provider.move("h1", WORK)
+
+    moved = next(c for c in mocked.calls if c.request.method == "PUT")
+    assert body(moved)["status_mappings"] == [
+        {"source_status": "p901_c", "destination_status": "p902_c"}
+    ]
 
 
 def test_a_move_of_a_task_changed_since_is_refused_before_any_write(provider, mocked):
