@@ -266,3 +266,19 @@ def test_the_workspace_webhook_is_made_and_checked_on_its_team(connect, wired, m
     assert "list_id" not in body(mocked.calls[0])
     assert (registration.remote_id, registration.secret) == ("wh", "s")
     assert REGISTRAR.health(provider, registration) == ""
+
+
+def test_back_to_one_list_its_part_of_the_cursor_goes_on(connect, wired, mocked):
+    connection = connect("clickup", team_id=TEAM, list_id=[HOME])
+    provider = ClickUpProvider(connection, http=wired(connection, "pk_live"))
+    mocked.get(tasks_url(HOME), json={"tasks": []})
+    own = json.dumps({"since": 1_767_000_000_100, "page": 0})
+    other = json.dumps({"since": 1, "page": 0})
+
+    page = provider.pull(json.dumps({"each": {HOME: own, WORK: other}}))
+
+    assert query(mocked.calls[0])["date_updated_gt"] == ["1767000000100"]
+    assert json.loads(page.next_cursor) == {"since": 1_767_000_000_100, "page": 0}
+    mid_round = {"each": {}, "round": {"queue": [WORK], "at": None, "full": True, "done": {}}}
+    with pytest.raises(errors.CursorExpired):
+        provider.pull(json.dumps(mid_round))
