@@ -106,6 +106,9 @@ class Write:
     version: str = ""
     dayflow_id: str = ""
     collection: str = ""  # a create's container ("": the one the settings pick)
+    # A create the caller has already looked for by `dayflow_id` at the service (the engine
+    # does, before its run writes: `plan.settle_intents`), so the provider need not look again.
+    looked_up: bool = False
 
 
 # Per write of a batch: the item as the service now holds it (None after a delete), or the
@@ -202,6 +205,9 @@ class Provider:
     # True when `move` puts an item in another container of the account: a DayFlow item moved
     # to a list whose destination is another container of the same connection moves there.
     supports_move: ClassVar[bool] = False
+    # True when an item moved to another container comes back under another remote id
+    # (`ids_in_other_containers`): the engine follows it there instead of losing it.
+    moves_change_ids: ClassVar[bool] = False
     # How many writes `write_batch` sends together; 1: the engine writes item by item.
     write_batch_size: ClassVar[int] = 1
 
@@ -342,6 +348,11 @@ class Provider:
         """Put the item in another container of the same account (another project or
         calendar); the item as it is after, its id perhaps new. Only where `supports_move`."""
         raise NotImplementedError
+
+    def ids_in_other_containers(self, remote_id: str, containers: set[str]) -> list[str]:
+        """The ids this item had in the other containers, where the service gives a moved item
+        a new id (a Google event's carries its calendar); [] where an id survives a move."""
+        return []
 
     def write_batch(self, writes: list[Write]) -> list[WriteResult]:
         """Several writes, each with its own result in the same order: a failure of one

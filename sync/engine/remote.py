@@ -125,11 +125,14 @@ def _request(pair: Pair) -> Write:
     link, ops = pair.link, pair.decision.ops
     if Op.CREATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.CREATE_REMOTE).fields)
+        # Its intent was saved before any write (`prepare_creates`), and an intent an earlier
+        # run left was looked for at the service before this run's writes (`settle_intents`).
         return Write(
             "create",
             fields,
             dayflow_id=link.dayflow_id or _local_id(pair),
             collection=_container(pair),
+            looked_up=True,
         )
     if Op.UPDATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.UPDATE_REMOTE).fields)
