@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 
 from audit.writer import record
+from integrations.containers import Listing, split_ancestors
 from integrations.crypto import UNREADABLE, ciphertext, readable, unreadable_allowed
 from integrations.mapping_field import JSONObjectField
 from integrations.models import Connection, Credential, Service
@@ -24,8 +26,35 @@ class ServiceAdmin(admin.ModelAdmin):
         return False  # services come from the provider registry
 
 
+class ConnectionAdminForm(forms.ModelForm):
+    """The model's checks of the settings (`validate_field_mapping`), and those of the
+    settings page and the API that ask the service: several ClickUp lists of one workspace."""
+
+    class Meta:
+        model = Connection
+        # The admin shows every field, as without this form (its fieldsets are built from it).
+        fields = "__all__"  # noqa: DJ007
+
+    def clean(self):
+        data = super().clean()
+        mapping = data.get("field_mapping")
+        service = data.get("service") or getattr(self.instance, "service", None)
+        if (
+            isinstance(mapping, dict)
+            and service is not None
+            and "field_mapping" in self.changed_data
+        ):
+            connection = self.instance
+            connection.service = service
+            problems = split_ancestors(connection, mapping, Listing(problem="not asked"))
+            if problems:
+                self.add_error("field_mapping", problems)
+        return data
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionAdminForm
     # The settings form's field: JSON text is measured before it is parsed.
     formfield_overrides = {JSONField: {"form_class": JSONObjectField}}
     list_display = [

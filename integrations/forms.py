@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Self
 
@@ -12,6 +11,7 @@ from django.conf import settings
 from audit.writer import record
 from integrations import field_directions, lifecycle, netguard
 from integrations.clients import provider_for
+from integrations.containers import Listing, ancestor, split_ancestors, words_of
 from integrations.mapping_field import JSONObjectField
 from integrations.models import (
     MAX_SYNC_INTERVAL,
@@ -151,18 +151,6 @@ MAX_CONTAINERS_SHOWN = 2000
 NO_PICK = ""
 
 
-@dataclasses.dataclass
-class Listing:
-    """What the service offers to pick from, or why it could not say (`problem`, in words)."""
-
-    containers: list[Container] = dataclasses.field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def reached(self) -> bool:
-        return not self.problem
-
-
 def listed_containers(connection: Connection) -> Listing:
     """The containers the connection's account offers (`Provider.list_containers`), asked once
     per page; a service that cannot be reached gives a message and the raw settings still
@@ -203,27 +191,6 @@ def _path(container: Container, by_id: dict[str, Container]) -> str:
         names.append(by_id[parent].name or parent)
         parent = by_id[parent].parent
     return " \u203a ".join(reversed(names))
-
-
-def ancestor(containers: list[Container], picked: str, kind: str) -> str:
-    """The id of the picked container's nearest ancestor of `kind`; a parent the listing does
-    not show counts as that kind (Notion's database of a data source)."""
-    by_id = {c.id: c for c in containers}
-    seen, parent = set(), by_id[picked].parent if picked in by_id else ""
-    while parent and parent not in seen:
-        if parent not in by_id or by_id[parent].kind == kind:
-            return parent
-        seen.add(parent)
-        parent = by_id[parent].parent
-    return ""
-
-
-def _words(words: str) -> str:
-    """ "a Notion database" -> "Notion database"."""
-    for article in ("a ", "an "):
-        if words.startswith(article):
-            words = words[len(article) :]
-    return words[:1].upper() + words[1:]
 
 
 class ConnectionSettingsForm(forms.ModelForm):
@@ -283,7 +250,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         mapping = dict(self.instance.field_mapping or {})
         if page:
             self._drop_kinds_not_offered()
-            self._ask_rules_in_words(args[0] if args else kwargs.get("data"))
+            self._ask_rules_inwords_of(args[0] if args else kwargs.get("data"))
         if self.picker:
             self._add_picker(mapping)
         self.direction_rows = field_directions.add_fields(self) if page else []
@@ -315,7 +282,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             if offered and str(kind) not in offered:
                 del self.fields[name]
 
-    def _ask_rules_in_words(self, data: Any) -> None:
+    def _ask_rules_inwords_of(self, data: Any) -> None:
         """On the page the rules are fields in words (`RulesForm`), saved into `sync_rules`."""
         del self.fields["sync_rules"]
         kinds = tuple(self.instance.offered_fields())
@@ -339,7 +306,7 @@ class ConnectionSettingsForm(forms.ModelForm):
             for value in chosen
             if isinstance(value, str) and value not in listed
         ]
-        label = _words(provider.collection_words)
+        label = words_of(provider.collection_words)
         if provider.picks_many():
             default = provider.collection_default
             self.fields["collection"] = forms.MultipleChoiceField(
@@ -410,7 +377,11 @@ class ConnectionSettingsForm(forms.ModelForm):
             data["field_directions"] = self.instance.field_directions = chosen
         mapping = data.get("field_mapping")
         if isinstance(mapping, dict) and (self.picker or self.checkboxes):
-            data["field_mapping"] = self._merged(dict(mapping), data)
+            data["field_mapping"] = mapping = self._merged(dict(mapping), data)
+        if isinstance(mapping, dict) and "field_mapping" not in self.errors:
+            problems = split_ancestors(self.instance, mapping, self.listing)
+            if problems:
+                self.add_error("collection" if self.picker else "field_mapping", problems)
         rules = getattr(self, "rules", None)
         if rules is not None and rules.is_valid():
             self.instance.sync_rules = rules.rules()

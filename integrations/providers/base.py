@@ -230,6 +230,9 @@ class Provider:
     # Settings filled from the picked container's ancestors: setting -> the ancestor's kind
     # (ClickUp's workspace of a list). A parent the listing does not show counts as that kind.
     collection_ancestors: ClassVar[dict[str, str]] = {}
+    # Which of those must be the same ancestor for every picked container (ClickUp's lists
+    # of one workspace): containers under two of them are refused (integrations/forms.py).
+    collection_ancestors_shared: ClassVar[frozenset[str]] = frozenset()
     # Yes/no settings shown as checkboxes on the settings page, with their words.
     setting_checkboxes: ClassVar[dict[str, str]] = {}
 
@@ -517,6 +520,86 @@ def advance_round(
         merged = {**({} if current["full"] else state[saved]), **current[saved]}
         page.next_cursor = json.dumps({**(final or {}), saved: merged}, sort_keys=True)
     return page
+
+
+# --- a pull over several containers, each behind its own cursor (ClickUp lists, Notion data
+# sources) ---------------------------------------------------------------------------------------
+# With one container the cursor is that container's own. With several it is {"each": {container:
+# its cursor}}, and while a round goes on, also "round": {"queue": containers left, "at": where
+# the first of them goes on (its own cursor of a page), "full": bool, "done": {container: cursor}}.
+def pull_each(
+    provider: Provider,
+    cursor: str | None,
+    containers: list[str],
+    pull_one: Callable[[str | None, str], Page],
+) -> Page:
+    """One page of the round over `containers`, by `pull_one(its cursor, container)`.
+
+    A round is full (deletions found by difference) only when every container is listed from
+    nothing: the first pull, or one after the settings went from one container to several. A
+    container added since the last round is listed whole, without making the round full. An
+    expired cursor of one container expires the whole, so the engine lists everything again
+    rather than losing that container's deletions."""
+    if len(containers) == 1:
+        return pull_one(_own_cursor(provider, cursor, containers[0]), containers[0])
+    state = provider.cursor_state(cursor, {}) if cursor else {}
+    if not isinstance(state.get("each"), dict):  # none, or one container's own: a full round
+        state = {"each": {}, "round": _round(containers, full=True)}
+    state.setdefault("round", _round(containers, full=False))
+    current = state["round"]
+    if not _well_formed(current):
+        raise CursorExpired("unreadable round", service=provider.key)
+    container = current["queue"][0]
+    at = current.get("at")
+    own = at if at is not None else (None if current["full"] else state["each"].get(container))
+    page = pull_one(own, container)
+    page.full = bool(current["full"])
+    if page.has_more:
+        current["at"] = page.next_cursor
+    else:
+        current["done"][container] = page.next_cursor
+        current["queue"].pop(0)
+        current["at"] = None
+    page.has_more = bool(current["queue"])
+    if page.has_more:
+        page.next_cursor = json.dumps(state, sort_keys=True)
+    else:
+        page.next_cursor = json.dumps({"each": current["done"]}, sort_keys=True)
+    return page
+
+
+def _round(containers: list[str], *, full: bool) -> dict[str, Any]:
+    return {"queue": list(containers), "at": None, "full": full, "done": {}}
+
+
+def _well_formed(current: Any) -> bool:
+    if not isinstance(current, dict) or not isinstance(current.get("done"), dict):
+        return False
+    queue = current.get("queue")
+    at = current.get("at")
+    return (
+        isinstance(queue, list)
+        and bool(queue)
+        and all(isinstance(c, str) for c in queue)
+        and (at is None or isinstance(at, str))
+    )
+
+
+def _own_cursor(provider: Provider, cursor: str | None, container: str) -> str | None:
+    """The one container's own cursor: a several-container cursor gives its part, unless a
+    round was under way (then the engine starts over)."""
+    if not cursor:
+        return None
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return cursor
+    if isinstance(state, dict) and "each" in state:
+        if "round" in state or not isinstance(state["each"], dict):
+            raise CursorExpired("a round over other containers", service=provider.key)
+        own = state["each"].get(container)
+        return own if isinstance(own, str) else None
+    return cursor
 
 
 def field(service: str, payload: Any, name: str, kind: type | tuple[type, ...]) -> Any:

@@ -441,6 +441,81 @@ def delete_task(found: Item) -> None:
 
 
 @api_view
+@require_http_methods(["PUT"])
+@clickup_api
+def move_task(
+    request: HttpRequest, account: Account, workspace_id: str, task_id: str, list_id: str
+) -> HttpResponse:
+    """Move Task (API v3): the task leaves its list for another of the workspace, keeping its
+    id; `move_custom_fields` brings its custom fields along, and a status the new list lacks
+    must be mapped (`status_mappings`). https://developer.clickup.com/reference/movetask"""
+    found = store.find(account, TASK, task_id)
+    target = store.find(account, LIST, list_id)
+    if found is None:
+        return not_found("Task")
+    if target is None or _workspace_of(account, target) != workspace_id:
+        return not_found("List")
+    body = _json(request)
+    body = body if isinstance(body, dict) else {}
+    try:
+        mappings = body.get("status_mappings") or []
+        if not isinstance(mappings, list) or not all(isinstance(m, dict) for m in mappings):
+            raise Invalid("status_mappings must be a list of objects", "INPUT_003")
+        move_task_to(found, target, bool(body.get("move_custom_fields")), mappings)
+    except Invalid as exc:
+        return error(400, str(exc), exc.code)
+    return JsonResponse({})
+
+
+def move_task_to(
+    found: Item, target: Item, move_custom_fields: bool, mappings: list[dict[str, Any]] = ()
+) -> None:
+    """A task in another list, and its taskMoved webhook."""
+    task, data = found.data, target.data
+    before = task["list"]
+    source = store.find(found.account, LIST, found.container)
+    current = next(
+        (
+            s
+            for s in (source.data["statuses"] if source else [])
+            if s["status"].lower() == task["status"]["status"].lower()
+        ),
+        None,
+    )
+    mapped = next(
+        (
+            m.get("destination_status")
+            for m in mappings
+            if current is not None and m.get("source_status") == current["id"]
+        ),
+        None,
+    )
+    named = next((s["status"] for s in data["statuses"] if s["id"] == mapped), None)
+    # Invalid when the new list has no status of that name and none was mapped to it.
+    task["status"] = _status(data, named or task["status"]["status"])
+    # The old list's fields come along with their values when asked (added to the new list);
+    # the new list's own start empty.
+    carried = task["custom_fields"] if move_custom_fields else []
+    have = {f["id"] for f in carried}
+    task["custom_fields"] = carried + [
+        {**f, "value": None} for f in data["custom_fields"] if f["id"] not in have
+    ]
+    task["list"] = {"id": target.remote_id, "name": data["name"], "access": True}
+    task["project"] = task["folder"] = data["folder"]
+    task["space"] = {"id": data["space"]["id"]}
+    task["date_updated"] = _ms(store.now())
+    found.container = target.remote_id
+    store.save(found)
+    _notify(found.account, found, "taskMoved", [("section_moved", before, task["list"])])
+
+
+def _workspace_of(account: Account, list_item: Item) -> str:
+    """The team a list is in, through its folder (if any) and its space."""
+    space = store.find(account, SPACE, list_item.data["space"]["id"])
+    return space.container if space is not None else ""
+
+
+@api_view
 @require_http_methods(["GET"])
 @clickup_api
 def list_detail(request: HttpRequest, account: Account, list_id: str) -> HttpResponse:
@@ -683,4 +758,9 @@ urlpatterns = [
     path("api/v2/list/<str:list_id>/task", list_tasks, name="clickup-list-tasks"),
     path("api/v2/task/<str:task_id>", task, name="clickup-task"),
     path("api/v2/task/<str:task_id>/tag/<str:tag_name>", task_tag, name="clickup-task-tag"),
+    path(
+        "api/v3/workspaces/<str:workspace_id>/tasks/<str:task_id>/home_list/<str:list_id>",
+        move_task,
+        name="clickup-move-task",
+    ),
 ]

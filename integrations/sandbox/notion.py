@@ -126,6 +126,11 @@ TASKS: tuple[tuple[str, str, int | None, str, str, str], ...] = (
     ("Archive Q1 projects", "Done", -10, "", "", ""),
     ("Quarterly OKR check-in", "Not started", 8, "10:00", "High", ""),
 )
+HOME_TASKS = (
+    ("Water the plants", "Not started"),
+    ("Book the car service", "In progress"),
+    ("Pay the electricity bill", "Done"),
+)
 READING = (
     "Thinking, Fast and Slow",
     "The Pragmatic Programmer",
@@ -137,9 +142,14 @@ READING = (
 
 
 def seed(account: Account, clock: dt.datetime) -> None:
-    """Two data sources shared with the integration: a task board (status, due, priority,
-    notes) and a reading list (a checkbox), their pages edited over the past weeks."""
+    """Three data sources shared with the integration: a task board (status, due, priority,
+    notes), a second board of the same shape for home (several data sources synced by one
+    connection) and a reading list (a checkbox), their pages edited over the past weeks."""
     tasks = _new_source(account, "Tasks", _task_schema(), clock)
+    home = _new_source(account, "Home tasks", _task_schema(), clock)
+    for n, (title, status) in enumerate(HOME_TASKS):
+        properties = {"Name": {"title": _text(title)}, "Status": {"status": {"name": status}}}
+        _new_page(account, home, properties, clock - dt.timedelta(days=20 - n), f"home:{n}")
     reading = _new_source(
         account,
         "Reading list",
@@ -594,6 +604,51 @@ def page(request: HttpRequest, account: Account, page_id: str) -> HttpResponse:
     return JsonResponse({**found.data, "request_id": str(uuid.uuid4())})
 
 
+@api_view
+@require_http_methods(["POST"])
+@notion_api
+def move_page(request: HttpRequest, account: Account, page_id: str) -> HttpResponse:
+    """Move page into another data source: the same page (same id), its values kept where
+    the new data source has a property of that name and type, the rest empty.
+    https://developers.notion.com/reference/move-page"""
+    found = store.find(account, PAGE, page_id)
+    if found is None:
+        return not_found("page", page_id)
+    try:
+        parent = _body(request).get("parent")
+        if not isinstance(parent, dict) or parent.get("type") not in ("data_source_id", "page_id"):
+            raise Invalid("body.parent should be a page_id or data_source_id parent.")
+        target = str(parent.get(parent["type"]) or "")
+        # The sandbox shares data sources only: a page parent is one it cannot find.
+        source = store.find(account, SOURCE, target) if parent["type"] == "data_source_id" else None
+        if source is None:
+            return not_found("page" if parent["type"] == "page_id" else "data_source", target)
+        move_page_to(found, source)
+    except Invalid as exc:
+        return _invalid(exc)
+    return JsonResponse({**found.data, "request_id": str(uuid.uuid4())})
+
+
+def move_page_to(found: Item, source: Item) -> None:
+    """Put a page in another data source, and its page.moved webhook."""
+    schema = source.data["properties"]
+    kept = {
+        name: {value["type"]: value[value["type"]]}
+        for name, value in found.data["properties"].items()
+        if name in schema and schema[name]["type"] == value["type"]
+    }
+    found.data["properties"] = _values(source, kept)
+    found.data["parent"] = {
+        "type": "data_source_id",
+        "data_source_id": source.remote_id,
+        "database_id": source.data["parent"]["database_id"],
+    }
+    found.data["last_edited_time"] = _minute(store.now())
+    found.container = source.remote_id
+    store.save(found)
+    _notify(found.account, "page.moved", found)
+
+
 def create_page_in(account: Account, source: Item, properties: dict[str, Any]) -> Item:
     """A new page in a data source, and its page.created webhook (Invalid if a value is)."""
     page = _new_page(account, source, properties, store.now())
@@ -730,4 +785,5 @@ urlpatterns = [
     path("v1/data_sources/<str:source_id>/query", query, name="notion-query"),
     path("v1/pages", create_page, name="notion-pages"),
     path("v1/pages/<str:page_id>", page, name="notion-page"),
+    path("v1/pages/<str:page_id>/move", move_page, name="notion-move-page"),
 ]

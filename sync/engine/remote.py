@@ -212,7 +212,10 @@ def move(run: Run, pair: Pair) -> Pair:
     run.counts["api_calls"] += 1
     run.counts["remote_updated"] += 1
     # "_container": where the service holds it, for undo (`repair._undo_move`).
-    before = {"list": _list_words(pair.remote, link.collection), "_container": link.collection}
+    before = {
+        "list": _list_words(run, pair.item_type, pair.remote, link.collection),
+        "_container": link.collection,
+    }
     link.remote_id, link.remote_version = item.remote_id, item.version
     link.collection = item.collection or pair.move_to
     link.web_url = item.web_url or link.web_url
@@ -220,16 +223,24 @@ def move(run: Run, pair: Pair) -> Pair:
     if pair.local is not None and Op.UPDATE_LOCAL not in ops:
         link.local_version = pair.local.version
     moved = dataclasses.replace(pair, remote=item)
-    after = {"list": _list_words(item, link.collection), "_container": link.collection}
+    after = {
+        "list": _list_words(run, pair.item_type, item, link.collection),
+        "_container": link.collection,
+    }
     with transaction.atomic():
         link.save()
         journal(run, moved, JournalEntry.Side.REMOTE, JournalEntry.Op.MOVE, before, after)
     return moved
 
 
-def _list_words(item: RemoteItem | None, container: str) -> str:
+def _list_words(run: Run, item_type: str, item: RemoteItem | None, container: str) -> str:
+    """The container in words: as the item names it, else as its sync link is named (learnt
+    from earlier pulls: the item may not have been pulled in this run), else its id."""
     name = (item.read_only or {}).get("list_name") if item is not None else ""
-    return name if isinstance(name, str) and name else container
+    if isinstance(name, str) and name:
+        return name
+    link = run.settings.by_container.get((item_type, container))
+    return (link.name if link is not None else "") or container
 
 
 def _container(pair: Pair) -> str:
@@ -270,7 +281,7 @@ def _deleted(run: Run, pair: Pair, master: RemoteItem | None) -> Written:
     link = pair.link
     with transaction.atomic():
         if pair.handed_over:  # the item lives at the other service now: a move, not a loss
-            before = {"list": _list_words(pair.remote, link.collection)}
+            before = {"list": _list_words(run, pair.item_type, pair.remote, link.collection)}
             after = {"list": str(link.handover_to) if link.handover_to_id else ""}
             journal(run, pair, JournalEntry.Side.REMOTE, JournalEntry.Op.MOVE, before, after)
         else:

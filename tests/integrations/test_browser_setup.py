@@ -31,7 +31,7 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_a_person_picks_a_clickup_list_on_a_phone(signed_in_page, live_server, user, monkeypatch):
+def test_a_person_picks_clickup_lists_on_a_phone(signed_in_page, live_server, user, monkeypatch):
     # given a ClickUp account just connected, which needs a list
     monkeypatch.setattr(ClickUpProvider, "list_containers", lambda self: TREE)
     monkeypatch.setattr(jobs, "_send", lambda job_id, countdown: None)  # no broker here
@@ -49,13 +49,15 @@ def test_a_person_picks_a_clickup_list_on_a_phone(signed_in_page, live_server, u
     page.set_viewport_size({"width": 1280, "height": 900})
     screenshot(page, "settings-pick-desktop")
     page.set_viewport_size({"width": 390, "height": 844})
-    # and pick a list and save
-    page.select_option("#id_collection", label="Sprint 12")
+    # and tick two lists of the workspace (each its own sync link) and save
+    page.check("input[name=collection][value=l1]")
+    page.check("input[name=collection][value=l2]")
     page.click("form.settings-form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/integrations/")
     # then it is set up, and its first sync is queued
     connection.refresh_from_db()
-    assert connection.field_mapping == {"list_id": "l1", "team_id": "w1"}
+    assert connection.field_mapping == {"list_id": ["l1", "l2"], "team_id": "w1"}
+    assert sorted(connection.sync_links.values_list("collection", flat=True)) == ["l1", "l2"]
     assert connection.setup_needed == ""
     assert SyncJob.objects.filter(connection=connection, kind="full", dry_run=False).exists()
 

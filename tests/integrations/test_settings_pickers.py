@@ -56,9 +56,10 @@ def clickup(user, monkeypatch) -> Connection:
 def test_the_page_offers_the_services_lists_under_their_workspace_and_space(logged_in, clickup):
     page = logged_in.get(url(clickup) + "?pick=1").content.decode()
     assert "Needs setup:</strong> choose a ClickUp list" in page
-    assert '<optgroup label="Acme › Engineering › Sprints">' in page
-    assert '<option value="l1">Sprint 12</option>' in page
-    assert '<optgroup label="Acme › Engineering">' in page
+    # Several lists can be ticked (each a sync link), under their workspace, space, folder.
+    assert "<div><label>Acme › Engineering › Sprints</label>" in page
+    assert 'type="checkbox" name="collection" value="l1"' in page
+    assert "<div><label>Acme › Engineering</label>" in page
     assert 'value="s1"' not in page  # a space is not what syncs
     assert "autofocus" in page
     assert "DAYFLOW_" not in page
@@ -72,7 +73,7 @@ def test_picking_a_list_saves_it_with_its_workspace_and_starts_the_first_sync(
         response = logged_in.post(url(clickup), BASE | {"collection": "l1", "field_mapping": "{}"})
     assert response.status_code == 302
     clickup.refresh_from_db()
-    assert clickup.field_mapping == {"list_id": "l1", "team_id": "w1"}
+    assert clickup.field_mapping == {"list_id": ["l1"], "team_id": "w1"}
     assert clickup.setup_needed == ""
     job = SyncJob.objects.get(connection=clickup)
     assert (job.kind, job.dry_run) == ("full", False)
@@ -94,13 +95,17 @@ def test_the_json_box_keeps_the_settings_without_a_picker(logged_in, clickup):
     clickup.save()
     form = logged_in.get(url(clickup)).context["form"]
     assert json.loads(form["field_mapping"].value()) == {"timezone": "Europe/Paris"}
-    assert form["collection"].value() == "l2"
+    assert form["collection"].value() == ["l2"]
     response = logged_in.post(
         url(clickup), BASE | {"collection": "l2", "field_mapping": form["field_mapping"].value()}
     )
     assert response.status_code == 302
     clickup.refresh_from_db()
-    assert clickup.field_mapping == {"list_id": "l2", "team_id": "w1", "timezone": "Europe/Paris"}
+    assert clickup.field_mapping == {
+        "list_id": ["l2"],
+        "team_id": "w1",
+        "timezone": "Europe/Paris",
+    }
 
 
 def test_a_service_that_cannot_be_reached_says_so_and_the_json_still_works(
@@ -134,10 +139,10 @@ def test_a_notion_data_source_is_saved_with_its_database(logged_in, user, monkey
     monkeypatch.setattr(NotionProvider, "list_containers", lambda self: sources)
     connection = connect(user, "notion")
     page = logged_in.get(url(connection)).content.decode()
-    assert "Notion database to sync" in page
+    assert "Notion databases to sync" in page
     logged_in.post(url(connection), BASE | {"collection": "ds-1", "field_mapping": "{}"})
     connection.refresh_from_db()
-    assert connection.field_mapping == {"data_source_id": "ds-1", "database_id": "db-1"}
+    assert connection.field_mapping == {"data_source_id": ["ds-1"], "database_id": "db-1"}
 
 
 @pytest.fixture

@@ -205,3 +205,41 @@ def test_the_provider_s_tags_round_trip_through_the_sandbox(provider):
     # then the sandbox holds exactly the new tags
     assert updated.fields["tags"] == ["launch", "web"]
     assert provider.get(created.remote_id).fields["tags"] == ["launch", "web"]
+
+
+# --- Move Task (API v3) -----------------------------------------------------------------------
+def move(token: str, team: str, task_id: str, list_id: str, body: dict):
+    return Browser().put(
+        f"/sandbox/clickup/api/v3/workspaces/{team}/tasks/{task_id}/home_list/{list_id}",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=token,
+    )
+
+
+def test_move_task_keeps_the_id_and_maps_a_status_the_new_list_lacks(token):
+    team = api(token, "get", "team").json()["teams"][0]["id"]
+    personal = Item.objects.get(kind="list", data__name="Personal")
+    for status in personal.data["statuses"]:
+        if status["status"] == "in progress":
+            status["status"] = "doing"
+    personal.save()
+    task = Item.objects.get(kind="task", data__name="Customer story: Initech")  # in progress
+    source = Item.objects.get(kind="list", remote_id=task.container)
+    progress = next(s["id"] for s in source.data["statuses"] if s["status"] == "in progress")
+    doing = next(s["id"] for s in personal.data["statuses"] if s["status"] == "doing")
+
+    refused = move(token, team, task.remote_id, personal.remote_id, {})
+    wrong_team = move(token, "1", task.remote_id, personal.remote_id, {})
+    mapping = [{"source_status": progress, "destination_status": doing}]
+    moved = move(token, team, task.remote_id, personal.remote_id, {"status_mappings": mapping})
+
+    assert (refused.status_code, wrong_team.status_code, moved.status_code) == (400, 404, 200)
+    after = api(token, "get", f"task/{task.remote_id}").json()
+    assert (after["id"], after["list"]["id"], after["status"]["status"]) == (
+        task.remote_id,
+        personal.remote_id,
+        "doing",
+    )
+    listed = api(token, "get", f"list/{personal.remote_id}/task").json()["tasks"]
+    assert task.remote_id in {t["id"] for t in listed}

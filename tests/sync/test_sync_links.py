@@ -356,6 +356,31 @@ def test_a_task_moved_at_the_service_moves_to_that_containers_list(user, two_pro
     assert remote.calls["move"] == 0
 
 
+def test_a_move_the_service_did_not_version_is_still_a_move_on_a_full_listing(user, two_projects):
+    # ClickUp and Notion may keep an item's version when it changes list: the full listing
+    # finds it in the other container, the same item, moved, not deleted and created again.
+    todoist, work, remote = two_projects
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+    link = ItemLink.objects.get(task=task)
+
+    remote.containers[link.remote_id] = "p-work"  # no new version, nothing in the feed
+    job = sync(todoist, SyncJob.Kind.FULL)
+
+    task.refresh_from_db()
+    assert task.task_list_id == work.pk
+    assert ItemLink.objects.get(task=task).collection == "p-work"
+    move = JournalEntry.objects.get(job=job)
+    assert (move.op, move.side, move.before, move.after) == (
+        "move",
+        "local",
+        {"list": "Inbox"},
+        {"list": "Work"},
+    )
+    assert (job.local_created, job.local_deleted, job.remote_created) == (0, 0, 0)
+    assert sync(todoist, SyncJob.Kind.FULL).processed == 0
+
+
 def test_a_service_that_cannot_move_keeps_the_task_where_it_is(user, use_provider):
     todoist = connect(user, "todoist", "one", project_id=["p-home", "p-work"])
     work = TaskList.objects.create(user=user, name="Work")

@@ -1,4 +1,4 @@
-"""ClickUp: tasks of one list. https://developer.clickup.com/docs"""
+"""ClickUp: tasks of one list or several lists of one workspace. https://developer.clickup.com/docs"""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from integrations.providers.base import (
     RemoteItem,
     field,
     from_millis,
+    pull_each,
     to_millis,
 )
-from integrations.providers.errors import PreconditionFailed
+from integrations.providers.errors import Permanent, PreconditionFailed
 
 # "Responses are limited to 100 tasks per page": https://developer.clickup.com/reference/gettasks
 PAGE_SIZE = 100
@@ -48,7 +49,13 @@ class ClickUpProvider(Provider):
     # 410 makes ClickUp suspend the webhook in case our removal call failed.
     # https://developer.clickup.com/docs/webhooks
     webhook_removed_status = 410
-    mapping_schema = {"team_id": str, "list_id": str, "dayflow_id_field": str, "timezone": str}
+    # One list or several (a list), all in the workspace `team_id` names: each is a sync link.
+    mapping_schema = {
+        "team_id": str,
+        "list_id": (str, list),
+        "dayflow_id_field": str,
+        "timezone": str,
+    }
     collection_setting = "list_id"
     collection_words = "a ClickUp list"
     collection_required = True
@@ -56,16 +63,28 @@ class ClickUpProvider(Provider):
     list_name_is_container = True  # a task's list.name
     # The list's workspace: webhooks are registered per workspace (webhook.py).
     collection_ancestors = {"team_id": "workspace"}
+    # ... one for every list: lists of two workspaces are refused (integrations/forms.py).
+    collection_ancestors_shared = frozenset({"team_id"})
+    supports_move = True  # Move Task (API v3) between the lists the connection syncs
     web_url_field = "url"  # https://app.clickup.com/t/<id>
     # Tasks carry tags by name (`tags[].name`), written on create and by the tag endpoints.
     lacks_fields = frozenset({"task.list"})
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
-        self._statuses: dict[str, str] | None = None
+        self._statuses: dict[str, dict[str, str]] = {}
+        self._list_statuses: dict[str, list[dict[str, Any]]] = {}
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One page of the chosen lists' tasks, list after list (`pull_each`): each list keeps
+        its own watermark, so a list added later is read whole."""
+        lists = [collection] if collection else self.chosen_collections(self.field_mapping)
+        if not lists:
+            self.collection_id()  # raises: no list chosen
+        return pull_each(self, cursor, lists, self._pull_list)
+
+    def _pull_list(self, cursor: str | None, list_id: str) -> Page:
         """One page of a list's tasks, closed ones included, newest update first.
 
         Newest first: a task updated while we page moves to page 0 and shifts the rest down,
@@ -74,7 +93,6 @@ class ClickUpProvider(Provider):
         them by difference (and the taskDeleted webhook reports them).
         """
         state = {"page": 0, **self.cursor_state(cursor, {"full": True})}
-        list_id = self.collection_id(collection)
         params: dict[str, Any] = {
             "page": state["page"],
             "include_closed": "true",
@@ -114,13 +132,73 @@ class ClickUpProvider(Provider):
         return self.to_item(task, list_id)
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
-        current = self.get(remote_id) if version or "tags" in fields else None
+        # With several lists, a status is named by the task's own list: read it first.
+        several = len(self.chosen_collections(self.field_mapping)) > 1
+        wanted = version or "tags" in fields or ("status" in fields and several)
+        current = self.get(remote_id) if wanted else None
         if current is not None and version and current.version != version:
             raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
         if current is not None and "tags" in fields:
             self._retag(remote_id, current.fields["tags"], fields["tags"] or [])
-        body = self.to_payload(fields, self.collection_id())
+        list_id = (current.collection if current else "") or self.collection_id()
+        body = self.to_payload(fields, list_id)
         return self.to_item(self.api("PUT", f"{self.api_base}/task/{remote_id}", json=body))
+
+    @property
+    def api_v3_base(self) -> str:
+        """Moving a task to another list is API v3's alone
+        (https://developer.clickup.com/reference/movetask): beside v2, wherever that is (the
+        sandbox rebases `api_base`)."""
+        return self.api_base.removesuffix("/v2") + "/v3"
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """Move Task: the task leaves its list for `collection` (same id), custom fields
+        (DayFlow's id among them) brought along. https://developer.clickup.com/reference/movetask,
+        https://developer.clickup.com/docs/move-a-task-to-a-new-list"""
+        workspace = self.field_mapping.get("team_id")
+        if not workspace:
+            raise Permanent("no ClickUp workspace (team_id) chosen", service=self.key)
+        raw = self.api("GET", f"{self.api_base}/task/{remote_id}")
+        current = self.to_item(raw)
+        if version and current.version != version:
+            raise PreconditionFailed(f"task {remote_id} changed", status=412, service=self.key)
+        body: dict[str, Any] = {"move_custom_fields": True}
+        mapped = self._status_mapping(raw, current.collection, collection)
+        if mapped:
+            body["status_mappings"] = [mapped]
+        url = (
+            f"{self.api_v3_base}/workspaces/{quote(str(workspace), safe='')}/tasks/"
+            f"{quote(remote_id, safe='')}/home_list/{quote(collection, safe='')}"
+        )
+        self.api("PUT", url, json=body)
+        task = self.api("GET", f"{self.api_base}/task/{remote_id}")
+        return self.to_item(task, collection)
+
+    def _status_mapping(self, raw: dict[str, Any], source: str, target: str) -> dict[str, str]:
+        """A status the new list lacks must be mapped to one of its own ("Status mapping",
+        https://developer.clickup.com/docs/move-a-task-to-a-new-list): the one of the same
+        name, else the first of the same kind (open, done, or in between). {} when the new
+        list has the status, or when the lists do not say their statuses' ids."""
+        name = str((raw.get("status") or {}).get("status", "")).lower()
+        if not source or not name:
+            return {}
+        targets = self.list_statuses(target)
+        if any(str(s.get("status", "")).lower() == name for s in targets):
+            return {}
+        current = next(
+            (s for s in self.list_statuses(source) if str(s.get("status", "")).lower() == name),
+            None,
+        )
+        if current is None or not current.get("id"):
+            return {}
+        kind = "done" if current.get("type") in DONE_TYPES else current.get("type")
+        same = [
+            s for s in targets if ("done" if s.get("type") in DONE_TYPES else s.get("type")) == kind
+        ]
+        chosen = (same or [s for s in targets if s.get("type") == "open"] or [None])[0]
+        if chosen is None or not chosen.get("id"):
+            return {}
+        return {"source_status": str(current["id"]), "destination_status": str(chosen["id"])}
 
     def _retag(self, remote_id: str, have: list[str], want: list[str]) -> None:
         """Update Task takes no tags: one call per tag added or removed, none when equal.
@@ -278,15 +356,23 @@ class ClickUpProvider(Provider):
     def status_names(self, list_id: str) -> dict[str, str]:
         """The list's own status names for open and done (every list defines its own:
         https://developer.clickup.com/reference/getlist, `statuses[].type`)."""
-        if self._statuses is None:
-            raw = self.api("GET", f"{self.api_base}/list/{list_id}")
-            statuses = sorted(field(self.key, raw, "statuses", list), key=_order)
+        if list_id not in self._statuses:
+            statuses = self.list_statuses(list_id)
             open_ = next((s["status"] for s in statuses if s.get("type") == "open"), None)
             done = next((s["status"] for s in statuses if s.get("type") in DONE_TYPES), None)
             if not open_ or not done:
                 raise self.unexpected("statuses", "the list has no open or closed status")
-            self._statuses = {"open": open_, "done": done}
-        return self._statuses
+            self._statuses[list_id] = {"open": open_, "done": done}
+        return self._statuses[list_id]
+
+    def list_statuses(self, list_id: str) -> list[dict[str, Any]]:
+        """The list's statuses, in their order (Get List), read once per list and run."""
+        if list_id not in self._list_statuses:
+            raw = self.api("GET", f"{self.api_base}/list/{list_id}")
+            found = field(self.key, raw, "statuses", list)
+            statuses = [s for s in found if isinstance(s, dict)]
+            self._list_statuses[list_id] = sorted(statuses, key=_order)
+        return self._list_statuses[list_id]
 
     def _zone(self) -> dt.tzinfo:
         try:

@@ -25,6 +25,11 @@ SERVICE = ClickUpProvider.key
 # A suspended webhook is recreated; a failing one is still delivering.
 # https://developer.clickup.com/docs/webhookhealth
 WORKING = ("active", "failing")
+# A webhook filters on one list at most: with several lists the workspace's webhook watches
+# them all, a subscription whose resource is "<team>/all-lists". With one list (or none
+# chosen yet) it is "<team>", filtered on that list. A change between the two replaces the
+# webhook (the resources differ), so a second list is never left unwatched.
+ALL_LISTS = "/all-lists"
 
 
 def verify_clickup(headers: Mapping[str, str], body: bytes, secret: str) -> Verification:
@@ -57,7 +62,7 @@ class ClickUpRegistrar(Registrar):
 
     def wanted(self, provider):
         team = provider.field_mapping.get("team_id")
-        return [str(team)] if team else None
+        return [_resource(provider, str(team))] if team else None
 
     def resources(self, provider):
         """Webhooks live on a workspace ("team"), while the connection's account id is the
@@ -68,7 +73,7 @@ class ClickUpRegistrar(Registrar):
         reply = provider.api("GET", f"{provider.api_base}/team")
         teams = [_id(team) for team in field(SERVICE, reply, "teams", list)]
         if len(teams) == 1:
-            return teams
+            return [_resource(provider, teams[0])]
         # Several workspaces: a list_id filter belongs to one of them, and we cannot tell which.
         logger.info(
             "webhooks: %s has %d ClickUp workspaces, needs team_id", provider.connection, len(teams)
@@ -77,9 +82,12 @@ class ClickUpRegistrar(Registrar):
 
     def create(self, provider, registration):
         body: dict[str, Any] = {"endpoint": registration.url, "events": list(self.events)}
-        if list_id := provider.field_mapping.get("list_id"):
-            body["list_id"] = list_id
-        url = f"{provider.api_base}/team/{registration.resource}/webhook"
+        # One list: its events only. Several: the workspace's (`ALL_LISTS`); a delivery starts
+        # a sync, which reads every chosen list, each task then landing on its own list's link.
+        lists = provider.chosen_collections(provider.field_mapping)
+        if len(lists) == 1 and not registration.resource.endswith(ALL_LISTS):
+            body["list_id"] = lists[0]
+        url = f"{provider.api_base}/team/{_team(registration.resource)}/webhook"
         webhook = field(SERVICE, provider.api("POST", url, json=body), "webhook", dict)
         # ClickUp chooses the signing secret and returns it only here.
         registration.remote_id = _id(webhook)
@@ -91,12 +99,21 @@ class ClickUpRegistrar(Registrar):
     def health(self, provider: Provider, registration: Registration) -> str:
         """ClickUp suspends a webhook after repeated failures (or a 410): its health says so.
         https://developer.clickup.com/docs/webhookhealth"""
-        url = f"{provider.api_base}/team/{registration.resource}/webhook"
+        url = f"{provider.api_base}/team/{_team(registration.resource)}/webhook"
         for webhook in field(SERVICE, provider.api("GET", url), "webhooks", list):
             if _id(webhook) == registration.remote_id:
                 status = _health_status(webhook)
                 return "" if status in WORKING else status
         return "missing"
+
+
+def _resource(provider: Provider, team: str) -> str:
+    several = len(provider.chosen_collections(provider.field_mapping)) > 1
+    return f"{team}{ALL_LISTS}" if several else team
+
+
+def _team(resource: str) -> str:
+    return resource.removesuffix(ALL_LISTS)
 
 
 def _id(raw: Any) -> str:

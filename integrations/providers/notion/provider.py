@@ -1,4 +1,5 @@
-"""Notion: pages of one database (data source) as tasks. https://developers.notion.com/reference"""
+"""Notion: pages of one or several databases (data sources) as tasks.
+https://developers.notion.com/reference"""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from integrations.providers.base import (
     iso,
     parse_date,
     parse_datetime,
+    pull_each,
 )
 from integrations.providers.errors import NotFound, PreconditionFailed
 
@@ -57,7 +59,8 @@ class NotionProvider(Provider):
     webhook_secret_from_handshake = True
     mapping_schema = {
         "database_id": str,
-        "data_source_id": str,
+        # One data source or several (a list): each is a sync link of its own.
+        "data_source_id": (str, list),
         "title_property": str,
         "status_property": str,
         "due_property": str,
@@ -77,15 +80,28 @@ class NotionProvider(Provider):
     collection_required = True
     collection_kind = "data_source"
     # A data source's parent is its database, which the search does not list.
+    # With several data sources, the first one's (each page names its own: `parent`).
     collection_ancestors = {"database_id": "database"}
+    # A page names its data source (`parent.data_source_id`); the links take the data
+    # source's title as their name (`read_only["list_name"]`, read once per source and run).
+    list_name_is_container = True
+    supports_move = True  # Move page, into another data source the connection syncs
     web_url_field = "url"  # the page's address in Notion's app
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
-        self._schema: dict[str, dict[str, Any]] | None = None
+        self._sources: dict[str, dict[str, Any]] = {}
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self, cursor: str | None, collection: str = "") -> Page:
+        """One query page of the chosen data sources, one after the other (`pull_each`), each
+        behind its own watermark."""
+        sources = [collection] if collection else self.chosen_collections(self.field_mapping)
+        if not sources:
+            self.collection_id()  # raises: no data source chosen
+        return pull_each(self, cursor, sources, self._pull_source)
+
+    def _pull_source(self, cursor: str | None, source: str) -> Page:
         """One query page. The cursor carries the watermark, the phase and Notion's own cursor.
 
         An incremental pull reads live pages edited since the watermark, then trashed ones
@@ -94,7 +110,8 @@ class NotionProvider(Provider):
         (https://developers.notion.com/reference/page, last_edited_time).
         """
         state = self.cursor_state(cursor, {"full": True, "phase": "live"})
-        source = self.collection_id(collection)
+        if len(self.chosen_collections(self.field_mapping)) > 1:
+            self._source(source)  # its title names its link: read once per run
         response = self.api(
             "POST",
             f"{self.api_base}/data_sources/{source}/query",
@@ -167,10 +184,25 @@ class NotionProvider(Provider):
 
     def update(self, remote_id: str, fields: dict[str, Any], version: str = "") -> RemoteItem:
         current = self._current(remote_id, version)
+        if current is None and len(self.chosen_collections(self.field_mapping)) > 1:
+            # Properties are named by the page's own data source: read which one it is in.
+            current = self.api("GET", f"{self.api_base}/pages/{remote_id}")
         source = _data_source_of(current) or self.collection_id()
         body = {"properties": self.to_properties(fields, source)}
         url = f"{self.api_base}/pages/{remote_id}"
         return self.to_item(self.api("PATCH", url, json=body, idempotent=True), source)
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """Move page into another data source (same id; its properties are matched by name
+        in the new one). https://developers.notion.com/reference/move-page"""
+        self._current(remote_id, version)
+        url = f"{self.api_base}/pages/{remote_id}/move"
+        parent = {"type": "data_source_id", "data_source_id": collection}
+        raw = self.api("POST", url, json={"parent": parent})
+        if not isinstance(raw, dict) or "properties" not in raw:
+            # The answer may be a partial page: read it whole.
+            raw = self.api("GET", f"{self.api_base}/pages/{remote_id}")
+        return self.to_item(raw, collection)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """Notion cannot delete a page through the API; it moves it to the trash."""
@@ -265,7 +297,13 @@ class NotionProvider(Provider):
             collection=collection or _data_source_of(raw),
             dayflow_id=self._text(properties, id_prop) if id_prop else "",
             web_url=self.web_url(raw),
+            read_only=self._list_name(collection or _data_source_of(raw)),
         )
+
+    def _list_name(self, source: str) -> dict[str, Any]:
+        """The data source's title where this run read it (no call of its own)."""
+        name = (self._sources.get(source) or {}).get("name")
+        return {"list_name": name} if name else {}
 
     def lacking(self) -> frozenset[str]:
         tagged = bool(self.field_mapping.get("tags_property"))
@@ -423,12 +461,23 @@ class NotionProvider(Provider):
         return {kind or "status": {"name": done if status == "done" else open_}}
 
     def schema(self, source: str) -> dict[str, dict[str, Any]]:
-        """The data source's properties by name, fetched once per provider instance."""
-        if self._schema is None:
+        """The data source's properties by name, fetched once per source and provider instance."""
+        return self._source(source)["properties"]
+
+    def source_name(self, source: str) -> str:
+        """The data source's title, as the sync link's name."""
+        return self._source(source)["name"]
+
+    def _source(self, source: str) -> dict[str, Any]:
+        if source not in self._sources:
             raw = self.api("GET", f"{self.api_base}/data_sources/{source}")
             properties = field(self.key, raw, "properties", dict)
-            self._schema = {n: p for n, p in properties.items() if isinstance(p, dict)}
-        return self._schema
+            title = raw.get("title")
+            self._sources[source] = {
+                "properties": {n: p for n, p in properties.items() if isinstance(p, dict)},
+                "name": plain_text(title) if isinstance(title, list) else "",
+            }
+        return self._sources[source]
 
 
 def plain_text(rich_text: list[Any]) -> str:

@@ -101,7 +101,7 @@ def test_notion_mapping_round_trips(fields):
     mapping = {"data_source_id": "ds", "status_property": "Status", "due_property": "Due"}
     mapping |= {"notes_property": "Notes", "priority_property": "Priority"}
     provider = NotionProvider(connection(**mapping))
-    provider._schema = NOTION_SCHEMA
+    provider._sources["ds"] = {"properties": NOTION_SCHEMA, "name": ""}
     raw = stored_notion(provider.to_properties(fields, "ds"))
     assert_round_trip(fields, provider.to_item(raw, "ds").fields)
 
@@ -145,7 +145,7 @@ def stored_clickup(payload: dict[str, Any]) -> dict[str, Any]:
 )
 def test_clickup_mapping_round_trips(fields, zone):
     provider = ClickUpProvider(connection(list_id="l", timezone=zone.key))
-    provider._statuses = {"open": "to do", "done": "complete"}
+    provider._statuses["l"] = {"open": "to do", "done": "complete"}
     assert_round_trip(
         fields, provider.to_item(stored_clickup(provider.to_payload(fields, "l"))).fields
     )

@@ -40,7 +40,7 @@ def _linear() -> tuple[Any, dict]:
 
 def _notion() -> tuple[Any, dict]:
     provider = NotionProvider(_connection(**MAPPING))
-    provider._schema = SCHEMA
+    provider._sources[MAPPING["data_source_id"]] = {"properties": SCHEMA, "name": ""}
     raw = page("p1", "2026-07-04T09:00:00.000Z")
     raw["url"] = RECORDED_PAGE["url"]
     return provider, raw

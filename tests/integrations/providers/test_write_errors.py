@@ -91,11 +91,12 @@ class Write:
 
 
 def notion_schema(provider: Any, mocked: Any) -> None:
-    provider._schema = {"Name": {"id": "title", "type": "title", "title": {}}}
+    title = {"Name": {"id": "title", "type": "title", "title": {}}}
+    provider._sources[NOTION_SOURCE] = {"properties": title, "name": ""}
 
 
 def clickup_statuses(provider: Any, mocked: Any) -> None:
-    provider._statuses = {"open": "to do", "done": "complete"}
+    provider._statuses["901"] = {"open": "to do", "done": "complete"}
 
 
 def todoist_current(provider: Any, mocked: Any) -> None:
