@@ -92,7 +92,14 @@ def test_a_failure_is_its_writes_own():
     titles = ["a", "refused", "b", "c", "refused", "d"]
     results = provider.write_batch(creates(titles))
     kinds = [type(r).__name__ for r in results]
-    assert kinds == ["RemoteItem", "Permanent", "RemoteItem", "RemoteItem", "Permanent", "RemoteItem"]
+    assert kinds == [
+        "RemoteItem",
+        "Permanent",
+        "RemoteItem",
+        "RemoteItem",
+        "Permanent",
+        "RemoteItem",
+    ]
 
 
 def test_an_error_that_is_not_the_items_starts_no_further_write():
@@ -231,16 +238,16 @@ def test_each_thread_has_its_own_session_and_the_database_stays_on_the_engines(
 
     monkeypatch.setattr(utils.CursorWrapper, "execute", execute)
     counted = []
-    monkeypatch.setattr(
-        http, "_count_call", lambda cid, *, flush=True: counted.append(flush)
-    )
-    provider.write_batch(creates([f"t{n}" for n in range(9)]))
-    assert threading.get_ident() not in provider.sessions  # every write on a write thread
+    monkeypatch.setattr(http, "_count_call", lambda cid, *, flush=True: counted.append(flush))
+    provider.write_batch(creates([f"t{n}" for n in range(10)]))
+    # the provider's first write went alone on the engine's thread, the others on theirs
+    engine = threading.get_ident()
+    assert provider.sessions.pop(engine) == id(provider.http.session)
     sessions = set(provider.sessions.values())
     assert len(sessions) == len(provider.sessions) > 1  # one session per thread
     assert id(provider.http.session) not in sessions  # none of them the engine's
-    assert database_threads <= {threading.get_ident()}
-    assert counted == [False] * 9  # counted in memory; the engine's thread flushes
+    assert database_threads <= {engine}
+    assert counted == [True] + [False] * 9  # in memory on threads; the engine's flushes
 
 
 @pytest.mark.django_db
@@ -264,6 +271,32 @@ def test_a_token_refresh_runs_on_the_engines_thread():
 
     with responses.RequestsMock() as mocked:
         mocked.add_callback("POST", API, callback=answer)
-        results = Paced(client).write_batch(creates(["a", "b", "c", "d"]))
+        provider = Paced(client)
+        provider._threads_warm = True  # no first write alone: every 401 is a thread's
+        results = provider.write_batch(creates(["a", "b", "c", "d"]))
     assert all(isinstance(r, RemoteItem) for r in results)
-    assert refreshed_on and set(refreshed_on) == {threading.get_ident()}
+    assert refreshed_on
+    assert set(refreshed_on) == {threading.get_ident()}
+
+
+# --- the real Notion provider ---------------------------------------------------------------
+@pytest.mark.django_db
+def test_notion_creates_side_by_side_read_the_schema_once(connect, wired, mocked):
+    from integrations.providers.notion.provider import NotionProvider
+    from tests.integrations.providers import test_notion as notion
+
+    connection = connect("notion", **notion.MAPPING)
+    provider = NotionProvider(connection, http=wired(connection, "ntn_live"))
+    mocked.post(notion.QUERY, json=notion.listing([]))
+    mocked.get(f"{notion.API}/data_sources/{notion.SOURCE}", json=notion.schema_response())
+    mocked.add_callback("POST", f"{notion.API}/pages", callback=notion.echo_page)
+    writes = [
+        Write("create", {"title": f"T{n}", "status": "open"}, dayflow_id=f"task-{n}")
+        for n in range(9)
+    ]
+    results = provider.write_batch(writes)
+    assert [r.fields["title"] for r in results] == [f"T{n}" for n in range(9)]
+    assert [r.dayflow_id for r in results] == [f"task-{n}" for n in range(9)]
+    paths = [call.request.method + " " + call.request.url for call in mocked.calls]
+    assert paths.count(f"GET {notion.API}/data_sources/{notion.SOURCE}") == 1
+    assert paths.count(f"POST {notion.API}/pages") == 9
