@@ -108,6 +108,9 @@ class Write:
     version: str = ""
     dayflow_id: str = ""
     collection: str = ""  # a create's container ("": the one the settings pick)
+    # A create no earlier attempt can have made (its intent was saved by this run): the
+    # provider skips the look-up for DayFlow's id that guards a retried create (`existing`).
+    fresh: bool = False
 
 
 # Per write of a batch: the item as the service now holds it (None after a delete), or the
@@ -258,6 +261,7 @@ class Provider:
         self._notes_lock = threading.Lock()
         # A write thread's own transport (`providers.parallel`): its HTTP client here.
         self._thread = threading.local()
+        self._threads_warm = False  # True once a first write went alone (`parallel`)
 
     def note(self, text: str) -> None:
         with self._notes_lock:
@@ -364,7 +368,7 @@ class Provider:
         results: list[WriteResult] = []
         for one in writes:
             try:
-                results.append(self._write_one(one))
+                results.append(self.write_one(one))
             except (Permanent, RateLimited) as error:
                 results.append(error)
         return results
@@ -393,9 +397,14 @@ class Provider:
             own.session.close()
             self._thread.http = None
 
-    def _write_one(self, one: Write) -> RemoteItem | None:
+    def write_one(self, one: Write) -> RemoteItem | None:
+        """One write of a batch through the single-write methods."""
         if one.op == "create":
-            return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
+            self._thread.fresh = one.fresh
+            try:
+                return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
+            finally:
+                self._thread.fresh = False
         if one.op == "update":
             return self.update(one.remote_id, one.fields, one.version)
         self.delete(one.remote_id, one.version)
@@ -437,6 +446,14 @@ class Provider:
         An unexpected shape raises UnexpectedPayload naming the service and the field.
         """
         raise NotImplementedError
+
+    def existing(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        """What a create finds already made under DayFlow's id (`find_by_dayflow_id`), unless
+        the create is fresh (`Write.fresh`): then no earlier attempt exists and the look-up,
+        a call of quota per create, is skipped."""
+        if not dayflow_id or getattr(self._thread, "fresh", False):
+            return None
+        return self.find_by_dayflow_id(dayflow_id, collection)
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """The remote item carrying DayFlow's id, where the service lets us look it up.

@@ -92,6 +92,19 @@ def write_concurrently(
     lock = threading.Lock()
     sent: set[int] = set()
     state: dict[str, Any] = {"next": 0, "finished": 0, "stop": None, "bug": None}
+    if not getattr(provider, "_threads_warm", False):
+        # The provider's first write goes alone, on this thread: what it reads once (Notion's
+        # schema, ClickUp's list statuses, CalDAV's calendars) is read once, not by each thread.
+        first = queue_[0].pop(0)
+        sent.add(first)
+        try:
+            results[first] = provider.write_one(writes[first])
+        except Permanent as error:
+            results[first] = error
+        except ProviderError as error:
+            results[first] = state["stop"] = error
+        provider._threads_warm = True
+        queue_ = [group for group in queue_ if group]
 
     def take() -> int | None:
         with lock:
@@ -109,7 +122,7 @@ def write_concurrently(
                     return
                 sent.add(index)
             try:
-                results[index] = provider._write_one(writes[index])
+                results[index] = provider.write_one(writes[index])
             except Permanent as error:
                 results[index] = error
             except ProviderError as error:  # not the item's: no further write starts
@@ -132,6 +145,8 @@ def write_concurrently(
                 state["finished"] += 1
             relay.wake()
 
+    if state["stop"] is not None:
+        queue_ = []
     workers = min(concurrency, len(queue_))
     threads = [
         threading.Thread(target=work, name=f"{provider.key}-write-{n}", daemon=True)

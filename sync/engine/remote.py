@@ -56,7 +56,7 @@ def prepare_creates(run: Run, batch: list[Pair]) -> list[Pair]:
 
 
 def _intent(run: Run, pair: Pair) -> ItemLink:
-    return ItemLink(
+    link = ItemLink(
         connection=run.connection,
         item_type=pair.item_type,
         dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
@@ -64,6 +64,10 @@ def _intent(run: Run, pair: Pair) -> ItemLink:
         base=dict(pair.decision.base or {}),
         **{FK[pair.item_type]: pair.local},
     )
+    # Saved by this run: no earlier attempt can have made its item (`Write.fresh`). An intent
+    # a crashed run left has remote_id "" but not this mark, so its create looks first.
+    link.fresh_intent = True
+    return link
 
 
 def write(run: Run, pair: Pair) -> Written:
@@ -189,6 +193,7 @@ def _request(pair: Pair) -> Write:
             fields,
             dayflow_id=link.dayflow_id or _local_id(pair),
             collection=_container(pair),
+            fresh=getattr(link, "fresh_intent", False),
         )
     if Op.UPDATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.UPDATE_REMOTE).fields)
@@ -234,12 +239,7 @@ def _item_failed(run: Run, pair: Pair, error: Exception) -> Pair:
 
 
 def _create(run: Run, pair: Pair) -> Pair:
-    link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
-    item = run.provider.create(
-        codec.decode(action.fields),
-        dayflow_id=link.dayflow_id or _local_id(pair),
-        collection=_container(pair),
-    )
+    item = run.provider.write_one(_request(pair))
     run.counts["api_calls"] += 1
     crash_point("after_remote_create")
     return _created(run, pair, item)

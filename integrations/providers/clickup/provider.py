@@ -107,7 +107,7 @@ class ClickUpProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         list_id = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, list_id) if dayflow_id else None
+        existing = self.existing(dayflow_id, list_id)
         if existing:
             return existing
         body = self.to_create_payload(fields, list_id)

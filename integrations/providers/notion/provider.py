@@ -157,7 +157,7 @@ class NotionProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         source = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, source) if dayflow_id else None
+        existing = self.existing(dayflow_id, source)
         if existing:
             return existing
         properties = self.to_properties(fields, source)
