@@ -300,3 +300,26 @@ def test_notion_creates_side_by_side_read_the_schema_once(connect, wired, mocked
     paths = [call.request.method + " " + call.request.url for call in mocked.calls]
     assert paths.count(f"GET {notion.API}/data_sources/{notion.SOURCE}") == 1
     assert paths.count(f"POST {notion.API}/pages") == 9
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("fresh", "lookups"), [(True, 0), (False, 1)])
+def test_a_fresh_create_skips_the_look_up_a_retried_one_makes(
+    connect, wired, mocked, fresh, lookups
+):
+    from integrations.providers.notion.provider import NotionProvider
+    from tests.integrations.providers import test_notion as notion
+
+    connection = connect("notion", **notion.MAPPING)
+    provider = NotionProvider(connection, http=wired(connection, "ntn_live"))
+    mocked.post(notion.QUERY, json=notion.listing([]))
+    mocked.get(f"{notion.API}/data_sources/{notion.SOURCE}", json=notion.schema_response())
+    mocked.add_callback("POST", f"{notion.API}/pages", callback=notion.echo_page)
+    one = Write("create", {"title": "T", "status": "open"}, dayflow_id="task-1", fresh=fresh)
+    item = provider.write_one(one)
+    assert item.dayflow_id == "task-1"
+    urls = [call.request.url for call in mocked.calls]
+    assert urls.count(notion.QUERY) == lookups
+    # and the mark does not outlive its write: a create after it looks again
+    provider.create({"title": "U", "status": "open"}, dayflow_id="task-2")
+    assert [call.request.url for call in mocked.calls].count(notion.QUERY) == lookups + 1
