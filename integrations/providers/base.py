@@ -451,9 +451,14 @@ class Provider:
         """What a create finds already made under DayFlow's id (`find_by_dayflow_id`), unless
         the create is fresh (`Write.fresh`): then no earlier attempt exists and the look-up,
         a call of quota per create, is skipped."""
-        if not dayflow_id or getattr(self._thread, "fresh", False):
+        if not dayflow_id or self.creating_fresh:
             return None
         return self.find_by_dayflow_id(dayflow_id, collection)
+
+    @property
+    def creating_fresh(self) -> bool:
+        """True inside the create of a fresh write (`Write.fresh`), on this thread."""
+        return bool(getattr(self._thread, "fresh", False))
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """The remote item carrying DayFlow's id, where the service lets us look it up.
