@@ -322,10 +322,11 @@ def run_case(case: Case, count: int, *, items: str | None = None) -> Outcome:
         rng=lambda: 0.5,
     )
     make = task_fields if kind == "tasks" else event_fields
-    # New DayFlow items: their intents saved by this run, so their creates are fresh (the
-    # engine's `remote._request`); --retried makes every create look for itself first.
+    # The engine's creates come looked for already (`Write.looked_up`: it looked for an earlier
+    # run's unfinished creates while planning, `plan.settle_intents`); --retried makes every
+    # create look for itself first, as a create from elsewhere does.
     writes = [
-        Write("create", make(n), dayflow_id=f"dayflow-{kind[:-1]}-{n}", fresh=not RETRIED)
+        Write("create", make(n), dayflow_id=f"dayflow-{kind[:-1]}-{n}", looked_up=not RETRIED)
         for n in range(count)
     ]
     CALDAV_CALLS.clear()

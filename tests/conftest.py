@@ -111,6 +111,13 @@ def other_user(django_user_model):
 
 
 @pytest.fixture
+def signed_in(client, user):
+    """The test client, signed in as `user`."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def service(db):
     from integrations.models import Service
 

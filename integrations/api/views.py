@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -35,6 +34,7 @@ from dayflow.api.throttling import SyncStart
 from integrations import lifecycle, service_urls
 from integrations.actions import SETTINGS, ConnectionActionRefused, require
 from integrations.api import serializers as s
+from integrations.api.rules_preview import answer as answer_rules_preview
 from integrations.catalog import enabled_services
 from integrations.clients import provider_for
 from integrations.forms import CalDAVConnectForm, ConnectionSettingsForm
@@ -43,9 +43,7 @@ from integrations.oauth import handoff
 from integrations.providers.errors import AuthExpired, ProviderError, RateLimited
 from sync.api.starting import start_sync
 from sync.models import SyncJob
-from sync.rules import rule_errors
 from sync.rules_preview import count as count_matching
-from sync.rules_preview import sentence as count_sentence
 from webhooks.subscriptions import delivery_mode
 
 CONTAINERS = "containers"
@@ -427,15 +425,11 @@ class ConnectionViewSet(
     )
     def rules_preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         connection = self.get_object()
-        incoming = s.RulesPreviewSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        rules = incoming.validated_data["sync_rules"]
-        problems = rule_errors(tuple(connection.offered_fields()), rules)
-        if problems:
-            raise exceptions.ValidationError({"sync_rules": problems})
-        counts = count_matching(connection, rules, timezone.localdate())
-        body = {"counts": counts, "sentence": count_sentence(counts)}
-        return Response(s.RulesPreviewResultSerializer(body).data)
+        return answer_rules_preview(
+            request.data,
+            connection.offered_fields(),
+            lambda rules, today: count_matching(connection, rules, today),
+        )
 
     @extend_schema(
         summary="Pause a connection (its syncs stop until resumed)",

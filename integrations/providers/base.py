@@ -108,9 +108,9 @@ class Write:
     version: str = ""
     dayflow_id: str = ""
     collection: str = ""  # a create's container ("": the one the settings pick)
-    # A create no earlier attempt can have made (its intent was saved by this run): the
-    # provider skips the look-up for DayFlow's id that guards a retried create (`existing`).
-    fresh: bool = False
+    # A create the caller has already looked for by `dayflow_id` at the service (the engine
+    # does, before its run writes: `plan.settle_intents`), so the provider need not look again.
+    looked_up: bool = False
 
 
 # Per write of a batch: the item as the service now holds it (None after a delete), or the
@@ -207,6 +207,9 @@ class Provider:
     # True when `move` puts an item in another container of the account: a DayFlow item moved
     # to a list whose destination is another container of the same connection moves there.
     supports_move: ClassVar[bool] = False
+    # True when an item moved to another container comes back under another remote id
+    # (`ids_in_other_containers`): the engine follows it there instead of losing it.
+    moves_change_ids: ClassVar[bool] = False
     # How many writes `write_batch` sends together; 1: the engine writes item by item.
     write_batch_size: ClassVar[int] = 1
     # For a service with no batch: how many single writes may be in flight at once
@@ -357,6 +360,11 @@ class Provider:
         calendar); the item as it is after, its id perhaps new. Only where `supports_move`."""
         raise NotImplementedError
 
+    def ids_in_other_containers(self, remote_id: str, containers: set[str]) -> list[str]:
+        """The ids this item had in the other containers, where the service gives a moved item
+        a new id (a Google event's carries its calendar); [] where an id survives a move."""
+        return []
+
     def write_batch(self, writes: list[Write]) -> list[WriteResult]:
         """Several writes, each with its own result in the same order: a failure of one
         (Permanent, PreconditionFailed, NotFound, RateLimited) is that write's result, not
@@ -400,11 +408,11 @@ class Provider:
     def write_one(self, one: Write) -> RemoteItem | None:
         """One write of a batch through the single-write methods."""
         if one.op == "create":
-            self._thread.fresh = one.fresh
+            self._thread.looked_up = one.looked_up
             try:
                 return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
             finally:
-                self._thread.fresh = False
+                self._thread.looked_up = False
         if one.op == "update":
             return self.update(one.remote_id, one.fields, one.version)
         self.delete(one.remote_id, one.version)
@@ -449,16 +457,17 @@ class Provider:
 
     def existing(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """What a create finds already made under DayFlow's id (`find_by_dayflow_id`), unless
-        the create is fresh (`Write.fresh`): then no earlier attempt exists and the look-up,
+        the caller looked already (`Write.looked_up`: the engine's creates): then the look-up,
         a call of quota per create, is skipped."""
-        if not dayflow_id or self.creating_fresh:
+        if not dayflow_id or self.creating_looked_up:
             return None
         return self.find_by_dayflow_id(dayflow_id, collection)
 
     @property
-    def creating_fresh(self) -> bool:
-        """True inside the create of a fresh write (`Write.fresh`), on this thread."""
-        return bool(getattr(self._thread, "fresh", False))
+    def creating_looked_up(self) -> bool:
+        """True inside the create of a write already looked for (`Write.looked_up`), on
+        this thread."""
+        return bool(getattr(self._thread, "looked_up", False))
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """The remote item carrying DayFlow's id, where the service lets us look it up.

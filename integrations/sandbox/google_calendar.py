@@ -1,21 +1,26 @@
 """Google Calendar API v3: OAuth with PKCE (refresh tokens that do not rotate), calendarList,
-events with syncToken (410 once expired), instances of a series, If-Match, and push channels
-(events.watch) announced with X-Goog-* headers.
+events with syncToken (410 once expired), instances of a series, If-Match, push channels
+(events.watch) announced with X-Goog-* headers, and batch requests (`/batch/calendar/v3`).
 https://developers.google.com/calendar/api/v3/reference"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import email.parser
+import email.policy
 import email.utils
 import hashlib
 import json
 import uuid
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.test import RequestFactory
+from django.urls import Resolver404, path, resolve
 from django.views.decorators.http import require_http_methods
 
 from integrations.sandbox import oauth, outbox, store
@@ -735,6 +740,119 @@ def _announce(channel: Item, state: str) -> None:
     outbox.enqueue(KEY, channel.data["address"], b"", headers, WEBHOOK_RETRIES)
 
 
+# --- batch requests: https://developers.google.com/calendar/api/guides/batch -------------------
+BATCH_MAX = 1000  # "You're limited to 1000 calls in a single batch request."
+BATCH_MAX_BYTES = 16 * 1024 * 1024  # the emulator's own bound on what it reads
+API_PREFIX = "/calendar/v3/"  # an inner request carries the path only, from here on
+
+
+@api_view
+@require_http_methods(["POST"])
+@google_api
+def batch(request: HttpRequest, account: Account) -> HttpResponse:
+    """A multipart/mixed body of application/http parts, each run as its own route would run
+    it (its own If-Match, its own rate limit) with the outer request's Authorization, answered
+    in the same order as one multipart/mixed response whose parts carry `Content-ID:
+    <response-<the request's id>>`. A body the batch cannot carry is a 400 that runs nothing."""
+    calls = _batch_calls(request)
+    if isinstance(calls, HttpResponse):
+        return calls
+    base = request.path[: -len("batch/calendar/v3")]
+    boundary = f"batch_{uuid.uuid4().hex}"
+    parts = [_batch_part(request, base, call, boundary) for call in calls]
+    return HttpResponse(
+        ("".join(parts) + f"--{boundary}--\r\n").encode(),
+        content_type=f"multipart/mixed; boundary={boundary}",
+    )
+
+
+def _batch_calls(request: HttpRequest) -> list[dict[str, Any]] | HttpResponse:
+    content_type = request.headers.get("Content-Type", "")
+    if not content_type.lower().startswith("multipart/mixed") or "boundary" not in content_type:
+        return error(400, "invalid", "Content-Type must be multipart/mixed with a boundary.")
+    if len(request.body) > BATCH_MAX_BYTES:
+        return error(413, "requestTooLarge", "Request too large.")
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + request.body)
+    parts = message.get_payload() if message.is_multipart() else None
+    if not isinstance(parts, list) or not parts:
+        return error(400, "invalid", "No requests in the batch.")
+    if len(parts) > BATCH_MAX:
+        return error(400, "invalid", f"A batch carries at most {BATCH_MAX} requests.")
+    calls = []
+    for part in parts:
+        call = _batch_call(part)
+        if call is None:
+            return error(400, "invalid", "Each part must be an application/http request.")
+        calls.append(call)
+    return calls
+
+
+def _batch_call(part: Any) -> dict[str, Any] | None:
+    if part.is_multipart() or part.get_content_type() != "application/http":
+        return None
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return None
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    request_line, _, header_lines = head.partition(b"\n")
+    words = request_line.decode("latin-1").split(" ")
+    if len(words) != 3 or not words[2].startswith("HTTP/") or not words[1].startswith("/"):
+        return None
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    headers = {str(k): str(v) for k, v in parser.parsebytes(header_lines).items()}
+    content_id = (part.get("Content-ID") or "").strip().removeprefix("<").removesuffix(">")
+    return {
+        "id": content_id,
+        "method": words[0].upper(),
+        "path": words[1],
+        "headers": headers,
+        "body": body.strip(),
+    }
+
+
+def _batch_part(request: HttpRequest, base: str, call: dict[str, Any], boundary: str) -> str:
+    response = _batch_run(request, base, call)
+    status = response.status_code
+    lines = [f"--{boundary}", "Content-Type: application/http"]
+    if call["id"]:
+        lines.append(f"Content-ID: <response-{call['id']}>")
+    lines += ["", f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines += [f"{k}: {response[k]}" for k in ("Content-Type", "ETag") if response.has_header(k)]
+    content = response.content.decode()
+    lines += [f"Content-Length: {len(response.content)}", "", content]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _batch_run(request: HttpRequest, base: str, call: dict[str, Any]) -> HttpResponse:
+    target = urlsplit(call["path"])
+    if not target.path.startswith(API_PREFIX):
+        return not_found()  # "All the inner requests must go to the same Google API."
+    try:
+        # Routes match the decoded path, as Django resolves a request's own.
+        match = resolve(unquote(base + target.path.removeprefix("/")))
+    except Resolver404:
+        return not_found()
+    if match.func is batch:
+        return not_found()
+    extra = {
+        f"HTTP_{k.upper().replace('-', '_')}": v
+        for k, v in call["headers"].items()
+        if k.lower() not in ("content-type", "content-length", "authorization", "host")
+    }
+    sub = RequestFactory().generic(
+        call["method"],
+        base + target.path.removeprefix("/") + (f"?{target.query}" if target.query else ""),
+        data=call["body"],
+        content_type="application/json",
+        secure=request.is_secure(),
+        HTTP_HOST=request.get_host(),
+        HTTP_AUTHORIZATION=request.headers.get("Authorization", ""),
+        **extra,
+    )
+    return match.func(sub, *match.args, **match.kwargs)
+
+
 # --- routes ---------------------------------------------------------------------------------
 @api_view
 def revoke(request: HttpRequest) -> HttpResponse:
@@ -774,4 +892,5 @@ urlpatterns = [
         name="google-instances",
     ),
     path("calendar/v3/channels/stop", stop_channel, name="google-channel-stop"),
+    path("batch/calendar/v3", batch, name="google-batch"),
 ]

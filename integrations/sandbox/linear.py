@@ -401,11 +401,38 @@ def issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -
     if found is None:
         raise not_found("Issue")
     before = dict(found.data)
-    _apply(found.data, issue_input, store.find(account, TEAM, found.container), _stamp(store.now()))
+    team = store.find(account, TEAM, found.container)
+    if issue_input.get("teamId", found.container) != found.container:
+        team = _move(account, found, str(issue_input["teamId"]), issue_input)
+    _apply(found.data, issue_input, team, _stamp(store.now()))
     store.save(found)
     changed = {k: before[k] for k in found.data if found.data[k] != before.get(k)}
     _notify(account, found, "update", changed)
     return {"success": True, "lastSyncId": account.seq, "issue": _readable(found.data)}
+
+
+def _move(account: Account, found: Item, team_id: str, issue_input: dict[str, Any]) -> Item:
+    """Another team: the issue keeps its id, takes the team's next identifier, and, unless
+    the input names one, the team's first state of the type it had."""
+    team = store.find(account, TEAM, team_id)
+    if team is None:
+        raise not_found("Team")
+    team.data["issueCount"] += 1
+    team.save(update_fields=["data"])
+    number, key = team.data["issueCount"], team.data["key"]
+    issue = found.data
+    issue.update(
+        identifier=f"{key}-{number}",
+        number=number,
+        url=issue["url"].rpartition("/")[0] + f"/{key}-{number}",
+        team={"id": team.remote_id, "key": key, "name": team.data["name"]},
+    )
+    if "stateId" not in issue_input:
+        kind = issue["state"]["type"]
+        state = next(s for s in team.data["states"]["nodes"] if s["type"] == kind)
+        issue["state"] = {k: v for k, v in state.items() if k != "position"}
+    found.container = team.remote_id
+    return team
 
 
 def issue_delete(account: Account, issue_id: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 import django_filters
 from django.db import IntegrityError, transaction
 from django.db.models import Model, Prefetch, QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -32,11 +31,12 @@ from audit.writer import record
 from dayflow.api import bounds
 from dayflow.api.owned import OwnedObjects
 from dayflow.models import INBOX, MAIN_CALENDAR, Calendar, TaskList
+from integrations.api.rules_preview import answer as answer_rules_preview
 from integrations.api.serializers import RulesPreviewResultSerializer, RulesPreviewSerializer
-from sync import links, rules_preview
+from sync import links
 from sync.api import list_serializers as s
 from sync.models import ItemType, SyncLink
-from sync.rules import rule_errors
+from sync.rules_preview import count_link
 
 BAD = OpenApiResponse(description="Bad input: the messages, field by field.")
 NOT_FOUND = OpenApiResponse(description="Not one of yours.")
@@ -305,15 +305,11 @@ class SyncLinkViewSet(
     @action(detail=True, methods=["post"], url_path="rules-preview", filter_backends=[])
     def rules_preview(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         link = self.get_object()
-        incoming = RulesPreviewSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        rules = incoming.validated_data["sync_rules"]
-        problems = rule_errors((str(link.item_type),), rules)
-        if problems:
-            raise exceptions.ValidationError({"sync_rules": problems})
-        counts = [rules_preview.count_link(link, rules, timezone.localdate())]
-        body = {"counts": counts, "sentence": rules_preview.sentence(counts)}
-        return Response(RulesPreviewResultSerializer(body).data)
+        return answer_rules_preview(
+            request.data,
+            (str(link.item_type),),
+            lambda rules, today: [count_link(link, rules, today)],
+        )
 
 
 # --- destinations --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from sync.decisions import Decision, Op
 from sync.engine.pull import Pulled
 from sync.engine.run import Run
 from sync.mapping import FK, fk_column, model_for, parse_dayflow_id
-from sync.models import Conflict, ItemLink, ItemType
+from sync.models import Conflict, ItemLink, ItemType, SyncLink
 from sync.rules import Outcome, matches, outcome
 
 CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
@@ -95,6 +95,7 @@ def chunks(items: list, size: int) -> Iterator[list]:
 def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
     pairs: Pairs = {}
     links = links_for_remote(run, pulled)
+    follow_moves(run, pulled, links)
     add_remote(pairs, pulled, links)
     add_local_changes(run, pairs, watermark)
     load_locals(run, pairs)
@@ -134,6 +135,34 @@ def links_for_remote(run: Run, pulled: Pulled) -> dict[str, ItemLink]:
         for chunk in chunks(ids, CHUNK)
         for link in links.filter(remote_id__in=chunk)
     }
+
+
+def follow_moves(run: Run, pulled: Pulled, links: dict[str, ItemLink]) -> None:
+    """Items moved at the service to another container the connection syncs, where the move
+    gives them another remote id (a Google event's id carries its calendar): the link of the
+    id that went away follows the item to its new id, so the item moves in DayFlow instead of
+    being deleted there and imported again. Only an id that went away in this same pull is
+    followed: the same event in two calendars at once (a meeting) stays two items."""
+    if not run.provider.moves_change_ids:
+        return
+    gone = set(pulled.deleted)
+    if pulled.full:
+        gone |= set(links) - set(pulled.items)
+    arrived = [remote_id for remote_id in pulled.items if remote_id not in links]
+    if not gone or not arrived:
+        return
+    containers = set(
+        SyncLink.objects.filter(connection=run.connection).values_list("collection", flat=True)
+    )
+    for remote_id in arrived:
+        for before in run.provider.ids_in_other_containers(remote_id, containers):
+            link = links.get(before)
+            if before in gone and link is not None:
+                del links[before]
+                pulled.deleted.discard(before)
+                link.remote_id = remote_id
+                links[remote_id] = link
+                break
 
 
 def add_remote(pairs: Pairs, pulled: Pulled, links: dict[str, ItemLink]) -> None:
@@ -496,6 +525,17 @@ def note_rules(run: Run, pairs: Iterable[Pair]) -> None:
         )
 
 
+def moved_at_service(pair: Pair) -> bool:
+    link, item = pair.link, pair.remote
+    return bool(
+        link is not None
+        and item is not None
+        and link.collection
+        and item.collection
+        and item.collection != link.collection
+    )
+
+
 def touches(pair: Pair) -> bool:
     """Pairs without writes that still move a link (agreement, new versions, unlink) or
     refresh what the service shows read-only."""
@@ -507,6 +547,8 @@ def touches(pair: Pair) -> bool:
     if pair.decision.base != link.base or not link.remote_id:
         return True
     if pair.remote is not None and pair.remote.version != link.remote_version:
+        return True
+    if moved_at_service(pair):  # some services move an item without a new version
         return True
     if shows_new_read_only(pair):
         return True

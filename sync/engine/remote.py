@@ -56,7 +56,7 @@ def prepare_creates(run: Run, batch: list[Pair]) -> list[Pair]:
 
 
 def _intent(run: Run, pair: Pair) -> ItemLink:
-    link = ItemLink(
+    return ItemLink(
         connection=run.connection,
         item_type=pair.item_type,
         dayflow_id=dayflow_id(pair.item_type, pair.local.pk),
@@ -64,10 +64,6 @@ def _intent(run: Run, pair: Pair) -> ItemLink:
         base=dict(pair.decision.base or {}),
         **{FK[pair.item_type]: pair.local},
     )
-    # Saved by this run: no earlier attempt can have made its item (`Write.fresh`). An intent
-    # a crashed run left has remote_id "" but not this mark, so its create looks first.
-    link.fresh_intent = True
-    return link
 
 
 def write(run: Run, pair: Pair) -> Written:
@@ -188,12 +184,14 @@ def _request(pair: Pair) -> Write:
     link, ops = pair.link, pair.decision.ops
     if Op.CREATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.CREATE_REMOTE).fields)
+        # Its intent was saved before any write (`prepare_creates`), and an intent an earlier
+        # run left was looked for at the service before this run's writes (`settle_intents`).
         return Write(
             "create",
             fields,
             dayflow_id=link.dayflow_id or _local_id(pair),
             collection=_container(pair),
-            fresh=getattr(link, "fresh_intent", False),
+            looked_up=True,
         )
     if Op.UPDATE_REMOTE in ops:
         fields = codec.decode(_action(pair, Op.UPDATE_REMOTE).fields)

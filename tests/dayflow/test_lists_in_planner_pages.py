@@ -28,12 +28,6 @@ EVENT = {
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def home(user) -> TaskList:
     return TaskList.objects.create(user=user, name="Home")
 

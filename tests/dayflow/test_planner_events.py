@@ -33,12 +33,6 @@ ALL_DAY = {**TIMED, "all_day": "on", "start_time": "", "end_time": "", "end_day"
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def berlin_user(user):
     Profile.objects.create(user=user, timezone="Europe/Berlin")
     return user

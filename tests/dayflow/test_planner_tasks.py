@@ -18,12 +18,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 GOOD = {"title": "Buy milk", "notes": "", "priority": "2", "list_name": "Home"}
 
 
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_a_task_is_made_with_a_day_it_is_due(signed_in, user):
     response = signed_in.post("/tasks/new/", {**GOOD, "due_day": "2026-12-05"}, follow=True)
 

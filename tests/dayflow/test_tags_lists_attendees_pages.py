@@ -21,12 +21,6 @@ ATTENDEES = [
 ]
 
 
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_tags_are_typed_separated_by_commas_and_kept_sorted_and_distinct(signed_in, user):
     signed_in.post("/tasks/new/", {**GOOD, "tags": " work, home,work ,, "})
 

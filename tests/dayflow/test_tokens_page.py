@@ -19,12 +19,6 @@ NOW = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
 PAGE = "/account/tokens/"
 
 
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_the_page_needs_a_sign_in(client):
     response = client.get(PAGE)
 

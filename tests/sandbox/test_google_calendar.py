@@ -4,12 +4,17 @@ token and its 410, push channels, and the real GoogleCalendarProvider through it
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client as Browser
 
+from integrations.providers.base import Write
+from integrations.providers.errors import PreconditionFailed
 from integrations.providers.google_calendar.provider import GoogleCalendarProvider
 from integrations.providers.google_calendar.webhook import verify_google
 from integrations.providers.http import HttpClient
@@ -308,3 +313,153 @@ def test_the_provider_starts_over_when_the_sync_token_expires(provider):
 
     assert page.full
     assert page.items
+
+
+# --- batch requests (https://developers.google.com/calendar/api/guides/batch) ----------------
+BATCH = "/sandbox/google-calendar/batch/calendar/v3"
+
+
+def batch_request(token: str, parts: list[str], boundary: str = "dayflow_b"):
+    body = "".join(f"--{boundary}\r\n{part}\r\n" for part in parts) + f"--{boundary}--\r\n"
+    return Browser().post(
+        BATCH,
+        body.encode(),
+        content_type=f"multipart/mixed; boundary={boundary}",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def http_part(content_id: str, line: str, body: Any = None, **headers: str) -> str:
+    lines = ["Content-Type: application/http", f"Content-ID: <{content_id}>", "", line]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    if body is None:
+        return "\r\n".join([*lines, "", ""])
+    return "\r\n".join([*lines, "Content-Type: application/json", "", json.dumps(body)])
+
+
+def answered(response) -> dict[str, tuple[int, Any]]:
+    head = f"Content-Type: {response['Content-Type']}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+        head + response.content
+    )
+    out = {}
+    for part in message.get_payload():
+        assert part.get_content_type() == "application/http"
+        raw = part.get_payload(decode=True).decode().replace("\r\n", "\n")
+        head_text, _, body = raw.partition("\n\n")
+        status = int(head_text.split("\n")[0].split(" ")[1])
+        out[part["Content-ID"]] = (status, json.loads(body) if body.strip() else None)
+    return out
+
+
+def test_a_batch_runs_each_part_as_its_route_and_a_412_is_that_ones_alone(token):
+    event = everything(token)[0]
+    new = {
+        "summary": "From a batch",
+        "start": {"dateTime": "2026-12-10T15:00:00Z"},
+        "end": {"dateTime": "2026-12-10T16:00:00Z"},
+    }
+    parts = [
+        http_part("a", "POST /calendar/v3/calendars/primary/events HTTP/1.1", new),
+        http_part(
+            "b",
+            f"PUT /calendar/v3/calendars/primary/events/{event['id']} HTTP/1.1",
+            {**event, "summary": "Stale"},
+            If_Match='"0"',
+        ),
+        http_part("c", f"GET /calendar/v3/calendars/primary/events/{event['id']} HTTP/1.1"),
+    ]
+
+    response = batch_request(token, parts)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("multipart/mixed; boundary=")
+    answers = answered(response)
+    assert list(answers) == ["<response-a>", "<response-b>", "<response-c>"]  # in order
+    assert answers["<response-a>"][0] == 200
+    assert answers["<response-a>"][1]["summary"] == "From a batch"
+    assert answers["<response-b>"][0] == 412
+    assert answers["<response-b>"][1]["error"]["errors"][0]["reason"] == "conditionNotMet"
+    assert answers["<response-c>"] == (200, event)  # the 412 changed nothing
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"{}"),
+        ("multipart/mixed; boundary=x", b"--x--\r\n"),
+        ("multipart/mixed; boundary=x", b"--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n--x--\r\n"),
+    ],
+    ids=["not multipart", "no parts", "a part that is not a request"],
+)
+def test_a_batch_it_cannot_carry_is_400_and_runs_nothing(token, content_type, body):
+    before = Item.objects.count()
+    response = Browser().post(
+        BATCH, body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code == 400
+    assert Item.objects.count() == before
+
+
+def test_more_than_1000_calls_is_400(token):
+    part = http_part("x", "GET /calendar/v3/calendars/primary/events/nope HTTP/1.1")
+
+    assert batch_request(token, [part] * 1001).status_code == 400
+
+
+def test_a_batch_without_a_token_is_401(app):
+    response = Browser().post(BATCH, b"--x--\r\n", content_type="multipart/mixed; boundary=x")
+
+    assert response.status_code == 401
+
+
+def test_a_part_outside_the_calendar_api_or_a_nested_batch_is_that_parts_404(token):
+    parts = [
+        http_part("1", "GET /gmail/v1/users/me/messages HTTP/1.1"),
+        http_part("2", "POST /calendar/v3/../batch/calendar/v3 HTTP/1.1"),
+        http_part("3", "GET /calendar/v3/users/me/calendarList HTTP/1.1"),
+    ]
+
+    answers = answered(batch_request(token, parts))
+
+    assert [status for status, _ in answers.values()] == [404, 404, 200]
+
+
+def test_a_part_with_an_escaped_calendar_id_reaches_that_calendar(token):
+    family = next(c for c in account(KEY).items.filter(kind=CALENDAR) if "@group" in c.remote_id)
+    event = everything(token, family.remote_id)[0]
+    escaped = family.remote_id.replace("@", "%40")
+    line = f"GET /calendar/v3/calendars/{escaped}/events/{event['id']} HTTP/1.1"
+
+    answers = answered(batch_request(token, [http_part("1", line)]))
+
+    assert answers["<response-1>"] == (200, event)
+
+
+def test_the_provider_writes_through_the_sandbox_batch(provider):
+    start = dt.datetime(2026, 12, 10, 15, 0, tzinfo=dt.UTC)
+    fields = {"start": start, "end": start + dt.timedelta(hours=1), "timezone": "UTC"}
+    fields |= {"all_day": False}
+    writes = [
+        Write("create", {**fields, "title": f"B{n}"}, dayflow_id=f"df-b{n}") for n in range(3)
+    ]
+    created = provider.write_batch(writes)
+    assert [c.dayflow_id for c in created] == ["df-b0", "df-b1", "df-b2"]
+    assert provider.write_batch(writes) == created  # a retry finds them
+
+    renamed, stale, deleted = provider.write_batch(
+        [
+            Write("update", {**fields, "title": "B0!"}, created[0].remote_id, created[0].version),
+            Write("update", {**fields, "title": "B1!"}, created[1].remote_id, '"old"'),
+            Write("delete", remote_id=created[2].remote_id, version=created[2].version),
+        ]
+    )
+
+    assert renamed.fields["title"] == "B0!"
+    assert isinstance(stale, PreconditionFailed)
+    assert deleted is None
+    titles = [i.fields["title"] for i in pull_all(provider)[0]]
+    assert {"B0!", "B1"} <= set(titles)
+    assert "B2" not in titles
+    assert titles.count("B0!") == 1

@@ -15,11 +15,13 @@ from integrations.providers.google_calendar.provider import GoogleCalendarProvid
 from integrations.providers.http import HttpClient
 from integrations.providers.linear.provider import LinearProvider
 from integrations.providers.todoist.provider import TodoistProvider
+from integrations.sandbox import store
 from integrations.sandbox.google_calendar import CALENDAR, EVENT
+from integrations.sandbox.linear import issue_update
 from integrations.sandbox.models import Item
 from integrations.sandbox.todoist import apply_command
 from sync import engine, links
-from sync.models import ItemLink, SyncJob
+from sync.models import ItemLink, JournalEntry, SyncJob
 from tests.sandbox.conftest import account, challenge
 from tests.sandbox.test_linear import PKCE
 
@@ -228,6 +230,32 @@ def test_an_event_moved_to_another_calendar_in_dayflow_moves_in_google(two_calen
     assert Event.objects.filter(title="Piano lesson").count() == 1
 
 
+def test_an_event_moved_to_another_calendar_at_google_moves_in_dayflow(two_calendars, user):
+    google, family, _, family_id = two_calendars
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    event = Event.objects.create(
+        user=user, title="Piano lesson", start=start, end=start + dt.timedelta(hours=1)
+    )
+    sync(google)
+    link = ItemLink.objects.get(event=event)
+    event_id = link.remote_id.rpartition("/")[2]
+    moved = Item.objects.get(kind=EVENT, remote_id=event_id)
+    moved.container = family_id  # what events.move does at Google: the same id, elsewhere
+    store.save(moved)
+
+    job = sync(google)
+
+    event.refresh_from_db()
+    link.refresh_from_db()
+    assert event.calendar_id == family.pk
+    assert not event.is_deleted
+    link.refresh_from_db()
+    assert (link.remote_id, link.collection) == (f"{family_id}/{event_id}", family_id)
+    assert (job.local_created, job.local_deleted, job.remote_created) == (0, 0, 0)
+    assert Event.objects.filter(title="Piano lesson").count() == 1
+    assert JournalEntry.objects.filter(job=job, op=JournalEntry.Op.MOVE, link=link).exists()
+
+
 def test_one_linear_connection_syncs_two_teams_each_into_its_own_list(
     live_server, register, connect, user, use_provider, monkeypatch
 ):
@@ -262,3 +290,55 @@ def test_one_linear_connection_syncs_two_teams_each_into_its_own_list(
     assert {task.task_list_id for task in landed} == {design_list.pk}
     assert Task.objects.get(title="Fix the login redirect").task_list_id is None
     assert (again.remote_created, again.local_created) == (0, 0)
+
+
+def test_a_task_moves_between_two_linear_teams_both_ways(
+    live_server, register, connect, user, use_provider, monkeypatch
+):
+    token = connect("linear", register("linear"), "oauth/token", **PKCE)["access_token"]
+    monkeypatch.setattr(LinearProvider, "api_base", f"{live_server.url}/sandbox/linear/graphql")
+    eng, design = (Item.objects.get(kind="team", data__key=key).remote_id for key in ("ENG", "DES"))
+    linear = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="linear"),
+        external_account_id="linear-both",
+        field_mapping={"team_id": [eng, design], "write_id_marker": True},
+    )
+    design_list = TaskList.objects.create(user=user, name="Design")
+    links.set_destination(user.pk, "task", design_list, linear.sync_links.get(collection=design))
+    http = client("linear", token)
+    use_provider(lambda connection: LinearProvider(connection, http=http))
+    task = Task.objects.create(user=user, title="Profile the sync engine", status="done")
+    try:
+        sync(linear)
+        link = ItemLink.objects.get(task=task)
+        issue = Item.objects.get(kind="issue", remote_id=link.remote_id)
+        assert (issue.container, issue.data["identifier"][:4]) == (eng, "ENG-")
+
+        task.task_list = design_list
+        task.save()
+        moved = sync(linear)
+
+        issue.refresh_from_db()
+        assert (issue.container, issue.data["identifier"][:4]) == (design, "DES-")
+        design_done = next(
+            s["id"]
+            for s in Item.objects.get(remote_id=design).data["states"]["nodes"]
+            if s["type"] == "completed"
+        )
+        assert issue.data["state"]["id"] == design_done  # the new team's own Done
+        link.refresh_from_db()
+        assert (link.remote_id, link.collection) == (issue.remote_id, design)
+        assert moved.remote_created == moved.remote_deleted == 0
+        assert Item.objects.filter(kind="issue", data__title=task.title).count() == 1
+
+        issue_update(account("linear"), issue.remote_id, {"teamId": eng})  # moved back at Linear
+        back = sync(linear)
+    finally:
+        http.session.close()
+
+    task.refresh_from_db()
+    assert task.task_list_id is None  # ENG's tasks live in the Inbox
+    assert (back.local_created, back.local_deleted) == (0, 0)
+    assert Task.objects.filter(title="Profile the sync engine").count() == 1
+    assert ItemLink.objects.get(task=task).collection == eng

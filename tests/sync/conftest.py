@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
+from integrations.models import Connection, Service
 from sync import engine
 from sync.models import SyncJob
 from tests.sync.fakes import FakeProvider, FakeService
@@ -33,6 +34,19 @@ def run_sync(connection, fake_provider) -> Callable[..., SyncJob]:
         return job
 
     return run
+
+
+def connect(user, key: str, field_mapping: dict, label: str, **more) -> Connection:
+    """A connection of `user` to the service `key`; saving it makes its sync links
+    (`sync.links.reconcile`)."""
+    return Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key=key),
+        external_account_id=label,
+        label=label,
+        field_mapping=field_mapping,
+        **more,
+    )
 
 
 def task_fields(title: str, **extra) -> dict:

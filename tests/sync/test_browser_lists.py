@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 
 from dayflow.models import Task, TaskList
-from integrations.models import Connection, Service
+from integrations.models import Connection
 from sync.models import SyncLink
 from tests.browser import assert_accessible, screenshot
+from tests.sync.conftest import connect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,21 +25,11 @@ def fits_the_width(page) -> bool:
     )
 
 
-def _connect(user, key: str, field_mapping: dict, label: str) -> Connection:
-    return Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key=key),
-        external_account_id=label,
-        label=label,
-        field_mapping=field_mapping,
-    )
-
-
 @pytest.fixture
 def connections(user) -> dict[str, Connection]:
     return {
-        "todoist": _connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist"),
-        "linear": _connect(user, "linear", {"team_id": "t-1"}, "alice@linear"),
+        "todoist": connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist"),
+        "linear": connect(user, "linear", {"team_id": "t-1"}, "alice@linear"),
     }
 
 

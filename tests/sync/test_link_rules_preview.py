@@ -11,24 +11,15 @@ import itertools
 import pytest
 
 from dayflow.models import Calendar, Event, Task, TaskList
-from integrations.models import Connection, Service
+from integrations.models import Connection
 from sync.models import ItemLink, SyncLink
 from sync.rules import in_words
 from sync.rules_preview import count_link
+from tests.sync.conftest import connect
 
 TODAY = dt.date(2026, 3, 10)
 OPEN = {"task": {"status": "open"}}
 REMOTE_IDS = itertools.count(1)
-
-
-def _connect(user, key: str, field_mapping: dict, label: str) -> Connection:
-    return Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key=key),
-        external_account_id=label,
-        label=label,
-        field_mapping=field_mapping,
-    )
 
 
 def _linked(connection: Connection, item: Task | Event) -> None:
@@ -43,9 +34,9 @@ def world(user, other_user) -> dict:
     """Home holds two open tasks and two done ones (one linked by Todoist, one by Linear);
     the Inbox one open and one done (linked by Todoist); a deleted done task in Home; another
     person's done task; "My calendar" an event, the calendar Family two."""
-    todoist = _connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist")
-    linear = _connect(user, "linear", {"team_id": "t-1"}, "alice@linear")
-    google = _connect(user, "google-calendar", {}, "alice@gmail.com")
+    todoist = connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist")
+    linear = connect(user, "linear", {"team_id": "t-1"}, "alice@linear")
+    google = connect(user, "google-calendar", {}, "alice@gmail.com")
     home = TaskList.objects.create(user=user, name="Home")
     family = Calendar.objects.create(user=user, name="Family")
     for title in ("Water the plants", "Fix the tap"):

@@ -14,10 +14,11 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from dayflow.models import Task, TaskList
-from integrations.models import Connection, Service
+from integrations.models import Connection
 from integrations.rules_form import MAX_TAGS_TEXT
 from sync.models import ItemLink, SyncCursor, SyncLink
 from sync.rules import MAX_DAYS, MAX_TAGS
+from tests.sync.conftest import connect
 
 pytestmark = pytest.mark.django_db
 
@@ -33,34 +34,17 @@ def frozen():
         yield
 
 
-def _connect(user, key: str, field_mapping: dict, label: str, **more) -> Connection:
-    return Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key=key),
-        external_account_id=label,
-        label=label,
-        field_mapping=field_mapping,
-        **more,
-    )
-
-
-@pytest.fixture
-def signed_in(client, user) -> Client:
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def todoist(user) -> SyncLink:
     """Todoist's project p-1, feeding the Inbox; its connection unlinks on a deletion."""
-    connection = _connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist")
+    connection = connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist")
     Connection.objects.filter(pk=connection.pk).update(deletion_policy="unlink")
     return connection.sync_links.select_related("connection").get()
 
 
 @pytest.fixture
 def theirs(other_user) -> SyncLink:
-    return _connect(other_user, "todoist", {"project_id": "p-9"}, "bob").sync_links.get()
+    return connect(other_user, "todoist", {"project_id": "p-9"}, "bob").sync_links.get()
 
 
 def url(link: SyncLink) -> str:
@@ -152,7 +136,7 @@ def test_own_rules_left_empty_sync_every_task_of_the_link(signed_in, todoist):
 
 
 def test_a_calendar_link_asks_for_the_event_window_only(signed_in, user):
-    google = _connect(user, "google-calendar", {}, "alice@gmail.com").sync_links.get()
+    google = connect(user, "google-calendar", {}, "alice@gmail.com").sync_links.get()
     form = {"rules_from": "own", "rules-event_past_days": "30", "deletion_policy": "propagate"}
     form["rules-task_open_only"] = "on"  # not a field of a calendar: not read
 
@@ -340,7 +324,7 @@ def test_the_lists_page_says_each_links_rules_in_the_same_queries_however_many_l
 ):
     home = TaskList.objects.create(user=user, name="Home")
     for i in range(many):
-        link = _connect(user, "todoist", {"project_id": f"p-{i}"}, f"a{i}").sync_links.get()
+        link = connect(user, "todoist", {"project_id": f"p-{i}"}, f"a{i}").sync_links.get()
         SyncLink.objects.filter(pk=link.pk).update(
             task_list=home,
             is_destination=False,

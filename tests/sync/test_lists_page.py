@@ -8,45 +8,28 @@ import pytest
 from django.test import Client
 
 from dayflow.models import Calendar, Event, Task, TaskList
-from integrations.models import Connection, Service
 from sync.models import SyncLink
+from tests.sync.conftest import connect
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/sync/lists/"
 
 
-def _connect(user, key: str, field_mapping: dict, label: str) -> Connection:
-    # Saving a connection makes its sync links (sync.links.reconcile).
-    return Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key=key),
-        external_account_id=label,
-        label=label,
-        field_mapping=field_mapping,
-    )
-
-
-@pytest.fixture
-def signed_in(client, user) -> Client:
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def todoist(user) -> SyncLink:
     """The person's Todoist project p-1: the Inbox's destination, the first task link."""
-    return _connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist").sync_links.get()
+    return connect(user, "todoist", {"project_id": "p-1"}, "alice@todoist").sync_links.get()
 
 
 @pytest.fixture
 def linear(user) -> SyncLink:
-    return _connect(user, "linear", {"team_id": "t-1"}, "alice@linear").sync_links.get()
+    return connect(user, "linear", {"team_id": "t-1"}, "alice@linear").sync_links.get()
 
 
 @pytest.fixture
 def google(user) -> SyncLink:
-    return _connect(user, "google-calendar", {}, "alice@gmail.com").sync_links.get()
+    return connect(user, "google-calendar", {}, "alice@gmail.com").sync_links.get()
 
 
 @pytest.fixture
@@ -59,7 +42,7 @@ def theirs(other_user) -> dict:
     return {
         "list": TaskList.objects.create(user=other_user, name="Theirs"),
         "calendar": Calendar.objects.create(user=other_user, name="Theirs"),
-        "link": _connect(other_user, "todoist", {"project_id": "p-9"}, "bob").sync_links.get(),
+        "link": connect(other_user, "todoist", {"project_id": "p-9"}, "bob").sync_links.get(),
     }
 
 
@@ -108,7 +91,7 @@ def test_the_page_costs_the_same_queries_with_many_lists_and_links(
             task_list = TaskList.objects.create(user=user, name=f"List {n}-{i}")
             Calendar.objects.create(user=user, name=f"Calendar {n}-{i}")
             Task.objects.create(user=user, title="t", task_list=task_list)
-            _connect(user, "todoist", {"project_id": f"p-{n}-{i}"}, f"a{n}{i}")
+            connect(user, "todoist", {"project_id": f"p-{n}-{i}"}, f"a{n}{i}")
 
     grow(1)
     with django_assert_max_num_queries(8) as few:

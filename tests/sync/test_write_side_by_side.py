@@ -31,7 +31,7 @@ class SideBySideFake(FakeProvider):
         with self.plan["lock"]:  # the in-memory fake itself is not thread-safe
             self.plan["threads"].add(threading.get_ident())
             self.plan["creates"] += 1
-            self.plan["fresh"].append(getattr(self._thread, "fresh", None))
+            self.plan["looked_up"].append(getattr(self._thread, "looked_up", None))
             if self.plan["creates"] in self.plan["refuse"]:
                 raise Permanent("refused", status=400, service="fake")
             if self.plan["creates"] in self.plan["limit"]:
@@ -47,7 +47,7 @@ def plan(use_provider, remote) -> dict:
         "creates": 0,
         "refuse": set(),
         "limit": set(),
-        "fresh": [],
+        "looked_up": [],
     }
     use_provider(lambda connection: SideBySideFake(connection, remote, state))
     return state
@@ -123,16 +123,18 @@ def test_a_provider_declares_how_many_writes_a_round_holds():
     assert remote_writes.writes_per_batch(SideBySideFake) == 3 * remote_writes.WRITES_PER_THREAD
 
 
-def test_creates_of_intents_this_run_saved_are_fresh_those_a_failed_run_left_are_not(
+def test_creates_go_looked_up_the_intents_a_stopped_run_left_found_while_planning(
     plan, remote, user, connection
 ):
     plan["limit"] = {1}  # the first create is turned away: the run stops, its intents saved
     Task.objects.bulk_create([Task(user=user, title=f"T{n}") for n in range(4)])
     job = SyncJob.objects.create(connection=connection)
     engine.run_job(job.pk)
-    assert plan["fresh"] == [True]
+    assert plan["looked_up"] == [True]  # the provider looks nothing up itself
     assert ItemLink.objects.filter(connection=connection, remote_id="").count() == 4
-    plan["fresh"].clear()
+    plan["looked_up"].clear()
+    finds = remote.calls["find"]
     assert engine.run_job(job.pk).status == SyncJob.Status.SUCCEEDED
-    assert plan["fresh"] == [False] * 4  # each looks for what the first run may have made
+    assert remote.calls["find"] == finds + 4  # the engine looked for each left intent once
+    assert plan["looked_up"] == [True] * 4
     assert len(remote.items) == 4

@@ -50,9 +50,9 @@ class BatchWriter:
 
     def write(self, writes: list[Write]) -> list[WriteResult]:
         results: list[WriteResult] = [None] * len(writes)
-        # A fresh create (`Write.fresh`) has no earlier attempt to find.
+        # A create the engine looked for already (`Write.looked_up`) is not looked for again.
         retried = [
-            w.dayflow_id for w in writes if w.op == "create" and w.dayflow_id and not w.fresh
+            w.dayflow_id for w in writes if w.op == "create" and w.dayflow_id and not w.looked_up
         ]
         found = self._marked(retried)
         current = self._current(writes)

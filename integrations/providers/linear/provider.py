@@ -1,4 +1,4 @@
-"""Linear: issues of one team, over GraphQL. https://linear.app/developers"""
+"""Linear: issues of the teams a connection syncs, over GraphQL. https://linear.app/developers"""
 
 from __future__ import annotations
 
@@ -128,6 +128,7 @@ class LinearProvider(Provider):
     collection_words = "a Linear team"
     collection_required = True
     collection_kind = "team"
+    supports_move = True  # issueUpdate's teamId, between the teams the connection syncs
     setting_checkboxes = {
         "write_id_marker": "Mark each issue with its DayFlow id (a line in its description)"
     }
@@ -266,6 +267,22 @@ class LinearProvider(Provider):
         variables = {"id": remote_id, "input": issue_input}
         result = field(self.key, self.graphql(UPDATE, variables), "issueUpdate", dict)
         return self.to_item(field(self.key, result, "issue", dict), team)
+
+    def move(self, remote_id: str, collection: str, version: str = "") -> RemoteItem:
+        """issueUpdate with another `teamId`: the same issue (its id kept, its identifier the
+        new team's), put in the new team's workflow state of its status and given the labels
+        of its tags that team can carry, since states and team labels are each team's own.
+        https://linear.app/developers/graphql, IssueUpdateInput.teamId"""
+        current = self.get(remote_id)
+        if version and current.version != version:
+            raise PreconditionFailed(f"issue {remote_id} changed", status=412, service=self.key)
+        if current.collection == collection:
+            return current
+        carried = {name: current.fields[name] for name in ("status", "tags")}
+        issue_input = {"teamId": collection, **self.to_input(carried, collection)}
+        variables = {"id": remote_id, "input": issue_input}
+        result = field(self.key, self.graphql(UPDATE, variables), "issueUpdate", dict)
+        return self.to_item(field(self.key, result, "issue", dict), collection)
 
     def delete(self, remote_id: str, version: str = "") -> None:
         """issueDelete moves the issue to Linear's trash, restorable for a while

@@ -1,13 +1,19 @@
 """A small fake of Google Calendar's events API behind `responses`, keeping the documented
 semantics the provider relies on: syncToken listings, private extended property look-ups,
-If-Match (412), cancelled deletions, and instances of a series found by original start."""
+If-Match (412), cancelled deletions, instances of a series found by original start, and batch
+requests (`/batch/calendar/v3`), whose parts it answers one by one through the same routes in
+the documented shape (https://developers.google.com/calendar/api/guides/batch): a
+multipart/mixed answer, in the requests' order, each part `Content-ID: <response-<id>>`."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import email.parser
+import email.policy
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -16,6 +22,9 @@ import responses
 API = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
 EVENT = re.compile(re.escape(API) + r"/([^/?]+)(/instances)?(\?.*)?$")
 LIST = re.compile(re.escape(API) + r"(\?.*)?$")
+BATCH = "https://www.googleapis.com/batch/calendar/v3"
+# The boundary of the documented example answer (an unquoted token with "=" in it).
+ANSWER_BOUNDARY = "batch_pK7JBAk73-E=_AA5eFwv4m2Q="
 
 
 class FakeGoogleCalendar:
@@ -24,6 +33,16 @@ class FakeGoogleCalendar:
         self.seq = 0
         self.zone = zone
         self.writes = 0
+        self.batches: list[list[dict[str, Any]]] = []  # each batch's calls, as sent
+        self.garble_writes = 0  # how many batches with writes to apply, then answer garbled
+        self.routes = {
+            ("GET", LIST): self._list,
+            ("POST", LIST): self._insert,
+            ("GET", EVENT): self._get,
+            ("PUT", EVENT): self._put,
+            ("DELETE", EVENT): self._delete,
+        }
+        mocked.add_callback(responses.POST, BATCH, callback=self._batch)
         mocked.add_callback(responses.GET, LIST, callback=self._list)
         mocked.add_callback(responses.POST, LIST, callback=self._insert)
         mocked.add_callback(responses.GET, EVENT, callback=self._get)
@@ -138,3 +157,60 @@ class FakeGoogleCalendar:
         kept = {k: current[k] for k in ("recurringEventId", "originalStartTime") if k in current}
         self._store({"id": event_id, "status": "cancelled", **kept})
         return 204, {}, ""
+
+    # --- batch requests -----------------------------------------------------------------
+    def _batch(self, request) -> tuple[int, dict, str]:
+        """Each part run as its own request (its own If-Match), answered in order."""
+        head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+        body = request.body if isinstance(request.body, bytes) else request.body.encode()
+        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + body)
+        assert message.is_multipart(), "a batch request is multipart/mixed"
+        calls, parts = [], []
+        for part in message.get_payload():
+            assert part.get_content_type() == "application/http"
+            content_id = part["Content-ID"].strip("<>")
+            inner = part.get_payload(decode=True).decode().replace("\r\n", "\n")
+            head_text, _, payload = inner.partition("\n\n")
+            request_line, *header_lines = head_text.split("\n")
+            method, path, version = request_line.split(" ")
+            assert path.startswith("/calendar/v3/")
+            assert version == "HTTP/1.1"
+            headers = dict(line.split(": ", 1) for line in header_lines)
+            call = {"method": method, "path": path, "headers": headers}
+            call["body"] = json.loads(payload) if payload.strip() else None
+            calls.append(call)
+            status, answer_headers, text = self._route(method, path, headers, payload.strip())
+            parts.append(self._answer_part(content_id, status, answer_headers, text))
+        self.batches.append(calls)
+        if self.garble_writes and any(c["method"] != "GET" for c in calls):
+            self.garble_writes -= 1
+            return 200, {"Content-Type": "text/html"}, "<html>a proxy page</html>"
+        answer = "".join(parts) + f"--{ANSWER_BOUNDARY}--\r\n"
+        content_type = f"multipart/mixed; boundary={ANSWER_BOUNDARY}"
+        return 200, {"Content-Type": content_type}, answer
+
+    def _route(self, method: str, path: str, headers: dict, payload: str) -> tuple:
+        url = "https://www.googleapis.com" + path
+        for (verb, pattern), handler in self.routes.items():
+            if verb == method and pattern.match(url):
+                inner = SimpleNamespace(url=url, headers=headers, body=payload or None)
+                return handler(inner)
+        return 404, {}, json.dumps({"error": {"code": 404, "message": "Not Found"}})
+
+    @staticmethod
+    def _answer_part(content_id: str, status: int, headers: dict, text: str) -> str:
+        reasons = {200: "OK", 204: "No Content", 404: "Not Found", 410: "Gone"}
+        lines = [
+            f"--{ANSWER_BOUNDARY}",
+            "Content-Type: application/http",
+            f"Content-ID: <response-{content_id}>",
+            "",
+            f"HTTP/1.1 {status} {reasons.get(status, 'Error')}",
+            *[f"{k}: {v}" for k, v in headers.items()],
+        ]
+        if text:
+            lines += ["Content-Type: application/json; charset=UTF-8"]
+            lines += [f"Content-Length: {len(text.encode())}", "", text]
+        else:
+            lines += ["Content-Length: 0", ""]
+        return "\r\n".join(lines) + "\r\n"

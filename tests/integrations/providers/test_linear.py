@@ -254,6 +254,40 @@ def test_update_of_an_issue_changed_since_is_a_conflict(provider, mocked):
         provider.update("i1", {"title": "x"}, version="2026-02-01T10:00:00.000Z")
 
 
+def test_a_move_puts_the_issue_in_the_other_team_with_that_teams_state_and_labels(provider, mocked):
+    current = issue("i1", "2026-02-01T10:00:00.000Z")  # Todo in team-eng, labelled Bug and Auth
+    mocked.post(API, json={"data": {"issue": current}})
+    mocked.post(API, json=load("linear", "states.json"))  # team-2's states
+    design_labels = [{"id": "label-des-bug", "name": "Bug"}]  # no Auth label in that team
+    info = {"hasNextPage": False, "endCursor": None}
+    mocked.post(API, json={"data": {"issueLabels": {"nodes": design_labels, "pageInfo": info}}})
+    moved = issue("i1", "2026-02-01T10:05:00.000Z", team={"id": "team-2", "name": "Design"})
+    mocked.post(API, json={"data": {"issueUpdate": {"success": True, "issue": moved}}})
+
+    item = provider.move("i1", "team-2", version="2026-02-01T10:00:00.000Z")
+
+    sent = variables(mocked.calls[3])
+    assert sent["id"] == "i1"
+    assert sent["input"]["teamId"] == "team-2"
+    assert sent["input"]["stateId"] == "state-todo"  # that team's first unstarted state
+    assert sent["input"]["labelIds"] == ["label-des-bug"]
+    assert (item.remote_id, item.collection) == ("i1", "team-2")
+    assert any("Auth" in note for note in provider.notes)
+
+
+def test_a_move_of_an_issue_changed_since_is_a_conflict_and_sends_nothing(provider, mocked):
+    mocked.post(API, json={"data": {"issue": issue("i1", "2026-02-01T10:09:00.000Z")}})
+    with pytest.raises(errors.PreconditionFailed):
+        provider.move("i1", "team-2", version="2026-02-01T10:00:00.000Z")
+    assert len(mocked.calls) == 1
+
+
+def test_a_move_to_the_team_it_is_in_writes_nothing(provider, mocked):
+    mocked.post(API, json={"data": {"issue": issue("i1", "2026-02-01T10:00:00.000Z")}})
+    assert provider.move("i1", TEAM).collection == TEAM
+    assert len(mocked.calls) == 1
+
+
 def test_delete_trashes_the_issue(provider, mocked):
     mocked.post(API, json={"data": {"issueDelete": {"success": True}}})
     provider.delete("i1")

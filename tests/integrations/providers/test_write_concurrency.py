@@ -303,9 +303,9 @@ def test_notion_creates_side_by_side_read_the_schema_once(connect, wired, mocked
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("fresh", "lookups"), [(True, 0), (False, 1)])
-def test_a_fresh_create_skips_the_look_up_a_retried_one_makes(
-    connect, wired, mocked, fresh, lookups
+@pytest.mark.parametrize(("looked_up", "lookups"), [(True, 0), (False, 1)])
+def test_a_create_looked_for_already_skips_the_look_up_others_make(
+    connect, wired, mocked, looked_up, lookups
 ):
     from integrations.providers.notion.provider import NotionProvider
     from tests.integrations.providers import test_notion as notion
@@ -315,7 +315,7 @@ def test_a_fresh_create_skips_the_look_up_a_retried_one_makes(
     mocked.post(notion.QUERY, json=notion.listing([]))
     mocked.get(f"{notion.API}/data_sources/{notion.SOURCE}", json=notion.schema_response())
     mocked.add_callback("POST", f"{notion.API}/pages", callback=notion.echo_page)
-    one = Write("create", {"title": "T", "status": "open"}, dayflow_id="task-1", fresh=fresh)
+    one = Write("create", {"title": "T", "status": "open"}, dayflow_id="task-1", looked_up=looked_up)
     item = provider.write_one(one)
     assert item.dayflow_id == "task-1"
     urls = [call.request.url for call in mocked.calls]
