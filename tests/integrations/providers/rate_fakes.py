@@ -52,9 +52,9 @@ class VirtualClock:
         with self._cond:
             self.pending += 1
 
-    def arrived(self) -> None:
+    def arrived(self, slots: int = 1) -> None:
         with self._cond:
-            self.pending = max(self.pending - 1, 0)
+            self.pending = max(self.pending - slots, 0)
             self._cond.notify_all()
 
     @property
@@ -106,12 +106,17 @@ class RateWindow:
         *,
         refuse: Callable[[float, float], tuple[int, dict[str, str], str]] = retry_after,
         latency: float = 0.0,
+        weight: Callable[[Any], int] = lambda request: 1,
     ) -> None:
         self.clock = clock
         self.limit = limit
         self.per = per
         self.refuse = refuse
         self.latency = latency  # real seconds a call takes, so that calls overlap
+        # What one call counts against the limit: 1, or a batch's inner calls where the
+        # service counts those (Google: "n requests, not one").
+        self.weight = weight
+        self.units = 0
         self.arrivals: deque[float] = deque()
         self.calls = 0
         self.refused = 0
@@ -121,18 +126,21 @@ class RateWindow:
 
     def wrap(self, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def limited(request: Any) -> Any:
-            self.clock.arrived()
+            units = self.weight(request)
+            self.clock.arrived(units)
             now = self.clock()
             with self._lock:
                 self.calls += 1
+                self.units += units
                 # A call exactly `per` after the one it replaces is within the limit; the
                 # margin absorbs float rounding at epoch magnitudes (~1e-7 s), nothing more.
                 while self.arrivals and self.arrivals[0] <= now - self.per + EPSILON:
                     self.arrivals.popleft()
-                if len(self.arrivals) >= self.limit:
+                if len(self.arrivals) + units > self.limit:
                     self.refused += 1
-                    return self.refuse(self.arrivals[0] + self.per - now, now)
-                self.arrivals.append(now)
+                    wait = self.arrivals[len(self.arrivals) + units - self.limit - 1]
+                    return self.refuse(wait + self.per - now, now)
+                self.arrivals.extend([now] * units)
                 self.in_flight += 1
                 self.most_in_flight = max(self.most_in_flight, self.in_flight)
             try:

@@ -315,7 +315,9 @@ def test_a_create_looked_for_already_skips_the_look_up_others_make(
     mocked.post(notion.QUERY, json=notion.listing([]))
     mocked.get(f"{notion.API}/data_sources/{notion.SOURCE}", json=notion.schema_response())
     mocked.add_callback("POST", f"{notion.API}/pages", callback=notion.echo_page)
-    one = Write("create", {"title": "T", "status": "open"}, dayflow_id="task-1", looked_up=looked_up)
+    one = Write(
+        "create", {"title": "T", "status": "open"}, dayflow_id="task-1", looked_up=looked_up
+    )
     item = provider.write_one(one)
     assert item.dayflow_id == "task-1"
     urls = [call.request.url for call in mocked.calls]
