@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,6 +43,7 @@ from integrations.providers.errors import (
     RateLimited,
     UnexpectedPayload,
 )
+from integrations.providers.parallel import write_concurrently
 
 if TYPE_CHECKING:
     from integrations.providers.http import HttpClient
@@ -210,6 +212,10 @@ class Provider:
     moves_change_ids: ClassVar[bool] = False
     # How many writes `write_batch` sends together; 1: the engine writes item by item.
     write_batch_size: ClassVar[int] = 1
+    # For a service with no batch: how many single writes may be in flight at once
+    # (`providers.parallel`), within the service's documented concurrency; the rate
+    # (`rate_limit`) still holds over all of them. 1: one after the other.
+    write_concurrency: ClassVar[int] = 1
 
     # The settings a user picks for this service (connection.field_mapping): key -> type, or
     # types: (str, list) is one id or several.
@@ -258,10 +264,15 @@ class Provider:
         # What the run should tell the person though nothing failed (a tag with no label
         # at the service…): the engine puts them in the job's report.
         self.notes: list[str] = []
+        self._notes_lock = threading.Lock()
+        # A write thread's own transport (`providers.parallel`): its HTTP client here.
+        self._thread = threading.local()
+        self._threads_warm = False  # True once a first write went alone (`parallel`)
 
     def note(self, text: str) -> None:
-        if len(self.notes) < MAX_NOTES and text not in self.notes:
-            self.notes.append(text[:NOTE_CHARS])
+        with self._notes_lock:
+            if len(self.notes) < MAX_NOTES and text not in self.notes:
+                self.notes.append(text[:NOTE_CHARS])
 
     @classmethod
     def setup_needed(cls, mapping: object) -> str:
@@ -314,6 +325,9 @@ class Provider:
     def http(self) -> HttpClient:
         """The connection's HTTP client: the one given, or built on first use by the factory
         `integrations.clients.provider_for` passes (the token is read then, not before)."""
+        own = getattr(self._thread, "http", None)
+        if own is not None:
+            return own
         if self._http is None:
             if self._client_factory is None:
                 raise TypeError(
@@ -358,18 +372,50 @@ class Provider:
         """Several writes, each with its own result in the same order: a failure of one
         (Permanent, PreconditionFailed, NotFound, RateLimited) is that write's result, not
         the batch's. Providers whose service batches (`write_batch_size` > 1) send them in
-        fewer calls; this default writes them one by one."""
+        fewer calls; this default writes them side by side where the provider declares
+        `write_concurrency` > 1 (`providers.parallel`), else one by one."""
+        if self.write_concurrency > 1 and len(writes) > 1:
+            return write_concurrently(self, writes, self.write_concurrency)
         results: list[WriteResult] = []
         for one in writes:
             try:
-                results.append(self._write_one(one))
+                results.append(self.write_one(one))
             except (Permanent, RateLimited) as error:
                 results.append(error)
         return results
 
-    def _write_one(self, one: Write) -> RemoteItem | None:
+    # --- write threads (`providers.parallel`) --------------------------------------------
+    def prepare_threads(self) -> None:
+        """On the engine's thread, before write threads start: build what they copy (the
+        HTTP client, which reads the connection's token from the database)."""
+        if self._http is not None or self._client_factory is not None:
+            self.http  # noqa: B018 - built here, not on a write thread
+
+    def write_resource(self, one: Write) -> str:
+        """What a write changes at the service: writes to one resource are never side by side
+        (`providers.parallel`) but one after the other, in order. By default the item."""
+        return one.remote_id or one.dayflow_id
+
+    def for_thread(self, relay: Any) -> None:
+        """On a write thread: its own transport, whose database work goes through `relay`."""
+        if self._http is not None:
+            self._thread.http = self._http.for_thread(relay)
+
+    def leave_thread(self) -> None:
+        """On a write thread, at its end: close what `for_thread` opened."""
+        own = getattr(self._thread, "http", None)
+        if own is not None:
+            own.session.close()
+            self._thread.http = None
+
+    def write_one(self, one: Write) -> RemoteItem | None:
+        """One write of a batch through the single-write methods."""
         if one.op == "create":
-            return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
+            self._thread.looked_up = one.looked_up
+            try:
+                return self.create(one.fields, dayflow_id=one.dayflow_id, collection=one.collection)
+            finally:
+                self._thread.looked_up = False
         if one.op == "update":
             return self.update(one.remote_id, one.fields, one.version)
         self.delete(one.remote_id, one.version)
@@ -411,6 +457,20 @@ class Provider:
         An unexpected shape raises UnexpectedPayload naming the service and the field.
         """
         raise NotImplementedError
+
+    def existing(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
+        """What a create finds already made under DayFlow's id (`find_by_dayflow_id`), unless
+        the caller looked already (`Write.looked_up`: the engine's creates): then the look-up,
+        a call of quota per create, is skipped."""
+        if not dayflow_id or self.creating_looked_up:
+            return None
+        return self.find_by_dayflow_id(dayflow_id, collection)
+
+    @property
+    def creating_looked_up(self) -> bool:
+        """True inside the create of a write already looked for (`Write.looked_up`), on
+        this thread."""
+        return bool(getattr(self._thread, "looked_up", False))
 
     def find_by_dayflow_id(self, dayflow_id: str, collection: str = "") -> RemoteItem | None:
         """The remote item carrying DayFlow's id, where the service lets us look it up.

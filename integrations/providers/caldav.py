@@ -9,6 +9,7 @@ recorded iCloud ones.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -36,6 +37,7 @@ from integrations.providers.base import (
     Page,
     Provider,
     RemoteItem,
+    Write,
 )
 from integrations.providers.dav_transport import GuardedSession
 from integrations.providers.errors import (
@@ -48,7 +50,7 @@ from integrations.providers.errors import (
     Transient,
     UnexpectedPayload,
 )
-from integrations.providers.http import CallGate
+from integrations.providers.http import CallGate, RelayedGate
 
 logger = logging.getLogger("integrations.caldav")
 
@@ -261,6 +263,20 @@ class DavSession:
         )
         self.client.session.close()
         self.client.session = GuardedSession(self.guard)
+
+    def for_thread(self, relay: Any) -> DavSession:
+        """This session for one write thread (`providers.parallel`): a copy of the DAVClient
+        (its negotiated auth kept, so no thread repeats the 401 round trip) over a session of
+        its own (niquests' Session, like requests', is not documented as shareable between
+        threads), the same guard, and the gate taken on the engine's thread through `relay`."""
+        twin = copy.copy(self)
+        twin.client = copy.copy(self.client)
+        twin.client.session = GuardedSession(self.guard)
+        twin.gate = RelayedGate(self.gate, relay)
+        return twin
+
+    def close(self) -> None:
+        self.client.session.close()
 
     def request(
         self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -477,6 +493,12 @@ class CalDAVProvider(Provider):
     collection_default = "every calendar of the account"
     collection_kind = "calendar"
     supports_move = True  # WebDAV MOVE between the calendars the connection syncs
+    # Neither iCloud nor Fastmail documents a CalDAV rate or concurrency limit
+    # (../shared/providers/facts.md, [U]); Fastmail's JMAP session advertises
+    # maxConcurrentRequests 10 [S]. Four in flight: the strictest concurrency any of our services
+    # documents (Microsoft Graph, 4 concurrent requests per mailbox), under HTTP/1.1's advice to
+    # keep few connections to one server (RFC 9112 §9.4), within `rate_limit`'s 10 a second.
+    write_concurrency = 4
     setting_checkboxes = {"sync_todos": "Also sync to-dos (as DayFlow tasks)"}
 
     def __init__(
@@ -491,6 +513,9 @@ class CalDAVProvider(Provider):
 
     @property
     def session(self) -> DavSession:
+        own = getattr(self._thread, "session", None)
+        if own is not None:
+            return own
         if self._session is None:
             credential = self.connection.credential
             url = credential.server_url or self.server_url
@@ -502,6 +527,24 @@ class CalDAVProvider(Provider):
                 gate=self._gate,
             )
         return self._session
+
+    # --- write threads (`providers.parallel`) --------------------------------------------
+    def prepare_threads(self) -> None:
+        self.session  # noqa: B018 - reads the credential here, on the engine's thread
+
+    def write_resource(self, one: Write) -> str:
+        """The calendar object resource: a series' master and its instances share it."""
+        target = one.remote_id or str(one.fields.get("series_remote_id") or "")
+        return target.split("#", 1)[0] or one.dayflow_id
+
+    def for_thread(self, relay: Any) -> None:
+        self._thread.session = self.session.for_thread(relay)
+
+    def leave_thread(self) -> None:
+        own = getattr(self._thread, "session", None)
+        if own is not None:
+            own.close()
+            self._thread.session = None
 
     @classmethod
     def kinds_synced(cls, mapping: object) -> tuple[str, ...]:

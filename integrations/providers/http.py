@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import email.utils
 import logging
 import random
@@ -92,13 +93,15 @@ _pending_lock = threading.Lock()
 _flushed_at = [time.monotonic()]
 
 
-def _count_call(connection_id: int | None) -> None:
+def _count_call(connection_id: int | None, *, flush: bool = True) -> None:
+    """One more call; `flush=False` on a write thread (`providers.parallel`), which must not
+    touch the cache (the database, by default): the engine's thread flushes it later."""
     if connection_id is None:
         return
     with _pending_lock:
         count = _pending_calls[connection_id] = _pending_calls.get(connection_id, 0) + 1
         stale = time.monotonic() - _flushed_at[0] >= CALLS_FLUSH_SECONDS
-    if count >= CALLS_FLUSH_EVERY or stale:
+    if flush and (count >= CALLS_FLUSH_EVERY or stale):
         flush_call_counts()
 
 
@@ -216,6 +219,28 @@ class CallGate:
         _count_call(self.connection_id)
 
 
+class RelayedGate(CallGate):
+    """A connection's gate as a write thread (`providers.parallel`) passes it: the slot is
+    taken by the engine's thread, through `relay`, since the shared bucket lives in the cache
+    (the database by default, whose connections are per thread); the call is counted in
+    memory, for the engine's thread to flush. Every thread of the batch takes its slot from
+    the one bucket, in turn: the rate holds however many threads there are."""
+
+    def __init__(self, gate: CallGate, relay: Any) -> None:
+        self.service = gate.service
+        self.connection_id = gate.connection_id
+        self.bucket = gate.bucket
+        self.gate = gate
+        self.relay = relay
+
+    def admit(self, max_wait: float | None = None) -> None:
+        if self.bucket:
+            self.relay.call(self.gate.admit, max_wait)
+
+    def count(self) -> None:
+        _count_call(self.connection_id, flush=False)
+
+
 class HttpClient:
     """REST calls to one service on behalf of one connection.
 
@@ -257,6 +282,23 @@ class HttpClient:
         self.session = session or requests.Session()
         self.gate = CallGate(service, connection_id, rate, clock=wall_clock, sleep=sleep)
         self.bucket = self.gate.bucket
+
+    def for_thread(self, relay: Any) -> HttpClient:
+        """This client for one write thread (`providers.parallel`): its own session
+        (`requests.Session` is not documented as thread-safe, psf/requests#2766), the same
+        token, retry policy and clocks, and the gate and token refresh done on the engine's
+        thread through `relay` (both may touch the database)."""
+        twin = copy.copy(self)
+        twin.session = requests.Session()
+        for prefix, adapter in self.session.adapters.items():
+            if type(adapter) is not requests.adapters.HTTPAdapter:
+                twin.session.mount(prefix, adapter)  # a transport the caller gave: theirs
+        twin.gate = RelayedGate(self.gate, relay)
+        twin.bucket = twin.gate.bucket
+        if self.refresh is not None:
+            refresh = self.refresh
+            twin.refresh = lambda failed: relay.call(refresh, failed)
+        return twin
 
     # --- public ---------------------------------------------------------------------------
     def request(

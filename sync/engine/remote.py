@@ -14,7 +14,7 @@ from typing import NamedTuple
 from django.db import transaction
 
 from dayflow.models import Event
-from integrations.providers.base import RemoteItem, Write, WriteResult
+from integrations.providers.base import Provider, RemoteItem, Write, WriteResult
 from integrations.providers.errors import NotFound, Permanent, PreconditionFailed, ProviderError
 from sync import bulk, decisions
 from sync import fields as codec
@@ -85,30 +85,89 @@ def write(run: Run, pair: Pair) -> Written:
 
 def write_all(run: Run, pairs: list[Pair]) -> list[Written]:
     """Every pair's remote write: one by one, or, for a provider that batches writes
-    (`write_batch_size` > 1), its creates, updates and deletes in batches of that size, each
-    pair then recorded as a single write is. A failure of one write is that pair's alone; an
-    error that is not an item's (a rate limit) stops the run once the batch is recorded."""
-    size = run.provider.write_batch_size
+    (`write_batch_size` > 1) or writes side by side (`write_concurrency` > 1), its creates,
+    updates and deletes in batches (`writes_per_batch`), each pair then recorded as a single
+    write is. A failure of one write is that pair's alone; an error that is not an item's (a
+    rate limit) stops the run once the batch is recorded.
+
+    Side by side, the writes keep their order around the ones that go alone (a series
+    instance's delete): a batch is sent before such a write, so a CalDAV master and its
+    instance, which share one resource, are written in the order the plan has them."""
+    size = writes_per_batch(run.provider)
     if size <= 1:
         return [write(run, pair) for pair in pairs]
     written: dict[int, Written] = {}
-    batched = [(index, pair) for index, pair in enumerate(pairs) if _batchable(pair)]
-    for index, pair in enumerate(pairs):
-        if not _batchable(pair):
-            written[index] = write(run, pair)
+    side_by_side = run.provider.write_batch_size <= 1
     stop: ProviderError | None = None
-    for chunk in chunks(batched, size):
-        results = run.provider.write_batch([_request(pair) for _index, pair in chunk])
-        run.counts["api_calls"] += 1  # the HTTP client counts every call it took
-        crash_point("after_remote_batch")
-        for (index, pair), result in zip(chunk, results, strict=True):
-            if isinstance(result, ProviderError) and not isinstance(result, Permanent):
-                stop = stop or result  # not the item's fault: left for the next run
-                continue
-            written[index] = _record(run, pair, result)
+    for step in _steps(pairs, size, in_order=side_by_side):
+        if isinstance(step, int):
+            written[step] = write(run, pairs[step])
+            continue
+        stop = _send(run, step, written) or stop
+        if stop is not None and side_by_side:
+            break  # what is left waits for the next run, as after a single write's error
     if stop is not None:
         raise stop
     return [written[index] for index in range(len(pairs))]
+
+
+def _steps(pairs: list[Pair], size: int, *, in_order: bool) -> list[int | list[tuple[int, Pair]]]:
+    """What to send, in order: a pair's index (a single write) or a batch of (index, pair).
+    Batching services: the single writes first, then the batches. Side by side: in order."""
+    if not in_order:
+        batched = [(index, pair) for index, pair in enumerate(pairs) if _batchable(pair)]
+        singles = [index for index, pair in enumerate(pairs) if not _batchable(pair)]
+        return [*singles, *chunks(batched, size)]
+    steps: list[int | list[tuple[int, Pair]]] = []
+    pending: list[tuple[int, Pair]] = []
+    for index, pair in enumerate(pairs):
+        if _batchable(pair):
+            pending.append((index, pair))
+            if len(pending) == size:
+                steps.append(pending)
+                pending = []
+            continue
+        if pending:
+            steps.append(pending)
+            pending = []
+        steps.append(index)
+    if pending:
+        steps.append(pending)
+    return steps
+
+
+def _send(
+    run: Run, chunk: list[tuple[int, Pair]], written: dict[int, Written]
+) -> ProviderError | None:
+    """One batch to `write_batch`, each result recorded; the error that stops the run, if any."""
+    results = run.provider.write_batch([_request(pair) for _index, pair in chunk])
+    # The HTTP client counts every call it took; here a batch is one, a write side by side
+    # with others is one as a single write is.
+    run.counts["api_calls"] += 1 if run.provider.write_batch_size > 1 else len(chunk)
+    crash_point("after_remote_batch")
+    stop: ProviderError | None = None
+    for (index, pair), result in zip(chunk, results, strict=True):
+        if isinstance(result, ProviderError) and not isinstance(result, Permanent):
+            stop = stop or result  # not the item's fault: left for the next run
+            continue
+        written[index] = _record(run, pair, result)
+    return stop
+
+
+# A provider writing side by side (`write_concurrency`) is given this many writes per thread
+# at a time: the engine records each round's results (on its own thread, with the database)
+# before the next round starts, so a crash loses at most one round's links, as for a batch.
+WRITES_PER_THREAD = 10
+
+
+def writes_per_batch(provider: type[Provider] | Provider) -> int:
+    """How many writes the engine hands `write_batch` at a time: the service's batch, or a
+    round of writes side by side; 1: item by item, through `write`."""
+    if provider.write_batch_size > 1:
+        return provider.write_batch_size
+    if provider.write_concurrency > 1:
+        return provider.write_concurrency * WRITES_PER_THREAD
+    return 1
 
 
 def _batchable(pair: Pair) -> bool:
@@ -178,12 +237,7 @@ def _item_failed(run: Run, pair: Pair, error: Exception) -> Pair:
 
 
 def _create(run: Run, pair: Pair) -> Pair:
-    link, action = pair.link, _action(pair, Op.CREATE_REMOTE)
-    item = run.provider.create(
-        codec.decode(action.fields),
-        dayflow_id=link.dayflow_id or _local_id(pair),
-        collection=_container(pair),
-    )
+    item = run.provider.write_one(_request(pair))
     run.counts["api_calls"] += 1
     crash_point("after_remote_create")
     return _created(run, pair, item)

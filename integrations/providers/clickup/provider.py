@@ -42,6 +42,10 @@ class ClickUpProvider(Provider):
     # "Authorization: {token}" with no Bearer: https://developer.clickup.com/docs/authentication
     raw_token_header = True
     rate_limit = (100, 60.0)  # Free/Unlimited/Business plans: 100 requests per minute per token
+    # No batch endpoint and no documented concurrency limit, only that rate
+    # (https://developer.clickup.com/docs/rate-limits): three in flight keep 100 a minute going
+    # while a create takes up to ~1.8 s; the bucket holds the rate over all three.
+    write_concurrency = 3
     item_types = (ItemType.TASK,)
     change_feed = "tasks filtered by date_updated_gt"
     supports_webhooks = True
@@ -121,7 +125,7 @@ class ClickUpProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         list_id = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, list_id) if dayflow_id else None
+        existing = self.existing(dayflow_id, list_id)
         if existing:
             return existing
         body = self.to_create_payload(fields, list_id)

@@ -256,7 +256,11 @@ class GoogleCalendarProvider(Provider):
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
         calendar = collection or self.calendars()[0]
-        existing = self._find_by_dayflow_id(calendar, dayflow_id) if dayflow_id else None
+        existing = (
+            self._find_by_dayflow_id(calendar, dayflow_id)
+            if dayflow_id and not self.creating_looked_up
+            else None
+        )
         if existing is not None:
             return self.to_item(existing, calendar)
         body = to_remote(fields, dayflow_id)

@@ -50,7 +50,11 @@ class BatchWriter:
 
     def write(self, writes: list[Write]) -> list[WriteResult]:
         results: list[WriteResult] = [None] * len(writes)
-        found = self._marked([w.dayflow_id for w in writes if w.op == "create" and w.dayflow_id])
+        # A create the engine looked for already (`Write.looked_up`) is not looked for again.
+        retried = [
+            w.dayflow_id for w in writes if w.op == "create" and w.dayflow_id and not w.looked_up
+        ]
+        found = self._marked(retried)
         current = self._current(writes)
         planned: list[Planned] = []
         for index, one in enumerate(writes):
@@ -184,7 +188,7 @@ class BatchWriter:
         """A write the answer says nothing about: written alone (the version was checked
         before the batch, and this batch may have applied it already)."""
         try:
-            return self.provider._write_one(dataclasses.replace(one, version=""))
+            return self.provider.write_one(dataclasses.replace(one, version=""))
         except ProviderError as error:
             return error
 

@@ -242,7 +242,7 @@ class LinearProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         team = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, team) if dayflow_id else None
+        existing = self.existing(dayflow_id, team)
         if existing:
             return existing
         issue_input = {"teamId": team, **self.to_input(fields, team)}

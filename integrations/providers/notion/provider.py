@@ -47,6 +47,11 @@ class NotionProvider(Provider):
     extra_authorize_params = {"owner": "user"}
     api_base = "https://api.notion.com/v1"
     rate_limit = (3, 1.0)  # "an average of three requests per second"
+    # No batch endpoint and no documented concurrency limit, only the rate ("an average of
+    # three requests per second" per integration, https://developers.notion.com/reference/
+    # request-limits; ../shared/providers/facts.md). Three in flight keep 3 a second going while
+    # a write takes up to a second; the bucket holds the rate over all three.
+    write_concurrency = 3
     # Pinned: 2025-09-03 moved database queries to data sources.
     # https://developers.notion.com/reference/versioning
     default_headers = {"Notion-Version": "2025-09-03"}
@@ -169,7 +174,7 @@ class NotionProvider(Provider):
         self, fields: dict[str, Any], *, dayflow_id: str = "", collection: str = ""
     ) -> RemoteItem:
         source = self.collection_id(collection)
-        existing = self.find_by_dayflow_id(dayflow_id, source) if dayflow_id else None
+        existing = self.existing(dayflow_id, source)
         if existing:
             return existing
         properties = self.to_properties(fields, source)

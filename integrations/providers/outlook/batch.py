@@ -106,7 +106,7 @@ class GraphBatch:
         reads: dict[int, Step] = {}
         for index in indexes:
             one = writes[index]
-            if one.op == "create" and one.dayflow_id:
+            if one.op == "create" and one.dayflow_id and not one.looked_up:  # looked for already
                 reads[index] = Step("GET", self._find_url(one.dayflow_id), self._prefer())
             elif one.op == "update":
                 reads[index] = Step("GET", self._read_url(one.remote_id), self._prefer())

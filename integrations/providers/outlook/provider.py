@@ -264,7 +264,11 @@ class OutlookProvider(Provider):
         fields = events.for_creating(fields)
         if fields.get("series_remote_id"):
             return self._write_instance(fields)
-        existing = self._find_by_dayflow_id(dayflow_id) if dayflow_id else None
+        existing = (
+            self._find_by_dayflow_id(dayflow_id)
+            if dayflow_id and not self.creating_looked_up
+            else None
+        )
         if existing is not None:
             return self.to_item(existing)
         calendar = collection or self.calendars()[0]
