@@ -24,7 +24,7 @@ from audit.writer import record
 from dayflow import backoff
 from dayflow.celery import app as celery_app
 from integrations.models import Connection
-from sync import conf
+from sync import conf, schedule
 from sync.models import SyncJob
 
 Status = SyncJob.Status
@@ -171,6 +171,8 @@ def finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) ->
         status=status, error=error[:2000], control="", finished_at=now if final else None
     )
     job.refresh_from_db()
+    if final and not job.dry_run:  # however it ended: the next scheduled sync is a step away
+        schedule.sync_finished(job.connection_id, now)
     if status in AUDITED:
         record(
             f"sync.job.{status}",
