@@ -52,7 +52,10 @@ def test_existing_schedules_move_to_next_sync_at_and_the_beat_rows_go(django_use
 
     def connect(account: str, **fields) -> Connection:
         made = Connection.objects.create(
-            user=user, service=todoist, external_account_id=account, field_mapping={"project_id": "p"}
+            user=user,
+            service=todoist,
+            external_account_id=account,
+            field_mapping={"project_id": "p"},
         )
         Connection.objects.filter(pk=made.pk).update(**fields)
         return made
@@ -70,7 +73,9 @@ def test_existing_schedules_move_to_next_sync_at_and_the_beat_rows_go(django_use
     old_row(overdue, 15, now - dt.timedelta(hours=3))
     old_row(never, 15, None)
     every_five, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
-    PeriodicTask.objects.create(name="sync recover jobs", task="sync.recover_jobs", interval=every_five)
+    PeriodicTask.objects.create(
+        name="sync recover jobs", task="sync.recover_jobs", interval=every_five
+    )
     PeriodicTask.objects.create(name="heartbeat", task="dayflow.heartbeat", interval=every_five)
     Connection.objects.update(next_sync_at=None)  # the column is new: empty before 0013
 
