@@ -171,8 +171,6 @@ def finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) ->
         status=status, error=error[:2000], control="", finished_at=now if final else None
     )
     job.refresh_from_db()
-    if final and not job.dry_run:  # however it ended: the next scheduled sync is a step away
-        schedule.sync_finished(job.connection_id, now)
     if status in AUDITED:
         record(
             f"sync.job.{status}",
@@ -181,6 +179,10 @@ def finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) ->
             details={"kind": job.kind, "counters": job.counters(), "error": error[:500]},
             success=status != Status.FAILED,
         )
+    if final and not job.dry_run:  # however it ended: the next scheduled sync is a step away
+        # the interval of the connection the audit record just read, else one more read
+        known = job.connection.sync_interval if SyncJob.connection.is_cached(job) else None
+        schedule.sync_finished(job.connection_id, now, minutes=known)
 
 
 def requeue(job: SyncJob, wait: float, reason: str) -> Outcome:

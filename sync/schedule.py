@@ -131,11 +131,15 @@ def unschedule(connection_id: int) -> None:
     Connection.objects.filter(pk=connection_id).exclude(next_sync_at=None).update(next_sync_at=None)
 
 
-def sync_finished(connection_id: int, now: dt.datetime | None = None) -> None:
-    """A sync of the connection finished: its next scheduled one is a step from now. A
-    connection that is not scheduled (null) stays so."""
+def sync_finished(
+    connection_id: int, now: dt.datetime | None = None, *, minutes: int | None = None
+) -> None:
+    """A sync of the connection finished: its next scheduled one is a step from now, in one
+    UPDATE when the caller knows the interval (`minutes`). A connection that is not scheduled
+    (null) stays so."""
     rows = Connection.objects.filter(pk=connection_id, next_sync_at__isnull=False)
-    minutes = rows.values_list("sync_interval", flat=True).first()
+    if minutes is None:
+        minutes = rows.values_list("sync_interval", flat=True).first()
     interval = interval_of(minutes, settings.DAYFLOW_MIN_SYNC_INTERVAL)
     if interval is not None:
         rows.update(next_sync_at=after_sync(now or timezone.now(), interval, connection_id))
