@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from dayflow.celery import app as celery_app
 from integrations.models import MAX_SYNC_INTERVAL, Connection, sync_interval_problem
 from integrations.tokens import set_status
 from sync.models import SyncJob
@@ -169,10 +170,10 @@ class Tick:
 
 
 def _send(connection_id: int, interval: dt.timedelta) -> None:
-    from sync.tasks import scheduled
-
-    # A message still waiting after a whole interval is moot: the next dispatch sends another.
-    scheduled.apply_async((connection_id,), expires=interval.total_seconds())
+    # By name, as sync.jobs sends its jobs: nothing here imports the tasks. A message still
+    # waiting after a whole interval is moot: the next dispatch sends another.
+    signature = celery_app.signature(TASK, args=(connection_id,), expires=interval.total_seconds())
+    signature.apply_async()
 
 
 def dispatch_due(

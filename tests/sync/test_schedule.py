@@ -284,7 +284,9 @@ def test_the_task_sends_each_due_connection_its_scheduled_sync_expiring_after_it
     Connection.objects.filter(pk=connection.pk).update(next_sync_at=at(-1))
     messages = []
     monkeypatch.setattr(
-        tasks.scheduled, "apply_async", lambda args, **options: messages.append((args, options))
+        tasks.scheduled,
+        "apply_async",
+        lambda args, kwargs=None, **options: messages.append((args, options)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         result = tasks.dispatch_due.run()
