@@ -166,7 +166,8 @@ def prepare_owner():
 
 
 def fill(user, service, total: int) -> None:
-    """Connections up to `total`, their due times spread over the interval, none due now."""
+    """Connections up to `total`, their due times spread over an interval from 30 minutes on
+    (none comes due during the run but those a figure makes due)."""
     from django.utils import timezone
 
     from integrations.models import Connection
@@ -181,13 +182,27 @@ def fill(user, service, total: int) -> None:
             external_account_id=f"bench-{n}",
             field_mapping={"project_id": "p"},
             sync_interval=FIFTEEN,
-            next_sync_at=now + dt.timedelta(minutes=1) + step * n,
+            next_sync_at=now + dt.timedelta(minutes=30) + step * n,  # none due in the run
         )
         for n in range(have, total)
     ]
     start = time.perf_counter()
     Connection.objects.bulk_create(rows, batch_size=5000)
     print(f"  {len(rows):,} connections written in {time.perf_counter() - start:.1f} s")
+    if have:  # an earlier run's rows: none due now, spread over the coming interval again
+        Connection.objects.filter(user=user, pk__lte=have_max(user, rows)).update(
+            next_sync_at=now + dt.timedelta(minutes=30 + FIFTEEN)
+        )
+
+
+def have_max(user, new_rows) -> int:
+    from integrations.models import Connection
+
+    new_ids = [row.pk for row in new_rows if row.pk]
+    rows = Connection.objects.filter(user=user)
+    if new_ids:
+        rows = rows.filter(pk__lt=min(new_ids))
+    return rows.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def analyze() -> None:
