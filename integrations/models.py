@@ -52,8 +52,8 @@ class Service(models.Model):
             return False
 
 
-# A week, in minutes. Beat turns the interval into timedelta(minutes=...), which overflows
-# (OverflowError in beat, which then stops run.py) long before an integer column does.
+# A week, in minutes. The scheduler turns the interval into timedelta(minutes=...), which
+# overflows long before an integer column does (it once stopped beat, and run.py with it).
 MAX_SYNC_INTERVAL = 7 * 24 * 60
 
 
