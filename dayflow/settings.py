@@ -179,6 +179,8 @@ CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "maintenance"},
     "audit.*": {"queue": "maintenance"},
     "dayflow.*": {"queue": "maintenance"},
+    # Beat's dispatcher of scheduled syncs: bookkeeping, kept off the queue of the syncs it sends.
+    "sync.dispatch_due": {"queue": "maintenance"},
     "notifications.*": {"queue": "default"},
     "privacy.*": {"queue": "maintenance"},
 }
@@ -200,6 +202,19 @@ DAYFLOW_HEARTBEAT_STALE_SECONDS = float(
 )
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "dayflow.heartbeat", "schedule": DAYFLOW_HEARTBEAT_SECONDS},
+}
+# Scheduled syncs: one entry for every connection, whatever their number (sync/schedule.py):
+# each tick queues the connections whose `next_sync_at` has come. Its message expires before the
+# next tick, so a stopped maintenance worker does not come back to a pile of them.
+DAYFLOW_SYNC_DISPATCH_SECONDS = float(os.environ.get("DAYFLOW_SYNC_DISPATCH_SECONDS", 30))
+CELERY_BEAT_SCHEDULE |= {
+    "sync-dispatch-due": {
+        "task": "sync.dispatch_due",
+        "schedule": DAYFLOW_SYNC_DISPATCH_SECONDS,
+        "options": {"expire_seconds": int(DAYFLOW_SYNC_DISPATCH_SECONDS)},
+    },
+    # Re-sends the jobs whose message may be gone (sync.jobs.resend_lost).
+    "sync-recover-jobs": {"task": "sync.recover_jobs", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE |= {
     "webhooks-renew-subscriptions": {"task": "webhooks.renew_subscriptions", "schedule": 3600.0},

@@ -66,11 +66,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         "conflict_resolution",
         "auto_sync",
         "last_sync_at",
+        "next_sync_at",
     ]
     list_filter = ["service", "status", "sync_direction", "conflict_resolution", "auto_sync"]
     search_fields = ["label", "external_account_id", "user__username", "user__email"]
     list_select_related = ["user", "service"]
-    readonly_fields = ["created_at", "updated_at", "last_sync_at", "last_error"]
+    # next_sync_at is the scheduler's (sync/schedule.py): shown, never edited here.
+    readonly_fields = ["created_at", "updated_at", "last_sync_at", "next_sync_at", "last_error"]
     raw_id_fields = ["user"]
 
     # Deleting a connection loads its credential and subscriptions only to delete them: a lost

@@ -2,8 +2,8 @@
 
 `cards(connections)` reads everything the cards show in a fixed number of queries, whatever
 the number of connections and jobs: the connections with their open conflicts and their last
-and current jobs' ids annotated, then those jobs, the links counted by type, the beat
-schedules and the live webhook subscriptions, one query each. The words are pure functions
+and current jobs' ids annotated (and their `next_sync_at`), then those jobs, the links counted
+by type and the live webhook subscriptions, one query each. The words are pure functions
 of those values (`status_words`, `next_sync_words`, `progress`), each with a table test.
 """
 
@@ -17,13 +17,11 @@ from collections.abc import Iterable
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from integrations.models import Connection
 from sync import history
 from sync.deletion_policy import WAITING
 from sync.models import Conflict, ItemLink, ItemType, SyncJob
-from sync.schedule import task_name
 from webhooks.subscriptions import active_subscriptions, delivery_mode
 
 Status = Connection.Status
@@ -101,13 +99,6 @@ def _error(text: str) -> str:
     return line if len(line) <= ERROR_SHOWN else line[: ERROR_SHOWN - 1] + "…"
 
 
-def next_run(schedule: PeriodicTask) -> dt.datetime:
-    """When beat runs the schedule next: its last run (or, before the first, when the row
-    last changed) plus its interval, as django-celery-beat's interval schedules count."""
-    every = dt.timedelta(**{schedule.interval.period: schedule.interval.every})
-    return (schedule.last_run_at or schedule.start_time or schedule.date_changed) + every
-
-
 def next_sync_words(
     *,
     status: str,
@@ -115,10 +106,11 @@ def next_sync_words(
     manual: bool,
     setup: str,
     mode: str,
-    schedule: PeriodicTask | None,
+    due: dt.datetime | None,
     now: dt.datetime,
 ) -> str:
-    """The next scheduled sync in words, honest about when there is none."""
+    """The next scheduled sync (`due`: the connection's next_sync_at) in words, honest about
+    when there is none. Beat's dispatcher looks every 30 s, so "due now" is within a tick."""
     if status == Status.PAUSED:
         return "None while paused"
     if status != Status.CONNECTED:
@@ -128,9 +120,8 @@ def next_sync_words(
     if manual or not auto_sync:
         return "Only when you ask (Sync now)"
     push = mode == "push"
-    if schedule is None or not schedule.enabled:
+    if due is None:
         return "On change (push)" if push else "Not scheduled yet"
-    due = next_run(schedule)
     when = "due now" if due <= now else f"about {_clock(due, now)} ({_in(due - now)})"
     return f"On change (push), and a check {when}" if push else f"Next sync {when}"
 
@@ -286,17 +277,11 @@ def cards(connections: QuerySet[Connection], now: dt.datetime | None = None) -> 
     )
     for connection_id, item_type, n in in_sync:
         counts[connection_id][item_type] = n
-    schedules = {
-        task.name: task
-        for task in PeriodicTask.objects.filter(name__in=[task_name(pk) for pk in ids])
-        .select_related("interval")
-        .filter(interval__isnull=False)
-    }
     subscriptions = active_subscriptions(rows)
     spans = lag_spans(ids)
     return [
         dataclasses.replace(
-            _card(row, jobs, counts[row.pk], schedules.get(task_name(row.pk)), subscriptions, now),
+            _card(row, jobs, counts[row.pk], subscriptions, now),
             lag=lag_words(str(row.service), spans.get(row.pk, {})),
         )
         for row in rows
@@ -334,7 +319,6 @@ def _card(
     connection: Connection,
     jobs: dict[int, SyncJob],
     counts: dict[str, int],
-    schedule: PeriodicTask | None,
     subscriptions: list,
     now: dt.datetime,
 ) -> Card:
@@ -357,7 +341,7 @@ def _card(
             manual=connection.sync_direction == Connection.SyncDirection.MANUAL,
             setup=setup,
             mode=mode,
-            schedule=schedule,
+            due=connection.next_sync_at,
             now=now,
         ),
         open_conflicts=connection.open_conflicts,

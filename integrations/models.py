@@ -52,8 +52,8 @@ class Service(models.Model):
             return False
 
 
-# A week, in minutes. Beat turns the interval into timedelta(minutes=...), which overflows
-# (OverflowError in beat, which then stops run.py) long before an integer column does.
+# A week, in minutes. The scheduler turns the interval into timedelta(minutes=...), which
+# overflows long before an integer column does (it once stopped beat, and run.py with it).
 MAX_SYNC_INTERVAL = 7 * 24 * 60
 
 
@@ -109,6 +109,10 @@ class Connection(models.Model):
     label = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    # When beat's dispatcher (sync.schedule.dispatch_due) next queues its scheduled sync; null
+    # while it is not scheduled (paused, disconnected, needing setup, manual, auto_sync off).
+    # Kept by the sync app; the partial index below is what each 30-second tick reads.
+    next_sync_at = models.DateTimeField("next scheduled sync", null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -174,7 +178,15 @@ class Connection(models.Model):
                 name="sync_interval_within_bounds",
             ),
         ]
-        indexes = [models.Index(fields=["status", "auto_sync"])]
+        indexes = [
+            models.Index(fields=["status", "auto_sync"]),
+            # Only scheduled connections: the dispatcher's `next_sync_at <= now` range scan.
+            models.Index(
+                fields=["next_sync_at"],
+                condition=models.Q(next_sync_at__isnull=False),
+                name="connection_next_sync_at",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service.display_name}: {self.label or self.external_account_id}"

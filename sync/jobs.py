@@ -24,7 +24,7 @@ from audit.writer import record
 from dayflow import backoff
 from dayflow.celery import app as celery_app
 from integrations.models import Connection
-from sync import conf
+from sync import conf, schedule
 from sync.models import SyncJob
 
 Status = SyncJob.Status
@@ -179,6 +179,10 @@ def finish(job: SyncJob, status: str, *, error: str = "", final: bool = True) ->
             details={"kind": job.kind, "counters": job.counters(), "error": error[:500]},
             success=status != Status.FAILED,
         )
+    if final and not job.dry_run:  # however it ended: the next scheduled sync is a step away
+        # the interval of the connection the audit record just read, else one more read
+        known = job.connection.sync_interval if SyncJob.connection.is_cached(job) else None
+        schedule.sync_finished(job.connection_id, now, minutes=known)
 
 
 def requeue(job: SyncJob, wait: float, reason: str) -> Outcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -20,12 +20,40 @@ from sync import links, services
 from sync.jobs import stop_jobs
 from sync.mapping import MODELS, fk_column
 from sync.models import ItemLink, ItemType, SyncCursor, SyncLink
-from sync.schedule import remove_schedule, update_schedule
+from sync.schedule import reschedule, unschedule
+
+# What decides whether, and how often, a connection is synced on a schedule.
+SCHEDULE_FIELDS = frozenset(
+    {"status", "auto_sync", "sync_interval", "sync_direction", "field_mapping", "service"}
+)
+
+
+def _touches_schedule(update_fields) -> bool:
+    return update_fields is None or bool(SCHEDULE_FIELDS & set(update_fields))
+
+
+@receiver(pre_save, sender=Connection, dispatch_uid="sync.note_stored_interval")
+def note_stored_interval(
+    sender, instance: Connection, update_fields=None, raw: bool = False, **kwargs
+) -> None:
+    """The interval before the save, for `schedule_on_save` to tell whether it changed."""
+    if raw or not instance.pk or not _touches_schedule(update_fields):
+        return
+    stored = Connection.objects.filter(pk=instance.pk).values_list("sync_interval", flat=True)
+    instance._stored_interval = stored.first()
 
 
 @receiver(post_save, sender=Connection, dispatch_uid="sync.schedule_on_save")
-def schedule_on_save(sender, instance: Connection, **kwargs) -> None:
-    update_schedule(instance)
+def schedule_on_save(
+    sender, instance: Connection, created: bool, update_fields=None, raw: bool = False, **kwargs
+) -> None:
+    """Created, set up, resumed, or given a new interval: its next_sync_at follows; other
+    saves leave the wait alone (`schedule.reschedule`)."""
+    if raw or not _touches_schedule(update_fields):
+        return
+    stored = instance.__dict__.pop("_stored_interval", None)
+    changed = not created and stored is not None and stored != instance.sync_interval
+    reschedule(instance, interval_changed=changed)
 
 
 # What a connection's sync links follow: its containers, the kinds it syncs, its status.
@@ -73,7 +101,7 @@ def full_sync_on_new_link_rules(sender, instance: SyncLink, update_fields=None, 
 
 @receiver(connection_status_changed, dispatch_uid="sync.schedule_on_status")
 def schedule_on_status(sender, connection: Connection, **kwargs) -> None:
-    update_schedule(connection)
+    reschedule(connection)
     if not connection.is_active:
         stop_jobs(connection.pk)
 
@@ -95,7 +123,7 @@ def first_sync_on_set_up(sender, connection: Connection, **kwargs):
 def unschedule_on_disconnect(
     sender, connection: Connection, keep_items: bool = True, **kwargs
 ) -> None:
-    remove_schedule(connection.pk)
+    unschedule(connection.pk)
     stop_jobs(connection.pk)
     if not keep_items:
         remove_linked_items(connection)
@@ -117,11 +145,6 @@ def sync_on_local_change(sender, instance: Task | Event, raw: bool = False, **kw
     transaction.on_commit(
         lambda: services.sync_local_change(item_type, pk, user_id, version, side), robust=True
     )
-
-
-@receiver(post_delete, sender=Connection, dispatch_uid="sync.unschedule_on_delete")
-def unschedule_on_delete(sender, instance: Connection, **kwargs) -> None:
-    remove_schedule(instance.pk)
 
 
 def remove_linked_items(connection: Connection) -> int:

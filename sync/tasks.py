@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from celery import shared_task
 
-from sync import engine, jobs
+from sync import engine, jobs, schedule
 from sync.models import SyncJob
 from sync.services import request_sync
 
@@ -19,11 +21,17 @@ def run_job(self, job_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name="sync.scheduled")
+@shared_task(name=schedule.TASK)
 def scheduled(connection_id: int) -> int | None:
-    """Beat's entry point: an incremental sync of one connection."""
+    """An incremental sync of one connection, sent by `dispatch_due` when it is due."""
     job = request_sync(connection_id, trigger=SyncJob.Trigger.SCHEDULE)
     return job.pk if job else None
+
+
+@shared_task(name=schedule.DISPATCH_TASK)
+def dispatch_due() -> dict[str, int]:
+    """Beat's "sync-dispatch-due" entry (every 30 s): queue the due connections' syncs."""
+    return dataclasses.asdict(schedule.dispatch_due())
 
 
 @shared_task(name="sync.recover_jobs")

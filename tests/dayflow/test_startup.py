@@ -193,6 +193,7 @@ def test_the_worker_finds_our_app_and_every_task_with_dash_a_dayflow(tmp_path):
         "dayflow.heartbeat",
         "integrations.refresh_connection_token",
         "integrations.refresh_expiring_tokens",
+        "sync.dispatch_due",
         "sync.recover_jobs",
         "sync.run_job",
         "sync.scheduled",

@@ -9,13 +9,11 @@ import itertools
 import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from dayflow.models import Task
 from integrations import dashboard
 from integrations.models import Connection, Credential, Service
 from sync.models import Conflict, ItemLink, SyncJob
-from sync.schedule import task_name
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 Phase = SyncJob.Phase
@@ -61,17 +59,9 @@ def test_setup_needed_is_read_when_the_connection_has_it():
 
 
 # --- next sync in words ---------------------------------------------------------------------
-def schedule(every: int = 15, last_run_minutes_ago: int | None = 5, enabled: bool = True):
-    row = PeriodicTask(
-        name="s",
-        task="sync.scheduled",
-        interval=IntervalSchedule(every=every, period=IntervalSchedule.MINUTES),
-        enabled=enabled,
-        date_changed=NOW - dt.timedelta(minutes=2),
-    )
-    if last_run_minutes_ago is not None:
-        row.last_run_at = NOW - dt.timedelta(minutes=last_run_minutes_ago)
-    return row
+def due_in(minutes: float) -> dt.datetime:
+    """The connection's next_sync_at, `minutes` from NOW (negative: overdue)."""
+    return NOW + dt.timedelta(minutes=minutes)
 
 
 BASE = {
@@ -84,29 +74,30 @@ BASE = {
 
 
 @pytest.mark.parametrize(
-    ("given", "row", "words"),
+    ("given", "due", "words"),
     [
-        ({}, schedule(15, 5), "Next sync about 12:10 (in 10 min)"),
-        ({}, schedule(15, None), "Next sync about 12:13 (in 13 min)"),  # never run: from its row
-        ({}, schedule(15, 20), "Next sync due now"),
-        ({}, schedule(60 * 24, 0), "Next sync about 11 Mar, 12:00 (in 24 h)"),
-        ({}, schedule(60 * 24 * 7, 0), "Next sync about 17 Mar, 12:00 (in 7 days)"),
-        ({"mode": "push"}, schedule(15, 5),
+        ({}, due_in(10), "Next sync about 12:10 (in 10 min)"),
+        ({}, due_in(13), "Next sync about 12:13 (in 13 min)"),
+        ({}, due_in(0), "Next sync due now"),
+        ({}, due_in(-5), "Next sync due now"),  # overdue: the next tick takes it
+        ({}, due_in(60 * 24), "Next sync about 11 Mar, 12:00 (in 24 h)"),
+        ({}, due_in(60 * 24 * 7), "Next sync about 17 Mar, 12:00 (in 7 days)"),
+        ({"mode": "push"}, due_in(10),
          "On change (push), and a check about 12:10 (in 10 min)"),
         ({"mode": "push"}, None, "On change (push)"),
         ({}, None, "Not scheduled yet"),
-        ({}, schedule(enabled=False), "Not scheduled yet"),
         ({"status": "paused"}, None, "None while paused"),
+        ({"status": "paused"}, due_in(3), "None while paused"),  # a stale value says nothing
         ({"status": "needs_reauth"}, None, "None until it is reconnected"),
         ({"status": "error"}, None, "None until fixed"),
         ({"setup": "choose a Notion database"}, None, "None until it is set up"),
-        ({"manual": True}, schedule(), "Only when you ask (Sync now)"),
+        ({"manual": True}, due_in(10), "Only when you ask (Sync now)"),
         ({"auto_sync": False}, None, "Only when you ask (Sync now)"),
     ],
 )  # fmt: skip
-def test_next_sync_words(settings, given, row, words):
+def test_next_sync_words(settings, given, due, words):
     settings.TIME_ZONE = "UTC"
-    assert dashboard.next_sync_words(**(BASE | given), schedule=row, now=NOW) == words
+    assert dashboard.next_sync_words(**(BASE | given), due=due, now=NOW) == words
 
 
 # --- progress in words ----------------------------------------------------------------------
@@ -180,7 +171,7 @@ SERVICES = itertools.cycle(["todoist", "linear", "clickup", "google-calendar", "
 
 def busy_connection(user, n: int) -> Connection:
     """A connection with history: 30 finished jobs, one running, one queued behind it, items
-    linked both ways, two open conflicts, a credential and a beat schedule."""
+    linked both ways, two open conflicts, a credential and a next scheduled sync."""
     service = Service.objects.get(key=next(SERVICES))
     provider = service.provider
     # Set up (issue 15): a task service's connection names its container, else it needs setup.
@@ -241,9 +232,9 @@ def test_the_dashboard_costs_the_same_queries_for_one_connection_or_ten(client, 
 
     assert ten == one
     # session and user, the connections with their conflicts and jobs' ids, those jobs, the
-    # links counted, the schedules, the subscriptions, the syncs' lag, the services, the nav's
-    # conflicts badge
-    assert ten <= 10, ten
+    # links counted, the subscriptions, the syncs' lag, the services, the nav's conflicts badge
+    # (the next sync is the connection's own next_sync_at: no query of its own)
+    assert ten <= 9, ten
     page = client.get("/integrations/").content.decode()
     assert page.count('class="connection-card"') == 10
     assert f'href="/sync/conflicts/?connection={first.pk}">2 open</a>' in page
@@ -266,9 +257,7 @@ def test_a_card_costs_the_same_queries_whatever_its_history(client, user):
 @pytest.mark.django_db
 def test_a_card_reads_the_last_and_the_running_job(user):
     connection = busy_connection(user, 0)
-    PeriodicTask.objects.filter(name=task_name(connection.pk)).update(
-        last_run_at=NOW - dt.timedelta(minutes=5)
-    )
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=due_in(10))
 
     card = dashboard.cards(Connection.objects.filter(pk=connection.pk), now=NOW)[0]
 

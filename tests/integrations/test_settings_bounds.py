@@ -143,21 +143,19 @@ def test_brackets_inside_strings_do_not_count_as_nesting(logged_in, calendar_con
 def test_saving_settings_starts_a_connection_stopped_by_an_error_again(
     logged_in, calendar_connection
 ):
-    from django_celery_beat.models import PeriodicTask
-
     from integrations.tokens import set_status
-    from sync.schedule import task_name
 
     # given a connection a permanent sync error stopped
     set_status(calendar_connection, "error", last_error="400 invalid calendar id")
-    assert not PeriodicTask.objects.filter(name=task_name(calendar_connection.pk)).exists()
+    calendar_connection.refresh_from_db()
+    assert calendar_connection.next_sync_at is None
     # when the user saves corrected settings
     response = post_settings(logged_in, calendar_connection, '{"calendars": ["work"]}')
     # then it is connected and scheduled again, without the old error
     assert response.status_code == 302
     calendar_connection.refresh_from_db()
     assert (calendar_connection.status, calendar_connection.last_error) == ("connected", "")
-    assert PeriodicTask.objects.filter(name=task_name(calendar_connection.pk)).exists()
+    assert calendar_connection.next_sync_at is not None
 
 
 def test_refused_settings_leave_a_stopped_connection_stopped(logged_in, calendar_connection):

@@ -436,9 +436,6 @@ def test_auth_expired_after_the_refresh_already_flipped_the_status_is_audited_on
 def test_a_permanent_error_stops_the_connection_instead_of_retrying(
     connection, remote, fake_provider, error
 ):
-    from django_celery_beat.models import PeriodicTask
-
-    from sync.schedule import task_name
     from sync.services import request_sync
 
     # given a connection whose settings the service refuses
@@ -452,7 +449,7 @@ def test_a_permanent_error_stops_the_connection_instead_of_retrying(
     assert (outcome.status, outcome.retry_in, job.status) == (Status.FAILED, None, Status.FAILED)
     assert connection.status == Connection.Status.ERROR
     assert connection.last_error == str(error)
-    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
+    assert connection.next_sync_at is None  # no longer scheduled
     assert request_sync(connection.pk, trigger=SyncJob.Trigger.SCHEDULE) is None
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django_celery_beat.models import PeriodicTask
 
 from dayflow.models import Task
 from integrations import lifecycle
@@ -17,7 +16,6 @@ from integrations.forms import ConnectionSettingsForm
 from integrations.models import Connection, Service
 from sync import services
 from sync.models import ItemLink, SyncJob
-from sync.schedule import task_name
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +28,8 @@ def unset(user) -> Connection:
     )
 
 
-def schedule_of(connection: Connection) -> PeriodicTask | None:
-    return PeriodicTask.objects.filter(name=task_name(connection.pk)).first()
+def schedule_of(connection: Connection) -> dt.datetime | None:
+    return Connection.objects.values_list("next_sync_at", flat=True).get(pk=connection.pk)
 
 
 def save(connection: Connection, **changes) -> Connection:
@@ -121,22 +119,28 @@ def test_other_settings_saves_queue_no_first_sync(connection, celery_sent):
 
 
 def test_saving_settings_does_not_restart_the_schedules_wait(connection):
-    # given a schedule that has not run yet: beat counts its wait from date_changed
-    before = schedule_of(connection)
-    PeriodicTask.objects.filter(pk=before.pk).update(
-        date_changed=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
-    )
+    # given a connection due at a set moment
+    due = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=due)
+    connection.refresh_from_db()
     # when settings that do not touch the schedule are saved, and a sync's bookkeeping too
     save(connection, conflict_resolution="latest", field_mapping={"project_id": "p-2"})
     connection.last_sync_at = dt.datetime(2026, 1, 2, 3, 5, tzinfo=dt.UTC)
     connection.save(update_fields=["last_sync_at"])
-    # then the wait still counts from the same moment
-    assert schedule_of(connection).date_changed == dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    # then it is still due at the same moment
+    assert schedule_of(connection) == due
 
 
 def test_a_new_interval_retimes_the_schedule(connection):
+    from sync.schedule import jitter
+
+    last = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at=last, next_sync_at=last)
+    connection.refresh_from_db()
     save(connection, sync_interval=45)
-    assert schedule_of(connection).interval.every == 45
+    every = dt.timedelta(minutes=45)
+    # one new interval after the last sync, or now if that is already past
+    assert schedule_of(connection) >= last + every + jitter(connection.pk, every)
 
 
 def test_the_preview_page_says_what_the_first_sync_does_and_confirming_syncs(

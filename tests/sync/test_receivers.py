@@ -1,39 +1,74 @@
-"""Beat schedules follow the connection's settings and lifecycle; disconnect cleans up."""
+"""Each connection's next_sync_at follows its settings and lifecycle; disconnect cleans up."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 import pytest
+import time_machine
 from django_celery_beat.models import PeriodicTask
 
 from dayflow.models import Event, Task
 from integrations.models import Connection
 from integrations.signals import connection_disconnecting, connection_status_changed
 from sync.models import ItemLink, SyncJob
-from sync.schedule import task_name
+from sync.schedule import jitter
 
 pytestmark = pytest.mark.django_db
 
-
-def schedule_of(connection) -> PeriodicTask | None:
-    return PeriodicTask.objects.filter(name=task_name(connection.pk)).first()
+THEN = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
-def test_a_new_connection_is_scheduled_at_its_interval(connection):
-    task = schedule_of(connection)
-
-    assert (task.task, task.enabled, task.queue) == ("sync.scheduled", True, "sync")
-    assert json.loads(task.args) == [connection.pk]
-    assert (task.interval.every, task.interval.period) == (15, "minutes")
+def schedule_of(connection) -> dt.datetime | None:
+    return Connection.objects.values_list("next_sync_at", flat=True).get(pk=connection.pk)
 
 
-def test_changing_the_interval_retimes_the_schedule(connection):
-    connection.sync_interval = 30
+def step(connection, minutes: int) -> dt.timedelta:
+    every = dt.timedelta(minutes=minutes)
+    return every + jitter(connection.pk, every)
+
+
+def test_a_new_connection_is_due_one_interval_later_and_has_no_beat_row(user, service):
+    with time_machine.travel(THEN, tick=False):
+        connection = Connection.objects.create(
+            user=user, service=service, external_account_id="new", field_mapping={"project_id": "p"}
+        )
+
+    assert schedule_of(connection) == THEN + step(connection, 15)
+    assert not PeriodicTask.objects.filter(task="sync.scheduled").exists()
+
+
+def test_changing_the_interval_retimes_the_schedule_from_the_last_sync(connection):
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at=THEN)
+    connection.refresh_from_db()
+    with time_machine.travel(THEN + dt.timedelta(minutes=2), tick=False):
+        connection.sync_interval = 30
+        connection.save()
+
+    assert schedule_of(connection) == THEN + step(connection, 30)
+
+
+def test_a_new_interval_already_past_makes_it_due_at_once(connection):
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at=THEN)
+    connection.refresh_from_db()
+    later = THEN + dt.timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        connection.sync_interval = 60
+        connection.save()
+
+    assert schedule_of(connection) == later
+
+
+def test_other_saves_leave_the_wait_alone(connection):
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=THEN)
+    connection.refresh_from_db()
+
+    connection.label = "renamed"
+    connection.conflict_resolution = "latest"
     connection.save()
+    connection.save(update_fields=["last_sync_at", "last_error"])
 
-    assert schedule_of(connection).interval.every == 30
-    assert PeriodicTask.objects.filter(name=task_name(connection.pk)).count() == 1
+    assert schedule_of(connection) == THEN
 
 
 @pytest.mark.parametrize(
@@ -62,9 +97,20 @@ def test_a_status_change_removes_the_schedule_and_resuming_restores_it(connectio
 
     Connection.objects.filter(pk=connection.pk).update(status="connected")
     connection.refresh_from_db()
-    connection_status_changed.send(Connection, connection=connection, old=status, new="connected")
-    assert schedule_of(connection).enabled is True
-    assert schedule_of(connection).interval.every == connection.sync_interval
+    with time_machine.travel(THEN, tick=False):
+        connection_status_changed.send(
+            Connection, connection=connection, old=status, new="connected"
+        )
+    assert schedule_of(connection) == THEN + step(connection, connection.sync_interval)
+
+
+def test_set_status_alone_keeps_the_schedule_in_step(connection):
+    from integrations.tokens import set_status
+
+    set_status(connection, "paused")
+    assert schedule_of(connection) is None
+    set_status(connection, "connected")
+    assert schedule_of(connection) is not None
 
 
 def test_pausing_cancels_waiting_jobs_and_stops_the_running_one(connection):
@@ -107,19 +153,34 @@ def test_disconnect_removes_the_schedule_and_optionally_the_linked_items(
     assert Event.objects.exists() is keep_items
 
 
-def test_deleting_a_connection_removes_its_schedule(connection):
-    connection.delete()
-    assert not PeriodicTask.objects.filter(name__startswith="sync connection").exists()
+def test_a_finished_sync_sets_the_next_one_a_step_later(connection):
+    from sync import jobs
+
+    job = SyncJob.objects.create(connection=connection, status="running")
+    with time_machine.travel(THEN, tick=False):
+        jobs.finish(job, "succeeded")
+
+    assert schedule_of(connection) == THEN + step(connection, 15)
 
 
-def test_reconcile_brings_every_schedule_in_step(connection, user, service):
-    from sync.schedule import reconcile_schedules
+@pytest.mark.parametrize(("status", "final"), [("failed", True), ("paused", False)])
+def test_only_a_final_end_moves_the_schedule(connection, status, final):
+    from sync import jobs
 
-    paused = Connection.objects.create(user=user, service=service, external_account_id="p")
-    PeriodicTask.objects.all().delete()
-    Connection.objects.filter(pk=paused.pk).update(status="paused")
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=THEN)
+    job = SyncJob.objects.create(connection=connection, status="running")
+    later = THEN + dt.timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        jobs.finish(job, status, final=final)
 
-    reconcile_schedules()
+    assert schedule_of(connection) == (later + step(connection, 15) if final else THEN)
 
-    assert schedule_of(connection) is not None
-    assert schedule_of(paused) is None
+
+def test_a_finished_sync_of_an_unscheduled_connection_leaves_it_unscheduled(connection):
+    from sync import jobs
+
+    Connection.objects.filter(pk=connection.pk).update(status="paused", next_sync_at=None)
+    job = SyncJob.objects.create(connection=connection, status="running")
+    jobs.finish(job, "cancelled")
+
+    assert schedule_of(connection) is None

@@ -1,4 +1,4 @@
-"""An absurd sync interval never reaches beat, and beat survives one that is already stored.
+"""An absurd sync interval is never scheduled, and beat survives one that is already stored.
 
 The incident: a settings POST stored sync_interval=2**62; beat built
 timedelta(minutes=2**62), raised OverflowError on every start, and run.py stopped the app.
@@ -6,6 +6,7 @@ timedelta(minutes=2**62), raised OverflowError on every start, and run.py stoppe
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from types import SimpleNamespace
 
@@ -17,7 +18,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from dayflow.beat import Scheduler
 from dayflow.celery import app as celery_app
 from integrations.models import Connection
-from sync.schedule import reconcile_schedules, task_name, update_schedule
+from sync.schedule import dispatch_due, reschedule
 
 pytestmark = pytest.mark.django_db
 
@@ -36,38 +37,49 @@ def unchecked_constraints():
         cursor.execute("PRAGMA ignore_check_constraints = OFF")
 
 
+@pytest.fixture
+def sent_by_dispatch(django_capture_on_commit_callbacks):
+    def dispatch() -> list[int]:
+        sent: list[int] = []
+        with django_capture_on_commit_callbacks(execute=True):
+            far = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+            dispatch_due(far, send=lambda pk, every: sent.append(pk))
+        return sent
+
+    return dispatch
+
+
 def test_a_stored_absurd_interval_is_not_scheduled_and_puts_the_connection_in_error(
-    connection, unchecked_constraints
+    connection, unchecked_constraints, sent_by_dispatch
 ):
     Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
-    reconcile_schedules()
+    assert sent_by_dispatch() == []
 
     connection.refresh_from_db()
-    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
-    assert not IntervalSchedule.objects.filter(every=HUGE).exists()
+    assert connection.next_sync_at is None
     assert connection.status == Connection.Status.ERROR
     assert "at most 10080 minutes" in connection.last_error
 
 
-def test_reconcile_keeps_scheduling_the_other_connections(
-    connection, user, service, unchecked_constraints
+def test_the_dispatcher_keeps_scheduling_the_other_connections(
+    connection, user, service, unchecked_constraints, sent_by_dispatch
 ):
     healthy = Connection.objects.create(
         user=user, service=service, external_account_id="2", field_mapping={"project_id": "p"}
     )
     Connection.objects.filter(pk=connection.pk).update(sync_interval=HUGE)
 
-    reconcile_schedules()
-
-    assert PeriodicTask.objects.get(name=task_name(healthy.pk)).interval.every == 15
+    assert sent_by_dispatch() == [healthy.pk]
 
 
-def test_update_schedule_refuses_an_interval_beyond_a_week(connection):
+def test_reschedule_refuses_an_interval_beyond_a_week(connection):
     connection.sync_interval = 10081  # in memory only, as a row written before the bound
 
-    assert update_schedule(connection) is None
-    assert not PeriodicTask.objects.filter(name=task_name(connection.pk)).exists()
+    assert reschedule(connection, interval_changed=True) is None
+    connection.refresh_from_db()
+    assert connection.next_sync_at is None
+    assert connection.status == Connection.Status.ERROR
 
 
 # PostgreSQL's integer column cannot even store HUGE: there the row is refused on write.
@@ -109,8 +121,12 @@ def test_celery_uses_the_safe_scheduler():
 
 def test_an_interval_below_the_minimum_is_scheduled_at_the_minimum(connection):
     connection.sync_interval = 1  # in memory only, as a row older than the minimum
+    connection.last_sync_at = None
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
-    assert update_schedule(connection).interval.every == 5
+    due = reschedule(connection, interval_changed=True, now=now)
+
+    assert dt.timedelta(minutes=5) <= due - now <= dt.timedelta(minutes=5.5)
 
 
 def test_the_migration_brings_stored_intervals_within_the_bound(connection, unchecked_constraints):

@@ -84,12 +84,14 @@ def test_recover_jobs_resends_dead_and_lost_jobs_only(
     assert fresh.pk not in sent
 
 
-def test_reconcile_schedules_the_recovery_task(db):
-    from django_celery_beat.models import PeriodicTask
+def test_beat_holds_the_dispatcher_and_the_recovery_as_static_entries(settings):
+    from dayflow.celery import app
 
-    from sync.schedule import reconcile_schedules
+    dispatch = settings.CELERY_BEAT_SCHEDULE["sync-dispatch-due"]
+    recovery = settings.CELERY_BEAT_SCHEDULE["sync-recover-jobs"]
 
-    reconcile_schedules()
-
-    task = PeriodicTask.objects.get(name="sync recover jobs")
-    assert (task.task, task.interval.every, task.enabled) == ("sync.recover_jobs", 5, True)
+    assert (dispatch["task"], dispatch["schedule"]) == ("sync.dispatch_due", 30.0)
+    assert (recovery["task"], recovery["schedule"]) == ("sync.recover_jobs", 300.0)
+    # the dispatcher runs with the bookkeeping; the syncs it sends go to the sync queue
+    assert app.amqp.router.route({}, "sync.dispatch_due")["queue"].name == "maintenance"
+    assert app.amqp.router.route({}, "sync.scheduled")["queue"].name == "sync"
