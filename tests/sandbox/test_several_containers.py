@@ -41,8 +41,13 @@ def sync(connection: Connection, kind: str = SyncJob.Kind.FULL) -> SyncJob:
 
 
 def moves(job: SyncJob) -> list[tuple[str, dict, dict]]:
+    """The job's moves in words (the "_container" ids, undo's bookkeeping, left out)."""
     entries = JournalEntry.objects.filter(job=job, op=JournalEntry.Op.MOVE).order_by("pk")
-    return [(e.side, e.before, e.after) for e in entries]
+    return [(e.side, _words(e.before), _words(e.after)) for e in entries]
+
+
+def _words(side: dict) -> dict:
+    return {k: v for k, v in side.items() if not k.startswith("_")}
 
 
 # --- ClickUp: two lists of one workspace ----------------------------------------------------

@@ -374,8 +374,8 @@ def test_a_move_the_service_did_not_version_is_still_a_move_on_a_full_listing(us
     assert (move.op, move.side, move.before, move.after) == (
         "move",
         "local",
-        {"list": "Inbox"},
-        {"list": "Work"},
+        {"list": "Inbox", "_container": "p-home"},
+        {"list": "Work", "_container": "p-work"},
     )
     assert (job.local_created, job.local_deleted, job.remote_created) == (0, 0, 0)
     assert sync(todoist, SyncJob.Kind.FULL).processed == 0
