@@ -128,7 +128,7 @@ def _confirm(link: ItemLink, provider: Provider) -> None:
             {"list": link.collection},
             {"list": taker},
             "",
-            "move confirmed: the copy at the service deleted",
+            "move confirmed: old copy deleted",
             keep_link=False,
         )
     elif link.deletion_pending == Mark.LOCAL:
