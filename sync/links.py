@@ -17,6 +17,7 @@ from django.db import transaction
 
 from dayflow.models import Calendar, TaskList
 from integrations.models import CONTROL_CHARS, Connection
+from sync.deletion_policy import Mark
 from sync.kinds import item_types
 from sync.mapping import fk_column
 from sync.models import ItemLink, ItemType, SyncLink
@@ -161,16 +162,24 @@ def hand_over(item_type: str, local_id: int, user_id: int, dayflow_side: int | N
     items go to another connection than the one holding the item, that connection takes it
     and the holder lets go of its copy (`ItemLink.handover_to`, `decisions.hand_over`). A
     list with no destination, or one sent to the holder itself, leaves it where it is (a move
-    between two containers of one connection is `plan.moved_to`'s). The links touched."""
+    between two containers of one connection is `plan.moved_to`'s).
+
+    An item moved back to a connection that let go of it keeps its old copy there: the copy
+    kept apart (or waiting for the person) pairs with it again, rather than a second one being
+    made beside it. The links touched."""
     destination = destination_map(user_id, item_type).get(dayflow_side)
-    holders = ItemLink.objects.filter(
-        **{f"{fk_column(item_type)}": local_id}, undone_at=None, deletion_pending=""
-    )
+    linked = ItemLink.objects.filter(**{f"{fk_column(item_type)}": local_id}, undone_at=None)
+    holders = linked.filter(deletion_pending="")
     if destination is None:
         return holders.update(handover_to=None)
     taker = destination.connection_id
     kept = holders.filter(connection_id=taker).update(handover_to=None)
-    return kept + holders.exclude(connection_id=taker).update(handover_to=taker)
+    back = linked.filter(
+        connection_id=taker,
+        handover_to__isnull=False,
+        deletion_pending__in=(Mark.MOVED, Mark.UNLINKED),
+    ).update(handover_to=None, deletion_pending="", deletion_pending_at=None)
+    return back + kept + holders.exclude(connection_id=taker).update(handover_to=taker)
 
 
 def destination_map(user_id: int, item_type: str) -> dict[int | None, SyncLink]:

@@ -236,3 +236,31 @@ def test_under_ask_the_person_deletes_or_keeps_the_old_copy(user, home_and_work,
     assert (again.local_created, again.remote_created, again.remote_deleted) == (0, 0, 0)
     assert Task.objects.filter(title__startswith="Keep me").count() == 1
     assert titles(remotes[linear.pk]) == ["Delete me at Todoist", "Keep me at Todoist"]
+
+
+@pytest.mark.parametrize("policy", ["ask", "unlink"])
+def test_an_item_moved_back_pairs_with_the_copy_its_old_service_kept(user, home_and_work, policy):
+    todoist, linear, remotes, work = home_and_work
+    todoist.deletion_policy = policy
+    todoist.save()
+    task = synced_at_todoist(user, todoist)
+    task.task_list = work
+    task.save()
+    sync(linear)
+    sync(todoist)  # keeps its copy apart ("unlink") or asks the person ("ask")
+    assert ItemLink.objects.get(task=task, connection=todoist).deletion_pending
+
+    task.task_list = None  # back to the Inbox, whose new tasks go to Todoist
+    task.title = "Write the final report"
+    task.save()
+    sync(todoist)
+    sync(linear)
+
+    back = ItemLink.objects.get(task=task, connection=todoist)
+    assert (back.deletion_pending, back.handover_to_id) == ("", None)
+    assert titles(remotes[todoist.pk]) == ["Write the final report"]  # the one copy, edited
+    assert titles(remotes[linear.pk]) == []  # Linear let go of its copy in turn
+    assert not deletions.waiting(todoist).exists()
+    again = sync(todoist, SyncJob.Kind.FULL)
+    assert (again.local_created, again.remote_created) == (0, 0)
+    assert Task.objects.filter(title__startswith="Write the").count() == 1
