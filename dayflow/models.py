@@ -352,12 +352,18 @@ class ApiToken(AbstractAuthToken):
 
 
 class Profile(models.Model):
-    """A person's own settings for the planner pages: the time zone they read times in."""
+    """A person's own settings for the planner pages: the time zone they read times in, and
+    whether they chose to keep the Inbox's (or "My calendar"'s) new items in DayFlow, which a
+    service connected later must not undo (`sync.links.reconcile`)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     timezone = models.CharField("time zone", max_length=64, blank=True)
+    inbox_stays_local = models.BooleanField("new Inbox tasks stay in DayFlow", default=False)
+    main_calendar_stays_local = models.BooleanField(
+        f"new {MAIN_CALENDAR} events stay in DayFlow", default=False
+    )
 
     def __str__(self) -> str:
         return f"{self.user} ({self.timezone or 'default zone'})"

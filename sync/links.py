@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
-from dayflow.models import Calendar, TaskList
+from dayflow.models import Calendar, Profile, TaskList
 from integrations.models import CONTROL_CHARS, Connection
 from sync.deletion_policy import Mark
 from sync.kinds import item_types
@@ -61,6 +61,7 @@ def reconcile(connection: Connection) -> list[SyncLink]:
         .filter(task_list__isnull=True, calendar__isnull=True)
         .values_list("item_type", flat=True)
     )
+    taken |= kept_local(connection.user_id)  # the person said so: a new link does not undo it
     made = []
     for item_type, collection in wanted:
         if (item_type, collection) in existing:
@@ -127,6 +128,8 @@ def set_destination(
         current = SyncLink.objects.for_user(user_id).destinations().filter(item_type=item_type)
         current = current.filter(**_side_filter(item_type, dayflow_side))
         current.update(is_destination=False)
+        if dayflow_side is None:
+            _keep_local(user_id, item_type, link is None)
         if link is None:
             return None
         link = SyncLink.objects.select_for_update().get(pk=link.pk)
@@ -134,6 +137,22 @@ def set_destination(
         link.is_destination = True
         link.save(update_fields=["task_list", "calendar", "is_destination"])
     return link
+
+
+# The Profile flag that remembers "stay in DayFlow" for the Inbox (tasks) or "My calendar".
+STAYS_LOCAL = {ItemType.TASK: "inbox_stays_local", ItemType.EVENT: "main_calendar_stays_local"}
+
+
+def kept_local(user_id: int) -> set[str]:
+    """The kinds of item whose Inbox (or "My calendar") the person keeps in DayFlow."""
+    flags = Profile.objects.filter(user_id=user_id).values(*STAYS_LOCAL.values()).first() or {}
+    return {item_type for item_type, flag in STAYS_LOCAL.items() if flags.get(flag)}
+
+
+def _keep_local(user_id: int, item_type: str, keep: bool) -> None:
+    flag = STAYS_LOCAL[ItemType(item_type)]
+    if Profile.objects.filter(user_id=user_id).update(**{flag: keep}) == 0 and keep:
+        Profile.objects.create(user_id=user_id, **{flag: keep})
 
 
 KEEP: Any = object()  # `choose`: leave the link's list as it is

@@ -157,6 +157,26 @@ def test_a_list_has_at_most_one_destination_and_choosing_another_moves_it(user, 
     assert None not in destinations  # the Inbox lost Todoist to Work: its tasks stay local
 
 
+def test_stay_in_dayflow_for_the_inbox_holds_when_a_service_is_connected_later(user):
+    todoist = connect(user, "todoist", "home", project_id="p-home")
+    links.set_destination(user.pk, "task", None, None)  # the person: "Stay in DayFlow"
+    linear = connect(user, "linear", "work", team_id="t-work")
+    todoist.field_mapping = {"project_id": "p-other"}  # a new container, a new link
+    todoist.save()
+    google = connect(user, "google-calendar", "g", calendars=["work@x"])
+
+    assert links.destination_map(user.pk, "task") == {}
+    assert not task_link(linear).is_destination
+    assert not task_link(todoist).is_destination
+    assert google.sync_links.get().is_destination  # events: nothing was said about them
+
+    links.choose(task_link(todoist), is_destination=True)  # a destination chosen again
+    todoist.status = Connection.Status.DISCONNECTED
+    todoist.save(update_fields=["status"])
+    again = connect(user, "todoist", "home-again", project_id="p-home")
+    assert task_link(again).is_destination  # the Inbox was the service's, not kept local
+
+
 def test_another_persons_list_or_the_wrong_kind_is_refused(user, other_user, two_services):
     todoist, _, _ = two_services
     theirs = TaskList.objects.create(user=other_user, name="Theirs")
