@@ -13,10 +13,11 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import timezone
 
 from dayflow import recurrence
-from dayflow.models import Event
+from dayflow.models import Event, Profile
 
 Instant = dt.date | dt.datetime
 
@@ -38,6 +39,22 @@ class Occurrence:
     @property
     def sort_key(self) -> tuple:
         return (in_reading_zone(self.start), not self.all_day, self.event.title)
+
+
+def person_zone(user_id: int) -> dt.tzinfo:
+    """The zone a person reads times in (their profile's), wherever the code runs: a worker
+    or an API call with a token has no page's zone active. The site's default until they
+    choose one, or for a zone the system no longer knows."""
+    name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def person_today(user_id: int, now: dt.datetime | None = None) -> dt.date:
+    """The date it is for the person now: what their "today" and "within 7 days" mean."""
+    return timezone.localdate(now or timezone.now(), person_zone(user_id))
 
 
 def own_zone(event: Event) -> dt.tzinfo:

@@ -429,6 +429,7 @@ class ConnectionViewSet(
             request.data,
             connection.offered_fields(),
             lambda rules, today: count_matching(connection, rules, today),
+            request.user.pk,
         )
 
     @extend_schema(

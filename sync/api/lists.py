@@ -309,6 +309,7 @@ class SyncLinkViewSet(
             request.data,
             (str(link.item_type),),
             lambda rules, today: [count_link(link, rules, today)],
+            request.user.pk,
         )
 
 

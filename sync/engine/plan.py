@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
+from dayflow import agenda
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
 from sync import conf, decisions, deletion_policy, directions, links
@@ -106,7 +106,7 @@ def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
     leave_kept_apart(pairs)
     series = series_remote_ids(run, pairs)
     open_conflicts = find_open_conflicts(pairs)
-    today = timezone.localdate()
+    today = agenda.person_today(run.connection.user_id)  # the rules' days are the person's
     for pair in pairs.values():
         decide_pair(run, pair, series)
         if pair.link is not None and pair.link.pk in open_conflicts:

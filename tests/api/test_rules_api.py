@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from dayflow.models import Task
+from dayflow.models import Profile, Task
 from integrations.models import Connection
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +123,21 @@ def test_the_preview_counts_dayflows_tasks_and_saves_nothing(api, connection, us
     }
     connection.refresh_from_db()
     assert connection.sync_rules == {}
+
+
+@pytest.mark.parametrize(("zone", "matching"), [("UTC", 0), ("Pacific/Auckland", 1)])
+def test_the_preview_counts_days_from_the_persons_today(api, connection, user, zone, matching):
+    """A token's call has no page's zone: "due today" is still the person's today (at 12:00
+    UTC on 10 March it is the 11th in Auckland)."""
+    Profile.objects.create(user=user, timezone=zone)
+    Task.objects.create(user=user, title="due on the 11th", due_date=dt.date(2026, 3, 11))
+
+    with time_machine.travel(NOW, tick=False):
+        body = {"sync_rules": {"task": {"due_within_days": 0}}}
+        response = api.post(preview(connection), body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"][0]["matching"] == matching
 
 
 def test_the_preview_needs_its_rules(api, connection):

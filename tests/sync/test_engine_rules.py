@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from dayflow.models import Event, Task
+from dayflow.models import Event, Profile, Task
 from integrations.models import Connection
 from sync.engine import phases
 from sync.models import ItemLink, SyncCursor, SyncJob
@@ -256,3 +256,16 @@ def test_rules_changed_during_a_sync_leave_the_next_one_listing_everything(
 
     cursor = SyncCursor.objects.get(connection=connection)
     assert (cursor.value, cursor.local_watermark) == ("", None)
+
+
+@pytest.mark.parametrize(("zone", "imported"), [("UTC", False), ("Pacific/Auckland", True)])
+def test_the_rules_days_are_the_persons_own(connection, remote, run_sync, user, zone, imported):
+    """At 12:00 UTC on 10 March it is already 11 March in Auckland (UTC+13): a task due on
+    the 11th is due "today" for a person there, and tomorrow for one in UTC."""
+    Profile.objects.create(user=user, timezone=zone)
+    set_rules(connection, {"task": {"due_within_days": 0}})
+    remote.add(**task_fields("due on the 11th", due=dt.date(2026, 3, 11)))
+
+    run_sync()
+
+    assert Task.objects.filter(title="due on the 11th").exists() is imported
