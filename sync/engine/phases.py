@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from dayflow import agenda
 from integrations.models import Connection
 from sync import conf, decisions, links, matching, rules
 from sync.decisions import Op
@@ -66,10 +65,11 @@ def rules_changed_meanwhile(run: Run) -> bool:
 
 def windows_moved_since(run: Run, cursor_row: SyncCursor) -> bool:
     last = cursor_row.local_watermark
-    zone = agenda.person_zone(run.connection.user_id)
-    last_day = timezone.localdate(last, zone) if last is not None else None
-    today = timezone.localdate(timezone.now(), zone)
-    return any(rules.windows_moved(r, last_day, today) for r in run.settings.every_rules())
+    every = [r for r in run.settings.every_rules() if r]
+    if last is None or not every:
+        return False
+    last_day = timezone.localdate(last, run.zone)
+    return any(rules.windows_moved(r, last_day, run.today) for r in every)
 
 
 def guard(run: Run, pairs: list[Pair], pulled: Pulled) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef
 
-from dayflow import agenda
 from dayflow.models import Event, Task
 from integrations.providers.base import RemoteItem
 from sync import conf, decisions, deletion_policy, directions, links
@@ -106,12 +105,11 @@ def plan(run: Run, pulled: Pulled, watermark: dt.datetime | None) -> list[Pair]:
     leave_kept_apart(pairs)
     series = series_remote_ids(run, pairs)
     open_conflicts = find_open_conflicts(pairs)
-    today = agenda.person_today(run.connection.user_id)  # the rules' days are the person's
     for pair in pairs.values():
         decide_pair(run, pair, series)
         if pair.link is not None and pair.link.pk in open_conflicts:
             keep_conflict(pair, open_conflicts[pair.link.pk])
-        pair.outcome = follow_rules(run, pair, today)
+        pair.outcome = follow_rules(run, pair)
     planned = [
         p
         for p in pairs.values()
@@ -492,7 +490,7 @@ def container_of(pair: Pair) -> str:
     return pair.destination
 
 
-def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
+def follow_rules(run: Run, pair: Pair) -> Outcome:
     """The rules of the pair's container (`sync.rules`; its link's own, else the
     connection's) on one decided pair: a pair out of them is left out, or unlinked without
     any write (`decision.base` None drops the link), or updated and then unlinked
@@ -510,7 +508,7 @@ def follow_rules(run: Run, pair: Pair, today: dt.date) -> Outcome:
         linked=pair.link is not None,
         pending=pair.link is not None and not pair.link.remote_id,
         in_conflict=pair.conflict is not None or pair.decision.is_conflict,
-        sides_match=[matches(pair.item_type, side, rules, today) for side in sides],
+        sides_match=[matches(pair.item_type, side, rules, run.today) for side in sides],
         updates_only=bool(ops) and ops <= {Op.UPDATE_LOCAL, Op.UPDATE_REMOTE},
     )
     if found is Outcome.UNLINK:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 
 from django.utils import timezone
 
+from dayflow import agenda
 from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
@@ -44,6 +46,8 @@ class Run:
     phase: str = SyncJob.Phase.PULLING
     planned: int = 0
     _settings: LinkSettings | None = None
+    _zone: dt.tzinfo | None = None
+    _today: dt.date | None = None
 
     @classmethod
     def start(cls, job: SyncJob, provider: Provider) -> Run:
@@ -61,6 +65,20 @@ class Run:
     @property
     def connection(self) -> Connection:
         return self.job.connection
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The person's zone (their profile's), which the rules' days are counted in: read
+        once a run, and only by a run that has rules."""
+        if self._zone is None:
+            self._zone = agenda.person_zone(self.connection.user_id)
+        return self._zone
+
+    @property
+    def today(self) -> dt.date:
+        if self._today is None:
+            self._today = timezone.localdate(timezone.now(), self.zone)
+        return self._today
 
     @property
     def settings(self) -> LinkSettings:
