@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from dayflow.models import Calendar, Event, Task, TaskList
+from integrations.models import Connection
 from sync.models import SyncLink
 from tests.sync.conftest import connect
 
@@ -270,6 +271,15 @@ def test_a_person_sends_a_lists_new_tasks_to_a_link_then_keeps_them_in_dayflow(
 
     assert _destination(linear) == (home.pk, False)
     assert _destination(todoist) == (None, True)  # the Inbox's is untouched
+
+
+def test_a_destination_that_does_not_sync_now_says_its_items_wait(signed_in, todoist):
+    Connection.objects.filter(pk=todoist.connection_id).update(status=Connection.Status.PAUSED)
+
+    inbox = _row(signed_in.get(PAGE).content.decode(), "list-main")
+
+    assert "New tasks go to Todoist · p-1" in inbox
+    assert "(paused: they wait in DayFlow until it syncs again)" in inbox
 
 
 def test_the_inbox_destination_moves_to_another_link(signed_in, todoist, linear):
