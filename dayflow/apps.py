@@ -8,7 +8,7 @@ class DayflowConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from dayflow import lockout  # noqa: F401  (its lockout receiver)
+        from dayflow import lockout, receivers  # noqa: F401  (their receivers)
         from dayflow.models import Event, Task
 
         for model in (Task, Event):

@@ -213,12 +213,21 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
             if link is None and destined_here:
                 pair.destination = destination.collection
             elif link is not None and destined_here and not obj.is_deleted and not _instance(obj):
-                pair.move_to = moved_to(run, link, destination.collection)
+                if not in_its_containers_list(run, link, links.side_id(item_type, obj)):
+                    pair.move_to = moved_to(run, link, destination.collection)
 
 
 def _instance(obj: Task | Event) -> bool:
     """An overridden instance of a series: it moves with its series, never alone."""
     return getattr(obj, "series_id", None) is not None
+
+
+def in_its_containers_list(run: Run, link: ItemLink, side: int | None) -> bool:
+    """Whether a linked item is in the DayFlow list its container at the service feeds: then
+    it is where it belongs, whatever that list's destination (an edit, or its list deleted so
+    that it and its container's link both went to the Inbox, is no move)."""
+    fed = run.settings.by_container.get((link.item_type, link.collection))
+    return fed is not None and fed.dayflow_side_id == side
 
 
 def moved_to(run: Run, link: ItemLink, container: str) -> str:

@@ -325,6 +325,44 @@ def two_projects(user, use_provider):
     return todoist, work, remote
 
 
+def test_deleting_a_list_is_a_new_version_of_its_tasks_and_no_write_at_the_service(
+    user, two_projects
+):
+    todoist, work, remote = two_projects
+    task = Task.objects.create(user=user, title="Book the venue", task_list=work)
+    sync(todoist, SyncJob.Kind.FULL)
+    remote_id = ItemLink.objects.get(task=task).remote_id
+    before = Task.objects.get(pk=task.pk)
+
+    work.delete()  # its tasks go to the Inbox; its link feeds the Inbox now
+
+    after = Task.objects.get(pk=task.pk)
+    assert after.task_list_id is None
+    assert after.version == before.version + 1  # a change like any other, for API clients too
+    assert after.updated_at > before.updated_at
+    job = sync(todoist)
+    assert (job.remote_updated, job.remote_created, job.remote_deleted) == (0, 0, 0)
+    assert remote.containers[remote_id] == "p-work"  # where the link that feeds it syncs
+
+
+def test_an_edit_in_the_list_its_container_feeds_is_no_move(user, two_projects):
+    todoist, _, remote = two_projects
+    links.feed_into(todoist.sync_links.get(collection="p-work"), None)  # both feed the Inbox
+    remote_id = remote.add("task", title="Call the plumber")
+    remote.containers[remote_id] = "p-work"
+    sync(todoist, SyncJob.Kind.FULL)
+    task = Task.objects.get(title="Call the plumber")
+    assert task.task_list_id is None
+
+    task.title = "Call the plumber today"
+    task.save()
+    job = sync(todoist)
+
+    assert job.remote_updated == 1
+    assert remote.containers[remote_id] == "p-work"  # not sent to the Inbox's destination
+    assert not JournalEntry.objects.filter(job=job, op="move").exists()
+
+
 def test_a_task_moved_to_another_list_in_dayflow_moves_at_the_service(user, two_projects):
     todoist, work, remote = two_projects
     task = Task.objects.create(user=user, title="Book the venue")
