@@ -212,9 +212,14 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
             pair.local = obj
             if link is None and destined_here:
                 pair.destination = destination.collection
-            elif link is not None and destined_here and not obj.is_deleted and not _instance(obj):
-                if not in_its_containers_list(run, link, links.side_id(item_type, obj)):
-                    pair.move_to = moved_to(run, link, destination.collection)
+            elif (
+                link is not None
+                and destined_here
+                and not obj.is_deleted
+                and not _instance(obj)
+                and not in_its_containers_list(run, link, links.side_id(item_type, obj))
+            ):
+                pair.move_to = moved_to(run, link, destination.collection)
 
 
 def _instance(obj: Task | Event) -> bool:
