@@ -272,8 +272,10 @@ CASES = [
         "Outlook (Graph)",
         "events",
         (10000, 600.0),
-        "Graph mailbox limit: 10,000 requests per 10 min (per HTTP call here; see notes)",
+        "Graph mailbox limit: 10,000 requests per 10 min, each request of a $batch counted "
+        "(learn.microsoft.com/graph/json-batching)",
         outlook,
+        counts_inner=True,
     ),
     Case(
         "apple-calendar",
@@ -295,11 +297,14 @@ CASES = [
 
 
 def batch_parts(request: Any) -> int:
-    """The inner calls of a Google batch request (its application/http parts), else 1."""
-    if "/batch/" not in request.url:
-        return 1
-    body = request.body if isinstance(request.body, bytes) else request.body.encode()
-    return max(body.count(b"Content-Type: application/http"), 1)
+    """The inner calls of a batch request, else 1: a Google batch's application/http parts,
+    a Graph `$batch`'s requests."""
+    body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+    if "/batch/" in request.url:
+        return max(body.count(b"Content-Type: application/http"), 1)
+    if request.url.endswith("/$batch"):
+        return max(len(json.loads(body).get("requests", [])), 1)
+    return 1
 
 
 def no_header(seconds: float, now: float) -> tuple[int, dict[str, str], str]:

@@ -150,20 +150,23 @@ class TokenBucket:
         self.clock = clock
         self.sleep = sleep
 
-    def acquire(self, max_wait: float | None = None) -> float:
-        """Wait for a slot; returns the slot's (wall-clock) time.
+    def acquire(self, max_wait: float | None = None, *, slots: int = 1) -> float:
+        """Wait for `slots` slots (a batch whose inner calls the service counts, each as a
+        call of its own would); returns the last one's (wall-clock) time.
 
-        A slot further away than `max_wait` is not taken: RateLimited tells the caller when
+        Slots further away than `max_wait` are not taken: RateLimited tells the caller when
         to come back, so a worker is not held for the rest of a long window.
         """
         with self._locked():
             now = self.clock()
             stamps = [s for s in cache.get(self.key, []) if s > now - self.per]
-            slot = now if len(stamps) < self.limit else max(now, stamps[-self.limit] + self.per)
+            slot = now
+            for _ in range(max(slots, 1)):
+                slot = now if len(stamps) < self.limit else max(now, stamps[-self.limit] + self.per)
+                stamps.append(slot)
             if max_wait is not None and slot - now > max_wait:
                 raise RateLimited("local rate limit", retry_after=slot - now, service=self.service)
-            stamps = [*stamps, slot][-self.limit :]
-            cache.set(self.key, stamps, timeout=int(self.per * 2) + 60)
+            cache.set(self.key, stamps[-self.limit :], timeout=int(self.per * 2) + 60)
         if slot > now:
             self.sleep(slot - now)
         return slot
@@ -209,10 +212,11 @@ class CallGate:
             else None
         )
 
-    def admit(self, max_wait: float | None = None) -> None:
-        """Wait for the bucket's slot; RateLimited when it is further away than `max_wait`."""
+    def admit(self, max_wait: float | None = None, slots: int = 1) -> None:
+        """Wait for the bucket's slot (`slots` of them for a call the service counts as
+        several); RateLimited when it is further away than `max_wait`."""
         if self.bucket:
-            self.bucket.acquire(max_wait=max_wait)
+            self.bucket.acquire(max_wait=max_wait, slots=slots)
 
     def count(self) -> None:
         """One call was answered (whatever its status): it used up quota."""
@@ -233,9 +237,9 @@ class RelayedGate(CallGate):
         self.gate = gate
         self.relay = relay
 
-    def admit(self, max_wait: float | None = None) -> None:
+    def admit(self, max_wait: float | None = None, slots: int = 1) -> None:
         if self.bucket:
-            self.relay.call(self.gate.admit, max_wait)
+            self.relay.call(self.gate.admit, max_wait, slots)
 
     def count(self) -> None:
         _count_call(self.connection_id, flush=False)
@@ -312,8 +316,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
         idempotent: bool | None = None,
+        quota: int = 1,
     ) -> requests.Response:
         """Send one logical request, retrying per the policy; raise a typed error otherwise.
+
+        `quota`: how many requests the service counts this one as (a batch whose inner calls
+        count each, as Google's and Microsoft Graph's do): each attempt takes that many slots.
 
         A request that may have been applied (read timeout, 5xx) is resent only when it is
         idempotent: by its method, or `idempotent=True` for a POST that only reads or that
@@ -326,7 +334,7 @@ class HttpClient:
             attempt += 1
             sent = {**self.auth_headers(), **(headers or {})}
             response = self._attempt(
-                method, url, sent, (params, json, data), attempt, started, safe
+                method, url, sent, (params, json, data), attempt, started, safe, quota
             )
             if response is None:
                 continue
@@ -371,9 +379,10 @@ class HttpClient:
         attempt: int,
         started: float,
         safe: bool,
+        quota: int = 1,
     ) -> requests.Response | None:
         params, json, data = payload
-        self.gate.admit(max_wait=max(self._budget_left(started), 0.0))
+        self.gate.admit(max_wait=max(self._budget_left(started), 0.0), slots=quota)
         begin = time.monotonic()
         try:
             response = self.session.request(

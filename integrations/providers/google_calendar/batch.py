@@ -11,8 +11,8 @@ At most 1,000 calls a batch, and "a set of n requests batched together counts to
 usage limit as n requests, not as one request".
 
 So a batch saves HTTP requests, not quota: each inner call takes a slot of the connection's
-token bucket before the batch leaves (`GoogleBatch._admit`), and `MAX_CALLS` is 50, the size
-Google's batch guides recommend as an upper bound for their other APIs (Gmail: "sending
+token bucket before the batch leaves (`HttpClient.request`'s `quota`), and `MAX_CALLS` is 50,
+the size Google's batch guides recommend as an upper bound for their other APIs (Gmail: "sending
 batches larger than 50 requests is not recommended"): a batch of 1,000 would ask for more than
 a user's per-minute quota (600) at once and come back as rateLimitExceeded parts.
 
@@ -291,14 +291,20 @@ class GoogleBatch:
 
     def _batch(self, calls: dict[int, Call], *, reads: bool) -> dict[int, Outcome]:
         provider = self.provider
-        self._admit(len(calls) - 1)  # the HTTP client takes the first call's slot
         boundary = f"batch_{uuid.uuid4().hex}"
         body = build({str(index): call for index, call in calls.items()}, boundary)
         headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
         url = provider.batch_url
         # A batch of GETs may be resent; one of writes may have been applied: never resent.
+        # Google counts each inner call against the quota: so does the token bucket.
         response = provider.http.request(
-            "POST", url, data=body, headers=headers, ok=(200, 403), idempotent=reads
+            "POST",
+            url,
+            data=body,
+            headers=headers,
+            ok=(200, 403),
+            idempotent=reads,
+            quota=len(calls),
         )
         if response.status_code == 403:
             raise provider._forbidden("POST", url, response, _json_or_none(response))
@@ -312,12 +318,6 @@ class GoogleBatch:
             raise Transient(f"batch answer: {exc}", service=SERVICE) from None
         missing = Transient("batch answer: no part for this call", service=SERVICE)
         return {index: answers.get(str(index), missing) for index in calls}
-
-    def _admit(self, extra: int) -> None:
-        """Google counts every inner call against the quota: so does the token bucket."""
-        gate = self.provider.http.gate
-        for _ in range(max(extra, 0)):
-            gate.admit(max_wait=self.provider.http.max_total_wait)
 
 
 def _prepared(one: Write) -> dict[str, Any]:

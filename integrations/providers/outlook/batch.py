@@ -205,8 +205,11 @@ class GraphBatch:
         provider = self.provider
         body = {"requests": [step.as_json(str(index)) for index, step in steps.items()]}
         # A batch of GETs may be resent; one of writes may have been applied: never resent.
+        # Graph evaluates each request of a batch against the mailbox's limits on its own
+        # (learn.microsoft.com/graph/json-batching, "Batch size limitations"): the token
+        # bucket counts each.
         response = provider.http.request_json(
-            "POST", f"{provider.api_base}/$batch", json=body, idempotent=reads
+            "POST", f"{provider.api_base}/$batch", json=body, idempotent=reads, quota=len(steps)
         )
         answers: dict[int, Outcome] = {}
         for raw in (response or {}).get("responses") or []:

@@ -129,6 +129,18 @@ def test_45_deletes_take_3_requests_of_at_most_20(provider, fake) -> None:
     assert fake.events == {}
 
 
+def test_each_request_of_a_batch_takes_a_slot_of_the_mailbox_limit(provider, fake) -> None:
+    # Graph evaluates each request of a $batch against the mailbox's 10,000 per 10 minutes.
+    ids = [fake.add(graph_body(f"e{n}"))["id"] for n in range(25)]
+    admitted = []
+    provider.http.gate.admit = lambda max_wait=None, slots=1: admitted.append(slots)
+
+    provider.write_batch([Write("delete", remote_id=i) for i in ids])
+
+    assert [len(batch) for batch in fake.batches] == [20, 5]
+    assert admitted == [20, 5]
+
+
 def test_45_creates_look_for_their_id_then_post_in_3_plus_3_requests(provider, fake) -> None:
     writes = [Write("create", fields(f"e{n}"), dayflow_id=f"dayflow-event-{n}") for n in range(45)]
 

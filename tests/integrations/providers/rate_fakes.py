@@ -48,9 +48,9 @@ class VirtualClock:
             self._cond.wait_for(lambda: self.pending == 0, timeout=5.0)
             self.now = max(self.now, target)
 
-    def admitted(self) -> None:
+    def admitted(self, slots: int = 1) -> None:
         with self._cond:
-            self.pending += 1
+            self.pending += slots
 
     def arrived(self, slots: int = 1) -> None:
         with self._cond:
@@ -67,10 +67,10 @@ def metered(clock: VirtualClock) -> Iterator[None]:
     """Every slot the token bucket grants is a request on its way, until it arrives."""
     original = http.CallGate.admit
 
-    def admit(gate: http.CallGate, max_wait: float | None = None) -> None:
-        original(gate, max_wait)
+    def admit(gate: http.CallGate, max_wait: float | None = None, slots: int = 1) -> None:
+        original(gate, max_wait, slots)
         if gate.bucket is not None:
-            clock.admitted()
+            clock.admitted(slots)
 
     http.CallGate.admit = admit  # type: ignore[method-assign]
     try:

@@ -342,6 +342,40 @@ def test_a_long_wait_for_the_bucket_is_handed_back_and_takes_no_slot(mocked, mak
     assert clock.sleeps == []
 
 
+def test_a_call_counted_as_several_takes_as_many_slots(mocked, make_client, clock):
+    # given 10 requests per second, and a batch the service counts as its 6 inner calls
+    mocked.post(URL, json={})
+    client = make_client("outlook", connection_id=11, rate=(10, 1.0))
+    client.request("POST", URL, quota=6)
+    assert clock.sleeps == []
+    # when a second batch of 6 follows: 12 would not fit in one second
+    client.request("POST", URL, quota=6)
+    # then it waits for the first batch's slots to leave the window
+    assert clock.sleeps == [1.0]
+    client.request("POST", URL)  # the 13th request fits beside the second batch
+    assert clock.sleeps == [1.0]
+
+
+def test_a_batch_larger_than_the_window_leaves_when_its_last_slot_comes(db, clock):
+    bucket = TokenBucket("google-calendar:12", 10, 1.0, clock=clock, sleep=clock.sleep)
+    bucket.acquire(slots=25)  # 10 now, 10 a second later, 5 the second after
+    assert clock.sleeps == [2.0]
+    bucket.acquire(slots=5)  # the last window holds 5: 5 more fit
+    assert clock.sleeps == [2.0]
+    bucket.acquire()
+    assert clock.sleeps == [2.0, 1.0]
+
+
+def test_slots_too_far_away_are_not_taken(db, clock):
+    bucket = TokenBucket("outlook:13", 10, 1.0, clock=clock, sleep=clock.sleep)
+    bucket.acquire(slots=8)
+    with pytest.raises(errors.RateLimited) as caught:
+        bucket.acquire(max_wait=0.5, slots=4)
+    assert caught.value.retry_after == pytest.approx(1.0)
+    bucket.acquire(slots=2)  # the refused 4 took nothing: 2 still fit now
+    assert clock.sleeps == []
+
+
 def test_buckets_are_per_connection(db, clock):
     a = TokenBucket("notion:1", 1, 10.0, clock=clock, sleep=clock.sleep)
     b = TokenBucket("notion:2", 1, 10.0, clock=clock, sleep=clock.sleep)
