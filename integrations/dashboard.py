@@ -61,6 +61,9 @@ class Card:
     active_job: SyncJob | None
     progress: Progress | None
     lag: list[str] = dataclasses.field(default_factory=list)  # how soon changes arrive, per way
+    # Its first sync is a preview waiting for the person's word (`sync.services.
+    # awaits_first_confirmation`): no sync runs on its own until then.
+    first_preview: SyncJob | None = None
 
     @property
     def polling(self) -> bool:
@@ -351,7 +354,17 @@ def _card(
         last=last_words(last_job, now),
         active_job=active_job,
         progress=progress(active_job, str(connection.service)) if active_job else None,
+        first_preview=last_job if awaits_confirmation(connection, last_job, active_job) else None,
     )
+
+
+def awaits_confirmation(
+    connection: Connection, last_job: SyncJob | None, active_job: SyncJob | None
+) -> bool:
+    """`sync.services.awaits_first_confirmation` from what the card has read already."""
+    if connection.last_sync_at is not None or last_job is None or not last_job.dry_run:
+        return False
+    return active_job is None or active_job.dry_run
 
 
 def card(connections: QuerySet[Connection], pk: int) -> Card | None:

@@ -184,12 +184,14 @@ def mentions_in(*texts: Any) -> frozenset[str]:
     return frozenset(found)
 
 
-def local_item(obj: Any, item_type: str) -> Item:
+def local_item(obj: Any, item_type: str, list_name: str = "") -> Item:
+    """`list_name`: the DayFlow list the item is in (`list_names`); else the name the service
+    last gave its list."""
     fields = codec.local_fields(obj)
     return Item(
         id=str(obj.pk),
         fields=fields,
-        list_name=getattr(obj, "list_name", "") or "",
+        list_name=list_name or getattr(obj, "list_name", "") or "",
         refs=frozenset({dayflow_id(item_type, obj.pk)}),
         mentions=mentions_in(fields.get("notes"), fields.get("description")),
     )
@@ -204,7 +206,24 @@ def remote_item(remote: Any) -> Item:
     mentions = mentions_in(raw.get("notes"), raw.get("description"), raw.get("url"))
     if remote.dayflow_id:
         mentions |= {remote.dayflow_id}
-    return Item(id=remote.remote_id, fields=fields, refs=frozenset(refs), mentions=mentions)
+    list_name = remote.read_only.get("list_name") if isinstance(remote.read_only, dict) else ""
+    return Item(
+        id=remote.remote_id,
+        fields=fields,
+        list_name=list_name if isinstance(list_name, str) else "",
+        refs=frozenset(refs),
+        mentions=mentions,
+    )
+
+
+def list_names(tasks: Iterable[Any]) -> dict[int, str]:
+    """Each task's DayFlow list by name (the Inbox for none), in one query."""
+    from dayflow.models import INBOX, TaskList
+
+    tasks = list(tasks)
+    ids = {task.task_list_id for task in tasks if task.task_list_id}
+    names = dict(TaskList.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return {task.pk: names.get(task.task_list_id, INBOX) for task in tasks}
 
 
 def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str, Any]:
@@ -224,8 +243,9 @@ def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str
     total = 0
     for item_type in sorted(set(locals_) & set(remotes)):
         mine, theirs = locals_[item_type], remotes[item_type]
+        lists = list_names(mine.values()) if item_type == "task" else {}
         matches = match(
-            [local_item(obj, item_type) for obj in mine.values()],
+            [local_item(obj, item_type, lists.get(obj.pk, "")) for obj in mine.values()],
             [remote_item(item) for item in theirs.values()],
             minimum=LOW,
         )

@@ -56,10 +56,24 @@ def request_sync(
         return None
     if trigger in AUTOMATIC and connection.sync_direction == Connection.SyncDirection.MANUAL:
         return None  # a manual connection syncs only when someone asks
+    if trigger in AUTOMATIC and awaits_first_confirmation(connection):
+        return None  # its first sync is a preview the person has not confirmed yet
     job, created = queue(connection, kind=kind, trigger=trigger)
     if created:
         enqueue(job.pk, countdown=delay)
     return job
+
+
+def awaits_first_confirmation(connection: Connection) -> bool:
+    """Whether the connection never synced for real and its latest job is a preview: the
+    first sync `first_sync` showed the person (what it would import and send, the "Same
+    item?" pairs) and waits for their word. Beat, webhooks and DayFlow edits leave it alone
+    meanwhile: a sync of theirs would send and import what the person has not confirmed,
+    making the duplicates the preview's matching is there to avoid."""
+    if connection.last_sync_at is not None:
+        return False
+    latest = SyncJob.objects.filter(connection_id=connection.pk).order_by("-pk")
+    return bool(latest.values_list("dry_run", flat=True).first())
 
 
 def sync_local_change(

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from audit.writer import scrub
 from dayflow.api.strict import StrictSerializer
 from sync import conflicts as settling
-from sync import deletions
+from sync import deletions, matching
 from sync.actions import ACTIONS
 from sync.api.starting import MODES, SYNC
 from sync.deletion_policy import Mark
@@ -198,6 +198,67 @@ class StartSyncSerializer(StrictSerializer):
         help_text="sync: the changes since the last one; preview: a dry run that changes "
         "nothing; full: compare everything again.",
     )
+
+
+class MatchPairSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Names the pair in POST /api/jobs/{id}/link-and-sync.")
+    item_type = serializers.ChoiceField(choices=ItemType.choices)
+    local_id = serializers.IntegerField(help_text="The DayFlow task or event.")
+    remote_id = serializers.CharField(help_text="The item at the service.")
+    local_title = serializers.CharField()
+    remote_title = serializers.CharField()
+    confidence = serializers.FloatField(help_text="How sure the matcher is, 0.5 to 1.")
+    marker = serializers.BooleanField(help_text="One copy names the other (an id or a link).")
+    suggested = serializers.BooleanField(help_text="Sure enough to be ticked on the page.")
+
+
+class MatchesSerializer(serializers.Serializer):
+    """The "Same item?" pairs of a preview: items on both sides that look like one item."""
+
+    pairs = MatchPairSerializer(many=True)
+    more = serializers.IntegerField(help_text="Further pairs found but not offered.")
+
+
+def matches_of(job: SyncJob) -> dict[str, Any]:
+    found = (job.report.get("matching") or {}) if job.dry_run else {}
+    pairs = [
+        {
+            "key": matching.pair_key(pair),
+            **{name: pair.get(name) for name in ("item_type", "local_id", "remote_id")},
+            "local_title": pair.get("local_title", ""),
+            "remote_title": pair.get("remote_title", ""),
+            "confidence": float(pair.get("confidence", 0)),
+            "marker": bool(pair.get("marker")),
+            "suggested": float(pair.get("confidence", 0)) >= matching.HIGH,
+        }
+        for pair in found.get("pairs", [])
+    ]
+    return {"pairs": pairs, "more": int(found.get("more", 0))}
+
+
+# `<item type>:<DayFlow id>:<remote id>` (matching.pair_key): at most "event", 19 digits and
+# ItemLink.remote_id's 255 characters.
+PAIR_KEY_LENGTH = len("event") + 1 + 19 + 1 + 255
+
+
+class LinkAndSyncSerializer(StrictSerializer):
+    pairs = serializers.ListField(
+        child=serializers.CharField(max_length=PAIR_KEY_LENGTH),
+        max_length=matching.MAX_PAIRS,
+        allow_empty=True,
+        help_text="The keys of the preview's pairs to link as one item (none: sync as new).",
+    )
+    base_from = serializers.ChoiceField(
+        choices=list(matching.BASE_FROM),
+        default="dayflow",
+        help_text="Where a linked pair differs, whose values it keeps.",
+    )
+
+
+class LinkAndSyncResultSerializer(serializers.Serializer):
+    linked = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Pairs whose item changed or was linked since.")
+    job = JobSerializer(help_text="The sync queued after the linking.")
 
 
 class JobControlSerializer(StrictSerializer):

@@ -25,7 +25,7 @@ from dayflow.api.owned import OwnedObjects
 from dayflow.api.pagination import CursorPage
 from dayflow.api.throttling import PerToken, PerUser, SyncStart
 from integrations.models import Connection
-from sync import actions, deletions, repair, services
+from sync import actions, deletions, matching, repair, services
 from sync import conflicts as settling
 from sync.api import serializers as s
 from sync.api.filters import ConflictFilter, JobFilter
@@ -162,6 +162,85 @@ class JobViewSet(UserJobs, viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         page = self.paginate_queryset(JournalEntry.objects.filter(job=job).order_by("id"))
         return self.get_paginated_response(s.ChangeSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary='A preview\'s "Same item?" pairs',
+        description="Items in DayFlow and at the service that look like one item (matched on "
+        "title, date or time, all-day, list, and ids or links one copy holds of the other). "
+        "Empty for a job that is not a preview.",
+        responses={200: s.MatchesSerializer, 404: NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "One likely pair",
+                value={
+                    "pairs": [
+                        {
+                            "key": "task:12:r-345",
+                            "item_type": "task",
+                            "local_id": 12,
+                            "remote_id": "r-345",
+                            "local_title": "Pay rent",
+                            "remote_title": "pay rent",
+                            "confidence": 0.9,
+                            "marker": False,
+                            "suggested": True,
+                        }
+                    ],
+                    "more": 0,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, pagination_class=None, filter_backends=[])
+    def matches(self, request: Request, pk: str | None = None) -> Response:
+        return Response(s.matches_of(self.get_object()))
+
+    @extend_schema(
+        summary="Link a preview's pairs as one item each, then sync",
+        description="As the preview's page does: the named pairs are linked, nothing is "
+        "created for them; where the two copies differ, `base_from`'s values are kept. Then "
+        "a full sync is queued. 400 when a key is not one the preview offered (nothing is "
+        "linked); 409 when the connection cannot sync now.",
+        request=s.LinkAndSyncSerializer,
+        responses={
+            202: s.LinkAndSyncResultSerializer,
+            400: OpenApiResponse(description="A pair the preview did not offer, or bad input."),
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The connection cannot sync now: the reason."),
+        },
+        examples=[
+            OpenApiExample(
+                "Link one pair, keep DayFlow's values",
+                value={"pairs": ["task:12:r-345"], "base_from": "dayflow"},
+                request_only=True,
+            )
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="link-and-sync",
+        pagination_class=None,
+        filter_backends=[],
+        throttle_classes=[PerUser, PerToken, SyncStart],
+    )
+    def link_and_sync(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        incoming = s.LinkAndSyncSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        keys, base_from = incoming.validated_data["pairs"], incoming.validated_data["base_from"]
+        try:
+            new_job, linked = services.confirm_preview(job, keys, base_from, request=request)
+        except matching.MatchRefused as refused:
+            raise serializers.ValidationError({"pairs": [str(refused)]}) from None
+        new_job = SyncJob.objects.select_related("connection__service").get(pk=new_job.pk)
+        answer = {
+            "linked": linked.linked,
+            "skipped": linked.skipped,
+            "job": s.JobSerializer(new_job).data,
+        }
+        return Response(answer, status=202, headers={"Location": f"/api/jobs/{new_job.pk}"})
 
 
 @extend_schema_view(

@@ -82,6 +82,14 @@ CASES = {
         [event("r1", "Trip", "2026-03-02T09:00:00+00:00", all_day=False)],
         [],
     ),
+    "same title and day twice at the service: the copy in the same list": (
+        [task("1", "Pay rent", "2026-03-01", list_name="Home")],
+        [
+            task("r1", "Pay rent", "2026-03-01", list_name="Work"),
+            task("r2", "Pay rent", "2026-03-01", list_name="home"),
+        ],
+        [("1", "r2")],
+    ),
     "events: all-day on both sides": (
         [event("1", "Trip", "2026-03-02", all_day=True)],
         [event("r1", "trip", "2026-03-02", all_day=True)],
@@ -122,3 +130,33 @@ def test_each_item_is_in_at_most_one_pair_with_many_duplicates():
 )
 def test_normalize_title(raw, folded):
     assert normalize_title(raw) == folded
+
+
+@pytest.mark.django_db
+def test_a_preview_scores_a_task_by_its_dayflow_list_against_the_services_list(user):
+    from dayflow.models import Task, TaskList
+    from integrations.providers.base import ItemType, RemoteItem
+    from sync.engine.plan import Pair
+    from sync.matching import preview_matches
+
+    home = TaskList.objects.create(user=user, name="Home")
+    mine = Task.objects.create(user=user, title="Pay rent", task_list=home)
+    inbox = Task.objects.create(user=user, title="Call mum")
+
+    def remote(remote_id: str, title: str, list_name: str) -> Pair:
+        fields = {"title": title, "notes": "", "status": "open", "due": None, "priority": 0}
+        item = RemoteItem(remote_id, ItemType.TASK, fields, read_only={"list_name": list_name})
+        return Pair("task", remote=item)
+
+    pairs = [
+        Pair("task", local=mine),
+        Pair("task", local=inbox),
+        remote("a-work", "Pay rent", "Work"),
+        remote("b-home", "Pay rent", "Home"),
+        remote("r-inbox", "Call mum", "Inbox"),
+    ]
+    found = {p["local_id"]: p for p in preview_matches(pairs)["pairs"]}
+
+    assert found[mine.pk]["remote_id"] == "b-home"
+    assert found[inbox.pk]["remote_id"] == "r-inbox"  # no DayFlow list: the Inbox
+    assert found[mine.pk]["confidence"] == 0.9  # undated both, same list

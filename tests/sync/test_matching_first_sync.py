@@ -215,3 +215,158 @@ def test_a_connection_that_cannot_sync_now_links_nothing(
     assert "cannot sync now" in response.content.decode()
     assert not ItemLink.objects.exists()
     assert not SyncJob.objects.filter(dry_run=False).exists()
+
+
+# --- the API -------------------------------------------------------------------------------------
+def api_for(user):
+    from rest_framework.test import APIClient
+
+    from dayflow.models import ApiToken
+
+    _, token = ApiToken.objects.create(user=user, expiry=None, name="script")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_a_script_reads_the_pairs_links_them_and_the_sync_makes_no_duplicate(
+    user, connection, remote, run_sync, both_sides
+):
+    job = preview(run_sync)
+    api = api_for(user)
+
+    found = api.get(f"/api/jobs/{job.pk}/matches").json()
+    assert found["more"] == 0
+    assert sorted(p["remote_id"] for p in found["pairs"]) == sorted(
+        [both_sides["rent"], both_sides["cafe"]]
+    )
+    assert all(p["suggested"] and p["item_type"] == "task" for p in found["pairs"])
+    assert "remote_fields" not in str(found)  # what linking needs stays server-side
+
+    keys = [p["key"] for p in found["pairs"]]
+    answer = api.post(
+        f"/api/jobs/{job.pk}/link-and-sync",
+        {"pairs": keys, "base_from": "service"},
+        format="json",
+    )
+    assert answer.status_code == 202
+    assert (answer.json()["linked"], answer.json()["skipped"]) == (2, 0)
+    new_job = SyncJob.objects.get(dry_run=False)
+    assert answer.json()["job"]["id"] == new_job.pk
+    assert answer["Location"] == f"/api/jobs/{new_job.pk}"
+    assert remote.writes() == 0
+
+    run_latest()
+    assert Task.objects.count() == 5
+    assert len(remote.items) == 5
+    cafe = ItemLink.objects.get(remote_id=both_sides["cafe"]).task
+    assert cafe.notes == "from the service"
+
+
+def test_a_job_that_is_no_preview_has_no_pairs(user, connection, run_sync, both_sides):
+    job = run_sync()
+    assert get_json(api_for(user), f"/api/jobs/{job.pk}/matches") == {"pairs": [], "more": 0}
+
+
+def get_json(api, url):
+    response = api.get(url)
+    assert response.status_code == 200
+    return response.json()
+
+
+API_HOSTILE = {
+    "a pair not offered": lambda keys: {"pairs": ["task:999999:r1"]},
+    "a pair named twice": lambda keys: {"pairs": [keys[0], keys[0]]},
+    "an unknown base side": lambda keys: {"pairs": keys, "base_from": "both"},
+    "one good pair and one forged": lambda keys: {"pairs": [keys[0], "event:1:r2"]},
+    "too many pairs": lambda keys: {"pairs": [f"task:{i}:r{i}" for i in range(501)]},
+    "a key too long": lambda keys: {"pairs": ["task:1:" + "r" * 5000]},
+    "not a list": lambda keys: {"pairs": "task:1:r1"},
+    "nested": lambda keys: {"pairs": [[[keys[0]]]]},
+    "an unknown field": lambda keys: {"pairs": keys, "also": 1},
+    "no pairs field": lambda keys: {"base_from": "dayflow"},
+}
+
+
+@pytest.mark.parametrize("posted", API_HOSTILE.values(), ids=API_HOSTILE.keys())
+def test_hostile_api_confirmations_link_nothing(user, run_sync, both_sides, posted):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    response = api_for(user).post(f"/api/jobs/{job.pk}/link-and-sync", posted(keys), format="json")
+    assert response.status_code == 400
+    assert not ItemLink.objects.exists()
+    assert not SyncJob.objects.filter(dry_run=False).exists()
+
+
+def test_the_api_refuses_another_users_preview_and_a_connection_that_cannot_sync(
+    user, django_user_model, connection, run_sync, both_sides
+):
+    job = preview(run_sync)
+    keys = [matching.pair_key(p) for p in job.report["matching"]["pairs"]]
+    other = django_user_model.objects.create_user("mallory", password="x" * 12)
+    for url in (f"/api/jobs/{job.pk}/matches", f"/api/jobs/{job.pk}/link-and-sync"):
+        assert api_for(other).get(url).status_code in (404, 405)
+    stranger = api_for(other).post(
+        f"/api/jobs/{job.pk}/link-and-sync", {"pairs": keys}, format="json"
+    )
+    assert stranger.status_code == 404
+
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
+    paused = api_for(user).post(f"/api/jobs/{job.pk}/link-and-sync", {"pairs": keys}, format="json")
+    assert paused.status_code == 409
+    assert not ItemLink.objects.exists()
+    assert not SyncJob.objects.filter(dry_run=False).exists()
+
+
+# --- while the first sync waits for the person ----------------------------------------------------
+@pytest.mark.parametrize(
+    "trigger", [SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK, SyncJob.Trigger.LOCAL]
+)
+def test_automatic_syncs_wait_while_the_first_sync_is_a_preview(
+    connection, run_sync, both_sides, trigger
+):
+    preview(run_sync)
+    assert services.request_sync(connection.pk, trigger=trigger) is None
+    assert not SyncJob.objects.filter(dry_run=False).exists()
+    # the person's own "Sync now" goes ahead (and so does their confirmation)
+    assert services.request_sync(connection.pk, trigger=SyncJob.Trigger.USER) is not None
+
+
+def test_once_confirmed_automatic_syncs_run_again(connection, run_sync, both_sides):
+    job = preview(run_sync)
+    services.confirm_preview(job, [matching.pair_key(p) for p in job.report["matching"]["pairs"]])
+    run_latest()
+    assert services.request_sync(connection.pk, trigger=SyncJob.Trigger.SCHEDULE) is not None
+
+
+def test_a_later_preview_offers_the_same_items_too(client, user, connection, remote, run_sync):
+    """Matching on request, after the first sync: the same task added on both sides since."""
+    assert run_sync().status == SyncJob.Status.SUCCEEDED
+    Task.objects.create(user=user, title="Renew passport", due_date=dt.date(2026, 6, 1))
+    passport = remote.add(**task_fields("renew passport", due=dt.date(2026, 6, 1)))
+
+    job = preview(run_sync)
+    (pair,) = job.report["matching"]["pairs"]
+    assert pair["remote_id"] == passport
+    client.force_login(user)
+    page = client.get(f"/sync/jobs/{job.pk}/").content.decode()
+    assert "Before this sync" in page
+    assert "Same item?" in page
+
+    services.confirm_preview(job, [matching.pair_key(pair)])
+    run_latest()
+    assert Task.objects.count() == 1
+    assert len(remote.items) == 1
+
+
+def test_the_dashboard_says_the_first_sync_waits_for_the_person(
+    client, user, connection, run_sync, both_sides
+):
+    job = preview(run_sync)
+    client.force_login(user)
+    page = client.get("/integrations/").content.decode()
+    assert f'<a href="/sync/jobs/{job.pk}/">When you confirm its first sync</a>' in page
+
+    services.confirm_preview(job, [matching.pair_key(p) for p in job.report["matching"]["pairs"]])
+    run_latest()
+    assert "When you confirm its first sync" not in client.get("/integrations/").content.decode()
