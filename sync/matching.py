@@ -314,13 +314,22 @@ class Linked:
     skipped: int = 0
 
 
-def chosen_pairs(report: Mapping[str, Any], keys: Sequence[str], base_from: str) -> list[dict]:
+def chosen_pairs(
+    report: Mapping[str, Any],
+    keys: Sequence[str],
+    base_from: str,
+    bases: Mapping[str, str] | None = None,
+) -> list[dict]:
     """The report's pairs the posted keys name, or MatchRefused: every key must be one the
-    preview offered, at most once, and `base_from` one of BASE_FROM."""
-    if base_from not in BASE_FROM:
+    preview offered, at most once, and `base_from` one of BASE_FROM; `bases` (a pair's own
+    choice, overriding `base_from` for it) may name only posted keys, each with a BASE_FROM."""
+    bases = bases or {}
+    if base_from not in BASE_FROM or any(side not in BASE_FROM for side in bases.values()):
         raise MatchRefused("choose whose values the linked items keep: DayFlow's or the service's")
     if len(keys) > MAX_PAIRS:
         raise MatchRefused(f"at most {MAX_PAIRS} pairs at once")
+    if not set(bases) <= set(keys):
+        raise MatchRefused("a pair's own choice names a pair that is not being linked")
     offered = {pair_key(p): p for p in (report.get("matching") or {}).get("pairs", [])}
     if len(set(keys)) != len(keys):
         raise MatchRefused("a pair was named twice")
@@ -330,25 +339,34 @@ def chosen_pairs(report: Mapping[str, Any], keys: Sequence[str], base_from: str)
     return [offered[k] for k in keys]
 
 
-def check_preview(job: Any, keys: Sequence[str], base_from: str) -> list[dict]:
+def check_preview(
+    job: Any, keys: Sequence[str], base_from: str, bases: Mapping[str, str] | None = None
+) -> list[dict]:
     """`chosen_pairs` of a finished preview, or MatchRefused."""
     if not job.dry_run or job.status != "succeeded":
         raise MatchRefused("only a finished preview's pairs can be linked")
-    return chosen_pairs(job.report, keys, base_from)
+    return chosen_pairs(job.report, keys, base_from, bases)
 
 
-def link_pairs(job_id: int, keys: Sequence[str], base_from: str = "dayflow") -> Linked:
+def link_pairs(
+    job_id: int,
+    keys: Sequence[str],
+    base_from: str = "dayflow",
+    bases: Mapping[str, str] | None = None,
+) -> Linked:
     """Link the confirmed pairs of preview `job_id` without creating anything.
 
     The base is set so the next sync sees no change where the two copies agree, and sends the
-    chosen side's values where they differ: DayFlow's (the base is the service's fields as the
-    preview saw them, and the DayFlow item counts as changed) or the service's (the base is
-    DayFlow's fields, and the service's item counts as changed). A pair whose item was since
-    deleted or linked is skipped. Raises MatchRefused for keys the preview did not offer."""
+    chosen side's values where they differ (`bases[key]` for a pair given its own choice,
+    `base_from` for the rest): DayFlow's (the base is the service's fields as the preview saw
+    them, and the DayFlow item counts as changed) or the service's (the base is DayFlow's
+    fields, and the service's item counts as changed). A pair whose item was since deleted or
+    linked is skipped. Raises MatchRefused for keys the preview did not offer."""
     from sync.models import ItemLink, SyncJob  # sync.models imports nothing of this module
 
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    chosen = check_preview(job, keys, base_from)
+    chosen = check_preview(job, keys, base_from, bases)
+    bases = bases or {}
     connection = job.connection
     result = Linked()
     with transaction.atomic():
@@ -367,7 +385,7 @@ def link_pairs(job_id: int, keys: Sequence[str], base_from: str = "dayflow") -> 
             ):
                 result.skipped += 1
                 continue
-            if base_from == "dayflow":
+            if bases.get(pair_key(pair), base_from) == "dayflow":
                 base = dict(pair["remote_fields"])
                 local_version, remote_version = 0, pair["remote_version"]
             else:

@@ -159,16 +159,23 @@ def first_sync(connection_id: int, *, trigger: str = SYNC_TRIGGER) -> SyncJob | 
 
 
 def confirm_preview(
-    job: SyncJob, keys: list[str], base_from: str = "dayflow", *, request: Any = None
+    job: SyncJob,
+    keys: list[str],
+    base_from: str = "dayflow",
+    bases: dict[str, str] | None = None,
+    *,
+    request: Any = None,
 ) -> tuple[SyncJob, matching.Linked]:
     """A first sync's preview confirmed: link the "Same item?" pairs the person ticked (named
-    by `matching.pair_key`, keeping `base_from`'s values where they differ), creating nothing,
-    and queue the real sync. Raises matching.MatchRefused for pairs the preview did not offer
-    and ConnectionActionRefused when the connection cannot sync now: nothing is linked then."""
-    matching.check_preview(job, keys, base_from)
+    by `matching.pair_key`, keeping `base_from`'s values where they differ, or the side
+    `bases` names for a pair given its own choice), creating nothing, and queue the real sync.
+    Raises matching.MatchRefused for pairs the preview did not offer and
+    ConnectionActionRefused when the connection cannot sync now: nothing is linked then."""
+    bases = bases or {}
+    matching.check_preview(job, keys, base_from, bases)
     connection = job.connection
     with transaction.atomic():
-        linked = matching.link_pairs(job.pk, keys, base_from)
+        linked = matching.link_pairs(job.pk, keys, base_from, bases)
         new_job = sync_now(connection, trigger=SYNC_TRIGGER, kind=SyncJob.Kind.FULL)
     if keys:
         record(
@@ -176,7 +183,12 @@ def confirm_preview(
             request=request,
             connection=connection,
             resource=f"sync job {job.pk}",
-            details={"linked": linked.linked, "skipped": linked.skipped, "base": base_from},
+            details={
+                "linked": linked.linked,
+                "skipped": linked.skipped,
+                "base": base_from,
+                "own_choice": len(bases),
+            },
         )
     return new_job, linked
 

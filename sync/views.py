@@ -162,13 +162,16 @@ def _link_and_sync(request: HttpRequest, job: SyncJob) -> HttpResponse:
     nothing linked."""
     keys = request.POST.getlist("pair")
     base_from = request.POST.get("base_from", "dayflow")
+    # A pair's own choice ("keep-<key>"), where the person made one; an unticked pair's is
+    # moot and dropped, as the form cannot take it away with its checkbox.
+    bases = {key: request.POST[f"keep-{key}"] for key in keys if request.POST.get(f"keep-{key}")}
     try:
-        matching.check_preview(job, keys, base_from)
+        matching.check_preview(job, keys, base_from, bases)
     except matching.MatchRefused as refused:
         messages.error(request, f"Nothing was linked: {refused}.")
         return render(request, "sync/job.html", _job_context(job), status=400)
     try:
-        new_job, linked = services.confirm_preview(job, keys, base_from, request=request)
+        new_job, linked = services.confirm_preview(job, keys, base_from, bases, request=request)
     except ActionRefused as refusal:
         messages.error(request, f"{job.connection} cannot sync now ({refusal.reason}).")
         return redirect("sync:job", pk=job.pk)

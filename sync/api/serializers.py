@@ -253,6 +253,22 @@ class LinkAndSyncSerializer(StrictSerializer):
         default="dayflow",
         help_text="Where a linked pair differs, whose values it keeps.",
     )
+    bases = serializers.DictField(
+        child=serializers.ChoiceField(choices=list(matching.BASE_FROM)),
+        required=False,
+        default=dict,
+        help_text=(
+            "A pair's own choice of whose values it keeps, by key, overriding `base_from` for "
+            "it; only keys listed in `pairs`."
+        ),
+    )
+
+    def validate_bases(self, bases: dict[str, str]) -> dict[str, str]:
+        if len(bases) > matching.MAX_PAIRS:
+            raise serializers.ValidationError(f"At most {matching.MAX_PAIRS} pairs.")
+        if any(len(key) > PAIR_KEY_LENGTH for key in bases):
+            raise serializers.ValidationError(f"A key has at most {PAIR_KEY_LENGTH} characters.")
+        return bases
 
 
 class LinkAndSyncResultSerializer(serializers.Serializer):

@@ -230,8 +230,9 @@ class JobViewSet(UserJobs, viewsets.ReadOnlyModelViewSet):
         incoming = s.LinkAndSyncSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         keys, base_from = incoming.validated_data["pairs"], incoming.validated_data["base_from"]
+        bases = incoming.validated_data["bases"]
         try:
-            new_job, linked = services.confirm_preview(job, keys, base_from, request=request)
+            new_job, linked = services.confirm_preview(job, keys, base_from, bases, request=request)
         except matching.MatchRefused as refused:
             raise serializers.ValidationError({"pairs": [str(refused)]}) from None
         new_job = SyncJob.objects.select_related("connection__service").get(pk=new_job.pk)

@@ -94,6 +94,28 @@ def test_confirming_links_them_and_the_sync_makes_no_duplicate(
     assert AuditEvent.objects.filter(action="sync.matching.linked").count() == 1
 
 
+@pytest.mark.parametrize(
+    ("base_from", "own_choice", "cafe_notes"),
+    [("dayflow", "service", "from the service"), ("service", "dayflow", "from DayFlow")],
+)
+def test_a_pair_given_its_own_choice_keeps_that_side(
+    connection, remote, run_sync, both_sides, base_from, own_choice, cafe_notes
+):
+    job = preview(run_sync)
+    pairs = {p["remote_id"]: matching.pair_key(p) for p in job.report["matching"]["pairs"]}
+    cafe_key = pairs[both_sides["cafe"]]
+
+    services.confirm_preview(job, list(pairs.values()), base_from, {cafe_key: own_choice})
+    run_latest()
+    cafe = ItemLink.objects.get(remote_id=both_sides["cafe"]).task
+    assert cafe.notes == cafe_notes
+    assert remote.items[both_sides["cafe"]].fields["notes"] == cafe_notes
+    assert Task.objects.count() == 5
+    assert len(remote.items) == 5
+    details = AuditEvent.objects.get(action="sync.matching.linked").details
+    assert (details["base"], details["own_choice"]) == (base_from, 1)
+
+
 def test_an_unticked_pair_syncs_as_new(connection, remote, run_sync, both_sides):
     job = preview(run_sync)
     rent = [p for p in job.report["matching"]["pairs"] if p["remote_id"] == both_sides["rent"]]
@@ -112,6 +134,8 @@ def test_the_preview_page_shows_same_item_ticked(client, user, run_sync, both_si
     for pair in job.report["matching"]["pairs"]:
         assert f'value="{matching.pair_key(pair)}" id=' in page
     assert page.count(" checked>") == 2 + 1  # both pairs, and DayFlow's values
+    for pair in job.report["matching"]["pairs"]:  # each pair's own choice, "as below" at first
+        assert f'<select name="keep-{matching.pair_key(pair)}">' in page
     assert f"/sync/jobs/{job.pk}/link-and-sync/" in page
     assert "remote_fields" not in page
     assert "from the service" not in page
@@ -130,6 +154,24 @@ def test_confirming_on_the_page_links_and_syncs(client, user, run_sync, both_sid
     assert ItemLink.objects.count() == 2
 
 
+def test_a_pair_keeps_its_own_choice_on_the_page(client, user, run_sync, both_sides):
+    job = preview(run_sync)
+    pairs = {p["remote_id"]: matching.pair_key(p) for p in job.report["matching"]["pairs"]}
+    cafe_key, rent_key = pairs[both_sides["cafe"]], pairs[both_sides["rent"]]
+    client.force_login(user)
+    posted = {
+        "pair": [cafe_key, rent_key],
+        "base_from": "dayflow",
+        f"keep-{cafe_key}": "service",
+        f"keep-{rent_key}": "",  # "as chosen below"
+        "keep-task:1:unticked": "service",  # an unticked pair's choice is moot
+    }
+    assert client.post(f"/sync/jobs/{job.pk}/link-and-sync/", posted).status_code == 302
+    run_latest()
+    assert ItemLink.objects.get(remote_id=both_sides["cafe"]).task.notes == "from the service"
+    assert AuditEvent.objects.get(action="sync.matching.linked").details["own_choice"] == 1
+
+
 HOSTILE = {
     "a pair not offered": lambda keys: {"pair": ["task:999999:r1"]},
     "a real DayFlow id with another remote id": lambda keys: {
@@ -140,6 +182,7 @@ HOSTILE = {
     "one good pair and one forged": lambda keys: {"pair": [keys[0], "event:1:r2"]},
     "too many pairs": lambda keys: {"pair": [f"task:{i}:r{i}" for i in range(501)]},
     "garbage": lambda keys: {"pair": ["<script>", "'; DROP TABLE", ""]},
+    "an unknown side for one pair": lambda keys: {"pair": keys, f"keep-{keys[0]}": "both"},
 }
 
 
@@ -244,9 +287,10 @@ def test_a_script_reads_the_pairs_links_them_and_the_sync_makes_no_duplicate(
     assert "remote_fields" not in str(found)  # what linking needs stays server-side
 
     keys = [p["key"] for p in found["pairs"]]
+    rent_key = next(p["key"] for p in found["pairs"] if p["remote_id"] == both_sides["rent"])
     answer = api.post(
         f"/api/jobs/{job.pk}/link-and-sync",
-        {"pairs": keys, "base_from": "service"},
+        {"pairs": keys, "base_from": "service", "bases": {rent_key: "dayflow"}},
         format="json",
     )
     assert answer.status_code == 202
@@ -285,6 +329,21 @@ API_HOSTILE = {
     "nested": lambda keys: {"pairs": [[[keys[0]]]]},
     "an unknown field": lambda keys: {"pairs": keys, "also": 1},
     "no pairs field": lambda keys: {"base_from": "dayflow"},
+    "an unknown side for one pair": lambda keys: {"pairs": keys, "bases": {keys[0]: "both"}},
+    "a choice for a pair not linked": lambda keys: {
+        "pairs": keys[:1],
+        "bases": {keys[1]: "service"},
+    },
+    "choices not a mapping": lambda keys: {"pairs": keys, "bases": [keys[0], "service"]},
+    "a nested choice": lambda keys: {"pairs": keys, "bases": {keys[0]: {"side": "service"}}},
+    "too many choices": lambda keys: {
+        "pairs": keys,
+        "bases": {f"task:{i}:r{i}": "service" for i in range(501)},
+    },
+    "a choice's key too long": lambda keys: {
+        "pairs": keys,
+        "bases": {"task:1:" + "r" * 5000: "service"},
+    },
 }
 
 
