@@ -18,6 +18,7 @@ SYNC_BENCH_PROFILE=<step>[,<step>…] (e.g. caldav-first) writes a cProfile of t
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -384,6 +385,8 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
 def caldav_step(state: dict[str, Any], what: str) -> dict[str, Any]:
     from dayflow.models import Event
     from integrations.providers import caldav  # noqa: F401 - "in-proc" is a warm worker's job
+
+    importlib.import_module("caldav.davclient")  # which python-caldav loads on first use
 
     if what == "local10":
         for event in Event.objects.filter(series__isnull=True).order_by("-pk")[:10]:

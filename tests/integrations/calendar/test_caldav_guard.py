@@ -246,3 +246,49 @@ def test_a_calendar_on_the_calendar_home_server_is_reached(
     with pytest.raises(caldav.RefusedTarget):
         session.check("http://other.example.com/cal/")
     assert server.paths() == ["/", "/p/"]
+
+
+class CountingSession:
+    """A session whose guard passes only dav.example.com, counting what it was asked."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def check(self, url: str) -> None:
+        self.checked.append(url)
+        if not url.startswith("https://dav.example.com/"):
+            raise caldav.RefusedTarget("not this account's server", service="fastmail")
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "//other.example.com/cal/a.ics",
+        "https://other.example.com/cal/a.ics",
+        "http://127.0.0.1/cal/a.ics",
+    ],
+)
+def test_a_member_href_off_the_server_is_refused(user, href: str) -> None:
+    connection = caldav_connection(user, "https://dav.example.com/", [])
+    provider = caldav.CalDAVProvider(connection, session=CountingSession())
+    with pytest.raises(caldav.RefusedTarget):
+        provider._member("https://dav.example.com/cal/", href)
+
+
+@pytest.mark.parametrize("href", ["a.ics", "/cal/../b.ics", "/cal/./c.ics"])
+def test_a_member_href_that_is_no_plain_path_is_checked_itself(user, href: str) -> None:
+    connection = caldav_connection(user, "https://dav.example.com/", [])
+    session = CountingSession()
+    provider = caldav.CalDAVProvider(connection, session=session)
+    url = provider._member("https://dav.example.com/cal/", href)
+    assert session.checked == [url]
+
+
+def test_members_on_the_calendars_server_cost_one_check_per_calendar(user) -> None:
+    connection = caldav_connection(user, "https://dav.example.com/", [])
+    session = CountingSession()
+    provider = caldav.CalDAVProvider(connection, session=session)
+    calendar = "https://dav.example.com/cal/"
+    urls = [provider._member(calendar, f"/cal/{n}.ics") for n in range(1000)]
+    assert urls[7] == "https://dav.example.com/cal/7.ics"
+    assert session.checked == [calendar]  # the calendar once, not each member
