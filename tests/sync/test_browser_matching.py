@@ -1,5 +1,6 @@
-"""A person reads a first sync's preview on a phone, unticks nothing, confirms the "Same item?"
-pairs and gets no duplicate (Django's live server in this process, the fake service)."""
+"""A person reads a first sync's preview on a phone, unticks nothing, keeps the service's values
+for one "Same item?" pair, confirms them and gets no duplicate (Django's live server in this
+process, the fake service)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def test_confirming_same_items_on_a_phone(signed_in_page, live_server, remote, r
     screenshot(page, "first-sync-same-items")
     assert_accessible(page)
 
-    # when they confirm, and the sync it queued runs
+    # when they keep the service's spelling for the long one alone, confirm, and the sync runs
+    long_pair = page.locator("ul.same-items li", has_text="Renew the passport")
+    long_pair.locator("select").select_option("service")
     page.click("form.matching-form button:has-text('Confirm and sync')")
     page.wait_for_selector("text=Linked 2 pair(s) as the same item")
     job = SyncJob.objects.get(dry_run=False)
@@ -50,3 +53,8 @@ def test_confirming_same_items_on_a_phone(signed_in_page, live_server, remote, r
     assert Task.objects.count() == 4
     assert len(remote.items) == 4
     assert ItemLink.objects.count() == 4
+    # and each pair kept the side chosen for it: the service's capitals, DayFlow's "Pay rent"
+    titles = set(Task.objects.values_list("title", flat=True))
+    assert long_title.upper() in titles
+    assert "Pay rent" in titles
+    assert "Pay rent" in {item.fields["title"] for item in remote.items.values()}
