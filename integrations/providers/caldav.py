@@ -126,6 +126,10 @@ def parse_multistatus(body: bytes, service: str) -> Multistatus:
         root = etree.fromstring(body.strip(), parser=XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise Permanent("the server did not answer with WebDAV XML", service=service) from exc
+    return _multistatus(root, service)
+
+
+def _multistatus(root: etree._Element, service: str) -> Multistatus:
     if root.tag != f"{{{DAV}}}multistatus":
         raise Permanent("the server did not answer with a WebDAV multistatus", service=service)
     resources = [_parse_response(r) for r in root.findall(f"{{{DAV}}}response")]
@@ -218,14 +222,33 @@ class Changes:
     received: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True)
 class DavReply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    """A server's answer: its status, headers (lower-case names) and body. A body the caldav
+    client already parsed as XML comes as that tree, serialized only when `body` is asked for:
+    a first pull's multistatus is read once, not parsed, written out and parsed again (three
+    copies of the calendar in memory at once)."""
+
+    __slots__ = ("_body", "headers", "status", "tree")
+
+    def __init__(
+        self, status: int, headers: dict[str, str], body: bytes = b"", tree: Any = None
+    ) -> None:
+        self.status, self.headers, self._body, self.tree = status, headers, body, tree
+
+    @property
+    def body(self) -> bytes:
+        if not self._body and self.tree is not None:
+            self._body = etree.tostring(self.tree)
+        return self._body
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    def multistatus(self, service: str) -> Multistatus:
+        """The body as a WebDAV multistatus; Permanent when it is none."""
+        if self.tree is not None:
+            return _multistatus(self.tree, service)
+        return parse_multistatus(self.body, service)
 
 
 class DavSession:
@@ -346,7 +369,7 @@ class DavSession:
         reply = self.request("PROPFIND", url, body, {"Depth": depth, **XML_HEADERS})
         if reply.status != 207:
             raise status_error(reply.status, f"PROPFIND {_path(url)}", self.service)
-        return parse_multistatus(reply.body, self.service)
+        return reply.multistatus(self.service)
 
 
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
@@ -355,12 +378,13 @@ XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 def _reply(response: Any) -> DavReply:
     # DAVResponse keeps a body it could not parse as XML (iCalendar) in `_raw_body`, and one
     # it parsed as a tree.
-    raw = getattr(response, "_raw_body", b"") or b""
-    if not raw and getattr(response, "tree", None) is not None:
-        raw = etree.tostring(response.tree)
-    elif not raw:
-        raw = response.raw.encode() if isinstance(response.raw, str) else response.raw or b""
     headers = {k.lower(): v for k, v in dict(response.headers).items()}
+    raw = getattr(response, "_raw_body", b"") or b""
+    tree = getattr(response, "tree", None)
+    if not raw and tree is not None:
+        return DavReply(int(response.status), headers, tree=tree)
+    if not raw:
+        raw = response.raw.encode() if isinstance(response.raw, str) else response.raw or b""
     return DavReply(int(response.status), headers, raw)
 
 
@@ -573,7 +597,7 @@ class CalDAVProvider(Provider):
         if reply.status != 207:  # read one by one instead, as without the read-ahead
             return {}
         wanted, found = set(urls), {}
-        for resource in parse_multistatus(reply.body, self.key).resources:
+        for resource in reply.multistatus(self.key).resources:
             data = resource.text(f"{{{CALDAV}}}calendar-data")
             etag = resource.text(f"{{{DAV}}}getetag")
             url = absolute(calendar, resource.href)
@@ -646,12 +670,12 @@ class CalDAVProvider(Provider):
         for calendar in calendars:
             state = states.get(calendar) or {}
             changes = self._changes(calendar, state)
-            items = [
-                item
-                for href, (etag, data) in changes.received.items()
-                for item in self.items_of(self._member(calendar, href), data, etag, calendar)
-            ]
-            missing = [href for href in changes.changed if href not in changes.received]
+            received = changes.received
+            missing = [href for href in changes.changed if href not in received]
+            items: list[RemoteItem] = []
+            for href in list(received):  # each resource's text let go once it is read
+                etag, data = received.pop(href)
+                items += self.items_of(self._member(calendar, href), data, etag, calendar)
             items += self._fetch(calendar, missing)
             gone = [self._member(calendar, href) for href in changes.deleted]
             fetched = [self._member(calendar, href) for href in changes.changed]
@@ -762,7 +786,7 @@ class CalDAVProvider(Provider):
             )
         if reply.status != 207:
             raise status_error(reply.status, f"sync-collection {_path(calendar)}", self.key)
-        found = parse_multistatus(reply.body, self.key)
+        found = reply.multistatus(self.key)
         if not found.sync_token:  # nothing to go on from next time: not RFC 6578
             raise SyncUnsupported("sync-collection answered without a sync-token", service=self.key)
         return found
@@ -795,7 +819,7 @@ class CalDAVProvider(Provider):
         if reply.status != 207:
             raise status_error(reply.status, f"calendar-multiget {_path(calendar)}", self.key)
         items = []
-        for resource in parse_multistatus(reply.body, self.key).resources:
+        for resource in reply.multistatus(self.key).resources:
             data = resource.text(f"{{{CALDAV}}}calendar-data")
             if resource.status == 200 and data:
                 url = self._member(calendar, resource.href)
