@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -72,7 +73,7 @@ class Decision:
     base: Fields | None = None
     loser: str = ""
 
-    @property
+    @functools.cached_property  # asked several times per item in a run: computed once
     def ops(self) -> tuple[Op, ...]:
         return tuple(action.op for action in self.actions)
 
