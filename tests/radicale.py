@@ -14,6 +14,7 @@ with `responses` cannot intercept them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import socket
 import subprocess
@@ -198,16 +199,17 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
-    """A real Radicale for the whole session, stopped (and its folder left to pytest) after."""
-    folder = tmp_path_factory.mktemp("radicale")
+@contextlib.contextmanager
+def running_radicale(folder: Path, extra_config: str = "") -> Iterator[RadicaleServer]:
+    """A real Radicale serving from `folder` (with `extra_config` appended to CONFIG), stopped
+    after."""
     htpasswd = folder / "users"
     htpasswd.write_text(f"{DEFAULT_USER}:{DEFAULT_PASSWORD}\n", encoding="utf-8")
     port = free_port()
     config = folder / "config"
     config.write_text(
-        CONFIG.format(port=port, htpasswd=htpasswd, collections=folder / "collections"),
+        CONFIG.format(port=port, htpasswd=htpasswd, collections=folder / "collections")
+        + extra_config,
         encoding="utf-8",
     )
     log = folder / "radicale.log"
@@ -224,6 +226,13 @@ def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radica
         yield RadicaleServer(url=url, folder=folder, htpasswd=htpasswd)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
+    """A real Radicale for the whole session, stopped (and its folder left to pytest) after."""
+    with running_radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
 
 
 @pytest.fixture
