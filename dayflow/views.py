@@ -116,23 +116,30 @@ def task_list(request: HttpRequest) -> HttpResponse:
             raise Http404("no such list")
         tasks = tasks.filter(task_list_id=int(chosen))
     tasks = sorted(tasks, key=_due_key)
-    with_destination = _lists_with_destination(request)
-    for task in tasks:
-        synced = bool(task.sync_links.all())
-        task.stays_in_dayflow = not synced and task.task_list_id not in with_destination
+    _mark_staying(request, tasks, "task")
     context = {"tasks": tasks, "lists": lists, "chosen": chosen, "inbox": INBOX}
     return render(request, "dayflow/task_list.html", context)
 
 
-def _lists_with_destination(request: HttpRequest) -> set[int | None]:
-    """The person's lists whose new tasks go to a service (None: the Inbox's), in one query,
-    through the lists' reverse relation to the sync app's links (the planner imports none of
-    the sync app)."""
+def _mark_staying(request: HttpRequest, items: list[Task] | list[Event], kind: str) -> None:
+    """Mark each item synced nowhere whose list (or calendar) has no destination: it stays in
+    DayFlow, and the page says so."""
+    column = "task_list_id" if kind == "task" else "calendar_id"
+    with_destination = _sides_with_destination(request, kind, column)
+    for item in items:
+        synced = bool(item.sync_links.all())
+        item.stays_in_dayflow = not synced and getattr(item, column) not in with_destination
+
+
+def _sides_with_destination(request: HttpRequest, kind: str, column: str) -> set[int | None]:
+    """The person's lists (or calendars) whose new items go to a service (None: the Inbox's,
+    or My calendar's), in one query, through the lists' reverse relation to the sync app's
+    links (the planner imports none of the sync app)."""
     links = TaskList._meta.get_field("sync_links").related_model
     destinations = links.objects.filter(user=request.user, is_destination=True)
-    # A task link feeds a list or the Inbox; an event link's task_list is always empty.
-    destinations = destinations.filter(item_type="task")
-    return set(destinations.values_list("task_list_id", flat=True))
+    # A task link feeds a list or the Inbox, an event link a calendar or My calendar.
+    destinations = destinations.filter(item_type=kind)
+    return set(destinations.values_list(column, flat=True))
 
 
 @login_required
@@ -192,6 +199,7 @@ def _next(request: HttpRequest, default: str) -> str:
 @login_required
 def event_list(request: HttpRequest) -> HttpResponse:
     events = sorted(_events(request), key=_event_key)
+    _mark_staying(request, events, "event")
     return render(request, "dayflow/event_list.html", {"events": events})
 
 
@@ -208,6 +216,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if event.rrule and not event.series_id:
         found = agenda.occurrences([event, *event.exceptions.all()], now, now + UPCOMING)
         upcoming = found[:UPCOMING_SHOWN]
+    _mark_staying(request, [event], "event")
     return render(request, "dayflow/event_detail.html", {"event": event, "upcoming": upcoming})
 
 

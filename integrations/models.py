@@ -263,12 +263,11 @@ class Connection(models.Model):
 
     def offered_fields(self) -> dict[str, tuple[str, ...]]:
         """The mapped fields a person may set a direction for, per kind of item the service
-        syncs: those it carries (`Provider.lacks_fields` names the others)."""
+        syncs: those it carries with these settings (`Provider.lacks_for` names the others)."""
         provider = self.service.provider
+        lacks = provider.lacks_for(self.field_mapping)
         return {
-            kind: tuple(
-                f for f in MAPPED_FIELDS[kind] if f"{kind}.{f}" not in provider.lacks_fields
-            )
+            kind: tuple(f for f in MAPPED_FIELDS[kind] if f"{kind}.{f}" not in lacks)
             for kind in map(str, provider.item_types)
         }
 

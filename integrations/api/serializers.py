@@ -82,6 +82,10 @@ class ConnectionSerializer(serializers.ModelSerializer):
         help_text='What must still be chosen in its settings before it can sync ("choose a '
         'Notion database"); empty when it is ready. Until then it does not sync.',
     )
+    offered_fields = serializers.SerializerMethodField(
+        help_text="The fields you may give a direction (`field_directions`), per kind of item "
+        "it syncs; the service lacks the others (Notion's tags until a tags property is named)."
+    )
 
     class Meta:
         model = Connection
@@ -98,12 +102,16 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "last_sync_at",
             "last_sync_status",
             "created_at",
+            "offered_fields",
             *sorted(Connection.SETTINGS_FIELDS),
         ]
         read_only_fields = fields
 
     def get_allowed_actions(self, connection: Connection) -> list[str]:
         return sorted(connection.allowed_actions)
+
+    def get_offered_fields(self, connection: Connection) -> dict[str, list[str]]:
+        return {kind: list(names) for kind, names in connection.offered_fields().items()}
 
 
 class ConnectionDetailSerializer(ConnectionSerializer):

@@ -248,7 +248,8 @@ class Provider:
     web_url_template: ClassVar[str] = ""
 
     # The mapped fields (sync/directions.py) the service does not carry, as "kind.field": the
-    # settings page marks them and offers no direction for them.
+    # settings page marks them and offers no direction for them. A task's list is carried
+    # where the service moves tasks between the containers a connection syncs.
     lacks_fields: ClassVar[frozenset[str]] = frozenset({"task.list", "task.tags"})
 
     def __init__(
@@ -307,10 +308,17 @@ class Provider:
         return list(dict.fromkeys(c for c in chosen if isinstance(c, str) and c))
 
     def lacking(self) -> frozenset[str]:
-        """The mapped fields this connection's service does not carry: `lacks_fields`, and
-        those that depend on a setting not made (Notion's tags property). The engine leaves
-        them out of every comparison, so DayFlow's value is never a difference."""
-        return self.lacks_fields
+        """The mapped fields this connection's service does not carry (`lacks_for`). The
+        engine leaves them out of every comparison, so DayFlow's value is never a
+        difference."""
+        return self.lacks_for(self.field_mapping)
+
+    @classmethod
+    def lacks_for(cls, mapping: object) -> frozenset[str]:
+        """The mapped fields a connection with these settings does not carry: `lacks_fields`,
+        and those that depend on a setting not made (Notion's tags property). The settings
+        page and the API offer no direction for them (`Connection.offered_fields`)."""
+        return cls.lacks_fields
 
     def web_url(self, raw: Any, item_id: str = "") -> str:
         """The item's page at the service, as `web_url_field` or `web_url_template` declare it;

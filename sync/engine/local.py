@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dayflow.models import INBOX, MAIN_CALENDAR, Event, Task
-from sync import bulk, links
+from sync import bulk, directions, links
 from sync import fields as codec
 from sync.decisions import Action, Op
 from sync.engine.journal import journal_row
@@ -186,6 +186,14 @@ class LocalWriter:
         feeds: the same item, journaled as a move, not a deletion and a new item. No new
         version: it is the service's change, not one to send back."""
         moved: dict[str, list[Task | Event]] = {}
+        # The list's direction may keep the service's moves out: the link still learns where
+        # the item is, DayFlow's list stays as it is.
+        directed = self.connection.field_directions
+        kept_here = {
+            kind
+            for kind in {p.item_type for p in batch}
+            if "list" in directions.blocked(kind, directed).incoming
+        }
         for pair in batch:
             link, obj, item = pair.link, pair.local, pair.remote
             if link is None or not link.pk or obj is None or obj.is_deleted or item is None:
@@ -200,7 +208,7 @@ class LocalWriter:
             before = {"list": _side_words(obj, pair.item_type), "_container": link.collection}
             link.collection = item.collection
             self.links_to_save.append(link)
-            if getattr(obj, column) == side:
+            if getattr(obj, column) == side or pair.item_type in kept_here:
                 continue
             setattr(obj, column, side)
             moved.setdefault(pair.item_type, []).append(obj)

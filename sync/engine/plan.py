@@ -193,6 +193,10 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
         objs = {obj.pk: obj for obj in candidates.exclude(Exists(in_step))}
         own, elsewhere = links_of_locals(run, item_type, list(objs))
         destinations = links.destination_map(run.connection.user_id, item_type)
+        # A move in DayFlow goes out unless the list's direction keeps it here.
+        moves_go_out = (
+            "list" not in directions.blocked(item_type, run.connection.field_directions).outgoing
+        )
         for pk, obj in objs.items():
             link = own.get(pk)
             destination = destinations.get(links.side_id(item_type, obj))
@@ -214,6 +218,7 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
                 pair.destination = destination.collection
             elif (
                 link is not None
+                and moves_go_out
                 and destined_here
                 and not obj.is_deleted
                 and not _instance(obj)

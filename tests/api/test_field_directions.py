@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import Connection
+from integrations.models import Connection, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,6 @@ HOSTILE = [
     ("a list", ["task"], "must be an object"),
     ("a kind the service does not sync", {"event": {"time": "off"}}, "not a kind of item"),
     ("fields not an object", {"task": ["due"]}, "must be an object of fields"),
-    ("a field the service lacks", {"task": {"list": "off"}}, "task.list: not a field"),
     ("an unknown field", {"task": {"colour": "off"}}, "not a field it syncs"),
     ("an unknown direction", {"task": {"due": "sideways"}}, "must be one of"),
     ("a direction of the wrong type", {"task": {"due": 1}}, "must be one of"),
@@ -68,3 +67,41 @@ def test_put_on_integrations_takes_them_too(api, connection):
     assert response.status_code == 200, response.content
     connection.refresh_from_db()
     assert connection.field_directions == {"task": {"priority": "off"}}
+
+
+def test_the_connection_shows_the_fields_it_offers_a_direction_for(api, connection):
+    shown = api.get(f"{URL}/{connection.pk}").json()
+
+    assert shown["offered_fields"] == {
+        "task": ["title", "notes", "status", "due", "priority", "list", "tags"]
+    }
+
+
+@pytest.fixture
+def notion(user) -> Connection:
+    return Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="notion"),
+        external_account_id="workspace",
+        field_mapping={"database_id": "db-1"},
+    )
+
+
+def test_notion_offers_tags_only_once_a_tags_property_is_named(api, notion):
+    assert "tags" not in api.get(f"{URL}/{notion.pk}").json()["offered_fields"]["task"]
+    refused = api.patch(
+        f"{URL}/{notion.pk}", {"field_directions": {"task": {"tags": "off"}}}, format="json"
+    )
+    assert refused.status_code == 400
+    assert "task.tags: not a field it syncs here" in " ".join(refused.json()["field_directions"])
+    notion.refresh_from_db()
+    assert notion.field_directions == {}
+
+    Connection.objects.filter(pk=notion.pk).update(
+        field_mapping={"database_id": "db-1", "tags_property": "Tags"}
+    )
+    assert "tags" in api.get(f"{URL}/{notion.pk}").json()["offered_fields"]["task"]
+    taken = api.patch(
+        f"{URL}/{notion.pk}", {"field_directions": {"task": {"tags": "off"}}}, format="json"
+    )
+    assert taken.status_code == 200, taken.content

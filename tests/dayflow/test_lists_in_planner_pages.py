@@ -1,8 +1,11 @@
 """Lists and calendars in the planner's pages: the task form's "List" and the event form's
 "Calendar" offer the person's own only; the tasks page filters by list, says each task's list,
-and says which tasks stay in DayFlow (not synced, and their list has no destination)."""
+and says which tasks and events stay in DayFlow (not synced, and their list or calendar has no
+destination)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -150,6 +153,34 @@ def test_a_task_not_synced_in_a_list_without_destination_stays_in_dayflow(
     assert "Stays in DayFlow" not in row("Call mum")
     assert "Not synced" in row("Call mum")
     assert "Synced with Todoist" in row("Fix the tap")
+
+
+def test_an_event_not_synced_in_a_calendar_without_destination_stays_in_dayflow(signed_in, user):
+    google = Connection.objects.create(  # its calendar is My calendar's destination
+        user=user,
+        service=Service.objects.get(key="google-calendar"),
+        external_account_id="me@example.com",
+        field_mapping={"calendars": ["primary"]},
+    )
+    family = Calendar.objects.create(user=user, name="Family")
+    when = {"start": dt.datetime(2026, 3, 23, 18, tzinfo=dt.UTC)}
+    when["end"] = when["start"] + dt.timedelta(hours=1)
+    alone = Event.objects.create(user=user, title="Picnic", calendar=family, **when)
+    Event.objects.create(user=user, title="Dentist", **when)  # My calendar: goes to Google
+    synced = Event.objects.create(user=user, title="Standup", calendar=family, **when)
+    ItemLink.objects.create(connection=google, item_type="event", remote_id="e1", event=synced)
+
+    page = signed_in.get("/events/").content.decode()
+
+    def row(title: str) -> str:
+        return page.split(title)[1].split("</li>\n")[0]
+
+    assert "Stays in DayFlow" in row("Picnic")
+    assert "Not synced" in row("Dentist")
+    assert "Stays in DayFlow" not in row("Dentist")
+    assert "Synced with Google Calendar" in row("Standup")
+    detail = signed_in.get(f"/events/{alone.pk}/").content.decode()
+    assert "Stays in DayFlow" in detail
 
 
 def test_the_tasks_page_costs_the_same_queries_with_many_lists_and_tasks(

@@ -26,6 +26,7 @@ def test_a_direction_is_chosen_saved_and_shown_again(signed_in_page, live_server
     page.goto(address)
 
     page.get_by_label("Tasks: due date").select_option("from_service")
+    page.get_by_label("Tasks: list").select_option("off")
     page.click("form.settings-form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/integrations/")
     page.goto(address)
@@ -33,9 +34,10 @@ def test_a_direction_is_chosen_saved_and_shown_again(signed_in_page, live_server
     due = page.get_by_role("row", name="Due date")
     assert due.get_by_role("combobox").input_value() == "from_service"
     assert "←" in due.inner_text()
-    assert page.get_by_role("row", name="List").inner_text().endswith("not available at Todoist")
+    listed = page.get_by_role("row", name="List")
+    assert listed.get_by_role("combobox").input_value() == "off"
     todoist.refresh_from_db()
-    assert todoist.field_directions == {"task": {"due": "from_service"}}
+    assert todoist.field_directions == {"task": {"due": "from_service", "list": "off"}}
     page.locator("fieldset.field-directions").scroll_into_view_if_needed()
     screenshot(page, "directions-phone")
     assert_accessible(page)

@@ -49,8 +49,8 @@ def test_the_table_offers_each_task_field_two_way_and_marks_what_todoist_lacks(
     assert '<option value="two_way" selected>⇄ both ways</option>' in page
     assert "← only from Todoist" in page
     assert page.count('name="direction-task-tags"') == 1  # labels travel both ways
-    assert 'name="direction-task-list"' not in page
-    assert page.count("not available at Todoist") == 1  # its list (read only)
+    assert page.count('name="direction-task-list"') == 1  # moves between its projects
+    assert "not available at Todoist" not in page
     assert "field_directions" not in page.replace('name="field_directions"', "")
 
 
@@ -115,12 +115,12 @@ def test_json_posted_to_the_page_is_ignored(logged_in, todoist, value):
 
 
 def test_a_saved_value_the_service_no_longer_takes_is_shown_as_an_error(logged_in, todoist):
-    Connection.objects.filter(pk=todoist.pk).update(field_directions={"task": {"list": "off"}})
+    Connection.objects.filter(pk=todoist.pk).update(field_directions={"event": {"time": "off"}})
 
     response = logged_in.post(url(todoist), SAVE)
 
     assert response.status_code == 200
-    assert "task.list: not a field it syncs here" in response.content.decode()
+    assert "event: not a kind of item this service syncs" in response.content.decode()
 
 
 @pytest.fixture

@@ -207,6 +207,20 @@ RULES = [
         set(),
         {"start", "end", "all_day", "timezone"},
     ),
+    (
+        "a list kept from the service: its moves stay out",
+        "task",
+        {"task": {"list": "to_service"}},
+        {"list"},
+        set(),
+    ),
+    (
+        "a list only from the service: DayFlow's moves stay here",
+        "task",
+        {"task": {"list": "from_service"}},
+        set(),
+        {"list"},
+    ),
     ("another kind's directions do not apply", "event", {"task": {"title": "off"}}, set(), set()),
     ("an unknown field is ignored", "task", {"task": {"colour": "off"}}, set(), set()),
 ]

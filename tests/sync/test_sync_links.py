@@ -488,3 +488,97 @@ def test_a_container_no_id_can_be_gets_no_link_and_the_connection_still_saves(us
     google.save(update_fields=["status"])  # what marking it failed does
 
     assert list(google.sync_links.values_list("collection", flat=True)) == ["home@x"]
+
+
+# --- the list's direction (issue 18 item 4): which way moves go -----------------------------
+# A move in DayFlow goes to the service only when the list goes out, a move at the service
+# comes into DayFlow only when the list comes in; the link always knows where the item is.
+def direct_list(connection: Connection, direction: str) -> None:
+    Connection.objects.filter(pk=connection.pk).update(
+        field_directions={"task": {"list": direction}}
+    )
+
+
+def synced_task(user, todoist) -> tuple[Task, str]:
+    task = Task.objects.create(user=user, title="Book the venue")
+    sync(todoist, SyncJob.Kind.FULL)
+    return task, ItemLink.objects.get(task=task).remote_id
+
+
+@pytest.mark.parametrize("direction", ["from_service", "off"])
+def test_a_move_in_dayflow_stays_here_when_the_list_does_not_go_out(
+    user,
+    two_projects,
+    direction,
+):
+    todoist, work, remote = two_projects
+    task, remote_id = synced_task(user, todoist)
+    direct_list(todoist, direction)
+
+    task.task_list = work
+    task.save()
+    sync(todoist)
+    sync(todoist)
+
+    assert remote.containers[remote_id] == "p-home"
+    assert remote.calls["move"] == 0
+    assert Task.objects.get(pk=task.pk).task_list_id == work.pk
+    assert ItemLink.objects.get(task=task).collection == "p-home"
+    assert not JournalEntry.objects.filter(op="move").exists()
+
+
+@pytest.mark.parametrize("direction", ["to_service", "off"])
+def test_a_move_at_the_service_stays_there_when_the_list_does_not_come_in(
+    user,
+    two_projects,
+    direction,
+):
+    todoist, _, remote = two_projects
+    task, remote_id = synced_task(user, todoist)
+    direct_list(todoist, direction)
+
+    remote.containers[remote_id] = "p-work"
+    remote.edit(remote_id)
+    sync(todoist)
+
+    assert Task.objects.get(pk=task.pk).task_list_id is None  # still in the Inbox
+    assert ItemLink.objects.get(task=task).collection == "p-work"  # where it is there
+    assert not JournalEntry.objects.filter(op="move").exists()
+    assert remote.calls["move"] == 0
+
+
+def test_a_list_only_to_the_service_puts_it_back_at_dayflows_next_change(
+    user,
+    two_projects,
+):
+    todoist, _, remote = two_projects
+    task, remote_id = synced_task(user, todoist)
+    direct_list(todoist, "to_service")
+    remote.containers[remote_id] = "p-work"
+    remote.edit(remote_id)
+    sync(todoist)
+
+    task = Task.objects.get(pk=task.pk)
+    task.title = "Book the venue today"
+    task.save()
+    sync(todoist)
+
+    assert remote.containers[remote_id] == "p-home"  # DayFlow's list went out with the edit
+    assert remote.calls["move"] == 1
+    assert Task.objects.get(pk=task.pk).task_list_id is None
+
+
+def test_a_list_only_from_the_service_still_follows_the_services_moves(
+    user,
+    two_projects,
+):
+    todoist, work, remote = two_projects
+    task, remote_id = synced_task(user, todoist)
+    direct_list(todoist, "from_service")
+
+    remote.containers[remote_id] = "p-work"
+    remote.edit(remote_id)
+    sync(todoist)
+
+    assert Task.objects.get(pk=task.pk).task_list_id == work.pk
+    assert JournalEntry.objects.get(op="move").side == "local"

@@ -72,7 +72,7 @@ class ClickUpProvider(Provider):
     supports_move = True  # Move Task (API v3) between the lists the connection syncs
     web_url_field = "url"  # https://app.clickup.com/t/<id>
     # Tasks carry tags by name (`tags[].name`), written on create and by the tag endpoints.
-    lacks_fields = frozenset({"task.list"})
+    lacks_fields = frozenset[str]()  # lists (moves between containers) and tags, both ways
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)

@@ -123,7 +123,7 @@ class LinearProvider(Provider):
     issues_query = ISSUES
     page_size = PAGE_SIZE
     # Labels are tags both ways; the list (project or team) is read only, not a synced field.
-    lacks_fields = frozenset({"task.list"})
+    lacks_fields = frozenset[str]()  # lists (moves between containers) and tags, both ways
     collection_setting = "team_id"
     collection_words = "a Linear team"
     collection_required = True

@@ -79,7 +79,7 @@ class NotionProvider(Provider):
     }
     # Tags live in the multi-select property the mapping names (`tags_property`); without
     # one the database carries none (`lacking`).
-    lacks_fields = frozenset({"task.list"})
+    lacks_fields = frozenset[str]()  # lists (moves between containers) and tags, both ways
     collection_setting = "data_source_id"
     collection_words = "a Notion database"
     collection_required = True
@@ -310,9 +310,10 @@ class NotionProvider(Provider):
         name = (self._sources.get(source) or {}).get("name")
         return {"list_name": name} if name else {}
 
-    def lacking(self) -> frozenset[str]:
-        tagged = bool(self.field_mapping.get("tags_property"))
-        return self.lacks_fields if tagged else self.lacks_fields | {"task.tags"}
+    @classmethod
+    def lacks_for(cls, mapping: object) -> frozenset[str]:
+        tagged = isinstance(mapping, dict) and bool(mapping.get("tags_property"))
+        return cls.lacks_fields if tagged else cls.lacks_fields | {"task.tags"}
 
     def to_fields(
         self, properties: dict[str, Any], raw: dict[str, Any], source: str

@@ -81,7 +81,7 @@ class TodoistProvider(Provider):
     web_url_template = "https://app.todoist.com/app/task/{id}"
     # Tasks carry labels by name (`labels`), read and written as such.
     # https://developer.todoist.com/api/v1/#tag/Sync/Items
-    lacks_fields = frozenset({"task.list"})
+    lacks_fields = frozenset[str]()  # lists (moves between containers) and tags, both ways
     supports_move = True  # between the projects the connection syncs
     list_name_is_container = True
     write_batch_size = COMMANDS_PER_CALL
