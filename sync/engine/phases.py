@@ -7,6 +7,8 @@ create whose link was not saved is found by DayFlow's id on the remote item.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.utils import timezone
 
 from integrations.models import Connection
@@ -14,7 +16,7 @@ from sync import conf, decisions, links, matching, rules
 from sync.decisions import Op
 from sync.engine import remote
 from sync.engine.local import LocalWriter
-from sync.engine.plan import Pair, chunks, plan
+from sync.engine.plan import Pair, plan
 from sync.engine.pull import Pulled, pull
 from sync.engine.run import Run, Stop, checkpoint, enter_phase, report_unsyncable
 from sync.models import ItemLink, SyncCursor, SyncJob
@@ -44,16 +46,27 @@ def sync(run: Run) -> None:
         # Items already the same on both sides, for the person to link instead of copying.
         run.note_report(preview=preview(pairs), matching=matching.preview_matches(pairs))
         return
-    for batch in chunks(pairs, run.batch_size):
+    next_cursor = pulled.cursor or ""
+    del pulled  # the pairs hold what the writes need
+    for batch in let_go_as_applied(pairs, run.batch_size):
         run.phase = SyncJob.Phase.WRITING_REMOTE  # saved by the checkpoint
         checkpoint(run)
         apply_batch(run, batch)
     checkpoint(run)
     if rules_changed_meanwhile(run):
         return  # the save cleared the cursor: the next sync lists everything, by the new rules
-    cursor_row.value = pulled.cursor or ""
+    cursor_row.value = next_cursor
     cursor_row.local_watermark = started
     cursor_row.save(update_fields=["value", "local_watermark", "updated_at"])
+
+
+def let_go_as_applied(pairs: list[Pair], size: int) -> Iterator[list[Pair]]:
+    """`pairs` in batches of `size`, in order, each let go of (taken out of `pairs`) once the
+    next is asked for: a first sync of 50,000 events would otherwise hold every pair's item,
+    DayFlow row and link until its end."""
+    pairs.reverse()
+    while pairs:
+        yield [pairs.pop() for _ in range(min(size, len(pairs)))]
 
 
 def rules_changed_meanwhile(run: Run) -> bool:
