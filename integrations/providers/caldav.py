@@ -734,13 +734,23 @@ class CalDAVProvider(Provider):
         come with their data and need no multiget; members a server lists without their data
         get one (`Changes.changed` minus `Changes.received`). RFC 6578 does not promise
         calendar-data there: a server that refuses the REPORT with it is asked again without,
-        and the calendar's state remembers that (`"data": false`)."""
+        and the calendar's state remembers that (`"data": false`). So is a first pull whose
+        answer with every member's data does not come in time (a calendar of tens of
+        thousands of events: Radicale builds all of it, then refuses it over its cap): the
+        listing alone is small, and the members come by multiget, a part at a time."""
         if not with_data:
             changes = self._sync_rounds(calendar, token, with_data=False)
             changes.state["data"] = False
             return changes
         try:
             return self._sync_rounds(calendar, token, with_data=True)
+        except ServerUnreachable as exc:
+            if token or exc.reason != "timeout":
+                raise
+            logger.info(
+                "caldav: a first sync-collection with calendar-data timed out, asking without"
+            )
+            return self._sync_collection(calendar, token, with_data=False)
         except Permanent as exc:
             if isinstance(exc, NotFound | SyncUnsupported | RefusedTarget):
                 raise

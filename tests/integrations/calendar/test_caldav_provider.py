@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import icalendar
+import niquests
 import pytest
 from caldav.lib import error as dav_error
 
@@ -663,3 +664,44 @@ def pull_before_and_after_a_create(provider: CalDAVProvider) -> tuple[Page, Page
     assert [i.fields["title"] for i in first.items] == ["A"]
     assert [i.fields["title"] for i in second.items] == ["B"]
     return first, second
+
+
+def test_a_first_sync_collection_with_data_that_times_out_is_asked_without_it(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a server too slow to answer a first sync-collection with every member's data
+    # (Radicale with tens of thousands of events), but quick with the listing alone
+    client = provider.session.client
+    original = client.request
+    reports: list[bool] = []
+
+    def slow_with_data(url, method="GET", body="", headers=None):
+        if method == "REPORT" and b"sync-collection" in body:
+            reports.append(b"calendar-data" in body)
+            if b"calendar-data" in body:
+                raise niquests.exceptions.ReadTimeout("read timed out")
+        return original(url, method, body, headers)
+
+    monkeypatch.setattr(client, "request", slow_with_data)
+    # when it pulls twice, then the items arrive by multiget, and later pulls ask without data
+    _first, second = pull_before_and_after_a_create(provider)
+    assert reports == [True, False, False]
+    assert '"data": false' in second.next_cursor
+
+
+def test_a_later_sync_collection_that_times_out_is_a_transient_error(
+    provider: CalDAVProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a first pull that went well, then a server that does not answer in time
+    provider.create(event("A", dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN)), dayflow_id="a")
+    first = provider.pull(None)
+    client = provider.session.client
+
+    def timing_out(url, method="GET", body="", headers=None):
+        raise niquests.exceptions.ReadTimeout("read timed out")
+
+    monkeypatch.setattr(client, "request", timing_out)
+    # when it pulls again, then it is the job's to retry later, not a switch to listings
+    with pytest.raises(caldav_module.ServerUnreachable) as caught:
+        provider.pull(first.next_cursor)
+    assert caught.value.reason == "timeout"
