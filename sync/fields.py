@@ -60,6 +60,8 @@ def carried(item_type: str, fields: Mapping[str, Any], lacks: frozenset[str]) ->
         if mapped.startswith(f"{item_type}.")
         for name in MAPPED_FIELDS.get(item_type, {}).get(mapped.partition(".")[2], ())
     }
+    if not dropped.intersection(fields):
+        return fields if isinstance(fields, dict) else dict(fields)  # no copy of every item
     return {name: value for name, value in fields.items() if name not in dropped}
 
 
