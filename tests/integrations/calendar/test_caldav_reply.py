@@ -54,3 +54,18 @@ def test_a_tree_that_is_no_multistatus_is_refused() -> None:
 
     with pytest.raises(Permanent):
         caldav._reply(NotMultistatus()).multistatus("fastmail")
+
+
+def test_a_streamed_multistatus_lets_each_response_go_once_read() -> None:
+    class OwnTree(ParsedByTheClient):  # this test empties the tree it reads
+        tree = etree.fromstring(BODY, parser=caldav.XML_PARSER)
+
+    reply = caldav._reply(OwnTree())
+    found = reply.streamed("fastmail")
+    assert found.sync_token == "http://radicale.org/ns/sync/abc"  # known before reading
+
+    [member] = list(found.resources)
+
+    assert member.href == "/cal/a.ics"
+    responses = reply.tree.findall(f"{{{caldav.DAV}}}response")
+    assert [len(r) for r in responses] == [0]  # its subtree freed
