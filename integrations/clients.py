@@ -65,14 +65,22 @@ def gate_for(connection: Connection) -> CallGate:
     return CallGate(key, connection.pk, rate_for(key))
 
 
-def provider_for(connection: Connection) -> Provider:
+# A person waits for the answer (a page listing what to pick, an API request): one retry and a
+# few seconds at most, then the page says the service could not be reached. HttpClient's own
+# budget (5 attempts, 2 minutes) is for a sync job, which nobody watches.
+WHILE_SOMEONE_WAITS: dict[str, Any] = {"max_attempts": 2, "max_total_wait": 4.0}
+
+
+def provider_for(connection: Connection, *, someone_waits: bool = False) -> Provider:
     """The connection's provider, every call it makes metered as the connection's.
 
     The HTTP client is built on first use, so a connection without credentials fails at its
-    first call (as AuthExpired, inside the sync job), not here.
+    first call (as AuthExpired, inside the sync job), not here. `someone_waits`: the call is
+    made while a request waits on it, with `WHILE_SOMEONE_WAITS`'s shorter retry budget.
     """
     provider = connection.service.provider
     if provider.auth is AuthStyle.APP_PASSWORD:
         # CalDAV talks through python-caldav, not HttpClient; the same gate meters it.
         return provider(connection, gate=gate_for(connection))
-    return provider(connection, client_factory=functools.partial(client_for, connection))
+    options = WHILE_SOMEONE_WAITS if someone_waits else {}
+    return provider(connection, client_factory=functools.partial(client_for, connection, **options))

@@ -60,7 +60,9 @@ def split_ancestors(connection: Connection, mapping: dict[str, Any], listing: Li
     words = words_of(provider.collection_words).lower()
     if not listing.reached:
         try:
-            listing = Listing(containers=provider_for(connection).list_containers())
+            listing = Listing(
+                containers=provider_for(connection, someone_waits=True).list_containers()
+            )
         except ProviderError:
             return [
                 f"{provider.collection_setting}: {connection.service} could not be reached to "

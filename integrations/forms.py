@@ -159,7 +159,7 @@ def listed_containers(connection: Connection) -> Listing:
     if not provider.collection_setting:
         return Listing()
     try:
-        found = provider_for(connection).list_containers()
+        found = provider_for(connection, someone_waits=True).list_containers()
     except AuthExpired:
         problem = f"{connection.service} refused our access: reconnect it to choose here."
     except ProviderError:
@@ -428,7 +428,10 @@ def foreign_calendars(connection: Connection, mapping: Any) -> list[str]:
     if not elsewhere:
         return []
     try:
-        found = {netguard.origin(c.id) for c in provider_for(connection).list_containers()}
+        found = {
+            netguard.origin(c.id)
+            for c in provider_for(connection, someone_waits=True).list_containers()
+        }
     except ProviderError:
         found = set()
     return [

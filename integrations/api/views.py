@@ -520,7 +520,7 @@ def offered(connection: Connection) -> list[Any]:
     (reconnect), a rate limit a 503 with Retry-After, anything else the service did a 502."""
     name = connection.service.display_name
     try:
-        return provider_for(connection).list_containers()
+        return provider_for(connection, someone_waits=True).list_containers()
     except AuthExpired:
         raise ConnectionActionRefused(CONTAINERS, MUST_RECONNECT) from None
     except RateLimited as exc:

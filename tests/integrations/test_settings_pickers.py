@@ -5,15 +5,20 @@ cannot be reached says so and the JSON under "Advanced" still works."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+import requests
+import responses
 from django.conf import settings
 
+from integrations.clients import provider_for
 from integrations.models import Connection, Credential, Service
 from integrations.providers.base import Container, ItemType
 from integrations.providers.caldav import CalDAVProvider
 from integrations.providers.clickup.provider import ClickUpProvider
 from integrations.providers.errors import Transient
+from integrations.providers.http import HttpClient
 from integrations.providers.notion.provider import NotionProvider
 from sync.models import SyncJob
 
@@ -124,6 +129,20 @@ def test_a_service_that_cannot_be_reached_says_so_and_the_json_still_works(
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.field_mapping == {"list_id": "l7", "team_id": "w7"}
+
+
+@responses.activate
+def test_a_page_asks_an_unreachable_service_twice_at_most(logged_in, user):
+    """A person waits for the page: one retry, not a sync job's five attempts and two minutes
+    of backoff (the page took 6 s of sleeps to say Todoist could not be reached)."""
+    projects = re.compile(r"https://api\.todoist\.com/api/v1/projects.*")
+    responses.add(responses.GET, projects, body=requests.ConnectionError("unreachable"))
+    connection = connect(user, "todoist")
+    page = logged_in.get(url(connection)).content.decode()
+    assert "could not be reached" in page
+    assert len(responses.calls) == 2
+    # the sync job's own client keeps the full budget
+    assert provider_for(connection).http.max_attempts == HttpClient("todoist").max_attempts > 2
 
 
 def test_without_credentials_the_page_asks_to_reconnect(logged_in, user):
