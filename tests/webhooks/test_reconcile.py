@@ -11,6 +11,7 @@ import time_machine
 from celery.exceptions import MaxRetriesExceededError
 
 from audit.models import AuditEvent
+from integrations.providers import http
 from webhooks import subscriptions
 from webhooks.models import WebhookSubscription
 
@@ -182,8 +183,9 @@ class TestRetry:
 
 
 def test_a_connection_left_without_subscriptions_is_picked_up_by_beat(
-    make_connection, mocked, django_capture_on_commit_callbacks
+    make_connection, mocked, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr(http, "BACKOFF_BASE", 0.001)  # the 500s' retries, without 5 s of sleeps
     # given a ClickUp connection whose workspace lookup failed when it was connected
     clickup = "https://api.clickup.com/api/v2"
     connection = make_connection("clickup", account="183")
@@ -193,6 +195,9 @@ def test_a_connection_left_without_subscriptions_is_picked_up_by_beat(
     # when beat runs once ClickUp answers again
     mocked.replace(responses.GET, f"{clickup}/team", json={"teams": [{"id": "9012345"}]})
     mocked.post(f"{clickup}/team/9012345/webhook", json={"webhook": {"id": "w", "secret": "s"}})
+    # (the next beat checks the new webhook's health: https://developer.clickup.com/docs/webhookhealth)
+    listing = {"webhooks": [{"id": "w", "health": {"status": "active", "fail_count": 0}}]}
+    mocked.get(f"{clickup}/team/9012345/webhook", json=listing)
     # then the connection is subscribed on its workspace
     assert subscriptions.maintain()["adopted"] == 1
     assert WebhookSubscription.objects.get(connection=connection).status == Status.ACTIVE
