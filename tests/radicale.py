@@ -7,6 +7,8 @@ Registered from tests/conftest.py (`pytest_plugins`). Fixtures:
   never sees another test's calendars.
 - `radicale_calendar` (function): a fresh calendar collection (VEVENT + VTODO) of a fresh user.
 
+`connect_caldav(user, calendar)` makes a DayFlow connection to such a calendar.
+
 The helpers talk to Radicale with urllib, not requests, so a test that also fakes REST services
 with `responses` cannot intercept them.
 """
@@ -25,8 +27,12 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from integrations.models import Connection
 
 DEFAULT_USER = "dayflow"
 DEFAULT_PASSWORD = "radicale-app-password"
@@ -102,6 +108,35 @@ class RadicaleCalendar:
     @property
     def password(self) -> str:
         return self.account.password
+
+
+def connect_caldav(
+    user: Any,
+    calendar: RadicaleCalendar,
+    *,
+    service: str = "fastmail",
+    label: str = "",
+    **mapping: Any,
+) -> Connection:
+    """A CalDAV connection (Fastmail's preset unless `service` says otherwise) to `calendar` on
+    the test Radicale, with an app password: that calendar chosen, or `mapping`'s calendars,
+    and `mapping`'s other settings."""
+    from integrations.models import Connection, Credential, Service
+
+    connection = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key=service),
+        external_account_id=calendar.username,
+        label=label,
+        field_mapping={"calendars": [calendar.url], **mapping},
+    )
+    Credential.objects.create(
+        connection=connection,
+        server_url=calendar.server_url,
+        username=calendar.username,
+        app_password=calendar.password,
+    )
+    return connection
 
 
 @dataclasses.dataclass(frozen=True)

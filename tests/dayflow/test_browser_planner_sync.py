@@ -13,11 +13,11 @@ import pytest
 import time_machine
 
 from dayflow.models import Profile, Task
-from integrations.models import Connection, Credential, Service
+from integrations.models import Connection
 from sync import engine
 from sync.models import ItemLink, SyncJob
 from tests.browser import assert_accessible, screenshot
-from tests.radicale import RadicaleCalendar
+from tests.radicale import RadicaleCalendar, connect_caldav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,20 +27,7 @@ MONDAY_MORNING = dt.datetime(2026, 3, 23, 7, 0, tzinfo=dt.UTC)  # 08:00 in Berli
 @pytest.fixture
 def fastmail(user, radicale_calendar: RadicaleCalendar) -> Connection:
     """A CalDAV connection to the Radicale calendar, its to-dos synced as tasks."""
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_calendar.username,
-        label="alice@fastmail",
-        field_mapping={"calendars": [radicale_calendar.url], "sync_todos": True},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
-    return connection
+    return connect_caldav(user, radicale_calendar, label="alice@fastmail", sync_todos=True)
 
 
 def _at_the_server(calendar: RadicaleCalendar, href: str) -> str:

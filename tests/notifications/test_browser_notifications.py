@@ -9,11 +9,11 @@ import re
 import pytest
 from django.core import mail
 
-from integrations.models import Connection, Credential, Service
+from integrations.models import Connection
 from sync import engine
 from sync.models import SyncJob
 from tests.browser import assert_accessible, screenshot
-from tests.radicale import RadicaleCalendar, RadicaleServer
+from tests.radicale import RadicaleCalendar, RadicaleServer, connect_caldav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,20 +41,7 @@ def run_sync(connection: Connection) -> SyncJob:
 
 @pytest.fixture
 def fastmail(user, radicale_calendar: RadicaleCalendar) -> Connection:
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_calendar.username,
-        label="alice@fastmail",
-        field_mapping={"calendars": [radicale_calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
-    return connection
+    return connect_caldav(user, radicale_calendar, label="alice@fastmail")
 
 
 def test_a_password_changed_at_the_server_raises_a_notice_and_shows_in_activity(

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from integrations.clients import provider_for
-from integrations.models import Connection, Credential, Service
-from tests.radicale import RadicaleCalendar
+from integrations.models import Connection
+from tests.radicale import RadicaleCalendar, connect_caldav
 from tests.sync import todoist_http
 from tests.sync.todoist_server import PROJECT, TodoistServer
 
@@ -91,18 +91,7 @@ def test_todoist_worker_killed_after_the_create_reruns_without_a_duplicate(tmp_p
 def remote_events(calendar: RadicaleCalendar, user: Any) -> dict[str, tuple[str, str]]:
     """Every event on the Radicale calendar, read in this process: remote id -> (DayFlow's id
     on the item, title)."""
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=calendar.username,
-        field_mapping={"calendars": [calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=calendar.server_url,
-        username=calendar.username,
-        app_password=calendar.password,
-    )
+    connection = connect_caldav(user, calendar)
     items = provider_for(connection).pull(None).items
     return {item.remote_id: (item.dayflow_id, item.fields["title"]) for item in items}
 

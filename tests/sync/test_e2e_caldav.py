@@ -12,11 +12,11 @@ import pytest
 
 from dayflow.models import Event
 from integrations.clients import provider_for
-from integrations.models import Connection, Credential, Service
+from integrations.models import Connection
 from sync import engine, jobs
 from sync.engine.crash import CRASH_HOOKS
 from sync.models import Conflict, ItemLink, JournalEntry, SyncJob
-from tests.radicale import RadicaleCalendar, request
+from tests.radicale import RadicaleCalendar, connect_caldav, request
 
 pytestmark = pytest.mark.django_db
 
@@ -68,18 +68,7 @@ class Server:
 
 @pytest.fixture
 def caldav(user, radicale_calendar: RadicaleCalendar) -> Server:
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_calendar.username,
-        field_mapping={"calendars": [radicale_calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
+    connection = connect_caldav(user, radicale_calendar)
     return Server(radicale_calendar, connection)
 
 

@@ -9,10 +9,9 @@ import datetime as dt
 import pytest
 
 from dayflow.models import Event
-from integrations.models import Connection, Credential, Service
 from sync import engine
 from sync.models import ItemLink, SyncJob
-from tests.radicale import RadicaleCalendar, request
+from tests.radicale import RadicaleCalendar, connect_caldav, request
 from tests.sync.test_e2e_caldav import Server
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("error::RuntimeWarning")]
@@ -33,18 +32,7 @@ def floating_ics(uid: str, title: str, start: dt.datetime) -> str:
 
 @pytest.fixture
 def caldav(user, radicale_calendar: RadicaleCalendar) -> Server:
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_calendar.username,
-        field_mapping={"calendars": [radicale_calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
+    connection = connect_caldav(user, radicale_calendar)
     return Server(radicale_calendar, connection)
 
 

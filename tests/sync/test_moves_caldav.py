@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 
 from dayflow.models import Calendar, Event
-from integrations.models import Connection, Credential, Service
+from integrations.models import Connection
 from sync import engine, links
 from sync.models import ItemLink, JournalEntry, SyncJob
-from tests.radicale import RadicaleAccount, RadicaleServer, request
+from tests.radicale import RadicaleAccount, RadicaleServer, connect_caldav, request
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +20,7 @@ pytestmark = pytest.mark.django_db
 def two_calendars(user, radicale_server: RadicaleServer, radicale_account: RadicaleAccount):
     work = radicale_server.mkcalendar(radicale_account, name="Work")
     family = radicale_server.mkcalendar(radicale_account, name="Family")
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_account.username,
-        field_mapping={"calendars": [work.url, family.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_account.server_url,
-        username=radicale_account.username,
-        app_password=radicale_account.password,
-    )
+    connection = connect_caldav(user, work, calendars=[work.url, family.url])
     family_calendar = Calendar.objects.create(user=user, name="Family")
     family_link = connection.sync_links.get(collection=family.url)
     links.set_destination(user.pk, "event", family_calendar, family_link)

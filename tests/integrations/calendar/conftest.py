@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.radicale import RadicaleCalendar
+from tests.radicale import RadicaleCalendar, connect_caldav
 
 
 @pytest.fixture
 def caldav_connection(user, radicale_calendar: RadicaleCalendar):
     """A Fastmail-preset connection pointed at the test Radicale, one calendar, VTODO on."""
-    from integrations.models import Connection, Credential, Service
-
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=radicale_calendar.username,
-        field_mapping={"calendars": [radicale_calendar.url], "sync_todos": True},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
-    return connection
+    return connect_caldav(user, radicale_calendar, sync_todos=True)
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from dayflow.models import Event
-from integrations.models import Connection, Credential, Service
 from integrations.providers import caldav
 from tests.integrations.calendar.runs import run_ok
-from tests.radicale import RadicaleServer, request, running_radicale
+from tests.radicale import RadicaleServer, connect_caldav, request, running_radicale
 
 pytestmark = pytest.mark.django_db
 CAP = 10
@@ -49,18 +48,7 @@ def test_a_calendar_over_the_servers_report_cap_comes_in_whole(
             {"Content-Type": "text/calendar"},
         )
         assert status == 201
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="fastmail"),
-        external_account_id=calendar.username,
-        field_mapping={"calendars": [calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=calendar.server_url,
-        username=calendar.username,
-        app_password=calendar.password,
-    )
+    connection = connect_caldav(user, calendar)
     monkeypatch.setattr(caldav, "MULTIGET_PULL_HREFS", 30)  # a part still over the cap
     monkeypatch.setattr(caldav, "MULTIGET_MIN_HREFS", 2)
     asked: list[int] = []

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from integrations.clients import provider_for
-from integrations.models import Connection, Credential, Service
+from integrations.models import Connection
 from integrations.providers.errors import AuthExpired, NotFound
 from integrations.providers.events import UnsupportedRecurrence
 from integrations.providers.google_calendar import provider as google
 from integrations.providers.outlook import provider as outlook
 from sync.models import SyncJob
 from tests.integrations.calendar.runs import run
-from tests.radicale import RadicaleCalendar
+from tests.radicale import RadicaleCalendar, connect_caldav
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +31,7 @@ GRAPH = Path(__file__).resolve().parents[2] / "fixtures" / "msgraph"
 @pytest.fixture
 def apple_connection(user, radicale_calendar: RadicaleCalendar) -> Connection:
     """An Apple Calendar connection whose server is the test Radicale."""
-    connection = Connection.objects.create(
-        user=user,
-        service=Service.objects.get(key="apple-calendar"),
-        external_account_id=radicale_calendar.username,
-        field_mapping={"calendars": [radicale_calendar.url]},
-    )
-    Credential.objects.create(
-        connection=connection,
-        server_url=radicale_calendar.server_url,
-        username=radicale_calendar.username,
-        app_password=radicale_calendar.password,
-    )
-    return connection
+    return connect_caldav(user, radicale_calendar, service="apple-calendar")
 
 
 def test_a_refused_caldav_request_on_an_apple_connection_names_apple(apple_connection):
