@@ -83,7 +83,7 @@ def settle(
     if action not in ACTIONS:
         raise DeletionRefused(action, f"{action!r} is neither confirm nor restore", status=400)
     links = list(waiting(connection)) if link_id is None else [_one(connection, action, link_id)]
-    provider = provider_for(connection) if links else None
+    provider = provider_for(connection, someone_waits=True) if links else None
     report = Settled()
     for link in links:
         link.connection = connection  # no query per link for it

@@ -60,7 +60,7 @@ def resolve_conflict(
     target = _target(conflict, resolution, {**(choices or {}), **_edited(fields)})
     current_local = codec.local_fields(obj) if obj is not None and not obj.is_deleted else None
     if not same(target, conflict.remote):
-        provider = provider_for(link.connection)
+        provider = provider_for(link.connection, someone_waits=True)
         try:
             item = provider.update(link.remote_id, codec.decode(target), conflict.remote_version)
         except ProviderError as error:
@@ -172,7 +172,7 @@ def undo_job(job_id: int, *, user: Any = None, request: Any = None) -> UndoRepor
     since are skipped and reported, never forced. docs/architecture.md, "What undo does".
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = provider_for(job.connection)
+    provider = provider_for(job.connection, someone_waits=True)
     report = UndoReport()
     entries = job.journal.filter(reverted_at__isnull=True).order_by("-id")
     for entry in entries.select_related("link"):
@@ -354,7 +354,7 @@ def send_again(job_id: int, *, user: Any = None, request: Any = None) -> SendRep
     well, both sides already agree: the link is dropped.
     """
     job = SyncJob.objects.select_related("connection").get(pk=job_id)
-    provider = provider_for(job.connection)
+    provider = provider_for(job.connection, someone_waits=True)
     report = SendReport()
     for link in undone_links(job):
         try:

@@ -47,5 +47,11 @@ def installed(replacement: ProviderFactory) -> Iterator[None]:
         install(previous)
 
 
-def provider_for(connection: Connection) -> Provider:
-    return factory()(connection)
+def provider_for(connection: Connection, *, someone_waits: bool = False) -> Provider:
+    """The run's provider; `someone_waits` (a page or an API request waits on the calls: a
+    conflict settled, a deletion confirmed, a job undone) gives the connection's own provider
+    the short retry budget of `clients.WHILE_SOMEONE_WAITS`. A replacement is used as it is."""
+    make = factory()
+    if make is connection_provider:
+        return clients.provider_for(connection, someone_waits=someone_waits)
+    return make(connection)
