@@ -17,8 +17,9 @@ Values are plain values, not expressions.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router, transaction
 
@@ -45,6 +46,7 @@ _UNSET = object()
 _MAX_PARAMS = 65535
 
 Prepare = Callable[[Any], Any]
+M = TypeVar("M", bound=models.Model)
 
 
 def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -94,6 +96,41 @@ def create(objs: Sequence[models.Model]) -> None:
         obj._state.adding, obj._state.db = False, db
 
 
+class Blank(Generic[M]):
+    """New instances of one model, each at its fields' defaults but for the values given, made
+    as Django makes the rows it reads: positional arguments, so `Model.__init__` does no
+    keyword or default lookup per field (a first sync makes two instances per item). A
+    callable default (`default=list`) is called for each instance, as `__init__` would; any
+    other default is the same value for all, as it is for Django."""
+
+    def __init__(self, model: type[M]) -> None:
+        fields = model._meta.concrete_fields
+        self.model = model
+        self.position = {field.attname: index for index, field in enumerate(fields)}
+        self.defaults = [field.get_default() for field in fields]
+        self.factories = [
+            (index, field.get_default)
+            for index, field in enumerate(fields)
+            if field.has_default() and callable(field.default)
+        ]
+
+    def __call__(self, **values: Any) -> M:
+        """An instance with `values` (by attname: `user_id`, not `user`)."""
+        args = self.defaults.copy()
+        for index, make in self.factories:
+            args[index] = make()
+        position = self.position
+        for name, value in values.items():
+            args[position[name]] = value
+        return self.model(*args)
+
+
+@functools.cache
+def blank(model: type[M]) -> Blank[M]:
+    """`Blank` of `model`, made once: `bulk.blank(Event)(user_id=1, title="x")`."""
+    return Blank(model)
+
+
 def _auto(field: models.Field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
@@ -128,6 +165,17 @@ def _column(values: list[Any], prepare: Prepare) -> list[Any]:
 
 def _preparer(field: models.Field, connection) -> Prepare:
     prep = field.get_db_prep_save
+    if type(field) is models.JSONField:
+        # Most rows' lists and dicts are empty (an event's attendees and exception dates): each
+        # is prepared once, not dumped again per row.
+        empty = {list: prep([], connection), dict: prep({}, connection)}
+        return lambda value: (
+            None
+            if value is None
+            else empty[type(value)]
+            if not value and type(value) in empty
+            else prep(value, connection)
+        )
     if type(field) in _NONE_IS_NULL:
         return lambda value: None if value is None else prep(value, connection)
     plain = _PLAIN.get(type(field.target_field if type(field) in _PLAIN_RELATIONS else field))

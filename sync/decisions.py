@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -72,10 +71,12 @@ class Decision:
     actions: tuple[Action, ...] = ()
     base: Fields | None = None
     loser: str = ""
+    # The actions' ops, asked several times per item in a run: computed once, when made (a
+    # `functools.cached_property` takes one lock for all instances on Python 3.11).
+    ops: tuple[Op, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
-    @functools.cached_property  # asked several times per item in a run: computed once
-    def ops(self) -> tuple[Op, ...]:
-        return tuple(action.op for action in self.actions)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ops", tuple(action.op for action in self.actions))
 
     @property
     def is_conflict(self) -> bool:

@@ -22,9 +22,12 @@ TASK_FIELDS = tuple(name for name in base.TASK_FIELDS if name != "url")
 EVENT_FIELDS = base.EVENT_FIELDS
 SYNCED_FIELDS = {ItemType.TASK: TASK_FIELDS, ItemType.EVENT: EVENT_FIELDS}
 _TEMPORAL = {"due", "completed_at", "start", "end"}
+_AS_IS = {str, bool, int, float}  # JSON as they are
 
 
 def encode_value(value: Any) -> Any:
+    if value is None or type(value) in _AS_IS:  # most values: said first
+        return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             return value.isoformat()
@@ -47,7 +50,7 @@ def decode_value(value: Any) -> Any:
 
 def encode(item_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """A provider's normalized fields as JSON, restricted to the fields we sync."""
-    names = SYNCED_FIELDS[ItemType(item_type)]
+    names = SYNCED_FIELDS[item_type]  # ItemType is a StrEnum: its str finds it
     return {name: encode_value(fields[name]) for name in names if name in fields}
 
 

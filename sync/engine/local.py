@@ -110,7 +110,7 @@ class LocalWriter:
 
     def _new_link(self, pair: Pair) -> ItemLink:
         remote = pair.remote
-        link = ItemLink(
+        link = bulk.blank(ItemLink)(
             connection_id=self.connection.pk,
             item_type=pair.item_type,
             remote_id=remote.remote_id,
@@ -128,10 +128,10 @@ class LocalWriter:
         for pair in self.created:
             by_type.setdefault(pair.item_type, []).append(pair)
         for item_type, pairs in by_type.items():
-            model = model_for(item_type)
+            new = bulk.blank(model_for(item_type))
             objs = []
             for pair in pairs:
-                obj = model(user_id=self.connection.user_id, version=1)
+                obj = new(user_id=self.connection.user_id, version=1)
                 collection = pair.remote.collection if pair.remote else ""
                 setattr(obj, links.side_column(item_type), self.sides.of(item_type, collection))
                 codec.apply_local(obj, _write_fields(pair))

@@ -264,3 +264,41 @@ def _raw_column(model, column: str, pk: int) -> str:
     with db.cursor() as cursor:
         cursor.execute(f"SELECT {db.ops.quote_name(column)} FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "values"),
+    [
+        (Task, {"version": 1, "title": "t", "due_date": dt.date(2026, 3, 1)}),
+        (Event, {"version": 1, "title": "e", "exdates": ["2026-04-05"], "all_day": True}),
+        (ItemLink, {"item_type": "event", "remote_id": "r1", "base": {"title": "e"}}),
+        (JournalEntry, {"item_type": "task", "side": "local", "op": "create", "after": {}}),
+    ],
+)
+def test_blank_makes_what_the_constructor_makes(model, values):
+    made, expected = bulk.blank(model)(**values), model(**values)
+
+    for field in model._meta.concrete_fields:
+        assert getattr(made, field.attname) == getattr(expected, field.attname), field.attname
+    assert made._state.adding
+    assert made.pk is None
+
+
+def test_blank_calls_a_callable_default_for_each_instance():
+    first, second = bulk.blank(Event)(), bulk.blank(Event)()
+
+    assert first.exdates == second.exdates == []
+    assert first.exdates is not second.exdates  # not one list shared by every event
+    with pytest.raises(KeyError):
+        bulk.blank(Event)(user=None)  # by attname (user_id), as the rows read from the database
+
+
+@pytest.mark.parametrize("value", [[], ["a"], {"a": []}, [AWKWARD]])
+def test_json_reads_back_as_written_and_an_empty_one_is_prepared_once(user, value):
+    rows = [event_row(user, i, exdates=value) for i in range(2)]
+
+    ids = bulk.insert(Event, rows)
+
+    assert [e.exdates for e in Event.objects.filter(pk__in=ids).order_by("pk")] == [value] * 2
+    prepare = bulk._preparer(Event._meta.get_field("exdates"), db)
+    assert (prepare(list(value)) is prepare(list(value))) == (not value)
