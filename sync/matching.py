@@ -197,7 +197,9 @@ def local_item(obj: Any, item_type: str, list_name: str = "") -> Item:
     )
 
 
-def remote_item(remote: Any) -> Item:
+def remote_item(remote: Any, list_name: str = "") -> Item:
+    """`list_name`: the DayFlow list or calendar the item's container feeds (`fed_names`);
+    else the name the service gave its list."""
     raw = remote.fields
     fields = codec.encode(str(remote.item_type), raw)
     refs = {remote.remote_id}
@@ -206,7 +208,8 @@ def remote_item(remote: Any) -> Item:
     mentions = mentions_in(raw.get("notes"), raw.get("description"), raw.get("url"))
     if remote.dayflow_id:
         mentions |= {remote.dayflow_id}
-    list_name = remote.read_only.get("list_name") if isinstance(remote.read_only, dict) else ""
+    if not list_name and isinstance(remote.read_only, dict):
+        list_name = remote.read_only.get("list_name") or ""
     return Item(
         id=remote.remote_id,
         fields=fields,
@@ -226,10 +229,40 @@ def list_names(tasks: Iterable[Any]) -> dict[int, str]:
     return {task.pk: names.get(task.task_list_id, INBOX) for task in tasks}
 
 
-def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str, Any]:
+def calendar_names(events: Iterable[Any]) -> dict[int, str]:
+    """Each event's DayFlow calendar by name (the main calendar for none), in one query."""
+    from dayflow.models import MAIN_CALENDAR, Calendar
+
+    events = list(events)
+    ids = {event.calendar_id for event in events if event.calendar_id}
+    names = dict(Calendar.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return {event.pk: names.get(event.calendar_id, MAIN_CALENDAR) for event in events}
+
+
+def fed_names(connection_id: int, item_type: str, remotes: Iterable[Any]) -> dict[str, str]:
+    """For each of the service's events, the name of the DayFlow calendar its calendar feeds
+    (`SyncLink`; the main calendar when none says), by remote id: an event in the calendar
+    that feeds the local event's own is more likely the same one."""
+    from dayflow.models import MAIN_CALENDAR, Calendar
+    from sync.links import Sides
+
+    sides = Sides(connection_id)
+    fed = {r.remote_id: sides.of(item_type, r.collection or "") for r in remotes}
+    names = dict(
+        Calendar.objects.filter(pk__in={i for i in fed.values() if i}).values_list("pk", "name")
+    )
+    return {remote_id: names.get(side, MAIN_CALENDAR) for remote_id, side in fed.items()}
+
+
+def preview_matches(
+    pairs: Iterable[Any], *, limit: int = MAX_PAIRS, connection_id: int | None = None
+) -> dict[str, Any]:
     """The likely pairs among a dry run's unlinked items (`sync.engine.plan.Pair`s): DayFlow's
     items the run would send against the service's items it would import, at confidence LOW
-    or more (the page ticks those at HIGH or more), best first, at most `limit`."""
+    or more (the page ticks those at HIGH or more), best first, at most `limit`. A task's list
+    counts in the score (DayFlow's list against the service's list's name); so does an event's
+    calendar, given the `connection_id` whose links say which DayFlow calendar each of the
+    service's calendars feeds."""
     locals_: dict[str, dict[str, Any]] = defaultdict(dict)
     remotes: dict[str, dict[str, Any]] = defaultdict(dict)
     for pair in pairs:
@@ -243,10 +276,16 @@ def preview_matches(pairs: Iterable[Any], *, limit: int = MAX_PAIRS) -> dict[str
     total = 0
     for item_type in sorted(set(locals_) & set(remotes)):
         mine, theirs = locals_[item_type], remotes[item_type]
-        lists = list_names(mine.values()) if item_type == "task" else {}
+        if item_type == "task":
+            lists, fed = list_names(mine.values()), {}
+        elif connection_id is not None:
+            lists = calendar_names(mine.values())
+            fed = fed_names(connection_id, item_type, theirs.values())
+        else:
+            lists, fed = {}, {}
         matches = match(
             [local_item(obj, item_type, lists.get(obj.pk, "")) for obj in mine.values()],
-            [remote_item(item) for item in theirs.values()],
+            [remote_item(item, fed.get(item.remote_id, "")) for item in theirs.values()],
             minimum=LOW,
         )
         total += len(matches)

@@ -44,7 +44,8 @@ def sync(run: Run) -> None:
     guard(run, pairs, pulled)
     if run.job.dry_run:
         # Items already the same on both sides, for the person to link instead of copying.
-        run.note_report(preview=preview(pairs), matching=matching.preview_matches(pairs))
+        found = matching.preview_matches(pairs, connection_id=run.connection.pk)
+        run.note_report(preview=preview(pairs), matching=found)
         return
     next_cursor = pulled.cursor or ""
     del pulled  # the pairs hold what the writes need

@@ -160,3 +160,52 @@ def test_a_preview_scores_a_task_by_its_dayflow_list_against_the_services_list(u
     assert found[mine.pk]["remote_id"] == "b-home"
     assert found[inbox.pk]["remote_id"] == "r-inbox"  # no DayFlow list: the Inbox
     assert found[mine.pk]["confidence"] == 0.9  # undated both, same list
+
+
+@pytest.mark.django_db
+def test_a_preview_scores_an_event_by_the_dayflow_calendar_its_service_calendar_feeds(user):
+    import datetime as dt
+
+    from dayflow.models import Calendar, Event
+    from integrations.models import Connection, Service
+    from integrations.providers.base import ItemType, RemoteItem
+    from sync import links
+    from sync.engine.plan import Pair
+    from sync.matching import preview_matches
+
+    work_url, family_url = "https://caldav.example/u/work/", "https://caldav.example/u/family/"
+    connection = Connection.objects.create(
+        user=user,
+        service=Service.objects.get(key="fastmail"),
+        external_account_id="u",
+        field_mapping={"calendars": [work_url, family_url]},
+    )
+    family = Calendar.objects.create(user=user, name="Family")
+    links.set_destination(
+        user.pk, "event", family, connection.sync_links.get(collection=family_url)
+    )
+    start = dt.datetime(2026, 3, 12, 9, tzinfo=dt.UTC)
+    mine = Event.objects.create(
+        user=user, title="Dentist", start=start, end=start + dt.timedelta(hours=1), calendar=family
+    )
+    fields = {
+        "title": "Dentist",
+        "start": start,
+        "end": start + dt.timedelta(hours=1),
+        "all_day": False,
+        "timezone": "UTC",
+    }
+
+    def remote(remote_id: str, calendar: str) -> Pair:
+        item = RemoteItem(remote_id, ItemType.EVENT, dict(fields), collection=calendar)
+        return Pair("event", remote=item)
+
+    pairs = [Pair("event", local=mine), remote("a-work", work_url), remote("b-family", family_url)]
+
+    scored = preview_matches(pairs, connection_id=connection.pk)["pairs"]
+    unscored = preview_matches(pairs)["pairs"]  # without the connection: calendars unknown
+
+    (without,) = [p["confidence"] for p in unscored]  # either of the two, equally likely
+    assert [(p["remote_id"], p["confidence"]) for p in scored] == [
+        ("b-family", round(without + 0.05, 2))
+    ]
