@@ -213,6 +213,17 @@ def _apply(issue: dict[str, Any], issue_input: dict[str, Any], team: Item, stamp
     for name in ("title", "description", "dueDate"):
         if name in issue_input:
             issue[name] = issue_input[name]
+    if "labelIds" in issue_input:
+        known = {label["id"]: label["name"] for label in labels(team.account)}
+        chosen = issue_input["labelIds"]
+        if not isinstance(chosen, list) or any(label not in known for label in chosen):
+            raise GraphQLError(
+                "Argument Validation Error: labelIds must be labels of the workspace or team",
+                code="INPUT_ERROR",
+                kind="invalid input",
+            )
+        issue["labelIds"] = list(dict.fromkeys(chosen))
+        issue["labelNames"] = [known[label] for label in issue["labelIds"]]
     if "priority" in issue_input:
         if issue_input["priority"] not in PRIORITY_LABELS:
             raise GraphQLError(
@@ -234,9 +245,26 @@ def _apply(issue: dict[str, Any], issue_input: dict[str, Any], team: Item, stamp
     issue["updatedAt"] = stamp
 
 
+# A new Linear workspace's labels, its own (no team): what an issue's labelIds may name.
+# https://linear.app/docs/labels
+WORKSPACE_LABELS = ("Bug", "Feature", "Improvement")
+
+
+def labels(account: Account) -> list[dict[str, Any]]:
+    """The workspace's labels, as issueLabels lists them."""
+    return [
+        {"id": _uuid(f"{account.login}:label:{name}"), "name": name, "isGroup": False, "team": None}
+        for name in WORKSPACE_LABELS
+    ]
+
+
 def _readable(issue: dict[str, Any]) -> dict[str, Any]:
-    """An issue with the relations the emulator does not hold: no project, no labels."""
-    return {"project": None, "labels": {"nodes": []}, **issue}
+    """An issue with its labels (kept as `labelIds`) and no project, which the emulator does
+    not hold."""
+    names = dict(zip(issue.get("labelIds", ()), issue.get("labelNames", ()), strict=True))
+    nodes = [{"id": label_id, "name": name} for label_id, name in names.items()]
+    shown = {k: v for k, v in issue.items() if k != "labelNames"}
+    return {"project": None, "labels": {"nodes": nodes}, "labelIds": [], **shown}
 
 
 def _issues(account: Account, args: dict[str, Any]) -> dict[str, Any]:
@@ -366,8 +394,8 @@ def _roots(grant: Grant) -> dict[str, dict[str, graphql.Resolver]]:
             "team": team,
             "issues": lambda args: _issues(account, args),
             "issue": issue,
-            # The emulator has no labels: every name DayFlow sends is unknown, left out.
-            "issueLabels": lambda args: _connection([], args),
+            # The workspace's labels (no team has its own here; none is a group).
+            "issueLabels": lambda args: _connection(labels(account), args),
         },
         "mutation": {
             "issueCreate": lambda args: issue_create(account, args.get("input") or {}),
@@ -406,7 +434,9 @@ def issue_update(account: Account, issue_id: str, issue_input: dict[str, Any]) -
         team = _move(account, found, str(issue_input["teamId"]), issue_input)
     _apply(found.data, issue_input, team, _stamp(store.now()))
     store.save(found)
-    changed = {k: before[k] for k in found.data if found.data[k] != before.get(k)}
+    changed = {
+        k: before.get(k) for k in found.data if found.data[k] != before.get(k) and k != "labelNames"
+    }
     _notify(account, found, "update", changed)
     return {"success": True, "lastSyncId": account.seq, "issue": _readable(found.data)}
 
@@ -486,8 +516,10 @@ def _webhook_delete(account: Account, webhook_id: str) -> dict[str, Any]:
 def _notify(account: Account, issue: Item, action: str, updated_from: dict[str, Any]) -> None:
     """An EntityWebhookPayload to the app's webhook and to every matching API webhook."""
     for url, secret, webhook_id in _subscribers(account, issue.container):
-        data = {k: v for k, v in issue.data.items() if k != "team"}
+        readable = _readable(issue.data)
+        data = {k: v for k, v in readable.items() if k not in ("team", "project")}
         data |= {"teamId": issue.container, "stateId": issue.data["state"]["id"]}
+        data["labels"] = data["labels"]["nodes"]  # a list in a webhook's Issue, not a connection
         payload = {
             "action": action,
             "actor": {"id": _uuid(f"{account.login}:user"), "type": "user", "name": account.name},

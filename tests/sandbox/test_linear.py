@@ -281,6 +281,37 @@ def test_the_provider_pulls_creates_updates_deletes_and_pulls_just_the_changes(
     assert (items, deleted) == ([], [created.remote_id])
 
 
+def test_tags_are_the_workspaces_labels_both_ways(provider):
+    created = provider.create(
+        {"title": "Crash on save", "status": "open", "notes": "", "tags": ["bug", "nope"]},
+        dayflow_id="df-9",
+    )
+    assert created.fields["tags"] == ["Bug"]  # found by name, case aside; an unknown one left out
+    assert any("nope" in note for note in provider.notes)
+
+    updated = provider.update(created.remote_id, {"tags": ["Feature", "Bug"]}, created.version)
+    items, _, _ = pull_all(provider)
+
+    assert sorted(updated.fields["tags"]) == ["Bug", "Feature"]
+    assert {i.remote_id: sorted(i.fields["tags"]) for i in items}[created.remote_id] == [
+        "Bug",
+        "Feature",
+    ]
+
+
+def test_a_label_that_is_not_the_workspaces_is_refused(token):
+    create = "mutation($input: IssueCreateInput!) { issueCreate(input: $input) { success } }"
+    answer = gql(
+        token, create, {"input": {"teamId": team_id(token), "title": "x", "labelIds": ["nope"]}}
+    ).json()
+
+    assert answer["errors"][0]["extensions"]["code"] == "INPUT_ERROR"
+    labels = gql(token, linear_provider.LABELS, {"team": team_id(token), "first": 50})
+    assert [n["name"] for n in labels.json()["data"]["issueLabels"]["nodes"]] == list(
+        linear.WORKSPACE_LABELS
+    )
+
+
 def test_the_provider_reads_a_storm_as_rate_limited(provider):
     Account.objects.update(throttled=1)
 
