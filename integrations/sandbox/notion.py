@@ -91,6 +91,7 @@ STATUS_OPTIONS = (
     ("Done", "green", "Complete"),
 )
 PRIORITIES = (("Urgent", "red"), ("High", "orange"), ("Medium", "yellow"), ("Low", "gray"))
+TAGS = (("Work", "blue"), ("Home", "green"), ("Errand", "purple"))
 # (title, status, due in days or None, "HH:MM" or "", priority or "", notes)
 TASKS: tuple[tuple[str, str, int | None, str, str, str], ...] = (
     ("Plan the product launch", "In progress", 7, "", "Urgent", "Timeline in the launch doc"),
@@ -214,6 +215,15 @@ def _task_schema() -> dict[str, Any]:
             },
         },
         "Completed": {"id": "c%3Ao", "type": "date", "date": {}},
+        "Tags": {
+            "id": "t%3Ag",
+            "type": "multi_select",
+            "multi_select": {
+                "options": [
+                    {"id": _short(n), "name": n, "color": c, "description": None} for n, c in TAGS
+                ]
+            },
+        },
         "DayFlow ID": {"id": "i%3Ad", "type": "rich_text", "rich_text": {}},
     }
 
@@ -346,6 +356,7 @@ def _values(source: Item, written: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise Invalid(f"{sorted(unknown)[0]} is not a property that exists.")
     values = {}
+    options = _option_count(schema)
     for name, prop in schema.items():
         kind = prop["type"]
         given = written.get(name, {})
@@ -354,11 +365,44 @@ def _values(source: Item, written: dict[str, Any]) -> dict[str, Any]:
             "type": kind,
             kind: _value(prop, given.get(kind, _empty(kind))),
         }
+    if _option_count(schema) != options:
+        source.save(update_fields=["data"])  # a multi-select option named for the first time
     return values
 
 
+def _option_count(schema: dict[str, Any]) -> int:
+    return sum(
+        len(prop["multi_select"]["options"])
+        for prop in schema.values()
+        if prop["type"] == "multi_select"
+    )
+
+
 def _empty(kind: str) -> Any:
-    return {"title": [], "rich_text": [], "checkbox": False}.get(kind)
+    return {"title": [], "rich_text": [], "checkbox": False, "multi_select": []}.get(kind)
+
+
+def _options(prop: dict[str, Any], given: Any) -> list[dict[str, Any]]:
+    """A multi-select's value: each option by id or name; a name the property does not have
+    yet is added to it, as Notion does when the integration can edit the data source
+    (https://developers.notion.com/reference/page-property-values#multi-select). Names hold no
+    comma and at most 100 characters."""
+    if not isinstance(given, list):
+        raise Invalid("multi_select should be an array.")
+    options = prop["multi_select"]["options"]
+    chosen = []
+    for one in given:
+        wanted = one if isinstance(one, dict) else {}
+        name, option_id = wanted.get("name"), wanted.get("id")
+        option = next((o for o in options if option_id == o["id"] or name == o["name"]), None)
+        if option is None:
+            if not isinstance(name, str) or not name or "," in name or len(name) > 100:
+                raise Invalid(f"Invalid multi_select value: {str(name)[:100]!r}.")
+            option = {"id": _short(name), "name": name, "color": "default", "description": None}
+            options.append(option)
+        if option["id"] not in {c["id"] for c in chosen}:
+            chosen.append({"id": option["id"], "name": option["name"], "color": option["color"]})
+    return chosen
 
 
 def _value(prop: dict[str, Any], given: Any) -> Any:
@@ -374,6 +418,8 @@ def _value(prop: dict[str, Any], given: Any) -> Any:
         return {"id": option["id"], "name": option["name"], "color": option["color"]}
     if kind == "date":
         return _date_value(given)
+    if kind == "multi_select":
+        return _options(prop, given)
     return given
 
 

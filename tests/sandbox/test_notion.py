@@ -254,6 +254,53 @@ def pull_all(provider, cursor=None):
             return items, deleted, cursor
 
 
+def test_tags_are_the_multi_select_the_mapping_names_and_a_new_name_becomes_an_option(
+    provider,
+):
+    provider.connection.field_mapping = {**provider.field_mapping, "tags_property": "Tags"}
+    created = provider.create(
+        {"title": "Buy paint", "status": "open", "tags": ["Errand", "Side project"]},
+        dayflow_id="df-10",
+    )
+    assert sorted(created.fields["tags"]) == ["Errand", "Side project"]
+    source = Item.objects.get(kind="data_source", data__title__0__plain_text="Tasks")
+    options = [o["name"] for o in source.data["properties"]["Tags"]["multi_select"]["options"]]
+    assert options == ["Work", "Home", "Errand", "Side project"]  # the new name, added
+
+    updated = provider.update(created.remote_id, {"tags": ["Home"]}, created.version)
+    items, _, _ = pull_all(provider)
+
+    assert updated.fields["tags"] == ["Home"]
+    assert {i.remote_id: i.fields["tags"] for i in items}[created.remote_id] == ["Home"]
+
+
+def test_a_tag_with_a_comma_is_left_out_not_the_whole_page(provider):
+    provider.connection.field_mapping = {**provider.field_mapping, "tags_property": "Tags"}
+
+    created = provider.create(
+        {"title": "t", "status": "open", "tags": ["Home", "a, b"]}, dayflow_id="df-11"
+    )
+
+    assert created.fields["tags"] == ["Home"]
+    assert any("a, b" in note for note in provider.notes)
+
+
+@pytest.mark.parametrize("name", ["a, b", "x" * 101])
+def test_the_emulator_refuses_a_multi_select_name_notion_would(token, name):
+    source = Item.objects.get(kind="data_source", data__title__0__plain_text="Tasks")
+    page = {
+        "parent": {"data_source_id": source.remote_id},
+        "properties": {
+            "Name": {"title": [{"text": {"content": "t"}}]},
+            "Tags": {"multi_select": [{"name": name}]},
+        },
+    }
+
+    answer = api(token, "post", "pages", page)
+
+    assert (answer.status_code, answer.json()["code"]) == (400, "validation_error")
+
+
 def test_the_provider_pulls_creates_updates_deletes_and_pulls_just_the_changes(provider):
     items, _, cursor = pull_all(provider)
     assert len(items) == 18

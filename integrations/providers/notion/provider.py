@@ -440,10 +440,7 @@ class NotionProvider(Provider):
             "priority": (mapping.get("priority_property"), None),
             # An option the property lacks is added to it by Notion on write.
             # https://developers.notion.com/reference/page-property-values#multi-select
-            "tags": (
-                mapping.get("tags_property"),
-                lambda v: {"multi_select": [{"name": name} for name in v or []]},
-            ),
+            "tags": (mapping.get("tags_property"), self._multi_select),
         }
         properties: dict[str, Any] = {}
         for name, (prop, write) in writers.items():
@@ -459,6 +456,15 @@ class NotionProvider(Provider):
                     fields[name] or ("" if name in ("title", "notes") else None)
                 )
         return properties
+
+    def _multi_select(self, names: list[str] | None) -> dict[str, Any]:
+        """Tags as a multi-select's options by name. Notion refuses a select option with a
+        comma (the whole page write, a 400), so a tag with one is left out, with a note."""
+        kept = [name for name in names or [] if "," not in name]
+        left_out = [name for name in names or [] if "," in name]
+        if left_out:
+            self.note(f"Notion takes no comma in a tag: {', '.join(map(repr, left_out))} left out.")
+        return {"multi_select": [{"name": name} for name in kept]}
 
     def _status_value(self, kind: str, status: str, source: str, prop: str) -> dict[str, Any]:
         if kind == "checkbox":
