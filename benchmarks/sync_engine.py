@@ -11,6 +11,9 @@ its own process; it prints items per second, wall and CPU time (inside the proce
 process), peak memory (max RSS) and queries. vdirsyncer (installed by this script into its own
 virtualenv, var/bench-venv, never into .venv) does the same four CalDAV steps into a local
 folder, and the ratio our whole process / its whole process (wall and CPU) is printed per step.
+The first CalDAV sync, run `--repeat` times on each side, is then set against issue 19's
+targets twice: as a whole process (what `manage.py sync` costs), and as the job in a running
+worker (how DayFlow syncs: the worker starts once), beside a process that only starts up.
 Figures: docs/performance.md.
 SYNC_BENCH_PROFILE=<step>[,<step>…] (e.g. caldav-first) writes a cProfile of those steps under var/.
 """
@@ -25,6 +28,7 @@ import platform
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench-sync"
 BENCH_VENV = ROOT / "var" / "bench-venv"
 STEPS = ("first", "remote10", "local10", "nochange")
+# Issue 19 §3: the first sync of 5,000 events against vdirsyncer's, medians of the runs.
+FIRST_SYNC_TARGETS = {"wall": 0.8, "cpu": 1.0}
 ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
 sys.path.insert(0, str(ROOT))
 
@@ -58,9 +64,12 @@ def main() -> int:
         theirs = bench_vdirsyncer(calendar)
         firsts = {db: [results[db]["caldav-first"]] for db in databases}
         firsts["vdirsyncer"] = [theirs["first"]]
+        startups: dict[str, list[dict[str, Any]]] = {db: [] for db in databases}
         for trial in range(1, args.repeat):  # interleaved: each tool meets the same conditions
             for db in databases:
-                firsts[db].append(first_sync_again(db, args, calendar, trial))
+                first, start_up = first_sync_again(db, args, calendar, trial)
+                firsts[db].append(first)
+                startups[db].append(start_up)
             firsts["vdirsyncer"].append(vdirsyncer_first_again(calendar, trial))
         for db in databases:
             results[db]["caldav-first"] = median(firsts[db], "process_s")
@@ -77,6 +86,7 @@ def main() -> int:
         print("  vdirsyncer:", ", ".join(f"{run['wall_s']:.2f}" for run in firsts["vdirsyncer"]))
         for db in databases:
             print(f"  {db}:", ", ".join(f"{run['process_s']:.2f}" for run in firsts[db]))
+        report_first_sync(firsts, startups)
     return 0
 
 
@@ -212,10 +222,14 @@ def bench_database(db: str, args: argparse.Namespace, calendar: Any) -> dict[str
     return results
 
 
-def first_sync_again(db: str, args: argparse.Namespace, calendar: Any, trial: int) -> dict:
-    """Another first CalDAV sync into a new, empty database (the first sync varies most)."""
+def first_sync_again(
+    db: str, args: argparse.Namespace, calendar: Any, trial: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Another first CalDAV sync into a new, empty database (the first sync varies most), and
+    a process that starts as that step does (Python, Django and every app, the CalDAV client)
+    and syncs nothing: the part of a whole process that a running worker has already paid."""
     env, state = prepare_database(db, args, calendar, folder=f"{db}-first{trial}", tasks=0)
-    return step(env, "caldav-first", state)
+    return step(env, "caldav-first", state), step(env, "start-up", state)
 
 
 def prepare_database(
@@ -287,6 +301,9 @@ def run_step(name: str, state_path: Path) -> dict[str, Any]:
 
     django.setup()
     state = json.loads(state_path.read_text())
+    if name == "start-up":
+        caldav_imports()
+        return {}
     if name == "setup":
         return setup(state, state_path)
     service, what = name.split("-", 1)
@@ -385,15 +402,21 @@ def rest_step(state: dict[str, Any], what: str) -> dict[str, Any]:
 
 def caldav_step(state: dict[str, Any], what: str) -> dict[str, Any]:
     from dayflow.models import Event
-    from integrations.providers import caldav  # noqa: F401 - "in-proc" is a warm worker's job
 
-    importlib.import_module("caldav.davclient")  # which python-caldav loads on first use
+    caldav_imports()
 
     if what == "local10":
         for event in Event.objects.filter(series__isnull=True).order_by("-pk")[:10]:
             event.title += " (edited in DayFlow)"
             event.save()
     return timed_sync(state["caldav"], None, full=what == "first")
+
+
+def caldav_imports() -> None:
+    """What a worker has imported before its first CalDAV job ("in-proc" is a warm worker's)."""
+    importlib.import_module("integrations.providers.caldav")
+    importlib.import_module("caldav.davclient")  # which python-caldav loads on first use
+    importlib.import_module("sync.engine")
 
 
 def timed_sync(connection_id: int, factory: Any, *, full: bool) -> dict[str, Any]:
@@ -532,6 +555,47 @@ def report(
         "\nvdirsyncer (whole process, wall / cpu): "
         + ", ".join(f"{k} {v['wall_s']:.2f}s / {v['cpu_s']:.2f}s" for k, v in theirs.items())
     )
+
+
+def report_first_sync(
+    firsts: dict[str, list[dict[str, Any]]], startups: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Issue 19 §3: medians of the first syncs against vdirsyncer's, with the targets."""
+    theirs = firsts["vdirsyncer"]
+    their = {
+        "wall": statistics.median(run["wall_s"] for run in theirs),
+        "cpu": statistics.median(run["cpu_s"] for run in theirs),
+    }
+    targets = ", ".join(f"{k} <= {v:.2f}x" for k, v in FIRST_SYNC_TARGETS.items())
+    print(f"\nfirst CalDAV sync against vdirsyncer, medians of {len(theirs)} (targets: {targets})")
+    print(f"  {'':44} {'wall s':>7} {'x':>6} {'cpu s':>7} {'x':>6}  targets")
+    print(f"  {'vdirsyncer, whole process':44} {their['wall']:>7.2f} {'':>6} {their['cpu']:>7.2f}")
+    for db, runs in firsts.items():
+        if db == "vdirsyncer":
+            continue
+        rows = [
+            (f"{db}: whole process", "process_s", "process_cpu_s", runs),
+            (f"{db}: the job in a running worker", "wall_s", "cpu_s", runs),
+        ]
+        for label, wall_key, cpu_key, measured in rows:
+            wall = statistics.median(run[wall_key] for run in measured)
+            cpu = statistics.median(run[cpu_key] for run in measured)
+            ratios = {"wall": wall / their["wall"], "cpu": cpu / their["cpu"]}
+            verdict = ", ".join(
+                f"{k} {'met' if ratios[k] <= limit else 'NOT met'}"
+                for k, limit in FIRST_SYNC_TARGETS.items()
+            )
+            print(
+                f"  {label:44} {wall:>7.2f} {ratios['wall']:>5.2f}x {cpu:>7.2f} "
+                f"{ratios['cpu']:>5.2f}x  {verdict}"
+            )
+        if startups.get(db):
+            wall = statistics.median(run["process_s"] for run in startups[db])
+            cpu = statistics.median(run["process_cpu_s"] for run in startups[db])
+            print(
+                f"  {db + ': start-up alone (Python, Django, apps)':44} {wall:>7.2f} "
+                f"{wall / their['wall']:>5.2f}x {cpu:>7.2f} {cpu / their['cpu']:>5.2f}x"
+            )
 
 
 def machine() -> str:

@@ -5,6 +5,10 @@ from audit import views as audit_views
 from dayflow import health, metrics, views
 from dayflow.api import docs
 
+# The admin's registrations: settings.py installs the admin without autodiscovery, so the
+# processes that never route a request (worker, beat, commands) do not import them.
+admin.autodiscover()
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("tasks/", views.task_list, name="task-list"),
