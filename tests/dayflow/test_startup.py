@@ -80,6 +80,31 @@ def test_a_sync_process_loads_no_provider_celery_app_or_web_stack(tmp_path):
     assert loaded == {"known": True, "loaded": []}
 
 
+ADMIN_MODULES = [
+    *(f"{path.parent.name}.admin" for path in sorted(ROOT.glob("*/admin.py"))),
+    "django_celery_beat.admin",
+    "social_django.admin",
+]
+
+
+def test_only_a_process_that_routes_requests_loads_the_admin_s_registrations(tmp_path):
+    loaded = run_python(
+        f"""
+        from django.contrib import admin
+        from integrations.models import Connection
+        before = [m for m in {ADMIN_MODULES!r} if m in sys.modules]
+        import dayflow.wsgi  # the web process: its routes load as it starts
+        print(json.dumps({{"before": before,
+                          "after": [m for m in {ADMIN_MODULES!r} if m not in sys.modules],
+                          "connection": Connection in admin.site._registry}}))
+        """,
+        tmp_path,
+    )
+
+    assert len(ADMIN_MODULES) > 8
+    assert loaded == {"before": [], "after": [], "connection": True}
+
+
 def test_a_provider_is_imported_on_first_use_and_only_its_module(tmp_path):
     loaded = run_python(
         f"""
