@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "security",
     # The emulated services (integrations/sandbox/): tables only; its URLs 404 unless enabled.
     "integrations.sandbox",
+    # Last: once every app above is ready, what start-up made is frozen for the garbage
+    # collector (dayflow/collector.py).
+    "dayflow.collector.StartedConfig",
 ]
 
 MIDDLEWARE = [

@@ -80,6 +80,41 @@ def test_a_sync_process_loads_no_provider_celery_app_or_web_stack(tmp_path):
     assert loaded == {"known": True, "loaded": []}
 
 
+def test_what_start_up_made_is_frozen_for_the_collector_and_its_thresholds_come_back(tmp_path):
+    after = run_python(
+        """
+        import gc
+        print(json.dumps({"frozen": gc.get_freeze_count(), "threshold": gc.get_threshold()}))
+        """,
+        tmp_path,
+    )
+
+    # Django, the apps and Celery: far more objects than any one module makes.
+    assert after["frozen"] > 20_000
+    assert after["threshold"] == [700, 10, 10]  # Python's own, as the process started
+
+
+def test_a_process_that_never_sets_django_up_still_collects(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, json, dayflow; "
+            "print(json.dumps([gc.get_freeze_count(), gc.isenabled(), gc.get_threshold()]))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dayflow.settings"},
+        check=True,
+        timeout=120,
+    )
+    frozen, enabled, threshold = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert (frozen, enabled) == (0, True)
+    assert threshold[0] <= 10_000  # rarer young collections, never none
+
+
 ADMIN_MODULES = [
     *(f"{path.parent.name}.admin" for path in sorted(ROOT.glob("*/admin.py"))),
     "django_celery_beat.admin",
