@@ -255,16 +255,24 @@ def fed_names(connection_id: int, item_type: str, remotes: Iterable[Any]) -> dic
 
 
 def preview_matches(
-    pairs: Iterable[Any], *, limit: int = MAX_PAIRS, connection_id: int | None = None
+    pairs: Iterable[Any],
+    *,
+    limit: int = MAX_PAIRS,
+    connection_id: int | None = None,
+    unsent: Iterable[tuple[str, Any]] = (),
 ) -> dict[str, Any]:
     """The likely pairs among a dry run's unlinked items (`sync.engine.plan.Pair`s): DayFlow's
-    items the run would send against the service's items it would import, at confidence LOW
-    or more (the page ticks those at HIGH or more), best first, at most `limit`. A task's list
-    counts in the score (DayFlow's list against the service's list's name); so does an event's
-    calendar, given the `connection_id` whose links say which DayFlow calendar each of the
-    service's calendars feeds."""
+    items the run would send, and the `unsent` ones it leaves in DayFlow (linked nowhere, in a
+    list that sends new items elsewhere or nowhere: the account may hold them all the same),
+    against the service's items it would import, at confidence LOW or more (the page ticks
+    those at HIGH or more), best first, at most `limit`. A task's list counts in the score
+    (DayFlow's list against the service's list's name); so does an event's calendar, given the
+    `connection_id` whose links say which DayFlow calendar each of the service's calendars
+    feeds."""
     locals_: dict[str, dict[str, Any]] = defaultdict(dict)
     remotes: dict[str, dict[str, Any]] = defaultdict(dict)
+    for item_type, obj in unsent:
+        locals_[item_type][str(obj.pk)] = obj
     for pair in pairs:
         if pair.link is not None:
             continue

@@ -44,7 +44,7 @@ def sync(run: Run) -> None:
     guard(run, pairs, pulled)
     if run.job.dry_run:
         # Items already the same on both sides, for the person to link instead of copying.
-        found = matching.preview_matches(pairs, connection_id=run.connection.pk)
+        found = matching.preview_matches(pairs, connection_id=run.connection.pk, unsent=run.unsent)
         run.note_report(preview=preview(pairs), matching=found)
         return
     next_cursor = pulled.cursor or ""

@@ -210,6 +210,8 @@ def add_local_changes(run: Run, pairs: Pairs, watermark: dt.datetime | None) -> 
                 in_step=link is not None and obj.version == link.local_version,
                 destined_here=destined_here,
             ):
+                if run.job.dry_run and link is None and pk not in elsewhere and not obj.is_deleted:
+                    run.unsent.append((item_type, obj))
                 continue
             k = key(link) if link else LocalKey(item_type, pk)
             pair = pairs.setdefault(k, Pair(item_type, link=link))

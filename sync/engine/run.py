@@ -9,6 +9,7 @@ import logging
 from django.utils import timezone
 
 from dayflow import agenda
+from dayflow.models import Event, Task
 from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.http import api_calls as http_api_calls
@@ -45,6 +46,10 @@ class Run:
     # following a job costs the engine no query of its own.
     phase: str = SyncJob.Phase.PULLING
     planned: int = 0
+    # A preview's DayFlow items linked to no connection that stay in DayFlow (their list
+    # sends new items to another connection, or to none): the service may hold them already,
+    # so its "Same item?" pairs are looked for among them too (`matching.preview_matches`).
+    unsent: list[tuple[str, Task | Event]] = dataclasses.field(default_factory=list)
     _settings: LinkSettings | None = None
     _zone: dt.tzinfo | None = None
     _today: dt.date | None = None

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from audit.models import AuditEvent
-from dayflow.models import Task
+from dayflow.models import Task, TaskList
 from integrations.models import Connection
 from sync import engine, matching, services
 from sync.models import ItemLink, SyncJob
@@ -429,3 +429,40 @@ def test_the_dashboard_says_the_first_sync_waits_for_the_person(
     services.confirm_preview(job, [matching.pair_key(p) for p in job.report["matching"]["pairs"]])
     run_latest()
     assert "When you confirm its first sync" not in client.get("/integrations/").content.decode()
+
+
+def test_an_item_in_a_list_that_stays_in_dayflow_is_offered_and_not_copied(
+    user, connection, remote, run_sync
+):
+    """The service may already hold an item whose DayFlow list sends new items nowhere (or to
+    another service): the preview offers it too, so confirming makes no duplicate of it."""
+    work = TaskList.objects.create(user=user, name="Work")  # no destination: stays in DayFlow
+    Task.objects.create(user=user, title="Quarterly report", task_list=work)
+    Task.objects.create(user=user, title="Pay rent")  # the Inbox, which this connection takes
+    report = remote.add(**task_fields("Quarterly report"))
+    rent = remote.add(**task_fields("Pay rent"))
+
+    job = preview(run_sync)
+    pairs = job.report["matching"]["pairs"]
+    assert sorted((p["local_title"], p["remote_id"]) for p in pairs) == [
+        ("Pay rent", rent),
+        ("Quarterly report", report),
+    ]
+    assert job.report["preview"]["remote"]["create"] == 1  # only the Inbox's task is sent
+
+    services.confirm_preview(job, [matching.pair_key(p) for p in pairs])
+    assert run_latest().status == SyncJob.Status.SUCCEEDED
+    assert sorted(Task.objects.values_list("title", flat=True)) == ["Pay rent", "Quarterly report"]
+    assert len(remote.items) == 2
+    assert Task.objects.get(title="Quarterly report").task_list == work  # where the person put it
+
+
+def test_an_item_another_connection_holds_is_not_offered(user, connection, remote, run_sync):
+    other = Connection.objects.create(
+        user=user, service=connection.service, external_account_id="other", label="other"
+    )
+    held = Task.objects.create(user=user, title="Quarterly report")
+    ItemLink.objects.create(connection=other, item_type="task", task=held, remote_id="elsewhere")
+    remote.add(**task_fields("Quarterly report"))
+
+    assert preview(run_sync).report["matching"]["pairs"] == []
