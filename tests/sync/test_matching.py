@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from sync.matching import HIGH, Item, match, normalize_title
+from sync import matching
+from sync.matching import FULL_SCAN, HIGH, Item, match, normalize_title
 
 
 def task(id: str, title: str, due: str | None = None, **more) -> Item:
@@ -122,6 +125,29 @@ def test_each_item_is_in_at_most_one_pair_with_many_duplicates():
     found = match(local, remote)
     assert len(found) == 150
     assert len({m.local_id for m in found}) == len({m.remote_id for m in found}) == 150
+
+
+@pytest.mark.parametrize(
+    ("title", "days", "most"),
+    [
+        pytest.param(lambda i: f"Task {i}", 1, 5_000, id="distinct titles: one comparison each"),
+        pytest.param(lambda i: "Same", 100, 100 * FULL_SCAN, id="one title, 100 days: by day"),
+        pytest.param(lambda i: "Same", 1, 5_000, id="one title, one day: in order of time"),
+    ],
+)
+def test_the_matcher_compares_a_bounded_number_of_pairs_never_all(monkeypatch, title, days, most):
+    """5,000 items a side: a scan of every pair would score 25,000,000."""
+    scored = []
+    real_score = matching.score
+    monkeypatch.setattr(matching, "score", lambda a, b: scored.append(1) or real_score(a, b))
+    due = [str(dt.date(2026, 3, 1) + dt.timedelta(days=i % days)) for i in range(5_000)]
+    local = [task(str(i), title(i), due[i]) for i in range(5_000)]
+    remote = [task(f"r{i}", title(i), due[i]) for i in range(5_000)]
+
+    found = match(local, remote)
+
+    assert len(found) == 5_000
+    assert len(scored) <= most
 
 
 @pytest.mark.parametrize(
