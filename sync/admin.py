@@ -1,8 +1,10 @@
 """Staff views of the engine: jobs (with pause, resume, cancel, confirm, undo), conflicts,
-links and the journal; and a "Sync now" action on connections."""
+links (with their waiting deletions confirmed or restored) and the journal; and a "Sync now"
+action on connections."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django import forms
@@ -10,10 +12,11 @@ from django.contrib import admin, messages
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from audit.writer import scrub
 from dayflow.models import Calendar, TaskList
 from integrations.mapping_field import JSONObjectField
 from integrations.models import Connection
-from sync import links, repair, services
+from sync import deletions, links, repair, services
 from sync.actions import CANCEL, CONFIRM, PAUSE, RESUME, JobActionRefused
 from sync.models import Conflict, ItemLink, ItemType, JournalEntry, SyncJob, SyncLink
 
@@ -134,6 +137,57 @@ class ItemLinkAdmin(ReadOnlyAdmin):
     ]
     search_fields = ["remote_id", "dayflow_id"]
     list_select_related = ["connection__service"]
+    # A service's error may quote what it was sent: shown scrubbed, as the audit log keeps it.
+    exclude = ["last_error"]
+    readonly_fields = ["error"]
+    actions = ["confirm_deletion", "restore_item"]
+
+    @admin.display(description="last error")
+    def error(self, link: ItemLink) -> str:
+        return scrub(link.last_error)
+
+    def has_settle_permission(self, request) -> bool:
+        return request.user.has_perm("sync.change_itemlink")
+
+    def _settle(self, request, chosen: QuerySet, action: str, verb: str) -> None:
+        """Each chosen link through `deletions.settle`, as its connection's page settles one."""
+        count = chosen.count()
+        if count > deletions.MAX_AT_ONCE:
+            self.message_user(
+                request,
+                f"Nothing was changed: choose at most {deletions.MAX_AT_ONCE} links at a time.",
+                messages.ERROR,
+            )
+            return
+        done, refused = 0, defaultdict[str, list[str]](list)
+        for link in chosen.select_related("connection__service").order_by("pk"):
+            connection = link.connection
+            try:
+                report = deletions.settle(
+                    connection, action, link.pk, user=request.user, request=request
+                )
+            except deletions.DeletionRefused as refusal:
+                refused[refusal.reason].append(str(link.pk))
+                continue
+            done += report.done
+            for failure in report.failed:
+                why = scrub(str(failure["why"]))[:500]
+                self.message_user(
+                    request, f"Link {link.pk}: {connection.service} refused: {why}", messages.ERROR
+                )
+        for reason, ids in refused.items():
+            self.message_user(
+                request, f"Not changed (link {', '.join(ids)}): {reason}.", messages.ERROR
+            )
+        self.message_user(request, f"{verb} {done} of {count} link(s).", messages.INFO)
+
+    @admin.action(description="Confirm the deletion", permissions=["settle"])
+    def confirm_deletion(self, request, chosen: QuerySet) -> None:
+        self._settle(request, chosen, deletions.CONFIRM, "Confirmed the deletion of")
+
+    @admin.action(description="Restore the item", permissions=["settle"])
+    def restore_item(self, request, chosen: QuerySet) -> None:
+        self._settle(request, chosen, deletions.RESTORE, "Restored")
 
 
 @admin.register(JournalEntry)

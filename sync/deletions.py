@@ -38,6 +38,9 @@ from sync.repair import journal_entry
 
 CONFIRM, RESTORE = "confirm", "restore"
 ACTIONS = (CONFIRM, RESTORE)
+# Links staff settle in one admin action, as many as the conflicts' bulk settle takes: each
+# may call a service, and the request waits for all of them.
+MAX_AT_ONCE = 100
 AUDITED = {CONFIRM: "sync.deletion.confirmed", RESTORE: "sync.deletion.restored"}
 
 

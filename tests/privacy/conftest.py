@@ -47,12 +47,12 @@ def exports_in_tmp(settings, tmp_path):
 @pytest.fixture
 def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
     from audit.writer import record
-    from dayflow.models import ApiToken, Event, Profile, Task
+    from dayflow.models import ApiToken, Calendar, Event, Profile, Task, TaskList
     from integrations.models import Connection, Credential, Service
     from notifications.models import EmailPreference, Kind, Notification
     from privacy.models import Consent
     from security.models import SecurityAlert
-    from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob
+    from sync.models import Conflict, ItemLink, JournalEntry, SyncCursor, SyncJob, SyncLink
     from webhooks.models import Delivery, WebhookSubscription
 
     secrets: list[str] = []
@@ -110,11 +110,24 @@ def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
 
     Profile.objects.create(user=user, timezone="Europe/Paris")
     EmailPreference.objects.create(user=user, kind=Kind.CONFLICTS, email=True)
-    task = Task.objects.create(user=user, title="Buy oat milk")
+    groceries = TaskList.objects.create(user=user, name="Groceries")
+    family = Calendar.objects.create(user=user, name="Family dinners")
+    task = Task.objects.create(user=user, title="Buy oat milk", task_list=groceries)
     gone = Task.objects.create(user=user, title="Old soft-deleted task")
     gone.soft_delete()
     event = Event.objects.create(
-        user=user, title="Dentist", start=NOW, end=NOW + dt.timedelta(hours=1)
+        user=user, title="Dentist", start=NOW, end=NOW + dt.timedelta(hours=1), calendar=family
+    )
+    # Besides the links the connections' saves made (Google's and Fastmail's defaults): the
+    # Todoist project that feeds the list and takes its new tasks.
+    SyncLink.objects.create(
+        connection=connections["todoist"],
+        user=user,
+        item_type="task",
+        collection="2203306141",
+        name="Shopping project",
+        task_list=groceries,
+        is_destination=True,
     )
     link = ItemLink.objects.create(
         connection=connections["todoist"], item_type="task", task=task, remote_id="td-1"
@@ -162,5 +175,8 @@ def holdings(user, oauth_clients, exports_in_tmp) -> Holdings:
         user=user,
         connections=connections,
         secrets=secrets,
-        readable=["Buy oat milk", "Old soft-deleted task", "Dentist", "my script", "203.0.113.7"],
+        readable=[
+            *("Buy oat milk", "Old soft-deleted task", "Dentist", "my script", "203.0.113.7"),
+            *("Groceries", "Family dinners", "Shopping project"),
+        ],
     )

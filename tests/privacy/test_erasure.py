@@ -71,7 +71,9 @@ def leftovers(holdings, user_id: int) -> list[str]:
     owned = {user_model: [user_id], Connection: connection_ids}
     owned[Task] = list(holdings.ids["tasks"])
     owned[Event] = list(holdings.ids["events"])
-    words = re.compile(r"alice|Buy oat milk|Dentist|203\.0\.113\.7")
+    words = re.compile(
+        r"alice|Buy oat milk|Dentist|Groceries|Family dinners|Shopping project|203\.0\.113\.7"
+    )
     found = []
     for model in apps.get_models():
         label = model._meta.label
@@ -118,6 +120,8 @@ def test_erasure_revokes_every_grant_and_leaves_nothing_of_the_person(
     before = leftovers(holdings, user_id)  # the check finds what is there, field history too
     assert any(found.startswith("auditlog.LogEntry") for found in before)
     assert any(found.startswith("dayflow.Task.user") for found in before)
+    for kind in ("dayflow.TaskList.user", "dayflow.Calendar.user", "sync.SyncLink.connection"):
+        assert any(found.startswith(kind) for found in before), kind
 
     erasure = request_erasure(holdings.user)
     tasks.erase_account(erasure.pk)
@@ -137,6 +141,9 @@ def test_erasure_revokes_every_grant_and_leaves_nothing_of_the_person(
     assert erasure.counts["connections_closed"] == 4
     assert erasure.counts["tasks"] == 2  # the soft-deleted one too
     assert erasure.counts["api_tokens"] == 1
+    # Lists and calendars have steps of their own, not the user's cascade; the sync links went
+    # with the connections' disconnect (a disconnected connection syncs no container).
+    assert (erasure.counts["lists"], erasure.counts["calendars"]) == (1, 1)
     (receipt,) = mail.outbox
     assert receipt.to == ["alice@example.com"]
     assert "tasks: 2" in receipt.body

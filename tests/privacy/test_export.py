@@ -25,6 +25,9 @@ EVERY_KIND = [
     "consents.json",
     "tasks.json",
     "events.json",
+    "lists.json",
+    "calendars.json",
+    "sync_links.json",
     "links.json",
     "journal.json",
     "conflicts.json",
@@ -80,6 +83,34 @@ def test_the_archive_has_every_kind_of_row_and_no_secret(holdings, other_user):
         assert secret.encode() not in text, secret
         assert secret.encode() not in raw, secret
     assert b"bob" not in text
+
+
+def test_lists_calendars_and_sync_links_say_what_feeds_what(holdings):
+    export = built(holdings.user)
+
+    files = members(export.file_path)
+    rows = {name: json.loads(body) for name, body in files.items()}
+    (groceries,) = rows["lists.json"]
+    (family,) = rows["calendars.json"]
+    assert (groceries["name"], family["name"]) == ("Groceries", "Family dinners")
+    (task,) = [t for t in rows["tasks.json"] if t["title"] == "Buy oat milk"]
+    (event,) = rows["events.json"]
+    assert (task["task_list_id"], event["calendar_id"]) == (groceries["id"], family["id"])
+    by_connection = {row["connection_id"]: row for row in rows["sync_links.json"]}
+    assert set(by_connection) == {
+        holdings.connections[key].pk for key in ("todoist", "google-calendar", "fastmail")
+    }
+    todoist = by_connection[holdings.connections["todoist"].pk]
+    assert {key: todoist[key] for key in ("item_type", "collection", "name")} == {
+        "item_type": "task",
+        "collection": "2203306141",
+        "name": "Shopping project",
+    }
+    assert (todoist["task_list_id"], todoist["is_destination"]) == (groceries["id"], True)
+    assert all(row["user_id"] == holdings.user.pk for row in rows["sync_links.json"])
+    text = b"".join(files[name] for name in ("lists.json", "calendars.json", "sync_links.json"))
+    for secret in holdings.secrets:
+        assert secret.encode() not in text, secret
 
 
 def test_the_file_is_private_and_not_under_a_served_directory(holdings, settings):
