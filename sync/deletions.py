@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from audit.writer import record
+from audit.writer import record, scrub
 from dayflow.models import Event, Task
 from integrations.actions import ActionRefused
 from integrations.models import Connection
@@ -93,8 +93,10 @@ def settle(
         try:
             (_confirm if action == CONFIRM else _restore)(link, provider)
         except ProviderError as error:
-            report.failed.append({"link": link.pk, "why": str(error)})
-            ItemLink.objects.filter(pk=link.pk).update(last_error=str(error)[:2000])
+            # A service's refusal may quote the request: scrubbed before anyone keeps it.
+            why = scrub(str(error))
+            report.failed.append({"link": link.pk, "why": why})
+            ItemLink.objects.filter(pk=link.pk).update(last_error=why[:2000])
             continue
         report.done += 1
     record(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from dayflow.models import Task
 from integrations.models import Connection
+from integrations.providers.errors import Permanent
 from sync.models import ItemLink
 from tests.sync.conftest import task_fields
 
@@ -224,3 +225,21 @@ def test_under_another_policy_the_page_says_which(logged_in, connection):
 
     assert "This connection's settings say: <strong>Unlink only: keep the other copy" in text
     assert "No deletions wait for you." in text
+
+
+def test_a_services_refusal_is_said_without_the_secret_it_quotes(
+    logged_in, connection, remote, waiting
+):
+    secret = "ya29.a0AfH6SMBx-very-secret-token"
+    remote.fail_next("create", Permanent(f"refused: Bearer {secret}", status=403, service="fake"))
+    link = waiting["Book the venue"]
+
+    response = logged_in.post(
+        settle(connection), {"action": "restore", "link": link.pk}, follow=True
+    )
+
+    text = response.content.decode()
+    assert "refused one" in text
+    assert secret not in text
+    assert secret not in ItemLink.objects.get(pk=link.pk).last_error
+    assert ItemLink.objects.get(pk=link.pk).deletion_pending == "remote"
