@@ -175,3 +175,17 @@ def test_setting_a_synced_connection_up_again_queues_one_preview(user, synced):
 
     assert saved.first_sync == SyncJob.objects.get(dry_run=True)
 
+
+def test_the_dashboard_says_the_new_projects_first_sync_waits_for_the_person(
+    client, user, synced, same_report
+):
+    todoist, _ = synced
+    tick_work(todoist)
+    preview = run(SyncJob.objects.get(dry_run=True))
+    client.force_login(user)
+
+    page = client.get("/integrations/").content.decode()
+    assert f'<a href="/sync/jobs/{preview.pk}/">When you confirm its first sync</a>' in page
+
+    run(services.request_sync(todoist.pk, trigger=SyncJob.Trigger.USER))
+    assert "When you confirm its first sync" not in client.get("/integrations/").content.decode()
