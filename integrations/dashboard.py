@@ -14,14 +14,14 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Count, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from integrations.models import Connection
-from sync import history
+from sync import decisions, history
 from sync.deletion_policy import WAITING
-from sync.models import Conflict, ItemLink, ItemType, SyncJob
+from sync.models import Conflict, ItemLink, ItemType, SyncJob, SyncLink
 from webhooks.subscriptions import active_subscriptions, delivery_mode
 
 Status = Connection.Status
@@ -61,8 +61,8 @@ class Card:
     active_job: SyncJob | None
     progress: Progress | None
     lag: list[str] = dataclasses.field(default_factory=list)  # how soon changes arrive, per way
-    # Its first sync is a preview waiting for the person's word (`sync.services.
-    # awaits_first_confirmation`): no sync runs on its own until then.
+    # A first sync's preview (its own, or a container's ticked since) waits for the person's
+    # word (`sync.services.awaits_first_confirmation`): no sync runs on its own until then.
     first_preview: SyncJob | None = None
 
     @property
@@ -251,10 +251,19 @@ def annotated(connections: QuerySet[Connection]) -> QuerySet[Connection]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # The oldest container no real sync went through yet (a new one waits for its preview).
+    new_container = (
+        SyncLink.objects.filter(connection=OuterRef("pk"), first_synced_at=None)
+        .order_by()
+        .values("connection")
+        .annotate(at=Min("created_at"))
+        .values("at")
+    )
     finished = [s for s in SyncJob.Status.values if s not in SyncJob.ACTIVE]
     return connections.select_related("service", "credential").annotate(
         open_conflicts=Coalesce(Subquery(open_conflicts, output_field=IntegerField()), 0),
         pending_deletions=Coalesce(Subquery(pending_deletions, output_field=IntegerField()), 0),
+        new_container_at=Subquery(new_container),
         last_job_id=_latest_job(finished, ("-created_at", "-pk")),
         # A running job before the one queued behind it.
         active_job_id=_latest_job(SyncJob.ACTIVE, ("-status", "created_at", "pk")),
@@ -362,9 +371,14 @@ def awaits_confirmation(
     connection: Connection, last_job: SyncJob | None, active_job: SyncJob | None
 ) -> bool:
     """`sync.services.awaits_first_confirmation` from what the card has read already."""
-    if connection.last_sync_at is not None or last_job is None or not last_job.dry_run:
+    if last_job is None or not last_job.dry_run or not (active_job is None or active_job.dry_run):
         return False
-    return active_job is None or active_job.dry_run
+    new_at = connection.new_container_at  # annotated
+    return decisions.awaits_first_confirmation(
+        latest_is_preview=True,
+        synced_before=connection.last_sync_at is not None,
+        new_containers=new_at is not None and new_at <= last_job.created_at,
+    )
 
 
 def card(connections: QuerySet[Connection], pk: int) -> Card | None:

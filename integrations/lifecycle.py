@@ -80,13 +80,14 @@ def save_settings(form: ModelForm, *, request: Any = None) -> Connection:
 
     A save that completes the connection's setup (it now names the container it needed)
     announces `connection_set_up`, whose receiver queues the first sync; that job (or None)
-    is left on `connection.first_sync` for the page to lead to."""
+    is left on `connection.first_sync` for the page to lead to. So is the preview the save's
+    own receiver queues for a container ticked on a connection that has synced."""
     provider = form.instance.service.provider
     before = Connection.objects.filter(pk=form.instance.pk).values_list("field_mapping", flat=True)
     needed_before = provider.setup_needed(before.first())
+    form.instance.first_sync = None
     connection = form.save()
     settings_saved(connection)
-    connection.first_sync = None
     if needed_before and not connection.setup_needed:
         record(
             "connection.set_up",

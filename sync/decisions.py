@@ -351,6 +351,17 @@ def adopts_by_dayflow_id(*, linked_here: bool, linked_elsewhere: bool) -> bool:
     return linked_here or not linked_elsewhere
 
 
+def awaits_first_confirmation(
+    *, latest_is_preview: bool, synced_before: bool, new_containers: bool
+) -> bool:
+    """Whether automatic syncs (beat, webhooks, DayFlow edits) leave a connection alone: its
+    latest job is the preview of a first sync, the connection's own (it never synced for real)
+    or that of containers ticked since it synced (`new_containers`: links made before that
+    preview that no real sync went through yet). A sync of theirs would send and import what
+    the person has not confirmed, making the duplicates the preview's matching avoids."""
+    return latest_is_preview and (not synced_before or new_containers)
+
+
 @dataclasses.dataclass(frozen=True)
 class MassDeletion:
     """Why a run waits for confirmation before deleting."""

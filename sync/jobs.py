@@ -114,6 +114,12 @@ def waiting_job(connection_id: int) -> SyncJob | None:
     ).first()
 
 
+def waiting_preview(connection_id: int) -> SyncJob | None:
+    return SyncJob.objects.filter(
+        connection_id=connection_id, status=Status.QUEUED, dry_run=True
+    ).first()
+
+
 def _join(job: SyncJob, kind: str) -> SyncJob:
     if kind == SyncJob.Kind.FULL and job.kind != SyncJob.Kind.FULL:
         SyncJob.objects.filter(pk=job.pk).update(kind=SyncJob.Kind.FULL)

@@ -10,6 +10,7 @@ are the person's choices, made on the lists page, in the API or in the admin, al
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,6 +77,15 @@ def reconcile(connection: Connection) -> list[SyncLink]:
         taken.add(item_type)
         made.append(link)
     return made
+
+
+def first_synced(went_through: Iterable[SyncLink], at: dt.datetime) -> int:
+    """The links a real sync went through (those it loaded) no longer await their first
+    sync (`services.awaits_first_confirmation`); no query once every one has synced."""
+    waiting = [link.pk for link in went_through if link.first_synced_at is None]
+    if not waiting:
+        return 0
+    return SyncLink.objects.filter(pk__in=waiting, first_synced_at=None).update(first_synced_at=at)
 
 
 def learn_names(connection_id: int, items: Iterable[Any]) -> int:

@@ -73,6 +73,10 @@ class SyncLink(models.Model):
         help_text="Empty: as the connection.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a real sync first went through this container; None: not yet. A container ticked
+    # on a connection that has synced waits for the person's word on its first sync's preview
+    # (`sync.services.awaits_first_confirmation`).
+    first_synced_at = models.DateTimeField("first synced", null=True, blank=True)
 
     objects = SyncLinkQuerySet.as_manager()
 

@@ -58,15 +58,29 @@ def schedule_on_save(
 
 # What a connection's sync links follow: its containers, the kinds it syncs, its status.
 LINKED_SETTINGS = frozenset({"field_mapping", "sync_tasks", "sync_events", "status"})
+# What the person ticks (a status change makes a reconnected account's links again: no new
+# container of theirs).
+PICKED_SETTINGS = LINKED_SETTINGS - {"status"}
 
 
 @receiver(post_save, sender=Connection, dispatch_uid="sync.links_on_save")
 def links_on_save(
-    sender, instance: Connection, update_fields=None, raw: bool = False, **kwargs
+    sender,
+    instance: Connection,
+    created: bool = False,
+    update_fields=None,
+    raw: bool = False,
+    **kwargs,
 ) -> None:
+    """Links follow the settings; a container ticked on a connection that has synced starts
+    with a preview (`services.preview_new_containers`), left on the saved connection as its
+    `first_sync` for the settings page to lead to (the API lists it with the jobs, the admin
+    with its jobs)."""
     if raw or (update_fields is not None and not LINKED_SETTINGS & set(update_fields)):
         return
-    links.reconcile(instance)
+    made = links.reconcile(instance)
+    if not created and (update_fields is None or PICKED_SETTINGS & set(update_fields)):
+        instance.first_sync = services.preview_new_containers(instance, made)
 
 
 @receiver(pre_delete, sender=TaskList, dispatch_uid="sync.forget_list_destinations")

@@ -8,7 +8,7 @@ moves themselves are `sync.jobs`; `control_job` is how a person's action reaches
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db import transaction
@@ -16,12 +16,21 @@ from django.db import transaction
 from audit.writer import record
 from integrations.actions import SYNC, ConnectionActionRefused, require
 from integrations.models import Connection
-from sync import actions, conf, matching
+from sync import actions, conf, decisions, matching
 from sync import links as sync_links
-from sync.jobs import cancel_job, confirm_job, enqueue, pause_job, queue, queue_preview, resume_job
+from sync.jobs import (
+    cancel_job,
+    confirm_job,
+    enqueue,
+    pause_job,
+    queue,
+    queue_preview,
+    resume_job,
+    waiting_preview,
+)
 from sync.kinds import item_types
 from sync.mapping import MODELS, fk_column
-from sync.models import ItemLink, SyncJob
+from sync.models import ItemLink, SyncJob, SyncLink
 
 AUTOMATIC = (SyncJob.Trigger.SCHEDULE, SyncJob.Trigger.WEBHOOK, SyncJob.Trigger.LOCAL)
 # The directions in which DayFlow's changes reach the service (a one-way connection imports).
@@ -57,7 +66,7 @@ def request_sync(
     if trigger in AUTOMATIC and connection.sync_direction == Connection.SyncDirection.MANUAL:
         return None  # a manual connection syncs only when someone asks
     if trigger in AUTOMATIC and awaits_first_confirmation(connection):
-        return None  # its first sync is a preview the person has not confirmed yet
+        return None  # a first sync's preview (its own, or a new container's) waits
     job, created = queue(connection, kind=kind, trigger=trigger)
     if created:
         enqueue(job.pk, countdown=delay)
@@ -65,15 +74,30 @@ def request_sync(
 
 
 def awaits_first_confirmation(connection: Connection) -> bool:
-    """Whether the connection never synced for real and its latest job is a preview: the
-    first sync `first_sync` showed the person (what it would import and send, the "Same
-    item?" pairs) and waits for their word. Beat, webhooks and DayFlow edits leave it alone
-    meanwhile: a sync of theirs would send and import what the person has not confirmed,
-    making the duplicates the preview's matching is there to avoid."""
-    if connection.last_sync_at is not None:
-        return False
-    latest = SyncJob.objects.filter(connection_id=connection.pk).order_by("-pk")
-    return bool(latest.values_list("dry_run", flat=True).first())
+    """Whether the connection's latest job is the preview of a first sync that waits for the
+    person's word (what it would import and send, the "Same item?" pairs): the connection's
+    own (`first_sync`), or that of containers ticked since it synced (`preview_new_containers`).
+    Beat, webhooks and DayFlow edits leave it alone meanwhile (`decisions.
+    awaits_first_confirmation`)."""
+    latest = (
+        SyncJob.objects.filter(connection_id=connection.pk)
+        .order_by("-pk")
+        .values("dry_run", "created_at")
+        .first()
+    )
+    preview = bool(latest and latest["dry_run"])
+    synced = connection.last_sync_at is not None
+    # Links made before that preview, through which no real sync went yet.
+    new_containers = (
+        preview
+        and synced
+        and SyncLink.objects.filter(
+            connection_id=connection.pk, first_synced_at=None, created_at__lte=latest["created_at"]
+        ).exists()
+    )
+    return decisions.awaits_first_confirmation(
+        latest_is_preview=preview, synced_before=synced, new_containers=new_containers
+    )
 
 
 def sync_local_change(
@@ -154,8 +178,23 @@ def first_sync(connection_id: int, *, trigger: str = SYNC_TRIGGER) -> SyncJob | 
     if connection is None or not connection.is_active or connection.setup_needed:
         return None
     if has_unlinked_items(connection):
-        return preview_sync(connection.pk, trigger=trigger)
+        # A container ticked by the same save may have queued the preview already.
+        return waiting_preview(connection.pk) or preview_sync(connection.pk, trigger=trigger)
     return request_sync(connection.pk, trigger=trigger, kind=SyncJob.Kind.FULL)
+
+
+def preview_new_containers(connection: Connection, made: list[SyncLink]) -> SyncJob | None:
+    """Containers just ticked on a connection that has synced: their first sync starts as a
+    preview, as a connection's first does, when DayFlow holds items of their kinds that are
+    not linked to it (they may be the same items: "Same item?"). Automatic syncs wait for the
+    person meanwhile (`awaits_first_confirmation`). None when nothing was queued: no new
+    container, a connection that never synced (`first_sync` is its preview), nothing that
+    could be the same, or a connection that cannot sync."""
+    if not made or connection.last_sync_at is None:
+        return None
+    if not has_unlinked_items(connection, {link.item_type for link in made}):
+        return None
+    return preview_sync(connection.pk, trigger=SYNC_TRIGGER)
 
 
 def confirm_preview(
@@ -204,11 +243,14 @@ def sync_on_connect(connection_id: int, *, created: bool) -> SyncJob | None:
     return request_sync(connection_id, trigger=SYNC_TRIGGER)
 
 
-def has_unlinked_items(connection: Connection) -> bool:
-    """Whether the user has live DayFlow items of the kinds this connection syncs that are not
-    linked to it: a first sync would send them to the service."""
+def has_unlinked_items(connection: Connection, kinds: Collection[str] | None = None) -> bool:
+    """Whether the user has live DayFlow items of the kinds this connection syncs (those of
+    `kinds` only, if given) that are not linked to it: a first sync would send them to the
+    service, or import the same items beside them."""
     links = ItemLink.objects.filter(connection=connection)
     for item_type in item_types(connection, connection.service.provider):
+        if kinds is not None and item_type not in kinds:
+            continue
         column = fk_column(item_type)
         linked = links.exclude(**{f"{column}__isnull": True}).values(column)
         mine = MODELS[item_type].objects.filter(user_id=connection.user_id)

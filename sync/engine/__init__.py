@@ -34,7 +34,7 @@ from integrations.providers.errors import (
     Transient,
 )
 from integrations.tokens import mark_needs_reauth, set_status
-from sync import jobs
+from sync import jobs, links
 from sync.engine import phases
 from sync.engine.providers import provider_for
 from sync.engine.run import Run, Stop, save_progress
@@ -111,9 +111,9 @@ def run_claimed(job: SyncJob, provider: Provider) -> jobs.Outcome:
     save_progress(run)
     jobs.finish(job, Status.SUCCEEDED)
     if not job.dry_run:
-        Connection.objects.filter(pk=job.connection_id).update(
-            last_sync_at=timezone.now(), last_error=""
-        )
+        now = timezone.now()
+        Connection.objects.filter(pk=job.connection_id).update(last_sync_at=now, last_error="")
+        links.first_synced(run.settings.links, at=now)
     return jobs.Outcome(Status.SUCCEEDED)
 
 

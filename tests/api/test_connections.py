@@ -9,10 +9,13 @@ import requests
 import responses
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import AuditEvent
+from dayflow.models import Task
 from integrations.models import Connection, Credential, Service
-from sync.models import SyncJob
+from sync import services
+from sync.models import SyncJob, SyncLink
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +162,24 @@ def test_a_disconnected_connections_settings_are_a_409(api, connection):
     Connection.objects.filter(pk=connection.pk).update(status="disconnected")
     response = api.patch(f"{URL}/{connection.pk}", {"sync_interval": 30}, format="json")
     assert response.status_code == 409
+
+
+def test_a_project_ticked_after_the_first_sync_queues_its_preview_in_the_jobs_list(
+    api, user, connection
+):
+    now = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at=now)
+    SyncLink.objects.filter(connection=connection).update(first_synced_at=now)
+    Task.objects.create(user=user, title="Quarterly report")
+
+    body = {"field_mapping": {"project_id": ["p-1", "p-2"]}}
+    response = api.patch(f"{URL}/{connection.pk}", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["last_sync_status"] == "queued"
+    (job,) = api.get("/api/integrations/jobs").json()["results"]
+    assert (job["connection"], job["dry_run"], job["kind"]) == (connection.pk, True, "full")
+    assert services.request_sync(connection.pk, trigger=SyncJob.Trigger.SCHEDULE) is None
 
 
 def test_put_is_not_how_a_connection_changes(api, connection):

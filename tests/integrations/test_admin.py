@@ -1,8 +1,11 @@
 """Staff see every service and connection in the admin, and never a secret."""
 
 import pytest
+from django.utils import timezone
 
+from dayflow.models import Task
 from integrations.models import Connection, Credential, Service
+from sync.models import SyncJob, SyncLink
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +97,25 @@ def test_the_admin_refuses_an_absurd_sync_interval(staff_client, connection):
     )
     connection.refresh_from_db()
     assert connection.sync_interval == 15
+
+
+def test_a_project_ticked_in_the_admin_queues_its_first_syncs_preview(
+    staff_client, user, connection
+):
+    now = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at=now)
+    SyncLink.objects.filter(connection=connection).update(first_synced_at=now)
+    Task.objects.create(user=user, title="Quarterly report")
+    page = staff_client.get(f"/admin/integrations/connection/{connection.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {"user": connection.user_id, "service": connection.service_id}
+    data |= {"field_mapping": '{"project_id": ["p-1", "p-2"]}'}
+
+    response = staff_client.post(f"/admin/integrations/connection/{connection.pk}/change/", data)
+
+    assert response.status_code == 302
+    preview = SyncJob.objects.get(connection=connection)
+    assert (preview.dry_run, preview.status) == (True, "queued")
+    jobs = staff_client.get("/admin/sync/syncjob/").content.decode()
+    assert f"/admin/sync/syncjob/{preview.pk}/change/" in jobs

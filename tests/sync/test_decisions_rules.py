@@ -1,5 +1,6 @@
 """The rules around `decide`, by table: change detection and echo suppression, an open conflict
-freezing its item, items linked through another connection, the mass-deletion guard, a 412."""
+freezing its item, items linked through another connection, the mass-deletion guard, a 412,
+and when automatic syncs wait for a first sync's preview."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sync.decisions import (
     Side,
     adopts_by_dayflow_id,
     after_precondition_failed,
+    awaits_first_confirmation,
     frozen_by_conflict,
     local_side,
     mass_deletion,
@@ -223,3 +225,31 @@ def test_a_412_on_a_write_leaves_the_item_for_the_next_run(case, base):
     decision = after_precondition_failed(base)
 
     assert (decision.ops, decision.base) == ((), base)
+
+
+# (latest job a preview, synced for real before, containers made before it and never synced)
+# -> automatic syncs (beat, webhooks, DayFlow edits) wait for the person
+FIRST_CONFIRMATIONS = [
+    ("nothing queued yet", False, False, False, False),
+    ("the connection's first sync is a preview", True, False, False, True),
+    ("never synced, a real sync since the preview", False, False, False, False),
+    ("synced, a preview asked for later", True, True, False, False),
+    ("synced, a container added before its preview", True, True, True, True),
+    ("synced, a container added, a real sync since", False, True, True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "preview", "synced", "new_containers", "waits"),
+    FIRST_CONFIRMATIONS,
+    ids=[row[0] for row in FIRST_CONFIRMATIONS],
+)
+def test_automatic_syncs_wait_for_a_first_syncs_preview(
+    case, preview, synced, new_containers, waits
+):
+    assert (
+        awaits_first_confirmation(
+            latest_is_preview=preview, synced_before=synced, new_containers=new_containers
+        )
+        is waits
+    )

@@ -12,7 +12,7 @@ from dayflow.models import Task
 from sync import engine
 from sync import fields as codec
 from sync.engine import plan
-from sync.models import ItemLink, SyncCursor, SyncJob
+from sync.models import ItemLink, SyncCursor, SyncJob, SyncLink
 from tests.sync.conftest import task_fields
 from tests.sync.fakes import FakeProvider, FakeService, Stored
 
@@ -47,6 +47,7 @@ def linked_account(connection, size: int) -> FakeService:
             )
         )
     ItemLink.objects.bulk_create(links, batch_size=1000)
+    SyncLink.objects.filter(connection=connection).update(first_synced_at=LONG_AGO)
     remote.next_id = size
     SyncCursor.objects.create(
         connection=connection, value="seq:0", local_watermark=LONG_AGO + dt.timedelta(days=1)

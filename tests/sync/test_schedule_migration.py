@@ -60,7 +60,6 @@ def test_existing_schedules_move_to_next_sync_at_and_the_beat_rows_go(django_use
         Connection.objects.filter(pk=made.pk).update(**fields)
         return made
 
-    migrate(BEFORE)
     now = timezone.now()
     recent = connect("recent", sync_interval=60)
     overdue = connect("overdue", last_sync_at=now - dt.timedelta(days=1))
@@ -69,6 +68,7 @@ def test_existing_schedules_move_to_next_sync_at_and_the_beat_rows_go(django_use
     manual = connect("manual", sync_direction="manual")
     off = connect("off", auto_sync=False)
     unset = connect("unset", field_mapping={})  # needs setup: no project
+    migrate(BEFORE)  # after the saves: their receivers read today's tables (sync links)
     old_row(recent, 60, now - dt.timedelta(minutes=10))
     old_row(overdue, 15, now - dt.timedelta(hours=3))
     old_row(never, 15, None)
