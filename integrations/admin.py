@@ -75,6 +75,16 @@ class ConnectionAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at", "last_sync_at", "next_sync_at", "last_error"]
     raw_id_fields = ["user"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        """An edit writes the fields staff changed: the rest of the row (last_sync_at, status,
+        last_error as this page loaded them) may be older than a sync that finished since."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        columns = {f.name for f in obj._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in columns]
+        if changed:
+            obj.save(update_fields=[*changed, "updated_at"])
+
     # Deleting a connection loads its credential and subscriptions only to delete them: a lost
     # key must not stop staff from removing it.
     def get_deleted_objects(self, objs, request):

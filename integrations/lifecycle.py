@@ -86,7 +86,10 @@ def save_settings(form: ModelForm, *, request: Any = None) -> Connection:
     before = Connection.objects.filter(pk=form.instance.pk).values_list("field_mapping", flat=True)
     needed_before = provider.setup_needed(before.first())
     form.instance.first_sync = None
-    connection = form.save()
+    # Only the settings: the row's bookkeeping (last_sync_at, status, last_error) as this form
+    # loaded it may be older than a sync that finished meanwhile.
+    connection = form.save(commit=False)
+    connection.save(update_fields=[*form._meta.fields, "updated_at"])
     settings_saved(connection)
     if needed_before and not connection.setup_needed:
         record(

@@ -1,9 +1,12 @@
 """Staff see every service and connection in the admin, and never a secret."""
 
+import json
+
 import pytest
 from django.utils import timezone
 
 from dayflow.models import Task
+from integrations.admin import ConnectionAdmin
 from integrations.models import Connection, Credential, Service
 from sync.models import SyncJob, SyncLink
 
@@ -119,3 +122,29 @@ def test_a_project_ticked_in_the_admin_queues_its_first_syncs_preview(
     assert (preview.dry_run, preview.status) == (True, "queued")
     jobs = staff_client.get("/admin/sync/syncjob/").content.decode()
     assert f"/admin/sync/syncjob/{preview.pk}/change/" in jobs
+
+
+def test_an_admin_edit_keeps_what_a_sync_wrote_after_the_page_loaded_the_row(
+    staff_client, connection, monkeypatch
+):
+    finished = timezone.now()
+    loaded = ConnectionAdmin.get_object
+
+    def load_then_a_sync_finishes(self, request, object_id, from_field=None):
+        obj = loaded(self, request, object_id, from_field)
+        if request.method == "POST":
+            Connection.objects.filter(pk=obj.pk).update(last_sync_at=finished)
+        return obj
+
+    monkeypatch.setattr(ConnectionAdmin, "get_object", load_then_a_sync_finishes)
+    page = staff_client.get(f"/admin/integrations/connection/{connection.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data |= {"user": connection.user_id, "service": connection.service_id}
+    data |= {"field_mapping": json.dumps(connection.field_mapping), "sync_interval": "30"}
+
+    response = staff_client.post(f"/admin/integrations/connection/{connection.pk}/change/", data)
+
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert (connection.sync_interval, connection.last_sync_at) == (30, finished)

@@ -4,6 +4,8 @@ the person meanwhile, and confirming links the pairs so the real sync makes no d
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from dayflow.models import Task, TaskList
@@ -189,3 +191,16 @@ def test_the_dashboard_says_the_new_projects_first_sync_waits_for_the_person(
 
     run(services.request_sync(todoist.pk, trigger=SyncJob.Trigger.USER))
     assert "When you confirm its first sync" not in client.get("/integrations/").content.decode()
+
+
+def test_a_settings_save_keeps_what_a_sync_wrote_after_the_form_loaded_the_row(synced):
+    todoist, _ = synced
+    finished = todoist.last_sync_at + dt.timedelta(minutes=5)
+    # A sync finishes (and fails) between the page loading the row and saving the form.
+    Connection.objects.filter(pk=todoist.pk).update(last_sync_at=finished, last_error="timed out")
+
+    save_settings(todoist, sync_interval=30)
+
+    todoist.refresh_from_db()
+    assert (todoist.sync_interval, todoist.last_sync_at) == (30, finished)
+    assert todoist.last_error == "timed out"
