@@ -171,7 +171,7 @@ class ItemLinkAdmin(ReadOnlyAdmin):
                 continue
             done += report.done
             for failure in report.failed:
-                why = scrub(str(failure["why"]))[:500]
+                why = str(failure["why"])[:500]  # scrubbed by `settle`
                 self.message_user(
                     request, f"Link {link.pk}: {connection.service} refused: {why}", messages.ERROR
                 )
